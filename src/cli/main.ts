@@ -1,0 +1,46 @@
+#!/usr/bin/env node
+/**
+ * The `vigil` command. A thin shell: each subcommand lives in its own module under
+ * src/cli/ and calls the same functions the service uses (STYLE habit 10).
+ * Exit codes: 0 ok, 1 the answer is "bad" (e.g. a lag breach), 2 usage, config or
+ * connection error with a one-line reason on stderr.
+ */
+import { Command, CommanderError } from 'commander';
+import { describeError, isVigilError } from '../errors';
+import { VERSION } from '../version';
+
+export function buildProgram(): Command {
+  const program = new Command('vigil')
+    .description('Failover controller and delivery-lag monitor for Apache Kafka')
+    .version(VERSION)
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+  // Subcommands register themselves here, one line each.
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // help and version exit 0; every other commander error is a usage error
+      return err.exitCode === 0 ? 0 : 2;
+    }
+    const prefix = isVigilError(err) ? `vigil: ${err.code}: ` : 'vigil: ';
+    process.stderr.write(`${prefix}${describeError(err)}\n`);
+    return 2;
+  }
+}
+
+if (require.main === module) {
+  main(process.argv).then(
+    (code) => process.exit(code),
+    (err) => {
+      process.stderr.write(`vigil: ${describeError(err)}\n`);
+      process.exit(2);
+    },
+  );
+}
