@@ -7,7 +7,9 @@
  */
 import { Command, CommanderError } from 'commander';
 import { describeError, isVigilError } from '../errors';
+import { registerCheckConfig } from './check-config';
 import { VERSION } from '../version';
+import { registerLag } from './lag';
 
 export function buildProgram(): Command {
   const program = new Command('vigil')
@@ -16,6 +18,8 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
   // Subcommands register themselves here, one line each.
+  registerLag(program);
+  registerCheckConfig(program);
   return program;
 }
 

@@ -36,28 +36,65 @@ export interface KafkaConfig {
   readonly requestTimeoutMs: number;
 }
 
+/**
+ * A per-group/topic lag rule. The first override (in file order) whose globs both match
+ * applies, fully: its values are already resolved at compile time (a value the YAML left
+ * out comes from `lag.*`; an omitted resolveBelow keeps lag.resolveBelow's ratio to
+ * lag.threshold). Use `lagRuleFor` (src/config) rather than matching by hand.
+ */
 export interface LagOverride {
-  /** Globs; an override applies when both match (a missing one matches all). */
+  /** Globs (src/util/glob); '*' when the YAML left one out. */
   readonly group: string;
   readonly topic: string;
-  readonly thresholdMs?: number;
-  readonly resolveBelowMs?: number;
-  readonly severity?: Severity;
+  readonly thresholdMs: number;
+  readonly resolveBelowMs: number;
+  readonly severity: Severity;
 }
 
 export type Severity = 'critical' | 'warning' | 'info';
 
+/**
+ * A notification channel. `name` is unique (default "<type>-<index in the list>") and is
+ * the `channel` label of vigil_notifications_total. URLs are kept as written (the
+ * Alertmanager base URL loses a trailing slash) and may carry credentials (Slack webhook
+ * URLs are secrets): never log them whole (src/config `redactUrl`).
+ */
 export type ChannelConfig =
+  /** Generic JSON body of DESIGN §4, POSTed to url with the extra headers. */
   | { readonly type: 'webhook'; readonly name: string; readonly url: string; readonly headers: Readonly<Record<string, string>> }
+  /** Slack incoming-webhook URL. */
   | { readonly type: 'slack'; readonly name: string; readonly url: string }
+  /** Events API v2; url defaults to https://events.pagerduty.com/v2/enqueue. */
   | { readonly type: 'pagerduty'; readonly name: string; readonly routingKey: string; readonly url: string }
+  /** Alertmanager base URL (e.g. http://alertmanager:9093); alerts go to <url>/api/v2/alerts. */
   | { readonly type: 'alertmanager'; readonly name: string; readonly url: string };
+
+export type ChannelType = ChannelConfig['type'];
+
+export interface RedisSentinelConfig {
+  /** The master group name the sentinels monitor. */
+  readonly name: string;
+  readonly sentinels: readonly { readonly host: string; readonly port: number }[];
+  /** Password of the Redis master/replicas. */
+  readonly password?: string;
+  /** Password of the sentinels themselves, when they require one. */
+  readonly sentinelPassword?: string;
+}
 
 export type RemediationMode = 'off' | 'dry-run' | 'auto';
 
+export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
+
+export type SaslMechanism = KafkaSaslConfig['mechanism'];
+
 export interface VigilConfig {
   readonly cluster: string;
-  readonly node: { readonly id: string; readonly listen: { readonly host: string; readonly port: number }; readonly dataDir: string };
+  readonly node: {
+    readonly id: string;
+    readonly listen: { readonly host: string; readonly port: number };
+    /** Absolute; a relative path in the YAML is resolved against the config file's directory. */
+    readonly dataDir: string;
+  };
   /** Every replica, this one included. */
   readonly peers: readonly PeerConfig[];
   readonly election: {
@@ -69,10 +106,11 @@ export interface VigilConfig {
     readonly maxClockSkewMs: number;
   };
   readonly kafka: KafkaConfig;
+  /** Exactly one of url and sentinel is set. */
   readonly redis: {
-    /** Plain URL, or undefined when sentinel is used. */
+    /** redis:// or rediss:// URL (may carry credentials: never log it whole). */
     readonly url?: string;
-    readonly sentinel?: { readonly name: string; readonly sentinels: readonly { host: string; port: number }[]; readonly password?: string };
+    readonly sentinel?: RedisSentinelConfig;
   };
   readonly monitor: {
     readonly pollIntervalMs: number;
@@ -85,6 +123,7 @@ export interface VigilConfig {
     readonly thresholdMs: number;
     readonly resolveBelowMs: number;
     readonly resolveForMs: number;
+    /** Severity of lag alerts no override changes. */
     readonly severity: Severity;
     readonly overrides: readonly LagOverride[];
   };
@@ -97,11 +136,14 @@ export interface VigilConfig {
     readonly allowUncleanElection: boolean;
     /** Refuse automated moves when more than this fraction of brokers is down. */
     readonly maxBrokersDownFraction: number;
+    /** Minimum time between two automated moves of the same partition. */
     readonly cooldownMs: number;
+    /** Largest number of partition moves one plan may hold; bigger plans are refused. */
     readonly maxPlanSize: number;
     /** Replication throttle while reassigning, bytes/s. */
     readonly throttleBytesPerSec: number;
   };
+  /** adminToken '' = the mutating API endpoints are disabled. */
   readonly http: { readonly adminToken: string };
-  readonly log: { readonly level: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent' };
+  readonly log: { readonly level: LogLevel };
 }

@@ -1,0 +1,646 @@
+/**
+ * Raw YAML tree → VigilConfig: `${ENV}` expansion, defaults, validation of every key and
+ * the cross-field rules, durations to milliseconds, files named by kafka.ssl read, then
+ * deep-frozen. Pure apart from reading those files.
+ *
+ * Every problem is collected; `checkConfig` returns them, `compileConfig` throws them
+ * as one VigilError CONFIG_INVALID (context.problems).
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { VigilError } from '../errors';
+import { formatDurationMs } from '../util/duration';
+import {
+  DEFAULTS,
+  LOG_LEVELS,
+  MIN_SECRET_LENGTH,
+  REMEDIATION_MODES,
+  SASL_MECHANISMS,
+  SEVERITIES,
+} from './defaults';
+import { Env, expandEnv } from './env';
+import { ConfigProblem, describeKind, formatProblem, indexPath, keyPath, Problems } from './problems';
+import {
+  HOST_PORT_FORM,
+  HostPort,
+  isAbsent,
+  isMap,
+  parseHostPort,
+  readBoolean,
+  readDuration,
+  readEnum,
+  readFraction,
+  readHostPort,
+  readInteger,
+  readList,
+  readMap,
+  readString,
+  readUrl,
+} from './read';
+import type {
+  ChannelConfig,
+  ChannelType,
+  KafkaConfig,
+  KafkaSslConfig,
+  LagOverride,
+  PeerConfig,
+  RedisSentinelConfig,
+  VigilConfig,
+} from './types';
+
+/** Optional fields are filled in one by one while building; frozen at the end. */
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+/**
+ * The keys each mapping accepts, by section ("[]" = every item of a list). The single
+ * source for unknown-key checks, and the list docs/configuration.md is tested against.
+ */
+export const CONFIG_KEYS = {
+  '': ['cluster', 'node', 'peers', 'election', 'kafka', 'redis', 'monitor', 'lag', 'canary', 'alerting', 'remediation', 'http', 'log'],
+  node: ['id', 'listen', 'dataDir'],
+  'peers[]': ['id', 'url'],
+  election: ['heartbeatInterval', 'electionTimeout', 'secret', 'maxClockSkew'],
+  kafka: ['brokers', 'clientId', 'ssl', 'sasl', 'connectionTimeout', 'requestTimeout'],
+  'kafka.ssl': ['ca', 'cert', 'key', 'rejectUnauthorized', 'servername'],
+  'kafka.sasl': ['mechanism', 'username', 'password'],
+  redis: ['url', 'sentinel'],
+  'redis.sentinel': ['name', 'sentinels', 'password', 'sentinelPassword'],
+  monitor: ['pollInterval', 'incidentPollInterval', 'groups', 'topics'],
+  'monitor.groups': ['include', 'exclude'],
+  'monitor.topics': ['include', 'exclude'],
+  lag: ['threshold', 'resolveBelow', 'resolveFor', 'severity', 'overrides'],
+  'lag.overrides[]': ['group', 'topic', 'threshold', 'resolveBelow', 'severity'],
+  canary: ['enabled', 'topic', 'interval'],
+  alerting: ['channels'],
+  'alerting.channels[] webhook': ['type', 'name', 'url', 'headers'],
+  'alerting.channels[] slack': ['type', 'name', 'url'],
+  'alerting.channels[] pagerduty': ['type', 'name', 'routingKey', 'url'],
+  'alerting.channels[] alertmanager': ['type', 'name', 'url'],
+  remediation: [
+    'mode',
+    'brokerDownGrace',
+    'maxPartitionMovesPerBroker',
+    'allowUncleanElection',
+    'maxBrokersDownFraction',
+    'cooldown',
+    'maxPlanSize',
+    'throttle',
+  ],
+  http: ['adminToken'],
+  log: ['level'],
+} as const satisfies Record<string, readonly string[]>;
+
+const CHANNEL_TYPES: readonly ChannelType[] = ['webhook', 'slack', 'pagerduty', 'alertmanager'];
+
+export interface CompileOptions {
+  /** Directory relative paths (node.dataDir, kafka.ssl files) are resolved against. */
+  baseDir: string;
+}
+
+export type CheckResult =
+  | { readonly ok: true; readonly config: VigilConfig }
+  | { readonly ok: false; readonly problems: readonly ConfigProblem[] };
+
+/** Validates and compiles without throwing: the config, or every problem found. */
+export function checkConfig(raw: unknown, env: Env, opts: CompileOptions): CheckResult {
+  const p = new Problems();
+  const expanded = expandEnv(raw, env, '', p);
+  const config = build(p, expanded, opts.baseDir);
+  if (p.count > 0) return { ok: false, problems: p.list };
+  return { ok: true, config: deepFreeze(config) };
+}
+
+/** Validates and compiles; throws VigilError CONFIG_INVALID listing every problem. */
+export function compileConfig(raw: unknown, env: Env, opts: CompileOptions): VigilConfig {
+  const result = checkConfig(raw, env, opts);
+  if (!result.ok) throw configInvalid(result.problems, undefined);
+  return result.config;
+}
+
+/**
+ * The error for a config with problems. The first line stands alone (CLI one-line
+ * reasons, logs); the following lines list every problem; context.problems has them
+ * as data.
+ */
+export function configInvalid(problems: readonly ConfigProblem[], file: string | undefined): VigilError {
+  const where = file === undefined ? 'config' : `config file "${file}"`;
+  const first = problems[0] === undefined ? '' : `: ${formatProblem(problems[0])}`;
+  const more = problems.length > 1 ? ` (and ${problems.length - 1} more; "vigil check-config" lists all)` : '';
+  const head = `${where} is invalid${first}${more}`;
+  return new VigilError('CONFIG_INVALID', [head, ...problems.map((pr) => `  ${formatProblem(pr)}`)].join('\n'), {
+    context: { file, problems },
+  });
+}
+
+/** The problems carried by a CONFIG_INVALID error, or undefined for any other error. */
+export function configProblemsOf(err: unknown): readonly ConfigProblem[] | undefined {
+  if (!(err instanceof VigilError) || err.code !== 'CONFIG_INVALID') return undefined;
+  const problems = err.context['problems'];
+  return Array.isArray(problems) ? (problems as ConfigProblem[]) : undefined;
+}
+
+// Names that end up in Redis keys, metric labels and peer message headers.
+const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
+const NAME_FORM = 'a name of letters, digits, ".", "_" or "-" (at most 63, starting with a letter or digit)';
+const nameForm = { test: (s: string) => NAME_RE.test(s), expected: NAME_FORM };
+
+// Kafka's own rule for topic names.
+const TOPIC_RE = /^[A-Za-z0-9._-]{1,249}$/;
+
+function build(p: Problems, raw: unknown, baseDir: string): VigilConfig {
+  if (!isMap(raw)) {
+    const got = isAbsent(raw) ? 'the file is empty' : `got ${describeKind(raw)}`;
+    p.add('', `expected a YAML mapping with the sections ${CONFIG_KEYS[''].join(', ')}; ${got}`);
+  }
+  const root = readMap(p, '', isMap(raw) ? raw : {}, CONFIG_KEYS['']);
+
+  const cluster = readString(p, 'cluster', root['cluster'], { required: true, form: nameForm });
+  const peers = buildPeers(p, root['peers']);
+  const node = buildNode(p, root['node'], peers, baseDir);
+  const election = buildElection(p, root['election'], peers);
+  const kafka = buildKafka(p, root['kafka'], baseDir);
+  const redis = buildRedis(p, root['redis']);
+  const monitor = buildMonitor(p, root['monitor']);
+  const lag = buildLag(p, root['lag']);
+  const canary = buildCanary(p, root['canary']);
+  const alerting = { channels: buildChannels(p, root['alerting']) };
+  const remediation = buildRemediation(p, root['remediation']);
+  const http = buildHttp(p, root['http']);
+  const logMap = readMap(p, 'log', root['log'], CONFIG_KEYS.log);
+  const log = { level: readEnum(p, 'log.level', logMap['level'], LOG_LEVELS, DEFAULTS.log.level) };
+
+  return { cluster, node, peers, election, kafka, redis, monitor, lag, canary, alerting, remediation, http, log };
+}
+
+function buildPeers(p: Problems, value: unknown): PeerConfig[] {
+  const items = readList(p, 'peers', value, 'a list of { id, url }, one per replica, this one included', {
+    required: true,
+    nonEmpty: true,
+  });
+  const peers: PeerConfig[] = [];
+  const firstById = new Map<string, number>();
+  const firstByUrl = new Map<string, number>();
+  items.forEach((item, i) => {
+    const at = indexPath('peers', i);
+    const m = readMap(p, at, item, CONFIG_KEYS['peers[]'], { required: true });
+    const id = readString(p, keyPath(at, 'id'), m['id'], { required: true, form: nameForm });
+    const url = readUrl(p, keyPath(at, 'url'), m['url'], {
+      schemes: ['http', 'https'],
+      example: 'http://10.0.0.2:9464',
+      required: true,
+      base: true,
+    });
+    if (p.clean(keyPath(at, 'id')) && id !== '') {
+      const seen = firstById.get(id);
+      if (seen !== undefined) p.add(keyPath(at, 'id'), `duplicate peer id "${id}" (also peers[${seen}].id); ids must be unique`);
+      else firstById.set(id, i);
+    }
+    if (p.clean(keyPath(at, 'url')) && url !== '') {
+      const seen = firstByUrl.get(url);
+      if (seen !== undefined) p.add(keyPath(at, 'url'), `duplicate peer url (also peers[${seen}].url); each replica has its own listener`);
+      else firstByUrl.set(url, i);
+    }
+    peers.push({ id, url });
+  });
+  return peers;
+}
+
+function urlPort(url: string): number | undefined {
+  try {
+    const u = new URL(url);
+    if (u.port !== '') return Number(u.port);
+    return u.protocol === 'https:' ? 443 : 80;
+  } catch {
+    return undefined;
+  }
+}
+
+function buildNode(p: Problems, value: unknown, peers: readonly PeerConfig[], baseDir: string): VigilConfig['node'] {
+  const m = readMap(p, 'node', value, CONFIG_KEYS.node, { required: true });
+  const id = readString(p, 'node.id', m['id'], { required: true, form: nameForm });
+  const listen = readHostPort(p, 'node.listen', m['listen'], { required: true });
+  const dataDirRaw = readString(p, 'node.dataDir', m['dataDir'], { nonEmpty: true, default: path.join('data', id) });
+
+  // Judged only when every peer id could be read: a malformed one may be this node's.
+  const peerIdsReadable = p.clean('peers') || (peers.length > 0 && peers.every((peer) => peer.id !== ''));
+  if (p.clean('node.id') && !isAbsent(m['id']) && peerIdsReadable) {
+    const self = peers.find((peer) => peer.id === id);
+    if (self === undefined) {
+      const ids = peers.map((peer) => `"${peer.id}"`).join(', ');
+      p.add('node.id', `"${id}" is not among the peers (${ids}); list every replica, this one included, under peers`);
+    } else if (p.clean('node.listen', `${indexPath('peers', peers.indexOf(self))}.url`) && !isAbsent(m['listen'])) {
+      // Peers reach this replica at its peer url, so that url must land on this listener.
+      const port = urlPort(self.url);
+      if (port !== undefined && port !== listen.port) {
+        const at = indexPath('peers', peers.indexOf(self));
+        p.add('node.listen', `port ${listen.port} differs from this node's peer url port ${port} (${at}.url); peers could not reach it`);
+      }
+    }
+  }
+  return { id, listen, dataDir: path.resolve(baseDir, dataDirRaw) };
+}
+
+function buildElection(p: Problems, value: unknown, peers: readonly PeerConfig[]): VigilConfig['election'] {
+  const m = readMap(p, 'election', value, CONFIG_KEYS.election);
+  const d = DEFAULTS.election;
+  const heartbeatIntervalMs = readDuration(p, 'election.heartbeatInterval', m['heartbeatInterval'], d.heartbeatIntervalMs);
+  const electionTimeoutMs = readDuration(p, 'election.electionTimeout', m['electionTimeout'], d.electionTimeoutMs);
+  const maxClockSkewMs = readDuration(p, 'election.maxClockSkew', m['maxClockSkew'], d.maxClockSkewMs);
+  const secret = readString(p, 'election.secret', m['secret'], { secret: true });
+
+  if (p.clean('election.heartbeatInterval', 'election.electionTimeout') && !(electionTimeoutMs > 2 * heartbeatIntervalMs)) {
+    // A follower must be able to miss one heartbeat without starting an election.
+    p.add(
+      'election.electionTimeout',
+      `must be more than 2 × election.heartbeatInterval (${formatDurationMs(heartbeatIntervalMs)}), ` +
+        `i.e. more than ${formatDurationMs(2 * heartbeatIntervalMs)}; expected a duration such as "${formatDurationMs(4 * heartbeatIntervalMs)}"`,
+    );
+  }
+  if (p.clean('election.secret')) {
+    if (secret === '' && peers.length > 1) {
+      p.add(
+        'election.secret',
+        `is required with more than one peer (peer messages are signed with it); expected a random string of at least ${MIN_SECRET_LENGTH} characters, e.g. "\${VIGIL_PEER_SECRET}"`,
+      );
+    } else if (secret !== '' && secret.length < MIN_SECRET_LENGTH) {
+      p.add('election.secret', `is too short to resist guessing; expected at least ${MIN_SECRET_LENGTH} characters`);
+    }
+  }
+  return { heartbeatIntervalMs, electionTimeoutMs, secret, maxClockSkewMs };
+}
+
+function buildKafka(p: Problems, value: unknown, baseDir: string): KafkaConfig {
+  const m = readMap(p, 'kafka', value, CONFIG_KEYS.kafka, { required: true });
+  const d = DEFAULTS.kafka;
+  const brokers = readBrokers(p, 'kafka.brokers', m['brokers']);
+  const clientId = readString(p, 'kafka.clientId', m['clientId'], { default: d.clientId, nonEmpty: true });
+  const ssl = readSsl(p, m['ssl'], baseDir);
+  const connectionTimeoutMs = readDuration(p, 'kafka.connectionTimeout', m['connectionTimeout'], d.connectionTimeoutMs);
+  const requestTimeoutMs = readDuration(p, 'kafka.requestTimeout', m['requestTimeout'], d.requestTimeoutMs);
+  const kafka: Mutable<KafkaConfig> = {
+    brokers,
+    clientId,
+    ssl,
+    connectionTimeoutMs,
+    requestTimeoutMs,
+  };
+  if (!isAbsent(m['sasl'])) {
+    const s = readMap(p, 'kafka.sasl', m['sasl'], CONFIG_KEYS['kafka.sasl']);
+    kafka.sasl = {
+      mechanism: readEnum(p, 'kafka.sasl.mechanism', s['mechanism'], SASL_MECHANISMS, 'plain', { required: true }),
+      username: readString(p, 'kafka.sasl.username', s['username'], { required: true, nonEmpty: true }),
+      password: readString(p, 'kafka.sasl.password', s['password'], { required: true, nonEmpty: true, secret: true }),
+    };
+  }
+  return kafka;
+}
+
+/** A YAML list of host:port, or one comma-separated string (what `${KAFKA_BROKERS}` gives). */
+function readBrokers(p: Problems, at: string, value: unknown): string[] {
+  const expected = `a list of ${HOST_PORT_FORM}`;
+  const items =
+    typeof value === 'string'
+      ? value.split(',').map((s) => s.trim())
+      : readList(p, at, value, expected, { required: true, nonEmpty: true });
+  const brokers: string[] = [];
+  items.forEach((item, i) => {
+    const itemPath = typeof value === 'string' ? at : indexPath(at, i);
+    const text = typeof item === 'string' ? item.trim() : undefined;
+    if (text === undefined || parseHostPort(text) === undefined) {
+      const got = typeof item === 'string' ? JSON.stringify(item) : describeKind(item);
+      p.add(itemPath, `expected ${HOST_PORT_FORM}; got ${got}`);
+      return;
+    }
+    brokers.push(text);
+  });
+  return brokers;
+}
+
+const PEM_FORM = 'PEM text ("-----BEGIN ...") or the path of a PEM file (relative to the config file)';
+
+function readSsl(p: Problems, value: unknown, baseDir: string): KafkaSslConfig | false {
+  if (isAbsent(value) || value === false || value === 'false') return false;
+  if (value === true || value === 'true') return { rejectUnauthorized: true };
+  if (!isMap(value)) {
+    p.add('kafka.ssl', `expected true, false or a mapping with keys ${CONFIG_KEYS['kafka.ssl'].join(', ')}; got ${describeKind(value)}`);
+    return false;
+  }
+  const m = readMap(p, 'kafka.ssl', value, CONFIG_KEYS['kafka.ssl']);
+  const ssl: Mutable<KafkaSslConfig> = {
+    rejectUnauthorized: readBoolean(p, 'kafka.ssl.rejectUnauthorized', m['rejectUnauthorized'], true),
+  };
+  for (const key of ['ca', 'cert', 'key'] as const) {
+    const pem = readPem(p, `kafka.ssl.${key}`, m[key], baseDir);
+    if (pem !== undefined) ssl[key] = pem;
+  }
+  if (!isAbsent(m['servername'])) ssl.servername = readString(p, 'kafka.ssl.servername', m['servername'], { nonEmpty: true });
+  // A client certificate is useless without its key, and the reverse.
+  if (isAbsent(m['cert']) !== isAbsent(m['key'])) {
+    const [missing, present] = isAbsent(m['cert']) ? ['cert', 'key'] : ['key', 'cert'];
+    p.add(`kafka.ssl.${missing}`, `is required when kafka.ssl.${present} is set (client certificates need both); expected ${PEM_FORM}`);
+  }
+  return ssl;
+}
+
+function readPem(p: Problems, at: string, value: unknown, baseDir: string): string | undefined {
+  if (isAbsent(value)) return undefined;
+  if (typeof value !== 'string' || value.trim() === '') {
+    p.add(at, `expected ${PEM_FORM}; got ${describeKind(value)}`);
+    return undefined;
+  }
+  if (value.includes('-----BEGIN')) return value;
+  const file = path.resolve(baseDir, value);
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? 'unreadable';
+    p.add(at, `cannot read file "${file}" (${code}); expected ${PEM_FORM}`);
+    return undefined;
+  }
+  if (!text.includes('-----BEGIN')) {
+    p.add(at, `file "${file}" holds no PEM block; expected ${PEM_FORM}`);
+    return undefined;
+  }
+  return text;
+}
+
+function buildRedis(p: Problems, value: unknown): VigilConfig['redis'] {
+  const m = readMap(p, 'redis', value, CONFIG_KEYS.redis, { required: true });
+  const hasUrl = !isAbsent(m['url']);
+  const hasSentinel = !isAbsent(m['sentinel']);
+  if (!isAbsent(value) && isMap(value) && hasUrl === hasSentinel) {
+    p.add(
+      'redis',
+      hasUrl
+        ? 'expected exactly one of url or sentinel; got both'
+        : 'expected url (e.g. "redis://127.0.0.1:6379") or sentinel ({ name, sentinels: ["host:26379"] })',
+    );
+  }
+  const redis: Mutable<VigilConfig['redis']> = {};
+  if (hasUrl) {
+    redis.url = readUrl(p, 'redis.url', m['url'], { schemes: ['redis', 'rediss'], example: 'redis://127.0.0.1:6379' });
+  }
+  if (hasSentinel) {
+    const s = readMap(p, 'redis.sentinel', m['sentinel'], CONFIG_KEYS['redis.sentinel']);
+    const name = readString(p, 'redis.sentinel.name', s['name'], { required: true, nonEmpty: true });
+    const list = readList(p, 'redis.sentinel.sentinels', s['sentinels'], `a list of ${HOST_PORT_FORM}`, {
+      required: true,
+      nonEmpty: true,
+    });
+    const sentinels: HostPort[] = list.map((item, i) => readHostPort(p, indexPath('redis.sentinel.sentinels', i), item));
+    const sentinel: Mutable<RedisSentinelConfig> = { name, sentinels };
+    if (!isAbsent(s['password'])) sentinel.password = readString(p, 'redis.sentinel.password', s['password'], { secret: true });
+    if (!isAbsent(s['sentinelPassword'])) {
+      sentinel.sentinelPassword = readString(p, 'redis.sentinel.sentinelPassword', s['sentinelPassword'], { secret: true });
+    }
+    redis.sentinel = sentinel;
+  }
+  return redis;
+}
+
+const GLOB_FORM = 'a list of name globs such as ["orders-*", "payments"] ("*" any run of characters, "?" one)';
+
+function readGlobs(p: Problems, at: string, value: unknown, def: readonly string[]): string[] {
+  if (isAbsent(value)) return [...def];
+  return readList(p, at, value, GLOB_FORM).map((item, i) =>
+    readString(p, indexPath(at, i), item, { required: true, nonEmpty: true, form: { expected: 'a name glob' } }),
+  );
+}
+
+function readGlob(p: Problems, at: string, value: unknown): string {
+  return readString(p, at, value, { default: '*', nonEmpty: true, form: { expected: 'a name glob such as "payments-*"' } });
+}
+
+function buildMonitor(p: Problems, value: unknown): VigilConfig['monitor'] {
+  const m = readMap(p, 'monitor', value, CONFIG_KEYS.monitor);
+  const d = DEFAULTS.monitor;
+  const pollIntervalMs = readDuration(p, 'monitor.pollInterval', m['pollInterval'], d.pollIntervalMs);
+  // The default never exceeds the configured poll interval.
+  const incidentDefault = Math.min(d.incidentPollIntervalMs, pollIntervalMs);
+  const incidentPollIntervalMs = readDuration(p, 'monitor.incidentPollInterval', m['incidentPollInterval'], incidentDefault);
+  if (p.clean('monitor.pollInterval', 'monitor.incidentPollInterval') && incidentPollIntervalMs > pollIntervalMs) {
+    p.add(
+      'monitor.incidentPollInterval',
+      `must not exceed monitor.pollInterval (${formatDurationMs(pollIntervalMs)}): it is the faster rate used during incidents; expected a duration such as "250ms"`,
+    );
+  }
+  const filter = (key: 'groups' | 'topics') => {
+    const at = `monitor.${key}` as const;
+    const f = readMap(p, at, m[key], CONFIG_KEYS[at]);
+    return {
+      include: readGlobs(p, `${at}.include`, f['include'], d.include),
+      exclude: readGlobs(p, `${at}.exclude`, f['exclude'], d.exclude),
+    };
+  };
+  return { pollIntervalMs, incidentPollIntervalMs, groups: filter('groups'), topics: filter('topics') };
+}
+
+function buildLag(p: Problems, value: unknown): VigilConfig['lag'] {
+  const m = readMap(p, 'lag', value, CONFIG_KEYS.lag);
+  const d = DEFAULTS.lag;
+  const thresholdMs = readDuration(p, 'lag.threshold', m['threshold'], d.thresholdMs);
+  const resolveBelowMs = readDuration(p, 'lag.resolveBelow', m['resolveBelow'], d.resolveBelowMs);
+  const resolveForMs = readDuration(p, 'lag.resolveFor', m['resolveFor'], d.resolveForMs, { minMs: 0 });
+  const severity = readEnum(p, 'lag.severity', m['severity'], SEVERITIES, d.severity);
+  if (p.clean('lag.threshold', 'lag.resolveBelow') && !(resolveBelowMs < thresholdMs)) {
+    p.add('lag.resolveBelow', resolveBelowMessage(thresholdMs, 'lag.threshold'));
+  }
+  // Overrides inherit from these; judge them only against valid global values.
+  const globalOk = p.clean('lag.threshold', 'lag.resolveBelow');
+
+  const items = readList(p, 'lag.overrides', m['overrides'], 'a list of { group, topic, threshold, resolveBelow, severity }');
+  const overrides: LagOverride[] = items.map((item, i) => {
+    const at = indexPath('lag.overrides', i);
+    const o = readMap(p, at, item, CONFIG_KEYS['lag.overrides[]'], { required: true });
+    const group = readGlob(p, keyPath(at, 'group'), o['group']);
+    const topic = readGlob(p, keyPath(at, 'topic'), o['topic']);
+    if (isMap(item) && isAbsent(o['group']) && isAbsent(o['topic'])) {
+      p.add(at, 'expected group and/or topic globs: an override without them matches everything (set lag.threshold instead)');
+    }
+    if (isMap(item) && isAbsent(o['threshold']) && isAbsent(o['resolveBelow']) && isAbsent(o['severity'])) {
+      p.add(at, 'changes nothing; expected at least one of threshold, resolveBelow or severity');
+    }
+    const oThreshold = readDuration(p, keyPath(at, 'threshold'), o['threshold'], thresholdMs);
+    // An override that only lowers the threshold keeps the global hysteresis ratio, so
+    // "threshold: 5s" resolves below 4 s with the default 10 s / 8 s.
+    const scaledResolve = isAbsent(o['threshold']) ? resolveBelowMs : Math.floor((oThreshold * resolveBelowMs) / thresholdMs);
+    const oResolve = readDuration(p, keyPath(at, 'resolveBelow'), o['resolveBelow'], scaledResolve);
+    const oSeverity = readEnum(p, keyPath(at, 'severity'), o['severity'], SEVERITIES, severity);
+    const givenResolve = !isAbsent(o['resolveBelow']);
+    const inputsOk =
+      p.clean(keyPath(at, 'threshold'), keyPath(at, 'resolveBelow')) &&
+      (!isAbsent(o['threshold']) || p.clean('lag.threshold')) &&
+      (givenResolve || globalOk);
+    if (inputsOk && !(oResolve < oThreshold)) {
+      const thresholdFrom = isAbsent(o['threshold']) ? 'lag.threshold' : `${at}.threshold`;
+      p.add(givenResolve ? keyPath(at, 'resolveBelow') : keyPath(at, 'threshold'), resolveBelowMessage(oThreshold, thresholdFrom));
+    }
+    return { group, topic, thresholdMs: oThreshold, resolveBelowMs: oResolve, severity: oSeverity };
+  });
+  return { thresholdMs, resolveBelowMs, resolveForMs, severity, overrides };
+}
+
+function resolveBelowMessage(thresholdMs: number, thresholdPath: string): string {
+  // Hysteresis: resolving at or above the firing threshold would flap on every wobble.
+  return `must be below ${thresholdPath} (${formatDurationMs(thresholdMs)}) so an alert cannot flap; expected a duration such as "${formatDurationMs(Math.floor(thresholdMs * 0.8))}"`;
+}
+
+function buildCanary(p: Problems, value: unknown): VigilConfig['canary'] {
+  const m = readMap(p, 'canary', value, CONFIG_KEYS.canary);
+  const d = DEFAULTS.canary;
+  return {
+    enabled: readBoolean(p, 'canary.enabled', m['enabled'], d.enabled),
+    topic: readString(p, 'canary.topic', m['topic'], {
+      default: d.topic,
+      form: { test: (s) => TOPIC_RE.test(s), expected: 'a Kafka topic name (letters, digits, ".", "_", "-"; at most 249)' },
+    }),
+    intervalMs: readDuration(p, 'canary.interval', m['interval'], d.intervalMs),
+  };
+}
+
+function buildChannels(p: Problems, value: unknown): ChannelConfig[] {
+  const a = readMap(p, 'alerting', value, CONFIG_KEYS.alerting);
+  const items = readList(p, 'alerting.channels', a['channels'], 'a list of channels, each { type: webhook|slack|pagerduty|alertmanager, ... }');
+  const channels: ChannelConfig[] = [];
+  const firstByName = new Map<string, number>();
+  const http = ['http', 'https'] as const;
+  items.forEach((item, i) => {
+    const at = indexPath('alerting.channels', i);
+    if (!isMap(item)) {
+      p.add(at, `expected a mapping with a type (${CHANNEL_TYPES.join(', ')}); got ${describeKind(item)}`);
+      return;
+    }
+    if (isAbsent(item['type'])) {
+      p.add(keyPath(at, 'type'), `is required; expected one of ${CHANNEL_TYPES.map((t) => `"${t}"`).join(', ')}`);
+      return;
+    }
+    const type = readEnum(p, keyPath(at, 'type'), item['type'], CHANNEL_TYPES, 'webhook');
+    if (!p.clean(keyPath(at, 'type'))) return;
+    const m = readMap(p, at, item, CONFIG_KEYS[`alerting.channels[] ${type}`]);
+    const name = readString(p, keyPath(at, 'name'), m['name'], { default: `${type}-${i}`, form: nameForm });
+    if (p.clean(keyPath(at, 'name'))) {
+      const seen = firstByName.get(name);
+      if (seen !== undefined) {
+        p.add(keyPath(at, 'name'), `duplicate channel name "${name}" (also alerting.channels[${seen}]); names label metrics and must be unique`);
+      } else {
+        firstByName.set(name, i);
+      }
+    }
+    const url = (example: string, opts: { default?: string; base?: boolean } = {}) =>
+      readUrl(p, keyPath(at, 'url'), m['url'], { schemes: http, example, required: opts.default === undefined, ...opts });
+    switch (type) {
+      case 'webhook':
+        channels.push({
+          type,
+          name,
+          url: url('https://hooks.example.com/vigil'),
+          headers: readHeaders(p, keyPath(at, 'headers'), m['headers']),
+        });
+        break;
+      case 'slack':
+        channels.push({ type, name, url: url('https://hooks.slack.com/services/T000/B000/XXXX') });
+        break;
+      case 'pagerduty':
+        channels.push({
+          type,
+          name,
+          routingKey: readString(p, keyPath(at, 'routingKey'), m['routingKey'], {
+            required: true,
+            nonEmpty: true,
+            secret: true,
+            form: { expected: 'the integration key of a PagerDuty Events API v2 integration' },
+          }),
+          url: url(DEFAULTS.pagerdutyUrl, { default: DEFAULTS.pagerdutyUrl }),
+        });
+        break;
+      case 'alertmanager':
+        channels.push({ type, name, url: url('http://alertmanager:9093', { base: true }) });
+        break;
+      default: {
+        const unreachable: never = type;
+        throw new Error(`unhandled channel type ${String(unreachable)}`);
+      }
+    }
+  });
+  return channels;
+}
+
+// RFC 9110 token characters.
+const HEADER_NAME_RE = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+function readHeaders(p: Problems, at: string, value: unknown): Record<string, string> {
+  const headers: Record<string, string> = {};
+  if (isAbsent(value)) return headers;
+  if (!isMap(value)) {
+    p.add(at, `expected a mapping of header name to value, such as { Authorization: "Bearer \${HOOK_TOKEN}" }; got ${describeKind(value)}`);
+    return headers;
+  }
+  for (const [name, v] of Object.entries(value)) {
+    const hp = keyPath(at, name);
+    if (!HEADER_NAME_RE.test(name)) {
+      p.add(hp, 'is not a valid HTTP header name; expected letters, digits and "-"');
+      continue;
+    }
+    // Header values are often credentials: never echoed.
+    const text = readString(p, hp, v, {
+      required: true,
+      secret: true,
+      form: { test: (s) => !/[\r\n]/.test(s), expected: 'a header value on one line' },
+    });
+    headers[name] = text;
+  }
+  return headers;
+}
+
+const RATE_UNITS: Record<string, number> = { b: 1, kb: 1e3, mb: 1e6, gb: 1e9, kib: 1024, mib: 1024 ** 2, gib: 1024 ** 3 };
+const RATE_FORM = 'a rate in bytes per second such as "50MiB", "100MB" or 52428800';
+
+function readByteRate(p: Problems, at: string, value: unknown, def: number): number {
+  if (isAbsent(value)) return def;
+  let bytes: number | undefined;
+  if (typeof value === 'number') bytes = value;
+  else if (typeof value === 'string') {
+    const m = /^\s*(\d+(?:\.\d+)?)\s*([kmg]i?b|b)?\s*(?:\/s)?\s*$/i.exec(value);
+    if (m) bytes = Math.round(Number(m[1]) * (RATE_UNITS[(m[2] ?? 'b').toLowerCase()] as number));
+  }
+  if (bytes === undefined || !Number.isFinite(bytes) || bytes < 1) {
+    p.add(at, `expected ${RATE_FORM}; got ${JSON.stringify(value)}`);
+    return def;
+  }
+  return Math.round(bytes);
+}
+
+function buildRemediation(p: Problems, value: unknown): VigilConfig['remediation'] {
+  const m = readMap(p, 'remediation', value, CONFIG_KEYS.remediation);
+  const d = DEFAULTS.remediation;
+  return {
+    mode: readEnum(p, 'remediation.mode', m['mode'], REMEDIATION_MODES, d.mode),
+    brokerDownGraceMs: readDuration(p, 'remediation.brokerDownGrace', m['brokerDownGrace'], d.brokerDownGraceMs),
+    maxPartitionMovesPerBroker: readInteger(p, 'remediation.maxPartitionMovesPerBroker', m['maxPartitionMovesPerBroker'], d.maxPartitionMovesPerBroker),
+    allowUncleanElection: readBoolean(p, 'remediation.allowUncleanElection', m['allowUncleanElection'], d.allowUncleanElection),
+    maxBrokersDownFraction: readFraction(p, 'remediation.maxBrokersDownFraction', m['maxBrokersDownFraction'], d.maxBrokersDownFraction),
+    cooldownMs: readDuration(p, 'remediation.cooldown', m['cooldown'], d.cooldownMs, { minMs: 0 }),
+    maxPlanSize: readInteger(p, 'remediation.maxPlanSize', m['maxPlanSize'], d.maxPlanSize),
+    throttleBytesPerSec: readByteRate(p, 'remediation.throttle', m['throttle'], d.throttleBytesPerSec),
+  };
+}
+
+function buildHttp(p: Problems, value: unknown): VigilConfig['http'] {
+  const m = readMap(p, 'http', value, CONFIG_KEYS.http);
+  const adminToken = readString(p, 'http.adminToken', m['adminToken'], { secret: true });
+  if (p.clean('http.adminToken') && adminToken !== '' && adminToken.length < MIN_SECRET_LENGTH) {
+    p.add('http.adminToken', `is too short to resist guessing; expected at least ${MIN_SECRET_LENGTH} characters, or leave it empty to disable the admin endpoints`);
+  }
+  return { adminToken };
+}
+
+/** Freezes the whole tree, so no part of vigil can change the config it was started with. */
+export function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value as Record<string, unknown>)) deepFreeze(v);
+  }
+  return value;
+}
+

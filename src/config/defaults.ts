@@ -1,0 +1,58 @@
+/**
+ * Every default in one place; docs/configuration.md lists the same values. The numbers
+ * behind the timing defaults are in DESIGN §2 and §10.
+ */
+import type { LogLevel, RemediationMode, SaslMechanism, Severity } from './types';
+
+export const SEVERITIES: readonly Severity[] = ['critical', 'warning', 'info'];
+export const REMEDIATION_MODES: readonly RemediationMode[] = ['off', 'dry-run', 'auto'];
+export const LOG_LEVELS: readonly LogLevel[] = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
+export const SASL_MECHANISMS: readonly SaslMechanism[] = ['plain', 'scram-sha-256', 'scram-sha-512'];
+
+/** An HMAC key or bearer token shorter than this is guessable. */
+export const MIN_SECRET_LENGTH = 16;
+
+export const DEFAULTS = {
+  election: {
+    heartbeatIntervalMs: 100,
+    electionTimeoutMs: 400,
+    // Peer messages are stamped with the sender's wall clock; replicas run NTP, so a few
+    // seconds of skew is already a broken host, and the window bounds the replay cache.
+    maxClockSkewMs: 5_000,
+  },
+  kafka: {
+    clientId: 'vigil',
+    // kafkajs' own default; a refused connection fails at once anyway.
+    connectionTimeoutMs: 1_000,
+    // Well under kafkajs' 30 s: the leader polls every second and must notice a hung
+    // broker within a few cycles, not after half a minute.
+    requestTimeoutMs: 5_000,
+  },
+  monitor: {
+    pollIntervalMs: 1_000,
+    incidentPollIntervalMs: 250,
+    include: ['*'] as readonly string[],
+    exclude: [] as readonly string[],
+  },
+  lag: {
+    thresholdMs: 10_000,
+    resolveBelowMs: 8_000,
+    resolveForMs: 30_000,
+    severity: 'warning' as Severity,
+  },
+  canary: { enabled: false, topic: '__vigil_canary', intervalMs: 1_000 },
+  pagerdutyUrl: 'https://events.pagerduty.com/v2/enqueue',
+  remediation: {
+    mode: 'dry-run' as RemediationMode,
+    brokerDownGraceMs: 600_000,
+    maxPartitionMovesPerBroker: 5,
+    allowUncleanElection: false,
+    // With 3 brokers: one down may be healed, two down is an outage people handle.
+    maxBrokersDownFraction: 0.5,
+    cooldownMs: 300_000,
+    maxPlanSize: 100,
+    // 50 MiB/s: restores a replica quickly without starving producers on a 1 Gb/s link.
+    throttleBytesPerSec: 50 * 1024 * 1024,
+  },
+  log: { level: 'info' as LogLevel },
+} as const;
