@@ -9,7 +9,6 @@ import { Command, CommanderError } from 'commander';
 import { describeError, isVigilError } from '../errors';
 import { registerCheckConfig } from './check-config';
 import { VERSION } from '../version';
-import { registerLag } from './lag';
 
 export function buildProgram(): Command {
   const program = new Command('vigil')
@@ -18,7 +17,6 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
   // Subcommands register themselves here, one line each.
-  registerLag(program);
   registerCheckConfig(program);
   return program;
 }
