@@ -9,6 +9,7 @@ import { Command, CommanderError } from 'commander';
 import { describeError, isVigilError } from '../errors';
 import { registerCheckConfig } from './check-config';
 import { VERSION } from '../version';
+import { registerLag } from './lag';
 
 export function buildProgram(): Command {
   const program = new Command('vigil')
@@ -17,6 +18,7 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
   // Subcommands register themselves here, one line each.
+  registerLag(program);
   registerCheckConfig(program);
   return program;
 }

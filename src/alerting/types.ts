@@ -1,0 +1,107 @@
+/**
+ * Findings, alerts and notifications (DESIGN §4) as plain data, shared by detect and decide
+ * (pure), the notifier (channels) and the state store (Redis outbox).
+ */
+import type { Severity } from '../config/types';
+
+export type AlertName =
+  | 'BrokerUnreachable'
+  | 'PartitionOffline'
+  | 'PartitionUnderReplicated'
+  | 'PartitionUnderMinIsr'
+  | 'PreferredLeaderImbalance'
+  | 'ConsumerDeliveryLag'
+  | 'ConsumerStalled'
+  | 'CanaryDegraded'
+  | 'KafkaUnreachable';
+
+/** Why a group lags (DESIGN §4): the group itself, a broker leading its partitions, or no leader. */
+export type LagCause = 'consumer' | `broker:${number}` | 'partition-offline';
+
+/** What detect (pure) reports about one snapshot. LeaderChanged is an event, not an alert. */
+export type Finding =
+  | { readonly kind: 'KafkaUnreachable'; readonly error: string }
+  | { readonly kind: 'BrokerUnreachable'; readonly broker: number; readonly address: string; readonly sinceMs: number; readonly error?: string }
+  | { readonly kind: 'PartitionOffline'; readonly topic: string; readonly partitions: readonly number[] }
+  | { readonly kind: 'PartitionUnderReplicated'; readonly topic: string; readonly partitions: readonly number[] }
+  | { readonly kind: 'PartitionUnderMinIsr'; readonly topic: string; readonly partitions: readonly number[] }
+  | { readonly kind: 'PreferredLeaderImbalance'; readonly broker: number; readonly partitions: number }
+  | { readonly kind: 'LeaderChanged'; readonly topic: string; readonly partition: number; readonly from: number; readonly to: number }
+  | {
+      readonly kind: 'ConsumerDeliveryLag';
+      readonly group: string;
+      readonly topic: string;
+      /** partitions in breach by the exact test */
+      readonly partitions: readonly number[];
+      /** reported seconds, max over the breaching partitions (null if none could be estimated) */
+      readonly lagSeconds: number | null;
+      readonly thresholdMs: number;
+      readonly cause: LagCause;
+    }
+  | { readonly kind: 'ConsumerStalled'; readonly group: string; readonly topic: string; readonly partitions: readonly number[]; readonly stalledForMs: number }
+  | { readonly kind: 'CanaryDegraded'; readonly broker: number; readonly latencyMs: number | null; readonly error?: string };
+
+export type AlertStatus = 'firing' | 'resolved';
+
+/**
+ * One alert, keyed by (cluster, alert, scope): e.g. "local/ConsumerDeliveryLag/orders-svc/orders",
+ * "local/BrokerUnreachable/2", "local/PartitionOffline/orders". Fields that do not apply are absent.
+ */
+export interface Alert {
+  readonly key: string;
+  readonly alert: AlertName;
+  readonly status: AlertStatus;
+  readonly severity: Severity;
+  readonly cluster: string;
+  readonly group?: string;
+  readonly topic?: string;
+  readonly broker?: number;
+  readonly partitions?: readonly number[];
+  readonly lagSeconds?: number;
+  /** seconds */
+  readonly threshold?: number;
+  readonly cause?: LagCause;
+  /** one line a person can act on */
+  readonly summary: string;
+  /** ISO time the incident started (stable for the incident's life: part of its identity) */
+  readonly startsAt: string;
+  /** ISO time it resolved, null while firing */
+  readonly endsAt: string | null;
+}
+
+/**
+ * A page to deliver: one alert transition. `id` is stable across vigil failovers
+ * (key + startsAt + status), so an outbox can claim it once and a new leader can finish
+ * what the old one claimed.
+ */
+export interface Notification {
+  readonly id: string;
+  readonly alert: Alert;
+  /** remediation plan text attached in dry-run mode, if any */
+  readonly plan?: string;
+}
+
+export function notificationId(alert: Pick<Alert, 'key' | 'startsAt' | 'status'>): string {
+  return `${alert.key}@${alert.startsAt}#${alert.status}`;
+}
+
+/** Generic webhook body, version 1 (DESIGN §4). */
+export interface WebhookBodyV1 {
+  readonly version: 1;
+  readonly status: AlertStatus;
+  readonly alert: AlertName;
+  readonly severity: Severity;
+  readonly key: string;
+  readonly cluster: string;
+  readonly group?: string;
+  readonly topic?: string;
+  readonly broker?: number;
+  readonly partitions?: readonly number[];
+  readonly lagSeconds?: number;
+  readonly threshold?: number;
+  readonly cause?: LagCause;
+  readonly startsAt: string;
+  readonly endsAt: string | null;
+  readonly summary: string;
+  readonly sentBy: { readonly nodeId: string; readonly term: number };
+}

@@ -1,0 +1,532 @@
+/**
+ * The KafkaAdmin port over kafkajs's connection layer (see kafkajs-wire.ts for why not
+ * kafkajs's Admin). Every read is batched: one Metadata request, one ListOffsets and one
+ * Fetch per partition leader, one OffsetFetch per group on its coordinator. A broker that
+ * cannot be reached fails only the partitions it leads; the answer says which and why.
+ */
+import type { KafkaConfig } from '../config/types';
+import { VigilError, describeError } from '../errors';
+import type { Logger } from '../log';
+import { silentLogger } from '../log';
+import { probeRecordSet } from './record-batch';
+import {
+  API_KEYS,
+  KafkaConnections,
+  type KafkajsDecoder,
+  isConnectionError,
+  kafkaErrorName,
+  newEncoder,
+  toInt,
+} from './kafkajs-wire';
+import {
+  type BrokerInfo,
+  type ClusterMetadata,
+  type GroupListing,
+  type GroupOffsetsResult,
+  type KafkaAdmin,
+  type PartitionOffset,
+  type RecordProbe,
+  type RecordProbeRequest,
+  type TopicInfo,
+  type TopicPartition,
+  probeKey,
+  tpKey,
+} from './types';
+
+const LATEST_TIMESTAMP = -1;
+const EARLIEST_TIMESTAMP = -2;
+const READ_UNCOMMITTED = 0;
+const PROBE_PARTITION_BYTES = 8 * 1024;
+const PROBE_RETRY_PARTITION_BYTES = 1024 * 1024;
+const MAX_FETCH_RESPONSE_BYTES = 32 * 1024 * 1024;
+const GROUP_CONCURRENCY = 32;
+
+const ERR_NONE = 0;
+const ERR_OFFSET_OUT_OF_RANGE = 1;
+const ERR_NOT_LEADER = 6;
+const ERR_LEADER_NOT_AVAILABLE = 5;
+const ERR_FENCED_LEADER_EPOCH = 74;
+const ERR_UNKNOWN_LEADER_EPOCH = 75;
+const ERR_COORDINATOR_LOAD_IN_PROGRESS = 14;
+const ERR_COORDINATOR_NOT_AVAILABLE = 15;
+const ERR_NOT_COORDINATOR = 16;
+
+const STALE_LEADER_ERRORS = new Set([ERR_NOT_LEADER, ERR_LEADER_NOT_AVAILABLE, ERR_FENCED_LEADER_EPOCH, ERR_UNKNOWN_LEADER_EPOCH]);
+const COORDINATOR_ERRORS = new Set([ERR_COORDINATOR_LOAD_IN_PROGRESS, ERR_COORDINATOR_NOT_AVAILABLE, ERR_NOT_COORDINATOR]);
+
+export class KafkajsAdmin implements KafkaAdmin {
+  readonly connections: KafkaConnections;
+  private lastMetadata: ClusterMetadata | null = null;
+  private readonly coordinators = new Map<string, string>(); // groupId → broker address
+
+  constructor(config: KafkaConfig, private readonly logger: Logger = silentLogger) {
+    this.connections = new KafkaConnections(config, logger);
+  }
+
+  // ---- metadata -------------------------------------------------------------------------
+
+  async metadata(): Promise<ClusterMetadata> {
+    const preferred = this.lastMetadata ? this.lastMetadata.brokers.map(addressOf) : [];
+    // Ask the first broker that answers; a broker that connects but then fails the request
+    // is dropped and the next one is tried.
+    const failures: string[] = [];
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const { address, broker } = await this.connections.connectAny(preferred);
+      try {
+        const md = await this.connections.send(broker, METADATA_V5);
+        this.lastMetadata = md;
+        return md;
+      } catch (err) {
+        failures.push(`${address}: ${describeError(err)}`);
+        await this.connections.drop(address);
+      }
+    }
+    throw new VigilError('KAFKA_REQUEST_FAILED', `Metadata request failed on every broker tried (${failures.join('; ')})`, { retriable: true });
+  }
+
+  private async currentMetadata(): Promise<ClusterMetadata> {
+    return this.lastMetadata ?? (await this.metadata());
+  }
+
+  // ---- groups ---------------------------------------------------------------------------
+
+  async listGroups(): Promise<GroupListing[]> {
+    const md = await this.currentMetadata();
+    const seen = new Map<string, GroupListing>();
+    const failures: string[] = [];
+    await Promise.all(
+      md.brokers.map(async (b) => {
+        try {
+          const broker = await this.connections.connect(addressOf(b));
+          const res = await broker.listGroups();
+          for (const g of res.groups as { groupId: string; protocolType: string }[]) {
+            seen.set(g.groupId, { groupId: g.groupId, protocolType: g.protocolType });
+          }
+        } catch (err) {
+          failures.push(`broker ${b.nodeId} (${addressOf(b)}): ${describeError(err)}`);
+        }
+      }),
+    );
+    if (failures.length === md.brokers.length && md.brokers.length > 0) {
+      throw new VigilError('KAFKA_REQUEST_FAILED', `could not list consumer groups on any broker: ${failures.join('; ')}`, { retriable: true });
+    }
+    if (failures.length > 0) this.logger.warn({ failures }, 'some brokers did not list their groups');
+    return [...seen.values()].sort((a, b) => a.groupId.localeCompare(b.groupId));
+  }
+
+  async committedOffsets(groupIds: readonly string[]): Promise<Map<string, GroupOffsetsResult>> {
+    const out = new Map<string, GroupOffsetsResult>();
+    await forEachLimited(groupIds, GROUP_CONCURRENCY, async (groupId) => {
+      out.set(groupId, await this.groupOffsets(groupId));
+    });
+    return out;
+  }
+
+  private async groupOffsets(groupId: string): Promise<GroupOffsetsResult> {
+    let lastError = '';
+    for (let attempt = 0; attempt < 2; attempt++) {
+      try {
+        const address = await this.coordinatorOf(groupId, attempt > 0);
+        const broker = await this.connections.connect(address);
+        const res = await this.connections.send(broker, offsetFetchV3(groupId));
+        if (res.errorCode !== ERR_NONE) {
+          lastError = kafkaErrorName(res.errorCode);
+          if (COORDINATOR_ERRORS.has(res.errorCode)) {
+            this.coordinators.delete(groupId);
+            continue;
+          }
+          return { error: lastError };
+        }
+        return { offsets: res.offsets };
+      } catch (err) {
+        lastError = describeError(err);
+        this.coordinators.delete(groupId);
+      }
+    }
+    return { error: lastError };
+  }
+
+  private async coordinatorOf(groupId: string, refresh: boolean): Promise<string> {
+    const cached = this.coordinators.get(groupId);
+    if (cached && !refresh) return cached;
+    const { broker } = await this.connections.connectAny();
+    const res = await broker.findGroupCoordinator({ groupId, coordinatorType: 0 });
+    const address = `${res.coordinator.host}:${res.coordinator.port}`;
+    this.coordinators.set(groupId, address);
+    return address;
+  }
+
+  // ---- offsets --------------------------------------------------------------------------
+
+  async endOffsets(partitions: readonly TopicPartition[]): Promise<PartitionOffset[]> {
+    return this.listOffsets(partitions, LATEST_TIMESTAMP);
+  }
+
+  async offsetsForTimestamp(partitions: readonly TopicPartition[], timestampMs: number): Promise<PartitionOffset[]> {
+    return this.listOffsets(partitions, timestampMs);
+  }
+
+  private async listOffsets(partitions: readonly TopicPartition[], timestamp: number): Promise<PartitionOffset[]> {
+    const results = new Map<string, PartitionOffset>();
+    let pending: readonly TopicPartition[] = partitions;
+    // Two rounds: the second one only for partitions whose leader moved under us.
+    for (let round = 0; round < 2 && pending.length > 0; round++) {
+      if (round > 0) await this.metadata();
+      const md = await this.currentMetadata();
+      const retry: TopicPartition[] = [];
+      await Promise.all(
+        [...byLeader(md, pending)].map(async ([leader, tps]) => {
+          if (leader.broker === null) {
+            for (const tp of tps) results.set(tpKey(tp.topic, tp.partition), { ...tp, offset: null, error: leader.reason });
+            return;
+          }
+          try {
+            const broker = await this.connections.connect(addressOf(leader.broker));
+            const res = await this.connections.send(broker, listOffsetsV2(tps, timestamp));
+            for (const p of res) {
+              const key = tpKey(p.topic, p.partition);
+              if (p.errorCode === ERR_NONE) {
+                const offset = timestamp >= 0 && p.offset < 0 ? Number.POSITIVE_INFINITY : p.offset;
+                results.set(key, { topic: p.topic, partition: p.partition, offset });
+              } else {
+                if (STALE_LEADER_ERRORS.has(p.errorCode)) retry.push({ topic: p.topic, partition: p.partition });
+                results.set(key, { topic: p.topic, partition: p.partition, offset: null, error: kafkaErrorName(p.errorCode) });
+              }
+            }
+          } catch (err) {
+            const error = `broker ${leader.broker.nodeId} (${addressOf(leader.broker)}): ${describeError(err)}`;
+            if (isConnectionError(err)) await this.connections.drop(addressOf(leader.broker));
+            for (const tp of tps) results.set(tpKey(tp.topic, tp.partition), { ...tp, offset: null, error });
+          }
+        }),
+      );
+      pending = retry;
+    }
+    return partitions.map((tp) => results.get(tpKey(tp.topic, tp.partition)) ?? { ...tp, offset: null, error: 'no answer' });
+  }
+
+  // ---- record timestamps ----------------------------------------------------------------
+
+  async probeRecords(requests: readonly RecordProbeRequest[]): Promise<Map<string, RecordProbe>> {
+    const out = new Map<string, RecordProbe>();
+    const md = await this.currentMetadata();
+    const unique = dedupeProbes(requests);
+    const outOfRange: RecordProbeRequest[] = [];
+    const cutShort: RecordProbeRequest[] = [];
+
+    // A Fetch names each partition once, so probes of one partition at several offsets
+    // (several groups) go into successive rounds; each round is one request per leader.
+    for (const round of probeRounds(unique)) {
+      await this.fetchRound(md, round, PROBE_PARTITION_BYTES, out, outOfRange, cutShort);
+    }
+    // Batches larger than the first limit: fetched again alone with room for a whole batch.
+    for (const req of cutShort) {
+      await this.fetchRound(md, [req], PROBE_RETRY_PARTITION_BYTES, out, [], []);
+    }
+    // A committed offset below the log start (retention deleted the records): the oldest
+    // record the group has not consumed is the first one still in the log.
+    if (outOfRange.length > 0) {
+      const earliest = await this.listOffsets(outOfRange, EARLIEST_TIMESTAMP);
+      const again: RecordProbeRequest[] = [];
+      earliest.forEach((e, i) => {
+        const req = outOfRange[i] as RecordProbeRequest;
+        if (e.offset !== null && e.offset > req.offset) again.push({ ...req, offset: e.offset });
+        else out.set(probeKey(req.topic, req.partition, req.offset), { kind: 'unknown', reason: e.error ?? 'OFFSET_OUT_OF_RANGE' });
+      });
+      const resolved = new Map<string, RecordProbe>();
+      await this.fetchRound(md, again, PROBE_RETRY_PARTITION_BYTES, resolved, [], []);
+      for (const req of outOfRange) {
+        const moved = again.find((a) => a.topic === req.topic && a.partition === req.partition);
+        if (moved) out.set(probeKey(req.topic, req.partition, req.offset), resolved.get(probeKey(moved.topic, moved.partition, moved.offset)) ?? { kind: 'unknown', reason: 'no answer' });
+      }
+    }
+    return out;
+  }
+
+  private async fetchRound(
+    md: ClusterMetadata,
+    round: readonly RecordProbeRequest[],
+    partitionBytes: number,
+    out: Map<string, RecordProbe>,
+    outOfRange: RecordProbeRequest[],
+    cutShort: RecordProbeRequest[],
+  ): Promise<void> {
+    const byOffset = new Map(round.map((r) => [tpKey(r.topic, r.partition), r]));
+    await Promise.all(
+      [...byLeader(md, round)].map(async ([leader, tps]) => {
+        const reqs = tps.map((tp) => byOffset.get(tpKey(tp.topic, tp.partition)) as RecordProbeRequest);
+        if (leader.broker === null) {
+          for (const r of reqs) out.set(probeKey(r.topic, r.partition, r.offset), { kind: 'unknown', reason: leader.reason });
+          return;
+        }
+        try {
+          const broker = await this.connections.connect(addressOf(leader.broker));
+          const res = await this.connections.send(broker, fetchV4(reqs, partitionBytes));
+          const answered = new Set<string>();
+          for (const p of res) {
+            const req = byOffset.get(tpKey(p.topic, p.partition));
+            if (!req) continue;
+            answered.add(tpKey(p.topic, p.partition));
+            const key = probeKey(req.topic, req.partition, req.offset);
+            if (p.errorCode === ERR_OFFSET_OUT_OF_RANGE) {
+              outOfRange.push(req);
+              continue;
+            }
+            if (p.errorCode !== ERR_NONE) {
+              out.set(key, { kind: 'unknown', reason: kafkaErrorName(p.errorCode) });
+              continue;
+            }
+            const probe = probeRecordSet(p.records ?? Buffer.alloc(0), req.offset);
+            if (probe.kind === 'unknown' && partitionBytes < PROBE_RETRY_PARTITION_BYTES && req.offset < p.highWatermark) {
+              cutShort.push(req);
+            } else {
+              out.set(key, probe);
+            }
+          }
+          for (const r of reqs) {
+            if (!answered.has(tpKey(r.topic, r.partition))) out.set(probeKey(r.topic, r.partition, r.offset), { kind: 'unknown', reason: 'partition missing from the Fetch response' });
+          }
+        } catch (err) {
+          if (isConnectionError(err)) await this.connections.drop(addressOf(leader.broker));
+          const reason = `broker ${leader.broker.nodeId} (${addressOf(leader.broker)}): ${describeError(err)}`;
+          for (const r of reqs) out.set(probeKey(r.topic, r.partition, r.offset), { kind: 'unknown', reason });
+        }
+      }),
+    );
+  }
+
+  async close(): Promise<void> {
+    await this.connections.close();
+  }
+}
+
+// ---- grouping helpers ---------------------------------------------------------------------
+
+type Leader = { broker: BrokerInfo; reason?: undefined } | { broker: null; reason: string };
+
+/** Partitions grouped by their leader broker per metadata; leaderless ones under a null key. */
+function byLeader<T extends TopicPartition>(md: ClusterMetadata, tps: readonly T[]): Map<Leader, T[]> {
+  const brokers = new Map(md.brokers.map((b) => [b.nodeId, b]));
+  const topics = new Map(md.topics.map((t) => [t.topic, new Map(t.partitions.map((p) => [p.partition, p]))]));
+  const leaders = new Map<number | string, Leader>();
+  const groups = new Map<Leader, T[]>();
+  for (const tp of tps) {
+    const p = topics.get(tp.topic)?.get(tp.partition);
+    let key: number | string;
+    let make: () => Leader;
+    if (!p) {
+      key = 'unknown';
+      make = () => ({ broker: null, reason: 'UNKNOWN_TOPIC_OR_PARTITION' });
+    } else if (p.leader < 0) {
+      key = 'offline';
+      make = () => ({ broker: null, reason: 'partition offline (no leader)' });
+    } else if (!brokers.has(p.leader)) {
+      key = `missing-${p.leader}`;
+      make = () => ({ broker: null, reason: `leader ${p.leader} is not among the live brokers` });
+    } else {
+      key = p.leader;
+      make = () => ({ broker: brokers.get(p.leader) as BrokerInfo });
+    }
+    let leader = leaders.get(key);
+    if (!leader) {
+      leader = make();
+      leaders.set(key, leader);
+      groups.set(leader, []);
+    }
+    (groups.get(leader) as T[]).push(tp);
+  }
+  return groups;
+}
+
+function dedupeProbes(requests: readonly RecordProbeRequest[]): RecordProbeRequest[] {
+  const seen = new Map<string, RecordProbeRequest>();
+  for (const r of requests) seen.set(probeKey(r.topic, r.partition, r.offset), r);
+  return [...seen.values()];
+}
+
+/** Splits probes into rounds in which every partition appears at most once. */
+function probeRounds(requests: readonly RecordProbeRequest[]): RecordProbeRequest[][] {
+  const rounds: RecordProbeRequest[][] = [];
+  const depth = new Map<string, number>();
+  for (const r of requests) {
+    const key = tpKey(r.topic, r.partition);
+    const i = depth.get(key) ?? 0;
+    depth.set(key, i + 1);
+    (rounds[i] ??= []).push(r);
+  }
+  return rounds;
+}
+
+async function forEachLimited<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) {
+      const item = items[next++] as T;
+      await fn(item);
+    }
+  });
+  await Promise.all(workers);
+}
+
+function addressOf(b: BrokerInfo): string {
+  return b.host.includes(':') ? `[${b.host}]:${b.port}` : `${b.host}:${b.port}`;
+}
+
+function groupByTopic<T extends TopicPartition>(tps: readonly T[]): Map<string, T[]> {
+  const m = new Map<string, T[]>();
+  for (const tp of tps) {
+    let list = m.get(tp.topic);
+    if (!list) m.set(tp.topic, (list = []));
+    list.push(tp);
+  }
+  return m;
+}
+
+// ---- requests -----------------------------------------------------------------------------
+
+/** Metadata v5: all topics (null list), no auto-creation; partition errors kept per partition. */
+const METADATA_V5 = {
+  apiKey: API_KEYS.Metadata as number,
+  apiVersion: 5,
+  apiName: 'Metadata',
+  encode: () => newEncoder().writeInt32(-1).writeBoolean(false),
+  decode: (d: KafkajsDecoder): ClusterMetadata => {
+    d.readInt32(); // throttle
+    const brokers = d.readArray((b) => ({ nodeId: b.readInt32(), host: b.readString() ?? '', port: b.readInt32(), rack: b.readString() }));
+    const clusterId = d.readString();
+    const controller = d.readInt32();
+    const topics = d.readArray((t): TopicInfo & { errorCode: number } => {
+      const errorCode = t.readInt16();
+      const topic = t.readString() ?? '';
+      const isInternal = t.readBoolean();
+      const partitions = t.readArray((p) => {
+        p.readInt16(); // partition error: LEADER_NOT_AVAILABLE for offline partitions; leader -1 says it
+        return {
+          partition: p.readInt32(),
+          leader: p.readInt32(),
+          replicas: p.readArray((r) => r.readInt32()),
+          isr: p.readArray((r) => r.readInt32()),
+          offlineReplicas: p.readArray((r) => r.readInt32()),
+        };
+      });
+      partitions.sort((a, b) => a.partition - b.partition);
+      return { errorCode, topic, isInternal, partitions };
+    });
+    return {
+      clusterId,
+      controllerId: controller >= 0 ? controller : null,
+      brokers: brokers.sort((a, b) => a.nodeId - b.nodeId),
+      topics: topics.filter((t) => t.errorCode === ERR_NONE).map(({ errorCode: _e, ...t }) => t),
+    };
+  },
+};
+
+interface OffsetFetchResult {
+  errorCode: number;
+  offsets: Map<string, Map<number, number>>;
+}
+
+/** OffsetFetch v3 for all of a group's committed partitions (topics = null). */
+function offsetFetchV3(groupId: string) {
+  return {
+    apiKey: API_KEYS.OffsetFetch as number,
+    apiVersion: 3,
+    apiName: 'OffsetFetch',
+    encode: () => newEncoder().writeString(groupId).writeInt32(-1),
+    decode: (d: KafkajsDecoder): OffsetFetchResult => {
+      d.readInt32(); // throttle
+      const offsets = new Map<string, Map<number, number>>();
+      const topics = d.readArray((t) => ({
+        topic: t.readString() ?? '',
+        partitions: t.readArray((p) => {
+          const partition = p.readInt32();
+          const offset = toInt(p.readInt64());
+          p.readString(); // metadata
+          const errorCode = p.readInt16();
+          return { partition, offset, errorCode };
+        }),
+      }));
+      const errorCode = d.readInt16();
+      for (const t of topics) {
+        const m = new Map<number, number>();
+        for (const p of t.partitions) if (p.errorCode === ERR_NONE && p.offset >= 0) m.set(p.partition, p.offset);
+        if (m.size > 0) offsets.set(t.topic, m);
+      }
+      return { errorCode, offsets };
+    },
+  };
+}
+
+/** ListOffsets v2 (read_uncommitted): one timestamp for all the given partitions. */
+function listOffsetsV2(tps: readonly TopicPartition[], timestamp: number) {
+  return {
+    apiKey: API_KEYS.ListOffsets as number,
+    apiVersion: 2,
+    apiName: 'ListOffsets',
+    encode: () =>
+      newEncoder()
+        .writeInt32(-1)
+        .writeInt8(READ_UNCOMMITTED)
+        .writeArray(
+          [...groupByTopic(tps)].map(([topic, ps]) =>
+            newEncoder()
+              .writeString(topic)
+              .writeArray(ps.map((p) => newEncoder().writeInt32(p.partition).writeInt64(timestamp))),
+          ),
+        ),
+    decode: (d: KafkajsDecoder) => {
+      d.readInt32(); // throttle
+      return d
+        .readArray((t) => {
+          const topic = t.readString() ?? '';
+          return t.readArray((p) => {
+            const partition = p.readInt32();
+            const errorCode = p.readInt16();
+            p.readInt64(); // timestamp of the found record
+            return { topic, partition, errorCode, offset: toInt(p.readInt64()) };
+          });
+        })
+        .flat();
+    },
+  };
+}
+
+/** Fetch v4 returning each partition's raw record bytes (decoded by record-batch.ts). */
+function fetchV4(reqs: readonly RecordProbeRequest[], partitionBytes: number) {
+  return {
+    apiKey: API_KEYS.Fetch as number,
+    apiVersion: 4,
+    apiName: 'Fetch',
+    encode: () =>
+      newEncoder()
+        .writeInt32(-1) // replica id: a consumer
+        .writeInt32(0) // max wait: answer at once
+        .writeInt32(0) // min bytes
+        .writeInt32(Math.min(MAX_FETCH_RESPONSE_BYTES, Math.max(partitionBytes, partitionBytes * reqs.length)))
+        .writeInt8(READ_UNCOMMITTED)
+        .writeArray(
+          [...groupByTopic(reqs)].map(([topic, ps]) =>
+            newEncoder()
+              .writeString(topic)
+              .writeArray(ps.map((p) => newEncoder().writeInt32(p.partition).writeInt64(p.offset).writeInt32(partitionBytes))),
+          ),
+        ),
+    decode: (d: KafkajsDecoder) => {
+      d.readInt32(); // throttle
+      return d
+        .readArray((t) => {
+          const topic = t.readString() ?? '';
+          return t.readArray((p) => {
+            const partition = p.readInt32();
+            const errorCode = p.readInt16();
+            const highWatermark = toInt(p.readInt64());
+            p.readInt64(); // last stable offset
+            p.readArray((a) => [a.readInt64(), a.readInt64()]); // aborted transactions
+            const records = p.readBytes();
+            return { topic, partition, errorCode, highWatermark, records };
+          });
+        })
+        .flat();
+    },
+  };
+}

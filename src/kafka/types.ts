@@ -1,0 +1,105 @@
+/**
+ * The Kafka port: what vigil needs from a Kafka cluster, as plain data. Only adapters
+ * (src/kafka/kafkajs-*.ts) talk to kafkajs; everything else codes against these types,
+ * and unit tests use an in-memory implementation of the same interface.
+ *
+ * Offsets are JavaScript numbers: Kafka offsets are int64, but an offset above 2^53 would
+ * take a partition writing a million records a second for 285 years to reach.
+ */
+
+export interface TopicPartition {
+  readonly topic: string;
+  readonly partition: number;
+}
+
+export interface BrokerInfo {
+  readonly nodeId: number;
+  readonly host: string;
+  readonly port: number;
+  readonly rack: string | null;
+}
+
+export interface PartitionInfo {
+  readonly partition: number;
+  /** -1 when the partition has no leader (offline). */
+  readonly leader: number;
+  readonly replicas: readonly number[];
+  readonly isr: readonly number[];
+  readonly offlineReplicas: readonly number[];
+}
+
+export interface TopicInfo {
+  readonly topic: string;
+  readonly isInternal: boolean;
+  readonly partitions: readonly PartitionInfo[];
+}
+
+export interface ClusterMetadata {
+  readonly clusterId: string | null;
+  readonly controllerId: number | null;
+  readonly brokers: readonly BrokerInfo[];
+  readonly topics: readonly TopicInfo[];
+}
+
+export interface GroupListing {
+  readonly groupId: string;
+  /** 'consumer' for subscribed groups, '' for groups that only commit offsets. */
+  readonly protocolType: string;
+}
+
+/** Committed offsets of one group: topic → partition → offset (only partitions with a commit). */
+export type GroupOffsets = ReadonlyMap<string, ReadonlyMap<number, number>>;
+
+export type GroupOffsetsResult = { readonly offsets: GroupOffsets } | { readonly error: string };
+
+/** Key for maps keyed by topic-partition. */
+export function tpKey(topic: string, partition: number): string {
+  return `${topic}\u0000${partition}`;
+}
+
+/** A per-partition answer from an offsets lookup; `error` names a failed partition. */
+export interface PartitionOffset {
+  readonly topic: string;
+  readonly partition: number;
+  /** null when the broker had no answer (see `error`) */
+  readonly offset: number | null;
+  readonly error?: string;
+}
+
+/** What a Fetch at `offset` tells about the first record at or after it. */
+export type RecordProbe =
+  /** The first data record at or after the offset, and its timestamp. `exact` is false when
+   *  the timestamp was interpolated inside a batch that could not be decoded record by record. */
+  | { readonly kind: 'record'; readonly offset: number; readonly timestampMs: number; readonly exact: boolean }
+  /** No data record at or after the offset below the high watermark (control records only). */
+  | { readonly kind: 'none' }
+  /** The broker did not say (error, or data cut short); `reason` says why. */
+  | { readonly kind: 'unknown'; readonly reason: string };
+
+export interface RecordProbeRequest extends TopicPartition {
+  readonly offset: number;
+}
+
+/** Key for probe results: one partition may be probed at several offsets (one per group). */
+export function probeKey(topic: string, partition: number, offset: number): string {
+  return `${topic}\u0000${partition}\u0000${offset}`;
+}
+
+export interface KafkaAdmin {
+  /** Brokers and every topic's partitions with leader, replicas and ISR (one Metadata request). */
+  metadata(): Promise<ClusterMetadata>;
+  listGroups(): Promise<GroupListing[]>;
+  /** Committed offsets of each group, all topics. Groups are fetched concurrently. */
+  committedOffsets(groupIds: readonly string[]): Promise<Map<string, GroupOffsetsResult>>;
+  /** Log end offsets (high watermark), one ListOffsets request per partition leader. */
+  endOffsets(partitions: readonly TopicPartition[]): Promise<PartitionOffset[]>;
+  /**
+   * For each partition the first offset whose record timestamp is >= timestampMs, or
+   * +Infinity when every record is older (ListOffsets by timestamp, one request per leader).
+   */
+  offsetsForTimestamp(partitions: readonly TopicPartition[], timestampMs: number): Promise<PartitionOffset[]>;
+  /** Timestamps of the records at the given offsets (Fetch, batched per leader). */
+  /** Keyed by `probeKey`. */
+  probeRecords(requests: readonly RecordProbeRequest[]): Promise<Map<string, RecordProbe>>;
+  close(): Promise<void>;
+}

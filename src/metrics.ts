@@ -1,0 +1,55 @@
+/**
+ * Every Prometheus metric vigil exports, registered in one place (DESIGN §7 names them;
+ * dashboards and alert rules depend on the names). Components receive this object and
+ * update it; nothing else creates metrics. Labels are bounded: no per-partition series.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { VERSION } from './version';
+
+export interface MetricsOptions {
+  nodeId: string;
+  cluster: string;
+  /** process_* and nodejs_* metrics; off in unit tests to keep them cheap */
+  defaultMetrics?: boolean;
+}
+
+export function createMetrics(opts: MetricsOptions) {
+  const registry = new Registry();
+  registry.setDefaultLabels({ cluster: opts.cluster, node_id: opts.nodeId });
+  if (opts.defaultMetrics) collectDefaultMetrics({ register: registry });
+  const r = [registry];
+
+  const buildInfo = new Gauge({ name: 'vigil_build_info', help: 'Always 1; labels carry the version', labelNames: ['version', 'node_version'], registers: r });
+  buildInfo.set({ version: VERSION, node_version: process.version }, 1);
+
+  return {
+    registry,
+    electionTerm: new Gauge({ name: 'vigil_election_term', help: 'Current election term of this replica', registers: r }),
+    electionIsLeader: new Gauge({ name: 'vigil_election_is_leader', help: '1 while this replica is leader with a valid lease', registers: r }),
+    electionLeaderChanges: new Counter({ name: 'vigil_election_leader_changes_total', help: 'Leader changes observed by this replica', registers: r }),
+    peerLastContactSeconds: new Gauge({ name: 'vigil_peer_last_contact_seconds', help: 'Seconds since the last authenticated message from each peer', labelNames: ['peer'], registers: r }),
+    peerMessagesRejected: new Counter({ name: 'vigil_peer_messages_rejected_total', help: 'Peer messages rejected, by reason', labelNames: ['reason'], registers: r }),
+
+    kafkaUp: new Gauge({ name: 'vigil_kafka_up', help: '1 when the last Kafka snapshot succeeded', registers: r }),
+    kafkaBrokers: new Gauge({ name: 'vigil_kafka_brokers', help: 'Brokers by state', labelNames: ['state'], registers: r }),
+    kafkaPartitions: new Gauge({ name: 'vigil_kafka_partitions', help: 'Partitions by state (total|offline|under_replicated|under_min_isr)', labelNames: ['state'], registers: r }),
+    kafkaLeaderChanges: new Counter({ name: 'vigil_kafka_leader_changes_total', help: 'Partition leader changes observed', registers: r }),
+    consumerLagSeconds: new Gauge({ name: 'vigil_consumer_group_lag_seconds', help: 'Delivery latency: age of the oldest unconsumed message, max over partitions', labelNames: ['group', 'topic'], registers: r }),
+    consumerLagMessages: new Gauge({ name: 'vigil_consumer_group_lag_messages', help: 'Messages behind, summed over partitions', labelNames: ['group', 'topic'], registers: r }),
+    canaryLatencySeconds: new Gauge({ name: 'vigil_canary_latency_seconds', help: 'Canary produce-to-consume latency per broker', labelNames: ['broker'], registers: r }),
+
+    alertsFiring: new Gauge({ name: 'vigil_alerts_firing', help: 'Alerts firing', labelNames: ['alert', 'severity'], registers: r }),
+    notifications: new Counter({ name: 'vigil_notifications_total', help: 'Notification deliveries by channel and outcome', labelNames: ['channel', 'outcome'], registers: r }),
+    remediationActions: new Counter({ name: 'vigil_remediation_actions_total', help: 'Remediation actions by action and outcome', labelNames: ['action', 'outcome'], registers: r }),
+    pollDurationSeconds: new Histogram({
+      name: 'vigil_poll_duration_seconds',
+      help: 'Duration of one reconcile cycle (observe + detect + decide + act)',
+      buckets: [0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 1, 2, 5],
+      registers: r,
+    }),
+    redisUp: new Gauge({ name: 'vigil_redis_up', help: '1 when Redis answered the last command', registers: r }),
+    fencedWritesRejected: new Counter({ name: 'vigil_fenced_writes_rejected_total', help: 'Writes refused by the Redis fence because a newer term exists', registers: r }),
+  };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;

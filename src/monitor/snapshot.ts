@@ -1,0 +1,99 @@
+/**
+ * What the leader observes of Kafka in one reconcile cycle (DESIGN §1 "observe"): plain,
+ * immutable data. The observer (src/monitor/observe.ts) builds it through the KafkaAdmin
+ * port; detect (pure) turns a snapshot and the previous one into findings.
+ */
+import type { Severity } from '../config/types';
+
+export interface BrokerState {
+  readonly nodeId: number;
+  readonly host: string;
+  readonly port: number;
+  readonly rack: string | null;
+  /** false once the controller dropped it from the metadata (KRaft fences after broker.session.timeout.ms) */
+  readonly inMetadata: boolean;
+  /** whether vigil could open a connection to its advertised address this cycle */
+  readonly reachable: boolean;
+  /** why it is unreachable, e.g. "connect ECONNREFUSED 127.0.0.1:9093" */
+  readonly error?: string;
+  /** wall-clock ms since which it has been continuously unreachable (kept across cycles) */
+  readonly unreachableSinceMs?: number;
+}
+
+export interface PartitionState {
+  readonly topic: string;
+  readonly partition: number;
+  /** -1 = no leader (offline) */
+  readonly leader: number;
+  readonly replicas: readonly number[];
+  readonly isr: readonly number[];
+  readonly offlineReplicas: readonly number[];
+  /** the topic's min.insync.replicas (broker default when the topic does not set it) */
+  readonly minIsr: number;
+}
+
+export interface GroupPartitionLag {
+  readonly topic: string;
+  readonly partition: number;
+  readonly committed: number;
+  /** null when the end offset could not be read */
+  readonly end: number | null;
+  readonly lagMessages: number | null;
+  /** the exact test of DESIGN §3 at the rule's threshold; null when it could not be run */
+  readonly breach: boolean | null;
+  /**
+   * the exact test at the rule's resolveBelow (only run for partitions of groups with a
+   * firing alert or in breach; null otherwise or when it could not be run)
+   */
+  readonly aboveResolveBelow: boolean | null;
+  /** reported delivery latency in seconds (estimate, DESIGN §3); null when unknown */
+  readonly lagSeconds: number | null;
+  readonly error?: string;
+}
+
+export interface GroupTopicRule {
+  readonly thresholdMs: number;
+  readonly resolveBelowMs: number;
+  readonly resolveForMs: number;
+  readonly severity: Severity;
+}
+
+export interface GroupState {
+  readonly group: string;
+  /** 'Stable', 'Empty', 'PreparingRebalance', ... ('' when not described) */
+  readonly state: string;
+  readonly partitions: readonly GroupPartitionLag[];
+  /** the lag rule per topic of this group (after overrides) */
+  readonly rules: ReadonlyMap<string, GroupTopicRule>;
+  /** set when the group's committed offsets could not be read */
+  readonly error?: string;
+}
+
+export interface CanaryState {
+  readonly broker: number;
+  /** last produce-to-consume latency, null when the last probe failed or timed out */
+  readonly latencyMs: number | null;
+  readonly ok: boolean;
+  readonly error?: string;
+}
+
+export type KafkaSnapshot =
+  | {
+      readonly ok: true;
+      /** wall clock, ms since the epoch, at which the offsets were read */
+      readonly takenAtMs: number;
+      readonly clusterId: string | null;
+      readonly controllerId: number | null;
+      /** brokers in the metadata plus brokers seen before that have left it */
+      readonly brokers: readonly BrokerState[];
+      readonly partitions: readonly PartitionState[];
+      readonly groups: readonly GroupState[];
+      /** null when the canary is disabled */
+      readonly canary: readonly CanaryState[] | null;
+    }
+  | {
+      readonly ok: false;
+      readonly takenAtMs: number;
+      /** e.g. "could not reach any Kafka broker; tried ..." */
+      readonly error: string;
+    };

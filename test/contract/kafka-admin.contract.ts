@@ -1,0 +1,95 @@
+/**
+ * The KafkaAdmin contract (STYLE habit 4): the same cases run against the in-memory fake
+ * (test/unit/kafka-admin-memory.test.ts) and the kafkajs adapter on a real cluster
+ * (test/integration/kafka-admin.test.ts).
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { KafkaAdmin } from '../../src/kafka/types';
+import { probeKey } from '../../src/kafka/types';
+
+export interface KafkaAdminFixture {
+  readonly admin: KafkaAdmin;
+  createTopic(topic: string, partitions: number): Promise<void>;
+  /** Appends records with these CreateTime timestamps to one partition, in order. */
+  produce(topic: string, partition: number, timestampsMs: readonly number[]): Promise<void>;
+  commit(group: string, topic: string, partition: number, offset: number): Promise<void>;
+  teardown(): Promise<void>;
+}
+
+export function kafkaAdminContract(name: string, setup: () => Promise<KafkaAdminFixture>): void {
+  describe(`KafkaAdmin contract: ${name}`, () => {
+    let fx: KafkaAdminFixture;
+    const base = Date.now() - 60_000;
+    const stamps = [0, 1000, 2000, 2000, 5000, 9000].map((d) => base + d);
+
+    before(async () => {
+      fx = await setup();
+      await fx.createTopic('contract-a', 3);
+      await fx.produce('contract-a', 0, stamps);
+      await fx.produce('contract-a', 1, stamps.slice(0, 2));
+      await fx.commit('contract-g1', 'contract-a', 0, 2);
+      await fx.commit('contract-g1', 'contract-a', 1, 2);
+      await fx.commit('contract-g2', 'contract-a', 0, 4);
+    });
+    after(async () => {
+      await fx?.teardown();
+    });
+
+    it('metadata lists every partition of a topic with a leader among the brokers and ISR within the replicas', async () => {
+      const md = await fx.admin.metadata();
+      const topic = md.topics.find((t) => t.topic === 'contract-a');
+      assert.ok(topic, 'topic listed');
+      assert.deepEqual(topic.partitions.map((p) => p.partition), [0, 1, 2]);
+      const ids = new Set(md.brokers.map((b) => b.nodeId));
+      for (const p of topic.partitions) {
+        assert.ok(ids.has(p.leader), `leader ${p.leader} is a broker`);
+        for (const r of p.isr) assert.ok(p.replicas.includes(r), 'isr within replicas');
+      }
+    });
+
+    it('end offsets count the records of each partition', async () => {
+      const ends = await fx.admin.endOffsets([0, 1, 2].map((partition) => ({ topic: 'contract-a', partition })));
+      assert.deepEqual(ends.map((e) => e.offset), [6, 2, 0]);
+    });
+
+    it('offsets for a timestamp give the first record at or after it, +Infinity when all are older', async () => {
+      const tps = [{ topic: 'contract-a', partition: 0 }];
+      const at = async (t: number) => (await fx.admin.offsetsForTimestamp(tps, t))[0]?.offset;
+      assert.equal(await at(base - 1), 0);
+      assert.equal(await at(base + 1000), 1);
+      assert.equal(await at(base + 1500), 2);
+      assert.equal(await at(base + 2001), 4);
+      assert.equal(await at(base + 9000), 5);
+      assert.equal(await at(base + 9001), Number.POSITIVE_INFINITY);
+    });
+
+    it('committed offsets are returned per group, and the groups are listed', async () => {
+      const groups = (await fx.admin.listGroups()).map((g) => g.groupId);
+      assert.ok(groups.includes('contract-g1') && groups.includes('contract-g2'), `groups listed: ${groups}`);
+      const res = await fx.admin.committedOffsets(['contract-g1', 'contract-g2']);
+      const g1 = res.get('contract-g1');
+      const g2 = res.get('contract-g2');
+      assert.ok(g1 && 'offsets' in g1 && g2 && 'offsets' in g2);
+      assert.deepEqual([...(g1.offsets.get('contract-a') ?? [])].sort(), [[0, 2], [1, 2]]);
+      assert.deepEqual([...(g2.offsets.get('contract-a') ?? [])], [[0, 4]]);
+    });
+
+    it('probes give the exact CreateTime of the record at each offset, also several offsets of one partition', async () => {
+      const res = await fx.admin.probeRecords([
+        { topic: 'contract-a', partition: 0, offset: 2 },
+        { topic: 'contract-a', partition: 0, offset: 4 },
+        { topic: 'contract-a', partition: 1, offset: 1 },
+      ]);
+      assert.deepEqual(res.get(probeKey('contract-a', 0, 2)), { kind: 'record', offset: 2, timestampMs: base + 2000, exact: true });
+      assert.deepEqual(res.get(probeKey('contract-a', 0, 4)), { kind: 'record', offset: 4, timestampMs: base + 5000, exact: true });
+      assert.deepEqual(res.get(probeKey('contract-a', 1, 1)), { kind: 'record', offset: 1, timestampMs: base + 1000, exact: true });
+    });
+
+    it('a partition that does not exist gets an error, not an exception', async () => {
+      const [end] = await fx.admin.endOffsets([{ topic: 'contract-missing', partition: 0 }]);
+      assert.equal(end?.offset, null);
+      assert.match(end?.error ?? '', /UNKNOWN_TOPIC_OR_PARTITION/);
+    });
+  });
+}

@@ -1,0 +1,142 @@
+/**
+ * An in-memory Kafka behind the KafkaAdmin port, for unit tests. It passes the same
+ * contract tests (test/contract/kafka-admin.contract.ts) as the kafkajs adapter does
+ * against real brokers, so a unit test that passes here means the same thing there.
+ */
+import type {
+  BrokerInfo,
+  ClusterMetadata,
+  GroupListing,
+  GroupOffsetsResult,
+  KafkaAdmin,
+  PartitionOffset,
+  RecordProbe,
+  RecordProbeRequest,
+  TopicPartition,
+} from '../../src/kafka/types';
+import { probeKey } from '../../src/kafka/types';
+
+interface MemPartition {
+  leader: number;
+  replicas: number[];
+  isr: number[];
+  /** timestamps of records at offsets logStart.. */
+  timestampsMs: number[];
+  logStart: number;
+}
+
+export class MemoryKafka implements KafkaAdmin {
+  brokers: BrokerInfo[];
+  readonly topics = new Map<string, MemPartition[]>();
+  readonly groups = new Map<string, Map<string, Map<number, number>>>();
+  /** brokers that answer nothing (their partitions fail like a dead leader's) */
+  readonly down = new Set<number>();
+  closed = false;
+
+  constructor(brokerCount = 3) {
+    this.brokers = Array.from({ length: brokerCount }, (_, i) => ({ nodeId: i + 1, host: '127.0.0.1', port: 9000 + i, rack: null }));
+  }
+
+  createTopic(topic: string, partitions: number, replicationFactor = Math.min(3, this.brokers.length)): void {
+    const ids = this.brokers.map((b) => b.nodeId);
+    this.topics.set(
+      topic,
+      Array.from({ length: partitions }, (_, p) => {
+        const replicas = Array.from({ length: replicationFactor }, (_, r) => ids[(p + r) % ids.length] as number);
+        return { leader: replicas[0] as number, replicas, isr: [...replicas], timestampsMs: [], logStart: 0 };
+      }),
+    );
+  }
+
+  produce(topic: string, partition: number, timestampsMs: readonly number[]): void {
+    this.part(topic, partition).timestampsMs.push(...timestampsMs);
+  }
+
+  commit(group: string, topic: string, partition: number, offset: number): void {
+    let g = this.groups.get(group);
+    if (!g) this.groups.set(group, (g = new Map()));
+    let t = g.get(topic);
+    if (!t) g.set(topic, (t = new Map()));
+    t.set(partition, offset);
+  }
+
+  part(topic: string, partition: number): MemPartition {
+    const p = this.topics.get(topic)?.[partition];
+    if (!p) throw new Error(`no partition ${topic}-${partition}`);
+    return p;
+  }
+
+  async metadata(): Promise<ClusterMetadata> {
+    return {
+      clusterId: 'memory',
+      controllerId: this.brokers.find((b) => !this.down.has(b.nodeId))?.nodeId ?? null,
+      brokers: this.brokers.filter((b) => !this.down.has(b.nodeId)),
+      topics: [...this.topics].map(([topic, parts]) => ({
+        topic,
+        isInternal: false,
+        partitions: parts.map((p, partition) => ({
+          partition,
+          leader: p.leader,
+          replicas: [...p.replicas],
+          isr: [...p.isr],
+          offlineReplicas: p.replicas.filter((r) => this.down.has(r)),
+        })),
+      })),
+    };
+  }
+
+  async listGroups(): Promise<GroupListing[]> {
+    return [...this.groups.keys()].sort().map((groupId) => ({ groupId, protocolType: '' }));
+  }
+
+  async committedOffsets(groupIds: readonly string[]): Promise<Map<string, GroupOffsetsResult>> {
+    const out = new Map<string, GroupOffsetsResult>();
+    for (const id of groupIds) {
+      const g = this.groups.get(id);
+      out.set(id, { offsets: new Map([...(g ?? new Map<string, Map<number, number>>())].map(([t, ps]) => [t, new Map(ps)])) });
+    }
+    return out;
+  }
+
+  private answer(tp: TopicPartition, fn: (p: MemPartition) => number): PartitionOffset {
+    const p = this.topics.get(tp.topic)?.[tp.partition];
+    if (!p) return { ...tp, offset: null, error: 'UNKNOWN_TOPIC_OR_PARTITION' };
+    if (p.leader < 0) return { ...tp, offset: null, error: 'partition offline (no leader)' };
+    if (this.down.has(p.leader)) return { ...tp, offset: null, error: `broker ${p.leader}: Connection error` };
+    return { ...tp, offset: fn(p) };
+  }
+
+  async endOffsets(partitions: readonly TopicPartition[]): Promise<PartitionOffset[]> {
+    return partitions.map((tp) => this.answer(tp, (p) => p.logStart + p.timestampsMs.length));
+  }
+
+  async offsetsForTimestamp(partitions: readonly TopicPartition[], timestampMs: number): Promise<PartitionOffset[]> {
+    return partitions.map((tp) =>
+      this.answer(tp, (p) => {
+        const i = p.timestampsMs.findIndex((t) => t >= timestampMs);
+        return i < 0 ? Number.POSITIVE_INFINITY : p.logStart + i;
+      }),
+    );
+  }
+
+  async probeRecords(requests: readonly RecordProbeRequest[]): Promise<Map<string, RecordProbe>> {
+    const out = new Map<string, RecordProbe>();
+    for (const r of requests) {
+      const a = this.answer(r, () => 0);
+      const key = probeKey(r.topic, r.partition, r.offset);
+      if (a.offset === null) {
+        out.set(key, { kind: 'unknown', reason: a.error ?? 'unknown' });
+        continue;
+      }
+      const p = this.part(r.topic, r.partition);
+      const offset = Math.max(r.offset, p.logStart);
+      const ts = p.timestampsMs[offset - p.logStart];
+      out.set(key, ts === undefined ? { kind: 'unknown', reason: 'OFFSET_OUT_OF_RANGE' } : { kind: 'record', offset, timestampMs: ts, exact: true });
+    }
+    return out;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+  }
+}

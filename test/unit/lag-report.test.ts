@@ -1,0 +1,126 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { renderLagTable } from '../../src/cli/lag';
+import { partitionLag, summarize } from '../../src/monitor/latency';
+import { collectLagReport, reportVerdict } from '../../src/monitor/lag-report';
+import { nameFilter } from '../../src/util/glob';
+import { MemoryKafka } from '../fakes/memory-kafka';
+
+const NOW = 1_764_150_000_000;
+const all = nameFilter([]);
+
+describe('delivery latency of one partition (DESIGN §3)', () => {
+  it('is zero when the group is caught up, whatever the record times', () => {
+    assert.deepEqual(partitionLag({ partition: 0, committed: 10, end: 10, thresholdOffset: 0, nowMs: NOW }), {
+      partition: 0, committed: 10, end: 10, lagMessages: 0, lagSeconds: 0, breach: false,
+    });
+  });
+
+  it('is the age of the record at the committed offset, breach by the exact test alone', () => {
+    const row = partitionLag({
+      partition: 1, committed: 5, end: 9, thresholdOffset: 5,
+      probe: { kind: 'record', offset: 5, timestampMs: NOW - 12_400, exact: true }, nowMs: NOW,
+    });
+    // c = o: the record at c is not older than now − threshold, so no breach even though an
+    // (imagined) estimate might say otherwise
+    assert.deepEqual(row, { partition: 1, committed: 5, end: 9, lagMessages: 4, lagSeconds: 12.4, breach: false });
+  });
+
+  it('treats +Infinity from the timestamp lookup as "every record is older": breach when behind', () => {
+    const row = partitionLag({ partition: 0, committed: 3, end: 4, thresholdOffset: Number.POSITIVE_INFINITY, probe: { kind: 'none' }, nowMs: NOW });
+    assert.equal(row.breach, true);
+  });
+
+  it('reports unknown, not zero, when the end offset cannot be read', () => {
+    const row = partitionLag({ partition: 0, committed: 3, end: null, thresholdOffset: null, nowMs: NOW });
+    assert.equal(row.lagSeconds, null);
+    assert.equal(row.breach, null);
+  });
+
+  it('aggregates max seconds, summed messages, and a known breach over unknown parts', () => {
+    assert.deepEqual(
+      summarize([
+        { lagSeconds: 3, lagMessages: 2, breach: false },
+        { lagSeconds: 11, lagMessages: 5, breach: true },
+        { lagSeconds: null, lagMessages: null, breach: null },
+      ]),
+      { lagSeconds: 11, lagMessages: null, breach: true },
+    );
+    assert.deepEqual(summarize([{ lagSeconds: 1, lagMessages: 1, breach: false }, { lagSeconds: null, lagMessages: 4, breach: null }]), {
+      lagSeconds: 1, lagMessages: 5, breach: null,
+    });
+  });
+});
+
+describe('the lag report over a cluster', () => {
+  function cluster(): MemoryKafka {
+    const k = new MemoryKafka();
+    k.createTopic('orders', 3);
+    k.createTopic('audit', 1);
+    // one record a second over the last 30 s, oldest first
+    const stamps = Array.from({ length: 30 }, (_, i) => NOW - 30_000 + i * 1000);
+    for (const p of [0, 1, 2]) k.produce('orders', p, stamps);
+    k.produce('audit', 0, stamps);
+    return k;
+  }
+
+  it('flags a breach exactly at the threshold boundary: a record exactly threshold old is not a breach, 1 ms older is', async () => {
+    const k = cluster();
+    k.produce('orders', 0, []);
+    k.topics.get('orders')![0]!.timestampsMs[10] = NOW - 10_000; // exactly at the threshold
+    k.topics.get('orders')![1]!.timestampsMs[10] = NOW - 10_001; // one millisecond past it
+    k.topics.get('orders')![2]!.timestampsMs[10] = NOW - 9_999;
+    for (const p of [0, 1, 2]) {
+      // keep timestamps increasing around the edited record
+      k.topics.get('orders')![p]!.timestampsMs[9] = NOW - 10_500;
+      k.commit('svc', 'orders', p, 10);
+    }
+    const report = await collectLagReport(k, { thresholdMs: 10_000, groups: all, topics: all, nowMs: () => NOW });
+    const parts = report.groups[0]!.topics[0]!.partitions;
+    assert.deepEqual(parts.map((p) => [p.partition, p.lagSeconds, p.breach]), [
+      [0, 10, false],
+      [1, 10.001, true],
+      [2, 9.999, false],
+    ]);
+  });
+
+  it('orders groups and topics worst first and honours the group and topic globs', async () => {
+    const k = cluster();
+    k.commit('fast', 'orders', 0, 29);
+    k.commit('slow', 'orders', 0, 2);
+    k.commit('slow', 'audit', 0, 25);
+    k.commit('other', 'orders', 1, 30);
+    const report = await collectLagReport(k, { thresholdMs: 10_000, groups: nameFilter(['s*', 'fast']), topics: all, nowMs: () => NOW });
+    assert.deepEqual(report.groups.map((g) => g.group), ['slow', 'fast']);
+    assert.deepEqual(report.groups[0]!.topics.map((t) => t.topic), ['orders', 'audit']);
+    assert.equal(report.groups[0]!.lagSeconds, 28);
+    assert.equal(report.groups[0]!.breach, true);
+    assert.equal(report.thresholdSeconds, 10);
+    assert.equal(report.generatedAt, new Date(NOW).toISOString());
+
+    const onlyAudit = await collectLagReport(k, { thresholdMs: 10_000, groups: all, topics: nameFilter(['audit']), nowMs: () => NOW });
+    assert.deepEqual(onlyAudit.groups.map((g) => g.group), ['slow']);
+  });
+
+  it('marks partitions led by an unreachable broker unknown, and the verdict says it cannot claim "no breach"', async () => {
+    const k = cluster();
+    for (const p of [0, 1, 2]) k.commit('svc', 'orders', p, 30);
+    k.down.add(k.part('orders', 1).leader);
+    const report = await collectLagReport(k, { thresholdMs: 10_000, groups: all, topics: all, nowMs: () => NOW });
+    const verdict = reportVerdict(report);
+    assert.equal(verdict.breach, false);
+    assert.ok(verdict.unknownPartitions >= 1);
+    assert.match(verdict.reasons.join(';'), /Connection error/);
+  });
+
+  it('renders a table with one line per partition and a summary', async () => {
+    const k = cluster();
+    k.commit('svc', 'orders', 0, 5);
+    const report = await collectLagReport(k, { thresholdMs: 10_000, groups: all, topics: all, nowMs: () => NOW });
+    const text = renderLagTable(report);
+    const lines = text.trim().split('\n');
+    assert.match(lines[0]!, /^GROUP\s+TOPIC\s+PARTITION\s+COMMITTED\s+END\s+LAG\s+LATENCY\s+BREACH$/);
+    assert.match(lines[1]!, /^svc\s+orders\s+0\s+5\s+30\s+25\s+25\.0s\s+yes$/);
+    assert.match(lines.at(-1)!, /1 group\(s\), 1 partition\(s\); 1 group\(s\) over the 10s threshold/);
+  });
+});
