@@ -104,6 +104,11 @@ export type CheckResult =
 /** Validates and compiles without throwing: the config, or every problem found. */
 export function checkConfig(raw: unknown, env: Env, opts: CompileOptions): CheckResult {
   const p = new Problems();
+  if (!isAbsent(raw) && !isMap(raw)) {
+    // Not a config at all (a list, a scalar): listing every missing section would be noise.
+    p.add('', `expected a YAML mapping with the sections ${CONFIG_KEYS[''].join(', ')}; got ${describeKind(raw)}`);
+    return { ok: false, problems: p.list };
+  }
   const expanded = expandEnv(raw, env, '', p);
   const config = build(p, expanded, opts.baseDir);
   if (p.count > 0) return { ok: false, problems: p.list };
@@ -148,9 +153,8 @@ const nameForm = { test: (s: string) => NAME_RE.test(s), expected: NAME_FORM };
 const TOPIC_RE = /^[A-Za-z0-9._-]{1,249}$/;
 
 function build(p: Problems, raw: unknown, baseDir: string): VigilConfig {
-  if (!isMap(raw)) {
-    const got = isAbsent(raw) ? 'the file is empty' : `got ${describeKind(raw)}`;
-    p.add('', `expected a YAML mapping with the sections ${CONFIG_KEYS[''].join(', ')}; ${got}`);
+  if (isAbsent(raw)) {
+    p.add('', `expected a YAML mapping with the sections ${CONFIG_KEYS[''].join(', ')}; the file is empty`);
   }
   const root = readMap(p, '', isMap(raw) ? raw : {}, CONFIG_KEYS['']);
 
@@ -583,7 +587,8 @@ function readHeaders(p: Problems, at: string, value: unknown): Record<string, st
       continue;
     }
     // Header values are often credentials: never echoed.
-    const text = readString(p, hp, v, {
+    // `X-Retry: 3` is a number to YAML, but a header value is text.
+    const text = readString(p, hp, typeof v === 'number' ? String(v) : v, {
       required: true,
       secret: true,
       form: { test: (s) => !/[\r\n]/.test(s), expected: 'a header value on one line' },
