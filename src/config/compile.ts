@@ -92,6 +92,8 @@ export const CONFIG_KEYS = {
 
 const CHANNEL_TYPES: readonly ChannelType[] = ['webhook', 'slack', 'pagerduty', 'alertmanager'];
 
+const ROOT_FORM = `a YAML mapping with the sections ${CONFIG_KEYS[''].join(', ')}`;
+
 export interface CompileOptions {
   /** Directory relative paths (node.dataDir, kafka.ssl files) are resolved against. */
   baseDir: string;
@@ -106,7 +108,7 @@ export function checkConfig(raw: unknown, env: Env, opts: CompileOptions): Check
   const p = new Problems();
   if (!isAbsent(raw) && !isMap(raw)) {
     // Not a config at all (a list, a scalar): listing every missing section would be noise.
-    p.add('', `expected a YAML mapping with the sections ${CONFIG_KEYS[''].join(', ')}; got ${describeKind(raw)}`);
+    p.add('', `expected ${ROOT_FORM}; got ${describeKind(raw)}`);
     return { ok: false, problems: p.list };
   }
   const expanded = expandEnv(raw, env, '', p);
@@ -154,7 +156,7 @@ const TOPIC_RE = /^[A-Za-z0-9._-]{1,249}$/;
 
 function build(p: Problems, raw: unknown, baseDir: string): VigilConfig {
   if (isAbsent(raw)) {
-    p.add('', `expected a YAML mapping with the sections ${CONFIG_KEYS[''].join(', ')}; the file is empty`);
+    p.add('', `expected ${ROOT_FORM}; the file is empty`);
   }
   const root = readMap(p, '', isMap(raw) ? raw : {}, CONFIG_KEYS['']);
 

@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
 import { VigilError } from '../errors';
-import { compileConfig, configInvalid } from './compile';
+import { checkConfig, configInvalid } from './compile';
 import type { Env } from './env';
 import type { ConfigProblem } from './problems';
 import type { VigilConfig } from './types';
@@ -20,15 +20,9 @@ export function loadConfig(file: string, env: Env = process.env): VigilConfig {
   const absolute = path.resolve(file);
   const text = readConfigFile(absolute);
   const raw = parseConfigYaml(text, file);
-  try {
-    return compileConfig(raw, env, { baseDir: path.dirname(absolute) });
-  } catch (err) {
-    // Re-thrown with the file named, so the one-line reason says which file is wrong.
-    if (err instanceof VigilError && err.code === 'CONFIG_INVALID') {
-      throw configInvalid(err.context['problems'] as ConfigProblem[], file);
-    }
-    throw err;
-  }
+  const result = checkConfig(raw, env, { baseDir: path.dirname(absolute) });
+  if (!result.ok) throw configInvalid(result.problems, file);
+  return result.config;
 }
 
 export function readConfigFile(absolute: string): string {
