@@ -1,0 +1,47 @@
+/**
+ * Generic webhook channel: POSTs the version-1 body of DESIGN §4 to the configured URL,
+ * with the configured extra headers. The body is a contract (users' scripts parse it):
+ * field order as in DESIGN §4, fields that do not apply to the alert left out (never null,
+ * except endsAt, which is null while firing).
+ */
+import type { ChannelConfig } from '../../config/types';
+import type { Alert, WebhookBodyV1 } from '../types';
+import { urlSecrets } from './redact';
+import type { ChannelModule, SentBy } from './types';
+
+type WebhookChannel = Extract<ChannelConfig, { type: 'webhook' }>;
+
+/** The DESIGN §4 body for one alert transition. */
+export function webhookBody(alert: Alert, sentBy: SentBy): WebhookBodyV1 {
+  // Built field by field (not spread from the alert) so no future Alert field leaks into
+  // the contract unannounced, and the order is the documented one.
+  const body: { -readonly [K in keyof WebhookBodyV1]?: WebhookBodyV1[K] } = {
+    version: 1,
+    status: alert.status,
+    alert: alert.alert,
+    severity: alert.severity,
+    key: alert.key,
+    cluster: alert.cluster,
+  };
+  if (alert.group !== undefined) body.group = alert.group;
+  if (alert.topic !== undefined) body.topic = alert.topic;
+  if (alert.broker !== undefined) body.broker = alert.broker;
+  if (alert.partitions !== undefined) body.partitions = [...alert.partitions];
+  if (alert.lagSeconds !== undefined) body.lagSeconds = alert.lagSeconds;
+  if (alert.threshold !== undefined) body.threshold = alert.threshold;
+  if (alert.cause !== undefined) body.cause = alert.cause;
+  body.startsAt = alert.startsAt;
+  body.endsAt = alert.endsAt;
+  body.summary = alert.summary;
+  body.sentBy = { nodeId: sentBy.nodeId, term: sentBy.term };
+  return body as WebhookBodyV1;
+}
+
+export const webhookChannel: ChannelModule<WebhookChannel> = {
+  build(channel, notification, ctx) {
+    return { url: channel.url, headers: { ...channel.headers }, body: webhookBody(notification.alert, ctx.sentBy) };
+  },
+  secrets(channel) {
+    return [...urlSecrets(channel.url, { pathIsSecret: true }), ...Object.values(channel.headers)];
+  },
+};
