@@ -1,0 +1,170 @@
+#!/usr/bin/env bash
+# Installs what `npm test` needs on a fresh Debian machine (Node 20, Java 17 and Maven
+# present), and nothing that is already there. Safe to run any number of times: each step
+# checks first and prints one line saying what it did or why it skipped.
+#
+#   bash scripts/setup.sh            # as root, or as a user with sudo
+#   VIGIL_SKIP_APT=1 bash scripts/setup.sh   # no root: skip the OS packages (the tests
+#                                            # that need a missing program will fail)
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+
+say() { printf 'setup: %s\n' "$*"; }
+die() { printf 'setup: FAILED: %s\n' "$*" >&2; exit 1; }
+
+# ---------------------------------------------------------------------------------------
+# 1. OS packages. One entry per program the tests run: "<binary>:<Debian package>".
+#    promtool comes with prometheus; Chromium drives the status-page tests; docker-compose
+#    validates the compose file (no Docker engine needed for `config`).
+# ---------------------------------------------------------------------------------------
+apt_programs=(
+  "redis-server:redis-server"
+  "promtool:prometheus"
+  "prometheus-alertmanager:prometheus-alertmanager"
+  "chromium:chromium"
+  "docker-compose:docker-compose"
+)
+
+missing_pkgs=()
+missing_bins=()
+for entry in "${apt_programs[@]}"; do
+  bin="${entry%%:*}"
+  pkg="${entry#*:}"
+  if ! command -v "$bin" >/dev/null 2>&1; then
+    missing_bins+=("$bin")
+    missing_pkgs+=("$pkg")
+  fi
+done
+
+if [ "${#missing_pkgs[@]}" -eq 0 ]; then
+  say "apt: skipped, all present (${apt_programs[*]%%:*})"
+elif [ "${VIGIL_SKIP_APT:-}" = "1" ]; then
+  say "apt: skipped (VIGIL_SKIP_APT=1); missing: ${missing_bins[*]} — tests that need them will fail"
+else
+  if [ "$(id -u)" -eq 0 ]; then
+    as_root=()
+  elif command -v sudo >/dev/null 2>&1; then
+    as_root=(sudo)
+  else
+    die "apt: ${missing_pkgs[*]} missing and this is not root and has no sudo; install them, or set VIGIL_SKIP_APT=1"
+  fi
+  command -v apt-get >/dev/null 2>&1 ||
+    die "apt: ${missing_pkgs[*]} missing and apt-get is not available; install them by hand (programs: ${missing_bins[*]})"
+
+  # Package scripts would start system-wide redis/prometheus/alertmanager daemons on their
+  # default ports; the tests run private instances, so keep the services from starting
+  # (the standard policy-rc.d "101 = action forbidden"), unless a policy is already set.
+  policy=/usr/sbin/policy-rc.d
+  added_policy=0
+  if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\nexit 101\n' | "${as_root[@]}" tee "$policy" >/dev/null
+    "${as_root[@]}" chmod 755 "$policy"
+    added_policy=1
+  fi
+  remove_policy() { if [ "$added_policy" = 1 ]; then "${as_root[@]}" rm -f "$policy"; fi; }
+  trap remove_policy EXIT
+
+  apt_log="$(mktemp -t vigil-apt.XXXXXX)"
+  if ! "${as_root[@]}" apt-get -o DPkg::Lock::Timeout=300 update -q >"$apt_log" 2>&1; then
+    tail -n 20 "$apt_log" >&2
+    die "apt: 'apt-get update' failed (log above; full log in $apt_log)"
+  fi
+  if ! "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive \
+      apt-get -o DPkg::Lock::Timeout=300 install -y -q --no-install-recommends "${missing_pkgs[@]}" >>"$apt_log" 2>&1; then
+    tail -n 30 "$apt_log" >&2
+    die "apt: could not install ${missing_pkgs[*]} (log above; full log in $apt_log)"
+  fi
+  remove_policy
+  trap - EXIT
+  for bin in "${missing_bins[@]}"; do
+    command -v "$bin" >/dev/null 2>&1 || die "apt: installed ${missing_pkgs[*]} but '$bin' is still not on PATH"
+  done
+  rm -f "$apt_log"
+  say "apt: installed ${missing_pkgs[*]}"
+fi
+
+# ---------------------------------------------------------------------------------------
+# 2. Kafka jars (DESIGN §9) into the git-ignored .cache/kafka/libs. The marker holds the
+#    pom's hash and the jar list, written only after a complete download: a changed pom or
+#    a deleted jar triggers a fresh download into a new directory that replaces the old.
+# ---------------------------------------------------------------------------------------
+pom="deploy/local-kafka/pom.xml"
+libs=".cache/kafka/libs"
+marker=".cache/kafka/libs.complete"
+pom_hash="$(sha256sum "$pom" | cut -d' ' -f1)"
+
+jars_complete() {
+  [ -f "$marker" ] || return 1
+  [ "$(head -n 1 "$marker")" = "$pom_hash" ] || return 1
+  local jar n=0
+  while IFS= read -r jar; do
+    [ -f "$libs/$jar" ] || return 1
+    n=$((n + 1))
+  done < <(tail -n +2 "$marker")
+  [ "$n" -gt 0 ]
+}
+
+if jars_complete; then
+  say "kafka jars: skipped, $libs matches $pom ($(($(wc -l <"$marker") - 1)) jars)"
+else
+  command -v java >/dev/null 2>&1 || die "kafka jars: 'java' not found; install a JDK 17 (Debian: openjdk-17-jre-headless)"
+  command -v mvn >/dev/null 2>&1 || die "kafka jars: 'mvn' not found; install Maven (Debian: maven)"
+  staging=".cache/kafka/libs.partial"
+  rm -rf "$staging"
+  mkdir -p "$staging"
+  mvn_log="$(mktemp -t vigil-mvn.XXXXXX)"
+  if ! mvn -q -B -f "$pom" dependency:copy-dependencies \
+      -DoutputDirectory="$root/$staging" -DincludeScope=runtime >"$mvn_log" 2>&1; then
+    tail -n 30 "$mvn_log" >&2
+    die "kafka jars: mvn dependency:copy-dependencies failed (log above; full log in $mvn_log)"
+  fi
+  ls "$staging"/kafka_2.13-*.jar >/dev/null 2>&1 || die "kafka jars: mvn succeeded but no kafka_2.13 jar arrived in $staging"
+  rm -f "$mvn_log" "$marker"
+  rm -rf "$libs"
+  mv "$staging" "$libs"
+  { echo "$pom_hash"; (cd "$libs" && ls -1 -- *.jar); } >"$marker"
+  say "kafka jars: fetched $(($(wc -l <"$marker") - 1)) jars into $libs"
+fi
+
+# ---------------------------------------------------------------------------------------
+# 3. node_modules. Stale means: some package of package-lock.json is absent, or at another
+#    version, in npm's own record of what it installed (node_modules/.package-lock.json).
+# ---------------------------------------------------------------------------------------
+npm_state="$(node -e '
+  const fs = require("fs");
+  const want = JSON.parse(fs.readFileSync("package-lock.json", "utf8")).packages || {};
+  let have;
+  try { have = JSON.parse(fs.readFileSync("node_modules/.package-lock.json", "utf8")).packages || {}; }
+  catch { console.log("missing"); process.exit(0); }
+  for (const [p, meta] of Object.entries(want)) {
+    if (p === "") continue;
+    const got = have[p];
+    if (!got && meta.optional) continue; // optional dependency for another platform
+    if (!got || got.version !== meta.version || !fs.existsSync(p)) { console.log("stale (" + p + ")"); process.exit(0); }
+  }
+  console.log("current");
+')"
+if [ "$npm_state" = "current" ]; then
+  say "npm: skipped, node_modules matches package-lock.json"
+else
+  npm_log="$(mktemp -t vigil-npm.XXXXXX)"
+  if ! npm ci --no-audit --no-fund >"$npm_log" 2>&1; then
+    tail -n 30 "$npm_log" >&2
+    die "npm: 'npm ci' failed (log above; full log in $npm_log)"
+  fi
+  rm -f "$npm_log"
+  say "npm: ran npm ci (node_modules was $npm_state)"
+fi
+
+# ---------------------------------------------------------------------------------------
+# 4. Build (incremental tsc; `npm test` builds again, which is then a no-op).
+# ---------------------------------------------------------------------------------------
+build_log="$(mktemp -t vigil-build.XXXXXX)"
+if ! npm run build --silent >"$build_log" 2>&1; then
+  cat "$build_log" >&2
+  die "build: 'npm run build' failed (output above)"
+fi
+rm -f "$build_log"
+say "build: compiled to dist/"

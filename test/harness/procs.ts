@@ -1,0 +1,215 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+
+/**
+ * Child processes of a test (brokers, Redis, replicas), tracked so that none outlives the
+ * test process: all are killed synchronously when it exits, is interrupted or crashes.
+ * Each child's stdout and stderr go straight to a log file (no pipe through this process,
+ * so a busy child never blocks on us and the log survives us). Children inherit
+ * VIGIL_TEST_RUN, by which scripts/run-tests.js kills whatever is left if this process
+ * itself is SIGKILLed.
+ */
+
+export interface SpawnOptions {
+  /** For messages: "kafka broker 2", "redis". */
+  name: string;
+  command: string;
+  args: string[];
+  /** Appended to, so a restarted process continues the same log. */
+  logFile: string;
+  cwd?: string;
+  /** Added to this process's environment. */
+  env?: Record<string, string>;
+}
+
+export interface ExitStatus {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+export interface TrackedProcess {
+  readonly name: string;
+  readonly pid: number;
+  readonly logFile: string;
+  /** Resolves when the process has exited (and been reaped). */
+  readonly exited: Promise<ExitStatus>;
+  /** Set once the process has exited. */
+  exitStatus(): ExitStatus | undefined;
+  isRunning(): boolean;
+  /** Sends a signal; a no-op once the process has exited. */
+  signal(sig: NodeJS.Signals): void;
+  /** SIGCONT (a stopped process must not stay stopped) then SIGKILL; resolves on exit. */
+  kill(): Promise<ExitStatus>;
+  /**
+   * Sends `sig` (SIGTERM by default) and waits up to `timeoutMs` for the exit; past that,
+   * kills and throws, so a hung shutdown is reported rather than waited out.
+   */
+  terminate(opts?: { sig?: NodeJS.Signals; timeoutMs?: number }): Promise<ExitStatus>;
+}
+
+const live = new Set<ChildProcess>();
+
+/** Kills every tracked child now, synchronously (usable from an 'exit' handler). */
+export function killAllTracked(): number {
+  let n = 0;
+  for (const child of live) {
+    try {
+      child.kill('SIGCONT');
+      child.kill('SIGKILL');
+      n += 1;
+    } catch {
+      // already gone
+    }
+  }
+  live.clear();
+  return n;
+}
+
+let hooksInstalled = false;
+function installExitHooks(): void {
+  if (hooksInstalled) return;
+  hooksInstalled = true;
+  // 'exit' also runs after an uncaught exception and after process.exit().
+  process.on('exit', () => {
+    killAllTracked();
+  });
+  process.on('uncaughtExceptionMonitor', () => {
+    killAllTracked();
+  });
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    const onSignal = (): void => {
+      killAllTracked();
+      // Listening replaced the default action (exit); restore it and let the signal act,
+      // unless someone else also listens and decides.
+      process.removeListener(sig, onSignal);
+      if (process.listenerCount(sig) === 0) process.kill(process.pid, sig);
+    };
+    process.on(sig, onSignal);
+  }
+}
+
+export function spawnTracked(opts: SpawnOptions): TrackedProcess {
+  installExitHooks();
+  const fd = fs.openSync(opts.logFile, 'a');
+  let child: ChildProcess;
+  try {
+    child = spawn(opts.command, opts.args, {
+      cwd: opts.cwd,
+      env: { ...process.env, ...opts.env },
+      stdio: ['ignore', fd, fd],
+    });
+  } finally {
+    fs.closeSync(fd);
+  }
+
+  let status: ExitStatus | undefined;
+  const exited = new Promise<ExitStatus>((resolve) => {
+    child.once('exit', (code, signal) => {
+      status = { code, signal };
+      live.delete(child);
+      resolve(status);
+    });
+  });
+  // A failed spawn (ENOENT, EACCES) emits 'error' and possibly no 'exit'.
+  const spawnError = new Promise<never>((_, reject) => {
+    child.once('error', (err) => {
+      live.delete(child);
+      if (status === undefined) status = { code: null, signal: null };
+      reject(err);
+    });
+  });
+  spawnError.catch(() => undefined);
+  if (child.pid === undefined) {
+    throw new Error(`could not start ${opts.name} (${opts.command}): is it installed? Run \`bash scripts/setup.sh\``);
+  }
+  live.add(child);
+  const pid = child.pid;
+
+  const proc: TrackedProcess = {
+    name: opts.name,
+    pid,
+    logFile: opts.logFile,
+    exited,
+    exitStatus: () => status,
+    isRunning: () => status === undefined,
+    signal(sig) {
+      if (status === undefined) child.kill(sig);
+    },
+    async kill() {
+      proc.signal('SIGCONT');
+      proc.signal('SIGKILL');
+      return exited;
+    },
+    async terminate({ sig = 'SIGTERM', timeoutMs = 60_000 } = {}) {
+      if (status !== undefined) return status;
+      proc.signal('SIGCONT');
+      proc.signal(sig);
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = new Promise<undefined>((resolve) => {
+        timer = setTimeout(() => resolve(undefined), timeoutMs);
+      });
+      const result = await Promise.race([exited, timedOut]);
+      clearTimeout(timer);
+      if (result !== undefined) return result;
+      await proc.kill();
+      throw new Error(`${opts.name} (pid ${pid}) did not exit within ${timeoutMs} ms of ${sig}; killed it`);
+    },
+  };
+  return proc;
+}
+
+/**
+ * The last `lines` lines of a log file ('' when it does not exist yet), optionally only
+ * those that `keep` accepts.
+ */
+export function tailFile(file: string, lines: number, keep?: (line: string) => boolean): string {
+  let text: string;
+  try {
+    const size = fs.statSync(file).size;
+    // Read only the end: broker logs grow to megabytes.
+    const bytes = Math.min(size, Math.max(256 * 1024, lines * 400));
+    const buf = Buffer.alloc(bytes);
+    const fd = fs.openSync(file, 'r');
+    try {
+      fs.readSync(fd, buf, 0, bytes, size - bytes);
+    } finally {
+      fs.closeSync(fd);
+    }
+    text = buf.toString('utf8');
+  } catch {
+    return '';
+  }
+  let all = text.split('\n');
+  if (all[all.length - 1] === '') all.pop();
+  if (keep) all = all.filter(keep);
+  return all.slice(-lines).join('\n');
+}
+
+/**
+ * Live processes whose command line contains `text` (e.g. a cluster's temp directory):
+ * how a test proves that nothing it started is still running.
+ */
+export function processesMentioning(text: string): Array<{ pid: number; cmdline: string }> {
+  const found: Array<{ pid: number; cmdline: string }> = [];
+  for (const name of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const cmdline = fs.readFileSync(`/proc/${name}/cmdline`, 'utf8').split('\0').join(' ');
+      if (cmdline.includes(text)) found.push({ pid: Number(name), cmdline });
+    } catch {
+      // exited while we looked
+    }
+  }
+  return found.filter((p) => p.pid !== process.pid);
+}
+
+/** The scheduler state letter of a process ('R', 'S', 'T' = stopped, ...), or undefined if gone. */
+export function processState(pid: number): string | undefined {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name in parentheses may contain spaces; the state follows the last ')'.
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,46 @@
+/**
+ * Measures how long startKafka() takes on this machine (formatting included, until every
+ * broker is live in the metadata): the figure a benchmark or a test timeout is set from.
+ *
+ *   node dist/test/harness/start-time.js [--brokers 3] [--runs 3] [--jvm "<args>"]
+ */
+import { DEFAULT_JVM_ARGS, startKafka } from './kafka';
+
+async function main(): Promise<void> {
+  const argv = process.argv.slice(2);
+  const flag = (name: string): string | undefined => {
+    const i = argv.indexOf(name);
+    return i >= 0 ? argv[i + 1] : undefined;
+  };
+  const brokers = Number(flag('--brokers') ?? 3);
+  const runs = Number(flag('--runs') ?? 3);
+  const jvm = flag('--jvm');
+  const jvmArgs = jvm === undefined ? [...DEFAULT_JVM_ARGS] : jvm.split(/\s+/).filter(Boolean);
+
+  const timesMs: number[] = [];
+  for (let run = 1; run <= runs; run++) {
+    const t0 = performance.now();
+    const cluster = await startKafka({ brokers, jvmArgs, name: 'start-time' });
+    const startMs = performance.now() - t0;
+    timesMs.push(startMs);
+    await cluster.shutdown();
+    console.log(`run ${run}: ${brokers}-broker cluster up in ${(startMs / 1000).toFixed(2)} s`);
+  }
+  const sorted = [...timesMs].sort((a, b) => a - b);
+  const median = sorted[Math.floor(sorted.length / 2)] as number;
+  console.log(
+    JSON.stringify({
+      brokers,
+      runs,
+      jvmArgs,
+      medianSeconds: +(median / 1000).toFixed(2),
+      minSeconds: +((sorted[0] as number) / 1000).toFixed(2),
+      maxSeconds: +((sorted[sorted.length - 1] as number) / 1000).toFixed(2),
+    }),
+  );
+}
+
+main().catch((err: unknown) => {
+  console.error(err instanceof Error ? err.message : err);
+  process.exit(1);
+});
