@@ -1,0 +1,81 @@
+/**
+ * Commits a consumer group's offsets directly (OffsetCommit v2 with generation -1 and no
+ * member id, as Kafka allows for a group without live members). kafkajs's admin.setOffsets
+ * joins and leaves the group around each commit, which costs seconds per call; tests that
+ * place groups at known offsets use this instead.
+ */
+import type { KafkaConfig } from '../../src/config/types';
+import { API_KEYS, KafkaConnections, kafkaErrorName, newEncoder } from '../../src/kafka/kafkajs-wire';
+import { silentLogger } from '../../src/log';
+import { waitFor } from './wait';
+
+export interface OffsetToCommit {
+  topic: string;
+  partition: number;
+  offset: number;
+}
+
+export class OffsetCommitter {
+  private readonly connections: KafkaConnections;
+
+  constructor(bootstrap: readonly string[]) {
+    const config: KafkaConfig = { brokers: bootstrap, clientId: 'test-committer', ssl: false, connectionTimeoutMs: 3000, requestTimeoutMs: 10_000 };
+    this.connections = new KafkaConnections(config, silentLogger);
+  }
+
+  /**
+   * Retries until the commit succeeds: a fresh cluster creates __consumer_offsets on the
+   * first lookup and answers COORDINATOR_NOT_AVAILABLE / NOT_COORDINATOR while its
+   * partitions get leaders. The wait's error names the last failure.
+   */
+  async commit(group: string, offsets: readonly OffsetToCommit[]): Promise<void> {
+    await waitFor(
+      async () => {
+        await this.commitOnce(group, offsets);
+        return true;
+      },
+      { timeoutMs: 60_000, intervalMs: 200, what: `committing offsets of group ${group}` },
+    );
+  }
+
+  private async commitOnce(group: string, offsets: readonly OffsetToCommit[]): Promise<void> {
+    const { broker } = await this.connections.connectAny();
+    const { coordinator } = await broker.findGroupCoordinator({ groupId: group, coordinatorType: 0 });
+    const target = await this.connections.connect(`${coordinator.host}:${coordinator.port}`);
+    const byTopic = new Map<string, OffsetToCommit[]>();
+    for (const o of offsets) byTopic.set(o.topic, [...(byTopic.get(o.topic) ?? []), o]);
+    const errors = await this.connections.send(target, {
+      apiKey: API_KEYS.OffsetCommit as number,
+      apiVersion: 2,
+      apiName: 'OffsetCommit',
+      encode: () =>
+        newEncoder()
+          .writeString(group)
+          .writeInt32(-1) // generation: none
+          .writeString('') // member id: none
+          .writeInt64(-1) // retention: broker default
+          .writeArray(
+            [...byTopic].map(([topic, ps]) =>
+              newEncoder()
+                .writeString(topic)
+                .writeArray(ps.map((p) => newEncoder().writeInt32(p.partition).writeInt64(p.offset).writeString(null))),
+            ),
+          ),
+      decode: (d) =>
+        d
+          .readArray((t) => {
+            const topic = t.readString();
+            return t.readArray((p) => ({ topic, partition: p.readInt32(), errorCode: p.readInt16() }));
+          })
+          .flat()
+          .filter((p) => p.errorCode !== 0),
+    });
+    if (errors.length > 0) {
+      throw new Error(`OffsetCommit for ${group} failed: ${errors.map((e) => `${e.topic}/${e.partition} ${kafkaErrorName(e.errorCode)}`).join(', ')}`);
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.connections.close();
+  }
+}

@@ -1,0 +1,206 @@
+/**
+ * `vigil lag` against a real 3-broker Kafka (issue 2; DESIGN §3, §7): reported delivery
+ * latency within max(0.5 s, 5 %) of the truth computed from the produced CreateTime
+ * timestamps, breach flags by the exact test, exit codes, and the KafkaAdmin contract on
+ * the kafkajs adapter.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { CompressionTypes, Kafka, logLevel, type Admin, type Producer } from 'kafkajs';
+import { KafkajsAdmin } from '../../src/kafka/kafkajs-admin';
+import { kafkaAdminContract } from '../contract/kafka-admin.contract';
+import { OffsetCommitter } from '../harness/commit-offsets';
+import { withLogsOnFailure } from '../harness/failure';
+import { type KafkaCluster, repoRoot, startKafka } from '../harness/kafka';
+import { freePorts } from '../harness/ports';
+import { waitFor } from '../harness/wait';
+
+let cluster: KafkaCluster;
+let admin: Admin;
+let producer: Producer;
+let committer: OffsetCommitter;
+
+before(async () => {
+  cluster = await startKafka({ brokers: 3, name: 'lag' });
+  const kafka = new Kafka({ brokers: cluster.bootstrap, clientId: 'lag-test', logLevel: logLevel.NOTHING });
+  admin = kafka.admin();
+  producer = kafka.producer({ allowAutoTopicCreation: false });
+  committer = new OffsetCommitter(cluster.bootstrap);
+  await Promise.all([admin.connect(), producer.connect()]);
+});
+
+after(async () => {
+  await Promise.allSettled([admin?.disconnect(), producer?.disconnect(), committer?.close()]);
+  await cluster?.shutdown();
+});
+
+async function createTopic(topic: string, partitions: number): Promise<void> {
+  // kafkajs's own waitForLeaders gives up on the UNKNOWN_TOPIC_OR_PARTITION a KRaft broker
+  // answers until the new topic's metadata reaches it; wait for the leaders here instead.
+  await admin.createTopics({ topics: [{ topic, numPartitions: partitions, replicationFactor: 3 }], waitForLeaders: false });
+  await waitFor(
+    async () => {
+      const md = await admin.fetchTopicMetadata({ topics: [topic] });
+      const parts = md.topics[0]?.partitions ?? [];
+      return parts.length === partitions && parts.every((p) => p.leader >= 0 && p.isr.length === 3);
+    },
+    { timeoutMs: 60_000, what: `topic ${topic} to have a leader and full ISR on every partition` },
+  );
+}
+
+async function produce(topic: string, partition: number, timestampsMs: readonly number[], compression = CompressionTypes.None): Promise<void> {
+  await producer.send({
+    topic,
+    acks: -1,
+    compression,
+    messages: timestampsMs.map((t, i) => ({ partition, value: `m${i}`, timestamp: String(t) })),
+  });
+}
+
+async function commit(group: string, topic: string, partition: number, offset: number): Promise<void> {
+  await committer.commit(group, [{ topic, partition, offset }]);
+}
+
+kafkaAdminContract('kafkajs adapter on real Kafka', async () => {
+  const kafkaAdmin = new KafkajsAdmin({
+    brokers: cluster.bootstrap,
+    clientId: 'contract',
+    ssl: false,
+    connectionTimeoutMs: 3000,
+    requestTimeoutMs: 10_000,
+  });
+  return { admin: kafkaAdmin, createTopic, produce, commit, teardown: () => kafkaAdmin.close() };
+});
+
+interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function vigil(args: string[]): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [path.join(repoRoot, 'dist/src/cli/main.js'), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+interface JsonPartition { partition: number; committed: number; end: number; lagMessages: number; lagSeconds: number; breach: boolean }
+interface JsonReport {
+  generatedAt: string;
+  thresholdSeconds: number;
+  groups: { group: string; lagSeconds: number; breach: boolean; topics: { topic: string; lagSeconds: number; lagMessages: number; breach: boolean; partitions: JsonPartition[] }[] }[];
+}
+
+describe('vigil lag on a real cluster', () => {
+  const RECORDS = 600; // one every 100 ms over the last 60 s
+  const SPACING_MS = 100;
+  const stamps = new Map<string, number[]>(); // topic/partition → CreateTime of each offset
+  const AGES_S = [0, 5, 9.6, 10.4, 30, 59]; // age of the record at the committed offset, per partition (0 = caught up)
+
+  before(async () => {
+    const baseMs = Date.now() - RECORDS * SPACING_MS;
+    await createTopic('orders', AGES_S.length);
+    await createTopic('audit', 2);
+    for (let p = 0; p < AGES_S.length; p++) {
+      const ts = Array.from({ length: RECORDS }, (_, i) => baseMs + i * SPACING_MS);
+      stamps.set(`orders/${p}`, ts);
+      await produce('orders', p, ts);
+    }
+    for (let p = 0; p < 2; p++) {
+      const ts = Array.from({ length: RECORDS }, (_, i) => baseMs + i * SPACING_MS + p);
+      stamps.set(`audit/${p}`, ts);
+      await produce('audit', p, ts, CompressionTypes.GZIP);
+    }
+    // Commit so that the record at the committed offset has the wanted age "now"; the
+    // truth is computed later against the report's own generatedAt, so the drift between
+    // here and the run does not matter.
+    const nowMs = Date.now();
+    const offsetAtAge = (ts: number[], ageS: number) => {
+      if (ageS === 0) return ts.length;
+      const i = ts.findIndex((t) => t >= nowMs - ageS * 1000);
+      return i < 0 ? ts.length - 1 : i;
+    };
+    for (let p = 0; p < AGES_S.length; p++) await commit('svc-a', 'orders', p, offsetAtAge(stamps.get(`orders/${p}`)!, AGES_S[p]!));
+    await commit('svc-b', 'orders', 0, 0);
+    await commit('svc-b', 'audit', 0, 123);
+    await commit('svc-b', 'audit', 1, 457);
+  });
+
+  it('reports every partition within max(0.5 s, 5 %) of the truth, with exact breach flags, and exits 1 on breach', () =>
+    withLogsOnFailure(cluster, async () => {
+      const res = await vigil(['lag', '--brokers', cluster.bootstrap.join(','), '--json', '--threshold', '10s', '--group', 'svc-*']);
+      assert.equal(res.code, 1, `exit code (stderr: ${res.stderr})`);
+      const report = JSON.parse(res.stdout) as JsonReport;
+      const nowMs = Date.parse(report.generatedAt);
+      assert.equal(report.thresholdSeconds, 10);
+      let maxErrorS = 0;
+      let checked = 0;
+      for (const g of report.groups) {
+        for (const t of g.topics) {
+          for (const p of t.partitions) {
+            const ts = stamps.get(`${t.topic}/${p.partition}`)!;
+            assert.equal(p.end, ts.length, `${g.group} ${t.topic}/${p.partition} end offset`);
+            assert.equal(p.lagMessages, ts.length - p.committed);
+            if (p.committed >= ts.length) {
+              assert.equal(p.lagSeconds, 0, 'caught-up partitions report 0');
+              assert.equal(p.breach, false);
+              continue;
+            }
+            const truthS = (nowMs - ts[p.committed]!) / 1000;
+            const errorS = Math.abs(p.lagSeconds - truthS);
+            maxErrorS = Math.max(maxErrorS, errorS);
+            assert.ok(errorS <= Math.max(0.5, 0.05 * truthS), `${g.group} ${t.topic}/${p.partition}: reported ${p.lagSeconds}s, truth ${truthS}s`);
+            assert.equal(p.breach, ts[p.committed]! < nowMs - 10_000, `${g.group} ${t.topic}/${p.partition} breach flag at age ${truthS}s`);
+            checked++;
+          }
+          assert.equal(t.lagSeconds, Math.max(...t.partitions.map((p) => p.lagSeconds)), 'topic latency is the max over partitions');
+          assert.equal(t.lagMessages, t.partitions.reduce((s, p) => s + p.lagMessages, 0), 'topic messages are the sum');
+        }
+      }
+      assert.equal(checked, AGES_S.length - 1 + 3, 'every lagging partition was checked');
+      // worst group first: svc-b has the 60 s old record at offset 0
+      assert.equal(report.groups[0]?.group, 'svc-b');
+      console.log(`# lag accuracy: max error ${maxErrorS.toFixed(3)} s over ${checked} lagging partitions`);
+    }));
+
+  it('exits 0 when no partition is over the threshold, and prints a table by default', async () => {
+    const res = await vigil(['lag', '--brokers', cluster.bootstrap.join(','), '--threshold', '5m', '--group', 'svc-a']);
+    assert.equal(res.code, 0, res.stderr);
+    const lines = res.stdout.trim().split('\n');
+    assert.match(lines[0]!, /^GROUP\s+TOPIC\s+PARTITION\s+COMMITTED\s+END\s+LAG\s+LATENCY\s+BREACH$/);
+    assert.equal(lines.filter((l) => l.startsWith('svc-a')).length, AGES_S.length);
+    assert.match(res.stdout, /1 group\(s\), 6 partition\(s\); 0 group\(s\) over the 300s threshold/);
+  });
+
+  it('filters by topic glob', async () => {
+    const res = await vigil(['lag', '--brokers', cluster.bootstrap.join(','), '--json', '--topic', 'aud*']);
+    const report = JSON.parse(res.stdout) as JsonReport;
+    assert.deepEqual(report.groups.map((g) => [g.group, g.topics.map((t) => t.topic)]), [['svc-b', ['audit']]]);
+  });
+
+  it('exits 2 with one line naming every broker tried when none is reachable', async () => {
+    const ports = await freePorts(2);
+    const brokers = ports.map((p) => `127.0.0.1:${p}`);
+    const res = await vigil(['lag', '--brokers', brokers.join(','), '--connect-timeout', '1s']);
+    assert.equal(res.code, 2);
+    assert.equal(res.stdout, '');
+    const lines = res.stderr.trim().split('\n');
+    assert.equal(lines.length, 1, `one line: ${res.stderr}`);
+    for (const b of brokers) assert.ok(lines[0]!.includes(b), `names ${b}`);
+    assert.doesNotMatch(res.stderr, /\n\s+at /, 'no stack trace');
+  });
+
+  it('exits 2 on a usage error', async () => {
+    const res = await vigil(['lag', '--brokers', cluster.bootstrap.join(','), '--threshold', 'soon']);
+    assert.equal(res.code, 2);
+    assert.match(res.stderr, /--threshold: "soon" is not a duration/);
+  });
+});
