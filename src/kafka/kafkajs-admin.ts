@@ -36,7 +36,9 @@ import {
 const LATEST_TIMESTAMP = -1;
 const EARLIEST_TIMESTAMP = -2;
 const READ_UNCOMMITTED = 0;
-const PROBE_PARTITION_BYTES = 8 * 1024;
+/** Enough for a batch header and the first records; a cut-short batch is interpolated. */
+const PROBE_PARTITION_BYTES = 4 * 1024;
+const PROBE_ROUNDS_IN_FLIGHT = 8;
 const PROBE_RETRY_PARTITION_BYTES = 1024 * 1024;
 const MAX_FETCH_RESPONSE_BYTES = 32 * 1024 * 1024;
 const GROUP_CONCURRENCY = 32;
@@ -215,10 +217,11 @@ export class KafkajsAdmin implements KafkaAdmin {
     const cutShort: RecordProbeRequest[] = [];
 
     // A Fetch names each partition once, so probes of one partition at several offsets
-    // (several groups) go into successive rounds; each round is one request per leader.
-    for (const round of probeRounds(unique)) {
-      await this.fetchRound(md, round, PROBE_PARTITION_BYTES, out, outOfRange, cutShort);
-    }
+    // (several groups) go into separate rounds; each round is one request per leader, and
+    // a few rounds are in flight at once.
+    await forEachLimited(probeRounds(unique), PROBE_ROUNDS_IN_FLIGHT, (round) =>
+      this.fetchRound(md, round, PROBE_PARTITION_BYTES, out, outOfRange, cutShort),
+    );
     // Batches larger than the first limit: fetched again alone with room for a whole batch.
     for (const req of cutShort) {
       await this.fetchRound(md, [req], PROBE_RETRY_PARTITION_BYTES, out, [], []);
