@@ -1,0 +1,577 @@
+/**
+ * The notification outbox: exactly-once intent across failover (DESIGN §4).
+ *
+ * For every notification and configured channel: claim it in Redis (fenced by term), send
+ * it through the injected `deliver`, settle it (fenced). A claim that is never settled —
+ * the leader died, the send failed — stays pending in Redis, and the next drain of any
+ * leader finishes it: the same leader retries its own claims, a newer term takes over an
+ * older term's. A notification already settled on a channel is never sent there again.
+ *
+ * Redis down: paging goes on. Each node keeps a local ledger of what it queued, sent and
+ * settled (keyed by notification id + channel), which deduplicates locally while Redis is
+ * unreachable; when Redis returns, deliveries it does not know about are written to it
+ * (settled, fenced by the node's latest term), so a later leader does not page again.
+ * While anything is unwritten the outbox reports degraded.
+ *
+ * Invariants:
+ * - A send is preceded by a successful claim, or by a claim that could not reach Redis
+ *   (local mode); never by a refused one (fenced, held, done).
+ * - `mayAct()` (the leader's lease check) is asked before every claim and again right
+ *   before every send; false stops the drain.
+ * - Per channel and alert key, notifications go out in incident order (startsAt, then
+ *   firing before resolved): a later one waits while an earlier one is unfinished, so a
+ *   receiver never sees `resolved` before `firing`.
+ * - One (notification, channel) is sent by at most one call at a time on this node.
+ *
+ * The caller (the reconcile loop) should persist alert state after `submit` returns:
+ * the notification ids are stable, so a leader that dies in between makes its successor
+ * decide the same transitions again, and the outbox turns them into no-ops or completes them.
+ * `deliver` counts vigil_notifications_total; the outbox counts fenced writes.
+ */
+import type { Logger } from '../log';
+import { silentLogger } from '../log';
+import type { Metrics } from '../metrics';
+import type { ClaimHolder, SettledOutcome, StateStore, StoreStatus } from '../state/types';
+import type { Clock } from '../util/clock';
+import { describeError } from '../errors';
+import type { DeliveryOutcomeKind } from './notifier';
+import type { Notification } from './types';
+
+/**
+ * Sends one notification through one channel (the Notifier, src/alerting/notifier.ts, with
+ * its retries). The outbox's reading of the outcome: `failed` is retried on the next drain;
+ * `rejected` is final (the receiver refuses it for good); `aborted` (shutdown, lease lost)
+ * stays pending for whoever leads next.
+ */
+export type Deliver = (notification: Notification, channel: string) => Promise<DeliveryOutcomeKind>;
+
+export interface OutboxOptions {
+  readonly store: StateStore;
+  readonly nodeId: string;
+  /** channel names (ChannelConfig.name) every notification goes to */
+  readonly channels: readonly string[];
+  readonly deliver: Deliver;
+  /** The leader's lease check, asked before every claim and every send. */
+  readonly mayAct: () => boolean;
+  readonly clock: Clock;
+  /** How long delivered notifications are remembered, here and in Redis (default 7 days). */
+  readonly retentionMs?: number;
+  /** Concurrent sends (default 8). */
+  readonly maxConcurrentSends?: number;
+  /** Bound of the local ledger; the oldest settled entries go first (default 10,000). */
+  readonly maxLocalEntries?: number;
+  /** How often old entries are pruned from Redis (default 60 s). */
+  readonly pruneIntervalMs?: number;
+  readonly metrics?: Pick<Metrics, 'fencedWritesRejected'>;
+  readonly log?: Logger;
+}
+
+/** What happened to one (notification, channel) in a drain. */
+export type ItemOutcome =
+  | 'delivered'
+  | 'rejected'
+  | 'failed'
+  | 'aborted'
+  /** settled before (here or by another leader): not sent */
+  | 'already-done'
+  /** another owner holds the claim in this term: not sent */
+  | 'held'
+  /** a newer term exists: not sent, the drain stopped */
+  | 'fenced'
+  /** mayAct() said no: not sent, the drain stopped */
+  | 'not-leader'
+  /** another call on this node is sending it */
+  | 'in-flight'
+  /** an earlier notification of the same alert and channel is unfinished */
+  | 'blocked';
+
+export interface ItemReport {
+  readonly id: string;
+  readonly channel: string;
+  readonly outcome: ItemOutcome;
+  /** sent (or tried) without a Redis claim, because Redis was unavailable */
+  readonly local: boolean;
+}
+
+export interface DrainReport {
+  readonly items: ItemReport[];
+  /** Redis unavailable, or deliveries not yet written to it */
+  readonly degraded: boolean;
+  readonly stopped?: 'fenced' | 'not-leader';
+}
+
+export interface PendingWork {
+  readonly notification: Notification;
+  readonly channel: string;
+  /** 'redis': a claim not settled (possibly another leader's); 'local': only in this node's ledger */
+  readonly source: 'redis' | 'local';
+  readonly holder?: ClaimHolder;
+  readonly attempts?: number;
+}
+
+export interface OutboxStatus {
+  readonly degraded: boolean;
+  readonly redisUp: boolean;
+  /** deliveries made here that Redis does not know yet */
+  readonly unsynced: number;
+  /** queued or failed here, not yet delivered */
+  readonly queued: number;
+}
+
+type LedgerState = 'queued' | 'failed' | SettledOutcome;
+
+interface LedgerEntry {
+  readonly notification: Notification;
+  readonly channel: string;
+  state: LedgerState;
+  /** a final state (delivered/rejected) that Redis has recorded, or had from someone else */
+  synced: boolean;
+  /** the term under which this node last acted on it */
+  term: number;
+  /** wall ms of the last change */
+  atMs: number;
+  /** submission order on this node */
+  readonly seq: number;
+}
+
+interface WorkItem {
+  readonly key: string;
+  readonly notification: Notification;
+  readonly channel: string;
+  readonly orderMs: number;
+}
+
+interface DrainContext {
+  readonly term: number;
+  readonly items: ItemReport[];
+  stopped?: 'fenced' | 'not-leader';
+}
+
+const DAY_MS = 86_400_000;
+
+function isFinal(state: LedgerState): state is SettledOutcome {
+  return state === 'delivered' || state === 'rejected';
+}
+
+function itemKey(channel: string, notificationId: string): string {
+  return `${channel} ${notificationId}`;
+}
+
+export class Outbox {
+  private readonly store: StateStore;
+  private readonly nodeId: string;
+  private readonly channels: readonly string[];
+  private readonly deliverFn: Deliver;
+  private readonly mayAct: () => boolean;
+  private readonly clock: Clock;
+  private readonly retentionMs: number;
+  private readonly maxLocalEntries: number;
+  private readonly pruneIntervalMs: number;
+  private readonly metrics: Pick<Metrics, 'fencedWritesRejected'> | undefined;
+  private readonly log: Logger;
+  private readonly sendSlots: Semaphore;
+  private readonly ledger = new Map<string, LedgerEntry>();
+  private readonly inFlight = new Set<string>();
+  private readonly unsubscribe: () => void;
+  private seq = 0;
+  /** highest term this node has acted in: what its late writes present to the fence */
+  private lastTerm = 0;
+  private storeTrouble = false;
+  private syncing: Promise<void> | undefined;
+  private lastPruneMonoMs = Number.NEGATIVE_INFINITY;
+
+  constructor(opts: OutboxOptions) {
+    this.store = opts.store;
+    this.nodeId = opts.nodeId;
+    this.channels = [...opts.channels];
+    this.deliverFn = opts.deliver;
+    this.mayAct = opts.mayAct;
+    this.clock = opts.clock;
+    this.retentionMs = opts.retentionMs ?? 7 * DAY_MS;
+    this.maxLocalEntries = opts.maxLocalEntries ?? 10_000;
+    this.pruneIntervalMs = opts.pruneIntervalMs ?? 60_000;
+    this.metrics = opts.metrics;
+    this.log = (opts.log ?? silentLogger).child({ component: 'outbox', nodeId: opts.nodeId });
+    this.sendSlots = new Semaphore(opts.maxConcurrentSends ?? 8);
+    this.unsubscribe = this.store.onStatus((s) => this.onStoreStatus(s));
+  }
+
+  /** Stops listening to the store. Sends in flight finish on their own. */
+  close(): void {
+    this.unsubscribe();
+  }
+
+  /**
+   * New notifications from decide: each is queued once per channel (a notification this
+   * node has already seen on a channel is not queued again), then everything due is drained.
+   */
+  async submit(term: number, notifications: readonly Notification[]): Promise<DrainReport> {
+    const nowMs = this.clock.wallMs();
+    for (const n of notifications) {
+      for (const channel of this.channels) {
+        const key = itemKey(channel, n.id);
+        if (this.ledger.has(key)) continue;
+        this.ledger.set(key, { notification: n, channel, state: 'queued', synced: false, term, atMs: nowMs, seq: ++this.seq });
+      }
+    }
+    return this.drain(term);
+  }
+
+  /**
+   * Finishes what is due: deliveries not yet written to Redis are written, then every
+   * unsettled claim in Redis (this leader's and older terms') and everything queued or
+   * failed here is claimed and sent. A new leader calls it right after winning; the
+   * reconcile loop calls it (through `submit`) every cycle.
+   */
+  async drain(term: number): Promise<DrainReport> {
+    if (term > this.lastTerm) this.lastTerm = term;
+    const ctx: DrainContext = { term, items: [] };
+    if (this.store.isUp()) await this.syncLedger();
+
+    const work = new Map<string, WorkItem>();
+    for (const [key, e] of this.ledger) {
+      if (!isFinal(e.state)) work.set(key, { key, notification: e.notification, channel: e.channel, orderMs: e.seq });
+    }
+    const configured = new Set(this.channels);
+    if (this.store.isUp()) {
+      try {
+        for (const p of await this.store.pendingNotifications()) {
+          // A channel removed from the config since the claim: nothing to send it through.
+          if (!configured.has(p.channel)) continue;
+          const key = itemKey(p.channel, p.notification.id);
+          const known = this.ledger.get(key);
+          // Settled here already (its settle was refused or is being written): not again.
+          if (known && isFinal(known.state)) continue;
+          if (!work.has(key)) work.set(key, { key, notification: p.notification, channel: p.channel, orderMs: Number.MAX_SAFE_INTEGER });
+        }
+      } catch (err) {
+        this.noteStoreTrouble('list pending notifications', err);
+      }
+      this.maybePrune();
+    }
+
+    await Promise.all(groupInOrder(work.values()).map((group) => this.runGroup(ctx, group)));
+    this.pruneLedger();
+    return { items: ctx.items, degraded: this.isDegraded(), ...(ctx.stopped ? { stopped: ctx.stopped } : {}) };
+  }
+
+  /** Claimed-but-unsettled work in Redis plus what is queued or failed here. */
+  async pending(): Promise<PendingWork[]> {
+    const out = new Map<string, PendingWork>();
+    if (this.store.isUp()) {
+      try {
+        for (const p of await this.store.pendingNotifications()) {
+          out.set(itemKey(p.channel, p.notification.id), {
+            notification: p.notification,
+            channel: p.channel,
+            source: 'redis',
+            holder: p.holder,
+            attempts: p.attempts,
+          });
+        }
+      } catch (err) {
+        this.noteStoreTrouble('list pending notifications', err);
+      }
+    }
+    for (const [key, e] of this.ledger) {
+      if (!isFinal(e.state) && !out.has(key)) out.set(key, { notification: e.notification, channel: e.channel, source: 'local' });
+    }
+    return [...out.values()];
+  }
+
+  /** Writes to Redis the deliveries it does not know yet. Also run when Redis returns. */
+  reconcile(): Promise<void> {
+    return this.syncLedger();
+  }
+
+  isDegraded(): boolean {
+    return this.status().degraded;
+  }
+
+  status(): OutboxStatus {
+    let unsynced = 0;
+    let queued = 0;
+    for (const e of this.ledger.values()) {
+      if (isFinal(e.state)) {
+        if (!e.synced) unsynced += 1;
+      } else {
+        queued += 1;
+      }
+    }
+    const redisUp = this.store.isUp();
+    return { degraded: !redisUp || this.storeTrouble || unsynced > 0, redisUp, unsynced, queued };
+  }
+
+  // ---- one group: a channel and an alert key, in incident order -------------------------
+
+  private async runGroup(ctx: DrainContext, group: WorkItem[]): Promise<void> {
+    for (let i = 0; i < group.length; i++) {
+      const item = group[i] as WorkItem;
+      if (ctx.stopped) return;
+      const outcome = await this.runItem(ctx, item);
+      if (outcome.outcome === 'delivered' || outcome.outcome === 'rejected' || outcome.outcome === 'already-done') continue;
+      // Unfinished: what follows for this alert on this channel waits for it.
+      for (const later of group.slice(i + 1)) {
+        ctx.items.push({ id: later.notification.id, channel: later.channel, outcome: 'blocked', local: false });
+      }
+      return;
+    }
+  }
+
+  private async runItem(ctx: DrainContext, item: WorkItem): Promise<ItemReport> {
+    const report = (outcome: ItemOutcome, local = false): ItemReport => {
+      const r: ItemReport = { id: item.notification.id, channel: item.channel, outcome, local };
+      ctx.items.push(r);
+      return r;
+    };
+    if (this.inFlight.has(item.key)) return report('in-flight');
+    const known = this.ledger.get(item.key);
+    if (known && isFinal(known.state)) return report('already-done');
+    if (!this.mayAct()) {
+      ctx.stopped ??= 'not-leader';
+      return report('not-leader');
+    }
+    this.inFlight.add(item.key);
+    try {
+      return await this.claimAndSend(ctx, item, report);
+    } finally {
+      this.inFlight.delete(item.key);
+    }
+  }
+
+  private async claimAndSend(
+    ctx: DrainContext,
+    item: WorkItem,
+    report: (outcome: ItemOutcome, local?: boolean) => ItemReport,
+  ): Promise<ItemReport> {
+    const entry = this.ledgerEntry(item, ctx.term);
+    let local = !this.store.isUp();
+    if (!local) {
+      try {
+        const claim = await this.store.claimNotification({
+          term: ctx.term,
+          owner: this.nodeId,
+          notification: item.notification,
+          channel: item.channel,
+          nowMs: this.clock.wallMs(),
+        });
+        switch (claim.status) {
+          case 'claimed':
+            if (claim.takenOverFrom) {
+              this.log.info({ id: item.notification.id, channel: item.channel, from: claim.takenOverFrom, term: ctx.term }, 'finishing a notification an earlier leader claimed');
+            }
+            break;
+          case 'done':
+            this.settleLocally(entry, claim.outcome, ctx.term, true);
+            return report('already-done');
+          case 'held':
+            this.log.warn({ id: item.notification.id, channel: item.channel, holder: claim.holder, term: ctx.term }, 'notification claimed by another node in the same term; not sending');
+            return report('held');
+          case 'fenced':
+            this.fenced('claim', item, claim.fenceTerm, ctx.term);
+            ctx.stopped = 'fenced';
+            return report('fenced');
+          default:
+            return assertNever(claim);
+        }
+      } catch (err) {
+        this.noteStoreTrouble('claim a notification', err);
+        local = true;
+      }
+    }
+    // Redis may have taken a while: the lease may be gone by now, or another group fenced.
+    if (ctx.stopped) return report(ctx.stopped, local);
+    if (!this.mayAct()) {
+      ctx.stopped ??= 'not-leader';
+      return report('not-leader', local);
+    }
+
+    const outcome = await this.sendSlots.run(() => this.deliverSafely(item));
+    entry.term = Math.max(entry.term, ctx.term);
+    switch (outcome) {
+      case 'delivered':
+      case 'rejected':
+        this.settleLocally(entry, outcome, ctx.term, false);
+        if (!local) await this.settleInStore(entry, ctx);
+        return report(outcome, local);
+      case 'failed':
+        entry.state = 'failed';
+        entry.atMs = this.clock.wallMs();
+        return report('failed', local);
+      case 'aborted':
+        entry.state = 'queued';
+        entry.atMs = this.clock.wallMs();
+        return report('aborted', local);
+      default:
+        return assertNever(outcome);
+    }
+  }
+
+  private async deliverSafely(item: WorkItem): Promise<DeliveryOutcomeKind> {
+    try {
+      return await this.deliverFn(item.notification, item.channel);
+    } catch (err) {
+      this.log.warn({ id: item.notification.id, channel: item.channel, err: describeError(err) }, 'delivery threw; retrying on the next drain');
+      return 'failed';
+    }
+  }
+
+  private ledgerEntry(item: WorkItem, term: number): LedgerEntry {
+    let e = this.ledger.get(item.key);
+    if (!e) {
+      e = { notification: item.notification, channel: item.channel, state: 'queued', synced: false, term, atMs: this.clock.wallMs(), seq: ++this.seq };
+      this.ledger.set(item.key, e);
+    }
+    return e;
+  }
+
+  private settleLocally(e: LedgerEntry, outcome: SettledOutcome, term: number, synced: boolean): void {
+    e.state = outcome;
+    e.synced = synced;
+    e.term = Math.max(e.term, term);
+    e.atMs = this.clock.wallMs();
+  }
+
+  /** Writes one final outcome to Redis; leaves it unsynced if Redis cannot be reached. */
+  private async settleInStore(e: LedgerEntry, ctx?: DrainContext): Promise<void> {
+    if (!isFinal(e.state)) return;
+    const term = Math.max(e.term, this.lastTerm);
+    let result;
+    try {
+      result = await this.store.settleNotification({
+        term,
+        owner: this.nodeId,
+        notification: e.notification,
+        channel: e.channel,
+        nowMs: this.clock.wallMs(),
+        outcome: e.state,
+      });
+    } catch (err) {
+      this.noteStoreTrouble('record a delivery', err);
+      return;
+    }
+    switch (result.status) {
+      case 'settled':
+        e.synced = true;
+        return;
+      case 'done':
+        e.synced = true;
+        if (result.by.owner !== this.nodeId || result.by.term !== term) {
+          this.log.warn({ id: e.notification.id, channel: e.channel, by: result.by }, 'notification was also settled by another leader (sent twice across a failover)');
+        }
+        return;
+      case 'fenced':
+        // A newer leader owns the outbox now; it may send this again. Nothing to retry.
+        e.synced = true;
+        this.fenced('settle', e, result.fenceTerm, term);
+        if (ctx) ctx.stopped = 'fenced';
+        return;
+      default:
+        assertNever(result);
+    }
+  }
+
+  private syncLedger(): Promise<void> {
+    if (this.syncing) return this.syncing;
+    const run = async (): Promise<void> => {
+      for (const e of [...this.ledger.values()]) {
+        if (!isFinal(e.state) || e.synced) continue;
+        if (!this.store.isUp()) return;
+        await this.settleInStore(e);
+      }
+      if (this.store.isUp()) this.storeTrouble = false;
+    };
+    this.syncing = run().finally(() => {
+      this.syncing = undefined;
+    });
+    return this.syncing;
+  }
+
+  private onStoreStatus(s: StoreStatus): void {
+    if (!s.up) {
+      this.log.warn('Redis down: paging continues with local deduplication');
+      return;
+    }
+    if (s.dataLost) {
+      // Redis came back empty: write again everything this node remembers as settled.
+      for (const e of this.ledger.values()) if (isFinal(e.state)) e.synced = false;
+    }
+    this.reconcile().catch((err: unknown) => this.log.error({ err: describeError(err) }, 'writing local deliveries to Redis failed'));
+  }
+
+  private noteStoreTrouble(what: string, err: unknown): void {
+    this.storeTrouble = true;
+    this.log.warn({ err: describeError(err) }, `could not ${what} in Redis; continuing with the local ledger`);
+  }
+
+  private fenced(what: string, item: { notification: Notification; channel: string }, fenceTerm: number, term: number): void {
+    this.metrics?.fencedWritesRejected.inc();
+    this.log.warn({ id: item.notification.id, channel: item.channel, term, fenceTerm }, `outbox ${what} refused by the fence: a newer leader exists`);
+  }
+
+  private maybePrune(): void {
+    const mono = this.clock.monotonicMs();
+    if (mono - this.lastPruneMonoMs < this.pruneIntervalMs) return;
+    this.lastPruneMonoMs = mono;
+    this.store.pruneOutbox(Math.max(0, this.clock.wallMs() - this.retentionMs)).catch((err: unknown) => this.noteStoreTrouble('prune the outbox', err));
+  }
+
+  /** Forgets old entries; over the bound, the oldest settled-and-written ones first. */
+  private pruneLedger(): void {
+    const cutoffMs = this.clock.wallMs() - this.retentionMs;
+    for (const [key, e] of this.ledger) {
+      if (e.atMs < cutoffMs && (e.synced || !isFinal(e.state)) && !this.inFlight.has(key)) this.ledger.delete(key);
+    }
+    if (this.ledger.size <= this.maxLocalEntries) return;
+    const removable = [...this.ledger].filter(([key, e]) => isFinal(e.state) && e.synced && !this.inFlight.has(key)).sort((a, b) => a[1].atMs - b[1].atMs);
+    for (const [key] of removable.slice(0, this.ledger.size - this.maxLocalEntries)) this.ledger.delete(key);
+  }
+}
+
+/**
+ * Work grouped by (channel, alert key), each group in incident order: startsAt, firing
+ * before resolved, then the order this node learned of them.
+ */
+function groupInOrder(items: Iterable<WorkItem>): WorkItem[][] {
+  const groups = new Map<string, WorkItem[]>();
+  for (const item of items) {
+    const g = `${item.channel} ${item.notification.alert.key}`;
+    const list = groups.get(g);
+    if (list) list.push(item);
+    else groups.set(g, [item]);
+  }
+  const rank = (i: WorkItem): number => (i.notification.alert.status === 'firing' ? 0 : 1);
+  for (const list of groups.values()) {
+    list.sort((a, b) => {
+      const s = a.notification.alert.startsAt.localeCompare(b.notification.alert.startsAt);
+      return s !== 0 ? s : rank(a) - rank(b) || a.orderMs - b.orderMs;
+    });
+  }
+  return [...groups.values()];
+}
+
+/** At most `limit` tasks at once; the others wait their turn in order. */
+class Semaphore {
+  private active = 0;
+  private readonly waiting: Array<() => void> = [];
+
+  constructor(private readonly limit: number) {}
+
+  async run<T>(task: () => Promise<T>): Promise<T> {
+    // A finishing task hands its slot straight to the next waiter, so `active` never
+    // exceeds the limit.
+    if (this.active >= this.limit) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    else this.active += 1;
+    try {
+      return await task();
+    } finally {
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.active -= 1;
+    }
+  }
+}
+
+function assertNever(x: never): never {
+  throw new Error(`unexpected value ${JSON.stringify(x)}`);
+}
