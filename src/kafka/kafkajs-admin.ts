@@ -20,7 +20,9 @@ import {
 } from './kafkajs-wire';
 import {
   type BrokerInfo,
+  type BrokerPing,
   type ClusterMetadata,
+  type GroupDescription,
   type GroupListing,
   type GroupOffsetsResult,
   type KafkaAdmin,
@@ -114,6 +116,86 @@ export class KafkajsAdmin implements KafkaAdmin {
     }
     if (failures.length > 0) this.logger.warn({ failures }, 'some brokers did not list their groups');
     return [...seen.values()].sort((a, b) => a.groupId.localeCompare(b.groupId));
+  }
+
+  async describeGroups(groupIds: readonly string[]): Promise<Map<string, GroupDescription>> {
+    const out = new Map<string, GroupDescription>();
+    const byCoordinator = new Map<string, string[]>();
+    await forEachLimited(groupIds, GROUP_CONCURRENCY, async (groupId) => {
+      try {
+        const address = await this.coordinatorOf(groupId, false);
+        byCoordinator.set(address, [...(byCoordinator.get(address) ?? []), groupId]);
+      } catch (err) {
+        out.set(groupId, { groupId, state: '', members: 0, error: describeError(err) });
+      }
+    });
+    await Promise.all(
+      [...byCoordinator].map(async ([address, ids]) => {
+        try {
+          const broker = await this.connections.connect(address);
+          for (const g of await this.connections.send(broker, describeGroupsV1(ids))) {
+            if (g.errorCode !== ERR_NONE) {
+              if (COORDINATOR_ERRORS.has(g.errorCode)) this.coordinators.delete(g.groupId);
+              out.set(g.groupId, { groupId: g.groupId, state: '', members: 0, error: kafkaErrorName(g.errorCode) });
+            } else {
+              out.set(g.groupId, { groupId: g.groupId, state: g.state, members: g.members });
+            }
+          }
+        } catch (err) {
+          for (const id of ids) {
+            this.coordinators.delete(id);
+            out.set(id, { groupId: id, state: '', members: 0, error: describeError(err) });
+          }
+        }
+      }),
+    );
+    return out;
+  }
+
+  async pingBrokers(brokers: readonly BrokerInfo[], timeoutMs: number): Promise<Map<number, BrokerPing>> {
+    const out = new Map<number, BrokerPing>();
+    await Promise.all(
+      brokers.map(async (b) => {
+        const address = addressOf(b);
+        let timer: NodeJS.Timeout | undefined;
+        const deadline = new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+        });
+        try {
+          await Promise.race([
+            (async () => {
+              const broker = await this.connections.connect(address);
+              await this.connections.send(broker, { ...METADATA_NO_TOPICS, requestTimeoutMs: timeoutMs });
+            })(),
+            deadline,
+          ]);
+          out.set(b.nodeId, { ok: true });
+        } catch (err) {
+          // a hung broker's connection is useless: the next ping must open a fresh one
+          await this.connections.drop(address);
+          out.set(b.nodeId, { ok: false, error: describeError(err) });
+        } finally {
+          clearTimeout(timer);
+        }
+      }),
+    );
+    return out;
+  }
+
+  async topicMinIsr(topics: readonly string[]): Promise<Map<string, number>> {
+    const out = new Map<string, number>();
+    if (topics.length === 0) return out;
+    const { address, broker } = await this.connections.connectAny(this.lastMetadata?.brokers.map(addressOf));
+    try {
+      for (const r of await this.connections.send(broker, describeTopicConfigsV1(topics, ['min.insync.replicas']))) {
+        const value = r.errorCode === ERR_NONE ? Number(r.configs.get('min.insync.replicas')) : NaN;
+        if (Number.isInteger(value) && value > 0) out.set(r.name, value);
+      }
+    } catch (err) {
+      if (isConnectionError(err)) await this.connections.drop(address);
+      throw new VigilError('KAFKA_REQUEST_FAILED', `DescribeConfigs failed on ${address}: ${describeError(err)}`, { retriable: true, cause: err });
+    }
+    return out;
   }
 
   async committedOffsets(groupIds: readonly string[]): Promise<Map<string, GroupOffsetsResult>> {
@@ -423,6 +505,77 @@ const METADATA_V5 = {
     };
   },
 };
+
+/** Metadata v5 for no topics: the cheapest request a broker must answer (liveness ping). */
+const METADATA_NO_TOPICS = {
+  ...METADATA_V5,
+  encode: () => newEncoder().writeInt32(0).writeBoolean(false),
+};
+
+/** DescribeGroups v1: state and member count per group (members' assignments skipped). */
+function describeGroupsV1(groupIds: readonly string[]) {
+  return {
+    apiKey: API_KEYS.DescribeGroups as number,
+    apiVersion: 1,
+    apiName: 'DescribeGroups',
+    encode: () => newEncoder().writeArray([...groupIds], 'string'),
+    decode: (d: KafkajsDecoder) => {
+      d.readInt32(); // throttle
+      return d.readArray((g) => {
+        const errorCode = g.readInt16();
+        const groupId = g.readString() ?? '';
+        const state = g.readString() ?? '';
+        g.readString(); // protocol type
+        g.readString(); // protocol
+        const members = g.readArray((m) => {
+          m.readString(); // member id
+          m.readString(); // client id
+          m.readString(); // client host
+          m.readBytes(); // metadata
+          m.readBytes(); // assignment
+          return 1;
+        }).length;
+        return { errorCode, groupId, state, members };
+      });
+    },
+  };
+}
+
+const RESOURCE_TOPIC = 2;
+
+/** DescribeConfigs v1 for the named configs of each topic. */
+function describeTopicConfigsV1(topics: readonly string[], names: readonly string[]) {
+  return {
+    apiKey: API_KEYS.DescribeConfigs as number,
+    apiVersion: 1,
+    apiName: 'DescribeConfigs',
+    encode: () =>
+      newEncoder()
+        .writeArray(topics.map((t) => newEncoder().writeInt8(RESOURCE_TOPIC).writeString(t).writeArray([...names], 'string')))
+        .writeBoolean(false),
+    decode: (d: KafkajsDecoder) => {
+      d.readInt32(); // throttle
+      return d.readArray((r) => {
+        const errorCode = r.readInt16();
+        r.readString(); // error message
+        r.readInt8(); // resource type
+        const name = r.readString() ?? '';
+        const configs = new Map<string, string | null>();
+        r.readArray((c) => {
+          const key = c.readString() ?? '';
+          const value = c.readString();
+          c.readBoolean(); // read only
+          c.readInt8(); // source
+          c.readBoolean(); // sensitive
+          c.readArray((s) => [s.readString(), s.readString(), s.readInt8()]); // synonyms
+          configs.set(key, value);
+          return 0;
+        });
+        return { errorCode, name, configs };
+      });
+    },
+  };
+}
 
 interface OffsetFetchResult {
   errorCode: number;

@@ -143,7 +143,8 @@ export class KafkaConnections {
       if (!handle.broker.isConnected()) await handle.broker.connect();
       return handle.broker;
     } catch (err) {
-      this.handles.delete(address);
+      // only forget this handle: a concurrent caller may already have made a new one
+      if (this.handles.get(address) === handle) this.handles.delete(address);
       await handle.broker.disconnect().catch(() => undefined);
       throw err;
     }

@@ -85,10 +85,33 @@ export function probeKey(topic: string, partition: number, offset: number): stri
   return `${topic}\u0000${partition}\u0000${offset}`;
 }
 
+export interface GroupDescription {
+  readonly groupId: string;
+  /** 'Stable', 'Empty', 'PreparingRebalance', 'CompletingRebalance', 'Dead', or '' when unknown */
+  readonly state: string;
+  readonly members: number;
+  readonly error?: string;
+}
+
+export interface BrokerPing {
+  readonly ok: boolean;
+  /** why not, e.g. "connect ECONNREFUSED 127.0.0.1:9093" or "no answer within 800 ms" */
+  readonly error?: string;
+}
+
 export interface KafkaAdmin {
   /** Brokers and every topic's partitions with leader, replicas and ISR (one Metadata request). */
   metadata(): Promise<ClusterMetadata>;
   listGroups(): Promise<GroupListing[]>;
+  /** State and member count of each group (DescribeGroups, batched per coordinator). */
+  describeGroups(groupIds: readonly string[]): Promise<Map<string, GroupDescription>>;
+  /**
+   * Whether each broker answers a minimal request at its advertised address within
+   * timeoutMs — a fresh check every call, never a cached connection state.
+   */
+  pingBrokers(brokers: readonly BrokerInfo[], timeoutMs: number): Promise<Map<number, BrokerPing>>;
+  /** Effective min.insync.replicas of each topic (DescribeConfigs, one request). */
+  topicMinIsr(topics: readonly string[]): Promise<Map<string, number>>;
   /** Committed offsets of each group, all topics. Groups are fetched concurrently. */
   committedOffsets(groupIds: readonly string[]): Promise<Map<string, GroupOffsetsResult>>;
   /** Log end offsets (high watermark), one ListOffsets request per partition leader. */

@@ -86,6 +86,23 @@ export function kafkaAdminContract(name: string, setup: () => Promise<KafkaAdmin
       assert.deepEqual(res.get(probeKey('contract-a', 1, 1)), { kind: 'record', offset: 1, timestampMs: base + 1000, exact: true });
     });
 
+    it('describes groups: a group with commits and no members is Empty, an unknown one Dead', async () => {
+      const res = await fx.admin.describeGroups(['contract-g1', 'contract-never']);
+      assert.deepEqual(res.get('contract-g1'), { groupId: 'contract-g1', state: 'Empty', members: 0 });
+      assert.equal(res.get('contract-never')?.state, 'Dead');
+    });
+
+    it('pings every live broker successfully', async () => {
+      const md = await fx.admin.metadata();
+      const pings = await fx.admin.pingBrokers(md.brokers, 2000);
+      assert.deepEqual([...pings.values()], md.brokers.map(() => ({ ok: true })));
+    });
+
+    it("reads each topic's effective min.insync.replicas", async () => {
+      const res = await fx.admin.topicMinIsr(['contract-a']);
+      assert.equal(res.get('contract-a'), 1);
+    });
+
     it('a partition that does not exist gets an error, not an exception', async () => {
       const [end] = await fx.admin.endOffsets([{ topic: 'contract-missing', partition: 0 }]);
       assert.equal(end?.offset, null);

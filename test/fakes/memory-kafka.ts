@@ -5,7 +5,9 @@
  */
 import type {
   BrokerInfo,
+  BrokerPing,
   ClusterMetadata,
+  GroupDescription,
   GroupListing,
   GroupOffsetsResult,
   KafkaAdmin,
@@ -31,6 +33,10 @@ export class MemoryKafka implements KafkaAdmin {
   readonly groups = new Map<string, Map<string, Map<number, number>>>();
   /** brokers that answer nothing (their partitions fail like a dead leader's) */
   readonly down = new Set<number>();
+  /** per-topic min.insync.replicas; absent = the broker default, 1 */
+  readonly minIsr = new Map<string, number>();
+  /** group → number of live members (absent = 0, state Empty) */
+  readonly members = new Map<string, number>();
   closed = false;
 
   constructor(brokerCount = 3) {
@@ -87,6 +93,24 @@ export class MemoryKafka implements KafkaAdmin {
 
   async listGroups(): Promise<GroupListing[]> {
     return [...this.groups.keys()].sort().map((groupId) => ({ groupId, protocolType: '' }));
+  }
+
+  async describeGroups(groupIds: readonly string[]): Promise<Map<string, GroupDescription>> {
+    return new Map(
+      groupIds.map((groupId) => {
+        const members = this.members.get(groupId) ?? 0;
+        const state = !this.groups.has(groupId) && members === 0 ? 'Dead' : members > 0 ? 'Stable' : 'Empty';
+        return [groupId, { groupId, state, members }];
+      }),
+    );
+  }
+
+  async pingBrokers(brokers: readonly BrokerInfo[], _timeoutMs: number): Promise<Map<number, BrokerPing>> {
+    return new Map(brokers.map((b) => [b.nodeId, this.down.has(b.nodeId) ? { ok: false, error: `connect ECONNREFUSED ${b.host}:${b.port}` } : { ok: true }]));
+  }
+
+  async topicMinIsr(topics: readonly string[]): Promise<Map<string, number>> {
+    return new Map(topics.filter((t) => this.topics.has(t)).map((t) => [t, this.minIsr.get(t) ?? 1]));
   }
 
   async committedOffsets(groupIds: readonly string[]): Promise<Map<string, GroupOffsetsResult>> {
