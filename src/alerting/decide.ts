@@ -1,0 +1,242 @@
+/**
+ * decide (DESIGN §1, §4): this cycle's findings + the alert state + now → alert
+ * transitions (notifications) + the next state. Pure: time comes in as nowMs, nothing is
+ * read or written outside the arguments, and the input state is never modified.
+ *
+ * Lifecycle of every alert: firing → resolved, one notification per transition. An
+ * incident's startsAt is fixed when it opens, so the ids of its two notifications
+ * (notificationId: key + startsAt + status) are the same whichever leader sends them.
+ * While an incident is open, repeated findings update its record but never page again.
+ *
+ * Resolution:
+ * - ConsumerDeliveryLag (hysteresis, DESIGN §4): fires the cycle the exact test says
+ *   breach; resolves only once every partition of the group/topic has been below the
+ *   rule's resolveBelow (or caught up) continuously for resolveFor. Unknown data (null)
+ *   restarts that clock and never fires by itself.
+ * - every other alert: resolves once its finding has been absent for `holdMs` (3 s by
+ *   default: three 1 s cycles, a dozen at the incident poll rate), so a flapping
+ *   observation does not page resolve/fire pairs.
+ * - while KafkaUnreachable, nothing else resolves for lack of data: the quiet clocks
+ *   stop and restart with the first snapshot after Kafka returns.
+ *
+ * Severity: ConsumerDeliveryLag takes its rule's severity (lag.severity or an override);
+ * BrokerUnreachable, PartitionOffline, PartitionUnderMinIsr and KafkaUnreachable are
+ * critical (data cannot be written or read); PartitionUnderReplicated,
+ * PreferredLeaderImbalance, ConsumerStalled and CanaryDegraded are warnings (redundancy or
+ * performance is reduced, data still flows).
+ */
+import type { Severity } from '../config/types';
+import type { GroupTopicLag, LagView } from '../monitor/detect';
+import { DEFAULT_DETECT_OPTIONS, lagScope } from '../monitor/detect';
+import type { GroupTopicRule } from '../monitor/snapshot';
+import {
+  type AlertFinding, type AlertRecord, type AlertState, type BrokerFinding, type LagIncident,
+  alertKey, toAlert, unreachable,
+} from './alert-state';
+import { type ResolveReason, resolvedSummary } from './summary';
+import { type Finding, type Notification, notificationId } from './types';
+
+export interface DecideContext {
+  readonly cluster: string;
+  /** detect's per group/topic view of this cycle (rules and the resolveBelow test) */
+  readonly lag: LagView;
+  /** how long a non-lag finding must stay absent before its alert resolves */
+  readonly holdMs?: number;
+  /** rule for a lag finding detect gave no view of (never, when both run on one snapshot) */
+  readonly defaultLagRule?: GroupTopicRule;
+}
+
+export const DEFAULT_HOLD_MS = 3_000;
+
+export interface DecideResult {
+  readonly notifications: Notification[];
+  /** the same object as the input state when nothing changed (callers may skip persisting) */
+  readonly state: AlertState;
+}
+
+export function severityOf(f: AlertFinding, rule: GroupTopicRule | undefined): Severity {
+  switch (f.kind) {
+    case 'ConsumerDeliveryLag':
+      return rule?.severity ?? 'warning';
+    case 'BrokerUnreachable':
+    case 'PartitionOffline':
+    case 'PartitionUnderMinIsr':
+    case 'KafkaUnreachable':
+      return 'critical';
+    case 'PartitionUnderReplicated':
+    case 'PreferredLeaderImbalance':
+    case 'ConsumerStalled':
+    case 'CanaryDegraded':
+      return 'warning';
+    default:
+      return unreachable(f);
+  }
+}
+
+export function decide(findings: readonly Finding[], state: AlertState, nowMs: number, ctx: DecideContext): DecideResult {
+  const holdMs = ctx.holdMs ?? DEFAULT_HOLD_MS;
+  const notifications: Notification[] = [];
+  let alerts: Record<string, AlertRecord> | null = null; // copied on the first change
+  const write = (key: string, record: AlertRecord | undefined): void => {
+    alerts ??= { ...state.alerts };
+    if (record === undefined) delete alerts[key];
+    else alerts[key] = record;
+  };
+
+  let kafkaDown = false;
+  const brokerFindings = new Map<number, BrokerFinding>();
+  for (const f of findings) {
+    if (f.kind === 'KafkaUnreachable') kafkaDown = true;
+    // an unreachable broker explains more than its canary
+    else if (f.kind === 'BrokerUnreachable' || (f.kind === 'CanaryDegraded' && !brokerFindings.has(f.broker))) brokerFindings.set(f.broker, f);
+  }
+
+  const seen = new Set<string>();
+  for (const f of findings) {
+    if (f.kind === 'LeaderChanged') continue;
+    const key = alertKey(ctx.cluster, f);
+    if (seen.has(key)) continue; // detect reports each scope once; the first wins otherwise
+    seen.add(key);
+    const view = f.kind === 'ConsumerDeliveryLag' ? ctx.lag.byScope.get(lagScope(f.group, f.topic)) : undefined;
+    const prev = state.alerts[key];
+    if (prev === undefined) {
+      const record = open(f, view, nowMs, brokerFindings, ctx);
+      write(key, record);
+      notifications.push(notify(ctx.cluster, key, record, 'firing', nowMs));
+    } else {
+      const record = update(prev, f, view, nowMs, brokerFindings);
+      if (record !== prev) write(key, record);
+    }
+  }
+
+  for (const key of Object.keys(state.alerts)) {
+    if (seen.has(key)) continue;
+    const prev = state.alerts[key] as AlertRecord;
+    if (kafkaDown) {
+      // nothing is known about anything this cycle: no clock runs towards resolution
+      if (prev.quietSinceMs !== null) write(key, { ...prev, quietSinceMs: null });
+      continue;
+    }
+    const outcome = prev.finding.kind === 'ConsumerDeliveryLag' ? quietLag(prev, nowMs, ctx.lag) : quietOther(prev, nowMs, holdMs);
+    if (outcome.resolve !== undefined) {
+      const done = outcome.record;
+      write(key, undefined);
+      notifications.push(notify(ctx.cluster, key, done, 'resolved', nowMs, resolvedSummary(done, nowMs, outcome.resolve)));
+    } else if (outcome.record !== prev) write(key, outcome.record);
+  }
+
+  return { notifications, state: alerts === null ? state : { version: 1, alerts } };
+}
+
+function open(f: AlertFinding, view: GroupTopicLag | undefined, nowMs: number, brokers: ReadonlyMap<number, BrokerFinding>, ctx: DecideContext): AlertRecord {
+  if (f.kind !== 'ConsumerDeliveryLag') return { finding: f, severity: severityOf(f, undefined), startsAtMs: nowMs, quietSinceMs: null };
+  const rule = view?.rule ?? { ...(ctx.defaultLagRule ?? DEFAULT_DETECT_OPTIONS.defaultLagRule), thresholdMs: f.thresholdMs };
+  const lag: LagIncident = {
+    resolveBelowMs: rule.resolveBelowMs,
+    resolveForMs: rule.resolveForMs,
+    pagedCause: f.cause,
+    causeSinceMs: nowMs,
+    causePartitions: view?.causePartitions ?? [],
+    causeBroker: causeBrokerOf(f.cause, brokers),
+  };
+  return { finding: f, severity: severityOf(f, rule), startsAtMs: nowMs, quietSinceMs: null, lag };
+}
+
+/** The finding is present again this cycle: refresh the record, keep the incident. */
+function update(prev: AlertRecord, f: AlertFinding, view: GroupTopicLag | undefined, nowMs: number, brokers: ReadonlyMap<number, BrokerFinding>): AlertRecord {
+  if (f.kind !== 'ConsumerDeliveryLag' || prev.lag === undefined) {
+    if (prev.quietSinceMs === null && sameFinding(prev.finding, f)) return prev;
+    return { ...prev, finding: f, quietSinceMs: null };
+  }
+  const before = prev.finding as Extract<AlertFinding, { kind: 'ConsumerDeliveryLag' }>;
+  const lag: LagIncident = {
+    ...prev.lag,
+    // a change of cause is kept for the API ("paged as broker:2, now consumer"); it does not page
+    causeSinceMs: before.cause === f.cause ? prev.lag.causeSinceMs : nowMs,
+    causePartitions: view?.causePartitions ?? prev.lag.causePartitions,
+    causeBroker: causeBrokerOf(f.cause, brokers),
+  };
+  return { ...prev, finding: f, quietSinceMs: null, lag };
+}
+
+interface Outcome {
+  readonly record: AlertRecord;
+  /** set when the alert resolves this cycle */
+  readonly resolve?: ResolveReason;
+}
+
+function quietOther(prev: AlertRecord, nowMs: number, holdMs: number): Outcome {
+  const quietSinceMs = prev.quietSinceMs ?? nowMs;
+  const record = prev.quietSinceMs === null ? { ...prev, quietSinceMs } : prev;
+  return nowMs - quietSinceMs >= holdMs ? { record, resolve: 'cleared' } : { record };
+}
+
+/** A firing lag alert whose group/topic is not in breach this cycle. */
+function quietLag(prev: AlertRecord, nowMs: number, lagView: LagView): Outcome {
+  const f = prev.finding as Extract<AlertFinding, { kind: 'ConsumerDeliveryLag' }>;
+  const lag = prev.lag as LagIncident;
+  const view = lagView.byScope.get(lagScope(f.group, f.topic));
+  // Absent from a readable snapshot: the group no longer commits on the topic (deleted,
+  // expired offsets, no longer watched). Nothing is left to lag; it closes after
+  // resolveFor of absence like a cleared one. Absent because its offsets could not be
+  // read: unknown.
+  const gone = view === undefined && !lagView.unreadableGroups.has(f.group);
+  const clear = view === undefined ? (gone ? true : null) : view.clear;
+
+  let record = prev;
+  if (view !== undefined && view.lagSeconds !== f.lagSeconds && view.lagSeconds !== null) {
+    // keep the reported seconds current while it recovers (API, resolved page)
+    record = { ...record, finding: { ...f, lagSeconds: view.lagSeconds } };
+  }
+  if (clear !== true) {
+    // above resolveBelow, or unknown: "continuously below" starts over
+    return { record: record.quietSinceMs === null ? record : { ...record, quietSinceMs: null } };
+  }
+  const quietSinceMs = record.quietSinceMs ?? nowMs;
+  if (record.quietSinceMs === null) record = { ...record, quietSinceMs };
+  return nowMs - quietSinceMs >= lag.resolveForMs ? { record, resolve: gone ? 'gone' : 'cleared' } : { record };
+}
+
+function causeBrokerOf(cause: string, brokers: ReadonlyMap<number, BrokerFinding>): BrokerFinding | null {
+  if (!cause.startsWith('broker:')) return null;
+  return brokers.get(Number(cause.slice('broker:'.length))) ?? null;
+}
+
+function notify(cluster: string, key: string, record: AlertRecord, status: 'firing' | 'resolved', nowMs: number, summary?: string): Notification {
+  const alert = toAlert(cluster, key, record, status, nowMs, summary);
+  return { id: notificationId(alert), alert };
+}
+
+/**
+ * Whether a repeated finding changes nothing worth storing. Partition lists are compared
+ * by content; findings whose fields move every cycle (sinceMs is fixed, but stalledForMs
+ * grows) are simply replaced.
+ */
+function sameFinding(a: AlertFinding, b: AlertFinding): boolean {
+  if (a === b) return true;
+  switch (b.kind) {
+    case 'KafkaUnreachable':
+      return a.kind === b.kind && a.error === b.error;
+    case 'BrokerUnreachable':
+      return a.kind === b.kind && a.sinceMs === b.sinceMs && a.error === b.error && a.address === b.address;
+    case 'PartitionOffline':
+    case 'PartitionUnderReplicated':
+    case 'PartitionUnderMinIsr':
+      return a.kind === b.kind && sameNumbers(a.partitions, b.partitions);
+    case 'PreferredLeaderImbalance':
+      return a.kind === b.kind && a.partitions === b.partitions;
+    case 'CanaryDegraded':
+      return a.kind === b.kind && a.latencyMs === b.latencyMs && a.error === b.error;
+    case 'ConsumerStalled':
+    case 'ConsumerDeliveryLag':
+      return false;
+    default:
+      return unreachable(b);
+  }
+}
+
+function sameNumbers(a: readonly number[], b: readonly number[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}

@@ -1,0 +1,127 @@
+/**
+ * One-line summaries a person on call can act on (DESIGN §4), rendered from an alert's
+ * record. The consumer-lag line is a contract (DESIGN §4 example):
+ *   "orders-svc is 12.4 s behind on orders (threshold 10 s); brokers healthy"
+ */
+import type { AlertRecord, BrokerFinding } from './alert-state';
+
+/** Partition lists longer than this are cut: "0, 1, …, 9 and 190 more". */
+const MAX_LISTED = 10;
+
+export function firingSummary(record: AlertRecord, nowMs: number): string {
+  const f = record.finding;
+  switch (f.kind) {
+    case 'KafkaUnreachable':
+      return `Kafka cluster unreachable: ${f.error}`;
+    case 'BrokerUnreachable':
+      return `broker ${f.broker} (${f.address}) unreachable for ${duration(nowMs - f.sinceMs)}${f.error === undefined ? '' : `: ${f.error}`}`;
+    case 'PartitionOffline':
+      return `${f.topic}: ${count(f.partitions.length, 'partition has', 'partitions have')} no leader (offline): ${list(f.partitions)}`;
+    case 'PartitionUnderReplicated':
+      return `${f.topic}: ${count(f.partitions.length, 'partition is', 'partitions are')} under-replicated (fewer in-sync replicas than replicas): ${list(f.partitions)}`;
+    case 'PartitionUnderMinIsr':
+      return `${f.topic}: ${count(f.partitions.length, 'partition is', 'partitions are')} below min.insync.replicas, so acks=all producers to it fail: ${list(f.partitions)}`;
+    case 'PreferredLeaderImbalance':
+      return `broker ${f.broker} does not lead ${count(f.partitions, 'partition', 'partitions')} it is the preferred replica of; run a preferred leader election (kafka-leader-election.sh --election-type PREFERRED)`;
+    case 'ConsumerStalled':
+      return `${f.group} has not moved its committed offsets on ${f.topic} for ${duration(f.stalledForMs)} while messages arrive (${plural(f.partitions.length, 'partition', 'partitions')} ${list(f.partitions)})`;
+    case 'CanaryDegraded':
+      return `canary via broker ${f.broker} ${canaryProblem(f)}`;
+    case 'ConsumerDeliveryLag': {
+      const threshold = seconds(f.thresholdMs / 1000);
+      const behind = f.lagSeconds === null ? `over ${threshold} s behind` : `${seconds(f.lagSeconds)} s behind`;
+      return `${f.group} is ${behind} on ${f.topic} (threshold ${threshold} s); ${lagCauseText(record)}`;
+    }
+    default:
+      return never(f);
+  }
+}
+
+/** How the incident ended. 'gone': the group/topic is no longer reported at all (deleted, or no longer watched). */
+export type ResolveReason = 'cleared' | 'gone';
+
+export function resolvedSummary(record: AlertRecord, nowMs: number, reason: ResolveReason = 'cleared'): string {
+  const f = record.finding;
+  const lasted = duration((record.quietSinceMs ?? nowMs) - record.startsAtMs);
+  switch (f.kind) {
+    case 'KafkaUnreachable':
+      return `Kafka cluster reachable again (unreachable for ${lasted})`;
+    case 'BrokerUnreachable':
+      return `broker ${f.broker} (${f.address}) reachable again (unreachable for ${duration((record.quietSinceMs ?? nowMs) - f.sinceMs)})`;
+    case 'PartitionOffline':
+      return `${f.topic}: every partition has a leader again`;
+    case 'PartitionUnderReplicated':
+      return `${f.topic}: every partition is fully replicated again`;
+    case 'PartitionUnderMinIsr':
+      return `${f.topic}: every partition has min.insync.replicas in sync again`;
+    case 'PreferredLeaderImbalance':
+      return `broker ${f.broker} leads its preferred partitions again`;
+    case 'ConsumerStalled':
+      return `${f.group} moves its committed offsets on ${f.topic} again`;
+    case 'CanaryDegraded':
+      return `canary via broker ${f.broker} healthy again`;
+    case 'ConsumerDeliveryLag': {
+      const lag = record.lag;
+      if (reason === 'gone' || lag === undefined) return `${f.group} no longer reports offsets on ${f.topic}; closing the lag alert`;
+      return `${f.group} caught up on ${f.topic}: below ${seconds(lag.resolveBelowMs / 1000)} s for ${seconds(lag.resolveForMs / 1000)} s (threshold ${seconds(f.thresholdMs / 1000)} s)`;
+    }
+    default:
+      return never(f);
+  }
+}
+
+function lagCauseText(record: AlertRecord): string {
+  const f = record.finding;
+  if (f.kind !== 'ConsumerDeliveryLag') return '';
+  const parts = record.lag?.causePartitions ?? f.partitions;
+  const cause = f.cause;
+  if (cause === 'consumer') return 'brokers healthy';
+  if (cause === 'partition-offline') return `${plural(parts.length, 'partition', 'partitions')} ${list(parts)} ${parts.length === 1 ? 'has' : 'have'} no leader`;
+  const broker = cause.slice('broker:'.length);
+  const led = `${plural(parts.length, 'partition', 'partitions')} ${list(parts)} ${parts.length === 1 ? 'is' : 'are'} led by broker ${broker}`;
+  return `${led}, ${brokerProblem(record.lag?.causeBroker ?? null)}`;
+}
+
+function brokerProblem(f: BrokerFinding | null): string {
+  if (f === null) return 'which is unhealthy';
+  if (f.kind === 'BrokerUnreachable') return 'which is unreachable';
+  return `whose canary ${canaryProblem(f)}`;
+}
+
+function canaryProblem(f: Extract<BrokerFinding, { kind: 'CanaryDegraded' }>): string {
+  if (f.error !== undefined) return `fails: ${f.error}`;
+  if (f.latencyMs === null) return 'gets no answer';
+  return `takes ${seconds(f.latencyMs / 1000)} s from produce to consume`;
+}
+
+/** At most one decimal: 12.43 → "12.4", 10 → "10". */
+export function seconds(s: number): string {
+  return String(Math.round(s * 10) / 10);
+}
+
+/** "12 s", "4 min 5 s", "2 h 3 min". */
+export function duration(ms: number): string {
+  const s = Math.max(0, Math.round(ms / 1000));
+  if (s < 60) return `${s} s`;
+  if (s < 3600) return s % 60 === 0 ? `${s / 60} min` : `${Math.floor(s / 60)} min ${s % 60} s`;
+  const m = Math.floor(s / 60);
+  return m % 60 === 0 ? `${m / 60} h` : `${Math.floor(m / 60)} h ${m % 60} min`;
+}
+
+/** "0, 3", or "0, 1, …, 9 and 190 more" past MAX_LISTED */
+export function list(partitions: readonly number[]): string {
+  if (partitions.length <= MAX_LISTED) return partitions.join(', ');
+  return `${partitions.slice(0, MAX_LISTED).join(', ')} and ${partitions.length - MAX_LISTED} more`;
+}
+
+function plural(n: number, one: string, many: string): string {
+  return n === 1 ? one : many;
+}
+
+function count(n: number, one: string, many: string): string {
+  return `${n} ${plural(n, one, many)}`;
+}
+
+function never(x: never): never {
+  throw new Error(`unhandled finding ${JSON.stringify(x)}`);
+}

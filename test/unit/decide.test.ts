@@ -1,0 +1,363 @@
+/**
+ * decide (DESIGN §4 "Alerts"): alert keys, the firing → resolved lifecycle with one
+ * notification per transition, the delivery-lag hysteresis (fire at lag.threshold by the
+ * exact test, resolve below lag.resolveBelow for lag.resolveFor), per-group/topic
+ * overrides, severities, summaries, and state that a new leader can continue from
+ * (serialised as JSON). Driven through detect on synthetic snapshots, one cycle a second,
+ * as the reconcile loop does (DESIGN §1).
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import {
+  type AlertState, activeAlerts, emptyAlertState, openLagIncidents, parseAlertState, serializeAlertState,
+} from '../../src/alerting/alert-state';
+import { DEFAULT_HOLD_MS, decide } from '../../src/alerting/decide';
+import type { Notification } from '../../src/alerting/types';
+import { notificationId } from '../../src/alerting/types';
+import { lagRuleFor } from '../../src/config/lag-rule';
+import type { VigilConfig } from '../../src/config/types';
+import { isVigilError } from '../../src/errors';
+import { DEFAULT_DETECT_OPTIONS, type DetectMemory, detect, emptyDetectMemory } from '../../src/monitor/detect';
+import type { GroupPartitionLag, GroupTopicRule, KafkaSnapshot } from '../../src/monitor/snapshot';
+import {
+  RULE, T0, broker, downBroker, group, partition, rowAt, snapshot, topicPartitions, unreachableSnapshot, withPartitions,
+} from '../fakes/snapshots';
+
+/** The leader's loop without I/O: observe is the given snapshot, act collects notifications. */
+class Loop {
+  memory: DetectMemory = emptyDetectMemory();
+  state: AlertState = emptyAlertState();
+  readonly sent: Notification[] = [];
+
+  constructor(readonly cluster = 'local') {}
+
+  cycle(snap: KafkaSnapshot): Notification[] {
+    const d = detect(snap, this.memory, DEFAULT_DETECT_OPTIONS);
+    this.memory = d.memory;
+    const r = decide(d.findings, deepFrozen(this.state), snap.takenAtMs, { cluster: this.cluster, lag: d.lag });
+    this.state = r.state;
+    this.sent.push(...r.notifications);
+    return r.notifications;
+  }
+
+  /** Every transition so far as "status key" lines. */
+  transitions(): string[] {
+    return this.sent.map((n) => `${n.alert.status} ${n.alert.key}`);
+  }
+}
+
+/** decide must not modify its input state: freezing it makes any attempt throw. */
+function deepFrozen<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFrozen(v);
+  }
+  return value;
+}
+
+const ORDERS = topicPartitions('orders', 4, [1, 2, 3], 3, 2);
+const at = (s: number) => T0 + s * 1000;
+
+/** group orders-svc on orders, every partition at the given latency (seconds; null = unknown) */
+function lagSnapshot(s: number, latencies: readonly (number | null)[], rule: GroupTopicRule = RULE, extra: Partial<Parameters<typeof snapshot>[0]> = {}): KafkaSnapshot {
+  const rows: GroupPartitionLag[] = latencies.map((l, p) => rowAt('orders', p, l, rule));
+  return snapshot({ takenAtMs: at(s), partitions: ORDERS, groups: [group('orders-svc', rows, { orders: rule })], ...extra });
+}
+
+describe('decide: a delivery-lag page (DESIGN §4)', () => {
+  it('fires one ConsumerDeliveryLag notification carrying the generic body fields, the cause and the DESIGN summary', () => {
+    const loop = new Loop();
+    const [n, ...rest] = loop.cycle(lagSnapshot(0, [12.4, 3, 2, 11]));
+    assert.deepEqual(rest, []);
+    assert.ok(n);
+    assert.deepEqual(n.alert, {
+      key: 'local/ConsumerDeliveryLag/orders-svc/orders', alert: 'ConsumerDeliveryLag', status: 'firing', severity: 'warning',
+      cluster: 'local', summary: 'orders-svc is 12.4 s behind on orders (threshold 10 s); brokers healthy',
+      startsAt: '2025-11-26T10:00:00.000Z', endsAt: null,
+      group: 'orders-svc', topic: 'orders', partitions: [0, 3], lagSeconds: 12.4, threshold: 10, cause: 'consumer',
+    });
+    assert.equal(n.id, notificationId(n.alert));
+    assert.equal(n.id, 'local/ConsumerDeliveryLag/orders-svc/orders@2025-11-26T10:00:00.000Z#firing');
+  });
+
+  it('names the unreachable broker leading the lagging partitions', () => {
+    // leaders p0→1, p1→2, p2→3, p3→1
+    const loop = new Loop();
+    const snap = lagSnapshot(12, [12.4, 1, 1, 11], RULE, { brokers: [downBroker(1, at(0)), broker(2), broker(3)] });
+    const notes = loop.cycle(snap);
+    const lag = notes.find((n) => n.alert.alert === 'ConsumerDeliveryLag');
+    assert.equal(lag?.alert.cause, 'broker:1');
+    assert.equal(lag?.alert.summary, 'orders-svc is 12.4 s behind on orders (threshold 10 s); partitions 0, 3 are led by broker 1, which is unreachable');
+    const down = notes.find((n) => n.alert.alert === 'BrokerUnreachable');
+    assert.equal(down?.alert.summary, 'broker 1 (127.0.0.1:9092) unreachable for 12 s: connect ECONNREFUSED 127.0.0.1:9092');
+    assert.equal(down?.alert.severity, 'critical');
+  });
+
+  it('says which partitions have no leader when the cause is partition-offline', () => {
+    const loop = new Loop();
+    const parts = withPartitions(ORDERS, partition('orders', 2, -1, [3, 1, 2], { isr: [3], minIsr: 2 }));
+    const notes = loop.cycle(lagSnapshot(0, [1, 1, 15, 1], RULE, { partitions: parts }));
+    const lag = notes.find((n) => n.alert.alert === 'ConsumerDeliveryLag');
+    assert.equal(lag?.alert.summary, 'orders-svc is 15 s behind on orders (threshold 10 s); partition 2 has no leader');
+    assert.equal(lag?.alert.cause, 'partition-offline');
+  });
+});
+
+describe('decide: delivery-lag hysteresis (DESIGN §4, §10 "false pages")', () => {
+  it('never pages while latency oscillates between 8 and 9.5 s for 10 minutes of 1 s cycles', () => {
+    const loop = new Loop();
+    for (let s = 0; s <= 600; s++) {
+      // four partitions on different phases, each within [8, 9.5]
+      const lat = [0, 1, 2, 3].map((p) => 8 + 0.75 * (1 + Math.sin((2 * Math.PI * (s + 7 * p)) / 37)));
+      loop.cycle(lagSnapshot(s, lat));
+    }
+    assert.deepEqual(loop.sent, []);
+  });
+
+  it('pages in the same cycle the latency crosses 10 s, and not at exactly 10 s', () => {
+    const loop = new Loop();
+    const series = [9.5, 9.8, 10, 10.3, 10.8, 11.5];
+    const firedAt = series.findIndex((l, s) => loop.cycle(lagSnapshot(s, [l, 1, 1, 1])).length > 0);
+    assert.equal(firedAt, 3);
+    assert.deepEqual(loop.transitions(), ['firing local/ConsumerDeliveryLag/orders-svc/orders']);
+  });
+
+  it('resolves only after every partition has been below resolveBelow for resolveFor', () => {
+    const loop = new Loop();
+    let s = 0;
+    loop.cycle(lagSnapshot(s++, [12, 1, 1, 1]));
+    // between resolveBelow (8 s) and threshold (10 s): still firing however long
+    for (let i = 0; i < 120; i++) assert.deepEqual(loop.cycle(lagSnapshot(s++, [9, 1, 1, 1])), []);
+    // below 8 s: resolves after exactly 30 s of it
+    const belowFrom = s;
+    let resolvedAt = -1;
+    for (let i = 0; i < 40 && resolvedAt < 0; i++, s++) if (loop.cycle(lagSnapshot(s, [7.5, 1, 1, 1])).length > 0) resolvedAt = s;
+    assert.equal(resolvedAt - belowFrom, RULE.resolveForMs / 1000);
+    const [firing, resolved] = loop.sent;
+    assert.equal(resolved?.alert.status, 'resolved');
+    assert.equal(resolved?.alert.startsAt, firing?.alert.startsAt);
+    assert.equal(resolved?.alert.endsAt, new Date(at(resolvedAt)).toISOString());
+    assert.equal(resolved?.alert.summary, 'orders-svc caught up on orders: below 8 s for 30 s (threshold 10 s)');
+    assert.equal(resolved?.alert.lagSeconds, 7.5);
+    assert.equal(resolved?.id, `local/ConsumerDeliveryLag/orders-svc/orders@${firing?.alert.startsAt}#resolved`);
+    assert.deepEqual(loop.state.alerts, {});
+  });
+
+  it('keeps one incident when the lag breaches again inside resolveFor', () => {
+    const loop = new Loop();
+    let s = 0;
+    loop.cycle(lagSnapshot(s++, [12, 1, 1, 1]));
+    for (let i = 0; i < 20; i++) loop.cycle(lagSnapshot(s++, [2, 1, 1, 1]));
+    for (let i = 0; i < 5; i++) loop.cycle(lagSnapshot(s++, [13, 1, 1, 1]));
+    for (let i = 0; i < 31; i++) loop.cycle(lagSnapshot(s++, [2, 1, 1, 1]));
+    assert.deepEqual(loop.transitions(), ['firing local/ConsumerDeliveryLag/orders-svc/orders', 'resolved local/ConsumerDeliveryLag/orders-svc/orders']);
+    assert.equal(loop.sent[0]?.alert.startsAt, loop.sent[1]?.alert.startsAt);
+  });
+
+  it('never fires on unknown data, and unknown data never resolves (nor counts towards resolveFor)', () => {
+    const loop = new Loop();
+    for (let s = 0; s < 60; s++) loop.cycle(lagSnapshot(s, [null, null, 1, 1]));
+    assert.deepEqual(loop.sent, []);
+
+    let s = 100;
+    loop.cycle(lagSnapshot(s++, [12, 1, 1, 1]));
+    for (let i = 0; i < 120; i++) loop.cycle(lagSnapshot(s++, [null, 1, 1, 1]));
+    assert.equal(loop.sent.length, 1, 'unknown must not resolve');
+    // 20 s below, one unknown cycle, then below again: the 30 s start over after the gap
+    for (let i = 0; i < 20; i++) loop.cycle(lagSnapshot(s++, [1, 1, 1, 1]));
+    loop.cycle(lagSnapshot(s++, [null, 1, 1, 1]));
+    for (let i = 0; i < 30; i++) loop.cycle(lagSnapshot(s++, [1, 1, 1, 1]));
+    assert.equal(loop.sent.length, 1, 'resolved before 30 s below had passed since the unknown cycle');
+    loop.cycle(lagSnapshot(s++, [1, 1, 1, 1]));
+    assert.deepEqual(loop.transitions().at(-1), 'resolved local/ConsumerDeliveryLag/orders-svc/orders');
+  });
+
+  it('updates a firing alert (seconds, partitions, cause) without paging again, and keeps the cause it paged with', () => {
+    const loop = new Loop();
+    loop.cycle(lagSnapshot(0, [12, 1, 1, 1], RULE, { brokers: [downBroker(1, at(0)), broker(2), broker(3)] }));
+    for (let s = 1; s < 30; s++) loop.cycle(lagSnapshot(s, [12 + s, 11 + s, 1, 1]));
+    const lagAlerts = loop.sent.filter((n) => n.alert.alert === 'ConsumerDeliveryLag');
+    assert.equal(lagAlerts.length, 1);
+    assert.equal(lagAlerts[0]?.alert.cause, 'broker:1');
+    const [active] = activeAlerts(loop.state, 'local', at(29)).filter((a) => a.alert === 'ConsumerDeliveryLag');
+    assert.equal(active?.cause, 'consumer');
+    assert.deepEqual(active?.partitions, [0, 1]);
+    assert.equal(active?.lagSeconds, 41);
+    const record = loop.state.alerts['local/ConsumerDeliveryLag/orders-svc/orders'];
+    assert.equal(record?.lag?.pagedCause, 'broker:1');
+    assert.equal(record?.lag?.causeSinceMs, at(1));
+  });
+
+  it('closes the lag alert of a group that is no longer reported, after resolveFor, but not of one that could not be read', () => {
+    const loop = new Loop();
+    loop.cycle(lagSnapshot(0, [12, 1, 1, 1]));
+    const unreadable = (s: number) => snapshot({ takenAtMs: at(s), partitions: ORDERS, groups: [group('orders-svc', [], { orders: RULE }, { error: 'coordinator not available' })] });
+    for (let s = 1; s < 100; s++) loop.cycle(unreadable(s));
+    assert.equal(loop.sent.length, 1);
+    let s = 100;
+    for (; loop.sent.length === 1 && s < 200; s++) loop.cycle(snapshot({ takenAtMs: at(s), partitions: ORDERS }));
+    assert.equal(s - 1 - 100, RULE.resolveForMs / 1000);
+    assert.equal(loop.sent[1]?.alert.summary, 'orders-svc no longer reports offsets on orders; closing the lag alert');
+  });
+});
+
+describe('decide: per-group/topic overrides with globs and severities (DESIGN §4, §7)', () => {
+  const lagSection: VigilConfig['lag'] = {
+    thresholdMs: 10_000, resolveBelowMs: 8_000, resolveForMs: 30_000, severity: 'warning',
+    overrides: [
+      { group: 'payments-*', topic: '*', thresholdMs: 5_000, resolveBelowMs: 4_000, severity: 'critical' },
+      { group: '*', topic: 'audit-?', thresholdMs: 60_000, resolveBelowMs: 50_000, severity: 'info' },
+    ],
+  };
+  const ruleOf = (g: string, t: string): GroupTopicRule => {
+    const { overrideIndex: _, ...rule } = lagRuleFor(lagSection, g, t);
+    return rule;
+  };
+  const parts = [...ORDERS, ...topicPartitions('audit-1', 1, [1, 2, 3])];
+  const groupAt = (name: string, topic: string, latency: number) => {
+    const rule = ruleOf(name, topic);
+    return group(name, [rowAt(topic, 0, latency, rule)], { [topic]: rule });
+  };
+
+  it('pages a payments-* group at 6 s as critical with threshold 5, leaves other groups at 6 s alone, and honours an info override', () => {
+    const loop = new Loop();
+    loop.cycle(snapshot({
+      partitions: parts,
+      groups: [groupAt('payments-eu', 'orders', 6), groupAt('orders-svc', 'orders', 6), groupAt('archiver', 'audit-1', 61), groupAt('reports', 'audit-1', 30)],
+    }));
+    assert.deepEqual(loop.sent.map((n) => [n.alert.group, n.alert.severity, n.alert.threshold]), [['payments-eu', 'critical', 5], ['archiver', 'info', 60]]);
+    assert.equal(loop.sent[0]?.alert.summary, 'payments-eu is 6 s behind on orders (threshold 5 s); brokers healthy');
+  });
+
+  it('resolves an override incident by its own resolveBelow', () => {
+    const loop = new Loop();
+    loop.cycle(snapshot({ takenAtMs: at(0), partitions: parts, groups: [groupAt('payments-eu', 'orders', 6)] }));
+    // 4.5 s is below the global resolveBelow but above the override's 4 s: stays open
+    for (let s = 1; s <= 60; s++) loop.cycle(snapshot({ takenAtMs: at(s), partitions: parts, groups: [groupAt('payments-eu', 'orders', 4.5)] }));
+    assert.equal(loop.sent.length, 1);
+    for (let s = 61; s <= 91; s++) loop.cycle(snapshot({ takenAtMs: at(s), partitions: parts, groups: [groupAt('payments-eu', 'orders', 3)] }));
+    assert.equal(loop.sent[1]?.alert.status, 'resolved');
+    assert.equal(loop.sent[1]?.alert.severity, 'critical');
+  });
+});
+
+describe('decide: other alerts, keys and severities (DESIGN §4)', () => {
+  /** A snapshot with one instance of every alert kind except KafkaUnreachable. */
+  function troubled(s: number): KafkaSnapshot {
+    const parts = withPartitions(
+      ORDERS,
+      partition('orders', 0, 2, [1, 2, 3], { isr: [2, 3], minIsr: 2 }),
+      partition('orders', 3, 3, [1, 2, 3], { isr: [3], minIsr: 2 }),
+      partition('orders', 1, -1, [2, 3, 1], { isr: [2], minIsr: 2 }),
+    );
+    const lenient = { ...RULE, thresholdMs: 3_600_000, resolveBelowMs: 3_000_000 };
+    return snapshot({
+      takenAtMs: at(s),
+      brokers: [broker(1), broker(2), broker(3), downBroker(4, at(0))],
+      partitions: parts,
+      groups: [
+        group('orders-svc', [rowAt('orders', 0, 12)]),
+        group('batch', [{ topic: 'orders', partition: 2, committed: 100, end: 101 + s, lagMessages: 1 + s, breach: false, aboveResolveBelow: false, lagSeconds: 1 }], { orders: lenient }),
+      ],
+      canary: [{ broker: 2, latencyMs: 4_000, ok: true }],
+    });
+  }
+
+  it('keys each alert by cluster, name and scope, with the documented severity, and pages each once however often it repeats', () => {
+    const loop = new Loop('prod');
+    for (let s = 0; s < 120; s++) loop.cycle(troubled(s));
+    const got = loop.sent.map((n) => [n.alert.status, n.alert.key, n.alert.severity]).sort((a, b) => String(a[1]).localeCompare(String(b[1])));
+    assert.deepEqual(got, [
+      ['firing', 'prod/BrokerUnreachable/4', 'critical'],
+      ['firing', 'prod/CanaryDegraded/2', 'warning'],
+      ['firing', 'prod/ConsumerDeliveryLag/orders-svc/orders', 'warning'],
+      ['firing', 'prod/ConsumerStalled/batch/orders', 'warning'],
+      ['firing', 'prod/PartitionOffline/orders', 'critical'],
+      ['firing', 'prod/PartitionUnderMinIsr/orders', 'critical'],
+      ['firing', 'prod/PartitionUnderReplicated/orders', 'warning'],
+      ['firing', 'prod/PreferredLeaderImbalance/1', 'warning'],
+    ]);
+    const lag = loop.sent.find((n) => n.alert.alert === 'ConsumerDeliveryLag');
+    assert.equal(lag?.alert.summary, 'orders-svc is 12 s behind on orders (threshold 10 s); partition 0 is led by broker 2, whose canary takes 4 s from produce to consume');
+  });
+
+  it('leaves the state object untouched when a cycle changes nothing (the store can skip the write)', () => {
+    const parts = withPartitions(ORDERS, partition('orders', 0, 1, [1, 2, 3], { isr: [1, 2], minIsr: 2 }));
+    const loop = new Loop();
+    loop.cycle(snapshot({ takenAtMs: at(0), partitions: parts }));
+    const before = loop.state;
+    loop.cycle(snapshot({ takenAtMs: at(1), partitions: parts }));
+    assert.equal(loop.state, before);
+  });
+
+  it('resolves a non-lag alert once its finding has been absent for the hold, not when it flaps', () => {
+    const bad = withPartitions(ORDERS, partition('orders', 0, 1, [1, 2, 3], { isr: [1, 2], minIsr: 2 }));
+    const loop = new Loop();
+    const holdS = DEFAULT_HOLD_MS / 1000;
+    let s = 0;
+    loop.cycle(snapshot({ takenAtMs: at(s++), partitions: bad }));
+    // absent for less than the hold, back, absent again: still one incident
+    for (let i = 0; i < holdS; i++) loop.cycle(snapshot({ takenAtMs: at(s++), partitions: ORDERS }));
+    loop.cycle(snapshot({ takenAtMs: at(s++), partitions: bad }));
+    assert.equal(loop.sent.length, 1);
+    const healthyFrom = s;
+    while (loop.sent.length === 1 && s < 100) loop.cycle(snapshot({ takenAtMs: at(s++), partitions: ORDERS }));
+    assert.equal(s - 1 - healthyFrom, holdS);
+    assert.equal(loop.sent[1]?.alert.summary, 'orders: every partition is fully replicated again');
+    assert.equal(loop.sent[1]?.alert.startsAt, loop.sent[0]?.alert.startsAt);
+  });
+
+  it('does not resolve other alerts for lack of data while Kafka is unreachable; their clocks restart when it returns', () => {
+    const loop = new Loop();
+    const parts = withPartitions(ORDERS, partition('orders', 0, 1, [1, 2, 3], { isr: [1, 2], minIsr: 2 }));
+    loop.cycle(lagSnapshot(0, [12, 1, 1, 1], RULE, { partitions: parts }));
+    for (let s = 1; s <= 120; s++) loop.cycle(unreachableSnapshot(at(s)));
+    assert.deepEqual(loop.transitions(), [
+      'firing local/PartitionUnderReplicated/orders',
+      'firing local/ConsumerDeliveryLag/orders-svc/orders',
+      'firing local/KafkaUnreachable',
+    ]);
+    assert.equal(loop.sent[2]?.alert.severity, 'critical');
+    assert.equal(loop.sent[2]?.alert.summary, 'Kafka cluster unreachable: could not reach any Kafka broker; tried 127.0.0.1:9092');
+    // back and healthy: each resolves after its own clock, counted from the return
+    const back = 121;
+    const resolvedAt = new Map<string, number>();
+    for (let s = back; s <= back + 40; s++) for (const n of loop.cycle(lagSnapshot(s, [1, 1, 1, 1]))) resolvedAt.set(n.alert.alert, s - back);
+    assert.deepEqual(Object.fromEntries(resolvedAt), { KafkaUnreachable: 3, PartitionUnderReplicated: 3, ConsumerDeliveryLag: 30 });
+    assert.equal(loop.sent.find((n) => n.alert.key === 'local/KafkaUnreachable' && n.alert.status === 'resolved')?.alert.summary, 'Kafka cluster reachable again (unreachable for 2 min)');
+  });
+});
+
+describe('decide: state a new leader continues from (DESIGN §4, §6)', () => {
+  it('round-trips through JSON, and a new leader on the parsed state neither pages again nor loses the resolve', () => {
+    const brokerDown = { brokers: [broker(1), downBroker(2, at(0)), broker(3)] };
+    const a = new Loop();
+    for (let s = 0; s < 10; s++) a.cycle(lagSnapshot(s, [12 + s, 1, 1, 1], RULE, brokerDown));
+    const text = serializeAlertState(a.state);
+    assert.deepEqual(parseAlertState(text), a.state);
+
+    // the new leader: fresh detect memory, stored alert state
+    const b = new Loop();
+    b.state = parseAlertState(text);
+    for (let s = 10; s < 20; s++) b.cycle(lagSnapshot(s, [12 + s, 1, 1, 1], RULE, brokerDown));
+    assert.equal(b.sent.length, 0, 'the new leader paged again for open incidents');
+    for (let s = 20; s < 60; s++) b.cycle(lagSnapshot(s, [1, 1, 1, 1]));
+    const firstIds = a.sent.map((n) => n.id);
+    assert.deepEqual(b.sent.map((n) => n.id).sort(), [
+      firstIds.find((id) => id.includes('BrokerUnreachable'))?.replace('#firing', '#resolved'),
+      firstIds.find((id) => id.includes('ConsumerDeliveryLag'))?.replace('#firing', '#resolved'),
+    ].sort());
+  });
+
+  it('lists open lag incidents for the observer (which runs the resolveBelow test for them)', () => {
+    const loop = new Loop();
+    loop.cycle(lagSnapshot(0, [12, 1, 1, 1]));
+    assert.deepEqual(openLagIncidents(loop.state), [{ group: 'orders-svc', topic: 'orders', resolveBelowMs: 8_000 }]);
+  });
+
+  it('rejects a stored state it cannot continue from, with a code and what to do', () => {
+    for (const bad of ['not json', '{"version":2,"alerts":{}}', '{"version":1,"alerts":{"k":{"finding":{"kind":"Nope"}}}}', '{"version":1,"alerts":{"k":{"finding":{"kind":"ConsumerDeliveryLag"},"severity":"warning","startsAtMs":1,"quietSinceMs":null}}}']) {
+      assert.throws(() => parseAlertState(bad), (err: unknown) => isVigilError(err) && err.code === 'STATE_PERSIST_FAILED' && /delete the stored alert state/.test(err.message), bad);
+    }
+  });
+});

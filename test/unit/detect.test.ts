@@ -1,0 +1,323 @@
+/**
+ * detect (DESIGN §4 "Findings"): every finding kind from synthetic snapshots, the cause of
+ * a delivery-lag breach, the per-topic grouping that bounds alert counts, and the memory
+ * detect keeps between cycles.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { Finding } from '../../src/alerting/types';
+import { DEFAULT_DETECT_OPTIONS, type DetectMemory, type DetectResult, detect, detectOptionsFor, emptyDetectMemory } from '../../src/monitor/detect';
+import type { KafkaSnapshot } from '../../src/monitor/snapshot';
+import {
+  RULE, T0, broker, brokers, downBroker, group, partition, row, rowAt, snapshot, topicPartitions, unreachableSnapshot, withPartitions,
+} from '../fakes/snapshots';
+
+function run(snap: KafkaSnapshot, memory: DetectMemory = emptyDetectMemory()): DetectResult {
+  return detect(snap, memory, DEFAULT_DETECT_OPTIONS);
+}
+
+function only<K extends Finding['kind']>(findings: readonly Finding[], kind: K): Extract<Finding, { kind: K }>[] {
+  return findings.filter((f): f is Extract<Finding, { kind: K }> => f.kind === kind);
+}
+
+/** Three brokers, topic "orders" with 6 partitions, RF 3, leaders 1,2,3,1,2,3. */
+const ORDERS = topicPartitions('orders', 6, [1, 2, 3], 3, 2);
+
+describe('detect: a healthy cluster (DESIGN §4)', () => {
+  it('finds nothing when brokers are up, partitions fully replicated and consumers caught up', () => {
+    const r = run(snapshot({ partitions: ORDERS, groups: [group('orders-svc', [row('orders', 0), row('orders', 1)])] }));
+    assert.deepEqual(r.findings, []);
+  });
+});
+
+describe('detect: KafkaUnreachable', () => {
+  it('reports the observer error alone and keeps the memory for after the outage', () => {
+    const first = run(snapshot({ partitions: ORDERS }));
+    const r = run(unreachableSnapshot(T0 + 1000, 'could not reach any Kafka broker; tried 127.0.0.1:9092'), first.memory);
+    assert.deepEqual(r.findings, [{ kind: 'KafkaUnreachable', error: 'could not reach any Kafka broker; tried 127.0.0.1:9092' }]);
+    assert.equal(r.memory, first.memory);
+    // after the outage, leaders are compared with what was seen before it
+    const moved = withPartitions(ORDERS, partition('orders', 0, 2, [1, 2, 3], { minIsr: 2 }));
+    const after = run(snapshot({ takenAtMs: T0 + 2000, partitions: moved }), r.memory);
+    assert.deepEqual(only(after.findings, 'LeaderChanged'), [{ kind: 'LeaderChanged', topic: 'orders', partition: 0, from: 1, to: 2 }]);
+  });
+});
+
+describe('detect: BrokerUnreachable', () => {
+  it('names the broker, its address, since when and why', () => {
+    const r = run(snapshot({ takenAtMs: T0 + 12_000, brokers: [broker(1), downBroker(2, T0), broker(3)], partitions: ORDERS }));
+    assert.deepEqual(only(r.findings, 'BrokerUnreachable'), [
+      { kind: 'BrokerUnreachable', broker: 2, address: '127.0.0.1:9093', sinceMs: T0, error: 'connect ECONNREFUSED 127.0.0.1:9093' },
+    ]);
+  });
+
+  it('reports a broker the controller dropped from the metadata, and remembers since when when the observer does not say', () => {
+    const fenced = broker(3, { inMetadata: false, reachable: false });
+    const first = run(snapshot({ takenAtMs: T0, brokers: [broker(1), broker(2), fenced] }));
+    const later = run(snapshot({ takenAtMs: T0 + 5_000, brokers: [broker(1), broker(2), fenced] }), first.memory);
+    assert.deepEqual(only(later.findings, 'BrokerUnreachable'), [
+      { kind: 'BrokerUnreachable', broker: 3, address: '127.0.0.1:9094', sinceMs: T0, error: 'not in the cluster metadata (fenced by the controller)' },
+    ]);
+    // back: forgotten, so a new outage starts a new "since"
+    const back = run(snapshot({ takenAtMs: T0 + 6_000 }), later.memory);
+    const again = run(snapshot({ takenAtMs: T0 + 9_000, brokers: [broker(1), broker(2), fenced] }), back.memory);
+    assert.equal(only(again.findings, 'BrokerUnreachable')[0]?.sinceMs, T0 + 9_000);
+  });
+});
+
+describe('detect: partition findings, grouped per topic', () => {
+  it('reports partitions without a leader as PartitionOffline only (not also under-replicated or under min ISR)', () => {
+    const parts = withPartitions(ORDERS, partition('orders', 1, -1, [2, 3, 1], { isr: [2], minIsr: 2 }), partition('orders', 4, -1, [2, 3, 1], { isr: [], minIsr: 2 }));
+    const r = run(snapshot({ partitions: parts }));
+    assert.deepEqual(r.findings, [{ kind: 'PartitionOffline', topic: 'orders', partitions: [1, 4] }]);
+  });
+
+  it('reports ISR smaller than the replica set as PartitionUnderReplicated and ISR below min.insync.replicas as PartitionUnderMinIsr', () => {
+    const parts = withPartitions(
+      ORDERS,
+      partition('orders', 0, 1, [1, 2, 3], { isr: [1, 3], minIsr: 2 }), // under-replicated only
+      partition('orders', 3, 1, [1, 2, 3], { isr: [1], minIsr: 2 }), // both
+    );
+    const r = run(snapshot({ partitions: parts }));
+    assert.deepEqual(r.findings, [
+      { kind: 'PartitionUnderReplicated', topic: 'orders', partitions: [0, 3] },
+      { kind: 'PartitionUnderMinIsr', topic: 'orders', partitions: [3] },
+    ]);
+  });
+
+  it('gives one finding per topic however many partitions a dead broker held (bounded alert count)', () => {
+    const ids = [1, 2, 3];
+    const parts = ['a', 'b', 'c'].flatMap((t) => topicPartitions(t, 1_000, ids, 3, 2)).map((p) => ({ ...p, isr: p.isr.filter((b) => b !== 3) }));
+    const r = run(snapshot({ brokers: [broker(1), broker(2), downBroker(3, T0)], partitions: parts }));
+    const urp = only(r.findings, 'PartitionUnderReplicated');
+    assert.deepEqual(urp.map((f) => [f.topic, f.partitions.length]), [['a', 1000], ['b', 1000], ['c', 1000]]);
+    assert.equal(r.findings.length, 1 + 3); // BrokerUnreachable + one per topic
+  });
+});
+
+describe('detect: LeaderChanged (event)', () => {
+  it('reports nothing on the first snapshot, then each partition whose leader differs from the previous snapshot', () => {
+    const first = run(snapshot({ partitions: ORDERS }));
+    assert.deepEqual(only(first.findings, 'LeaderChanged'), []);
+    const next = withPartitions(ORDERS, partition('orders', 0, 2, [1, 2, 3], { minIsr: 2 }), partition('orders', 2, -1, [3, 1, 2], { isr: [3], minIsr: 2 }));
+    const r = run(snapshot({ takenAtMs: T0 + 1000, partitions: [...next, ...topicPartitions('new-topic', 2, [1, 2, 3])] }), first.memory);
+    assert.deepEqual(only(r.findings, 'LeaderChanged'), [
+      { kind: 'LeaderChanged', topic: 'orders', partition: 0, from: 1, to: 2 },
+      { kind: 'LeaderChanged', topic: 'orders', partition: 2, from: 3, to: -1 },
+    ]);
+    const same = run(snapshot({ takenAtMs: T0 + 2000, partitions: next }), r.memory);
+    assert.deepEqual(only(same.findings, 'LeaderChanged'), []);
+  });
+
+  it('does not modify the memory it was given', () => {
+    const first = run(snapshot({ partitions: ORDERS }));
+    const leaders = new Int32Array(first.memory.leaders.leaders);
+    run(snapshot({ takenAtMs: T0 + 1000, partitions: withPartitions(ORDERS, partition('orders', 0, 3, [1, 2, 3])) }), first.memory);
+    assert.deepEqual(first.memory.leaders.leaders, leaders);
+  });
+});
+
+describe('detect: PreferredLeaderImbalance', () => {
+  // broker 1 is the preferred replica of partitions 0, 3, 6, ... (10 of 30)
+  const parts = topicPartitions('t', 30, [1, 2, 3]);
+  const ledElsewhere = (n: number) => withPartitions(parts, ...[0, 3, 6, 9, 12].slice(0, n).map((p) => partition('t', p, 2, [1, 2, 3])));
+
+  it('reports a broker not leading more than 10 % of the partitions it is preferred for, with the count', () => {
+    const r = run(snapshot({ partitions: ledElsewhere(2) }));
+    assert.deepEqual(only(r.findings, 'PreferredLeaderImbalance'), [{ kind: 'PreferredLeaderImbalance', broker: 1, partitions: 2 }]);
+  });
+
+  it('tolerates exactly the 10 % Kafka tolerates', () => {
+    assert.deepEqual(only(run(snapshot({ partitions: ledElsewhere(1) })).findings, 'PreferredLeaderImbalance'), []);
+  });
+
+  it('says nothing about a broker that is down (BrokerUnreachable covers it)', () => {
+    const r = run(snapshot({ brokers: [downBroker(1, T0), broker(2), broker(3)], partitions: ledElsewhere(5) }));
+    assert.deepEqual(only(r.findings, 'PreferredLeaderImbalance'), []);
+  });
+});
+
+describe('detect: ConsumerDeliveryLag and its cause (DESIGN §3, §4)', () => {
+  it('groups breaching partitions per group/topic with the max seconds over them and the rule threshold; cause consumer when leaders are healthy', () => {
+    const g = group('orders-svc', [rowAt('orders', 0, 12.4), rowAt('orders', 1, 3), rowAt('orders', 3, 11), rowAt('orders', 4, 9.5)]);
+    const r = run(snapshot({ partitions: ORDERS, groups: [g] }));
+    assert.deepEqual(r.findings, [
+      { kind: 'ConsumerDeliveryLag', group: 'orders-svc', topic: 'orders', partitions: [0, 3], lagSeconds: 12.4, thresholdMs: 10_000, cause: 'consumer' },
+    ]);
+    assert.deepEqual(r.lag.byScope.get('orders-svc/orders'), {
+      group: 'orders-svc', topic: 'orders', rule: RULE, clear: false, lagSeconds: 12.4, causePartitions: [],
+    });
+  });
+
+  it('decides by the exact test alone: a large estimate without breach is no finding, a breach without estimate is', () => {
+    const g = group('g', [row('orders', 0, { end: 110, lagMessages: 10, breach: false, aboveResolveBelow: true, lagSeconds: 30 }), row('orders', 1, { end: 110, lagMessages: 10, breach: true, lagSeconds: null })]);
+    const r = run(snapshot({ partitions: ORDERS, groups: [g] }));
+    assert.deepEqual(r.findings, [{ kind: 'ConsumerDeliveryLag', group: 'g', topic: 'orders', partitions: [1], lagSeconds: null, thresholdMs: 10_000, cause: 'consumer' }]);
+  });
+
+  it('blames an unreachable broker leading the breaching partitions: broker:<id>, the one leading most of them', () => {
+    // leaders: p0→1, p1→2, p3→1, p4→2; brokers 1 and 2 both down, 1 leads two of the three
+    const g = group('orders-svc', [rowAt('orders', 0, 12), rowAt('orders', 3, 12), rowAt('orders', 4, 12), rowAt('orders', 2, 1)]);
+    const r = run(snapshot({ brokers: [downBroker(1, T0), downBroker(2, T0), broker(3)], partitions: ORDERS, groups: [g] }));
+    const [lag] = only(r.findings, 'ConsumerDeliveryLag');
+    assert.equal(lag?.cause, 'broker:1');
+    assert.deepEqual(r.lag.byScope.get('orders-svc/orders')?.causePartitions, [0, 3]);
+  });
+
+  it('blames a broker whose canary is degraded though reachable', () => {
+    const g = group('orders-svc', [rowAt('orders', 1, 15)]);
+    const canary = [{ broker: 1, latencyMs: 4, ok: true }, { broker: 2, latencyMs: 3_500, ok: true }, { broker: 3, latencyMs: 5, ok: true }];
+    const r = run(snapshot({ partitions: ORDERS, groups: [g], canary }));
+    assert.equal(only(r.findings, 'ConsumerDeliveryLag')[0]?.cause, 'broker:2');
+  });
+
+  it('says partition-offline when a breaching partition has no leader, before any broker cause', () => {
+    const parts = withPartitions(ORDERS, partition('orders', 1, -1, [2, 3, 1], { isr: [2], minIsr: 2 }));
+    const g = group('orders-svc', [rowAt('orders', 0, 12), rowAt('orders', 1, 20)]);
+    const r = run(snapshot({ brokers: [downBroker(1, T0), broker(2), broker(3)], partitions: parts, groups: [g] }));
+    assert.equal(only(r.findings, 'ConsumerDeliveryLag')[0]?.cause, 'partition-offline');
+    assert.deepEqual(r.lag.byScope.get('orders-svc/orders')?.causePartitions, [1]);
+  });
+
+  it('never reports unknown data (null) as a breach, and marks the group/topic unknown for decide', () => {
+    const g = group('orders-svc', [rowAt('orders', 0, null), rowAt('orders', 1, 2)]);
+    const r = run(snapshot({ partitions: ORDERS, groups: [g] }));
+    assert.deepEqual(r.findings, []);
+    assert.equal(r.lag.byScope.get('orders-svc/orders')?.clear, null);
+  });
+
+  it('marks a group/topic clear only when every partition is caught up or below resolveBelow by the exact test', () => {
+    const clear = run(snapshot({ partitions: ORDERS, groups: [group('g', [rowAt('orders', 0, 7.9), rowAt('orders', 1, 0)])] }));
+    assert.equal(clear.lag.byScope.get('g/orders')?.clear, true);
+    const between = run(snapshot({ partitions: ORDERS, groups: [group('g', [rowAt('orders', 0, 7.9), rowAt('orders', 1, 9)])] }));
+    assert.equal(between.lag.byScope.get('g/orders')?.clear, false);
+  });
+
+  it('lists a group whose offsets could not be read as unreadable, its topics unknown', () => {
+    const g = group('g', [], { orders: RULE }, { error: 'coordinator not available' });
+    const r = run(snapshot({ partitions: ORDERS, groups: [g] }));
+    assert.ok(r.lag.unreadableGroups.has('g'));
+    assert.equal(r.lag.byScope.get('g/orders')?.clear, null);
+  });
+
+  it('uses each group/topic rule (overrides): the same latency breaches one group and not another', () => {
+    const strict = { ...RULE, thresholdMs: 5_000, resolveBelowMs: 4_000, severity: 'critical' as const };
+    const r = run(snapshot({
+      partitions: ORDERS,
+      groups: [group('payments-eu', [rowAt('orders', 0, 6, strict)], { orders: strict }), group('orders-svc', [rowAt('orders', 0, 6)])],
+    }));
+    assert.deepEqual(only(r.findings, 'ConsumerDeliveryLag').map((f) => [f.group, f.thresholdMs]), [['payments-eu', 5_000]]);
+  });
+});
+
+describe('detect: a group/topic the observer gave no rule', () => {
+  it('falls back to the config lag.* rule (detectOptionsFor)', () => {
+    const opts = detectOptionsFor({ thresholdMs: 5_000, resolveBelowMs: 4_000, resolveForMs: 20_000, severity: 'critical', overrides: [] });
+    const g = { group: 'g', state: 'Stable', partitions: [rowAt('orders', 0, 6, { ...RULE, thresholdMs: 5_000 })], rules: new Map() };
+    const r = detect(snapshot({ partitions: ORDERS, groups: [g] }), emptyDetectMemory(), opts);
+    assert.equal(only(r.findings, 'ConsumerDeliveryLag')[0]?.thresholdMs, 5_000);
+    assert.deepEqual(r.lag.byScope.get('g/orders')?.rule, { thresholdMs: 5_000, resolveBelowMs: 4_000, resolveForMs: 20_000, severity: 'critical' });
+  });
+});
+
+describe('detect: ConsumerStalled', () => {
+  const stallWindowMs = DEFAULT_DETECT_OPTIONS.stallWindowMs;
+  // committed stays at 100 while the end grows by 10 a second; lag below threshold (a
+  // group with a generous rule), so only the stall is news
+  const lenient = { ...RULE, thresholdMs: 3_600_000, resolveBelowMs: 3_000_000 };
+  const at = (s: number, committed = 100) =>
+    snapshot({
+      takenAtMs: T0 + s * 1000, partitions: ORDERS,
+      groups: [group('batch', [row('orders', 0, { committed, end: 100 + 10 * s + 1, lagMessages: 10 * s + 1 - (committed - 100), breach: false, aboveResolveBelow: false, lagSeconds: s })], { orders: lenient })],
+    });
+
+  function runFor(seconds: number, snap: (s: number) => KafkaSnapshot): DetectResult {
+    let r = run(snap(0));
+    for (let s = 1; s <= seconds; s++) r = run(snap(s), r.memory);
+    return r;
+  }
+
+  it('reports committed offsets frozen while end offsets move, once the stall window has passed', () => {
+    const before = runFor(stallWindowMs / 1000 - 1, at);
+    assert.deepEqual(only(before.findings, 'ConsumerStalled'), []);
+    const r = runFor(stallWindowMs / 1000, at);
+    assert.deepEqual(only(r.findings, 'ConsumerStalled'), [{ kind: 'ConsumerStalled', group: 'batch', topic: 'orders', partitions: [0], stalledForMs: stallWindowMs }]);
+  });
+
+  it('does not report a consumer that commits, however slowly', () => {
+    const r = runFor(stallWindowMs / 1000 + 10, (s) => at(s, 100 + s));
+    assert.deepEqual(only(r.findings, 'ConsumerStalled'), []);
+  });
+
+  it('does not report an idle topic (end offset not moving) or a caught-up group', () => {
+    const idle = (s: number) => snapshot({ takenAtMs: T0 + s * 1000, partitions: ORDERS, groups: [group('g', [row('orders', 0, { committed: 90, end: 100, lagMessages: 10, breach: false, aboveResolveBelow: false, lagSeconds: 1 })])] });
+    assert.deepEqual(only(runFor(stallWindowMs / 1000 + 5, idle).findings, 'ConsumerStalled'), []);
+    const caughtUp = (s: number) => snapshot({ takenAtMs: T0 + s * 1000, partitions: ORDERS, groups: [group('g', [row('orders', 0)])] });
+    assert.deepEqual(only(runFor(stallWindowMs / 1000 + 5, caughtUp).findings, 'ConsumerStalled'), []);
+  });
+
+  it('leaves a stalled group/topic in delivery-lag breach to the lag alert (one page per incident)', () => {
+    const breaching = (s: number) =>
+      snapshot({
+        takenAtMs: T0 + s * 1000, partitions: ORDERS,
+        groups: [group('g', [row('orders', 0, { committed: 100, end: 100 + 10 * s + 1, lagMessages: 10 * s + 1, breach: s > 10, aboveResolveBelow: s > 8, lagSeconds: s })])],
+      });
+    const r = runFor(stallWindowMs / 1000 + 5, breaching);
+    assert.deepEqual(r.findings.map((f) => f.kind), ['ConsumerDeliveryLag']);
+  });
+});
+
+describe('detect: CanaryDegraded', () => {
+  it('reports a failed probe and a probe slower than the limit, not a healthy one', () => {
+    const canary = [
+      { broker: 1, latencyMs: 5, ok: true },
+      { broker: 2, latencyMs: null, ok: false, error: 'produce timed out after 5000 ms' },
+      { broker: 3, latencyMs: DEFAULT_DETECT_OPTIONS.canaryMaxLatencyMs + 1, ok: true },
+    ];
+    const r = run(snapshot({ partitions: ORDERS, canary }));
+    assert.deepEqual(r.findings, [
+      { kind: 'CanaryDegraded', broker: 2, latencyMs: null, error: 'produce timed out after 5000 ms' },
+      { kind: 'CanaryDegraded', broker: 3, latencyMs: DEFAULT_DETECT_OPTIONS.canaryMaxLatencyMs + 1 },
+    ]);
+  });
+
+  it('does not repeat an unreachable broker as a degraded canary', () => {
+    const r = run(snapshot({ brokers: [broker(1), downBroker(2, T0), broker(3)], canary: [{ broker: 2, latencyMs: null, ok: false, error: 'timeout' }] }));
+    assert.deepEqual(r.findings.map((f) => f.kind), ['BrokerUnreachable']);
+  });
+});
+
+describe('detect: every finding kind from one snapshot', () => {
+  it('can report all ten kinds at once', () => {
+    const first = run(snapshot({ partitions: ORDERS }));
+    const parts = withPartitions(
+      ORDERS,
+      partition('orders', 0, 2, [1, 2, 3], { isr: [2, 3], minIsr: 2 }), // leader moved, under-replicated; broker 1 loses preferred p0
+      partition('orders', 3, 3, [1, 2, 3], { isr: [3], minIsr: 2 }), // under min ISR too
+      partition('orders', 1, -1, [2, 3, 1], { isr: [2], minIsr: 2 }), // offline
+    );
+    const lenient = { ...RULE, thresholdMs: 3_600_000, resolveBelowMs: 3_000_000 };
+    let memory = first.memory;
+    let r: DetectResult | undefined;
+    for (let s = 1; s <= DEFAULT_DETECT_OPTIONS.stallWindowMs / 1000 + 1; s++) {
+      r = run(snapshot({
+        takenAtMs: T0 + s * 1000,
+        brokers: brokers(1, 2, 3).concat(downBroker(4, T0)),
+        partitions: s === 1 ? parts : withPartitions(parts),
+        groups: [
+          group('orders-svc', [rowAt('orders', 2, 12)]),
+          group('batch', [row('orders', 5, { committed: 100, end: 101 + s, lagMessages: 1 + s, lagSeconds: 1 })], { orders: lenient }),
+        ],
+        canary: [{ broker: 3, latencyMs: null, ok: false, error: 'timeout' }],
+      }), memory);
+      memory = r.memory;
+      if (s === 1) assert.equal(only(r.findings, 'LeaderChanged').length, 3);
+    }
+    const down = run(unreachableSnapshot(T0 + 100_000), memory);
+    const kinds = new Set([...(r as DetectResult).findings.map((f) => f.kind), 'LeaderChanged', ...down.findings.map((f) => f.kind)]);
+    assert.deepEqual([...kinds].sort(), [
+      'BrokerUnreachable', 'CanaryDegraded', 'ConsumerDeliveryLag', 'ConsumerStalled', 'KafkaUnreachable', 'LeaderChanged',
+      'PartitionOffline', 'PartitionUnderMinIsr', 'PartitionUnderReplicated', 'PreferredLeaderImbalance',
+    ]);
+  });
+});
