@@ -1,0 +1,167 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { VigilConfig } from '../../src/config/types';
+import { EndOffsetHistory } from '../../src/monitor/history';
+import { KafkaObserver } from '../../src/monitor/observe';
+import type { Clock } from '../../src/util/clock';
+import { MemoryKafka } from '../fakes/memory-kafka';
+
+const T0 = 1_764_150_000_000;
+
+class ManualClock implements Clock {
+  constructor(public wall = T0) {}
+  monotonicMs(): number {
+    return this.wall - T0;
+  }
+  wallMs(): number {
+    return this.wall;
+  }
+}
+
+const lag: VigilConfig['lag'] = {
+  thresholdMs: 10_000,
+  resolveBelowMs: 8_000,
+  resolveForMs: 30_000,
+  severity: 'warning',
+  overrides: [{ group: 'pay-*', topic: '*', thresholdMs: 5_000, resolveBelowMs: 4_000, severity: 'critical' }],
+};
+
+function observer(k: MemoryKafka, clock: Clock, maxProbesPerCycle?: number) {
+  return new KafkaObserver(k, { lag, groups: { include: ['*'], exclude: [] }, topics: { include: ['*'], exclude: [] }, brokerPingTimeoutMs: 500, ...(maxProbesPerCycle !== undefined ? { maxProbesPerCycle } : {}) }, clock);
+}
+
+describe('end-offset history (DESIGN §3 reported seconds)', () => {
+  it('places a record between the samples that saw the log reach it', () => {
+    const h = new EndOffsetHistory();
+    h.record([{ topic: 't', partition: 0, offset: 100 }], T0);
+    h.record([{ topic: 't', partition: 0, offset: 200 }], T0 + 1000);
+    const est = h.estimate('t', 0, 150);
+    assert.ok(est);
+    assert.equal(est.uncertaintyMs, 1000);
+    assert.ok(est.appendedAtMs > T0 && est.appendedAtMs <= T0 + 1000);
+    assert.equal(h.estimate('t', 0, 50), null, 'before the history: unknown');
+    assert.equal(h.estimate('t', 0, 200), null, 'not appended yet');
+  });
+
+  it('keeps a bounded number of samples, sparser with age', () => {
+    const h = new EndOffsetHistory(16);
+    for (let i = 0; i < 1000; i++) h.record([{ topic: 't', partition: 0, offset: i * 10 }], T0 + i * 1000);
+    const old = h.estimate('t', 0, 15);
+    const recent = h.estimate('t', 0, 9985);
+    assert.ok(old && recent);
+    assert.ok(recent.uncertaintyMs <= 1000);
+    assert.ok(old.uncertaintyMs > recent.uncertaintyMs);
+  });
+
+  it('starts over when the end offset goes backwards (topic recreated)', () => {
+    const h = new EndOffsetHistory();
+    h.record([{ topic: 't', partition: 0, offset: 500 }], T0);
+    h.record([{ topic: 't', partition: 0, offset: 600 }], T0 + 1000);
+    h.record([{ topic: 't', partition: 0, offset: 5 }], T0 + 2000);
+    assert.equal(h.estimate('t', 0, 550), null);
+  });
+});
+
+describe('the observer builds a snapshot from Kafka', () => {
+  function cluster(): MemoryKafka {
+    const k = new MemoryKafka();
+    k.createTopic('orders', 2);
+    k.createTopic('payments', 1);
+    const stamps = Array.from({ length: 60 }, (_, i) => T0 - 60_000 + i * 1000);
+    k.produce('orders', 0, stamps);
+    k.produce('orders', 1, stamps);
+    k.produce('payments', 0, stamps);
+    return k;
+  }
+
+  it('runs the exact test per rule (overrides by glob), at threshold and resolveBelow', async () => {
+    const k = cluster();
+    k.commit('svc', 'orders', 0, 49); // record 11 s old: breach at 10 s
+    k.commit('svc', 'orders', 1, 51); // 9 s: no breach, but above resolveBelow 8 s
+    k.commit('pay-api', 'payments', 0, 54); // 6 s: breach at the 5 s override
+    const snap = await observer(k, new ManualClock()).observe();
+    assert.ok(snap.ok);
+    const svc = snap.groups.find((g) => g.group === 'svc')!;
+    assert.deepEqual(
+      svc.partitions.map((p) => [p.partition, p.breach, p.aboveResolveBelow, p.lagMessages]),
+      [[0, true, true, 11], [1, false, true, 9]],
+    );
+    const pay = snap.groups.find((g) => g.group === 'pay-api')!;
+    assert.equal(pay.partitions[0]!.breach, true);
+    assert.equal(pay.rules.get('payments')!.severity, 'critical');
+    assert.equal(svc.rules.get('orders')!.thresholdMs, 10_000);
+  });
+
+  it('reports exact seconds for rows in or near breach with no usable history', async () => {
+    const k = cluster();
+    k.commit('svc', 'orders', 0, 49);
+    const snap = await observer(k, new ManualClock()).observe();
+    assert.ok(snap.ok);
+    assert.equal(snap.groups[0]!.partitions[0]!.lagSeconds, 11);
+  });
+
+  it('reports caught-up partitions as zero and not in breach', async () => {
+    const k = cluster();
+    k.commit('svc', 'orders', 0, 60);
+    const snap = await observer(k, new ManualClock()).observe();
+    assert.ok(snap.ok);
+    assert.deepEqual(snap.groups[0]!.partitions[0], { topic: 'orders', partition: 0, committed: 60, end: 60, lagMessages: 0, breach: false, aboveResolveBelow: false, lagSeconds: 0 });
+  });
+
+  it('reports a dead broker as unreachable since the first failed ping, and keeps it when it leaves the metadata', async () => {
+    const k = cluster();
+    const clock = new ManualClock();
+    const obs = observer(k, clock);
+    await obs.observe();
+    k.down.add(2);
+    clock.wall += 1000;
+    let snap = await obs.observe();
+    assert.ok(snap.ok);
+    let b2 = snap.brokers.find((b) => b.nodeId === 2)!;
+    assert.equal(b2.reachable, false);
+    assert.equal(b2.unreachableSinceMs, T0 + 1000);
+    assert.match(b2.error ?? '', /ECONNREFUSED/);
+    clock.wall += 1000;
+    snap = await obs.observe();
+    assert.ok(snap.ok);
+    b2 = snap.brokers.find((b) => b.nodeId === 2)!;
+    assert.equal(b2.inMetadata, false, 'the fake drops down brokers from the metadata');
+    assert.equal(b2.unreachableSinceMs, T0 + 1000, 'since stays at the first failure');
+  });
+
+  it('says Kafka is unreachable instead of throwing when metadata fails', async () => {
+    const k = cluster();
+    k.metadata = async () => {
+      throw new Error('could not reach any Kafka broker; tried 127.0.0.1:1');
+    };
+    const snap = await observer(k, new ManualClock()).observe();
+    assert.equal(snap.ok, false);
+    assert.ok(!snap.ok && /could not reach/.test(snap.error));
+  });
+
+  it('carries min.insync.replicas per topic into partition states', async () => {
+    const k = cluster();
+    k.minIsr.set('orders', 2);
+    const snap = await observer(k, new ManualClock()).observe();
+    assert.ok(snap.ok);
+    assert.deepEqual(snap.partitions.map((p) => [p.topic, p.minIsr]), [['orders', 2], ['orders', 2], ['payments', 1]]);
+  });
+
+  it('uses the history, not a probe, once it is fine-grained enough', async () => {
+    const k = cluster();
+    const clock = new ManualClock();
+    const obs = observer(k, clock, 0); // no probes allowed: seconds must come from history
+    k.commit('svc', 'orders', 0, 60);
+    await obs.observe(); // history: end 60 at T0
+    for (let i = 0; i < 20; i++) {
+      clock.wall += 1000;
+      k.produce('orders', 0, [clock.wall]);
+      await obs.observe();
+    }
+    // the group still sits at 60, whose record was appended in (T0, T0 + 1 s]
+    const snap = await obs.observe();
+    assert.ok(snap.ok);
+    const s = snap.groups[0]!.partitions[0]!.lagSeconds!;
+    assert.ok(s >= 19 && s <= 20, `estimate ${s}`);
+  });
+});
