@@ -168,3 +168,13 @@ if ! npm run build --silent >"$build_log" 2>&1; then
 fi
 rm -f "$build_log"
 say "build: compiled to dist/"
+
+# ---------------------------------------------------------------------------------------
+# 5. The brokers' class-data-sharing archive (test/harness/class-archive.ts): a quarter off
+#    every test cluster's start. Optional, so a failure here only warns.
+# ---------------------------------------------------------------------------------------
+if archive_line="$(node dist/test/harness/class-archive.js 2>&1)"; then
+  say "kafka class archive: $archive_line"
+else
+  say "kafka class archive: not created, brokers start without it: $(printf '%s' "$archive_line" | head -n 1)"
+fi

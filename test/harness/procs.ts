@@ -65,20 +65,42 @@ export function killAllTracked(): number {
   return n;
 }
 
+const exitCleanups = new Set<() => void>();
+
+/**
+ * Runs `cleanup` synchronously when this process ends in any way but SIGKILL (normal
+ * exit, process.exit, uncaught exception, SIGINT/SIGTERM/SIGHUP), after every tracked
+ * child has been killed. Returns a function that unregisters it (call it after a normal
+ * shutdown).
+ */
+export function onExitCleanup(cleanup: () => void): () => void {
+  installExitHooks();
+  exitCleanups.add(cleanup);
+  return () => exitCleanups.delete(cleanup);
+}
+
+function runExitCleanups(): void {
+  killAllTracked();
+  for (const cleanup of exitCleanups) {
+    try {
+      cleanup();
+    } catch {
+      // best effort: the process is going away
+    }
+  }
+  exitCleanups.clear();
+}
+
 let hooksInstalled = false;
 function installExitHooks(): void {
   if (hooksInstalled) return;
   hooksInstalled = true;
   // 'exit' also runs after an uncaught exception and after process.exit().
-  process.on('exit', () => {
-    killAllTracked();
-  });
-  process.on('uncaughtExceptionMonitor', () => {
-    killAllTracked();
-  });
+  process.on('exit', runExitCleanups);
+  process.on('uncaughtExceptionMonitor', killAllTracked);
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     const onSignal = (): void => {
-      killAllTracked();
+      runExitCleanups();
       // Listening replaced the default action (exit); restore it and let the signal act,
       // unless someone else also listens and decides.
       process.removeListener(sig, onSignal);

@@ -3,7 +3,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { freePort } from './ports';
-import { spawnTracked, tailFile, type TrackedProcess } from './procs';
+import { onExitCleanup, spawnTracked, tailFile, type TrackedProcess } from './procs';
 import { waitFor } from './wait';
 
 /**
@@ -61,6 +61,7 @@ export async function startRedis(opts: StartRedisOptions = {}): Promise<RedisSer
     '--save', '',
     ...(opts.persistence === 'aof' ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no']),
   ];
+  const unregisterCleanup = onExitCleanup(() => fs.rmSync(dir, { recursive: true, force: true }));
   let proc: TrackedProcess | undefined;
   let failed = false;
   let shutDown = false;
@@ -118,6 +119,7 @@ export async function startRedis(opts: StartRedisOptions = {}): Promise<RedisSer
       if (shutDown) return;
       shutDown = true;
       await proc?.kill();
+      unregisterCleanup();
       if (failed || process.env.KEEP_KAFKA_LOGS) console.error(`redis harness: kept ${dir}`);
       else fs.rmSync(dir, { recursive: true, force: true });
     },
