@@ -160,3 +160,41 @@ export function reportVerdict(report: LagReport): { breach: boolean; unknownPart
   }
   return { breach, unknownPartitions, failedGroups, reasons: [...reasons] };
 }
+
+/**
+ * The same report shape from the leader's latest snapshot (GET /api/v1/lag): the monitor's
+ * numbers, so the API, the metrics and the pages agree. Groups that could not be read
+ * carry `error`.
+ */
+export function lagReportFromSnapshot(groups: readonly import('./snapshot').GroupState[], takenAtMs: number, defaultThresholdMs: number): LagReport {
+  const out: GroupLag[] = [];
+  for (const g of groups) {
+    if (g.error) {
+      out.push({ group: g.group, lagSeconds: null, lagMessages: null, breach: null, topics: [], error: g.error });
+      continue;
+    }
+    const byTopic = new Map<string, PartitionLag[]>();
+    for (const p of g.partitions) {
+      let rows = byTopic.get(p.topic);
+      if (!rows) byTopic.set(p.topic, (rows = []));
+      rows.push({
+        partition: p.partition,
+        committed: p.committed,
+        end: p.end,
+        lagMessages: p.lagMessages,
+        lagSeconds: p.lagSeconds,
+        breach: p.breach,
+        ...(p.error ? { error: p.error } : {}),
+      });
+    }
+    const topics: TopicLag[] = [...byTopic].map(([topic, rows]) => {
+      rows.sort((a, b) => a.partition - b.partition);
+      return { topic, ...summarize(rows), partitions: rows };
+    });
+    if (topics.length === 0) continue;
+    topics.sort(worstFirst);
+    out.push({ group: g.group, ...summarize(topics), topics });
+  }
+  out.sort(worstFirst);
+  return { generatedAt: new Date(takenAtMs).toISOString(), thresholdSeconds: defaultThresholdMs / 1000, groups: out };
+}

@@ -1,0 +1,355 @@
+/**
+ * The reconcile loop (DESIGN §1): on the leader, every monitor.pollInterval,
+ *   observe (Kafka snapshot) → detect (pure) → decide (pure) → act (fenced side effects);
+ * on a follower, a warm cycle (metadata + end offsets) so a new leader's first full cycle
+ * has the history it needs.
+ *
+ * Level-based (STYLE, controller-runtime): each cycle starts from what it observes and from
+ * the alert state; running a cycle twice pages nothing twice (notification ids are stable
+ * per incident and the outbox settles each once).
+ *
+ * Act, in this order, each step only while `leadership.isLeader()` (the lease) holds:
+ *   1. persist {alert state, notifications decided but maybe not yet claimed} in Redis in
+ *      one fenced write — so a successor either sees the incident *and* the page it owes,
+ *      or neither (then it decides both again): no page lost, none doubled by the state;
+ *   2. hand the notifications to the outbox (claim → send → settle, fenced), in the
+ *      background so a slow receiver never stalls monitoring;
+ *   3. metrics and the events stream.
+ * With Redis down, step 1 fails: paging goes on from memory (the outbox's local ledger
+ * deduplicates), and the state is written again once Redis is back.
+ */
+import type { AlertmanagerRefresher } from '../alerting/channels/alertmanager-refresh';
+import { activeAlerts, emptyAlertState, parseAlertState, serializeAlertState, type AlertState } from '../alerting/alert-state';
+import { decide } from '../alerting/decide';
+import type { Outbox } from '../alerting/outbox';
+import type { Finding, Notification } from '../alerting/types';
+import type { VigilConfig } from '../config/types';
+import { describeError } from '../errors';
+import type { Logger } from '../log';
+import type { Metrics } from '../metrics';
+import type { StateStore } from '../state/types';
+import type { Clock } from '../util/clock';
+import { type DetectMemory, type DetectOptions, detect, detectOptionsFor, emptyDetectMemory } from './detect';
+import { type LagReport, lagReportFromSnapshot } from './lag-report';
+import type { KafkaObserver } from './observe';
+import type { KafkaSnapshot } from './snapshot';
+
+/** What the loop needs from the election: answered from the lease, right before each use. */
+export interface Leadership {
+  isLeader(): boolean;
+  term(): number;
+}
+
+export interface ReconcilerOptions {
+  readonly config: Pick<VigilConfig, 'cluster' | 'monitor' | 'lag' | 'alerting'> & { readonly node: { readonly id: string } };
+  readonly observer: KafkaObserver;
+  readonly store: StateStore;
+  readonly outbox: Outbox;
+  readonly refresher?: AlertmanagerRefresher;
+  readonly leadership: Leadership;
+  readonly metrics: Metrics;
+  readonly logger: Logger;
+  readonly clock: Clock;
+  readonly detectOptions?: DetectOptions;
+}
+
+/** The Redis document (key "core") a successor continues from. */
+interface PersistedCore {
+  readonly alertState: string;
+  /** notifications decided recently: a successor re-submits them (the outbox dedups) */
+  readonly owed: readonly { readonly atMs: number; readonly notification: Notification }[];
+}
+
+const CORE_KEY = 'core';
+/** owed notifications are kept this long; by then they are claimed in Redis or delivered */
+const OWED_RETENTION_MS = 10 * 60_000;
+/** at most this many LeaderChanged events per cycle go to the events stream */
+const MAX_LEADER_EVENTS_PER_CYCLE = 20;
+
+export class Reconciler {
+  private alertState: AlertState = emptyAlertState();
+  private owed: { atMs: number; notification: Notification }[] = [];
+  private memory: DetectMemory = emptyDetectMemory();
+  private lastSnapshot: KafkaSnapshot | null = null;
+  private timer: NodeJS.Timeout | undefined;
+  private running = false;
+  private stopped = true;
+  /** the term this node took over in; 0 = not leading */
+  private ledTerm = 0;
+  /** the state in Redis is behind (Redis was down or a write failed) */
+  private stateDirty = false;
+  private readonly detectOptions: DetectOptions;
+  private readonly log: Logger;
+  private cycles = 0;
+  private lastCycleMs = 0;
+  private readonly submitting = new Set<Promise<unknown>>();
+
+  constructor(private readonly opts: ReconcilerOptions) {
+    this.detectOptions = opts.detectOptions ?? detectOptionsFor(opts.config.lag);
+    this.log = opts.logger.child({ component: 'reconcile' });
+  }
+
+  start(): void {
+    if (!this.stopped) return;
+    this.stopped = false;
+    this.schedule(0);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    await Promise.allSettled([...this.submitting]);
+  }
+
+  /** The election changed: called by the replica on every role change. Runs a cycle now. */
+  leadershipChanged(): void {
+    if (this.stopped) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.schedule(0);
+  }
+
+  // ---- read side (HTTP API, status page) --------------------------------------------------
+
+  lagReport(): LagReport | null {
+    const s = this.lastSnapshot;
+    if (!s || !s.ok) return null;
+    return lagReportFromSnapshot(s.groups, s.takenAtMs, this.opts.config.lag.thresholdMs);
+  }
+
+  alerts() {
+    return activeAlerts(this.alertState, this.opts.config.cluster, this.opts.clock.wallMs());
+  }
+
+  snapshot(): KafkaSnapshot | null {
+    return this.lastSnapshot;
+  }
+
+  status(): { leading: boolean; term: number; cycles: number; lastCycleMs: number; stateDirty: boolean; kafka: { ok: boolean; error?: string } | null } {
+    const s = this.lastSnapshot;
+    return {
+      leading: this.ledTerm > 0,
+      term: this.ledTerm,
+      cycles: this.cycles,
+      lastCycleMs: this.lastCycleMs,
+      stateDirty: this.stateDirty,
+      kafka: s === null ? null : s.ok ? { ok: true } : { ok: false, error: s.error },
+    };
+  }
+
+  // ---- the loop ----------------------------------------------------------------------------
+
+  private schedule(delayMs: number): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => void this.tick(), Math.max(0, delayMs));
+  }
+
+  private async tick(): Promise<void> {
+    if (this.running || this.stopped) return;
+    this.running = true;
+    const startMs = this.opts.clock.monotonicMs();
+    let intervalMs = this.opts.config.monitor.pollIntervalMs;
+    try {
+      const { leadership } = this.opts;
+      if (leadership.isLeader()) {
+        const term = leadership.term();
+        if (this.ledTerm !== term) await this.takeOver(term);
+        if (this.ledTerm === term && leadership.isLeader()) {
+          await this.cycle(term);
+          // While an incident is open, look again sooner (DESIGN §4: faster polling).
+          if (Object.keys(this.alertState.alerts).length > 0) intervalMs = Math.min(intervalMs, this.opts.config.monitor.incidentPollIntervalMs);
+        }
+      } else {
+        if (this.ledTerm !== 0) this.stepDown();
+        await this.opts.observer.warm().catch((err) => this.log.debug({ err: describeError(err) }, 'warm cycle failed'));
+      }
+    } catch (err) {
+      this.log.error({ err: describeError(err) }, 'reconcile cycle failed');
+    } finally {
+      this.running = false;
+      const elapsedMs = this.opts.clock.monotonicMs() - startMs;
+      this.schedule(intervalMs - elapsedMs);
+    }
+  }
+
+  /** A new term: raise the fence, continue the incidents and pages the old leader left. */
+  private async takeOver(term: number): Promise<void> {
+    const { store, config } = this.opts;
+    this.log.info({ term }, 'taking over as leader');
+    this.memory = emptyDetectMemory();
+    this.opts.refresher?.reset();
+    try {
+      const fence = await store.raiseFence(term);
+      if (fence.status === 'fenced') {
+        // a newer leader exists; our lease will say so soon — do nothing in this term
+        this.opts.metrics.fencedWritesRejected.inc();
+        this.log.warn({ term, fenceTerm: fence.fenceTerm }, 'a newer term holds the fence; not acting');
+        return;
+      }
+      const doc = await store.readAlertState(CORE_KEY);
+      if (doc) this.restore(doc.data);
+      this.stateDirty = false;
+    } catch (err) {
+      // Redis down: start from what this node knows (empty on a fresh node); the outbox's
+      // local ledger keeps our own pages from repeating.
+      this.stateDirty = true;
+      this.log.warn({ err: describeError(err) }, 'could not load alert state from Redis; continuing from memory');
+    }
+    this.ledTerm = term;
+    this.opts.metrics.electionIsLeader.set(1);
+    void store
+      .appendEvent({ type: 'leader-elected', timeMs: this.opts.clock.wallMs(), nodeId: config.node.id, term, data: { openAlerts: Object.keys(this.alertState.alerts).length } })
+      .catch(() => undefined);
+    // Finish what the previous leader claimed or owed (and what we owe ourselves).
+    this.submit(term, this.owed.map((o) => o.notification));
+  }
+
+  private stepDown(): void {
+    this.log.info({ term: this.ledTerm }, 'no longer leader; monitoring paused');
+    this.ledTerm = 0;
+    this.opts.refresher?.reset();
+    this.opts.metrics.electionIsLeader.set(0);
+  }
+
+  private restore(data: unknown): void {
+    try {
+      const core = data as PersistedCore;
+      this.alertState = parseAlertState(core.alertState);
+      this.owed = Array.isArray(core.owed) ? core.owed.map((o) => ({ atMs: o.atMs, notification: o.notification })) : [];
+    } catch (err) {
+      this.log.error({ err: describeError(err) }, 'stored alert state unreadable; starting from empty state');
+      this.alertState = emptyAlertState();
+      this.owed = [];
+    }
+  }
+
+  private async cycle(term: number): Promise<void> {
+    const { observer, metrics, clock, config } = this.opts;
+    const t0 = clock.monotonicMs();
+    const snapshot = await observer.observe();
+    const detected = detect(snapshot, this.memory, this.detectOptions);
+    const nowMs = clock.wallMs();
+    const decided = decide(detected.findings, this.alertState, nowMs, { cluster: config.cluster, lag: detected.lag });
+
+    // Everything below is an effect: only while we still lead in this term.
+    if (!this.opts.leadership.isLeader() || this.opts.leadership.term() !== term) return;
+    this.memory = detected.memory;
+    this.lastSnapshot = snapshot;
+
+    const changed = decided.state !== this.alertState || decided.notifications.length > 0;
+    this.alertState = decided.state;
+    this.owed = [...this.owed.filter((o) => nowMs - o.atMs < OWED_RETENTION_MS), ...decided.notifications.map((notification) => ({ atMs: nowMs, notification }))];
+    if (changed || this.stateDirty) await this.persist(term, nowMs);
+    if (decided.notifications.length > 0) {
+      for (const n of decided.notifications) {
+        this.log.info({ key: n.alert.key, status: n.alert.status, summary: n.alert.summary }, `alert ${n.alert.status}`);
+      }
+      this.submit(term, decided.notifications);
+    }
+    if (this.opts.refresher) {
+      void this.opts.refresher
+        .tick(this.alerts(), { nodeId: config.node.id, term }, async () => this.opts.leadership.isLeader() && this.opts.leadership.term() === term)
+        .catch(() => undefined);
+    }
+    this.recordMetrics(snapshot, detected.findings);
+    this.recordEvents(term, decided.notifications, detected.findings, nowMs);
+    this.cycles++;
+    this.lastCycleMs = clock.monotonicMs() - t0;
+    metrics.pollDurationSeconds.observe(this.lastCycleMs / 1000);
+  }
+
+  private async persist(term: number, nowMs: number): Promise<void> {
+    const core: PersistedCore = { alertState: serializeAlertState(this.alertState), owed: this.owed };
+    try {
+      const res = await this.opts.store.writeAlertState({ term, key: CORE_KEY, data: core, nowMs });
+      if (res.status === 'fenced') {
+        this.opts.metrics.fencedWritesRejected.inc();
+        this.log.warn({ term, fenceTerm: res.fenceTerm }, 'alert state write fenced: a newer leader exists');
+        return;
+      }
+      this.stateDirty = false;
+    } catch (err) {
+      if (!this.stateDirty) this.log.warn({ err: describeError(err) }, 'could not persist alert state; paging continues from memory');
+      this.stateDirty = true;
+    }
+  }
+
+  /** Hands notifications to the outbox without waiting for the receivers. */
+  private submit(term: number, notifications: readonly Notification[]): void {
+    const p = this.opts.outbox
+      .submit(term, notifications)
+      .then((report) => {
+        for (const item of report.items) {
+          if (item.outcome === 'delivered' && this.opts.refresher) {
+            const n = notifications.find((x) => x.id === item.id);
+            if (n && n.alert.status === 'firing') this.opts.refresher.notePosted(item.channel, n.alert.key);
+          }
+        }
+      })
+      .catch((err) => this.log.error({ err: describeError(err) }, 'outbox submit failed'))
+      .finally(() => this.submitting.delete(p));
+    this.submitting.add(p);
+  }
+
+  private recordMetrics(snapshot: KafkaSnapshot, findings: readonly Finding[]): void {
+    const m = this.opts.metrics;
+    m.kafkaUp.set(snapshot.ok ? 1 : 0);
+    if (snapshot.ok) {
+      let up = 0;
+      let down = 0;
+      for (const b of snapshot.brokers) {
+        if (b.reachable && b.inMetadata) up++;
+        else down++;
+      }
+      m.kafkaBrokers.set({ state: 'up' }, up);
+      m.kafkaBrokers.set({ state: 'down' }, down);
+      let offline = 0;
+      let under = 0;
+      let underMin = 0;
+      for (const p of snapshot.partitions) {
+        if (p.leader < 0) offline++;
+        else {
+          if (p.isr.length < p.replicas.length) under++;
+          if (p.isr.length < p.minIsr) underMin++;
+        }
+      }
+      m.kafkaPartitions.set({ state: 'total' }, snapshot.partitions.length);
+      m.kafkaPartitions.set({ state: 'offline' }, offline);
+      m.kafkaPartitions.set({ state: 'under_replicated' }, under);
+      m.kafkaPartitions.set({ state: 'under_min_isr' }, underMin);
+      // One series per group/topic (bounded by config's group filter), rebuilt each cycle
+      // so groups that went away disappear.
+      m.consumerLagSeconds.reset();
+      m.consumerLagMessages.reset();
+      for (const g of snapshot.groups) {
+        const byTopic = new Map<string, { s: number; msgs: number }>();
+        for (const p of g.partitions) {
+          const agg = byTopic.get(p.topic) ?? { s: 0, msgs: 0 };
+          agg.s = Math.max(agg.s, p.lagSeconds ?? 0);
+          agg.msgs += p.lagMessages ?? 0;
+          byTopic.set(p.topic, agg);
+        }
+        for (const [topic, agg] of byTopic) {
+          m.consumerLagSeconds.set({ group: g.group, topic }, agg.s);
+          m.consumerLagMessages.set({ group: g.group, topic }, agg.msgs);
+        }
+      }
+    }
+    const leaderChanges = findings.filter((f) => f.kind === 'LeaderChanged').length;
+    if (leaderChanges > 0) m.kafkaLeaderChanges.inc(leaderChanges);
+    m.alertsFiring.reset();
+    for (const a of this.alerts()) m.alertsFiring.inc({ alert: a.alert, severity: a.severity });
+  }
+
+  private recordEvents(term: number, notifications: readonly Notification[], findings: readonly Finding[], nowMs: number): void {
+    const { store, config } = this.opts;
+    const nodeId = config.node.id;
+    const append = (type: string, data: unknown) => store.appendEvent({ type, timeMs: nowMs, nodeId, term, data }).catch(() => undefined);
+    for (const n of notifications) {
+      void append(n.alert.status === 'firing' ? 'alert-firing' : 'alert-resolved', { key: n.alert.key, alert: n.alert.alert, severity: n.alert.severity, summary: n.alert.summary });
+    }
+    const moves = findings.filter((f): f is Extract<Finding, { kind: 'LeaderChanged' }> => f.kind === 'LeaderChanged');
+    for (const f of moves.slice(0, MAX_LEADER_EVENTS_PER_CYCLE)) void append('partition-leader-changed', { topic: f.topic, partition: f.partition, from: f.from, to: f.to });
+    if (moves.length > MAX_LEADER_EVENTS_PER_CYCLE) void append('partition-leaders-changed', { count: moves.length, shown: MAX_LEADER_EVENTS_PER_CYCLE });
+  }
+}
