@@ -1,0 +1,161 @@
+/**
+ * The Kafka monitor of one replica (issue 4): the Kafka adapter, the observer, the Redis
+ * state store, the notifier and outbox, and the reconcile loop, plus their HTTP routes.
+ * Every replica runs it; the loop acts only while the replica leads (Reconciler), and the
+ * read routes of a follower are forwarded to the leader.
+ */
+import { AlertmanagerRefresher } from '../alerting/channels/alertmanager-refresh';
+import { Notifier } from '../alerting/notifier';
+import { Outbox } from '../alerting/outbox';
+import type { VigilConfig } from '../config/types';
+import { describeError } from '../errors';
+import { HttpError, sendJson } from '../http/respond';
+import type { HttpServer, RequestContext } from '../http/server';
+import { KafkajsAdmin } from '../kafka/kafkajs-admin';
+import type { Logger } from '../log';
+import type { Metrics } from '../metrics';
+import { KafkaObserver } from '../monitor/observe';
+import { type Leadership, Reconciler } from '../monitor/reconcile';
+import { RedisStateStore } from '../state/redis-store';
+import type { Clock } from '../util/clock';
+
+export interface MonitorDeps {
+  readonly config: VigilConfig;
+  readonly leadership: Leadership;
+  readonly metrics: Metrics;
+  readonly logger: Logger;
+  readonly clock: Clock;
+  readonly http: HttpServer;
+  /**
+   * Answers a follower's API request from the leader. Resolves true when it answered
+   * (forwarded, or said there is no leader), false when this replica should answer itself.
+   */
+  readonly forwardToLeader: (ctx: RequestContext) => Promise<boolean>;
+}
+
+export interface Monitor {
+  readonly reconciler: Reconciler;
+  /** The election changed: run a cycle now (take over, or stop acting). */
+  leadershipChanged(): void;
+  /** For /api/v1/status */
+  kafkaStatus(): Record<string, unknown>;
+  redisStatus(): Record<string, unknown>;
+  /** For /readyz on the leader: the last snapshot reached Kafka. */
+  kafkaReachable(): boolean;
+  stop(): Promise<void>;
+}
+
+/** The broker ping deadline: a broker slower than this within one poll counts as down. */
+function pingTimeoutMs(config: VigilConfig): number {
+  return Math.max(200, Math.min(1000, Math.floor(config.monitor.pollIntervalMs * 0.8)));
+}
+
+export function startMonitor(deps: MonitorDeps): Monitor {
+  const { config, leadership, metrics, logger, clock } = deps;
+  const log = logger.child({ component: 'monitor' });
+  const admin = new KafkajsAdmin(config.kafka, logger.child({ component: 'kafka' }));
+  const store = new RedisStateStore({ cluster: config.cluster, redis: config.redis, metrics, log: logger.child({ component: 'redis' }) });
+  const stillLeading = (term: number) => leadership.isLeader() && leadership.term() === term;
+  const notifier = new Notifier({ logger, metrics, clock });
+  const channels = new Map(config.alerting.channels.map((c) => [c.name, c]));
+  const outbox = new Outbox({
+    store,
+    nodeId: config.node.id,
+    channels: [...channels.keys()],
+    clock,
+    metrics,
+    log: logger,
+    mayAct: () => leadership.isLeader(),
+    deliver: async (notification, channelName) => {
+      const channel = channels.get(channelName);
+      if (!channel) return 'rejected';
+      const term = leadership.term();
+      const outcome = await notifier.deliver(notification, channel, { nodeId: config.node.id, term }, { beforeSend: async () => stillLeading(term) });
+      return outcome.outcome;
+    },
+  });
+  const refresher = config.alerting.channels.some((c) => c.type === 'alertmanager') ? new AlertmanagerRefresher(notifier, config.alerting.channels, clock) : undefined;
+  const observer = new KafkaObserver(
+    admin,
+    { lag: config.lag, groups: config.monitor.groups, topics: config.monitor.topics, brokerPingTimeoutMs: pingTimeoutMs(config) },
+    clock,
+  );
+  const reconciler = new Reconciler({ config, observer, store, outbox, leadership, metrics, logger, clock, ...(refresher ? { refresher } : {}) });
+
+  const leaderOnly = (answer: (ctx: RequestContext) => Promise<void> | void) => async (ctx: RequestContext) => {
+    if (!leadership.isLeader() && (await deps.forwardToLeader(ctx))) return;
+    await answer(ctx);
+  };
+  deps.http.route(
+    'GET',
+    '/api/v1/lag',
+    leaderOnly(({ res }) => {
+      const report = reconciler.lagReport();
+      if (!report) throw new HttpError(503, 'NO_SNAPSHOT', 'no Kafka snapshot yet (the leader has not completed a cycle, or Kafka is unreachable); retry in a second');
+      sendJson(res, 200, report);
+    }),
+  );
+  deps.http.route(
+    'GET',
+    '/api/v1/alerts',
+    leaderOnly(({ res }) => sendJson(res, 200, { alerts: reconciler.alerts() })),
+  );
+  deps.http.route(
+    'GET',
+    '/api/v1/events',
+    leaderOnly(async ({ res, url }) => {
+      const since = url.searchParams.get('since');
+      const limitText = url.searchParams.get('limit');
+      const limit = limitText === null ? 1000 : Number(limitText);
+      if (!Number.isInteger(limit) || limit <= 0 || limit > 10_000) throw new HttpError(400, 'BAD_REQUEST', 'limit must be an integer from 1 to 10000');
+      let query: { afterId?: string; sinceMs?: number; limit: number } = { limit };
+      if (since !== null) {
+        if (/^\d+-\d+$/.test(since)) query = { ...query, afterId: since };
+        else {
+          const ms = /^\d+$/.test(since) ? Number(since) : Date.parse(since);
+          if (!Number.isFinite(ms)) throw new HttpError(400, 'BAD_REQUEST', 'since must be an event id ("<ms>-<seq>"), epoch milliseconds or an ISO time');
+          query = { ...query, sinceMs: ms };
+        }
+      }
+      try {
+        sendJson(res, 200, { events: await store.readEvents(query) });
+      } catch (err) {
+        throw new HttpError(503, 'REDIS_UNAVAILABLE', `the events stream lives in Redis, which is not answering: ${describeError(err)}`);
+      }
+    }),
+  );
+
+  reconciler.start();
+  log.info({ brokers: config.kafka.brokers, channels: [...channels.keys()] }, 'monitor started');
+
+  return {
+    reconciler,
+    leadershipChanged: () => reconciler.leadershipChanged(),
+    kafkaStatus: () => {
+      const snap = reconciler.snapshot();
+      if (!snap) return { state: 'unknown' };
+      if (!snap.ok) return { state: 'down', error: snap.error, at: new Date(snap.takenAtMs).toISOString() };
+      const down = snap.brokers.filter((b) => !b.reachable || !b.inMetadata).map((b) => b.nodeId);
+      return {
+        state: 'up',
+        clusterId: snap.clusterId,
+        controllerId: snap.controllerId,
+        brokers: snap.brokers.length,
+        brokersDown: down,
+        partitions: snap.partitions.length,
+        groups: snap.groups.length,
+        at: new Date(snap.takenAtMs).toISOString(),
+      };
+    },
+    redisStatus: () => ({ state: store.isUp() ? 'up' : 'down', outbox: outbox.status() }),
+    kafkaReachable: () => {
+      const snap = reconciler.snapshot();
+      return snap !== null && snap.ok;
+    },
+    stop: async () => {
+      await reconciler.stop();
+      outbox.close();
+      await Promise.allSettled([admin.close(), store.close()]);
+    },
+  };
+}
