@@ -301,10 +301,10 @@ async function startOnce(opts: StartKafkaOptions): Promise<KafkaCluster> {
     return node.proc;
   };
 
-  /** Waits for `check`, failing at once (with the log) if one of `procs` exits meanwhile. */
+  /** Waits for `check`, failing at once (with its log) if a `starting` node exits meanwhile. */
   const waitWhileAlive = async (
     starting: Node[],
-    check: () => Promise<boolean>,
+    check: () => Promise<unknown>,
     what: string,
     timeoutMs: number,
   ): Promise<void> => {
@@ -330,20 +330,26 @@ async function startOnce(opts: StartKafkaOptions): Promise<KafkaCluster> {
   const reachable = (): Node[] => [...nodes.values()].filter((n) => n.proc?.isRunning() && !n.paused);
   const liveIdsSeenBy = async (node: Node): Promise<number[]> =>
     (await fetchMetadata(addressOf(node), [], 3000)).brokers.map((b) => b.nodeId);
-  /** Every id is listed live by every asked broker; returns what was missing, for messages. */
-  const allSeeAll = async (ids: number[], asked: Node[]): Promise<string | true> => {
+  /**
+   * True when every asked broker lists every id as live; otherwise throws what each one
+   * sees, which waitFor reports if the wait times out.
+   */
+  const allSeeAll = async (ids: number[], asked: Node[]): Promise<true> => {
     const views = await Promise.all(asked.map(async (n) => [n.id, await liveIdsSeenBy(n)] as const));
-    const missing = views.filter(([, live]) => !ids.every((id) => live.includes(id)));
-    return missing.length === 0 ? true : missing.map(([id, live]) => `broker ${id} sees [${live.join(', ')}]`).join('; ');
+    const behind = views.filter(([, live]) => !ids.every((id) => live.includes(id)));
+    if (behind.length > 0) {
+      throw new Error(behind.map(([id, live]) => `broker ${id} sees live brokers [${live.join(', ')}]`).join('; '));
+    }
+    return true;
   };
 
-  const bootstrap = [...nodes.values()].map((n) => `127.0.0.1:${n.brokerPort}`);
+  const bootstrap = [...nodes.values()].map(addressOf);
 
   const waitForBrokers = async (ids: number[], { timeoutMs = 60_000 } = {}): Promise<void> => {
     const wanted = ids.map(nodeOf);
     const notRunning = wanted.filter((n) => !n.proc?.isRunning() || n.paused).map((n) => n.id);
     if (notRunning.length > 0) throw new Error(`brokers ${notRunning.join(', ')} are stopped or paused; start/resume them first`);
-    await waitFor(async () => (await allSeeAll(ids, [...new Set([...reachable(), ...wanted])])) === true, {
+    await waitFor(() => allSeeAll(ids, [...new Set([...reachable(), ...wanted])]), {
       timeoutMs,
       intervalMs: 200,
       what: `brokers ${ids.join(', ')} to be live in every running broker's metadata`,
@@ -388,7 +394,7 @@ async function startOnce(opts: StartKafkaOptions): Promise<KafkaCluster> {
     all.forEach(spawnNode);
     await waitWhileAlive(
       all,
-      async () => (await allSeeAll(all.map((n) => n.id), all)) === true,
+      () => allSeeAll(all.map((n) => n.id), all),
       `all ${all.length} brokers to be live in the metadata`,
       startTimeoutMs,
     );
@@ -404,7 +410,7 @@ async function startOnce(opts: StartKafkaOptions): Promise<KafkaCluster> {
     controllerIds: [...nodes.values()].filter((n) => n.isController).map((n) => n.id),
     clusterId,
     dir,
-    brokerAddress: (id) => `127.0.0.1:${nodeOf(id).brokerPort}`,
+    brokerAddress: (id) => addressOf(nodeOf(id)),
     pid: (id) => {
       const proc = nodeOf(id).proc;
       return proc?.isRunning() ? proc.pid : undefined;
