@@ -164,6 +164,7 @@ fi
 build_log="$(mktemp -t vigil-build.XXXXXX)"
 if ! npm run build --silent >"$build_log" 2>&1; then
   cat "$build_log" >&2
+  rm -f "$build_log"
   die "build: 'npm run build' failed (output above)"
 fi
 rm -f "$build_log"
