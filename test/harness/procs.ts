@@ -69,7 +69,7 @@ const exitCleanups = new Set<() => void>();
 
 /**
  * Runs `cleanup` synchronously when this process ends in any way but SIGKILL (normal
- * exit, process.exit, uncaught exception, SIGINT/SIGTERM/SIGHUP), after every tracked
+ * exit, process.exit, a crash, SIGINT/SIGTERM/SIGHUP), after every tracked
  * child has been killed. Returns a function that unregisters it (call it after a normal
  * shutdown).
  */
@@ -95,9 +95,10 @@ let hooksInstalled = false;
 function installExitHooks(): void {
   if (hooksInstalled) return;
   hooksInstalled = true;
-  // 'exit' also runs after an uncaught exception and after process.exit().
+  // 'exit' also runs after process.exit() and after an uncaught exception that ends the
+  // process. No 'uncaughtException' hook: node:test absorbs those (the test fails, the
+  // file goes on), and the servers of the tests that follow must survive it.
   process.on('exit', runExitCleanups);
-  process.on('uncaughtExceptionMonitor', killAllTracked);
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     const onSignal = (): void => {
       runExitCleanups();
