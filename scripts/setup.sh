@@ -15,31 +15,35 @@ say() { printf 'setup: %s\n' "$*"; }
 die() { printf 'setup: FAILED: %s\n' "$*" >&2; exit 1; }
 
 # ---------------------------------------------------------------------------------------
-# 1. OS packages. One entry per program the tests run: "<binary>:<Debian package>".
-#    promtool comes with prometheus; Chromium drives the status-page tests; docker-compose
-#    validates the compose file (no Docker engine needed for `config`).
+# 1. OS packages. One entry per program (or file) the tests need: "<binary or absolute
+#    path>:<Debian package>". promtool comes with prometheus; Chromium drives the
+#    status-page tests, and its text needs a font (a Recommends, which we skip: they pull
+#    in docker.io and node-exporter too); docker-compose validates the compose file (no
+#    Docker engine needed for `config`).
 # ---------------------------------------------------------------------------------------
 apt_programs=(
   "redis-server:redis-server"
   "promtool:prometheus"
   "prometheus-alertmanager:prometheus-alertmanager"
   "chromium:chromium"
+  "/usr/share/fonts/truetype/liberation:fonts-liberation"
   "docker-compose:docker-compose"
 )
+present() { command -v "$1" >/dev/null 2>&1 || { [[ "$1" == /* ]] && [ -e "$1" ]; }; }
 
 missing_pkgs=()
 missing_bins=()
 for entry in "${apt_programs[@]}"; do
   bin="${entry%%:*}"
   pkg="${entry#*:}"
-  if ! command -v "$bin" >/dev/null 2>&1; then
+  if ! present "$bin"; then
     missing_bins+=("$bin")
     missing_pkgs+=("$pkg")
   fi
 done
 
 if [ "${#missing_pkgs[@]}" -eq 0 ]; then
-  say "apt: skipped, all present (${apt_programs[*]%%:*})"
+  say "apt: skipped, all present (${apt_programs[*]#*:})"
 elif [ "${VIGIL_SKIP_APT:-}" = "1" ]; then
   say "apt: skipped (VIGIL_SKIP_APT=1); missing: ${missing_bins[*]} — tests that need them will fail"
 else
@@ -79,7 +83,7 @@ else
   remove_policy
   trap - EXIT
   for bin in "${missing_bins[@]}"; do
-    command -v "$bin" >/dev/null 2>&1 || die "apt: installed ${missing_pkgs[*]} but '$bin' is still not on PATH"
+    present "$bin" || die "apt: installed ${missing_pkgs[*]} but '$bin' is still missing"
   done
   rm -f "$apt_log"
   say "apt: installed ${missing_pkgs[*]}"
