@@ -244,3 +244,30 @@ describe('Redis harness: AOF persistence', () => {
     }
   });
 });
+
+describe('waitFor: the only way tests wait', () => {
+  it('returns the first truthy value of the condition', async () => {
+    let calls = 0;
+    const value = await waitFor(() => (++calls >= 3 ? { calls } : undefined), { timeoutMs: 10_000, intervalMs: 1, what: 'three calls' });
+    assert.deepEqual(value, { calls: 3 });
+  });
+
+  it('fails naming what it waited for and the last error of the condition', async () => {
+    await assert.rejects(
+      waitFor(
+        () => {
+          throw new Error('broker 2 not in the ISR');
+        },
+        { timeoutMs: 50, intervalMs: 5, what: 'broker 2 to rejoin' },
+      ),
+      (err: Error) => /waiting for broker 2 to rejoin; last error: Error: broker 2 not in the ISR/.test(err.message),
+    );
+  });
+
+  it('fails on time even when a single check never returns', async () => {
+    await assert.rejects(
+      waitFor(() => new Promise<boolean>(() => undefined), { timeoutMs: 50, what: 'a hung check' }),
+      /waiting for a hung check; last error: Error: the last check was still running at the deadline/,
+    );
+  });
+});
