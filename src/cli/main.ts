@@ -10,6 +10,8 @@ import { describeError, isVigilError } from '../errors';
 import { registerCheckConfig } from './check-config';
 import { VERSION } from '../version';
 import { registerLag } from './lag';
+import { registerRun } from './run';
+import { registerStatus } from './status';
 
 export function buildProgram(): Command {
   const program = new Command('vigil')
@@ -20,6 +22,8 @@ export function buildProgram(): Command {
   // Subcommands register themselves here, one line each.
   registerLag(program);
   registerCheckConfig(program);
+  registerRun(program);
+  registerStatus(program);
   return program;
 }
 

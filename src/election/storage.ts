@@ -58,6 +58,7 @@ export class FileHardStateStore implements HardStateStore {
   readonly location: string;
   private readonly dir: string;
   private readonly tmp: string;
+  private dirReady = false;
 
   constructor(dataDir: string, private readonly fsOps: StorageFs = realFs) {
     this.dir = path.resolve(dataDir);
@@ -71,14 +72,7 @@ export class FileHardStateStore implements HardStateStore {
    * vote could let this node vote twice in one term.
    */
   load(): HardState {
-    try {
-      this.fsOps.mkdirSync(this.dir, { recursive: true });
-    } catch (err) {
-      throw new VigilError('STATE_PERSIST_FAILED', `cannot create node.dataDir "${this.dir}": ${errnoText(err)}; create it or point node.dataDir at a writable directory`, {
-        cause: err,
-        context: { dataDir: this.dir },
-      });
-    }
+    this.ensureDir();
     let text: string;
     try {
       text = this.fsOps.readFileSync(this.location, 'utf8');
@@ -101,7 +95,21 @@ export class FileHardStateStore implements HardStateStore {
     return state;
   }
 
+  private ensureDir(): void {
+    if (this.dirReady) return;
+    try {
+      this.fsOps.mkdirSync(this.dir, { recursive: true });
+    } catch (err) {
+      throw new VigilError('STATE_PERSIST_FAILED', `cannot create node.dataDir "${this.dir}": ${errnoText(err)}; create it or point node.dataDir at a writable directory`, {
+        cause: err,
+        context: { dataDir: this.dir },
+      });
+    }
+    this.dirReady = true;
+  }
+
   save(state: HardState): void {
+    this.ensureDir();
     const body = `${JSON.stringify({ version: FORMAT_VERSION, term: state.term, votedFor: state.votedFor })}\n`;
     let step = 'open';
     try {

@@ -1,0 +1,138 @@
+/**
+ * The routes every replica serves from the start (DESIGN §7): /healthz, /readyz, /metrics,
+ * GET /api/v1/status and POST /api/v1/leadership/transfer. Later components extend the
+ * status document and readiness through the hooks instead of replacing these routes.
+ */
+import type { ElectionDriver } from '../election/driver';
+import type { Metrics } from '../metrics';
+import { VERSION } from '../version';
+import { requireAdminToken } from './auth';
+import { HttpError, readJson, sendJson, sendText } from './respond';
+import type { HttpServer } from './server';
+
+export interface Readiness {
+  readonly ready: boolean;
+  /** Why not, in words ("kafka unreachable"). */
+  readonly reason?: string;
+}
+
+/** Extension points, read on every request. */
+export interface StatusHooks {
+  /** The `kafka` object of /api/v1/status; default {state:"unknown"}. */
+  kafkaStatus(): unknown;
+  /** The `redis` object of /api/v1/status; default {state:"unknown"}. */
+  redisStatus(): unknown;
+  /** Extra readiness a leader needs ("Kafka reachable"); default ready. Asked only of a leader. */
+  leaderReadiness(): Readiness;
+}
+
+export const defaultStatusHooks = (): StatusHooks => ({
+  kafkaStatus: () => ({ state: 'unknown' }),
+  redisStatus: () => ({ state: 'unknown' }),
+  leaderReadiness: () => ({ ready: true }),
+});
+
+export interface StatusRouteDeps {
+  readonly nodeId: string;
+  readonly cluster: string;
+  readonly driver: ElectionDriver;
+  readonly metrics: Metrics;
+  readonly adminToken: string;
+  /** Base URL of each replica by id (config peers). */
+  readonly peerUrls: ReadonlyMap<string, string>;
+  readonly hooks: StatusHooks;
+  /** Monotonic start time, for uptime. */
+  readonly startedAtMs: number;
+}
+
+/** The GET /api/v1/status document (DESIGN §7). */
+export function statusDocument(deps: StatusRouteDeps) {
+  const s = deps.driver.status();
+  return {
+    nodeId: deps.nodeId,
+    cluster: deps.cluster,
+    role: s.role,
+    term: s.term,
+    leaderId: s.leaderId,
+    leaderUrl: s.leaderId === null ? null : (deps.peerUrls.get(s.leaderId) ?? null),
+    leaseValid: s.leaseValid,
+    leaseRemainingMs: Math.round(s.leaseRemainingMs),
+    votedFor: s.votedFor,
+    transferringTo: s.transferringTo,
+    peers: s.peers.map((p) => ({
+      id: p.id,
+      url: p.url,
+      connected: p.connected,
+      lastContactSeconds: p.lastContactSeconds === null ? null : Math.round(p.lastContactSeconds * 1000) / 1000,
+    })),
+    kafka: deps.hooks.kafkaStatus(),
+    redis: deps.hooks.redisStatus(),
+    version: VERSION,
+    uptimeSeconds: Math.round((performance.now() - deps.startedAtMs) / 100) / 10,
+  };
+}
+
+export function registerStatusRoutes(server: HttpServer, deps: StatusRouteDeps): void {
+  server.route('GET', '/healthz', ({ res }) => sendJson(res, 200, { status: 'ok', nodeId: deps.nodeId }));
+
+  server.route('GET', '/readyz', ({ res }) => {
+    const r = readiness(deps);
+    sendJson(res, r.ready ? 200 : 503, { ready: r.ready, nodeId: deps.nodeId, role: deps.driver.role(), ...(r.reason ? { reason: r.reason } : {}) });
+  });
+
+  server.route('GET', '/metrics', async ({ res }) => {
+    deps.driver.refreshMetrics();
+    const text = await deps.metrics.registry.metrics();
+    sendText(res, 200, text, deps.metrics.registry.contentType);
+  });
+
+  server.route('GET', '/api/v1/status', ({ res }) => sendJson(res, 200, statusDocument(deps)));
+
+  server.route('POST', '/api/v1/leadership/transfer', async ({ req, res }) => {
+    requireAdminToken(req, deps.adminToken);
+    const body = await readJson(req, 4096);
+    let to: string | undefined;
+    if (body !== undefined) {
+      if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new HttpError(400, 'BAD_REQUEST', 'expected a JSON object such as {"to":"vigil-2"} or no body');
+      const t = (body as Record<string, unknown>)['to'];
+      if (t !== undefined && t !== null) {
+        if (typeof t !== 'string' || t === '') throw new HttpError(400, 'BAD_REQUEST', '"to" must be a replica id (a peer id from the config)');
+        to = t;
+      }
+    }
+    const out = deps.driver.transferLeadership(to);
+    if (out.ok) {
+      sendJson(res, 202, { transferring: true, from: deps.nodeId, to: out.to, term: out.term });
+      return;
+    }
+    switch (out.reason) {
+      case 'not-leader': {
+        const leader = deps.driver.leaderId();
+        const where = leader === null ? 'no leader is known right now' : `the leader is ${leader} (${deps.peerUrls.get(leader) ?? '?'})`;
+        throw new HttpError(409, 'NOT_LEADER', `replica ${deps.nodeId} is not the leader; ${where}: send the request there`);
+      }
+      case 'transfer-in-progress':
+        throw new HttpError(409, 'TRANSFER_IN_PROGRESS', 'a leadership transfer is already under way; wait for it to finish (about one election timeout)');
+      case 'unknown-target':
+        throw new HttpError(400, 'UNKNOWN_TARGET', `"${to ?? ''}" is not a peer; use one of ${[...deps.peerUrls.keys()].filter((id) => id !== deps.nodeId).join(', ')}`);
+      case 'target-not-responsive':
+        throw new HttpError(409, 'TARGET_NOT_RESPONSIVE', `${to === undefined ? 'no follower' : `replica ${to}`} acknowledged a heartbeat within the lease; check that it runs and try again`);
+      default: {
+        const never: never = out.reason;
+        throw new HttpError(500, 'INTERNAL', `unexpected transfer outcome ${String(never)}`);
+      }
+    }
+  });
+}
+
+export function readiness(deps: Pick<StatusRouteDeps, 'driver' | 'hooks'>): Readiness {
+  if (!deps.driver.inQuorum()) {
+    const role = deps.driver.role();
+    return { ready: false, reason: role === 'leader' ? 'leader without a valid lease' : `not in a quorum (${role}, no leader heard from within the election timeout)` };
+  }
+  if (deps.driver.isLeader()) {
+    const r = deps.hooks.leaderReadiness();
+    if (!r.ready) return r;
+  }
+  return { ready: true };
+}
