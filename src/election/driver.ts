@@ -393,12 +393,11 @@ export class ElectionDriver {
       else this.termLog.info({ role: s.role, transferringTo: s.transferringTo, monoMs: hostMonotonicMs() }, 'lease ended: no longer acting as leader');
     }
     if (s.leaderId !== null && (this.knownLeader === null || this.knownLeader.id !== s.leaderId || this.knownLeader.term !== s.term)) {
-      const changed = this.knownLeader === null || this.knownLeader.id !== s.leaderId;
+      // Counted: a different leader, or the same one re-elected in a new term. Not counted:
+      // the first leader a (re)started replica learns of (it did not see a change).
+      if (this.knownLeader !== null) this.opts.metrics?.electionLeaderChanges.inc();
+      this.termLog.info({ leaderId: s.leaderId, previous: this.knownLeader }, 'leader is now known');
       this.knownLeader = { id: s.leaderId, term: s.term };
-      if (changed) {
-        this.opts.metrics?.electionLeaderChanges.inc();
-        this.termLog.info({ leaderId: s.leaderId }, 'leader is now known');
-      }
     }
     this.updateMetrics(s);
   }
