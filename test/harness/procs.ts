@@ -50,7 +50,7 @@ export interface TrackedProcess {
 const live = new Set<ChildProcess>();
 
 /** Kills every tracked child now, synchronously (usable from an 'exit' handler). */
-export function killAllTracked(): number {
+function killAllTracked(): number {
   let n = 0;
   for (const child of live) {
     try {

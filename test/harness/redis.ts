@@ -120,7 +120,7 @@ export async function startRedis(opts: StartRedisOptions = {}): Promise<RedisSer
       shutDown = true;
       await proc?.kill();
       unregisterCleanup();
-      if (failed || process.env.KEEP_KAFKA_LOGS) console.error(`redis harness: kept ${dir}`);
+      if (failed) console.error(`redis harness: kept ${dir}`);
       else fs.rmSync(dir, { recursive: true, force: true });
     },
   };
