@@ -70,8 +70,13 @@ export class ElectionNode {
   private failedCampaigns = 0;
   /** Set when the leader's connection dropped: campaign after a short delay, not a full timeout. */
   private fastElection = false;
-  /** Peers whose connection the driver reported lost; counted as unreachable when tallying votes. */
-  private readonly disconnected = new Set<NodeId>();
+  /**
+   * Peers whose connection the driver reported lost, with our term at that moment, until it
+   * reports them restored. They count as unreachable when tallying votes, and their
+   * heartbeats of that term or older are ignored: one sent just before the crash may arrive
+   * after the report and must not revive the dead leader's lease.
+   */
+  private readonly lostPeers = new Map<NodeId, number>();
 
   // (Pre-)candidate: answers received in the current round, self included.
   private readonly votes = new Map<NodeId, boolean>();
@@ -167,7 +172,6 @@ export class ElectionNode {
         if (input.from === this.id || !this.peers.includes(input.from)) {
           this.emit({ type: 'message-ignored', from: input.from, messageType: input.message.type, reason: 'unknown-peer' });
         } else {
-          this.disconnected.delete(input.from);
           this.onMessage(input.from, input.message);
         }
         break;
@@ -175,7 +179,7 @@ export class ElectionNode {
         if (this.peers.includes(input.peer)) this.onConnectionLost(input.peer);
         break;
       case 'connection-restored':
-        this.disconnected.delete(input.peer);
+        this.lostPeers.delete(input.peer);
         break;
       case 'transfer-leadership':
         this.onTransferRequest(input.to ?? null);
@@ -273,13 +277,27 @@ export class ElectionNode {
     return this.nowMs < this.holdUntilMs;
   }
 
-  /** Thesis §9.6: would we vote for `from` in `term`? Answering changes nothing here. */
+  /**
+   * Thesis §9.6: would we vote for `from` in `term`? Answering changes neither term nor
+   * vote. After a leader's crash (fast election), the followers all campaign within
+   * F = T/8 of each other; to keep them from splitting the vote (thesis §3.4):
+   *  - a follower that backs a candidate stands back for at least F before campaigning;
+   *  - two pre-candidates for the same term settle it by id: the higher yields to the lower.
+   */
   private onPreVoteRequest(from: NodeId, term: number): void {
     let granted = false;
+    const rivals = this.fastElection && this.role === 'pre-candidate' && term === this.term + 1;
     if (term <= this.term) this.emit({ type: 'vote-rejected', candidate: from, term, preVote: true, reason: 'stale-term' });
     else if (this.honoursLease(term, false)) this.emit({ type: 'vote-rejected', candidate: from, term, preVote: true, reason: 'leader-lease' });
+    else if (rivals && from > this.id) this.emit({ type: 'vote-rejected', candidate: from, term, preVote: true, reason: 'own-campaign' });
     else granted = true;
-    if (granted) this.emit({ type: 'vote-granted', candidate: from, term, preVote: true });
+    if (granted) {
+      this.emit({ type: 'vote-granted', candidate: from, term, preVote: true });
+      if (rivals) this.becomeFollower(this.term, null, 'yielded');
+      if (this.fastElection && this.role === 'follower') {
+        this.electionDeadlineMs = Math.max(this.electionDeadlineMs, this.nowMs + this.timing.fastElectionMaxDelayMs + this.fastElectionDelayMs());
+      }
+    }
     this.send(from, { type: 'vote-response', term, preVote: true, granted, voterTerm: this.term });
   }
 
@@ -322,6 +340,12 @@ export class ElectionNode {
       // check-quorum: without it a node with a higher term could be shut out forever).
       this.emit({ type: 'message-ignored', from, messageType: 'heartbeat', reason: 'stale-term' });
       this.send(from, { type: 'heartbeat-response', term: this.term, sentMs });
+      return;
+    }
+    if (term <= (this.lostPeers.get(from) ?? -1)) {
+      // Sent before the crash we were told of (or the report was false): until the driver
+      // reports the connection restored, treat it as lost — no acknowledgement, no lease.
+      this.emit({ type: 'message-ignored', from, messageType: 'heartbeat', reason: 'connection-lost' });
       return;
     }
     if (term > this.term) this.becomeFollower(term, from, 'higher-term');
@@ -369,7 +393,7 @@ export class ElectionNode {
    * delay instead of a full election timeout.
    */
   private onConnectionLost(peer: NodeId): void {
-    this.disconnected.add(peer);
+    this.lostPeers.set(peer, this.term);
     const wasLeader = this.leaderId === peer || this.holdFor === peer;
     if (this.holdFor === peer) {
       this.holdUntilMs = -Infinity;
@@ -392,7 +416,7 @@ export class ElectionNode {
     // Without a log every follower is up to date; "up to date" here means responsive: it
     // acknowledged a heartbeat sent within the lease and its connection is not known lost.
     const responsive = (p: NodeId): boolean =>
-      !this.disconnected.has(p) && (this.ackedSentMs.get(p) ?? -Infinity) + this.timing.leaseMs > this.nowMs;
+      !this.lostPeers.has(p) && (this.ackedSentMs.get(p) ?? -Infinity) + this.timing.leaseMs > this.nowMs;
     let target = to;
     if (target === null) {
       for (const p of this.peers) {
@@ -454,7 +478,7 @@ export class ElectionNode {
       return;
     }
     let unreachable = 0;
-    for (const p of this.disconnected) if (!this.votes.has(p)) unreachable++;
+    for (const p of this.lostPeers.keys()) if (!this.votes.has(p)) unreachable++;
     const members = this.peers.length + 1;
     if (members - rejected - unreachable >= this.quorum) return; // still winnable
     const preVote = this.role === 'pre-candidate';

@@ -56,7 +56,7 @@ export type Input =
    * Never send this for a mere timeout: timeouts are the core's business.
    */
   | { readonly type: 'connection-lost'; readonly nowMs: number; readonly peer: NodeId }
-  /** The connection to `peer` works again (or any message from it arrived). */
+  /** A connection to `peer` works again after a `connection-lost`; until then its heartbeats are ignored. */
   | { readonly type: 'connection-restored'; readonly nowMs: number; readonly peer: NodeId }
   /** Hand leadership over (SIGTERM, admin API). `to` omitted: the most responsive follower. */
   | { readonly type: 'transfer-leadership'; readonly nowMs: number; readonly to?: NodeId };
@@ -73,6 +73,7 @@ export type RoleChangeReason =
   | 'timeout-now' // follower → candidate on a leadership transfer
   | 'won-election' // candidate → leader
   | 'campaign-lost' // (pre-)candidate → follower: a majority is out of reach
+  | 'yielded' // pre-candidate → follower: a peer with a lower id campaigns for the same term (fast election)
   | 'leader-heartbeat' // (pre-)candidate → follower: a leader of this term exists
   | 'higher-term' // any → follower
   | 'check-quorum' // leader → follower: no majority acknowledged a heartbeat within the lease
@@ -90,7 +91,9 @@ export type VoteRejectReason =
   | 'stale-term'
   /** We heard from a live leader within the election timeout, or we are that leader (check-quorum, DESIGN §2). */
   | 'leader-lease'
-  | 'already-voted';
+  | 'already-voted'
+  /** Fast election only: we are a pre-candidate for the same term and our id is lower. */
+  | 'own-campaign';
 
 export type TransferRejectReason = 'not-leader' | 'transfer-in-progress' | 'unknown-target' | 'target-not-responsive';
 
@@ -100,7 +103,13 @@ export type ElectionEvent =
   | { readonly type: 'campaign-lost'; readonly term: number; readonly preVote: boolean; readonly granted: number; readonly rejected: number }
   | { readonly type: 'vote-granted'; readonly candidate: NodeId; readonly term: number; readonly preVote: boolean }
   | { readonly type: 'vote-rejected'; readonly candidate: NodeId; readonly term: number; readonly preVote: boolean; readonly reason: VoteRejectReason }
-  | { readonly type: 'message-ignored'; readonly from: NodeId; readonly messageType: MessageType; readonly reason: 'stale-term' | 'unknown-peer' | 'unexpected' }
+  | {
+      readonly type: 'message-ignored';
+      readonly from: NodeId;
+      readonly messageType: MessageType;
+      /** connection-lost: a heartbeat from a peer reported dead, before it was reported restored. */
+      readonly reason: 'stale-term' | 'unknown-peer' | 'unexpected' | 'connection-lost';
+    }
   /** A follower stopped honouring `leaderId`'s lease because its connection dropped. */
   | { readonly type: 'leader-connection-lost'; readonly leaderId: NodeId }
   | { readonly type: 'transfer-started'; readonly to: NodeId }

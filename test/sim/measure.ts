@@ -20,7 +20,7 @@ export interface FailoverMeasurements {
 }
 
 function settled(seed: number): Simulation | null {
-  const sim = new Simulation({ seed, nodes: 3, randomFaults: false, delayMs: [0.1, 1], livenessBoundMs: 60_000, stableForMs: 0 });
+  const sim = new Simulation({ seed, nodes: 3, randomFaults: false, adversarialRandom: false, delayMs: [0.1, 1], livenessBoundMs: 60_000, stableForMs: 0 });
   if (!sim.runUntil(() => sim.leaseHolder() !== null, 10_000)) return null;
   // Fail at a random phase of the heartbeat cycle.
   sim.runUntil(() => false, sim.nowMs + 500 + (seed % 997) / 997 * 300);

@@ -56,10 +56,16 @@ test('the vote check bites: a node that forgets its vote on restart is caught vo
   assert.notEqual(firstViolation('double-vote', forgetful, SEEDS), null);
 });
 
-test('failover in virtual time (3 replicas, T = 400 ms): crash with connection-lost <= 100 ms, pause <= 1 s, transfer gap <= 50 ms', () => {
-  const m = measureFailover(100);
+function p99(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(0.99 * s.length))]!;
+}
+
+test('the protocol leaves room for the DESIGN §10 failover targets (virtual time, 3 replicas, T = 400 ms, 200 trials)', () => {
+  // The protocol's share only: the real driver adds transport and fsync time on top.
+  const m = measureFailover(200);
   assert.equal(m.failures, 0);
-  assert.ok(Math.max(...m.crashLeaseMs) <= 100, `crash → new lease: ${Math.max(...m.crashLeaseMs)} ms`);
-  assert.ok(Math.max(...m.pauseElectedMs) <= 1000, `pause → new leader: ${Math.max(...m.pauseElectedMs)} ms`);
-  assert.ok(Math.max(...m.transferGapMs) <= 50, `transfer gap: ${Math.max(...m.transferGapMs)} ms`);
+  assert.ok(p99(m.crashLeaseMs) <= 100, `leader crashed → new leader with a lease, p99 ${p99(m.crashLeaseMs)} ms`);
+  assert.ok(p99(m.pauseElectedMs) <= 1000, `leader paused → new leader, p99 ${p99(m.pauseElectedMs)} ms`);
+  assert.ok(p99(m.transferGapMs) <= 50, `transfer → leaderless gap, p99 ${p99(m.transferGapMs)} ms`);
 });

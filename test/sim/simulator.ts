@@ -65,6 +65,8 @@ export interface SimOptions {
   readonly randomFaults?: boolean;
   /** Override the seed's network: one-way delay range in ms. */
   readonly delayMs?: readonly [number, number];
+  /** false: nodes draw plain uniform randomness instead of the boundary-heavy default (for measurements). */
+  readonly adversarialRandom?: boolean;
   /** Builds each replica's core; tests substitute deliberately broken ones to prove the checks bite. */
   readonly nodeFactory?: (opts: ElectionNodeOptions) => ElectionNode;
 }
@@ -126,7 +128,7 @@ interface SimNode {
    * The core must be safe for any values in [0, 1); the extremes (timeouts of exactly T,
    * simultaneous candidates) are where boundary bugs live, so they come up often.
    */
-  readonly adversarialRandom: () => number;
+  readonly random: () => number;
   state: 'running' | 'paused' | 'crashed';
   core: ElectionNode | null;
   /** What is on disk: only `Output.persist` changes it. */
@@ -169,6 +171,8 @@ export class Simulation {
   /** Latest real time a replica processed a connection-lost about X while X was not crashed. */
   private readonly falseSuspicionAtMs = new Map<NodeId, number>();
   private readonly excused = new Set<string>();
+  /** Per (recipient, subject): connection reports arrive in the order the driver saw them. */
+  private readonly lastNotifyAtMs = new Map<string, number>();
   readonly stats: SimStats = { steps: 0, messages: 0, maxTerm: 0, excusedOverlaps: 0, timeToStableMs: null, crashes: 0, falseSuspicions: 0 };
 
   constructor(opts: SimOptions) {
@@ -198,14 +202,17 @@ export class Simulation {
     if (!this.randomFaults) Object.assign(this.net, { pDrop: 0, pDup: 0, pLongDelay: 0, pCrashMidStep: 0, pCrashAfterVote: 0 });
     for (let i = 0; i < opts.nodes; i++) {
       const nodeRng = this.rng.fork();
+      const adversarial = opts.adversarialRandom ?? true;
       this.nodes.push({
         index: i,
         id: `n${i + 1}`,
         rng: nodeRng,
-        adversarialRandom: () => {
-          const r = nodeRng.next();
-          return r < 0.2 ? 0 : r < 0.25 ? 1 - Number.EPSILON : nodeRng.next();
-        },
+        random: adversarial
+          ? () => {
+              const r = nodeRng.next();
+              return r < 0.2 ? 0 : r < 0.25 ? 1 - Number.EPSILON : nodeRng.next();
+            }
+          : nodeRng.next,
         state: 'crashed',
         core: null,
         durable: { term: 0, votedFor: null },
@@ -325,8 +332,8 @@ export class Simulation {
         return;
       }
       case 'notify': {
-        // Notifications about fault-time events do not outlive the heal.
-        if (this.healed && ev.createdAtMs < this.faultEndMs && this.randomFaults) return;
+        // Loss reports about fault-time events do not outlive the heal (restorations do).
+        if (ev.lost && this.healed && ev.createdAtMs < this.faultEndMs && this.randomFaults) return;
         const n = this.nodes[ev.to]!;
         if (n.state === 'crashed') return;
         this.receive(n, { type: ev.lost ? 'connection-lost' : 'connection-restored', peer: this.nodes[ev.about]!.id });
@@ -517,8 +524,8 @@ export class Simulation {
         if (recipients.length === 0) recipients.push(this.rng.pick(this.nodes.filter((n) => n !== target)));
         this.log(`fault: false connection-lost about ${target.id} to ${recipients.map((n) => n.id).join(',')}`);
         for (const r of recipients) {
-          this.queue.push(this.nowMs + this.rng.uniform(0.2, 5), { kind: 'notify', to: r.index, about: target.index, lost: true, createdAtMs: this.nowMs });
-          this.queue.push(this.nowMs + this.rng.uniform(5, 300), { kind: 'notify', to: r.index, about: target.index, lost: false, createdAtMs: this.nowMs });
+          this.notify(r, target, true, this.rng.uniform(0.2, 5));
+          this.notify(r, target, false, this.rng.uniform(5, 300));
         }
         return;
       }
@@ -587,9 +594,7 @@ export class Simulation {
     n.lastHeartbeat = null;
     if (!silent) {
       // The process died but its host answers: peers see the connection drop (DESIGN §2).
-      for (const p of this.nodes) {
-        if (p !== n) this.queue.push(this.nowMs + this.rng.uniform(0.2, 5), { kind: 'notify', to: p.index, about: n.index, lost: true, createdAtMs: this.nowMs });
-      }
+      for (const p of this.nodes) if (p !== n) this.notify(p, n, true, this.rng.uniform(0.2, 5));
     }
     if (!this.healed) {
       const downMs = restartAfterMs ?? this.rng.weighted<() => number>([
@@ -599,6 +604,14 @@ export class Simulation {
       ])();
       this.queue.push(this.nowMs + downMs, { kind: 'restart', node: n.index });
     }
+  }
+
+  /** Tells `to` that its connection to `about` was lost or restored, `delayMs` from now, in order per pair. */
+  private notify(to: SimNode, about: SimNode, lost: boolean, delayMs: number): void {
+    const key = `${to.index}>${about.index}`;
+    const atMs = Math.max(this.nowMs + delayMs, this.lastNotifyAtMs.get(key) ?? 0);
+    this.lastNotifyAtMs.set(key, atMs);
+    this.queue.push(atMs, { kind: 'notify', to: to.index, about: about.index, lost, createdAtMs: this.nowMs });
   }
 
   private restart(n: SimNode): void {
@@ -615,14 +628,12 @@ export class Simulation {
       electionTimeoutMs: SIM_ELECTION_TIMEOUT_MS,
       heartbeatIntervalMs: SIM_HEARTBEAT_INTERVAL_MS,
       maxClockDriftRatio: SIM_MAX_CLOCK_DRIFT_RATIO,
-      random: n.adversarialRandom,
+      random: n.random,
       hardState: n.durable,
       nowMs: this.localNow(n),
     });
     this.log(`${n.id} START from disk ${JSON.stringify(n.durable)} rate=${n.rate.toFixed(4)}`);
-    for (const p of this.nodes) {
-      if (p !== n) this.queue.push(this.nowMs + this.rng.uniform(0.2, 5), { kind: 'notify', to: p.index, about: n.index, lost: false, createdAtMs: this.nowMs });
-    }
+    for (const p of this.nodes) if (p !== n) this.notify(p, n, false, this.rng.uniform(0.2, 5));
     this.checkNode(n);
     this.scheduleTimer(n);
   }
@@ -654,6 +665,8 @@ export class Simulation {
       if (n.state === 'crashed') this.restart(n);
       else if (n.state === 'paused') this.resume(n);
     }
+    // Drivers reconnect once the network is back.
+    for (const a of this.nodes) for (const b of this.nodes) if (a !== b) this.notify(a, b, false, this.rng.uniform(0.2, 5));
   }
 
   // ------------------------------------------------------------ invariants

@@ -280,9 +280,63 @@ test('connection-lost for the leader drops its lease and campaigns after a short
   const out = n2.step({ type: 'connection-lost', nowMs: 1001, peer: 'n1' });
   assert.equal(out.events[0]?.type, 'leader-connection-lost');
   assert.equal(n2.nextDeadlineMs(), 1001 + 0.5 * (T / 8));
-  assert.equal(granted(msg(n2, 1002, 'n3', voteReq(2, { preVote: true }))), true, 'no longer honours n1');
   const campaign = n2.step({ type: 'tick', nowMs: 1001 + T / 16 });
   assert.deepEqual(campaign.roleChanges.map((r) => [r.to, r.reason]), [['pre-candidate', 'connection-lost']]);
+  // Its peers, told the same, no longer honour n1 either: they grant at once.
+  const n3 = follower('n3', 1000);
+  n3.step({ type: 'connection-lost', nowMs: 1001, peer: 'n1' });
+  assert.equal(granted(msg(n3, 1002, 'n2', voteReq(2, { preVote: true }))), true);
+  assert.equal(granted(msg(n3, 1003, 'n2', voteReq(2))), true);
+});
+
+test("after connection-lost, the lost leader's heartbeats are ignored (no ack, no lease) until connection-restored", () => {
+  const n2 = follower('n2', 1000);
+  n2.step({ type: 'connection-lost', nowMs: 1001, peer: 'n1' });
+  // A heartbeat sent before the crash, arriving after the report.
+  const late = msg(n2, 1002, 'n1', { type: 'heartbeat', term: 1, sentMs: 99 });
+  assert.equal(late.messages.length, 0);
+  assert.equal(late.events[0]?.type === 'message-ignored' && late.events[0].reason, 'connection-lost');
+  assert.equal(n2.status(1002).leaderId, null);
+  n2.step({ type: 'connection-restored', nowMs: 1003, peer: 'n1' });
+  const fresh = msg(n2, 1004, 'n1', { type: 'heartbeat', term: 1, sentMs: 100 });
+  assert.equal(fresh.messages.length, 1);
+  assert.equal(n2.status(1004).leaderId, 'n1');
+});
+
+test('after connection-lost, a heartbeat of a newer term (the peer came back and won) is followed', () => {
+  const n2 = follower('n2', 1000);
+  n2.step({ type: 'connection-lost', nowMs: 1001, peer: 'n1' });
+  msg(n2, 1002, 'n1', { type: 'heartbeat', term: 2, sentMs: 5 });
+  assert.equal(n2.status(1002).leaderId, 'n1');
+});
+
+test('fast election: a follower that backs another candidate stands back at least T/8', () => {
+  const n2 = follower('n2', 1000);
+  n2.step({ type: 'connection-lost', nowMs: 1001, peer: 'n1' });
+  assert.equal(n2.nextDeadlineMs(), 1001 + 0.5 * (T / 8));
+  assert.equal(granted(msg(n2, 1002, 'n3', voteReq(2, { preVote: true }))), true);
+  assert.equal(n2.nextDeadlineMs(), 1002 + T / 8 + 0.5 * (T / 8));
+});
+
+test('fast election: of two pre-candidates for the same term, the higher id yields to the lower', () => {
+  const members = ['n1', 'n2', 'n3'];
+  const start = (id: NodeId): ElectionNode => {
+    const n = node(id, { members, nowMs: 900 });
+    msg(n, 1000, 'n3', { type: 'heartbeat', term: 1, sentMs: 1 });
+    n.step({ type: 'connection-lost', nowMs: 1001, peer: 'n3' });
+    n.step({ type: 'tick', nowMs: 1100 });
+    assert.equal(n.status(1100).role, 'pre-candidate');
+    return n;
+  };
+  const n1 = start('n1');
+  const n2 = start('n2');
+  // Their pre-vote requests cross.
+  const atN1 = msg(n1, 1101, 'n2', voteReq(2, { preVote: true }));
+  assert.equal(granted(atN1), false);
+  assert.equal(n1.status(1101).role, 'pre-candidate');
+  const atN2 = msg(n2, 1101, 'n1', voteReq(2, { preVote: true }));
+  assert.equal(granted(atN2), true);
+  assert.deepEqual(atN2.roleChanges.map((r) => r.reason), ['yielded']);
 });
 
 test('connection-lost for a peer that is not the leader keeps the leader lease', () => {
