@@ -18,7 +18,7 @@
  * Prints one JSON line; exit 0 when actingMs p99 <= 100 ms.
  */
 import * as os from 'node:os';
-import { hostMonotonicMs, linesAfter, startReplicas, summarizeMs } from '../harness/replicas';
+import { hostMonotonicMs, linesAfter, schedulingFromArgv, startReplicas, summarizeMs } from '../harness/replicas';
 
 const TARGET_P99_MS = 100;
 
@@ -32,7 +32,7 @@ async function main(): Promise<void> {
   const trials = arg('trials', 50);
   const count = arg('replicas', 3);
   const load0 = os.loadavg()[0] as number;
-  const group = await startReplicas({ count, name: 'bench-kill' });
+  const group = await startReplicas({ count, ...schedulingFromArgv(), name: 'bench-kill' });
   const elected: number[] = [];
   const acting: number[] = [];
   const detected: number[] = [];
@@ -71,6 +71,7 @@ async function main(): Promise<void> {
   console.log(
     JSON.stringify({
       bench: 'failover-kill',
+      scheduling: schedulingFromArgv(),
       replicas: count,
       trials: acting.length,
       electedMs: summarizeMs(elected),

@@ -42,6 +42,17 @@ export interface StartReplicasOptions {
   logLevel?: string;
   /** Extra CLI arguments after `run --config F`. */
   runArgs?: string[];
+  /**
+   * Start each replica under `nice -n <nice>` (negative needs root or CAP_SYS_NICE): how an
+   * operator gives vigil priority over batch work on a shared host (docs/election.md).
+   */
+  nice?: number;
+  /**
+   * Start each replica under `chrt -r <rtPriority>` (SCHED_RR; needs root or
+   * CAP_SYS_NICE): the deployment docs/election.md recommends where other work may
+   * saturate the CPUs (as corosync does by default). Takes precedence over `nice`.
+   */
+  rtPriority?: number;
   /** Upper bound for each replica to answer /healthz after a start (default 20 s). */
   startTimeoutMs?: number;
   /** For messages and the temp dir name. */
@@ -116,6 +127,25 @@ export interface ReplicaGroup {
   markFailed(): void;
   /** Kills every replica and removes the temp dir (kept when a test failed). */
   shutdown(): Promise<void>;
+}
+
+/** The command that starts `node <args>` with the requested scheduling. */
+function launcher(opts: StartReplicasOptions, args: string[]): { command: string; args: string[] } {
+  if (opts.rtPriority !== undefined) return { command: 'chrt', args: ['-r', String(opts.rtPriority), process.execPath, ...args] };
+  if (opts.nice !== undefined) return { command: 'nice', args: ['-n', String(opts.nice), process.execPath, ...args] };
+  return { command: process.execPath, args };
+}
+
+/** `--rt <priority>` / `--nice <n>` of a benchmark's command line, as startReplicas options. */
+export function schedulingFromArgv(argv: readonly string[] = process.argv): Pick<StartReplicasOptions, 'nice' | 'rtPriority'> {
+  const num = (flag: string): number | undefined => {
+    const i = argv.indexOf(flag);
+    const v = i >= 0 ? Number(argv[i + 1]) : NaN;
+    return Number.isFinite(v) ? v : undefined;
+  };
+  const rt = num('--rt');
+  const nice = num('--nice');
+  return { ...(rt !== undefined ? { rtPriority: rt } : {}), ...(nice !== undefined ? { nice } : {}) };
 }
 
 export async function startReplicas(opts: StartReplicasOptions = {}): Promise<ReplicaGroup> {
@@ -202,8 +232,7 @@ export async function startReplicas(opts: StartReplicasOptions = {}): Promise<Re
     fs.appendFileSync(h.logFile, `==== harness: start at ${new Date().toISOString()} ====\n`);
     const proc = spawnTracked({
       name: `replica ${id}`,
-      command: process.execPath,
-      args: [CLI_PATH, 'run', '--config', h.configFile, ...(opts.runArgs ?? [])],
+      ...launcher(opts, [CLI_PATH, 'run', '--config', h.configFile, ...(opts.runArgs ?? [])]),
       logFile: h.logFile,
       cwd: dir,
     });
