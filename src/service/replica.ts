@@ -156,7 +156,7 @@ export class Replica {
 
   private async doShutdown(opts: ShutdownOptions): Promise<void> {
     const log = this.logger.child({ component: 'replica' });
-    if ((opts.transferLeadership ?? true) && this.driver.role() === 'leader') {
+    if ((opts.transferLeadership ?? true) && this.config.peers.length > 1 && this.driver.role() === 'leader') {
       const deadlineMs = opts.transferDeadlineMs ?? this.config.election.electionTimeoutMs;
       const out = this.driver.transferLeadership();
       if (out.ok) {
