@@ -115,6 +115,7 @@ type SimEvent =
   | { readonly kind: 'notify'; readonly to: number; readonly about: number; readonly lost: boolean; readonly createdAtMs: number }
   | { readonly kind: 'fault' }
   | { readonly kind: 'restart'; readonly node: number }
+  | { readonly kind: 'crash-restart'; readonly node: number }
   | { readonly kind: 'resume'; readonly node: number }
   | { readonly kind: 'heal-partition'; readonly id: number }
   | { readonly kind: 'heal' }
@@ -154,6 +155,8 @@ export class Simulation {
   private readonly nodes: SimNode[] = [];
   private readonly queue = new EventQueue<SimEvent>();
   private readonly partitions = new Map<number, Set<string>>();
+  /** Links that are slow for a while (congestion, a GC-paused proxy): extra one-way delay. */
+  private readonly slowLinks = new Map<string, { extraMs: number; untilMs: number }>();
   private nextPartitionId = 1;
   private readonly trace: string[] | null;
   private readonly faultEndMs: number;
@@ -347,6 +350,9 @@ export class Simulation {
       case 'restart':
         this.restart(this.nodes[ev.node]!);
         return;
+      case 'crash-restart':
+        if (!this.healed) this.crash(this.nodes[ev.node]!, this.rng.chance(this.net.pSilentCrash), 'acker-restart', this.rng.uniform(0, 5));
+        return;
       case 'resume':
         this.resume(this.nodes[ev.node]!);
         return;
@@ -441,8 +447,10 @@ export class Simulation {
       this.log(`drop ${from.id}->${to.id} ${describe(message)} (loss)`);
       return;
     }
-    this.queue.push(this.nowMs + this.delayMs(), { kind: 'deliver', from: from.index, to: to.index, message });
-    if (this.rng.chance(this.net.pDup)) this.queue.push(this.nowMs + this.delayMs(), { kind: 'deliver', from: from.index, to: to.index, message });
+    const slow = this.slowLinks.get(link(from.index, to.index));
+    const extraMs = slow !== undefined && slow.untilMs > this.nowMs ? slow.extraMs : 0;
+    this.queue.push(this.nowMs + extraMs + this.delayMs(), { kind: 'deliver', from: from.index, to: to.index, message });
+    if (this.rng.chance(this.net.pDup)) this.queue.push(this.nowMs + extraMs + this.delayMs(), { kind: 'deliver', from: from.index, to: to.index, message });
   }
 
   private delayMs(): number {
@@ -493,6 +501,8 @@ export class Simulation {
       ['false-suspicion', 2],
       ['transfer', 1],
       ['drift', 1],
+      ['slow-link', 1],
+      ['acker-restart', 1],
     ]);
     const target = this.pickTarget();
     switch (kind) {
@@ -532,9 +542,31 @@ export class Simulation {
       case 'transfer': {
         const leader = this.nodes.find((n) => n.state === 'running' && n.core?.status(this.localNow(n)).role === 'leader');
         if (leader === undefined) return;
-        const to = this.rng.chance(0.5) ? undefined : this.rng.pick(this.nodes.filter((n) => n !== leader)).id;
+        const target = this.rng.pick(this.nodes.filter((n) => n !== leader));
+        const to = this.rng.chance(0.5) ? undefined : target.id;
         this.log(`fault: transfer request to ${leader.id} (to ${to ?? 'any'})`);
         this.transfer(leader.id, to);
+        // Half the time TimeoutNow crawls: the transfer times out and arrives late.
+        if (this.rng.chance(0.5)) this.slowLink(leader, target, this.rng.uniform(300, 900), this.rng.uniform(400, 1200));
+        return;
+      }
+      case 'slow-link': {
+        const other = this.rng.pick(this.nodes.filter((n) => n !== target));
+        const [from, to] = this.rng.chance(0.5) ? [target, other] : [other, target];
+        this.slowLink(from, to, this.rng.uniform(20, 1000), this.rng.uniform(100, 3000));
+        return;
+      }
+      case 'acker-restart': {
+        // Aimed at the start-up hold: the leader stops reaching one follower, and just as
+        // that follower times out, another follower (whose acknowledgements carry the
+        // leader's lease) restarts — it must not vote while that lease may still hold.
+        const leader = this.nodes.find((n) => n.state === 'running' && n.core?.status(this.localNow(n)).role === 'leader');
+        if (leader === undefined) return;
+        const [cut, acker] = this.shuffled(this.nodes.filter((n) => n !== leader));
+        if (cut === undefined || acker === undefined) return;
+        this.addPartition(new Set([link(leader.index, cut.index)]), `one-way ${leader.id} -/-> ${cut.id} (acker-restart)`);
+        const atMs = this.nowMs + this.rng.uniform(350, 800);
+        this.queue.push(atMs, { kind: 'crash-restart', node: acker.index });
         return;
       }
       case 'drift': {
@@ -566,6 +598,20 @@ export class Simulation {
 
   private others(side: readonly number[]): number[] {
     return this.nodes.map((n) => n.index).filter((i) => !side.includes(i));
+  }
+
+  private slowLink(from: SimNode, to: SimNode, extraMs: number, forMs: number): void {
+    this.log(`fault: link ${from.id}->${to.id} slow by ${extraMs.toFixed(1)} ms for ${forMs.toFixed(0)} ms`);
+    this.slowLinks.set(link(from.index, to.index), { extraMs, untilMs: this.nowMs + forMs });
+  }
+
+  private shuffled<T>(items: readonly T[]): T[] {
+    const out = [...items];
+    for (let i = out.length - 1; i > 0; i--) {
+      const j = this.rng.int(0, i + 1);
+      [out[i], out[j]] = [out[j]!, out[i]!];
+    }
+    return out;
   }
 
   private addPartition(links: Set<string>, what: string): void {
@@ -659,6 +705,7 @@ export class Simulation {
     this.log('HEAL: partitions gone, no loss or long delays, every replica running');
     this.healed = true;
     this.partitions.clear();
+    this.slowLinks.clear();
     this.net.pDrop = 0;
     this.net.pLongDelay = 0;
     for (const n of this.nodes) {
