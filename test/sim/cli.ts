@@ -99,4 +99,11 @@ function main(): void {
   process.exitCode = violations === 0 ? 0 : 1;
 }
 
-if (require.main === module) main();
+if (require.main === module) {
+  // `npm run sim -- --seed N --verbose | head` closes the pipe early: that is not an error.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw err;
+  });
+  main();
+}

@@ -1,10 +1,13 @@
 /**
  * Deterministic simulator for the election core (DESIGN §2, issue 3 "Deterministic
  * simulator"). N replicas run the real `ElectionNode` on a seeded virtual clock; a network
- * drops, delays, duplicates and reorders messages and suffers symmetric and one-way
- * partitions; replicas crash (sometimes between persisting and sending), restart from
- * what they persisted, pause (SIGSTOP), drift, and receive connection-lost notifications,
- * true and false. One seed fixes every choice, so a failing seed replays exactly.
+ * drops, delays, duplicates and reorders messages, has slow links, and suffers symmetric
+ * and one-way partitions; replicas crash (sometimes between persisting and sending, or
+ * right after granting a vote), restart from what they persisted, pause (SIGSTOP), run
+ * their clocks at rates within [1 − ρ, 1 + ρ], ρ = 1 %, and receive connection-lost
+ * notifications, true and false. Each seed draws its own weather (loss, duplication,
+ * delays, fault rate); node randomness favours the extremes (timeouts of exactly T).
+ * One seed fixes every choice, so a failing seed replays exactly.
  *
  * Invariants, checked after every event (the first violation stops the run):
  *  one-leader-per-term  no two replicas are ever leader in the same term.
