@@ -16,8 +16,9 @@
  *
  * `isLeader()` answers from the core's lease on a fresh clock reading, so callers check it
  * immediately before each side effect (DESIGN §2); `runIfLeader(fn)` is that check and
- * the call in one. Split-vote backoff lives in the core (randomized timeouts widen after
- * failed campaigns), so the driver adds none.
+ * the call in one. Split-vote backoff and the fast-election tie-break live in the core
+ * (randomized timeouts widen after failed campaigns; a follower that backs a candidate
+ * stands back), so the driver adds none.
  */
 import { randomInt } from 'node:crypto';
 import type { Logger } from '../log';
@@ -114,9 +115,6 @@ export class ElectionDriver {
   private leaseHeld = false;
   private knownLeader: { id: NodeId; term: number } | null = null;
   private lastLoggedTerm = -1;
-  /** When this follower last granted a pre-vote while leaderless (campaign yield, see arm()). */
-  private preVoteGrantedAtMs: number | null = null;
-  private campaignYieldMs = 0;
 
   constructor(private readonly opts: DriverOptions) {
     this.id = opts.id;
@@ -141,8 +139,6 @@ export class ElectionDriver {
       hardState,
       nowMs: this.clock.monotonicMs(),
     });
-    // Long enough for the peer to finish its pre-vote, persist and send its vote request.
-    this.campaignYieldMs = this.core.timing.fastElectionMaxDelayMs;
     this.updateTermLogger(hardState.term);
     this.log.info(
       { term: hardState.term, votedFor: hardState.votedFor, stateFile: this.opts.store.location, leaseMs: this.core.timing.leaseMs, electionTimeoutMs: this.core.timing.electionTimeoutMs },
@@ -323,7 +319,6 @@ export class ElectionDriver {
       }
     }
     for (const env of out.messages) this.opts.transport.send(env.to, env.message);
-    if (out.events.some((e) => e.type === 'vote-granted' && e.preVote)) this.preVoteGrantedAtMs = this.clock.monotonicMs();
     this.arm();
     this.report(out);
     return out;
@@ -332,18 +327,7 @@ export class ElectionDriver {
   private arm(): void {
     if (this.core === null || this.stopped || this.failed) return;
     this.disarm();
-    let deadlineMs = this.core.nextDeadlineMs();
-    // Campaign yield: a leaderless follower that just granted a peer's pre-vote gives that
-    // peer a head start before campaigning itself. Without it, two followers whose fast
-    // elections (DESIGN §2) start a few ms apart both win their pre-votes and split the
-    // real vote, costing a backoff round. Ticking later than the deadline is always safe
-    // (it is what a descheduled process does), and only followers do it: a leader's
-    // heartbeats and step-down are never postponed.
-    if (this.preVoteGrantedAtMs !== null) {
-      const s = this.core.status(this.clock.monotonicMs());
-      if (s.role === 'follower' && s.leaderId === null) deadlineMs = Math.max(deadlineMs, this.preVoteGrantedAtMs + this.campaignYieldMs);
-      else this.preVoteGrantedAtMs = null;
-    }
+    const deadlineMs = this.core.nextDeadlineMs();
     const delayMs = Math.max(0, deadlineMs - this.clock.monotonicMs());
     // Node timers have 1 ms resolution and never fire early by more than that; a tick that
     // comes a fraction early does nothing and re-arms for the remainder.
