@@ -8,6 +8,7 @@
 import { Option, type Command } from 'commander';
 import { configProblemsOf, formatProblem, loadConfig, type VigilConfig } from '../config';
 import { describeError, isVigilError } from '../errors';
+import { attachMonitor } from '../service/monitor';
 import { Replica } from '../service/replica';
 
 export interface RunOptions {
@@ -38,6 +39,7 @@ export async function runReplica(opts: RunOptions): Promise<number> {
   try {
     const interval = opts.guardedNoopIntervalMs === undefined ? undefined : Number(opts.guardedNoopIntervalMs);
     replica = await Replica.start(config, interval !== undefined && Number.isFinite(interval) ? { guardedNoopIntervalMs: interval } : {});
+    attachMonitor(replica);
   } catch (err) {
     process.stderr.write(`${isVigilError(err) ? `vigil: ${err.code}: ` : 'vigil: '}${describeError(err)}\n`);
     return 2;

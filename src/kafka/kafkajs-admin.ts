@@ -16,7 +16,7 @@ import {
   isConnectionError,
   kafkaErrorName,
   newEncoder,
-  toInt,
+  readInt64Number,
 } from './kafkajs-wire';
 import {
   type BrokerInfo,
@@ -114,7 +114,8 @@ export class KafkajsAdmin implements KafkaAdmin {
     if (failures.length === md.brokers.length && md.brokers.length > 0) {
       throw new VigilError('KAFKA_REQUEST_FAILED', `could not list consumer groups on any broker: ${failures.join('; ')}`, { retriable: true });
     }
-    if (failures.length > 0) this.logger.warn({ failures }, 'some brokers did not list their groups');
+    // a down broker is reported by the monitor itself; this is detail for debugging
+    if (failures.length > 0) this.logger.debug({ failures }, 'some brokers did not list their groups');
     return [...seen.values()].sort((a, b) => a.groupId.localeCompare(b.groupId));
   }
 
@@ -596,7 +597,7 @@ function offsetFetchV3(groupId: string) {
         topic: t.readString() ?? '',
         partitions: t.readArray((p) => {
           const partition = p.readInt32();
-          const offset = toInt(p.readInt64());
+          const offset = readInt64Number(p);
           p.readString(); // metadata
           const errorCode = p.readInt16();
           return { partition, offset, errorCode };
@@ -639,7 +640,7 @@ function listOffsetsV2(tps: readonly TopicPartition[], timestamp: number) {
             const partition = p.readInt32();
             const errorCode = p.readInt16();
             p.readInt64(); // timestamp of the found record
-            return { topic, partition, errorCode, offset: toInt(p.readInt64()) };
+            return { topic, partition, errorCode, offset: readInt64Number(p) };
           });
         })
         .flat();
@@ -675,7 +676,7 @@ function fetchV4(reqs: readonly RecordProbeRequest[], partitionBytes: number) {
           return t.readArray((p) => {
             const partition = p.readInt32();
             const errorCode = p.readInt16();
-            const highWatermark = toInt(p.readInt64());
+            const highWatermark = readInt64Number(p);
             p.readInt64(); // last stable offset
             p.readArray((a) => [a.readInt64(), a.readInt64()]); // aborted transactions
             const records = p.readBytes();

@@ -85,8 +85,16 @@ export function kafkaErrorName(code: number): string {
   return entry ? entry.type : `KAFKA_ERROR_${code}`;
 }
 
-export function toInt(v: { toString(): string }): number {
-  return Number(v.toString());
+/**
+ * Reads an INT64 as a JavaScript number without allocating (kafkajs's readInt64 builds a
+ * BigInt). Exact below 2^53, which offsets and timestamps stay under.
+ */
+export function readInt64Number(d: KafkajsDecoder): number {
+  const raw = d as unknown as { buffer: Buffer; offset: number };
+  const hi = raw.buffer.readInt32BE(raw.offset);
+  const lo = raw.buffer.readUInt32BE(raw.offset + 4);
+  raw.offset += 8;
+  return hi * 4294967296 + lo;
 }
 
 interface BrokerHandle {

@@ -18,13 +18,13 @@
 import type { VigilConfig } from '../config/types';
 import { lagRuleFor } from '../config/lag-rule';
 import { describeError } from '../errors';
-import type { BrokerInfo, GroupOffsetsResult, KafkaAdmin, PartitionOffset, RecordProbe, TopicPartition } from '../kafka/types';
-import { probeKey, tpKey } from '../kafka/types';
+import type { BrokerInfo, GroupOffsetsResult, KafkaAdmin, RecordProbe, TopicPartition } from '../kafka/types';
+import { probeKey } from '../kafka/types';
 import type { Clock } from '../util/clock';
 import { type NameFilter, nameFilter } from '../util/glob';
-import { EndOffsetHistory } from './history';
+import { EndOffsetHistory, type TopicHistory, estimateIn } from './history';
 import { roundSeconds } from './latency';
-import type { BrokerState, GroupPartitionLag, GroupState, GroupTopicRule, KafkaSnapshot, PartitionState } from './snapshot';
+import type { BrokerState, CanaryState, GroupPartitionLag, GroupState, GroupTopicRule, KafkaSnapshot, PartitionState } from './snapshot';
 
 export interface ObserverOptions {
   readonly lag: VigilConfig['lag'];
@@ -36,6 +36,8 @@ export interface ObserverOptions {
   readonly maxProbesPerCycle?: number;
   /** how often topic min.insync.replicas is re-read */
   readonly configRefreshMs?: number;
+  /** the canary's latest per-broker results (DESIGN §3), or absent when it is disabled */
+  readonly canaryStates?: () => readonly CanaryState[];
 }
 
 const DEFAULT_MAX_PROBES = 2_000;
@@ -46,11 +48,14 @@ const NEAR_BREACH_FRACTION = 0.5;
 const DEFAULT_MIN_ISR = 1;
 
 interface LaggingRow {
-  group: string;
-  tp: TopicPartition;
-  committed: number;
-  end: number;
-  rule: GroupTopicRule;
+  readonly group: string;
+  readonly topic: string;
+  readonly partition: number;
+  /** PartitionIndex of (topic, partition) */
+  readonly idx: number;
+  readonly committed: number;
+  readonly end: number;
+  readonly rule: GroupTopicRule;
 }
 
 export class KafkaObserver {
@@ -60,12 +65,16 @@ export class KafkaObserver {
   /** brokers seen in any metadata: a broker that leaves the metadata is still reported */
   private readonly knownBrokers = new Map<number, BrokerInfo>();
   private readonly unreachableSince = new Map<number, number>();
+  /** groups listed in any cycle and not since deleted */
+  private readonly knownGroups = new Set<string>();
   private minIsr = new Map<string, number>();
   private minIsrReadAtMs = Number.NEGATIVE_INFINITY;
-  /** exact record timestamps by probeKey; kept while some group sits at that offset */
-  private probeCache = new Map<string, RecordProbe>();
+  /** exact record timestamps; kept while some group sits at that offset */
+  private probeCache = new ProbeCache();
   private readonly maxProbes: number;
   private readonly configRefreshMs: number;
+  /** how long each phase of the last observe() took (ms), for logs and benchmarks */
+  lastPhasesMs: Record<string, number> = {};
 
   constructor(
     private readonly admin: KafkaAdmin,
@@ -91,7 +100,16 @@ export class KafkaObserver {
 
   /** The leader's cycle: the whole snapshot. Never throws: failures are in the snapshot. */
   async observe(): Promise<KafkaSnapshot> {
-    const startedAtMs = this.clock.wallMs();
+    const clock = this.clock;
+    const startedAtMs = clock.wallMs();
+    const phases: Record<string, number> = {};
+    let mark = clock.monotonicMs();
+    const lap = (name: string) => {
+      const t = clock.monotonicMs();
+      phases[name] = Math.round((t - mark) * 10) / 10;
+      mark = t;
+    };
+    this.lastPhasesMs = phases;
     let md;
     try {
       md = await this.admin.metadata();
@@ -99,39 +117,67 @@ export class KafkaObserver {
       return { ok: false, takenAtMs: startedAtMs, error: describeError(err) };
     }
     for (const b of md.brokers) this.knownBrokers.set(b.nodeId, b);
+    lap('metadata');
 
     const watchedTopics = md.topics.filter((t) => !t.isInternal && this.topicFilter(t.topic));
-    const [brokers, minIsr, groupIds] = await Promise.all([
+    const [brokers, minIsr, listed] = await Promise.all([
       this.brokerStates(new Set(md.brokers.map((b) => b.nodeId)), startedAtMs),
       this.minIsrFor(watchedTopics.map((t) => t.topic), startedAtMs),
       this.admin.listGroups().then(
-        (gs) => gs.map((g) => g.groupId).filter(this.groupFilter),
-        () => [] as string[],
+        (gs) => new Set(gs.map((g) => g.groupId).filter(this.groupFilter)),
+        () => new Set<string>(),
       ),
     ]);
+    // A group's coordinator may be down (ListGroups then misses it) while the group itself
+    // lives on: keep asking for groups seen before until their offsets are gone.
+    for (const g of listed) this.knownGroups.add(g);
+    const groupIds = [...this.knownGroups].sort();
+    lap('brokers+groups');
 
+    // Every watched partition gets an index: topic t's partition p is base(t) + p. Per-row
+    // work below is array access, not string-keyed maps (100,000 rows a cycle).
+    const index = new PartitionIndex(watchedTopics);
     const partitions: PartitionState[] = [];
-    const allTps: TopicPartition[] = [];
     for (const t of watchedTopics) {
       const topicMinIsr = minIsr.get(t.topic) ?? DEFAULT_MIN_ISR;
       for (const p of t.partitions) {
         partitions.push({ topic: t.topic, partition: p.partition, leader: p.leader, replicas: p.replicas, isr: p.isr, offlineReplicas: p.offlineReplicas, minIsr: topicMinIsr });
-        allTps.push({ topic: t.topic, partition: p.partition });
       }
     }
 
-    const [described, committed, ends] = await Promise.all([
+    const [described, committed, endsAt] = await Promise.all([
       this.admin.describeGroups(groupIds),
       this.admin.committedOffsets(groupIds),
-      this.admin.endOffsets(allTps),
+      // the history needs the time the end offsets were read, not when the slowest of the
+      // three requests returned
+      this.admin.endOffsets(index.all).then((ends) => ({ ends, atMs: clock.wallMs() })),
     ]);
-    const nowMs = this.clock.wallMs();
-    this.history.record(ends, nowMs);
-    const endOf = new Map<string, PartitionOffset>(ends.map((e) => [tpKey(e.topic, e.partition), e]));
-    const watched = new Set(allTps.map((tp) => tpKey(tp.topic, tp.partition)));
+    lap('offsets');
+    for (const g of groupIds) {
+      const r = committed.get(g);
+      if (!listed.has(g) && r && 'offsets' in r && r.offsets.size === 0) this.knownGroups.delete(g); // deleted
+    }
+    this.history.record(endsAt.ends, endsAt.atMs);
+    // A partition whose leader cannot be asked keeps its last end offset seen: its
+    // consumers cannot fetch, its producers cannot write, and the records it held before go
+    // on aging — the delivery latency its groups suffer is exactly what must be reported.
+    const end = new Float64Array(index.size).fill(Number.NaN);
+    const endError: (string | undefined)[] = [];
+    for (const e of endsAt.ends) {
+      const i = index.of(e.topic, e.partition);
+      if (i < 0) continue;
+      if (e.offset !== null) {
+        end[i] = e.offset;
+        continue;
+      }
+      const last = this.history.lastEnd(e.topic, e.partition);
+      if (last !== null) end[i] = last;
+      endError[i] = `${e.error ?? 'no answer'}; end offset as last seen`;
+    }
+    const nowMs = clock.wallMs();
 
-    // Rows where the group is behind: only these need the exact test and seconds.
-    const lagging: LaggingRow[] = [];
+    // The rows where a group is behind: only these need the exact test and seconds.
+    const rows: LaggingRow[] = [];
     const rulesByGroup = new Map<string, Map<string, GroupTopicRule>>();
     for (const group of groupIds) {
       const result = committed.get(group);
@@ -139,25 +185,48 @@ export class KafkaObserver {
       const rules = new Map<string, GroupTopicRule>();
       rulesByGroup.set(group, rules);
       for (const [topic, parts] of result.offsets) {
-        if (!this.topicFilter(topic)) continue;
+        const base = index.base(topic);
+        if (base < 0) continue;
         const rule = this.ruleFor(group, topic);
         rules.set(topic, rule);
+        const count = index.count(topic);
         for (const [partition, offset] of parts) {
-          const end = endOf.get(tpKey(topic, partition))?.offset;
-          if (watched.has(tpKey(topic, partition)) && end !== null && end !== undefined && offset < end) {
-            lagging.push({ group, tp: { topic, partition }, committed: offset, end, rule });
-          }
+          if (partition >= count) continue;
+          const e = end[base + partition] as number;
+          if (offset < e) rows.push({ group, topic, partition, idx: base + partition, committed: offset, end: e, rule });
         }
       }
     }
+    lap('rows');
 
-    const boundary = await this.exactTests(lagging, nowMs);
-    const seconds = await this.reportedSeconds(lagging, boundary, nowMs);
+    const boundaries = await this.exactTests(rows, index, nowMs);
+    lap('exact-test');
+    const { seconds, uncertaintyMs } = await this.reportedSeconds(rows, boundaries, nowMs);
+    lap('seconds');
+
+    const lagByGroup = new Map<string, RowResult[]>();
+    rows.forEach((row, i) => {
+      const o = (boundaries.get(row.rule.thresholdMs) as Float64Array)[row.idx] as number;
+      const ro = (boundaries.get(row.rule.resolveBelowMs) as Float64Array)[row.idx] as number;
+      const s = seconds[i] ?? null;
+      const u = uncertaintyMs[i] ?? Number.POSITIVE_INFINITY;
+      let list = lagByGroup.get(row.group);
+      if (!list) lagByGroup.set(row.group, (list = []));
+      list.push({
+        row,
+        // The exact test where the leader answered; where it could not (leader down), the
+        // estimate decides only when its error bound cannot flip the answer.
+        breach: Number.isNaN(o) ? boundedOver(s, u, row.rule.thresholdMs) : row.committed < o,
+        aboveResolveBelow: Number.isNaN(ro) ? boundedOver(s, u, row.rule.resolveBelowMs) : row.committed < ro,
+        lagSeconds: s,
+        error: endError[row.idx],
+      });
+    });
 
     const groups: GroupState[] = groupIds.map((group) =>
-      this.groupState(group, committed.get(group), described.get(group)?.state ?? '', rulesByGroup.get(group), endOf, watched, boundary, seconds),
+      this.groupState(group, committed.get(group), described.get(group)?.state ?? '', rulesByGroup.get(group), index, end, endError, lagByGroup.get(group)),
     );
-
+    lap('assemble');
     return {
       ok: true,
       takenAtMs: nowMs,
@@ -166,7 +235,7 @@ export class KafkaObserver {
       brokers,
       partitions,
       groups,
-      canary: null,
+      canary: this.opts.canaryStates ? this.opts.canaryStates() : null,
     };
   }
 
@@ -211,70 +280,104 @@ export class KafkaObserver {
 
   /**
    * The exact test of DESIGN §3 for every lagging row, at its threshold and at its
-   * resolveBelow: one ListOffsets per leader per distinct value. Result: probeKey-like
-   * key (group-independent: partition + value) → o.
+   * resolveBelow: one ListOffsets per leader per distinct value. Result: value → o by
+   * partition index (NaN = not asked or no answer; +Infinity = every record is older).
    */
-  private async exactTests(rows: readonly LaggingRow[], nowMs: number): Promise<Map<string, number | null>> {
-    const byValue = new Map<number, Map<string, TopicPartition>>();
+  private async exactTests(rows: readonly LaggingRow[], index: PartitionIndex, nowMs: number): Promise<Map<number, Float64Array>> {
+    const wanted = new Map<number, Uint8Array>();
     for (const r of rows) {
       for (const v of [r.rule.thresholdMs, r.rule.resolveBelowMs]) {
-        let m = byValue.get(v);
-        if (!m) byValue.set(v, (m = new Map()));
-        m.set(tpKey(r.tp.topic, r.tp.partition), r.tp);
+        let mark = wanted.get(v);
+        if (!mark) wanted.set(v, (mark = new Uint8Array(index.size)));
+        mark[r.idx] = 1;
       }
     }
-    const out = new Map<string, number | null>();
+    const out = new Map<number, Float64Array>();
     await Promise.all(
-      [...byValue].map(async ([valueMs, tps]) => {
-        const res = await this.admin.offsetsForTimestamp([...tps.values()], nowMs - valueMs);
-        for (const o of res) out.set(boundaryKey(o.topic, o.partition, valueMs), o.offset);
+      [...wanted].map(async ([valueMs, mark]) => {
+        const tps: TopicPartition[] = [];
+        for (let i = 0; i < mark.length; i++) if (mark[i] === 1) tps.push(index.all[i] as TopicPartition);
+        const o = new Float64Array(index.size).fill(Number.NaN);
+        for (const answer of await this.admin.offsetsForTimestamp(tps, nowMs - valueMs)) {
+          const i = index.of(answer.topic, answer.partition);
+          if (i >= 0 && answer.offset !== null) o[i] = answer.offset;
+        }
+        out.set(valueMs, o);
       }),
     );
     return out;
   }
 
   /**
-   * Reported seconds per lagging row (keyed by probeKey): from the history; replaced by an
+   * Reported seconds per lagging row (same order as rows): from the history; replaced by an
    * exact probe where the row is in or near breach and the history is too coarse (or does
    * not reach back) for max(0.5 s, 5 %), worst rows first, at most maxProbes per cycle.
+   * Probe answers are cached per (partition, offset): a group that does not move is
+   * probed once.
    */
-  private async reportedSeconds(rows: readonly LaggingRow[], boundary: ReadonlyMap<string, number | null>, nowMs: number): Promise<Map<string, number | null>> {
-    const out = new Map<string, number | null>();
-    const want: { key: string; row: LaggingRow; priority: number }[] = [];
-    const nextCache = new Map<string, RecordProbe>();
-    for (const row of rows) {
-      const key = probeKey(row.tp.topic, row.tp.partition, row.committed);
-      const cached = this.probeCache.get(key);
-      if (cached && cached.kind === 'record') {
-        nextCache.set(key, cached);
-        out.set(key, secondsFromProbe(cached, nowMs));
+  private async reportedSeconds(
+    rows: readonly LaggingRow[],
+    boundaries: ReadonlyMap<number, Float64Array>,
+    nowMs: number,
+  ): Promise<{ seconds: (number | null)[]; uncertaintyMs: number[] }> {
+    const out: (number | null)[] = new Array(rows.length).fill(null);
+    const unc: number[] = new Array(rows.length).fill(Number.POSITIVE_INFINITY);
+    const want: { i: number; priority: number }[] = [];
+    const nextCache = new ProbeCache();
+    let lastTopic = '';
+    let history: TopicHistory | undefined;
+    for (let i = 0; i < rows.length; i++) {
+      const row = rows[i] as LaggingRow;
+      const cached = this.probeCache.get(row.topic, row.partition, row.committed);
+      if (cached) {
+        nextCache.set(row.topic, row.partition, row.committed, cached);
+        out[i] = secondsFromProbe(cached, nowMs);
+        unc[i] = 0;
         continue;
       }
-      const est = this.history.estimate(row.tp.topic, row.tp.partition, row.committed);
-      const estSeconds = est ? Math.max(0, nowMs - est.appendedAtMs) / 1000 : null;
-      out.set(key, estSeconds === null ? null : roundSeconds(estSeconds));
-      const o = boundary.get(boundaryKey(row.tp.topic, row.tp.partition, row.rule.thresholdMs));
-      const inBreach = o !== undefined && o !== null && row.committed < o;
-      const near = inBreach || estSeconds === null || estSeconds * 1000 >= NEAR_BREACH_FRACTION * row.rule.thresholdMs;
-      const toleranceMs = Math.max(500, 0.05 * (estSeconds ?? 0) * 1000);
-      if (near && (est === null || est.uncertaintyMs > toleranceMs)) {
-        want.push({ key, row, priority: inBreach ? 2 : estSeconds === null ? 1 : 0 });
+      if (row.topic !== lastTopic) {
+        lastTopic = row.topic;
+        history = this.history.topic(row.topic);
       }
+      const est = history ? estimateIn(history, row.partition, row.committed) : null;
+      const estSeconds = est ? Math.max(0, nowMs - est.appendedAtMs) / 1000 : null;
+      out[i] = estSeconds === null ? null : roundSeconds(estSeconds);
+      if (est) unc[i] = est.uncertaintyMs;
+      const o = (boundaries.get(row.rule.thresholdMs) as Float64Array)[row.idx] as number;
+      const inBreach = row.committed < o; // false for NaN
+      const near = inBreach || estSeconds === null || estSeconds * 1000 >= NEAR_BREACH_FRACTION * row.rule.thresholdMs;
+      if (!near) continue;
+      const toleranceMs = Math.max(500, 0.05 * (estSeconds ?? 0) * 1000);
+      if (est === null || est.uncertaintyMs > toleranceMs) want.push({ i, priority: inBreach ? 2 : estSeconds === null ? 1 : 0 });
     }
     want.sort((a, b) => b.priority - a.priority);
     const chosen = want.slice(0, this.maxProbes);
     if (chosen.length > 0) {
-      const probed = await this.admin.probeRecords(chosen.map((w) => ({ ...w.row.tp, offset: w.row.committed })));
+      const probed = await this.admin.probeRecords(chosen.map((w) => {
+        const row = rows[w.i] as LaggingRow;
+        return { topic: row.topic, partition: row.partition, offset: row.committed };
+      }));
       for (const w of chosen) {
-        const p = probed.get(w.key);
+        const row = rows[w.i] as LaggingRow;
+        const p = probed.get(probeKey(row.topic, row.partition, row.committed));
         if (!p) continue;
-        if (p.kind === 'record') nextCache.set(w.key, p);
+        if (p.kind === 'record') nextCache.set(row.topic, row.partition, row.committed, p);
         const s = secondsFromProbe(p, nowMs);
-        if (s !== null || out.get(w.key) === null) out.set(w.key, s);
+        if (s !== null) unc[w.i] = 0;
+        if (s !== null || out[w.i] === null) out[w.i] = s;
+      }
+      // rows of other groups at the same (partition, offset) share the answer
+      for (let i = 0; i < rows.length; i++) {
+        const row = rows[i] as LaggingRow;
+        const p = nextCache.get(row.topic, row.partition, row.committed);
+        if (p) {
+          out[i] = secondsFromProbe(p, nowMs);
+          unc[i] = 0;
+        }
       }
     }
     this.probeCache = nextCache;
-    return out;
+    return { seconds: out, uncertaintyMs: unc };
   }
 
   private groupState(
@@ -282,51 +385,106 @@ export class KafkaObserver {
     result: GroupOffsetsResult | undefined,
     state: string,
     rules: ReadonlyMap<string, GroupTopicRule> | undefined,
-    endOf: ReadonlyMap<string, PartitionOffset>,
-    watched: ReadonlySet<string>,
-    boundary: ReadonlyMap<string, number | null>,
-    seconds: ReadonlyMap<string, number | null>,
+    index: PartitionIndex,
+    end: Float64Array,
+    endError: readonly (string | undefined)[],
+    lagging: readonly RowResult[] | undefined,
   ): GroupState {
     if (!result || !('offsets' in result)) {
       return { group, state, partitions: [], rules: new Map(), error: result && 'error' in result ? result.error : 'no answer' };
     }
     const partitions: GroupPartitionLag[] = [];
+    let next = 0; // lagging rows of this group, in the same order as its offsets are walked
     for (const [topic, parts] of result.offsets) {
-      const rule = rules?.get(topic);
-      if (!rule) continue;
+      const base = index.base(topic);
+      if (base < 0 || !rules?.has(topic)) continue;
+      const count = index.count(topic);
       for (const [partition, committed] of parts) {
-        const key = tpKey(topic, partition);
-        if (!watched.has(key)) continue;
-        const endAnswer = endOf.get(key);
-        const end = endAnswer?.offset ?? null;
-        if (end === null) {
-          partitions.push({ topic, partition, committed, end: null, lagMessages: null, breach: null, aboveResolveBelow: null, lagSeconds: null, error: `end offset unavailable: ${endAnswer?.error ?? 'no answer'}` });
-          continue;
+        if (partition >= count) continue;
+        const i = base + partition;
+        const e = end[i] as number;
+        const error = endError[i];
+        if (Number.isNaN(e)) {
+          partitions.push({ topic, partition, committed, end: null, lagMessages: null, breach: null, aboveResolveBelow: null, lagSeconds: null, error: `end offset unavailable: ${error ?? 'no answer'}` });
+        } else if (committed >= e) {
+          partitions.push({ topic, partition, committed, end: e, lagMessages: 0, breach: false, aboveResolveBelow: false, lagSeconds: 0, ...(error ? { error } : {}) });
+        } else {
+          const r = (lagging as readonly RowResult[])[next++] as RowResult;
+          partitions.push({ topic, partition, committed, end: e, lagMessages: e - committed, breach: r.breach, aboveResolveBelow: r.aboveResolveBelow, lagSeconds: r.lagSeconds, ...(error ? { error } : {}) });
         }
-        if (committed >= end) {
-          partitions.push({ topic, partition, committed, end, lagMessages: 0, breach: false, aboveResolveBelow: false, lagSeconds: 0 });
-          continue;
-        }
-        const o = boundary.get(boundaryKey(topic, partition, rule.thresholdMs));
-        const r = boundary.get(boundaryKey(topic, partition, rule.resolveBelowMs));
-        partitions.push({
-          topic,
-          partition,
-          committed,
-          end,
-          lagMessages: end - committed,
-          breach: o === undefined || o === null ? null : committed < o,
-          aboveResolveBelow: r === undefined || r === null ? null : committed < r,
-          lagSeconds: seconds.get(probeKey(topic, partition, committed)) ?? null,
-        });
       }
     }
     return { group, state, partitions, rules: rules ?? new Map() };
   }
 }
 
-function boundaryKey(topic: string, partition: number, valueMs: number): string {
-  return `${tpKey(topic, partition)}\u0000${valueMs}`;
+interface RowResult {
+  readonly row: LaggingRow;
+  readonly breach: boolean | null;
+  readonly aboveResolveBelow: boolean | null;
+  readonly lagSeconds: number | null;
+  readonly error: string | undefined;
+}
+
+/**
+ * Whether a latency estimate of `seconds` ± `uncertaintyMs` is over `limitMs`: true or false
+ * only when the whole error bound is on one side, else null (unknown).
+ */
+function boundedOver(seconds: number | null, uncertaintyMs: number, limitMs: number): boolean | null {
+  if (seconds === null || !Number.isFinite(uncertaintyMs)) return null;
+  const ms = seconds * 1000;
+  if (ms - uncertaintyMs > limitMs) return true;
+  if (ms + uncertaintyMs <= limitMs) return false;
+  return null;
+}
+
+/** Watched partitions numbered densely: topic t's partition p is base(t) + p. */
+class PartitionIndex {
+  readonly all: TopicPartition[] = [];
+  private readonly bases = new Map<string, { base: number; count: number }>();
+
+  constructor(topics: readonly { topic: string; partitions: readonly { partition: number }[] }[]) {
+    for (const t of topics) {
+      // partitions are numbered 0..n-1 by Kafka; the metadata lists each once
+      const count = t.partitions.reduce((m, p) => Math.max(m, p.partition + 1), 0);
+      this.bases.set(t.topic, { base: this.all.length, count });
+      for (let p = 0; p < count; p++) this.all.push({ topic: t.topic, partition: p });
+    }
+  }
+
+  get size(): number {
+    return this.all.length;
+  }
+
+  base(topic: string): number {
+    return this.bases.get(topic)?.base ?? -1;
+  }
+
+  count(topic: string): number {
+    return this.bases.get(topic)?.count ?? 0;
+  }
+
+  of(topic: string, partition: number): number {
+    const b = this.bases.get(topic);
+    return b && partition < b.count ? b.base + partition : -1;
+  }
+}
+
+/** Exact record probes by (topic, partition, offset), without building a string per row. */
+class ProbeCache {
+  private readonly topics = new Map<string, Map<number, Map<number, RecordProbe>>>();
+
+  get(topic: string, partition: number, offset: number): RecordProbe | undefined {
+    return this.topics.get(topic)?.get(partition)?.get(offset);
+  }
+
+  set(topic: string, partition: number, offset: number, probe: RecordProbe): void {
+    let t = this.topics.get(topic);
+    if (!t) this.topics.set(topic, (t = new Map()));
+    let p = t.get(partition);
+    if (!p) t.set(partition, (p = new Map()));
+    p.set(offset, probe);
+  }
 }
 
 function secondsFromProbe(p: RecordProbe, nowMs: number): number | null {

@@ -196,7 +196,6 @@ export class Reconciler {
       this.log.warn({ err: describeError(err) }, 'could not load alert state from Redis; continuing from memory');
     }
     this.ledTerm = term;
-    this.opts.metrics.electionIsLeader.set(1);
     void store
       .appendEvent({ type: 'leader-elected', timeMs: this.opts.clock.wallMs(), nodeId: config.node.id, term, data: { openAlerts: Object.keys(this.alertState.alerts).length } })
       .catch(() => undefined);
@@ -208,7 +207,10 @@ export class Reconciler {
     this.log.info({ term: this.ledTerm }, 'no longer leader; monitoring paused');
     this.ledTerm = 0;
     this.opts.refresher?.reset();
-    this.opts.metrics.electionIsLeader.set(0);
+    // Only the leader reports Kafka's state: a follower's stale gauges would mislead a
+    // dashboard that sums or maxes over replicas.
+    const m = this.opts.metrics;
+    for (const g of [m.kafkaUp, m.kafkaBrokers, m.kafkaPartitions, m.consumerLagSeconds, m.consumerLagMessages, m.alertsFiring, m.canaryLatencySeconds]) g.reset();
   }
 
   private restore(data: unknown): void {

@@ -10,14 +10,17 @@ import { Outbox } from '../alerting/outbox';
 import type { VigilConfig } from '../config/types';
 import { describeError } from '../errors';
 import { HttpError, sendJson } from '../http/respond';
-import type { HttpServer, RequestContext } from '../http/server';
+import type { Handler, Method } from '../http/server';
 import { KafkajsAdmin } from '../kafka/kafkajs-admin';
+import { KafkajsCanaryPort } from '../kafka/kafkajs-canary';
+import { Canary } from '../monitor/canary';
 import type { Logger } from '../log';
 import type { Metrics } from '../metrics';
 import { KafkaObserver } from '../monitor/observe';
 import { type Leadership, Reconciler } from '../monitor/reconcile';
 import { RedisStateStore } from '../state/redis-store';
-import type { Clock } from '../util/clock';
+import { type Clock, systemClock } from '../util/clock';
+import type { Replica } from './replica';
 
 export interface MonitorDeps {
   readonly config: VigilConfig;
@@ -25,12 +28,8 @@ export interface MonitorDeps {
   readonly metrics: Metrics;
   readonly logger: Logger;
   readonly clock: Clock;
-  readonly http: HttpServer;
-  /**
-   * Answers a follower's API request from the leader. Resolves true when it answered
-   * (forwarded, or said there is no leader), false when this replica should answer itself.
-   */
-  readonly forwardToLeader: (ctx: RequestContext) => Promise<boolean>;
+  /** Registers a route the leader answers and a follower forwards to the leader. */
+  readonly leaderRoute: (method: Method, path: string, handler: Handler) => void;
 }
 
 export interface Monitor {
@@ -75,35 +74,37 @@ export function startMonitor(deps: MonitorDeps): Monitor {
     },
   });
   const refresher = config.alerting.channels.some((c) => c.type === 'alertmanager') ? new AlertmanagerRefresher(notifier, config.alerting.channels, clock) : undefined;
+  const canaryPort = config.canary.enabled ? new KafkajsCanaryPort(config.kafka, logger.child({ component: 'kafka-canary' })) : null;
+  const canary = canaryPort
+    ? new Canary({ port: canaryPort, config: config.canary, nodeId: config.node.id, clock, logger, metrics, mayAct: () => leadership.isLeader() })
+    : null;
   const observer = new KafkaObserver(
     admin,
-    { lag: config.lag, groups: config.monitor.groups, topics: config.monitor.topics, brokerPingTimeoutMs: pingTimeoutMs(config) },
+    {
+      lag: config.lag,
+      groups: config.monitor.groups,
+      topics: config.monitor.topics,
+      brokerPingTimeoutMs: pingTimeoutMs(config),
+      ...(canary ? { canaryStates: () => canary.states() } : {}),
+    },
     clock,
   );
   const reconciler = new Reconciler({ config, observer, store, outbox, leadership, metrics, logger, clock, ...(refresher ? { refresher } : {}) });
 
-  const leaderOnly = (answer: (ctx: RequestContext) => Promise<void> | void) => async (ctx: RequestContext) => {
-    if (!leadership.isLeader() && (await deps.forwardToLeader(ctx))) return;
-    await answer(ctx);
-  };
-  deps.http.route(
+  deps.leaderRoute(
     'GET',
     '/api/v1/lag',
-    leaderOnly(({ res }) => {
+    ({ res }) => {
       const report = reconciler.lagReport();
       if (!report) throw new HttpError(503, 'NO_SNAPSHOT', 'no Kafka snapshot yet (the leader has not completed a cycle, or Kafka is unreachable); retry in a second');
       sendJson(res, 200, report);
-    }),
+    },
   );
-  deps.http.route(
-    'GET',
-    '/api/v1/alerts',
-    leaderOnly(({ res }) => sendJson(res, 200, { alerts: reconciler.alerts() })),
-  );
-  deps.http.route(
+  deps.leaderRoute('GET', '/api/v1/alerts', ({ res }) => sendJson(res, 200, { alerts: reconciler.alerts() }));
+  deps.leaderRoute(
     'GET',
     '/api/v1/events',
-    leaderOnly(async ({ res, url }) => {
+    async ({ res, url }) => {
       const since = url.searchParams.get('since');
       const limitText = url.searchParams.get('limit');
       const limit = limitText === null ? 1000 : Number(limitText);
@@ -122,7 +123,7 @@ export function startMonitor(deps: MonitorDeps): Monitor {
       } catch (err) {
         throw new HttpError(503, 'REDIS_UNAVAILABLE', `the events stream lives in Redis, which is not answering: ${describeError(err)}`);
       }
-    }),
+    },
   );
 
   reconciler.start();
@@ -130,7 +131,11 @@ export function startMonitor(deps: MonitorDeps): Monitor {
 
   return {
     reconciler,
-    leadershipChanged: () => reconciler.leadershipChanged(),
+    leadershipChanged: () => {
+      if (leadership.isLeader()) canary?.start();
+      else void canary?.stop();
+      reconciler.leadershipChanged();
+    },
     kafkaStatus: () => {
       const snap = reconciler.snapshot();
       if (!snap) return { state: 'unknown' };
@@ -153,9 +158,34 @@ export function startMonitor(deps: MonitorDeps): Monitor {
       return snap !== null && snap.ok;
     },
     stop: async () => {
+      await canary?.stop();
+      await canaryPort?.close();
       await reconciler.stop();
       outbox.close();
       await Promise.allSettled([admin.close(), store.close()]);
     },
   };
+}
+
+/**
+ * Plugs the monitor into a running replica (`vigil run`): routes, the kafka/redis parts of
+ * /api/v1/status, leader readiness (DESIGN §7: a leader is ready only when Kafka answers),
+ * role changes, and shutdown.
+ */
+export function attachMonitor(replica: Replica, clock: Clock = systemClock): Monitor {
+  const monitor = startMonitor({
+    config: replica.config,
+    leadership: replica.driver,
+    metrics: replica.metrics,
+    logger: replica.logger,
+    clock,
+    leaderRoute: (method, path, handler) => replica.leaderRoute(method, path, handler),
+  });
+  replica.hooks.kafkaStatus = () => monitor.kafkaStatus();
+  replica.hooks.redisStatus = () => monitor.redisStatus();
+  replica.hooks.leaderReadiness = () => (monitor.kafkaReachable() ? { ready: true } : { ready: false, reason: 'kafka unreachable' });
+  replica.driver.onRoleChange(() => monitor.leadershipChanged());
+  replica.onShutdown(() => monitor.stop());
+  monitor.leadershipChanged();
+  return monitor;
 }

@@ -164,4 +164,39 @@ describe('the observer builds a snapshot from Kafka', () => {
     const s = snap.groups[0]!.partitions[0]!.lagSeconds!;
     assert.ok(s >= 19 && s <= 20, `estimate ${s}`);
   });
+
+  it('keeps judging partitions whose leader is down: last end offset seen, breach from the estimate when its error bound allows', async () => {
+    const k = cluster();
+    const clock = new ManualClock();
+    const obs = observer(k, clock, 0);
+    k.commit('svc', 'orders', 0, 60);
+    await obs.observe(); // the history starts at end 60
+    for (let i = 0; i < 5; i++) {
+      clock.wall += 1000;
+      k.produce('orders', 0, [clock.wall]);
+      await obs.observe();
+    }
+    // the group stopped at 60 (a record appended within 1 s after T0) and the leader dies
+    k.down.add(k.part('orders', 0).leader);
+    clock.wall += 12_000;
+    const snap = await obs.observe();
+    assert.ok(snap.ok);
+    const row = snap.groups[0]!.partitions.find((p) => p.partition === 0)!;
+    assert.equal(row.end, 65, 'the last end offset seen');
+    assert.equal(row.breach, true, 'about 16 s old with a 1 s error bound: a breach for sure');
+    assert.match(row.error ?? '', /end offset as last seen/);
+  });
+
+  it('keeps watching groups it saw before when ListGroups fails (their coordinator is down)', async () => {
+    const k = cluster();
+    k.commit('svc', 'orders', 0, 49);
+    const obs = observer(k, new ManualClock());
+    await obs.observe();
+    k.listGroups = async () => {
+      throw new Error('could not list consumer groups on any broker');
+    };
+    const snap = await obs.observe();
+    assert.ok(snap.ok);
+    assert.deepEqual(snap.groups.map((g) => g.group), ['svc']);
+  });
 });

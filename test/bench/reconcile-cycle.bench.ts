@@ -1,0 +1,155 @@
+/**
+ * One reconcile cycle (observe + detect + decide) on a real 3-broker cluster with 2,000
+ * partitions and 50 consumer groups, every group committed on every partition (100,000
+ * group-partition rows), under a steady produce load and moving consumers (issue 4,
+ * DESIGN §10: <= 300 ms). Also reports the accuracy of the reported seconds against the
+ * true latency of the simulated groups.
+ *
+ *   npm run build && node scripts/run-bench.js reconcile-cycle
+ */
+import { emptyAlertState, type AlertState } from '../../src/alerting/alert-state';
+import { decide } from '../../src/alerting/decide';
+import { KafkajsAdmin } from '../../src/kafka/kafkajs-admin';
+import { detect, detectOptionsFor, emptyDetectMemory } from '../../src/monitor/detect';
+import { KafkaObserver } from '../../src/monitor/observe';
+import { systemClock } from '../../src/util/clock';
+import { OffsetCommitter } from '../harness/commit-offsets';
+import { startKafka } from '../harness/kafka';
+import { waitFor } from '../harness/wait';
+import { SimulatedGroup, Workload } from '../harness/workload';
+
+const TOPICS = 4;
+const PARTITIONS = 500; // per topic: 2,000 in all
+const GROUPS = 50;
+const CYCLES = Number(process.env.CYCLES ?? 40);
+const lag = { thresholdMs: 10_000, resolveBelowMs: 8_000, resolveForMs: 30_000, severity: 'warning' as const, overrides: [] };
+
+function pct(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] as number;
+}
+
+const progress = (what: string) => console.error(`# ${new Date().toISOString()} ${what}`);
+
+async function main(): Promise<void> {
+  progress('starting 3 brokers');
+  const cluster = await startKafka({ brokers: 3, name: 'bench-reconcile' });
+  const workloads: Workload[] = [];
+  const groups: SimulatedGroup[] = [];
+  const closers: (() => Promise<void>)[] = [];
+  const admin = new KafkajsAdmin({ brokers: cluster.bootstrap, clientId: 'bench', ssl: false, connectionTimeoutMs: 3000, requestTimeoutMs: 10_000 });
+  try {
+    const topics = Array.from({ length: TOPICS }, (_, i) => `cycle-${i}`);
+    for (const topic of topics) await cluster.createTopic(topic, { partitions: PARTITIONS, replicationFactor: 3 });
+    progress(`${TOPICS} topics × ${PARTITIONS} partitions created`);
+    for (const topic of topics) {
+      const w = new Workload({ bootstrap: cluster.bootstrap, topic, partitions: PARTITIONS, ratePerSec: 1 });
+      await w.start();
+      workloads.push(w);
+    }
+    await waitFor(() => workloads.every((w) => w.end(PARTITIONS - 1) >= 15), { timeoutMs: 120_000, intervalMs: 500, what: '15 s of records' });
+    progress('producing; starting the groups');
+    // Every group on every topic, each (group, topic) at its own latency between 0 (caught
+    // up) and 12 s, committing every 5 s like a consumer with the default auto-commit.
+    const committer = new OffsetCommitter(cluster.bootstrap);
+    closers.push(() => committer.close());
+    for (let g = 0; g < GROUPS; g++) {
+      for (let t = 0; t < TOPICS; t++) {
+        const latencyMs = ((g * 7 + t * 3) % 13) * 1000;
+        const sg = new SimulatedGroup(workloads[t] as Workload, `cycle-group-${g}`, topics[t] as string, PARTITIONS, () => (latencyMs === 0 ? 'caught-up' : { latencyMs }), 5000, committer);
+        groups.push(sg);
+        sg.start();
+      }
+    }
+    await waitFor(
+      () => {
+        const waiting = groups.filter((g) => !g.committed.some((c) => c > 0));
+        if (waiting.length > 0 && waiting[0]?.lastError) throw waiting[0].lastError;
+        return waiting.length === 0;
+      },
+      { timeoutMs: 120_000, intervalMs: 500, what: 'every group committed' },
+    );
+    progress('every group committed; measuring cycles');
+
+    const observer = new KafkaObserver(admin, { lag, groups: { include: ['cycle-group-*'], exclude: [] }, topics: { include: ['cycle-*'], exclude: [] }, brokerPingTimeoutMs: 800 }, systemClock);
+    const opts = detectOptionsFor(lag);
+    let memory = emptyDetectMemory();
+    let state: AlertState = emptyAlertState();
+    const observeMs: number[] = [];
+    const cycleMs: number[] = [];
+    let rows = 0;
+    const errors: number[] = [];
+    const quietAfter = Number(process.env.QUIET_AFTER ?? Number.POSITIVE_INFINITY);
+    for (let i = 0; i < CYCLES; i++) {
+      if (i === quietAfter) {
+        // stop the load: the rest of the cycles measure vigil against an idle cluster
+        await Promise.all(groups.map((g) => g.stop()));
+        await Promise.all(workloads.map((w) => w.stop()));
+      }
+      const cpu0 = process.cpuUsage();
+      const started = performance.now();
+      const snap = await observer.observe();
+      const observed = performance.now();
+      const d = detect(snap, memory, opts);
+      const dd = decide(d.findings, state, Date.now(), { cluster: 'bench', lag: d.lag });
+      memory = d.memory;
+      state = dd.state;
+      const done = performance.now();
+      if (i >= 5) {
+        observeMs.push(observed - started);
+        cycleMs.push(done - started);
+      }
+      if (!snap.ok) throw new Error(`snapshot failed: ${snap.error}`);
+      if (process.env.TRACE) {
+        const cpu = process.cpuUsage(cpu0);
+        console.error(JSON.stringify({ cycle: i, ms: Math.round(done - started), cpuMs: Math.round((cpu.user + cpu.system) / 1000), phases: observer.lastPhasesMs }));
+      }
+      rows = snap.groups.reduce((s, g) => s + g.partitions.length, 0);
+      // accuracy: reported seconds vs the truth, for every lagging row of this cycle
+      if (i >= 5) {
+        const wl = new Map(topics.map((t, k) => [t, workloads[k] as Workload]));
+        for (const g of snap.groups) {
+          for (const p of g.partitions) {
+            if (p.lagSeconds === null || p.end === null || p.committed >= p.end) continue;
+            const w = wl.get(p.topic) as Workload;
+            const truth = w.trueLatencyMs(p.partition, p.committed, snap.takenAtMs) / 1000;
+            if (!Number.isFinite(truth)) continue;
+            const err = Math.abs(p.lagSeconds - truth);
+            errors.push(err / Math.max(0.5, 0.05 * truth));
+          }
+        }
+      }
+      await new Promise((r) => setTimeout(r, Math.max(0, 1000 - (performance.now() - started))));
+    }
+    observeMs.sort((a, b) => a - b);
+    cycleMs.sort((a, b) => a - b);
+    errors.sort((a, b) => a - b);
+    const within = errors.filter((e) => e <= 1).length;
+    console.log(
+      JSON.stringify({
+        bench: 'reconcile-cycle',
+        partitions: TOPICS * PARTITIONS,
+        groups: GROUPS,
+        groupPartitionRows: rows,
+        cycles: cycleMs.length,
+        cycleMs: { p50: Math.round(pct(cycleMs, 50)), p99: Math.round(pct(cycleMs, 99)), max: Math.round(cycleMs.at(-1) as number) },
+        observeMs: { p50: Math.round(pct(observeMs, 50)), p99: Math.round(pct(observeMs, 99)) },
+        reportedSeconds: {
+          rowsChecked: errors.length,
+          withinTarget: within,
+          worstErrorOverTolerance: Number((errors.at(-1) ?? 0).toFixed(3)),
+        },
+      }),
+    );
+  } finally {
+    await Promise.allSettled(groups.map((g) => g.stop()));
+    await Promise.allSettled(workloads.map((w) => w.stop()));
+    await Promise.allSettled(closers.map((c) => c()));
+    await admin.close();
+    await cluster.shutdown();
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
