@@ -18,7 +18,7 @@
 import type { VigilConfig } from '../config/types';
 import { lagRuleFor } from '../config/lag-rule';
 import { describeError } from '../errors';
-import type { BrokerInfo, GroupOffsetsResult, KafkaAdmin, RecordProbe, TopicPartition } from '../kafka/types';
+import type { BrokerInfo, GroupOffsets, GroupOffsetsResult, KafkaAdmin, RecordProbe, TopicPartition } from '../kafka/types';
 import { probeKey } from '../kafka/types';
 import type { Clock } from '../util/clock';
 import { type NameFilter, nameFilter } from '../util/glob';
@@ -46,6 +46,8 @@ const DEFAULT_CONFIG_REFRESH_MS = 60_000;
 const NEAR_BREACH_FRACTION = 0.5;
 /** Kafka's default when a topic does not set min.insync.replicas and it cannot be read */
 const DEFAULT_MIN_ISR = 1;
+/** committed offsets last seen stand in for an unreachable coordinator's this long */
+const STALE_COMMITS_MAX_AGE_MS = 10 * 60_000;
 
 interface LaggingRow {
   readonly group: string;
@@ -67,6 +69,8 @@ export class KafkaObserver {
   private readonly unreachableSince = new Map<number, number>();
   /** groups listed in any cycle and not since deleted */
   private readonly knownGroups = new Set<string>();
+  /** each group's committed offsets as last read, for when its coordinator is down */
+  private readonly lastCommitted = new Map<string, { offsets: GroupOffsets; atMs: number }>();
   private minIsr = new Map<string, number>();
   private minIsrReadAtMs = Number.NEGATIVE_INFINITY;
   /** exact record timestamps; kept while some group sits at that offset */
@@ -153,9 +157,21 @@ export class KafkaObserver {
       this.admin.endOffsets(index.all).then((ends) => ({ ends, atMs: clock.wallMs() })),
     ]);
     lap('offsets');
+    const staleGroups = new Set<string>();
     for (const g of groupIds) {
       const r = committed.get(g);
-      if (!listed.has(g) && r && 'offsets' in r && r.offsets.size === 0) this.knownGroups.delete(g); // deleted
+      if (r && 'offsets' in r) {
+        if (!listed.has(g) && r.offsets.size === 0) this.knownGroups.delete(g); // deleted
+        this.lastCommitted.set(g, { offsets: r.offsets, atMs: endsAt.atMs });
+        continue;
+      }
+      // The group's coordinator is down: no consumer can commit either, so the offsets last
+      // seen are still the group's (or older than them, which only overstates latency).
+      const last = this.lastCommitted.get(g);
+      if (last && endsAt.atMs - last.atMs <= STALE_COMMITS_MAX_AGE_MS) {
+        committed.set(g, { offsets: last.offsets });
+        staleGroups.add(g);
+      }
     }
     this.history.record(endsAt.ends, endsAt.atMs);
     // A partition whose leader cannot be asked keeps its last end offset seen: its
@@ -223,8 +239,18 @@ export class KafkaObserver {
       });
     });
 
+    for (const g of [...this.lastCommitted.keys()]) if (!this.knownGroups.has(g)) this.lastCommitted.delete(g);
     const groups: GroupState[] = groupIds.map((group) =>
-      this.groupState(group, committed.get(group), described.get(group)?.state ?? '', rulesByGroup.get(group), index, end, endError, lagByGroup.get(group)),
+      this.groupState(
+        group,
+        committed.get(group),
+        staleGroups.has(group) ? 'unknown (coordinator unavailable; committed offsets as last seen)' : (described.get(group)?.state ?? ''),
+        rulesByGroup.get(group),
+        index,
+        end,
+        endError,
+        lagByGroup.get(group),
+      ),
     );
     lap('assemble');
     return {

@@ -199,4 +199,19 @@ describe('the observer builds a snapshot from Kafka', () => {
     assert.ok(snap.ok);
     assert.deepEqual(snap.groups.map((g) => g.group), ['svc']);
   });
+
+  it("uses a group's committed offsets as last seen while its coordinator is down (nobody can commit meanwhile)", async () => {
+    const k = cluster();
+    k.commit('svc', 'orders', 0, 49);
+    const obs = observer(k, new ManualClock());
+    await obs.observe();
+    const real = k.committedOffsets.bind(k);
+    k.committedOffsets = async (ids) => new Map([...(await real(ids)).keys()].map((g) => [g, { error: 'COORDINATOR_NOT_AVAILABLE' }]));
+    const snap = await obs.observe();
+    assert.ok(snap.ok);
+    const g = snap.groups[0]!;
+    assert.equal(g.error, undefined, 'not unreadable: the offsets are known');
+    assert.match(g.state, /coordinator unavailable/);
+    assert.deepEqual(g.partitions.map((p) => [p.partition, p.committed, p.breach]), [[0, 49, true]]);
+  });
 });
