@@ -22,20 +22,12 @@ import { emptyAlertState } from '../../src/alerting/alert-state';
 import { decide } from '../../src/alerting/decide';
 import { DEFAULT_DETECT_OPTIONS, detect, emptyDetectMemory } from '../../src/monitor/detect';
 import { syntheticCluster } from '../fakes/snapshots';
+import { arg, percentile } from './util';
 
 const TARGET_P99_MS = 100;
 const TARGET_RSS_MB = 300;
 
-function arg(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  const v = i >= 0 ? Number(process.argv[i + 1]) : NaN;
-  return Number.isFinite(v) && v > 0 ? v : fallback;
-}
 
-function percentile(sorted: readonly number[], q: number): number {
-  const i = Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1);
-  return sorted[Math.max(0, i)] as number;
-}
 
 function main(): void {
   const cycles = arg('cycles', 50);

@@ -23,14 +23,10 @@
  */
 import * as os from 'node:os';
 import { hostMonotonicMs, linesAfter, schedulingFromArgv, startReplicas, summarizeMs } from '../harness/replicas';
+import { arg } from './util';
 
 const TARGET_P99_MS = 1000;
 
-function arg(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  const v = i >= 0 ? Number(process.argv[i + 1]) : NaN;
-  return Number.isFinite(v) && v > 0 ? v : fallback;
-}
 
 async function main(): Promise<void> {
   const trials = arg('trials', 20);

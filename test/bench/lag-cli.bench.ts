@@ -13,6 +13,7 @@ import { collectLagReport } from '../../src/monitor/lag-report';
 import { nameFilter } from '../../src/util/glob';
 import { OffsetCommitter } from '../harness/commit-offsets';
 import { repoRoot, startKafka } from '../harness/kafka';
+import { summarizeMs } from './util';
 
 const TOPICS = 10;
 const PARTITIONS_PER_TOPIC = 50; // 500 partitions
@@ -20,9 +21,6 @@ const GROUPS = 50;
 const RECORDS_PER_PARTITION = 40;
 const RUNS = 7;
 
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] as number;
-}
 
 async function main(): Promise<void> {
   const startMs = performance.now();
@@ -89,8 +87,8 @@ async function main(): Promise<void> {
         partitions: TOPICS * PARTITIONS_PER_TOPIC,
         groupPartitionRows: rows,
         clusterStartMs: Math.round(clusterStartMs),
-        cliWallMs: { p50: Math.round(percentile(cliMs, 50)), max: Math.round(cliMs.at(-1) as number), runs: RUNS },
-        reportMs: { p50: Math.round(percentile(inProcessMs, 50)), max: Math.round(inProcessMs.at(-1) as number), runs: RUNS },
+        cliWallMs: summarizeMs(cliMs),
+        reportMs: summarizeMs(inProcessMs),
         requestsPerReport: Object.fromEntries(counts),
       }),
     );

@@ -5,7 +5,7 @@
  * DESIGN §10: <= 300 ms). Also reports the accuracy of the reported seconds against the
  * true latency of the simulated groups.
  *
- *   npm run build && node scripts/run-bench.js reconcile-cycle
+ *   npm run build && node dist/test/bench/reconcile-cycle.bench.js [--cycles N] [--quiet-after N] [--trace]
  */
 import { emptyAlertState, type AlertState } from '../../src/alerting/alert-state';
 import { decide } from '../../src/alerting/decide';
@@ -17,16 +17,14 @@ import { OffsetCommitter } from '../harness/commit-offsets';
 import { startKafka } from '../harness/kafka';
 import { waitFor } from '../harness/wait';
 import { SimulatedGroup, Workload } from '../harness/workload';
+import { arg, summarizeMs } from './util';
 
 const TOPICS = 4;
 const PARTITIONS = 500; // per topic: 2,000 in all
 const GROUPS = 50;
-const CYCLES = Number(process.env.CYCLES ?? 40);
+const CYCLES = arg('cycles', 40);
 const lag = { thresholdMs: 10_000, resolveBelowMs: 8_000, resolveForMs: 30_000, severity: 'warning' as const, overrides: [] };
 
-function pct(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] as number;
-}
 
 const progress = (what: string) => console.error(`# ${new Date().toISOString()} ${what}`);
 
@@ -78,7 +76,7 @@ async function main(): Promise<void> {
     const cycleMs: number[] = [];
     let rows = 0;
     const errors: number[] = [];
-    const quietAfter = Number(process.env.QUIET_AFTER ?? Number.POSITIVE_INFINITY);
+    const quietAfter = arg('quiet-after', Number.POSITIVE_INFINITY);
     for (let i = 0; i < CYCLES; i++) {
       if (i === quietAfter) {
         // stop the load: the rest of the cycles measure vigil against an idle cluster
@@ -99,7 +97,7 @@ async function main(): Promise<void> {
         cycleMs.push(done - started);
       }
       if (!snap.ok) throw new Error(`snapshot failed: ${snap.error}`);
-      if (process.env.TRACE) {
+      if (process.argv.includes('--trace')) {
         const cpu = process.cpuUsage(cpu0);
         console.error(JSON.stringify({ cycle: i, ms: Math.round(done - started), cpuMs: Math.round((cpu.user + cpu.system) / 1000), phases: observer.lastPhasesMs }));
       }
@@ -131,8 +129,8 @@ async function main(): Promise<void> {
         groups: GROUPS,
         groupPartitionRows: rows,
         cycles: cycleMs.length,
-        cycleMs: { p50: Math.round(pct(cycleMs, 50)), p99: Math.round(pct(cycleMs, 99)), max: Math.round(cycleMs.at(-1) as number) },
-        observeMs: { p50: Math.round(pct(observeMs, 50)), p99: Math.round(pct(observeMs, 99)) },
+        cycleMs: summarizeMs(cycleMs),
+        observeMs: summarizeMs(observeMs),
         reportedSeconds: {
           rowsChecked: errors.length,
           withinTarget: within,

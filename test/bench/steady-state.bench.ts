@@ -19,12 +19,8 @@ import * as os from 'node:os';
 import path from 'node:path';
 import { spawnTracked, type TrackedProcess } from '../harness/procs';
 import { hostMonotonicMs, linesAfter, schedulingFromArgv, startReplicas } from '../harness/replicas';
+import { arg } from './util';
 
-function arg(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  const v = i >= 0 ? Number(process.argv[i + 1]) : NaN;
-  return Number.isFinite(v) && v > 0 ? v : fallback;
-}
 
 async function main(): Promise<void> {
   const minutes = arg('minutes', 10);

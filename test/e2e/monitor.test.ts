@@ -11,110 +11,57 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { WebhookBodyV1 } from '../../src/alerting/types';
 import { withLogsOnFailure } from '../harness/failure';
-import { type KafkaCluster, startKafka } from '../harness/kafka';
-import { type RedisServer, startRedis } from '../harness/redis';
-import { type ReplicaGroup, startReplicas } from '../harness/replicas';
+import { type Stack, startStack } from '../harness/stack';
 import { waitFor } from '../harness/wait';
-import { type WebhookSink, startWebhookSink } from '../harness/webhook-sink';
-import { type GroupBehaviour, SimulatedGroup, Workload } from '../harness/workload';
+import type { GroupBehaviour, SimulatedGroup, Workload } from '../harness/workload';
 
-let kafka: KafkaCluster;
-let redis: RedisServer;
-let sink: WebhookSink;
-let replicas: ReplicaGroup;
-const workloads: Workload[] = [];
-const groups: SimulatedGroup[] = [];
-
+let stack: Stack;
 const STEADY_HOLD_MS = 120_000;
 let steadyStartedAtMs = 0;
+let steadyGroup: SimulatedGroup;
 
 before(async () => {
-  [kafka, redis, sink] = await Promise.all([
+  stack = await startStack({
+    name: 'e2e-monitor',
     // A dead broker stays in the metadata (as leader of its partitions) for 20 s, long
     // enough for the lag it causes to be attributed to it; followers drop out of the ISR
     // after 5 s, so under-replication shows quickly.
-    startKafka({ brokers: 3, name: 'e2e-monitor', brokerOverrides: { 'broker.session.timeout.ms': 20_000, 'replica.lag.time.max.ms': 5_000 } }),
-    startRedis(),
-    startWebhookSink(),
-  ]);
-  replicas = await startReplicas({
-    count: 3,
-    name: 'e2e-monitor',
-    config: {
-      kafka: { brokers: kafka.bootstrap },
-      redis: { url: redis.url },
-      monitor: { pollInterval: '1s', groups: { include: ['e2e-*'] } },
-      lag: { threshold: '10s', resolveBelow: '8s', resolveFor: '3s' },
-      alerting: { channels: [{ type: 'webhook', url: sink.url('/hook') }] },
-    },
+    brokerOverrides: { 'broker.session.timeout.ms': 20_000, 'replica.lag.time.max.ms': 5_000 },
+    monitor: { groups: { include: ['e2e-*'] } },
   });
-  await replicas.waitForLeader({ timeoutMs: 30_000 });
-
   // The steady group runs through the first tests: delivery latency between 8 and 9 s,
   // below the 10 s threshold (a little margin for commit delays on a loaded machine).
-  await kafka.createTopic('e2e-steady', { partitions: 2, replicationFactor: 3 });
-  const steady = await workload('e2e-steady', 2);
-  const group = simulated(steady, 'e2e-steady-svc', 'e2e-steady', 2, (now) => ({ latencyMs: 8_500 + 500 * Math.sin((2 * Math.PI * now) / 20_000) }));
+  const steady = await stack.workload('e2e-steady', 2);
+  steadyGroup = stack.group(steady, 'e2e-steady-svc', 'e2e-steady', 2, (now) => ({ latencyMs: 8_500 + 500 * Math.sin((2 * Math.PI * now) / 20_000) }));
   await waitFor(() => steady.end(0) > 120, { timeoutMs: 60_000, what: '12 s of records on e2e-steady' });
-  group.start();
+  steadyGroup.start();
   steadyStartedAtMs = Date.now();
 });
 
 after(async () => {
-  await Promise.allSettled(groups.map((g) => g.stop()));
-  await Promise.allSettled(workloads.map((w) => w.stop()));
-  await Promise.allSettled([replicas?.shutdown(), sink?.close()]);
-  await Promise.allSettled([kafka?.shutdown(), redis?.shutdown()]);
+  await stack?.shutdown();
 });
 
-async function workload(topic: string, partitions: number): Promise<Workload> {
-  const w = new Workload({ bootstrap: kafka.bootstrap, topic, partitions, ratePerSec: 10 });
-  await w.start();
-  workloads.push(w);
-  return w;
+const pages = (filter: (b: WebhookBodyV1) => boolean = () => true) => stack.pages(filter).map((p) => p.body);
+const waitForPage = async (what: string, filter: (b: WebhookBodyV1) => boolean, timeoutMs = 60_000) => (await stack.waitForPage(what, filter, timeoutMs)).body;
+const lagKey = (group: string, topic: string) => stack.lagKey(group, topic);
+const leaderLag = () => stack.leaderLag();
+const sources = () => stack.logSources;
+
+/** A workload and a group at 1 s of latency that the leader already reports. */
+async function watchedGroup(topic: string, partitions: number, group: string, behaviour?: (nowMs: number, partition: number) => GroupBehaviour): Promise<{ w: Workload; g: SimulatedGroup }> {
+  const w = await stack.workload(topic, partitions);
+  const g = stack.group(w, group, topic, partitions, behaviour ?? (() => ({ latencyMs: 1000 })));
+  await waitFor(() => w.end(partitions - 1) > 20, { timeoutMs: 30_000, what: `records on ${topic}` });
+  g.start();
+  await waitFor(async () => (await leaderLag()).groups.some((x) => x.group === group), { timeoutMs: 30_000, what: `the leader to report ${group}` });
+  return { w, g };
 }
-
-function simulated(w: Workload, group: string, topic: string, partitions: number, behaviour: (nowMs: number, partition: number) => GroupBehaviour): SimulatedGroup {
-  const g = new SimulatedGroup(w, group, topic, partitions, behaviour, 100);
-  groups.push(g);
-  return g;
-}
-
-function pages(filter: (b: WebhookBodyV1) => boolean = () => true): WebhookBodyV1[] {
-  return sink
-    .requests({ path: '/hook' })
-    .filter((r) => r.answer === 200)
-    .map((r) => r.body as WebhookBodyV1)
-    .filter(filter);
-}
-
-async function waitForPage(what: string, filter: (b: WebhookBodyV1) => boolean, timeoutMs = 60_000): Promise<WebhookBodyV1> {
-  return waitFor(() => pages(filter)[0], { timeoutMs, intervalMs: 100, what });
-}
-
-/** the replica harness names the cluster "test" */
-const lagKey = (group: string, topic: string) => `test/ConsumerDeliveryLag/${group}/${topic}`;
-
-/** The leader's /api/v1/lag (through any replica: followers forward). */
-async function leaderLag(): Promise<{ groups: { group: string; lagSeconds: number | null; topics: unknown[] }[] }> {
-  const running = replicas.replicas.find((r) => r.isRunning());
-  if (!running) throw new Error('no replica running');
-  const res = await replicas.request(running.id, 'GET', '/api/v1/lag');
-  if (res.status !== 200) throw new Error(`/api/v1/lag answered ${res.status}: ${res.text}`);
-  return JSON.parse(res.text);
-}
-
-const sources = () => [kafka, redis, replicas];
 
 describe('the leader watches consumer delivery latency and pages (DESIGN §3, §4)', () => {
   it('a group that stops consuming pages once, cause consumer; when it catches up, one resolved page', () =>
     withLogsOnFailure(sources(), async () => {
-      await kafka.createTopic('e2e-orders', { partitions: 2, replicationFactor: 3 });
-      const w = await workload('e2e-orders', 2);
-      const g = simulated(w, 'e2e-orders-svc', 'e2e-orders', 2, () => ({ latencyMs: 1000 }));
-      await waitFor(() => w.end(1) > 20, { timeoutMs: 30_000, what: 'records on e2e-orders' });
-      g.start();
-      await waitFor(async () => (await leaderLag()).groups.some((x) => x.group === 'e2e-orders-svc'), { timeoutMs: 30_000, what: 'the leader to report e2e-orders-svc' });
+      const { g } = await watchedGroup('e2e-orders', 2, 'e2e-orders-svc');
 
       g.setBehaviour(() => 'stopped');
       const key = lagKey('e2e-orders-svc', 'e2e-orders');
@@ -146,18 +93,13 @@ describe('the leader watches consumer delivery latency and pages (DESIGN §3, §
       const steady = report.groups.find((x) => x.group === 'e2e-steady-svc');
       assert.ok(steady && steady.lagSeconds !== null && steady.lagSeconds > 7 && steady.lagSeconds < 10, `reported ${JSON.stringify(steady)}`);
       assert.deepEqual(pages((b) => b.group === 'e2e-steady-svc'), []);
-      const g = groups.find((x) => x.group === 'e2e-steady-svc');
-      g?.setBehaviour(() => 'caught-up');
+      steadyGroup.setBehaviour(() => 'caught-up');
     }));
 
   it('the vigil leader SIGKILLed repeatedly while an alert fires and while it resolves: no duplicate, no lost page', () =>
     withLogsOnFailure(sources(), async () => {
-      await kafka.createTopic('e2e-payments', { partitions: 2, replicationFactor: 3 });
-      const w = await workload('e2e-payments', 2);
-      const g = simulated(w, 'e2e-payments-svc', 'e2e-payments', 2, () => ({ latencyMs: 1000 }));
-      await waitFor(() => w.end(1) > 20, { timeoutMs: 30_000, what: 'records on e2e-payments' });
-      g.start();
-      await waitFor(async () => (await leaderLag()).groups.some((x) => x.group === 'e2e-payments-svc'), { timeoutMs: 30_000, what: 'the leader to report e2e-payments-svc' });
+      const { g } = await watchedGroup('e2e-payments', 2, 'e2e-payments-svc');
+      const replicas = stack.replicas;
       const key = lagKey('e2e-payments-svc', 'e2e-payments');
 
       g.setBehaviour(() => 'stopped');
@@ -188,12 +130,8 @@ describe('the leader watches consumer delivery latency and pages (DESIGN §3, §
 
   it('Redis stopped for 30 s during an incident: pages still go out, no crash, and the state is consistent after Redis returns', () =>
     withLogsOnFailure(sources(), async () => {
-      await kafka.createTopic('e2e-audit', { partitions: 1, replicationFactor: 3 });
-      const w = await workload('e2e-audit', 1);
-      const g = simulated(w, 'e2e-audit-svc', 'e2e-audit', 1, () => ({ latencyMs: 1000 }));
-      await waitFor(() => w.end(0) > 20, { timeoutMs: 30_000, what: 'records on e2e-audit' });
-      g.start();
-      await waitFor(async () => (await leaderLag()).groups.some((x) => x.group === 'e2e-audit-svc'), { timeoutMs: 30_000, what: 'the leader to report e2e-audit-svc' });
+      const { g } = await watchedGroup('e2e-audit', 1, 'e2e-audit-svc');
+      const { replicas, redis } = stack;
       const key = lagKey('e2e-audit-svc', 'e2e-audit');
       await replicas.waitForConnected(30_000);
 
@@ -224,18 +162,16 @@ describe('the leader watches consumer delivery latency and pages (DESIGN §3, §
 describe('the leader watches the brokers (DESIGN §4)', () => {
   it('a SIGKILLed broker is paged by id; partitions it led and now under-replicated are reported; lag it causes names it', () =>
     withLogsOnFailure(sources(), async () => {
-      await kafka.createTopic('e2e-broker', { partitions: 3, replicationFactor: 3 });
-      const md = await kafka.metadata(kafka.brokerIds[0] as number, ['e2e-broker']);
-      const parts = md.topics[0]?.partitions ?? [];
-      const victim = parts[0]?.leader as number;
-      const ledByVictim = new Set(parts.filter((p) => p.leader === victim).map((p) => p.partition));
-      const w = await workload('e2e-broker', 3);
+      const { kafka } = stack;
+      let victim = -1;
+      let ledByVictim = new Set<number>();
       let victimDown = false;
       // a consumer cannot fetch from a dead leader: those partitions stop advancing
-      const g = simulated(w, 'e2e-broker-svc', 'e2e-broker', 3, (_now, p) => (victimDown && ledByVictim.has(p) ? 'stopped' : { latencyMs: 1000 }));
-      await waitFor(() => w.end(2) > 30, { timeoutMs: 30_000, what: 'records on e2e-broker' });
-      g.start();
-      await waitFor(async () => (await leaderLag()).groups.some((x) => x.group === 'e2e-broker-svc'), { timeoutMs: 30_000, what: 'the leader to report e2e-broker-svc' });
+      const { g } = await watchedGroup('e2e-broker', 3, 'e2e-broker-svc', (_now, p) => (victimDown && ledByVictim.has(p) ? 'stopped' : { latencyMs: 1000 }));
+      const md = await kafka.metadata(kafka.brokerIds[0] as number, ['e2e-broker']);
+      const parts = md.topics[0]?.partitions ?? [];
+      victim = parts[0]?.leader as number;
+      ledByVictim = new Set(parts.filter((p) => p.leader === victim).map((p) => p.partition));
 
       victimDown = true;
       await kafka.kill(victim);
@@ -260,6 +196,7 @@ describe('the leader watches the brokers (DESIGN §4)', () => {
 
   it('all brokers down pages KafkaUnreachable; vigil recovers when they return, without a restart', () =>
     withLogsOnFailure(sources(), async () => {
+      const { kafka, replicas } = stack;
       const pids = replicas.replicas.map((r) => r.pid());
       await Promise.all(kafka.brokerIds.map((id) => kafka.kill(id)));
       const down = await waitForPage('KafkaUnreachable', (b) => b.alert === 'KafkaUnreachable' && b.status === 'firing');

@@ -1,0 +1,243 @@
+/**
+ * Paging benchmarks on the whole stack (issue 4, DESIGN §10): real Kafka, Redis, three
+ * vigil replicas as processes, a webhook sink, simulated consumer groups with known
+ * delivery latency.
+ *
+ *   npm run build && node dist/test/bench/pages.bench.js <scenario> [--trials N] [--minutes M] [--rt 1]
+ *
+ * Scenarios (each prints one JSON line):
+ *   page-latency   a group stops; time from the moment its true delivery latency crosses
+ *                  10 s to the page arriving at the sink (target p99 <= 1.5 s); also the
+ *                  reported seconds against the truth (target within max(0.5 s, 5 %))
+ *   broker-kill    SIGKILL a broker; time to the page naming it (target <= 2 s)
+ *   failovers      20 vigil-leader SIGKILLs while incidents open and resolve: duplicate
+ *                  and lost pages (target 0 / 0)
+ *   oscillation    delivery latency oscillating between 8 and 9.5 s for 10 minutes:
+ *                  pages (target 0), and reported seconds against the truth
+ */
+import type { WebhookBodyV1 } from '../../src/alerting/types';
+import { schedulingFromArgv } from '../harness/replicas';
+import { type LagDoc, type Stack, startStack } from '../harness/stack';
+import { waitFor } from '../harness/wait';
+import type { SimulatedGroup, Workload } from '../harness/workload';
+import { arg, summarizeMs } from './util';
+
+
+
+const progress = (what: string) => console.error(`# ${new Date().toISOString()} ${what}`);
+
+/** Compares every reported partition's seconds with the truth from the workload. */
+class AccuracyMeter {
+  readonly ratios: number[] = [];
+  private worstRatio = -1;
+  worst = { reported: 0, truth: 0 };
+
+  check(doc: LagDoc, workloads: ReadonlyMap<string, Workload>): void {
+    const at = Date.parse(doc.generatedAt);
+    for (const g of doc.groups) {
+      for (const t of g.topics) {
+        const w = workloads.get(t.topic);
+        if (!w) continue;
+        for (const p of t.partitions) {
+          if (p.lagSeconds === null || p.end === null) continue;
+          const truth = w.trueLatencyMs(p.partition, p.committed, at) / 1000;
+          if (!Number.isFinite(truth)) continue;
+          const ratio = Math.abs(p.lagSeconds - truth) / Math.max(0.5, 0.05 * truth);
+          if (ratio > this.worstRatio) {
+            this.worstRatio = ratio;
+            this.worst = { reported: p.lagSeconds, truth: Number(truth.toFixed(3)) };
+          }
+          this.ratios.push(ratio);
+        }
+      }
+    }
+  }
+
+  result() {
+    const within = this.ratios.filter((r) => r <= 1).length;
+    return { samples: this.ratios.length, withinTarget: within, worstErrorOverTolerance: Number(Math.max(0, this.worstRatio).toFixed(3)), worst: this.worst };
+  }
+}
+
+async function pageLatency(stack: Stack, trials: number) {
+  const w = await stack.workload('bench-page', 2, 20);
+  const delays: number[] = [];
+  const accuracy = new AccuracyMeter();
+  const workloads = new Map([['bench-page', w]]);
+  await waitFor(() => w.end(1) > 300, { timeoutMs: 60_000, what: '15 s of records' });
+  for (let i = 0; i < trials; i++) {
+    const name = `bench-page-${i}`;
+    const g = stack.group(w, name, 'bench-page', 2, () => ({ latencyMs: 1000 }));
+    g.start();
+    await waitFor(async () => (await stack.leaderLag()).groups.some((x) => x.group === name), { timeoutMs: 30_000, what: `${name} reported` });
+    g.setBehaviour(() => 'stopped');
+    // let the last commit land, then read where the group froze
+    await new Promise((r) => setTimeout(r, 300));
+    const frozen = [...g.committed];
+    const oldest = Math.min(...frozen.map((c, p) => (c < w.end(p) ? (w.timestampAt(p, c) ?? Infinity) : Infinity)));
+    const crossMs = oldest + 10_000;
+    const key = stack.lagKey(name, 'bench-page');
+    const sampler = setInterval(() => {
+      stack.leaderLag().then((doc) => accuracy.check({ ...doc, groups: doc.groups.filter((x) => x.group === name) }, workloads), () => undefined);
+    }, 1000);
+    const page = await stack.waitForPage(`${name} firing`, (b) => b.key === key && b.status === 'firing', 60_000);
+    clearInterval(sampler);
+    delays.push(page.receivedAtMs - crossMs);
+    progress(`trial ${i}: page ${page.receivedAtMs - crossMs} ms after the true latency crossed 10 s`);
+    g.setBehaviour(() => 'caught-up');
+    await stack.waitForPage(`${name} resolved`, (b) => b.key === key && b.status === 'resolved', 60_000);
+    await g.stop();
+  }
+  return { scenario: 'page-latency', pageDelayMs: summarizeMs(delays), target: 'p99 <= 1500 ms', reportedSeconds: accuracy.result() };
+}
+
+async function brokerKill(stack: Stack, trials: number) {
+  const delays: number[] = [];
+  for (let i = 0; i < trials; i++) {
+    const victim = stack.kafka.brokerIds[i % stack.kafka.brokerIds.length] as number;
+    const before = stack.pages().length;
+    const killedAt = Date.now();
+    await stack.kafka.kill(victim);
+    const page = await stack.waitForPage(`BrokerUnreachable ${victim}`, (b) => b.alert === 'BrokerUnreachable' && b.broker === victim && b.status === 'firing' && stack.pages().length > before && Date.parse(b.startsAt) >= killedAt - 1000, 30_000);
+    delays.push(page.receivedAtMs - killedAt);
+    progress(`trial ${i}: broker ${victim} paged ${page.receivedAtMs - killedAt} ms after SIGKILL`);
+    await stack.kafka.start(victim);
+    await stack.kafka.waitForBrokers(stack.kafka.brokerIds);
+    await stack.waitForPage(`broker ${victim} resolved`, (b) => b.alert === 'BrokerUnreachable' && b.broker === victim && b.status === 'resolved' && Date.parse(b.startsAt) >= killedAt - 1000, 60_000);
+  }
+  return { scenario: 'broker-kill', pageDelayMs: summarizeMs(delays), target: '<= 2000 ms' };
+}
+
+async function failovers(stack: Stack, count: number) {
+  const w = await stack.workload('bench-failover', 2, 20);
+  await waitFor(() => w.end(1) > 300, { timeoutMs: 60_000, what: '15 s of records' });
+  // Four groups, each stopping for 15 s then catching up for 8 s, out of phase: incidents
+  // open and resolve all through the failovers.
+  const periodMs = 23_000;
+  const t0 = Date.now();
+  const groups: SimulatedGroup[] = [];
+  const stoppedPeriods = new Map<string, Set<number>>();
+  for (let i = 0; i < 4; i++) {
+    const name = `bench-failover-${i}`;
+    const offset = (i * periodMs) / 4;
+    stoppedPeriods.set(name, new Set());
+    const g = stack.group(w, name, 'bench-failover', 2, (now) => {
+      const phase = (now - t0 + offset) % periodMs;
+      if (phase < 15_000) {
+        stoppedPeriods.get(name)?.add(Math.floor((now - t0 + offset) / periodMs));
+        return 'stopped';
+      }
+      return { latencyMs: 500 };
+    });
+    g.start();
+    groups.push(g);
+  }
+  for (let i = 0; i < count; i++) {
+    const leader = await stack.replicas.waitForLeader({ timeoutMs: 30_000 });
+    await stack.replicas.kill(leader.nodeId);
+    await stack.replicas.waitForLeader({ excluding: [leader.nodeId], minTerm: leader.term + 1, timeoutMs: 30_000 });
+    await stack.replicas.start(leader.nodeId);
+    await stack.replicas.waitForConnected(30_000);
+    progress(`failover ${i + 1}/${count} (was ${leader.nodeId}, term ${leader.term})`);
+    await new Promise((r) => setTimeout(r, 2000));
+  }
+  // end every incident and let the last resolves go out
+  for (const g of groups) g.setBehaviour(() => 'caught-up');
+  await waitFor(
+    async () => {
+      const doc = await stack.leaderLag();
+      return groups.every((g) => doc.groups.find((x) => x.group === g.group)?.lagSeconds === 0);
+    },
+    { timeoutMs: 60_000, what: 'every group caught up' },
+  );
+  await new Promise((r) => setTimeout(r, 8000));
+
+  let duplicates = 0;
+  let lost = 0;
+  let incidents = 0;
+  const detail: Record<string, unknown> = {};
+  for (const g of groups) {
+    const bodies = stack.pages((b) => b.group === g.group && b.alert === 'ConsumerDeliveryLag').map((p) => p.body);
+    const byIncident = new Map<string, WebhookBodyV1[]>();
+    for (const b of bodies) byIncident.set(b.startsAt, [...(byIncident.get(b.startsAt) ?? []), b]);
+    for (const [, list] of byIncident) {
+      incidents++;
+      const firing = list.filter((b) => b.status === 'firing').length;
+      const resolved = list.filter((b) => b.status === 'resolved').length;
+      duplicates += Math.max(0, firing - 1) + Math.max(0, resolved - 1);
+      if (resolved === 0) lost++;
+      if (firing === 0) lost++;
+    }
+    // every stop period (15 s, longer than the 10 s threshold) must have paged
+    const periods = stoppedPeriods.get(g.group)?.size ?? 0;
+    if (byIncident.size < periods) lost += periods - byIncident.size;
+    detail[g.group] = { stopPeriods: periods, incidentsPaged: byIncident.size, pages: bodies.length };
+  }
+  return { scenario: 'failovers', failovers: count, incidents, duplicatePages: duplicates, lostPages: lost, target: '0 / 0', detail };
+}
+
+async function oscillation(stack: Stack, minutes: number) {
+  const w = await stack.workload('bench-osc', 2, 20);
+  await waitFor(() => w.end(1) > 300, { timeoutMs: 60_000, what: '15 s of records' });
+  const g = stack.group(w, 'bench-osc-svc', 'bench-osc', 2, (now) => ({ latencyMs: 8_750 + 750 * Math.sin((2 * Math.PI * now) / 30_000) }));
+  g.start();
+  const accuracy = new AccuracyMeter();
+  const workloads = new Map([['bench-osc', w]]);
+  const end = Date.now() + minutes * 60_000;
+  let maxTrueMs = 0;
+  while (Date.now() < end) {
+    maxTrueMs = Math.max(maxTrueMs, g.trueLatencyMs());
+    try {
+      accuracy.check(await stack.leaderLag(), workloads);
+    } catch {
+      // a sample missed during a slow moment is not a result
+    }
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+  const pages = stack.pages((b) => b.group === 'bench-osc-svc').length;
+  return { scenario: 'oscillation', minutes, pages, target: '0 pages', maxTrueLatencySeconds: maxTrueMs / 1000, reportedSeconds: accuracy.result() };
+}
+
+const SCENARIOS = ['page-latency', 'broker-kill', 'failovers', 'oscillation'];
+
+async function main(): Promise<void> {
+  const named = process.argv[2] && !process.argv[2].startsWith('--') ? process.argv[2] : undefined;
+  // without a scenario (npm run bench): every one, each on a fresh stack
+  for (const scenario of named ? [named] : SCENARIOS) await run(scenario);
+}
+
+async function run(scenario: string): Promise<void> {
+  progress(`scenario ${scenario}: starting the stack`);
+  const stack = await startStack({
+    name: `bench-${scenario}`,
+    lag: { resolveFor: '1s' },
+    scheduling: schedulingFromArgv(),
+  });
+  try {
+    let result: unknown;
+    switch (scenario) {
+      case 'page-latency':
+        result = await pageLatency(stack, arg('trials', 20));
+        break;
+      case 'broker-kill':
+        result = await brokerKill(stack, arg('trials', 6));
+        break;
+      case 'failovers':
+        result = await failovers(stack, arg('trials', 20));
+        break;
+      case 'oscillation':
+        result = await oscillation(stack, arg('minutes', 10));
+        break;
+      default:
+        throw new Error(`unknown scenario ${scenario}: page-latency | broker-kill | failovers | oscillation`);
+    }
+    console.log(JSON.stringify({ bench: 'pages', ...(result as object) }));
+  } finally {
+    await stack.shutdown();
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,12 @@
+/**
+ * What every benchmark needs: its numeric command-line options and percentile summaries
+ * (nearest rank, in the unit given).
+ */
+export { percentile, summarizeMs } from '../harness/replicas';
+
+/** `--name <number>` from the command line, or `fallback` when absent or not a positive number. */
+export function arg(name: string, fallback: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  const v = i >= 0 ? Number(process.argv[i + 1]) : NaN;
+  return Number.isFinite(v) && v > 0 ? v : fallback;
+}
