@@ -11,7 +11,7 @@ import type { Severity } from '../config/types';
 import { VigilError } from '../errors';
 import { lagScope } from '../monitor/detect';
 import { firingSummary } from './summary';
-import type { Alert, AlertName, AlertStatus, Finding, LagCause } from './types';
+import type { Alert, AlertName, AlertStatus, Finding, LagCause, TopicPartitions } from './types';
 
 /** Every finding that maps to an alert (LeaderChanged is an event only). */
 export type AlertFinding = Exclude<Finding, { readonly kind: 'LeaderChanged' }>;
@@ -64,19 +64,18 @@ export function alertNameOf(f: AlertFinding): AlertName {
   return f.kind;
 }
 
-/** The scope part of an alert key; null for the cluster-wide KafkaUnreachable. */
+/** The scope part of an alert key; null for the cluster-wide KafkaUnreachable and PartitionOffline. */
 export function alertScope(f: AlertFinding): string | null {
   switch (f.kind) {
     case 'KafkaUnreachable':
+    case 'PartitionOffline':
       return null;
     case 'BrokerUnreachable':
     case 'PreferredLeaderImbalance':
     case 'CanaryDegraded':
-      return String(f.broker);
-    case 'PartitionOffline':
     case 'PartitionUnderReplicated':
     case 'PartitionUnderMinIsr':
-      return f.topic;
+      return String(f.broker);
     case 'ConsumerDeliveryLag':
     case 'ConsumerStalled':
       return lagScope(f.group, f.topic);
@@ -118,9 +117,10 @@ export function toAlert(
     case 'CanaryDegraded':
       return { ...base, broker: f.broker };
     case 'PartitionOffline':
+      return { ...base, ...singleTopic(f.topics) };
     case 'PartitionUnderReplicated':
     case 'PartitionUnderMinIsr':
-      return { ...base, topic: f.topic, partitions: f.partitions };
+      return { ...base, broker: f.broker, ...singleTopic(f.topics) };
     case 'ConsumerStalled':
       return { ...base, group: f.group, topic: f.topic, partitions: f.partitions };
     case 'ConsumerDeliveryLag':
@@ -132,6 +132,12 @@ export function toAlert(
     default:
       return unreachable(f);
   }
+}
+
+/** topic and partitions when exactly one topic is affected; the summary lists more. */
+function singleTopic(topics: readonly TopicPartitions[]): { topic?: string; partitions?: readonly number[] } {
+  const only = topics.length === 1 ? topics[0] : undefined;
+  return only ? { topic: only.topic, partitions: only.partitions } : {};
 }
 
 /** The firing alerts, for /api/v1/alerts and the status page, ordered by key. */

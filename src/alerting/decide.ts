@@ -34,7 +34,7 @@ import {
   alertKey, toAlert, unreachable,
 } from './alert-state';
 import { type ResolveReason, resolvedSummary } from './summary';
-import { type Finding, type Notification, notificationId } from './types';
+import { type Finding, type Notification, type TopicPartitions, notificationId } from './types';
 
 export interface DecideContext {
   readonly cluster: string;
@@ -220,9 +220,10 @@ function sameFinding(a: AlertFinding, b: AlertFinding): boolean {
     case 'BrokerUnreachable':
       return a.kind === b.kind && a.sinceMs === b.sinceMs && a.error === b.error && a.address === b.address;
     case 'PartitionOffline':
+      return a.kind === b.kind && sameTopics(a.topics, b.topics);
     case 'PartitionUnderReplicated':
     case 'PartitionUnderMinIsr':
-      return a.kind === b.kind && sameNumbers(a.partitions, b.partitions);
+      return a.kind === b.kind && a.broker === b.broker && sameTopics(a.topics, b.topics);
     case 'PreferredLeaderImbalance':
       return a.kind === b.kind && a.partitions === b.partitions;
     case 'CanaryDegraded':
@@ -233,6 +234,16 @@ function sameFinding(a: AlertFinding, b: AlertFinding): boolean {
     default:
       return unreachable(b);
   }
+}
+
+function sameTopics(a: readonly TopicPartitions[], b: readonly TopicPartitions[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as TopicPartitions;
+    const y = b[i] as TopicPartitions;
+    if (x.topic !== y.topic || !sameNumbers(x.partitions, y.partitions)) return false;
+  }
+  return true;
 }
 
 function sameNumbers(a: readonly number[], b: readonly number[]): boolean {

@@ -4,6 +4,7 @@
  *   "orders-svc is 12.4 s behind on orders (threshold 10 s); brokers healthy"
  */
 import type { AlertRecord, BrokerFinding } from './alert-state';
+import type { TopicPartitions } from './types';
 
 /** Partition lists longer than this are cut: "0, 1, …, 9 and 190 more". */
 const MAX_LISTED = 10;
@@ -16,11 +17,11 @@ export function firingSummary(record: AlertRecord, nowMs: number): string {
     case 'BrokerUnreachable':
       return `broker ${f.broker} (${f.address}) unreachable for ${duration(nowMs - f.sinceMs)}${f.error === undefined ? '' : `: ${f.error}`}`;
     case 'PartitionOffline':
-      return `${f.topic}: ${count(f.partitions.length, 'partition has', 'partitions have')} no leader (offline): ${list(f.partitions)}`;
+      return `${spread(f.topics, 'partition has', 'partitions have')} no leader (offline): ${topicList(f.topics)}`;
     case 'PartitionUnderReplicated':
-      return `${f.topic}: ${count(f.partitions.length, 'partition is', 'partitions are')} under-replicated (fewer in-sync replicas than replicas): ${list(f.partitions)}`;
+      return `broker ${f.broker} is missing from the in-sync replicas of ${spread(f.topics, 'partition', 'partitions')}: ${topicList(f.topics)}`;
     case 'PartitionUnderMinIsr':
-      return `${f.topic}: ${count(f.partitions.length, 'partition is', 'partitions are')} below min.insync.replicas, so acks=all producers to it fail: ${list(f.partitions)}`;
+      return `${spread(f.topics, 'partition is', 'partitions are')} below min.insync.replicas with broker ${f.broker} out of sync, so acks=all producers to them fail: ${topicList(f.topics)}`;
     case 'PreferredLeaderImbalance':
       return `broker ${f.broker} does not lead ${count(f.partitions, 'partition', 'partitions')} it is the preferred replica of; run a preferred leader election (kafka-leader-election.sh --election-type PREFERRED)`;
     case 'ConsumerStalled':
@@ -49,11 +50,11 @@ export function resolvedSummary(record: AlertRecord, nowMs: number, reason: Reso
     case 'BrokerUnreachable':
       return `broker ${f.broker} (${f.address}) reachable again (unreachable for ${duration((record.quietSinceMs ?? nowMs) - f.sinceMs)})`;
     case 'PartitionOffline':
-      return `${f.topic}: every partition has a leader again`;
+      return 'every partition has a leader again';
     case 'PartitionUnderReplicated':
-      return `${f.topic}: every partition is fully replicated again`;
+      return `broker ${f.broker} is back in the in-sync replicas of every partition`;
     case 'PartitionUnderMinIsr':
-      return `${f.topic}: every partition has min.insync.replicas in sync again`;
+      return `every partition broker ${f.broker} replicates has min.insync.replicas in sync again`;
     case 'PreferredLeaderImbalance':
       return `broker ${f.broker} leads its preferred partitions again`;
     case 'ConsumerStalled':
@@ -92,6 +93,24 @@ function canaryProblem(f: Extract<BrokerFinding, { kind: 'CanaryDegraded' }>): s
   if (f.error !== undefined) return `fails: ${f.error}`;
   if (f.latencyMs === null) return 'gets no answer';
   return `takes ${seconds(f.latencyMs / 1000)} s from produce to consume`;
+}
+
+/** Topics listed in a summary before "… and N more topics". */
+const MAX_TOPICS_LISTED = 5;
+
+/** "1 partition has" / "12 partitions in 3 topics have" */
+function spread(topics: readonly TopicPartitions[], one: string, many: string): string {
+  const n = topics.reduce((sum, t) => sum + t.partitions.length, 0);
+  const [noun, ...verb] = (n === 1 ? one : many).split(' ');
+  const where = topics.length > 1 ? ` in ${topics.length} topics` : '';
+  return [`${n} ${noun}${where}`, ...verb].join(' ');
+}
+
+/** "orders 0, 3; payments 1; … and 7 more topics" */
+function topicList(topics: readonly TopicPartitions[]): string {
+  const shown = topics.slice(0, MAX_TOPICS_LISTED).map((t) => `${t.topic} ${list(t.partitions)}`);
+  const more = topics.length - shown.length;
+  return more > 0 ? `${shown.join('; ')}; … and ${more} more ${more === 1 ? 'topic' : 'topics'}` : shown.join('; ');
 }
 
 /** At most one decimal: 12.43 → "12.4", 10 → "10". */

@@ -18,13 +18,26 @@ export type AlertName =
 /** Why a group lags (DESIGN §4): the group itself, a broker leading its partitions, or no leader. */
 export type LagCause = 'consumer' | `broker:${number}` | 'partition-offline';
 
+/** Partitions of one topic, ascending. */
+export interface TopicPartitions {
+  readonly topic: string;
+  readonly partitions: readonly number[];
+}
+
 /** What detect (pure) reports about one snapshot. LeaderChanged is an event, not an alert. */
 export type Finding =
   | { readonly kind: 'KafkaUnreachable'; readonly error: string }
   | { readonly kind: 'BrokerUnreachable'; readonly broker: number; readonly address: string; readonly sinceMs: number; readonly error?: string }
-  | { readonly kind: 'PartitionOffline'; readonly topic: string; readonly partitions: readonly number[] }
-  | { readonly kind: 'PartitionUnderReplicated'; readonly topic: string; readonly partitions: readonly number[] }
-  | { readonly kind: 'PartitionUnderMinIsr'; readonly topic: string; readonly partitions: readonly number[] }
+  /** Every partition without a leader, cluster-wide: one alert however many topics. */
+  | { readonly kind: 'PartitionOffline'; readonly topics: readonly TopicPartitions[] }
+  /**
+   * Partitions whose ISR lacks `broker` (a partition missing two brokers counts under both):
+   * one alert per broker that fell out of the ISR, not one per topic — a broker with
+   * replicas of 500 topics going down pages once.
+   */
+  | { readonly kind: 'PartitionUnderReplicated'; readonly broker: number; readonly topics: readonly TopicPartitions[] }
+  /** Partitions below min.insync.replicas whose ISR lacks `broker`; per broker as above. */
+  | { readonly kind: 'PartitionUnderMinIsr'; readonly broker: number; readonly topics: readonly TopicPartitions[] }
   | { readonly kind: 'PreferredLeaderImbalance'; readonly broker: number; readonly partitions: number }
   | { readonly kind: 'LeaderChanged'; readonly topic: string; readonly partition: number; readonly from: number; readonly to: number }
   | {
@@ -45,7 +58,9 @@ export type AlertStatus = 'firing' | 'resolved';
 
 /**
  * One alert, keyed by (cluster, alert, scope): e.g. "local/ConsumerDeliveryLag/orders-svc/orders",
- * "local/BrokerUnreachable/2", "local/PartitionOffline/orders". Fields that do not apply are absent.
+ * "local/BrokerUnreachable/2", "local/PartitionUnderReplicated/2", "local/PartitionOffline".
+ * Fields that do not apply are absent; partition alerts carry topic and partitions only
+ * when a single topic is affected (the summary lists the rest).
  */
 export interface Alert {
   readonly key: string;

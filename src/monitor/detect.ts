@@ -14,7 +14,7 @@
  * LeaderChanged is the exception: it is an event per partition (for the leader-change
  * counter and the timeline), never an alert.
  */
-import type { Finding, LagCause } from '../alerting/types';
+import type { Finding, LagCause, TopicPartitions } from '../alerting/types';
 import type { VigilConfig } from '../config/types';
 import type { BrokerState, GroupTopicRule, KafkaSnapshot, PartitionState } from './snapshot';
 
@@ -195,6 +195,23 @@ class TopicLists {
     if (list === undefined) this.byTopic.set(topic, [partition]);
     else list.push(partition);
   }
+  topics(): TopicPartitions[] {
+    return [...this.byTopic].map(([topic, partitions]) => ({ topic, partitions }));
+  }
+}
+
+/** TopicLists per broker id. */
+class BrokerTopicLists {
+  readonly byBroker = new Map<number, TopicLists>();
+  add(broker: number, topic: string, partition: number): void {
+    let lists = this.byBroker.get(broker);
+    if (lists === undefined) this.byBroker.set(broker, (lists = new TopicLists()));
+    lists.add(topic, partition);
+  }
+}
+
+function sortedByKey<V>(m: ReadonlyMap<number, V>): [number, V][] {
+  return [...m].sort((a, b) => a[0] - b[0]);
 }
 
 /** Partition findings, LeaderChanged events against the previous table, and this cycle's table. */
@@ -231,8 +248,8 @@ function scanPartitions(
 
   // pass 2: fill the table and find
   const offline = new TopicLists();
-  const underReplicated = new TopicLists();
-  const underMinIsr = new TopicLists();
+  const underReplicated = new BrokerTopicLists();
+  const underMinIsr = new BrokerTopicLists();
   const changes: Finding[] = [];
   // broker id → [partitions it is the preferred replica of, of those the ones it does not lead]
   const preferred = new Map<number, [number, number]>();
@@ -262,8 +279,15 @@ function scanPartitions(
       offline.add(topic, p.partition);
       continue;
     }
-    if (p.isr.length < p.replicas.length) underReplicated.add(topic, p.partition);
-    if (p.isr.length < p.minIsr) underMinIsr.add(topic, p.partition);
+    if (p.isr.length < p.replicas.length) {
+      // grouped by the replica missing from the ISR: that broker is what needs looking at
+      const belowMin = p.isr.length < p.minIsr;
+      for (const r of p.replicas) {
+        if (p.isr.includes(r)) continue;
+        underReplicated.add(r, topic, p.partition);
+        if (belowMin) underMinIsr.add(r, topic, p.partition);
+      }
+    }
     const pref = p.replicas[0];
     if (pref !== undefined) {
       let counts = preferred.get(pref);
@@ -273,9 +297,9 @@ function scanPartitions(
     }
   }
 
-  for (const [t, ps] of offline.byTopic) findings.push({ kind: 'PartitionOffline', topic: t, partitions: ps });
-  for (const [t, ps] of underReplicated.byTopic) findings.push({ kind: 'PartitionUnderReplicated', topic: t, partitions: ps });
-  for (const [t, ps] of underMinIsr.byTopic) findings.push({ kind: 'PartitionUnderMinIsr', topic: t, partitions: ps });
+  if (offline.byTopic.size > 0) findings.push({ kind: 'PartitionOffline', topics: offline.topics() });
+  for (const [broker, lists] of sortedByKey(underReplicated.byBroker)) findings.push({ kind: 'PartitionUnderReplicated', broker, topics: lists.topics() });
+  for (const [broker, lists] of sortedByKey(underMinIsr.byBroker)) findings.push({ kind: 'PartitionUnderMinIsr', broker, topics: lists.topics() });
 
   // Imbalance only for live brokers: a down broker leads nothing, and BrokerUnreachable says so.
   const live = new Set<number>();

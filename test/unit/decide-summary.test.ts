@@ -25,10 +25,15 @@ describe('alert summaries (DESIGN §4)', () => {
 
   it('names the partitions, brokers and groups of each alert kind, and the action where there is one', () => {
     const now = T0 + 65_000;
-    assert.equal(firingSummary(record({ kind: 'PartitionOffline', topic: 'orders', partitions: [1] }), now), 'orders: 1 partition has no leader (offline): 1');
+    assert.equal(firingSummary(record({ kind: 'PartitionOffline', topics: [{ topic: 'orders', partitions: [1] }] }), now), '1 partition has no leader (offline): orders 1');
     assert.equal(
-      firingSummary(record({ kind: 'PartitionUnderMinIsr', topic: 'orders', partitions: [0, 3] }), now),
-      'orders: 2 partitions are below min.insync.replicas, so acks=all producers to it fail: 0, 3',
+      firingSummary(record({ kind: 'PartitionUnderMinIsr', broker: 2, topics: [{ topic: 'orders', partitions: [0, 3] }] }), now),
+      '2 partitions are below min.insync.replicas with broker 2 out of sync, so acks=all producers to them fail: orders 0, 3',
+    );
+    const many = Array.from({ length: 7 }, (_, i) => ({ topic: `t${i}`, partitions: [0, 1] }));
+    assert.equal(
+      firingSummary(record({ kind: 'PartitionUnderReplicated', broker: 3, topics: many }), now),
+      'broker 3 is missing from the in-sync replicas of 14 partitions in 7 topics: t0 0, 1; t1 0, 1; t2 0, 1; t3 0, 1; t4 0, 1; … and 2 more topics',
     );
     assert.equal(
       firingSummary(record({ kind: 'PreferredLeaderImbalance', broker: 2, partitions: 40 }), now),

@@ -272,9 +272,11 @@ describe('decide: other alerts, keys and severities (DESIGN §4)', () => {
       ['firing', 'prod/CanaryDegraded/2', 'warning'],
       ['firing', 'prod/ConsumerDeliveryLag/orders-svc/orders', 'warning'],
       ['firing', 'prod/ConsumerStalled/batch/orders', 'warning'],
-      ['firing', 'prod/PartitionOffline/orders', 'critical'],
-      ['firing', 'prod/PartitionUnderMinIsr/orders', 'critical'],
-      ['firing', 'prod/PartitionUnderReplicated/orders', 'warning'],
+      ['firing', 'prod/PartitionOffline', 'critical'],
+      ['firing', 'prod/PartitionUnderMinIsr/1', 'critical'],
+      ['firing', 'prod/PartitionUnderMinIsr/2', 'critical'],
+      ['firing', 'prod/PartitionUnderReplicated/1', 'warning'],
+      ['firing', 'prod/PartitionUnderReplicated/2', 'warning'],
       ['firing', 'prod/PreferredLeaderImbalance/1', 'warning'],
     ]);
     const lag = loop.sent.find((n) => n.alert.alert === 'ConsumerDeliveryLag');
@@ -303,7 +305,7 @@ describe('decide: other alerts, keys and severities (DESIGN §4)', () => {
     const healthyFrom = s;
     while (loop.sent.length === 1 && s < 100) loop.cycle(snapshot({ takenAtMs: at(s++), partitions: ORDERS }));
     assert.equal(s - 1 - healthyFrom, holdS);
-    assert.equal(loop.sent[1]?.alert.summary, 'orders: every partition is fully replicated again');
+    assert.equal(loop.sent[1]?.alert.summary, 'broker 3 is back in the in-sync replicas of every partition');
     assert.equal(loop.sent[1]?.alert.startsAt, loop.sent[0]?.alert.startsAt);
   });
 
@@ -313,7 +315,7 @@ describe('decide: other alerts, keys and severities (DESIGN §4)', () => {
     loop.cycle(lagSnapshot(0, [12, 1, 1, 1], RULE, { partitions: parts }));
     for (let s = 1; s <= 120; s++) loop.cycle(unreachableSnapshot(at(s)));
     assert.deepEqual(loop.transitions(), [
-      'firing local/PartitionUnderReplicated/orders',
+      'firing local/PartitionUnderReplicated/3',
       'firing local/ConsumerDeliveryLag/orders-svc/orders',
       'firing local/KafkaUnreachable',
     ]);

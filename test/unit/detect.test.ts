@@ -65,11 +65,11 @@ describe('detect: BrokerUnreachable', () => {
   });
 });
 
-describe('detect: partition findings, grouped per topic', () => {
+describe('detect: partition findings, grouped per broker out of the ISR (offline: cluster-wide)', () => {
   it('reports partitions without a leader as PartitionOffline only (not also under-replicated or under min ISR)', () => {
     const parts = withPartitions(ORDERS, partition('orders', 1, -1, [2, 3, 1], { isr: [2], minIsr: 2 }), partition('orders', 4, -1, [2, 3, 1], { isr: [], minIsr: 2 }));
     const r = run(snapshot({ partitions: parts }));
-    assert.deepEqual(r.findings, [{ kind: 'PartitionOffline', topic: 'orders', partitions: [1, 4] }]);
+    assert.deepEqual(r.findings, [{ kind: 'PartitionOffline', topics: [{ topic: 'orders', partitions: [1, 4] }] }]);
   });
 
   it('reports ISR smaller than the replica set as PartitionUnderReplicated and ISR below min.insync.replicas as PartitionUnderMinIsr', () => {
@@ -79,19 +79,22 @@ describe('detect: partition findings, grouped per topic', () => {
       partition('orders', 3, 1, [1, 2, 3], { isr: [1], minIsr: 2 }), // both
     );
     const r = run(snapshot({ partitions: parts }));
+    // a partition missing two brokers counts under each of them
     assert.deepEqual(r.findings, [
-      { kind: 'PartitionUnderReplicated', topic: 'orders', partitions: [0, 3] },
-      { kind: 'PartitionUnderMinIsr', topic: 'orders', partitions: [3] },
+      { kind: 'PartitionUnderReplicated', broker: 2, topics: [{ topic: 'orders', partitions: [0, 3] }] },
+      { kind: 'PartitionUnderReplicated', broker: 3, topics: [{ topic: 'orders', partitions: [3] }] },
+      { kind: 'PartitionUnderMinIsr', broker: 2, topics: [{ topic: 'orders', partitions: [3] }] },
+      { kind: 'PartitionUnderMinIsr', broker: 3, topics: [{ topic: 'orders', partitions: [3] }] },
     ]);
   });
 
-  it('gives one finding per topic however many partitions a dead broker held (bounded alert count)', () => {
+  it('gives one finding per broker out of the ISR however many topics and partitions it held (bounded alert count)', () => {
     const ids = [1, 2, 3];
     const parts = ['a', 'b', 'c'].flatMap((t) => topicPartitions(t, 1_000, ids, 3, 2)).map((p) => ({ ...p, isr: p.isr.filter((b) => b !== 3) }));
     const r = run(snapshot({ brokers: [broker(1), broker(2), downBroker(3, T0)], partitions: parts }));
     const urp = only(r.findings, 'PartitionUnderReplicated');
-    assert.deepEqual(urp.map((f) => [f.topic, f.partitions.length]), [['a', 1000], ['b', 1000], ['c', 1000]]);
-    assert.equal(r.findings.length, 1 + 3); // BrokerUnreachable + one per topic
+    assert.deepEqual(urp.map((f) => [f.broker, f.topics.map((t) => [t.topic, t.partitions.length])]), [[3, [['a', 1000], ['b', 1000], ['c', 1000]]]]);
+    assert.equal(r.findings.length, 1 + 1); // BrokerUnreachable + one for the broker out of the ISR
   });
 });
 
