@@ -1,16 +1,11 @@
-import fs from 'node:fs';
-import net from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
-import { freePort } from './ports';
-import { onExitCleanup, spawnTracked, tailFile, type TrackedProcess } from './procs';
-import { waitFor } from './wait';
-
 /**
  * A private redis-server for tests (DESIGN §9): a free loopback port, its data in a temp
  * directory, output in a log file there. No persistence by default, so a restart loses
  * everything, as a crashed cache would; `persistence: 'aof'` keeps data across restarts.
+ * The server is the local stack's (src/local/redis.ts, shared with `vigil demo`); this
+ * module adds what tests need: markFailed() keeps the directory for a failed test.
  */
+import { startLocalRedis, type LocalRedis } from '../../src/local/redis';
 
 export interface StartRedisOptions {
   /** 'none' (default) or 'aof' (appendonly, fsync on every write: nothing lost on SIGKILL). */
@@ -19,137 +14,43 @@ export interface StartRedisOptions {
   startTimeoutMs?: number;
 }
 
-export interface RedisServer {
-  /** redis://127.0.0.1:<port> */
-  readonly url: string;
-  readonly host: string;
-  readonly port: number;
-  readonly dir: string;
-  readonly logFile: string;
-  pid(): number | undefined;
-  isRunning(): boolean;
-  /** Start again after stop()/kill(), on the same port; resolves once it answers PING. */
-  start(): Promise<void>;
-  /** SIGTERM and wait for the exit. */
-  stop(): Promise<void>;
-  /** stop() if running, then start(). */
-  restart(): Promise<void>;
-  /** SIGKILL and wait for the exit. */
-  kill(): Promise<void>;
-  /** SIGSTOP / SIGCONT: a hung server with its connections open. */
-  pause(): void;
-  resume(): void;
-  logTail(lines?: number): string;
-  logReport(lines?: number): string;
+export interface RedisServer extends Omit<LocalRedis, 'shutdown'> {
   markFailed(): void;
   /** Kill, and remove the temp directory (kept when a test failed). */
   shutdown(): Promise<void>;
 }
 
 export async function startRedis(opts: StartRedisOptions = {}): Promise<RedisServer> {
-  const host = '127.0.0.1';
-  const port = await freePort(host);
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-redis-'));
-  const logFile = path.join(dir, 'redis.log');
-  const startTimeoutMs = opts.startTimeoutMs ?? 30_000;
-  const args = [
-    '--bind', host,
-    '--port', String(port),
-    '--dir', dir,
-    '--daemonize', 'no',
-    '--logfile', '', // stdout, which goes to logFile
-    '--save', '',
-    ...(opts.persistence === 'aof' ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no']),
-  ];
-  const unregisterCleanup = onExitCleanup(() => fs.rmSync(dir, { recursive: true, force: true }));
-  let proc: TrackedProcess | undefined;
+  const local = await startLocalRedis({
+    ...(opts.persistence !== undefined ? { persistence: opts.persistence } : {}),
+    ...(opts.startTimeoutMs !== undefined ? { startTimeoutMs: opts.startTimeoutMs } : {}),
+  });
   let failed = false;
   let shutDown = false;
-
-  const start = async (): Promise<void> => {
-    if (shutDown) throw new Error('this redis has been shut down');
-    if (proc?.isRunning()) throw new Error(`redis on port ${port} is already running (pid ${proc.pid})`);
-    fs.appendFileSync(logFile, `==== harness: start at ${new Date().toISOString()} ====\n`);
-    const started = spawnTracked({ name: `redis :${port}`, command: 'redis-server', args, logFile, cwd: dir });
-    proc = started;
-    const exited = started.exited.then((status) => {
-      throw new Error(
-        `redis-server on port ${port} exited (${status.signal ?? `code ${status.code}`}) during start\n` +
-          `--- ${logFile} ---\n${tailFile(logFile, 30)}`,
-      );
-    });
-    exited.catch(() => undefined);
-    await Promise.race([
-      waitFor(() => ping(host, port), { timeoutMs: startTimeoutMs, intervalMs: 50, what: `redis on port ${port} to answer PING` }),
-      exited,
-    ]);
-  };
-
-  const server: RedisServer = {
-    url: `redis://${host}:${port}`,
-    host,
-    port,
-    dir,
-    logFile,
-    pid: () => (proc?.isRunning() ? proc.pid : undefined),
-    isRunning: () => proc?.isRunning() ?? false,
-    start,
-    async stop() {
-      await proc?.terminate({ sig: 'SIGTERM', timeoutMs: 30_000 });
-    },
-    async restart() {
-      await server.stop();
-      await start();
-    },
-    async kill() {
-      await proc?.kill();
-    },
-    pause() {
-      proc?.signal('SIGSTOP');
-    },
-    resume() {
-      proc?.signal('SIGCONT');
-    },
-    logTail: (lines = 40) => tailFile(logFile, lines),
-    logReport: (lines = 40) => `--- redis :${port}: last ${lines} lines of ${logFile} ---\n${tailFile(logFile, lines)}`,
+  return {
+    url: local.url,
+    host: local.host,
+    port: local.port,
+    dir: local.dir,
+    logFile: local.logFile,
+    pid: () => local.pid(),
+    isRunning: () => local.isRunning(),
+    start: () => local.start(),
+    stop: () => local.stop(),
+    restart: () => local.restart(),
+    kill: () => local.kill(),
+    pause: () => local.pause(),
+    resume: () => local.resume(),
+    logTail: (lines) => local.logTail(lines),
+    logReport: (lines) => local.logReport(lines),
     markFailed() {
       failed = true;
     },
     async shutdown() {
       if (shutDown) return;
       shutDown = true;
-      await proc?.kill();
-      unregisterCleanup();
-      if (failed) console.error(`redis harness: kept ${dir}`);
-      else fs.rmSync(dir, { recursive: true, force: true });
+      await local.shutdown({ keep: failed });
+      if (failed) console.error(`redis harness: kept ${local.dir}`);
     },
   };
-
-  try {
-    await start();
-  } catch (err) {
-    failed = true;
-    await server.shutdown();
-    throw err;
-  }
-  return server;
-}
-
-/** true when a RESP PING on a fresh connection gets +PONG. */
-function ping(host: string, port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect({ host, port });
-    let reply = '';
-    const done = (ok: boolean): void => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.setTimeout(1000, () => done(false));
-    socket.on('error', () => done(false));
-    socket.on('connect', () => socket.write('PING\r\n'));
-    socket.on('data', (chunk) => {
-      reply += chunk.toString('latin1');
-      if (reply.includes('\r\n')) done(reply.startsWith('+PONG'));
-    });
-  });
 }
