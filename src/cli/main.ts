@@ -8,6 +8,7 @@
 import { Command, CommanderError } from 'commander';
 import { describeError, isVigilError } from '../errors';
 import { registerCheckConfig } from './check-config';
+import { registerDemo } from './demo';
 import { VERSION } from '../version';
 import { registerLag } from './lag';
 import { registerRun } from './run';
@@ -24,6 +25,7 @@ export function buildProgram(): Command {
   registerCheckConfig(program);
   registerRun(program);
   registerStatus(program);
+  registerDemo(program);
   return program;
 }
 

@@ -1,0 +1,42 @@
+/**
+ * What `vigil demo` needs on this machine before it starts anything, and what to run when
+ * something is missing. The check is split: `machineFacts` looks (files, PATH), and
+ * `missingPrerequisites` decides (pure), so the messages are tested without a machine.
+ */
+import { commandOnPath } from '../local/procs';
+import { kafkaJarsPresent, kafkaLibsDir } from '../local/kafka';
+
+export interface MachineFacts {
+  readonly kafkaJars: boolean;
+  readonly kafkaLibsDir: string;
+  readonly java: boolean;
+  readonly redisServer: boolean;
+}
+
+/** Looks at this machine: the Kafka jars, `java` and `redis-server` on `envPath`. */
+export function machineFacts(envPath: string | undefined): MachineFacts {
+  return {
+    kafkaJars: kafkaJarsPresent(),
+    kafkaLibsDir,
+    java: commandOnPath('java', envPath),
+    redisServer: commandOnPath('redis-server', envPath),
+  };
+}
+
+/** One line per missing piece, each saying what it is for; [] when all is there. */
+export function missingPrerequisites(facts: MachineFacts): string[] {
+  const missing: string[] = [];
+  if (!facts.kafkaJars) missing.push(`the Apache Kafka jars (not found in ${facts.kafkaLibsDir}): the demo runs three real brokers from them`);
+  if (!facts.java) missing.push('java (not on PATH): the Kafka brokers are JVMs; install a JDK 17 or newer');
+  if (!facts.redisServer) missing.push('redis-server (not on PATH): the replicas keep their shared state in Redis');
+  return missing;
+}
+
+/** The message `vigil demo` prints (and exits 2 with) when something is missing. */
+export function prerequisitesMessage(missing: readonly string[]): string {
+  return [
+    `vigil demo cannot start; missing ${missing.length === 1 ? 'one prerequisite' : `${missing.length} prerequisites`}:`,
+    ...missing.map((m) => `  - ${m}`),
+    'Run `bash scripts/setup.sh` from the vigil checkout (it installs redis-server with apt and fetches the Kafka jars with mvn), then `npm start` again.',
+  ].join('\n');
+}
