@@ -29,6 +29,8 @@ export interface LagIncident {
   readonly causeSinceMs: number;
   /** breaching partitions led by the cause broker (broker:<id>) or without leader (partition-offline) */
   readonly causePartitions: readonly number[];
+  /** the cause broker is the group's coordinator rather than the partitions' leader */
+  readonly causeIsCoordinator?: boolean;
   /** the cause broker's own finding as last seen, for the summary ("which is unreachable") */
   readonly causeBroker: BrokerFinding | null;
 }

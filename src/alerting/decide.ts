@@ -137,6 +137,7 @@ function open(f: AlertFinding, view: GroupTopicLag | undefined, nowMs: number, b
     pagedCause: f.cause,
     causeSinceMs: nowMs,
     causePartitions: view?.causePartitions ?? [],
+    ...(view?.causeIsCoordinator ? { causeIsCoordinator: true } : {}),
     causeBroker: causeBrokerOf(f.cause, brokers),
   };
   return { finding: f, severity: severityOf(f, rule), startsAtMs: nowMs, quietSinceMs: null, lag };
@@ -154,6 +155,7 @@ function update(prev: AlertRecord, f: AlertFinding, view: GroupTopicLag | undefi
     // a change of cause is kept for the API ("paged as broker:2, now consumer"); it does not page
     causeSinceMs: before.cause === f.cause ? prev.lag.causeSinceMs : nowMs,
     causePartitions: view?.causePartitions ?? prev.lag.causePartitions,
+    ...((view ? view.causeIsCoordinator : prev.lag.causeIsCoordinator) ? { causeIsCoordinator: true } : {}),
     causeBroker: causeBrokerOf(f.cause, brokers),
   };
   return { ...prev, finding: f, quietSinceMs: null, lag };

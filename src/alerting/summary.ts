@@ -79,6 +79,7 @@ function lagCauseText(record: AlertRecord): string {
   if (cause === 'consumer') return 'brokers healthy';
   if (cause === 'partition-offline') return `${plural(parts.length, 'partition', 'partitions')} ${list(parts)} ${parts.length === 1 ? 'has' : 'have'} no leader`;
   const broker = cause.slice('broker:'.length);
+  if (record.lag?.causeIsCoordinator) return `its group coordinator, broker ${broker}, ${brokerProblem(record.lag.causeBroker).replace(/^which /, '')}`;
   const led = `${plural(parts.length, 'partition', 'partitions')} ${list(parts)} ${parts.length === 1 ? 'is' : 'are'} led by broker ${broker}`;
   return `${led}, ${brokerProblem(record.lag?.causeBroker ?? null)}`;
 }

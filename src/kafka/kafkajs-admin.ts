@@ -139,7 +139,8 @@ export class KafkajsAdmin implements KafkaAdmin {
               if (COORDINATOR_ERRORS.has(g.errorCode)) this.coordinators.delete(g.groupId);
               out.set(g.groupId, { groupId: g.groupId, state: '', members: 0, error: kafkaErrorName(g.errorCode) });
             } else {
-              out.set(g.groupId, { groupId: g.groupId, state: g.state, members: g.members });
+              const coordinator = this.lastMetadata?.brokers.find((b) => addressOf(b) === address)?.nodeId;
+              out.set(g.groupId, { groupId: g.groupId, state: g.state, members: g.members, ...(coordinator === undefined ? {} : { coordinator }) });
             }
           }
         } catch (err) {

@@ -90,6 +90,8 @@ export interface GroupDescription {
   /** 'Stable', 'Empty', 'PreparingRebalance', 'CompletingRebalance', 'Dead', or '' when unknown */
   readonly state: string;
   readonly members: number;
+  /** node id of the group's coordinator, when known */
+  readonly coordinator?: number;
   readonly error?: string;
 }
 

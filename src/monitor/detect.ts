@@ -114,6 +114,8 @@ export interface GroupTopicLag {
    * partition-offline: the breaching partitions without a leader; otherwise empty.
    */
   readonly causePartitions: readonly number[];
+  /** broker:<id> because that broker is the group's coordinator (not a partition leader) */
+  readonly causeIsCoordinator?: boolean;
 }
 
 export interface LagView {
@@ -448,6 +450,7 @@ function scanGroups(
     for (const a of accs.values()) {
       let cause: LagCause = 'consumer';
       let causePartitions: readonly number[] = NO_PARTITIONS;
+      let causeIsCoordinator = false;
       if (a.offline !== null) {
         cause = 'partition-offline';
         causePartitions = a.offline;
@@ -463,6 +466,12 @@ function scanGroups(
         }
         cause = `broker:${best}`;
         causePartitions = bestList;
+      } else if (a.breaching !== null && g.coordinator !== undefined && badBrokers.has(g.coordinator)) {
+        // healthy leaders, but the group's coordinator is down: its consumers cannot commit
+        // or rebalance, so they stall — the broker is the cause, not the consumer
+        cause = `broker:${g.coordinator}`;
+        causePartitions = a.breaching;
+        causeIsCoordinator = true;
       }
       byScope.set(a.scope, {
         group: g.group,
@@ -471,6 +480,7 @@ function scanGroups(
         clear: a.anyAbove ? false : a.anyUnknown ? null : true,
         lagSeconds: a.maxSeconds >= 0 ? a.maxSeconds : null,
         causePartitions,
+        ...(causeIsCoordinator ? { causeIsCoordinator } : {}),
       });
       if (a.breaching !== null) {
         lagFindings.push({

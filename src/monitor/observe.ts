@@ -69,6 +69,8 @@ export class KafkaObserver {
   private readonly unreachableSince = new Map<number, number>();
   /** groups listed in any cycle and not since deleted */
   private readonly knownGroups = new Set<string>();
+  /** each group's coordinator as last described (it is down exactly when it cannot say) */
+  private readonly lastCoordinator = new Map<string, number>();
   /** each group's committed offsets as last read, for when its coordinator is down */
   private readonly lastCommitted = new Map<string, { offsets: GroupOffsets; atMs: number }>();
   private minIsr = new Map<string, number>();
@@ -239,7 +241,12 @@ export class KafkaObserver {
       });
     });
 
-    for (const g of [...this.lastCommitted.keys()]) if (!this.knownGroups.has(g)) this.lastCommitted.delete(g);
+    for (const [g, d] of described) if (d.coordinator !== undefined) this.lastCoordinator.set(g, d.coordinator);
+    for (const g of [...this.lastCommitted.keys()]) {
+      if (this.knownGroups.has(g)) continue;
+      this.lastCommitted.delete(g);
+      this.lastCoordinator.delete(g);
+    }
     const groups: GroupState[] = groupIds.map((group) =>
       this.groupState(
         group,
@@ -250,6 +257,7 @@ export class KafkaObserver {
         end,
         endError,
         lagByGroup.get(group),
+        this.lastCoordinator.get(group),
       ),
     );
     lap('assemble');
@@ -415,9 +423,11 @@ export class KafkaObserver {
     end: Float64Array,
     endError: readonly (string | undefined)[],
     lagging: readonly RowResult[] | undefined,
+    coordinator: number | undefined,
   ): GroupState {
+    const known = coordinator === undefined ? {} : { coordinator };
     if (!result || !('offsets' in result)) {
-      return { group, state, partitions: [], rules: new Map(), error: result && 'error' in result ? result.error : 'no answer' };
+      return { group, state, ...known, partitions: [], rules: new Map(), error: result && 'error' in result ? result.error : 'no answer' };
     }
     const partitions: GroupPartitionLag[] = [];
     let next = 0; // lagging rows of this group, in the same order as its offsets are walked
@@ -440,7 +450,7 @@ export class KafkaObserver {
         }
       }
     }
-    return { group, state, partitions, rules: rules ?? new Map() };
+    return { group, state, ...known, partitions, rules: rules ?? new Map() };
   }
 }
 

@@ -62,6 +62,8 @@ export interface GroupState {
   readonly group: string;
   /** 'Stable', 'Empty', 'PreparingRebalance', ... ('' when not described) */
   readonly state: string;
+  /** node id of the group's coordinator (as last known), when known */
+  readonly coordinator?: number;
   readonly partitions: readonly GroupPartitionLag[];
   /** the lag rule per topic of this group (after overrides) */
   readonly rules: ReadonlyMap<string, GroupTopicRule>;

@@ -19,6 +19,18 @@ describe('alert summaries (DESIGN §4)', () => {
     assert.equal(list(Array.from({ length: 200 }, (_, i) => i)), '0, 1, 2, 3, 4, 5, 6, 7, 8, 9 and 190 more');
   });
 
+  it("names the group's coordinator when it is the broker to blame", () => {
+    const finding = { kind: 'ConsumerDeliveryLag' as const, group: 'orders-svc', topic: 'orders', partitions: [0, 3], lagSeconds: 14.2, thresholdMs: 10_000, cause: 'broker:2' as const };
+    const rec: AlertRecord = {
+      ...record(finding),
+      lag: {
+        resolveBelowMs: 8_000, resolveForMs: 30_000, pagedCause: 'broker:2', causeSinceMs: T0, causePartitions: [0, 3], causeIsCoordinator: true,
+        causeBroker: { kind: 'BrokerUnreachable', broker: 2, address: '10.0.0.2:9092', sinceMs: T0 },
+      },
+    };
+    assert.equal(firingSummary(rec, T0), 'orders-svc is 14.2 s behind on orders (threshold 10 s); its group coordinator, broker 2, is unreachable');
+  });
+
   it('writes durations a person reads at a glance', () => {
     assert.deepEqual([400, 12_000, 60_000, 245_000, 3_600_000, 7_380_000].map(duration), ['0 s', '12 s', '1 min', '4 min 5 s', '1 h', '2 h 3 min']);
   });

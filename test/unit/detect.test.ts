@@ -174,6 +174,17 @@ describe('detect: ConsumerDeliveryLag and its cause (DESIGN §3, §4)', () => {
     assert.equal(only(r.findings, 'ConsumerDeliveryLag')[0]?.cause, 'broker:2');
   });
 
+  it("blames the group's coordinator when it is unreachable and the partitions' leaders are healthy", () => {
+    // leaders p0→1, p3→1 are up; the coordinator, broker 2, is down
+    const g = { ...group('orders-svc', [rowAt('orders', 0, 12), rowAt('orders', 3, 12)]), coordinator: 2 };
+    const r = run(snapshot({ brokers: [broker(1), downBroker(2, T0), broker(3)], partitions: ORDERS, groups: [g] }));
+    assert.equal(only(r.findings, 'ConsumerDeliveryLag')[0]?.cause, 'broker:2');
+    assert.equal(r.lag.byScope.get('orders-svc/orders')?.causeIsCoordinator, true);
+    // with a healthy coordinator it is the consumer
+    const healthy = run(snapshot({ brokers: [broker(1), broker(2), broker(3)], partitions: ORDERS, groups: [g] }));
+    assert.equal(only(healthy.findings, 'ConsumerDeliveryLag')[0]?.cause, 'consumer');
+  });
+
   it('says partition-offline when a breaching partition has no leader, before any broker cause', () => {
     const parts = withPartitions(ORDERS, partition('orders', 1, -1, [2, 3, 1], { isr: [2], minIsr: 2 }));
     const g = group('orders-svc', [rowAt('orders', 0, 12), rowAt('orders', 1, 20)]);
