@@ -9,6 +9,7 @@ import { VigilError } from '../errors';
 import { parseDurationMs } from '../util/duration';
 
 export interface KafkaCliOptions {
+  config?: string;
   brokers?: string;
   clientId?: string;
   ssl?: boolean;
@@ -24,8 +25,9 @@ export interface KafkaCliOptions {
 
 export function addKafkaOptions(cmd: Command): Command {
   return cmd
-    .option('--brokers <list>', 'bootstrap brokers, comma-separated host:port')
-    .option('--client-id <id>', 'Kafka client id', 'vigil')
+    .option('-c, --config <file>', "take the Kafka connection (brokers, TLS, SASL with ${ENV} secrets) from a vigil config file")
+    .option('--brokers <list>', 'bootstrap brokers, comma-separated host:port (overrides --config)')
+    .option('--client-id <id>', 'Kafka client id (default: vigil, or kafka.clientId of --config)')
     .option('--ssl', 'connect with TLS')
     .option('--ssl-ca <file>', 'PEM file of the CA that signed the brokers\' certificates (implies --ssl)')
     .option('--ssl-cert <file>', 'PEM client certificate for mutual TLS (implies --ssl)')
@@ -34,7 +36,7 @@ export function addKafkaOptions(cmd: Command): Command {
     .option('--sasl-mechanism <mechanism>', 'plain | scram-sha-256 | scram-sha-512')
     .option('--sasl-username <user>', 'SASL username')
     .option('--sasl-password <password>', 'SASL password (prefer --config with ${ENV} so it stays out of the process list)')
-    .option('--connect-timeout <duration>', 'time to wait for each broker connection', '3s');
+    .option('--connect-timeout <duration>', 'time to wait for each broker connection (default 3s)');
 }
 
 const SASL_MECHANISMS = ['plain', 'scram-sha-256', 'scram-sha-512'] as const;
@@ -50,7 +52,7 @@ export function kafkaConfigFromOptions(opts: KafkaCliOptions, base?: KafkaConfig
   const bad = brokers.filter((b) => !/^(\[[0-9a-fA-F:]+\]|[^:\s]+):\d{1,5}$/.test(b));
   if (bad.length > 0) throw new VigilError('USAGE', `--brokers: "${bad.join('", "')}" is not host:port`);
 
-  const connectionTimeoutMs = parseDurationMs(opts.connectTimeout ?? '3s');
+  const connectionTimeoutMs = opts.connectTimeout === undefined ? (base?.connectionTimeoutMs ?? 3000) : parseDurationMs(opts.connectTimeout);
   if (connectionTimeoutMs === undefined || connectionTimeoutMs <= 0) {
     throw new VigilError('USAGE', `--connect-timeout: "${opts.connectTimeout}" is not a duration such as "3s" or "500ms"`);
   }

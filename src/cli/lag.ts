@@ -4,6 +4,7 @@
  * or partitions that could not be assessed (so "no breach" cannot be claimed).
  */
 import type { Command } from 'commander';
+import { loadConfig } from '../config';
 import { VigilError } from '../errors';
 import { KafkajsAdmin } from '../kafka/kafkajs-admin';
 import { type LagReport, collectLagReport, reportVerdict } from '../monitor/lag-report';
@@ -14,7 +15,7 @@ import { type KafkaCliOptions, addKafkaOptions, kafkaConfigFromOptions } from '.
 interface LagOptions extends KafkaCliOptions {
   group: string[];
   topic: string[];
-  threshold: string;
+  threshold?: string;
   json?: boolean;
 }
 
@@ -24,7 +25,7 @@ export function registerLag(program: Command): void {
     .description('report consumer delivery latency (age of the oldest unconsumed message) per group, topic and partition')
     .option('--group <glob>', 'only groups matching this glob (repeatable)', collect, [])
     .option('--topic <glob>', 'only topics matching this glob (repeatable)', collect, [])
-    .option('--threshold <duration>', 'delivery latency that counts as a breach', '10s')
+    .option('--threshold <duration>', 'delivery latency that counts as a breach (default 10s, or lag.threshold of --config)')
     .option('--json', 'print one JSON object instead of a table');
   addKafkaOptions(cmd).action(async (opts: LagOptions) => {
     process.exitCode = await runLag(opts, process.stdout);
@@ -36,11 +37,12 @@ function collect(value: string, previous: string[]): string[] {
 }
 
 export async function runLag(opts: LagOptions, out: NodeJS.WritableStream): Promise<number> {
-  const thresholdMs = parseDurationMs(opts.threshold);
+  const config = opts.config === undefined ? undefined : loadConfig(opts.config);
+  const thresholdMs = opts.threshold === undefined ? (config?.lag.thresholdMs ?? 10_000) : parseDurationMs(opts.threshold);
   if (thresholdMs === undefined || thresholdMs <= 0) {
     throw new VigilError('USAGE', `--threshold: "${opts.threshold}" is not a duration such as "10s" or "500ms"`);
   }
-  const kafka = kafkaConfigFromOptions(opts);
+  const kafka = kafkaConfigFromOptions(opts, config?.kafka);
   const admin = new KafkajsAdmin(kafka);
   let report: LagReport;
   try {

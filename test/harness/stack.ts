@@ -50,6 +50,8 @@ export interface Stack {
   waitForPage(what: string, filter: (b: WebhookBodyV1) => boolean, timeoutMs?: number): Promise<Page>;
   /** the leader's GET /api/v1/lag, through any running replica (followers forward) */
   leaderLag(): Promise<LagDoc>;
+  /** the leader's open alerts (GET /api/v1/alerts) */
+  leaderAlerts(): Promise<WebhookBodyV1[]>;
   lagKey(group: string, topic: string): string;
   /** what withLogsOnFailure prints */
   readonly logSources: readonly [KafkaCluster, RedisServer, ReplicaGroup];
@@ -102,6 +104,14 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       .map((r) => ({ body: r.body as WebhookBodyV1, receivedAtMs: r.receivedAtMs }))
       .filter((p) => filter(p.body));
 
+  const getJson = async <T>(path: string): Promise<T> => {
+    const running = group.replicas.find((r) => r.isRunning());
+    if (!running) throw new Error('no replica running');
+    const res = await group.request(running.id, 'GET', path);
+    if (res.status !== 200) throw new Error(`${path} answered ${res.status}: ${res.text}`);
+    return JSON.parse(res.text) as T;
+  };
+
   return {
     kafka,
     redis,
@@ -122,13 +132,8 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     },
     pages,
     waitForPage: (what, filter, timeoutMs = 60_000) => waitFor(() => pages(filter)[0], { timeoutMs, intervalMs: 50, what }),
-    async leaderLag() {
-      const running = group.replicas.find((r) => r.isRunning());
-      if (!running) throw new Error('no replica running');
-      const res = await group.request(running.id, 'GET', '/api/v1/lag');
-      if (res.status !== 200) throw new Error(`/api/v1/lag answered ${res.status}: ${res.text}`);
-      return JSON.parse(res.text) as LagDoc;
-    },
+    leaderLag: () => getJson<LagDoc>('/api/v1/lag'),
+    leaderAlerts: async () => (await getJson<{ alerts: WebhookBodyV1[] }>('/api/v1/alerts')).alerts,
     lagKey: (g, topic) => `${STACK_CLUSTER}/ConsumerDeliveryLag/${g}/${topic}`,
     async shutdown() {
       await Promise.allSettled(groups.map((g) => g.stop()));

@@ -6,6 +6,8 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { CompressionTypes, Kafka, logLevel, type Admin, type Producer } from 'kafkajs';
@@ -80,9 +82,9 @@ interface CliResult {
   stderr: string;
 }
 
-function vigil(args: string[]): Promise<CliResult> {
+function vigil(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(repoRoot, 'dist/src/cli/main.js'), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [path.join(repoRoot, 'dist/src/cli/main.js'), ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
@@ -196,6 +198,32 @@ describe('vigil lag on a real cluster', () => {
     assert.equal(lines.length, 1, `one line: ${res.stderr}`);
     for (const b of brokers) assert.ok(lines[0]!.includes(b), `names ${b}`);
     assert.doesNotMatch(res.stderr, /\n\s+at /, 'no stack trace');
+  });
+
+  it('takes the Kafka connection and the threshold from a vigil config file (--config)', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-lag-config-'));
+    try {
+      const file = path.join(dir, 'vigil.yaml');
+      fs.writeFileSync(
+        file,
+        [
+          'cluster: lag-test',
+          'node: { id: solo, listen: "127.0.0.1:19464" }',
+          'peers: [ { id: solo, url: "http://127.0.0.1:19464" } ]',
+          `kafka: { brokers: [${cluster.bootstrap.map((b) => `"\${LAG_TEST_BROKER_${cluster.bootstrap.indexOf(b)}}"`).join(', ')}] }`,
+          'redis: { url: "redis://127.0.0.1:6379" }',
+          'lag: { threshold: 5m, resolveBelow: 4m }',
+        ].join('\n'),
+      );
+      const env = Object.fromEntries(cluster.bootstrap.map((b, i) => [`LAG_TEST_BROKER_${i}`, b]));
+      const res = await vigil(['lag', '--config', file, '--json', '--group', 'svc-a'], env);
+      assert.equal(res.code, 0, res.stderr);
+      const report = JSON.parse(res.stdout) as JsonReport;
+      assert.equal(report.thresholdSeconds, 300);
+      assert.deepEqual(report.groups.map((g) => g.group), ['svc-a']);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('exits 2 on a usage error', async () => {
