@@ -139,6 +139,7 @@ export class SimulatedGroup {
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
   private committing: Promise<void> = Promise.resolve();
+  private inFlight = false;
   /** last committed offset per partition */
   readonly committed: number[];
   lastError: unknown;
@@ -165,7 +166,18 @@ export class SimulatedGroup {
   start(): void {
     const tick = () => {
       if (this.stopped) return;
-      this.committing = this.committing.then(() => this.commitOnce()).catch((err) => (this.lastError = err));
+      // one commit at a time: a tick that finds the last one still running is skipped,
+      // as a real consumer's auto-commit would be (no queue building up under load)
+      if (!this.inFlight) {
+        this.inFlight = true;
+        this.committing = this.commitOnce()
+          .catch((err) => {
+            this.lastError = err;
+          })
+          .finally(() => {
+            this.inFlight = false;
+          });
+      }
       this.timer = setTimeout(tick, this.tickMs);
     };
     tick();
