@@ -186,7 +186,8 @@ describe('the leader watches the brokers (DESIGN §4)', () => {
 
       // one page for the broker out of the ISR, however many topics it replicates
       const under = await waitForPage('under-replicated partitions', (b) => b.alert === 'PartitionUnderReplicated' && b.broker === victim && b.status === 'firing');
-      assert.match(under.summary, new RegExp(`^broker ${victim} is missing from the in-sync replicas of \\d+ partitions in \\d+ topics: `));
+      // leaders shrink their ISRs one by one, so the first page may count a single partition
+      assert.match(under.summary, new RegExp(`^broker ${victim} is missing from the in-sync replicas of (1 partition|\\d+ partitions( in \\d+ topics)?): `));
       assert.equal(pages((b) => b.alert === 'PartitionUnderReplicated' && b.broker === victim && b.status === 'firing').length, 1);
 
       await kafka.start(victim);

@@ -37,6 +37,8 @@ export class MemoryKafka implements KafkaAdmin {
   readonly minIsr = new Map<string, number>();
   /** group → number of live members (absent = 0, state Empty) */
   readonly members = new Map<string, number>();
+  /** group → its coordinator's node id (absent = the first broker) */
+  readonly coordinators = new Map<string, number>();
   closed = false;
 
   constructor(brokerCount = 3) {
@@ -97,10 +99,12 @@ export class MemoryKafka implements KafkaAdmin {
 
   async describeGroups(groupIds: readonly string[]): Promise<Map<string, GroupDescription>> {
     return new Map(
-      groupIds.map((groupId) => {
+      groupIds.map((groupId): [string, GroupDescription] => {
         const members = this.members.get(groupId) ?? 0;
         const state = !this.groups.has(groupId) && members === 0 ? 'Dead' : members > 0 ? 'Stable' : 'Empty';
-        return [groupId, { groupId, state, members }];
+        const coordinator = this.coordinators.get(groupId) ?? (this.brokers[0] as BrokerInfo).nodeId;
+        if (this.down.has(coordinator)) return [groupId, { groupId, state: '', members: 0, error: `connect ECONNREFUSED (coordinator ${coordinator})` }];
+        return [groupId, { groupId, state, members, coordinator }];
       }),
     );
   }
