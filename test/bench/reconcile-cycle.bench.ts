@@ -74,6 +74,9 @@ async function main(): Promise<void> {
     let state: AlertState = emptyAlertState();
     const observeMs: number[] = [];
     const cycleMs: number[] = [];
+    // with --quiet-after, cycles under load and against the idle cluster are summarised apart
+    const loadedMs: number[] = [];
+    const quietMs: number[] = [];
     let rows = 0;
     const errors: number[] = [];
     const nearErrors: number[] = [];
@@ -96,6 +99,8 @@ async function main(): Promise<void> {
       if (i >= 5) {
         observeMs.push(observed - started);
         cycleMs.push(done - started);
+        if (i < quietAfter) loadedMs.push(done - started);
+        else if (i >= quietAfter + 2) quietMs.push(done - started);
       }
       if (!snap.ok) throw new Error(`snapshot failed: ${snap.error}`);
       if (process.argv.includes('--trace')) {
@@ -121,8 +126,7 @@ async function main(): Promise<void> {
       }
       await new Promise((r) => setTimeout(r, Math.max(0, 1000 - (performance.now() - started))));
     }
-    observeMs.sort((a, b) => a - b);
-    cycleMs.sort((a, b) => a - b);
+    for (const xs of [observeMs, cycleMs, loadedMs, quietMs]) xs.sort((a, b) => a - b);
     errors.sort((a, b) => a - b);
     nearErrors.sort((a, b) => a - b);
     const within = errors.filter((e) => e <= 1).length;
@@ -135,6 +139,7 @@ async function main(): Promise<void> {
         cycles: cycleMs.length,
         cycleMs: summarizeMs(cycleMs),
         observeMs: summarizeMs(observeMs),
+        ...(quietMs.length > 0 ? { underLoadCycleMs: summarizeMs(loadedMs), idleClusterCycleMs: summarizeMs(quietMs) } : {}),
         reportedSeconds: {
           rowsChecked: errors.length,
           withinTarget: within,
