@@ -241,8 +241,7 @@ async function startOnce(opts: LocalKafkaOptions): Promise<LocalKafka> {
     if (!keepAll) fs.rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
   });
   const ports = await freePorts(brokerCount + controllerCount);
-  // 16 random bytes in unpadded base64url: the form StorageTool expects (DESIGN §9).
-  const clusterId = crypto.randomBytes(16).toString('base64url');
+  const clusterId = newClusterId();
 
   const nodes = new Map<number, Node>();
   for (let i = 0; i < brokerCount; i++) {
@@ -545,3 +544,15 @@ log4j.logger.kafka.request.logger=WARN
 log4j.logger.state.change.logger=WARN
 log4j.logger.org.apache.kafka.clients=WARN
 `;
+
+/**
+ * 16 random bytes in unpadded base64url: the form StorageTool expects (DESIGN §9). Never
+ * starting with '-', which its command line would read as an option (Kafka's own
+ * Uuid.randomUuid avoids those too).
+ */
+export function newClusterId(random: (n: number) => Buffer = crypto.randomBytes): string {
+  for (;;) {
+    const id = random(16).toString('base64url');
+    if (!id.startsWith('-')) return id;
+  }
+}
