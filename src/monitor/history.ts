@@ -1,8 +1,16 @@
 /**
- * Per-partition history of (end offset, wall time) samples: when did the log reach each
+ * Per-partition history of end offsets over wall time: when did the log reach each
  * offset? The reported delivery latency of a group (DESIGN §3 "reported seconds") is the
- * age of the record at its committed offset c, and the record at c was appended between
- * the last sample whose end offset was <= c and the first whose end offset was > c.
+ * age of the record at its committed offset c, and the record at c was appended after the
+ * last observation that still saw the end at or below c, and before the first that saw it
+ * beyond c.
+ *
+ * An observation is a request, not an instant: the broker read its end offset somewhere
+ * between the request being sent and the answer arriving. So each sample keeps the first
+ * answer's arrival that showed its end (records below it were appended before then) and
+ * the last request's sending that still showed it (records from it on were appended after
+ * then). An end that stays put for a while (an idle producer) narrows the window instead
+ * of widening it.
  *
  * Memory is bounded: at most `maxSamples` per partition, and only when the end offset moved.
  * When full, every other sample of the older half is dropped, so spacing grows with age
@@ -12,12 +20,23 @@
 export interface LatencyEstimate {
   /** estimated append time of the record at the offset (wall ms) */
   readonly appendedAtMs: number;
-  /** width of the window the append happened in: the estimate's worst-case error */
+  /** the append happened after this (wall ms) … */
+  readonly appendedAfterMs: number;
+  /** … and by this (wall ms) */
+  readonly appendedBeforeMs: number;
+  /** width of that window: the estimate's worst-case error */
   readonly uncertaintyMs: number;
 }
 
+/** values per sample in Series.samples */
+const STRIDE = 3;
+
 export interface Series {
-  /** flat [end0, t0, end1, t1, ...], oldest first, ends strictly increasing */
+  /**
+   * flat [end, firstSeenMs, lastSeenMs, ...], oldest first, ends strictly increasing:
+   * firstSeenMs = arrival of the first answer showing this end, lastSeenMs = sending of the
+   * last request that still showed it
+   */
   samples: number[];
   lastSeenCycle: number;
 }
@@ -31,8 +50,12 @@ export class EndOffsetHistory {
 
   constructor(private readonly maxSamples = 48) {}
 
-  /** Records one observation of end offsets; partitions not seen for a while are dropped. */
-  record(ends: Iterable<{ topic: string; partition: number; offset: number | null }>, wallMs: number): void {
+  /**
+   * Records one observation of end offsets: the request was sent at `sentMs` and answered
+   * by `answeredMs` (the same instant when unknown). Partitions not seen for a while are
+   * dropped.
+   */
+  record(ends: Iterable<{ topic: string; partition: number; offset: number | null }>, sentMs: number, answeredMs = sentMs): void {
     this.cycle++;
     let lastTopic: string | undefined;
     let list: (Series | undefined)[] | undefined;
@@ -48,15 +71,19 @@ export class EndOffsetHistory {
       if (!s) topicList[e.partition] = s = { samples: [], lastSeenCycle: this.cycle };
       s.lastSeenCycle = this.cycle;
       const n = s.samples.length;
-      const lastEnd = n > 0 ? (s.samples[n - 2] as number) : -1;
+      const lastEnd = n > 0 ? (s.samples[n - STRIDE] as number) : -1;
       if (e.offset < lastEnd) {
         // log truncated or topic recreated: the old samples describe another log
-        s.samples = [e.offset, wallMs];
+        s.samples = [e.offset, answeredMs, sentMs];
         continue;
       }
-      if (e.offset === lastEnd) continue;
-      s.samples.push(e.offset, wallMs);
-      if (s.samples.length > this.maxSamples * 2) decimate(s.samples);
+      if (e.offset === lastEnd) {
+        // still there when this request was sent: the next record came after it
+        s.samples[n - 1] = sentMs;
+        continue;
+      }
+      s.samples.push(e.offset, answeredMs, sentMs);
+      if (s.samples.length > this.maxSamples * STRIDE) decimate(s.samples);
     }
     // forget partitions that have not been observed for many cycles (deleted topics)
     if (this.cycle % 64 === 0) {
@@ -83,7 +110,7 @@ export class EndOffsetHistory {
   /** The last end offset seen on a partition (for when its leader cannot be asked). */
   lastEnd(topic: string, partition: number): number | null {
     const samples = this.topics.get(topic)?.[partition]?.samples;
-    return samples && samples.length > 0 ? (samples[samples.length - 2] as number) : null;
+    return samples && samples.length > 0 ? (samples[samples.length - STRIDE] as number) : null;
   }
 
   /** Topics with history. */
@@ -96,32 +123,33 @@ export class EndOffsetHistory {
 export function estimateIn(topic: TopicHistory, partition: number, offset: number): LatencyEstimate | null {
   const samples = topic[partition]?.samples;
   if (!samples || samples.length === 0) return null;
-  // first sample with end > offset (binary search over the even slots)
+  // first sample with end > offset (binary search over the samples)
+  const count = samples.length / STRIDE;
   let lo = 0;
-  let hi = samples.length / 2;
+  let hi = count;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
-    if ((samples[mid * 2] as number) > offset) hi = mid;
+    if ((samples[mid * STRIDE] as number) > offset) hi = mid;
     else lo = mid + 1;
   }
-  if (lo === 0 || lo === samples.length / 2) return null; // before history, or not appended yet
-  const e0 = samples[(lo - 1) * 2] as number;
-  const t0 = samples[(lo - 1) * 2 + 1] as number;
-  const e1 = samples[lo * 2] as number;
-  const t1 = samples[lo * 2 + 1] as number;
-  // the (offset − e0 + 1)-th of (e1 − e0) records appended in (t0, t1]: spread evenly
+  if (lo === 0 || lo === count) return null; // before history, or not appended yet
+  const e0 = samples[(lo - 1) * STRIDE] as number;
+  const after = samples[(lo - 1) * STRIDE + 2] as number; // e0 still the end when this was sent
+  const e1 = samples[lo * STRIDE] as number;
+  const before = samples[lo * STRIDE + 1] as number; // e1 reached when this answer arrived
+  // the (offset − e0 + 1)-th of (e1 − e0) records appended in (after, before]: spread evenly
   const fraction = (offset - e0 + 0.5) / (e1 - e0);
-  return { appendedAtMs: t0 + fraction * (t1 - t0), uncertaintyMs: t1 - t0 };
+  return { appendedAtMs: after + fraction * (before - after), appendedAfterMs: after, appendedBeforeMs: before, uncertaintyMs: before - after };
 }
 
 /** Drops every other sample in the older half (keeps the oldest and the newer half intact). */
 function decimate(samples: number[]): void {
-  const pairs = samples.length / 2;
-  const olderHalf = Math.floor(pairs / 2);
+  const count = samples.length / STRIDE;
+  const olderHalf = Math.floor(count / 2);
   const kept: number[] = [];
-  for (let i = 0; i < pairs; i++) {
+  for (let i = 0; i < count; i++) {
     if (i < olderHalf && i % 2 === 1) continue;
-    kept.push(samples[i * 2] as number, samples[i * 2 + 1] as number);
+    for (let k = 0; k < STRIDE; k++) kept.push(samples[i * STRIDE + k] as number);
   }
   samples.length = 0;
   samples.push(...kept);

@@ -22,7 +22,7 @@ import type { BrokerInfo, GroupOffsets, GroupOffsetsResult, KafkaAdmin, RecordPr
 import { probeKey } from '../kafka/types';
 import type { Clock } from '../util/clock';
 import { type NameFilter, nameFilter } from '../util/glob';
-import { EndOffsetHistory, type TopicHistory, estimateIn } from './history';
+import { EndOffsetHistory, type LatencyEstimate, type TopicHistory, estimateIn } from './history';
 import { roundSeconds } from './latency';
 import type { BrokerState, CanaryState, GroupPartitionLag, GroupState, GroupTopicRule, KafkaSnapshot, PartitionState } from './snapshot';
 
@@ -100,8 +100,9 @@ export class KafkaObserver {
   async warm(): Promise<void> {
     const md = await this.admin.metadata();
     const tps = md.topics.filter((t) => !t.isInternal && this.topicFilter(t.topic)).flatMap((t) => t.partitions.map((p) => ({ topic: t.topic, partition: p.partition })));
+    const sentMs = this.clock.wallMs();
     const ends = await this.admin.endOffsets(tps);
-    this.history.record(ends, this.clock.wallMs());
+    this.history.record(ends, sentMs, this.clock.wallMs());
   }
 
   /** The leader's cycle: the whole snapshot. Never throws: failures are in the snapshot. */
@@ -151,11 +152,12 @@ export class KafkaObserver {
       }
     }
 
+    const endsSentMs = clock.wallMs();
     const [described, committed, endsAt] = await Promise.all([
       this.admin.describeGroups(groupIds),
       this.admin.committedOffsets(groupIds),
-      // the history needs the time the end offsets were read, not when the slowest of the
-      // three requests returned
+      // the history needs when the end offsets were asked for and answered, not when the
+      // slowest of the three requests returned
       this.admin.endOffsets(index.all).then((ends) => ({ ends, atMs: clock.wallMs() })),
     ]);
     lap('offsets');
@@ -175,7 +177,7 @@ export class KafkaObserver {
         staleGroups.add(g);
       }
     }
-    this.history.record(endsAt.ends, endsAt.atMs);
+    this.history.record(endsAt.ends, endsSentMs, endsAt.atMs);
     // A partition whose leader cannot be asked keeps its last end offset seen: its
     // consumers cannot fetch, its producers cannot write, and the records it held before go
     // on aging — the delivery latency its groups suffer is exactly what must be reported.
@@ -374,15 +376,16 @@ export class KafkaObserver {
         history = this.history.topic(row.topic);
       }
       const est = history ? estimateIn(history, row.partition, row.committed) : null;
-      const estSeconds = est ? Math.max(0, nowMs - est.appendedAtMs) / 1000 : null;
+      const bounded = est ? boundByExactTests(row, boundaries, est, nowMs) : null;
+      const estSeconds = bounded ? bounded.latencyMs / 1000 : null;
       out[i] = estSeconds === null ? null : roundSeconds(estSeconds);
-      if (est) unc[i] = est.uncertaintyMs;
+      if (bounded) unc[i] = bounded.uncertaintyMs;
       const o = (boundaries.get(row.rule.thresholdMs) as Float64Array)[row.idx] as number;
       const inBreach = row.committed < o; // false for NaN
       const near = inBreach || estSeconds === null || estSeconds * 1000 >= NEAR_BREACH_FRACTION * row.rule.thresholdMs;
       if (!near) continue;
       const toleranceMs = Math.max(500, 0.05 * (estSeconds ?? 0) * 1000);
-      if (est === null || est.uncertaintyMs > toleranceMs) want.push({ i, priority: inBreach ? 2 : estSeconds === null ? 1 : 0 });
+      if (bounded === null || bounded.uncertaintyMs > toleranceMs) want.push({ i, priority: inBreach ? 2 : estSeconds === null ? 1 : 0 });
     }
     want.sort((a, b) => b.priority - a.priority);
     const chosen = want.slice(0, this.maxProbes);
@@ -521,6 +524,29 @@ class ProbeCache {
     if (!p) t.set(partition, (p = new Map()));
     p.set(offset, probe);
   }
+}
+
+/**
+ * A history estimate narrowed by the row's exact tests (DESIGN §3: refined by
+ * offset-for-time lookups). The history puts the latency in [now − appended-before,
+ * now − appended-after]; each exact test at a value v says whether it is above v or not.
+ * Where the two disagree (CreateTime earlier than the append, a producer's clock), the
+ * exact test wins and the estimate keeps its width, so the row is still worth a probe.
+ */
+function boundByExactTests(row: LaggingRow, boundaries: ReadonlyMap<number, Float64Array>, est: LatencyEstimate, nowMs: number): { latencyMs: number; uncertaintyMs: number } {
+  let lo = Math.max(0, nowMs - est.appendedBeforeMs);
+  let hi = Math.max(0, nowMs - est.appendedAfterMs);
+  let latencyMs = Math.max(0, nowMs - est.appendedAtMs);
+  for (const v of [row.rule.thresholdMs, row.rule.resolveBelowMs]) {
+    const o = (boundaries.get(v) as Float64Array)[row.idx] as number;
+    if (Number.isNaN(o)) continue;
+    const above = row.committed < o;
+    if (above ? hi < v : lo > v) return { latencyMs: v, uncertaintyMs: est.uncertaintyMs };
+    if (above) lo = Math.max(lo, v);
+    else hi = Math.min(hi, v);
+  }
+  latencyMs = Math.min(hi, Math.max(lo, latencyMs));
+  return { latencyMs, uncertaintyMs: hi - lo };
 }
 
 function secondsFromProbe(p: RecordProbe, nowMs: number): number | null {

@@ -43,6 +43,30 @@ describe('end-offset history (DESIGN §3 reported seconds)', () => {
     assert.equal(h.estimate('t', 0, 200), null, 'not appended yet');
   });
 
+  it('counts a request from its sending to its answer: the broker read the end somewhere in between', () => {
+    const h = new EndOffsetHistory();
+    h.record([{ topic: 't', partition: 0, offset: 100 }], T0, T0 + 300);
+    h.record([{ topic: 't', partition: 0, offset: 200 }], T0 + 1000, T0 + 1300);
+    const est = h.estimate('t', 0, 150);
+    assert.ok(est);
+    // appended after the first request was sent (T0), before the second was answered
+    assert.equal(est.uncertaintyMs, 1300);
+    assert.equal(est.appendedAtMs, T0 + 0.505 * 1300);
+  });
+
+  it('an end offset that stays put narrows the window: the next record came after the last request that still saw it', () => {
+    const h = new EndOffsetHistory();
+    h.record([{ topic: 't', partition: 0, offset: 100 }], T0);
+    h.record([{ topic: 't', partition: 0, offset: 100 }], T0 + 4000);
+    h.record([{ topic: 't', partition: 0, offset: 100 }], T0 + 5000);
+    h.record([{ topic: 't', partition: 0, offset: 101 }], T0 + 6000);
+    const est = h.estimate('t', 0, 100);
+    assert.ok(est);
+    assert.equal(est.uncertaintyMs, 1000);
+    assert.equal(est.appendedAtMs, T0 + 5500);
+    assert.equal(h.lastEnd('t', 0), 101);
+  });
+
   it('keeps a bounded number of samples, sparser with age', () => {
     const h = new EndOffsetHistory(16);
     for (let i = 0; i < 1000; i++) h.record([{ topic: 't', partition: 0, offset: i * 10 }], T0 + i * 1000);
@@ -163,6 +187,28 @@ describe('the observer builds a snapshot from Kafka', () => {
     assert.ok(snap.ok);
     const s = snap.groups[0]!.partitions[0]!.lagSeconds!;
     assert.ok(s >= 19 && s <= 20, `estimate ${s}`);
+  });
+
+  it('never reports seconds the exact test contradicts: records stamped before they were appended read as older than the history says', async () => {
+    const k = cluster();
+    const clock = new ManualClock();
+    const obs = observer(k, clock, 0); // no probes: the history and the exact tests only
+    k.createTopic('late', 1);
+    k.commit('svc', 'late', 0, 0);
+    await obs.observe(); // history: end 0 at T0
+    for (let i = 0; i < 9; i++) {
+      clock.wall += 1000;
+      // a producer whose records carry a CreateTime 5 s before they reach the broker
+      k.produce('late', 0, [clock.wall - 5000]);
+      await obs.observe();
+    }
+    // the history puts record 0's append in (T0, T0 + 1 s]: 8 to 9 s ago; its CreateTime
+    // is 13 s ago, and the exact test at 10 s says so
+    const snap = await obs.observe();
+    assert.ok(snap.ok);
+    const p = snap.groups[0]!.partitions[0]!;
+    assert.equal(p.breach, true);
+    assert.ok(p.lagSeconds !== null && p.lagSeconds >= 10, `reported ${p.lagSeconds} s for a row in breach of 10 s`);
   });
 
   it('keeps judging partitions whose leader is down: last end offset seen, breach from the estimate when its error bound allows', async () => {
