@@ -358,7 +358,8 @@ export class KafkaObserver {
   ): Promise<{ seconds: (number | null)[]; uncertaintyMs: number[] }> {
     const out: (number | null)[] = new Array(rows.length).fill(null);
     const unc: number[] = new Array(rows.length).fill(Number.POSITIVE_INFINITY);
-    const want: { i: number; priority: number }[] = [];
+    // priority: in breach 2, no estimate 1, near 0; then the estimates furthest off first
+    const want: { i: number; priority: number; excess: number }[] = [];
     const nextCache = new ProbeCache();
     let lastTopic = '';
     let history: TopicHistory | undefined;
@@ -385,9 +386,11 @@ export class KafkaObserver {
       const near = inBreach || estSeconds === null || estSeconds * 1000 >= NEAR_BREACH_FRACTION * row.rule.thresholdMs;
       if (!near) continue;
       const toleranceMs = Math.max(500, 0.05 * (estSeconds ?? 0) * 1000);
-      if (bounded === null || bounded.uncertaintyMs > toleranceMs) want.push({ i, priority: inBreach ? 2 : estSeconds === null ? 1 : 0 });
+      if (bounded === null || bounded.uncertaintyMs > toleranceMs) {
+        want.push({ i, priority: inBreach ? 2 : bounded === null ? 1 : 0, excess: bounded === null ? Number.POSITIVE_INFINITY : bounded.uncertaintyMs / toleranceMs });
+      }
     }
-    want.sort((a, b) => b.priority - a.priority);
+    want.sort((a, b) => b.priority - a.priority || b.excess - a.excess);
     const chosen = want.slice(0, this.maxProbes);
     if (chosen.length > 0) {
       const probed = await this.admin.probeRecords(chosen.map((w) => {
