@@ -61,14 +61,28 @@ async function main(): Promise<void> {
     // vigil's followers keep the end-offset history warm (observer.warm()), so a leader
     // starts with one: so does this observer, from before the groups start
     const observer = new KafkaObserver(admin, { lag, groups: { include: ['cycle-group-*'], exclude: [] }, topics: { include: ['cycle-*'], exclude: [] }, brokerPingTimeoutMs: 800, ...(process.argv.includes('--max-probes') ? { maxProbesPerCycle: arg('max-probes', 2000) } : {}) }, systemClock);
-    let warming = true;
-    const warmer = (async () => {
-      while (warming) {
-        const t = performance.now();
-        await observer.warm();
-        await new Promise((r) => setTimeout(r, Math.max(0, 1000 - (performance.now() - t))));
-      }
-    })();
+    const startWarming = () => {
+      let warming = true;
+      let samples = 0;
+      let widestGapMs = 0;
+      const loop = (async () => {
+        let last = performance.now();
+        while (warming) {
+          const t = performance.now();
+          await observer.warm();
+          samples++;
+          widestGapMs = Math.max(widestGapMs, performance.now() - last);
+          last = performance.now();
+          await new Promise((r) => setTimeout(r, Math.max(0, 1000 - (performance.now() - t))));
+        }
+      })();
+      return async () => {
+        warming = false;
+        await loop;
+        progress(`history kept warm: ${samples} samples, widest gap ${Math.round(widestGapMs)} ms`);
+      };
+    };
+    let stopWarming = startWarming();
     await waitFor(
       () => {
         const waiting = groups.filter((g) => !g.committed.some((c) => c > 0));
@@ -79,8 +93,7 @@ async function main(): Promise<void> {
     );
     // the largest latency simulated (12 s) plus a commit interval, so the history covers it
     await new Promise((r) => setTimeout(r, 20_000));
-    warming = false;
-    await warmer;
+    await stopWarming();
     progress('every group committed, history warm; measuring cycles');
 
     const opts = detectOptionsFor(lag);
@@ -98,9 +111,12 @@ async function main(): Promise<void> {
     const quietAfter = arg('quiet-after', Number.POSITIVE_INFINITY);
     for (let i = 0; i < CYCLES; i++) {
       if (i === quietAfter) {
-        // stop the load: the rest of the cycles measure vigil against an idle cluster
+        // stop the load: the rest of the cycles measure vigil against an idle cluster. That
+        // takes a while; the history goes on meanwhile, as it would on a follower.
+        stopWarming = startWarming();
         await Promise.all(groups.map((g) => g.stop()));
         await Promise.all(workloads.map((w) => w.stop()));
+        await stopWarming();
       }
       const cpu0 = process.cpuUsage();
       const started = performance.now();
