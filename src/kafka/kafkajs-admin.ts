@@ -306,10 +306,11 @@ export class KafkajsAdmin implements KafkaAdmin {
     await forEachLimited(probeRounds(unique), PROBE_ROUNDS_IN_FLIGHT, (round) =>
       this.fetchRound(md, round, PROBE_PARTITION_BYTES, out, outOfRange, cutShort),
     );
-    // Batches larger than the first limit: fetched again alone with room for a whole batch.
-    for (const req of cutShort) {
-      await this.fetchRound(md, [req], PROBE_RETRY_PARTITION_BYTES, out, [], []);
-    }
+    // Batches whose header did not fit the first limit: fetched again with room for a whole
+    // batch, in rounds like the first pass.
+    await forEachLimited(probeRounds(cutShort), PROBE_ROUNDS_IN_FLIGHT, (round) =>
+      this.fetchRound(md, round, PROBE_RETRY_PARTITION_BYTES, out, [], []),
+    );
     // A committed offset below the log start (retention deleted the records): the oldest
     // record the group has not consumed is the first one still in the log.
     if (outOfRange.length > 0) {
@@ -363,8 +364,9 @@ export class KafkajsAdmin implements KafkaAdmin {
               out.set(key, { kind: 'unknown', reason: kafkaErrorName(p.errorCode) });
               continue;
             }
-            const probe = probeRecordSet(p.records ?? Buffer.alloc(0), req.offset);
-            if (probe.kind === 'unknown' && partitionBytes < PROBE_RETRY_PARTITION_BYTES && req.offset < p.highWatermark) {
+            const retryable = partitionBytes < PROBE_RETRY_PARTITION_BYTES && req.offset < p.highWatermark;
+            const probe = probeRecordSet(p.records ?? Buffer.alloc(0), req.offset, retryable ? 'unknown' : 'interpolate');
+            if (probe.kind === 'unknown' && retryable) {
               cutShort.push(req);
             } else {
               out.set(key, probe);

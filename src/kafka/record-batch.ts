@@ -90,9 +90,11 @@ function findInRecords(
 /**
  * The first data record at or after `targetOffset` in `records`, or 'none' when the data
  * holds complete batches only and none has such a record, or 'unknown' when the data ran
- * out first (the caller may fetch again with a larger limit).
+ * out first (the caller may fetch again with a larger limit). A batch cut short after its
+ * header is interpolated from the header, or — with `cutShort` 'unknown', for a batch that
+ * would be read exactly if whole (uncompressed or gzip) — answered 'unknown' too.
  */
-export function probeRecordSet(records: Buffer, targetOffset: number): RecordProbe {
+export function probeRecordSet(records: Buffer, targetOffset: number, cutShort: 'interpolate' | 'unknown' = 'interpolate'): RecordProbe {
   if (records.length === 0) return { kind: 'unknown', reason: 'the broker returned no records' };
   let pos = 0;
   let sawPartial = false;
@@ -162,6 +164,10 @@ export function probeRecordSet(records: Buffer, targetOffset: number): RecordPro
       // compaction removed the records between the target and the batch end
       pos = batchEnd;
       continue;
+    }
+    // A batch it could read whole but got only part of: the caller may fetch it whole.
+    if (!complete && cutShort === 'unknown' && (codec === 0 || codec === CODEC_GZIP)) {
+      return { kind: 'unknown', reason: 'record data cut short by the fetch size limit' };
     }
     // Could not walk the records: interpolate inside the batch.
     const span = lastOffset - baseOffset;

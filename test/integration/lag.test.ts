@@ -131,6 +131,17 @@ describe('vigil lag on a real cluster', () => {
       return i < 0 ? ts.length - 1 : i;
     };
     for (let p = 0; p < AGES_S.length; p++) await commit('svc-a', 'orders', p, offsetAtAge(stamps.get(`orders/${p}`)!, AGES_S[p]!));
+    // One batch of 600 records per partition, bursty: 500 in half a second, then 100 ten ms
+    // apart. The record at 550 lies beyond the first 4 KB of its batch (the probe's first
+    // fetch size), and interpolating between the batch's first and last timestamps would be
+    // 3.7 s off. Four partitions on three brokers: some Fetch carries two.
+    await createTopic('bursty', 4);
+    const burst = Array.from({ length: RECORDS }, (_, i) => (i < 500 ? baseMs + i : baseMs + 50_000 + (i - 500) * 10));
+    for (let p = 0; p < 4; p++) {
+      stamps.set(`bursty/${p}`, burst);
+      await produce('bursty', p, burst);
+      await commit('burst-a', 'bursty', p, 550);
+    }
     await commit('svc-b', 'orders', 0, 0);
     await commit('svc-b', 'audit', 0, 123);
     await commit('svc-b', 'audit', 1, 457);
@@ -172,6 +183,17 @@ describe('vigil lag on a real cluster', () => {
       assert.equal(report.groups[0]?.group, 'svc-b');
       console.log(`# lag accuracy: max error ${maxErrorS.toFixed(3)} s over ${checked} lagging partitions`);
     }));
+
+  it('reads the exact timestamp of a record deep inside a batch larger than the first fetch', async () => {
+    const res = await vigil(['lag', '--brokers', cluster.bootstrap.join(','), '--json', '--group', 'burst-a']);
+    const report = JSON.parse(res.stdout) as JsonReport;
+    const parts = report.groups[0]?.topics[0]?.partitions ?? [];
+    assert.equal(parts.length, 4, res.stderr);
+    const truthS = (Date.parse(report.generatedAt) - stamps.get('bursty/0')![550]!) / 1000;
+    for (const p of parts) {
+      assert.ok(Math.abs(p.lagSeconds - truthS) <= Math.max(0.5, 0.05 * truthS), `partition ${p.partition}: reported ${p.lagSeconds} s, truth ${truthS} s`);
+    }
+  });
 
   it('exits 0 when no partition is over the threshold, and prints a table by default', async () => {
     const res = await vigil(['lag', '--brokers', cluster.bootstrap.join(','), '--threshold', '5m', '--group', 'svc-a']);

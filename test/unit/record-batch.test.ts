@@ -105,6 +105,17 @@ describe('probeRecordSet reads the timestamp of the first record at or after an 
     assert.equal(probe.kind === 'record' && probe.timestampMs, T0 + 40);
   });
 
+  it('answers unknown for a cut-short batch it could read whole when asked to, so the caller fetches it again', () => {
+    const full = batch({ baseOffset: 0, timestampsMs: [T0, T0 + 10, T0 + 20, T0 + 30, T0 + 40] });
+    const cut = full.subarray(0, 61 + 8);
+    assert.deepEqual(probeRecordSet(cut, 4, 'unknown'), { kind: 'unknown', reason: 'record data cut short by the fetch size limit' });
+    // a record before the cut is exact either way
+    assert.deepEqual(probeRecordSet(full.subarray(0, full.length - 2), 0, 'unknown'), { kind: 'record', offset: 0, timestampMs: T0, exact: true });
+    // a codec it cannot decode is interpolated whole or not: no point fetching again
+    const zstd = batch({ baseOffset: 0, timestampsMs: [T0, T0 + 50, T0 + 100], codec: 4 });
+    assert.equal(probeRecordSet(zstd.subarray(0, 70), 1, 'unknown').kind, 'record');
+  });
+
   it('skips control batches (transaction markers)', () => {
     const data = Buffer.concat([
       batch({ baseOffset: 5, timestampsMs: [T0], attributes: 0x20 }),
