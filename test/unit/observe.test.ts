@@ -77,6 +77,22 @@ describe('end-offset history (DESIGN §3 reported seconds)', () => {
     assert.ok(old.uncertaintyMs > recent.uncertaintyMs);
   });
 
+  it('keeps estimates of old records within the 5 % target: spacing grows with age, not by halving blindly', () => {
+    const h = new EndOffsetHistory(); // the default size
+    const now = T0 + 600_000;
+    // ten minutes of one sample a second, 10 records each
+    for (let i = 0; i <= 600; i++) h.record([{ topic: 't', partition: 0, offset: i * 10 }], T0 + i * 1000);
+    let worst = 0;
+    for (let offset = 0; offset < 6000; offset += 7) {
+      const est = h.estimate('t', 0, offset);
+      assert.ok(est, `offset ${offset} within the history`);
+      const ageMs = now - (T0 + (Math.floor(offset / 10) + 1) * 1000); // appended by the next sample
+      // the estimate's worst case is half its window: within max(0.5 s, 5 %) of the age
+      worst = Math.max(worst, est.uncertaintyMs / 2 / Math.max(500, 0.05 * ageMs));
+    }
+    assert.ok(worst <= 1, `worst error bound ${worst.toFixed(2)} × the tolerance`);
+  });
+
   it('starts over when the end offset goes backwards (topic recreated)', () => {
     const h = new EndOffsetHistory();
     h.record([{ topic: 't', partition: 0, offset: 500 }], T0);
