@@ -230,8 +230,15 @@ async function oscillation(stack: Stack, minutes: number) {
   const workloads = new Map([['bench-osc', w]]);
   const end = Date.now() + minutes * 60_000;
   let maxTrueMs = 0;
+  // the premise: the group stays under the threshold. A stalled commit (this process busy)
+  // can push it over for a moment; those samples are counted so the result says so.
+  let samples = 0;
+  let samplesOver = 0;
   while (Date.now() < end) {
-    maxTrueMs = Math.max(maxTrueMs, g.trueLatencyMs());
+    const trueMs = g.trueLatencyMs();
+    maxTrueMs = Math.max(maxTrueMs, trueMs);
+    samples++;
+    if (trueMs > 10_000) samplesOver++;
     try {
       accuracy.check(await stack.leaderLag(), workloads);
     } catch {
@@ -240,7 +247,7 @@ async function oscillation(stack: Stack, minutes: number) {
     await new Promise((r) => setTimeout(r, 1000));
   }
   const pages = stack.pages((b) => b.group === 'bench-osc-svc').length;
-  return { scenario: 'oscillation', minutes, pages, target: '0 pages', maxTrueLatencySeconds: maxTrueMs / 1000, reportedSeconds: accuracy.result() };
+  return { scenario: 'oscillation', minutes, pages, target: '0 pages', maxTrueLatencySeconds: maxTrueMs / 1000, truthSamples: samples, truthSamplesOver10s: samplesOver, reportedSeconds: accuracy.result() };
 }
 
 const SCENARIOS = ['page-latency', 'broker-kill', 'failovers', 'oscillation'];
