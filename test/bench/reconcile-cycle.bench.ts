@@ -5,7 +5,12 @@
  * DESIGN §10: <= 300 ms). Also reports the accuracy of the reported seconds against the
  * true latency of the simulated groups.
  *
- *   npm run build && node dist/test/bench/reconcile-cycle.bench.js [--cycles N] [--quiet-after N] [--trace]
+ *   npm run build && node dist/test/bench/reconcile-cycle.bench.js [--cycles N] [--quiet-after N] [--trace] [--max-probes N]
+ *
+ *   --quiet-after N  stop the load before cycle N: later cycles run against the idle cluster
+ *                    (every group still lagging) and are summarised apart
+ *   --trace          one line per cycle on stderr: phases, CPU, rows out of tolerance
+ *   --max-probes N   the observer's record-probe budget per cycle (default 2,000)
  */
 import { emptyAlertState, type AlertState } from '../../src/alerting/alert-state';
 import { decide } from '../../src/alerting/decide';
