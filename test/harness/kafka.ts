@@ -12,7 +12,7 @@
  * module adds what tests need: metadata() as one broker sees it, markFailed() to keep the
  * logs of a failed test, and KEEP_KAFKA_LOGS=1 to keep everything.
  */
-import { startLocalKafka, type KafkaConfigMap, type LocalKafka } from '../../src/local/kafka';
+import { startLocalKafka, type LocalKafka, type LocalKafkaOptions } from '../../src/local/kafka';
 import { fetchMetadata, type BrokerMetadata } from './metadata';
 
 export {
@@ -25,20 +25,8 @@ export {
   type KafkaConfigValue,
 } from '../../src/local/kafka';
 
-export interface StartKafkaOptions {
-  /** Number of brokers (default 3). The first min(3, brokers) are also controllers. */
-  brokers?: number;
-  /** Server properties for every node, on top of the harness defaults. */
-  brokerOverrides?: KafkaConfigMap;
-  /** Server properties for single nodes (e.g. `{ 2: { 'broker.rack': 'b' } }`). */
-  nodeOverrides?: Record<number, KafkaConfigMap>;
-  /** JVM options replacing the harness defaults (heap, fast-start flags, class archive). */
-  jvmArgs?: string[];
-  /** Upper bound for the whole start, formatting included (default 120 s). */
-  startTimeoutMs?: number;
-  /** Shown in the temp directory name, to tell clusters apart when logs are kept. */
-  name?: string;
-}
+/** The local stack's options; the harness decides where logs go and when they are kept. */
+export type StartKafkaOptions = Omit<LocalKafkaOptions, 'dir' | 'keepAll' | 'ownProcessGroup'>;
 
 export interface KafkaCluster extends Omit<LocalKafka, 'shutdown'> {
   /** What broker `via` itself answers to a Metadata request ([] topics = brokers only). */

@@ -6,7 +6,6 @@
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { describe, it } from 'node:test';
-import type { Timers } from '../../src/election/driver';
 import type { CanaryTopology } from '../../src/kafka/canary-port';
 import { createLogger } from '../../src/log';
 import { createMetrics } from '../../src/metrics';
@@ -21,7 +20,7 @@ import {
   probeTargets,
   ringReplicas,
 } from '../../src/monitor/canary';
-import type { Clock } from '../../src/util/clock';
+import { ManualTime } from '../fakes/manual-time';
 import { MemoryCanaryPort } from '../fakes/memory-canary';
 
 const TOPIC = '__vigil_canary';
@@ -146,46 +145,6 @@ describe('canary probe targets and states', () => {
 
 // ---- driver ------------------------------------------------------------------------------
 
-/** A manual monotonic clock and the timers that fire on it; advance() lets async work run. */
-class ManualTime implements Clock, Timers {
-  nowMs = 0;
-  private seq = 0;
-  private readonly pending = new Map<number, { dueMs: number; fn: () => void }>();
-  monotonicMs(): number {
-    return this.nowMs;
-  }
-  wallMs(): number {
-    return 1_800_000_000_000 + this.nowMs;
-  }
-  set(fn: () => void, delayMs: number): unknown {
-    const id = ++this.seq;
-    this.pending.set(id, { dueMs: this.nowMs + delayMs, fn });
-    return id;
-  }
-  clear(handle: unknown): void {
-    this.pending.delete(handle as number);
-  }
-  /** Moves time forward timer by timer, letting promises settle after each. */
-  async advance(ms: number): Promise<void> {
-    const end = this.nowMs + ms;
-    await flush();
-    for (;;) {
-      let next: [number, { dueMs: number; fn: () => void }] | undefined;
-      for (const e of this.pending) if (e[1].dueMs <= end && (next === undefined || e[1].dueMs < next[1].dueMs)) next = e;
-      if (next === undefined) break;
-      this.pending.delete(next[0]);
-      this.nowMs = Math.max(this.nowMs, next[1].dueMs);
-      next[1].fn();
-      await flush();
-    }
-    this.nowMs = Math.max(this.nowMs, end);
-  }
-}
-
-async function flush(): Promise<void> {
-  for (let i = 0; i < 10; i++) await new Promise((resolve) => setImmediate(resolve));
-}
-
 const INTERVAL_MS = 100;
 const TIMEOUT_MS = canaryProbeTimeoutMs(INTERVAL_MS); // 500
 
@@ -226,15 +185,15 @@ function rig(opts: { brokers?: number[]; lease?: boolean } = {}): Rig {
 /** Starts the canary and runs rounds until every broker has a state. */
 async function started(r: Rig): Promise<void> {
   r.canary.start();
-  await r.time.advance(0); // creates the topic
-  await r.time.advance(INTERVAL_MS); // first probes
+  await r.time.advanceSettling(0); // creates the topic
+  await r.time.advanceSettling(INTERVAL_MS); // first probes
   assert.deepEqual(r.canary.states().map((s) => s.broker), r.port.brokers.map((b) => b.nodeId));
 }
 
 /** Stops the canary, letting a round that waits on the fake's timers finish. */
 async function stopCanary(r: Rig): Promise<void> {
   const stopping = r.canary.stop();
-  await r.time.advance(TIMEOUT_MS);
+  await r.time.advanceSettling(TIMEOUT_MS);
   await stopping;
 }
 
@@ -254,14 +213,14 @@ describe('Canary driver (DESIGN §3 Canary)', () => {
   it('creates the topic with one partition led by each broker only while the lease holds', async () => {
     const r = rig({ lease: false });
     r.canary.start();
-    await r.time.advance(0);
-    await r.time.advance(INTERVAL_MS * 3);
+    await r.time.advanceSettling(0);
+    await r.time.advanceSettling(INTERVAL_MS * 3);
     assert.equal(r.port.count('createTopic'), 0, 'no side effect without the lease');
     assert.deepEqual(r.canary.states(), []);
     r.lease.valid = true;
-    await r.time.advance(INTERVAL_MS);
+    await r.time.advanceSettling(INTERVAL_MS);
     assert.deepEqual(r.port.calls.filter((c) => c.op === 'createTopic').map((c) => c.op === 'createTopic' && c.assignment), [[[1, 2, 3], [2, 3, 1], [3, 1, 2]]]);
-    await r.time.advance(INTERVAL_MS);
+    await r.time.advanceSettling(INTERVAL_MS);
     assert.deepEqual(r.canary.states().map((s) => [s.broker, s.partition, s.leader, s.ok]), [[1, 0, 1, true], [2, 1, 2, true], [3, 2, 3, true]]);
     await stopCanary(r);
   });
@@ -270,9 +229,9 @@ describe('Canary driver (DESIGN §3 Canary)', () => {
     const r = rig();
     await started(r);
     r.port.delayMs.set(1, 3).set(2, 250).set(3, 7);
-    await r.time.advance(INTERVAL_MS); // the round starts
+    await r.time.advanceSettling(INTERVAL_MS); // the round starts
     assert.equal(stateOf(r, 1).latencyMs, 0, 'the round is not over before its slowest probe');
-    await r.time.advance(250);
+    await r.time.advanceSettling(250);
     assert.deepEqual(r.canary.states().map((s) => [s.broker, s.ok, s.latencyMs]), [[1, true, 3], [2, true, 250], [3, true, 7]]);
     assert.deepEqual(await gaugeValues(r), { '1': 0.003, '2': 0.25, '3': 0.007 });
     // each record says who sent it and when
@@ -286,14 +245,14 @@ describe('Canary driver (DESIGN §3 Canary)', () => {
     const r = rig();
     await started(r);
     r.port.addBroker(4);
-    await r.time.advance(INTERVAL_MS);
+    await r.time.advanceSettling(INTERVAL_MS);
     assert.deepEqual(r.port.calls.filter((c) => c.op === 'createPartitions').map((c) => c.op === 'createPartitions' && [c.currentCount, c.assignments]), [[3, [[4, 1, 2]]]]);
-    await r.time.advance(INTERVAL_MS);
+    await r.time.advanceSettling(INTERVAL_MS);
     assert.deepEqual(stateOf(r, 4).partition, 3);
     assert.equal(stateOf(r, 4).ok, true);
 
     r.port.removeBroker(2);
-    await r.time.advance(INTERVAL_MS * 3);
+    await r.time.advanceSettling(INTERVAL_MS * 3);
     assert.equal(r.port.count('createPartitions'), 1, 'no further topic changes');
     assert.equal(r.port.count('createTopic'), 1);
     assert.equal(r.port.topics.get(TOPIC)?.length, 4, 'no partition deleted');
@@ -306,7 +265,7 @@ describe('Canary driver (DESIGN §3 Canary)', () => {
     const r = rig();
     r.port.seedTopic(TOPIC, [[2, 3, 1], [2, 1, 3]]);
     r.canary.start();
-    await r.time.advance(INTERVAL_MS * 3);
+    await r.time.advanceSettling(INTERVAL_MS * 3);
     assert.equal(r.port.count('createTopic') + r.port.count('createPartitions'), 0);
     assert.deepEqual(r.canary.states().map((s) => [s.broker, s.ok]), [[2, true]]);
     const warnings = r.logs.filter((l) => l.includes('brokers without a canary partition'));
@@ -321,12 +280,12 @@ describe('Canary driver (DESIGN §3 Canary)', () => {
     await started(r);
     const describesBefore = r.port.count('describe');
     r.port.hung.add(2);
-    await r.time.advance(INTERVAL_MS); // a round starts and blocks on broker 2
+    await r.time.advanceSettling(INTERVAL_MS); // a round starts and blocks on broker 2
     assert.equal(r.port.count('describe'), describesBefore + 1);
-    await r.time.advance(TIMEOUT_MS - 1);
+    await r.time.advanceSettling(TIMEOUT_MS - 1);
     assert.equal(r.port.count('describe'), describesBefore + 1, 'no round started while the previous one runs');
     assert.equal(stateOf(r, 2).ok, true, 'the last state stands until the probe times out');
-    await r.time.advance(1);
+    await r.time.advanceSettling(1);
     const s2 = stateOf(r, 2);
     assert.equal(s2.ok, false);
     // the round that timed out is followed at once by one that finds the probe still pending
@@ -339,7 +298,7 @@ describe('Canary driver (DESIGN §3 Canary)', () => {
     assert.equal('2' in (await gaugeValues(r)), false, 'no latency series without a measurement');
 
     // Later rounds go on at the interval; the hung partition gets no second request.
-    await r.time.advance(INTERVAL_MS * 10);
+    await r.time.advanceSettling(INTERVAL_MS * 10);
     assert.ok(r.port.count('describe') >= describesBefore + 10);
     assert.equal(r.port.count('produce', (c) => c.op === 'produce' && c.broker === 2 && c.partition === 1), 2, 'one before the hang, one hung');
     assert.equal(r.port.maxInFlight.get(1), 1);
@@ -348,8 +307,8 @@ describe('Canary driver (DESIGN §3 Canary)', () => {
     assert.equal(stateOf(r, 3).ok, true);
 
     r.port.resume(2);
-    await r.time.advance(INTERVAL_MS);
-    await r.time.advance(INTERVAL_MS);
+    await r.time.advanceSettling(INTERVAL_MS);
+    await r.time.advanceSettling(INTERVAL_MS);
     assert.equal(stateOf(r, 2).ok, true, 'healthy again after the broker answers');
     assert.ok(r.logs.some((l) => l.includes('canary via broker 2 failing')));
     assert.ok(r.logs.some((l) => l.includes('canary via broker 2 healthy again')));
@@ -362,7 +321,7 @@ describe('Canary driver (DESIGN §3 Canary)', () => {
     r.port.failing.set(3, 'REQUEST_TIMED_OUT');
     r.port.readBackOverride.set(0, '{"someone":"else"}');
     r.port.readBackOverride.set(1, null);
-    await r.time.advance(INTERVAL_MS);
+    await r.time.advanceSettling(INTERVAL_MS);
     assert.equal(stateOf(r, 3).error, 'produce via broker 3 failed: broker 3 (127.0.0.1:9003): REQUEST_TIMED_OUT');
     assert.match(stateOf(r, 1).error ?? '', /^read-back via broker 1 failed: the record at offset \d+ is not the one produced$/);
     assert.match(stateOf(r, 2).error ?? '', /^read-back via broker 2 failed: no record at the acknowledged offset \d+$/);
@@ -375,7 +334,7 @@ describe('Canary driver (DESIGN §3 Canary)', () => {
     await started(r);
     r.port.setLeader(TOPIC, 1, 3);
     r.port.setLeader(TOPIC, 0, -1);
-    await r.time.advance(INTERVAL_MS);
+    await r.time.advanceSettling(INTERVAL_MS);
     assert.deepEqual([stateOf(r, 2).ok, stateOf(r, 2).leader], [true, 3]);
     assert.deepEqual([stateOf(r, 1).ok, stateOf(r, 1).leader, stateOf(r, 1).error], [false, null, `partition 0 of ${TOPIC} has no leader`]);
     await stopCanary(r);
@@ -386,7 +345,7 @@ describe('Canary driver (DESIGN §3 Canary)', () => {
     await started(r);
     const produces = r.port.count('produce');
     r.port.describeError = 'KAFKA_UNREACHABLE: no broker answered';
-    await r.time.advance(INTERVAL_MS * 3);
+    await r.time.advanceSettling(INTERVAL_MS * 3);
     assert.equal(r.port.count('produce'), produces + 9);
     assert.deepEqual(r.canary.states().map((s) => s.ok), [true, true, true]);
     assert.equal(r.logs.filter((l) => l.includes('could not read the metadata')).length, 1);
@@ -397,13 +356,13 @@ describe('Canary driver (DESIGN §3 Canary)', () => {
     const r = rig();
     r.port.adminError = 'TOPIC_AUTHORIZATION_FAILED';
     r.canary.start();
-    await r.time.advance(INTERVAL_MS * 3);
+    await r.time.advanceSettling(INTERVAL_MS * 3);
     assert.ok(r.port.count('createTopic') >= 3);
     const errors = r.logs.filter((l) => l.includes('could not create topic'));
     assert.equal(errors.length, 1);
     assert.match(errors[0] as string, /TOPIC_AUTHORIZATION_FAILED.*permission to create the topic/);
     r.port.adminError = null;
-    await r.time.advance(INTERVAL_MS * 2);
+    await r.time.advanceSettling(INTERVAL_MS * 2);
     assert.equal(r.canary.states().length, 3);
     await stopCanary(r);
   });
@@ -412,31 +371,31 @@ describe('Canary driver (DESIGN §3 Canary)', () => {
     const r = rig();
     r.canary.start();
     r.canary.start();
-    await r.time.advance(0);
+    await r.time.advanceSettling(0);
     assert.equal(r.port.count('describe'), 1, 'a second start() runs no second loop');
-    await r.time.advance(INTERVAL_MS);
+    await r.time.advanceSettling(INTERVAL_MS);
     assert.equal(r.canary.states().length, 3);
 
     r.port.hung.add(1);
-    await r.time.advance(INTERVAL_MS); // a round blocks on broker 1
+    await r.time.advanceSettling(INTERVAL_MS); // a round blocks on broker 1
     let stopped = false;
     const stopping = r.canary.stop().then(() => {
       stopped = true;
     });
-    await r.time.advance(TIMEOUT_MS - 1);
+    await r.time.advanceSettling(TIMEOUT_MS - 1);
     assert.equal(stopped, false, 'stop() waits for the running round');
-    await r.time.advance(1);
+    await r.time.advanceSettling(1);
     await stopping;
     assert.deepEqual(r.canary.states(), []);
     assert.deepEqual(await gaugeValues(r), {});
     await r.canary.stop();
     const describes = r.port.count('describe');
-    await r.time.advance(INTERVAL_MS * 5);
+    await r.time.advanceSettling(INTERVAL_MS * 5);
     assert.equal(r.port.count('describe'), describes, 'no rounds after stop()');
 
     r.port.resume(1);
     r.canary.start();
-    await r.time.advance(INTERVAL_MS * 2);
+    await r.time.advanceSettling(INTERVAL_MS * 2);
     assert.deepEqual(r.canary.states().map((s) => s.ok), [true, true, true], 'probes again after a new start()');
     await stopCanary(r);
   });

@@ -6,51 +6,25 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ElectionDriver, type Timers } from '../../src/election/driver';
+import { ElectionDriver } from '../../src/election/driver';
 import { MemoryHardStateStore } from '../../src/election/storage';
 import { MemoryNetwork } from '../../src/election/transport/memory';
 import type { HardState, Message, NodeId } from '../../src/election/types';
 import { silentLogger } from '../../src/log';
 import { createMetrics, type Metrics } from '../../src/metrics';
-import type { Clock } from '../../src/util/clock';
+import { ManualTime as SharedManualTime } from '../fakes/manual-time';
 
 const T = 400;
 const H = 100;
 
-/** A manual monotonic clock and the timers that fire on it. */
-class ManualTime implements Clock, Timers {
-  nowMs = 1000;
-  private seq = 0;
-  private readonly pending = new Map<number, { dueMs: number; fn: () => void }>();
+/** The shared manual clock; every timer that fires here is followed by delivering the network. */
+class ManualTime extends SharedManualTime {
   afterEach: () => void = () => undefined;
-  monotonicMs(): number {
-    return this.nowMs;
-  }
-  wallMs(): number {
-    return 1_800_000_000_000 + this.nowMs;
-  }
-  set(fn: () => void, delayMs: number): unknown {
-    const id = ++this.seq;
-    this.pending.set(id, { dueMs: this.nowMs + delayMs, fn });
-    return id;
-  }
-  clear(handle: unknown): void {
-    this.pending.delete(handle as number);
-  }
-  /** Moves the clock forward, firing due timers in order (then delivering the network). */
-  advance(ms: number, each: (nowMs: number) => void = () => undefined): void {
-    const end = this.nowMs + ms;
-    for (;;) {
-      let next: [number, { dueMs: number; fn: () => void }] | undefined;
-      for (const e of this.pending) if (e[1].dueMs <= end && (next === undefined || e[1].dueMs < next[1].dueMs)) next = e;
-      if (next === undefined) break;
-      this.pending.delete(next[0]);
-      this.nowMs = Math.max(this.nowMs, next[1].dueMs);
-      next[1].fn();
+  override advance(ms: number, each: (nowMs: number) => void = () => undefined): void {
+    super.advance(ms, (nowMs) => {
       this.afterEach();
-      each(this.nowMs);
-    }
-    this.nowMs = end;
+      each(nowMs);
+    });
   }
 }
 
@@ -76,7 +50,7 @@ interface Group {
 }
 
 function group(ids: NodeId[]): Group {
-  const time = new ManualTime();
+  const time = new ManualTime(1000);
   const net = new MemoryNetwork(ids);
   time.afterEach = () => net.deliverAll();
   const g: Group = {
