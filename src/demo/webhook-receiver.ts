@@ -4,8 +4,8 @@
  * `onPage` (which prints it as one line). Anything else is answered 400 and not kept.
  */
 import http from 'node:http';
-import type net from 'node:net';
 import type { WebhookBodyV1 } from '../alerting/types';
+import { listenOnFreePort } from '../local/ports';
 import type { Clock } from '../util/clock';
 import type { ReceivedPage } from './timeline';
 
@@ -21,7 +21,6 @@ const MAX_BODY_BYTES = 1024 * 1024;
 
 export async function startWebhookReceiver(opts: { clock: Clock; onPage: (page: ReceivedPage) => void }): Promise<WebhookReceiver> {
   const pages: ReceivedPage[] = [];
-  const sockets = new Set<net.Socket>();
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -50,30 +49,11 @@ export async function startWebhookReceiver(opts: { clock: Clock; onPage: (page: 
       opts.onPage(received);
     });
   });
-  server.on('connection', (socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-  });
-  server.on('clientError', (_err, socket) => socket.destroy());
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen({ port: 0, host: '127.0.0.1' }, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const port = (server.address() as net.AddressInfo).port;
-  let closed = false;
+  const listening = await listenOnFreePort(server);
   return {
-    url: `http://127.0.0.1:${port}/hook`,
+    url: `http://127.0.0.1:${listening.port}/hook`,
     pages: () => [...pages],
-    async close() {
-      if (closed) return;
-      closed = true;
-      const done = new Promise<void>((resolve) => server.close(() => resolve()));
-      for (const socket of sockets) socket.destroy();
-      await done;
-    },
+    close: () => listening.close(),
   };
 }
 

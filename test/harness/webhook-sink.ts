@@ -14,7 +14,7 @@
  * are consumed in arrival order by every request, whatever its path.
  */
 import http from 'node:http';
-import type net from 'node:net';
+import { listenOnFreePort } from '../../src/local/ports';
 import { waitFor } from './wait';
 
 export interface RecordedRequest {
@@ -80,7 +80,6 @@ export async function startWebhookSink(opts: { host?: string } = {}): Promise<We
   const script: SinkResponse[] = [];
   let defaultResponse: SinkResponse = {};
   let seq = 0;
-  const sockets = new Set<net.Socket>();
   const timers = new Set<NodeJS.Timeout>();
   let closed = false;
 
@@ -131,21 +130,7 @@ export async function startWebhookSink(opts: { host?: string } = {}): Promise<We
       }
     });
   });
-  server.on('connection', (socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-  });
-  server.on('clientError', (_err, socket) => socket.destroy());
-
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    // Port 0: the kernel picks a free port and we hold it from the start (no probe race).
-    server.listen({ port: 0, host }, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const port = (server.address() as net.AddressInfo).port;
+  const { port, close: closeServer } = await listenOnFreePort(server, host);
   const baseUrl = `http://${host}:${port}`;
 
   const matches = (r: RecordedRequest, o: { path?: string; filter?: (req: RecordedRequest) => boolean }): boolean =>
@@ -187,9 +172,7 @@ export async function startWebhookSink(opts: { host?: string } = {}): Promise<We
       closed = true;
       for (const timer of timers) clearTimeout(timer);
       timers.clear();
-      const done = new Promise<void>((resolve) => server.close(() => resolve()));
-      for (const socket of sockets) socket.destroy();
-      await done;
+      await closeServer();
     },
   };
 }
