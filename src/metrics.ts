@@ -40,6 +40,15 @@ export function createMetrics(opts: MetricsOptions) {
 
     alertsFiring: new Gauge({ name: 'vigil_alerts_firing', help: 'Alerts firing', labelNames: ['alert', 'severity'], registers: r }),
     notifications: new Counter({ name: 'vigil_notifications_total', help: 'Notification deliveries by channel and outcome', labelNames: ['channel', 'outcome'], registers: r }),
+    // The leader's owed pages (queued, failed or waiting to be retried), per configured
+    // channel: 0 on followers and when everything is delivered.
+    outboxPending: new Gauge({ name: 'vigil_outbox_pending', help: 'Pages owed on each channel, not yet delivered (leader only)', labelNames: ['channel'], registers: r }),
+    outboxOldestPendingSeconds: new Gauge({
+      name: 'vigil_outbox_oldest_pending_seconds',
+      help: 'Age of the oldest page owed on each channel, since the leader first tried it; 0 when none (leader only)',
+      labelNames: ['channel'],
+      registers: r,
+    }),
     remediationActions: new Counter({ name: 'vigil_remediation_actions_total', help: 'Remediation actions by action and outcome', labelNames: ['action', 'outcome'], registers: r }),
     pollDurationSeconds: new Histogram({
       name: 'vigil_poll_duration_seconds',

@@ -52,15 +52,18 @@ export interface RetryPolicy {
 }
 
 /**
- * Defaults: six attempts over about 8 s (0.25 + 0.5 + 1 + 2 + 4 s of pauses, less with
- * jitter). A page that late is still useful; one that needs longer is left in the outbox,
- * which owns retrying across minutes and failovers.
+ * Defaults: six attempts over about 4 s (0.25 + 0.5 + 1 + 1 + 1 s of pauses, less with
+ * jitter); what still fails is left in the outbox, which keeps retrying across minutes and
+ * failovers (src/alerting/outbox.ts). The pause is capped at 1 s so that a receiver that
+ * comes back gets its page within about a second, not after a long backoff; a few attempts
+ * a second per channel (the outbox probes a failing channel with one page at a time) do not
+ * hammer a receiver that is down.
  */
 export const DEFAULT_RETRY_POLICY: RetryPolicy = {
   maxAttempts: 6,
   initialDelayMs: 250,
   multiplier: 2,
-  maxDelayMs: 5_000,
+  maxDelayMs: 1_000,
   jitter: 0.5,
   maxRetryAfterMs: 30_000,
 };
@@ -110,7 +113,11 @@ export interface DeliverOptions {
  * The pause before retry number `retry` (1 = before the 2nd attempt):
  * min(maxDelayMs, initialDelayMs × multiplier^(retry−1)) × (1 − jitter × random).
  */
-export function backoffDelayMs(retry: number, policy: RetryPolicy, random: () => number): number {
+export function backoffDelayMs(
+  retry: number,
+  policy: Pick<RetryPolicy, 'initialDelayMs' | 'multiplier' | 'maxDelayMs' | 'jitter'>,
+  random: () => number,
+): number {
   const baseMs = Math.min(policy.maxDelayMs, policy.initialDelayMs * policy.multiplier ** (retry - 1));
   return Math.round(baseMs * (1 - policy.jitter * random()));
 }

@@ -13,10 +13,26 @@
  * (settled, fenced by the node's latest term), so a later leader does not page again.
  * While anything is unwritten the outbox reports degraded.
  *
+ * Retrying (issue 8): what is owed — failed, aborted, waiting behind an earlier page —
+ * is retried by the outbox's own timer, not only when the reconcile loop has something new:
+ * after a drain that left work, the next one runs after a bounded backoff with jitter
+ * (250 ms doubling to 1 s), for as long as this node leads in the term it drains for. A
+ * channel whose last delivery failed is probed with one page at a time (the others wait);
+ * the probe's success sends the rest at once. So a receiver that comes back gets its pages
+ * about a second later, and a dead one sees one page's attempts at a time, not every page's.
+ *
+ * Channels are independent: each has its own send slots (`maxConcurrentSendsPerChannel`),
+ * so a black-holed receiver holding its slots for the length of its timeouts never delays
+ * another channel's pages.
+ *
  * Invariants:
  * - A send is preceded by a successful claim, or by a claim that could not reach Redis
  *   (local mode); never by a refused one (fenced, held, done).
- * - `mayAct()` (the leader's lease check) is asked before every claim and again right
+ * - A send carries the term of its claim: it goes out only while `mayAct(term)` — this node
+ *   leads in exactly that term — and, immediately before every attempt, the store confirms
+ *   the claim is still this node's in that term and unsettled (`checkClaim`). So a claim
+ *   made in term X is never sent in X+2 after another leader settled it in X+1.
+ * - `mayAct(term)` (the leader's lease check) is asked before every claim and again right
  *   before every send; false stops the drain.
  * - Per channel and alert key, notifications go out in incident order (startsAt, then
  *   firing before resolved): a later one waits while an earlier one is unfinished, so a
@@ -31,19 +47,54 @@
 import type { Logger } from '../log';
 import { silentLogger } from '../log';
 import type { Metrics } from '../metrics';
+import type { Timers } from '../election/driver';
 import type { ClaimHolder, SettledOutcome, StateStore, StoreStatus } from '../state/types';
 import type { Clock } from '../util/clock';
 import { describeError } from '../errors';
-import type { DeliveryOutcomeKind } from './notifier';
+import { backoffDelayMs, type DeliveryOutcomeKind } from './notifier';
 import type { Notification } from './types';
+
+/** What the outbox hands to `deliver` with each (notification, channel). */
+export interface SendContext {
+  /** The term the claim was made in: the page carries it (sentBy) and is sent only in it. */
+  readonly term: number;
+  /**
+   * Ask immediately before every attempt (the Notifier's beforeSend): true only while this
+   * node leads in exactly `term` and the claim is still its own and unsettled in the store.
+   */
+  readonly beforeSend: () => Promise<boolean>;
+  /** Fires when the outbox closes (shutdown): stop retrying, cancel the attempt in flight. */
+  readonly signal: AbortSignal;
+}
 
 /**
  * Sends one notification through one channel (the Notifier, src/alerting/notifier.ts, with
  * its retries). The outbox's reading of the outcome: `failed` is retried on the next drain;
  * `rejected` is final (the receiver refuses it for good); `aborted` (shutdown, lease lost)
- * stays pending for whoever leads next.
+ * stays pending for whoever leads next. It must send only with `send.term` and only after
+ * `send.beforeSend()` said yes.
  */
-export type Deliver = (notification: Notification, channel: string) => Promise<DeliveryOutcomeKind>;
+export type Deliver = (notification: Notification, channel: string, send: SendContext) => Promise<DeliveryOutcomeKind>;
+
+/** The outbox's own retry schedule for owed pages (see the module comment). */
+export interface OutboxRetryPolicy {
+  /** Pause before the first retry drain after a drain that left work. */
+  readonly initialDelayMs: number;
+  /** Each further pause is this many times the previous ... */
+  readonly multiplier: number;
+  /** ... up to this (before jitter): how long a receiver that came back may wait. */
+  readonly maxDelayMs: number;
+  /** Fraction of each pause that is random: uniform in [base × (1 − jitter), base]. */
+  readonly jitter: number;
+}
+
+export const DEFAULT_OUTBOX_RETRY: OutboxRetryPolicy = { initialDelayMs: 250, multiplier: 2, maxDelayMs: 1_000, jitter: 0.5 };
+
+/** Timers that do not keep the process alive on their own (the HTTP server does). */
+const unrefTimers: Timers = {
+  set: (fn, delayMs) => setTimeout(fn, delayMs).unref(),
+  clear: (handle) => clearTimeout(handle as NodeJS.Timeout),
+};
 
 export interface OutboxOptions {
   readonly store: StateStore;
@@ -51,18 +102,28 @@ export interface OutboxOptions {
   /** channel names (ChannelConfig.name) every notification goes to */
   readonly channels: readonly string[];
   readonly deliver: Deliver;
-  /** The leader's lease check, asked before every claim and every send. */
-  readonly mayAct: () => boolean;
+  /**
+   * The leader's lease check for one term: true only while this node leads in exactly
+   * `term` with a valid lease. Asked before every claim and every send.
+   */
+  readonly mayAct: (term: number) => boolean;
   readonly clock: Clock;
+  /** The retry timer (default: real timers that do not hold the process open). */
+  readonly timers?: Timers;
+  /** Uniform in [0, 1): the retry jitter. */
+  readonly random?: () => number;
+  readonly retry?: Partial<OutboxRetryPolicy>;
   /** How long delivered notifications are remembered, here and in Redis (default 7 days). */
   readonly retentionMs?: number;
-  /** Concurrent sends (default 8). */
-  readonly maxConcurrentSends?: number;
+  /** Concurrent sends per channel (default 4); channels never share slots. */
+  readonly maxConcurrentSendsPerChannel?: number;
+  /** A page owed longer than this makes the outbox degraded even before it failed (default 5 s). */
+  readonly degradedAfterMs?: number;
   /** Bound of the local ledger; the oldest settled entries go first (default 10,000). */
   readonly maxLocalEntries?: number;
   /** How often old entries are pruned from Redis (default 60 s). */
   readonly pruneIntervalMs?: number;
-  readonly metrics?: Pick<Metrics, 'fencedWritesRejected'>;
+  readonly metrics?: Pick<Metrics, 'fencedWritesRejected' | 'outboxPending' | 'outboxOldestPendingSeconds'>;
   readonly log?: Logger;
 }
 
@@ -83,7 +144,9 @@ export type ItemOutcome =
   /** another call on this node is sending it */
   | 'in-flight'
   /** an earlier notification of the same alert and channel is unfinished */
-  | 'blocked';
+  | 'blocked'
+  /** its channel is failing and another page is probing it: retried after the probe */
+  | 'waiting';
 
 export interface ItemReport {
   readonly id: string;
@@ -110,12 +173,22 @@ export interface PendingWork {
 }
 
 export interface OutboxStatus {
+  /**
+   * Redis unavailable, deliveries not yet written to it, or — while this node leads — a page
+   * whose last attempt failed or that has been owed longer than `degradedAfterMs`.
+   */
   readonly degraded: boolean;
   readonly redisUp: boolean;
   /** deliveries made here that Redis does not know yet */
   readonly unsynced: number;
   /** queued or failed here, not yet delivered */
   readonly queued: number;
+  /** of those, the ones whose last attempt failed */
+  readonly failed: number;
+  /** age of the oldest page queued here, since this node first tried it (0 when none) */
+  readonly oldestQueuedSeconds: number;
+  /** channels whose last delivery failed: probed with one page at a time */
+  readonly failingChannels: string[];
 }
 
 type LedgerState = 'queued' | 'failed' | SettledOutcome;
@@ -130,8 +203,19 @@ interface LedgerEntry {
   term: number;
   /** wall ms of the last change */
   atMs: number;
+  /** wall ms when this node first queued or tried it */
+  readonly sinceMs: number;
   /** submission order on this node */
   readonly seq: number;
+}
+
+/** Per channel: its own send slots, and whether its receiver is failing (probe mode). */
+interface ChannelState {
+  readonly slots: Semaphore;
+  /** the last delivery on this channel failed */
+  failing: boolean;
+  /** a page is in flight as the probe of a failing channel */
+  probing: boolean;
 }
 
 interface WorkItem {
@@ -162,14 +246,26 @@ export class Outbox {
   private readonly nodeId: string;
   private readonly channels: readonly string[];
   private readonly deliverFn: Deliver;
-  private readonly mayAct: () => boolean;
+  private readonly mayAct: (term: number) => boolean;
   private readonly clock: Clock;
   private readonly retentionMs: number;
   private readonly maxLocalEntries: number;
   private readonly pruneIntervalMs: number;
-  private readonly metrics: Pick<Metrics, 'fencedWritesRejected'> | undefined;
+  private readonly metrics: Pick<Metrics, 'fencedWritesRejected' | 'outboxPending' | 'outboxOldestPendingSeconds'> | undefined;
   private readonly log: Logger;
-  private readonly sendSlots: Semaphore;
+  private readonly timers: Timers;
+  private readonly random: () => number;
+  private readonly retryPolicy: OutboxRetryPolicy;
+  private readonly degradedAfterMs: number;
+  private readonly maxSendsPerChannel: number;
+  private readonly channelStates = new Map<string, ChannelState>();
+  private readonly closing = new AbortController();
+  private retryTimer: unknown;
+  private retryDueMonoMs = Number.POSITIVE_INFINITY;
+  /** retry drains in a row that left work: the backoff exponent */
+  private retryStreak = 0;
+  /** whether this node led in `lastTerm` when last asked: owed pages are its job only then */
+  private leading = false;
   private readonly ledger = new Map<string, LedgerEntry>();
   private readonly inFlight = new Set<string>();
   private readonly unsubscribe: () => void;
@@ -192,13 +288,23 @@ export class Outbox {
     this.pruneIntervalMs = opts.pruneIntervalMs ?? 60_000;
     this.metrics = opts.metrics;
     this.log = (opts.log ?? silentLogger).child({ component: 'outbox', nodeId: opts.nodeId });
-    this.sendSlots = new Semaphore(opts.maxConcurrentSends ?? 8);
+    this.timers = opts.timers ?? unrefTimers;
+    this.random = opts.random ?? Math.random;
+    this.retryPolicy = { ...DEFAULT_OUTBOX_RETRY, ...opts.retry };
+    this.degradedAfterMs = opts.degradedAfterMs ?? 5_000;
+    this.maxSendsPerChannel = Math.max(1, opts.maxConcurrentSendsPerChannel ?? 4);
+    for (const c of this.channels) this.channelState(c);
     this.unsubscribe = this.store.onStatus((s) => this.onStoreStatus(s));
   }
 
-  /** Stops listening to the store. Sends in flight finish on their own. */
+  /**
+   * Stops listening to the store and retrying; deliveries in flight are cancelled (they end
+   * `aborted`, and stay pending in Redis for whoever leads next).
+   */
   close(): void {
     this.unsubscribe();
+    this.cancelRetry();
+    this.closing.abort();
   }
 
   /**
@@ -211,7 +317,7 @@ export class Outbox {
       for (const channel of this.channels) {
         const key = itemKey(channel, n.id);
         if (this.ledger.has(key)) continue;
-        this.ledger.set(key, { notification: n, channel, state: 'queued', synced: false, term, atMs: nowMs, seq: ++this.seq });
+        this.ledger.set(key, { notification: n, channel, state: 'queued', synced: false, term, atMs: nowMs, sinceMs: nowMs, seq: ++this.seq });
       }
     }
     return this.drain(term);
@@ -221,10 +327,12 @@ export class Outbox {
    * Finishes what is due: deliveries not yet written to Redis are written, then every
    * unsettled claim in Redis (this leader's and older terms') and everything queued or
    * failed here is claimed and sent. A new leader calls it right after winning; the
-   * reconcile loop calls it (through `submit`) every cycle.
+   * reconcile loop calls it (through `submit`) with new notifications, and the outbox's
+   * retry timer calls it while anything is owed.
    */
   async drain(term: number): Promise<DrainReport> {
     if (term > this.lastTerm) this.lastTerm = term;
+    if (term === this.lastTerm) this.leading = true;
     const ctx: DrainContext = { term, items: [] };
     if (this.store.isUp()) await this.syncLedger();
 
@@ -252,6 +360,7 @@ export class Outbox {
 
     await Promise.all(groupInOrder(work.values()).map((group) => this.runGroup(ctx, group)));
     this.pruneLedger();
+    this.afterDrain(ctx);
     return { items: ctx.items, degraded: this.isDegraded(), ...(ctx.stopped ? { stopped: ctx.stopped } : {}) };
   }
 
@@ -279,6 +388,11 @@ export class Outbox {
     return [...out.values()];
   }
 
+  /** Milliseconds until the next retry drain; undefined when none is scheduled. */
+  nextRetryInMs(): number | undefined {
+    return this.retryTimer === undefined ? undefined : Math.max(0, this.retryDueMonoMs - this.clock.monotonicMs());
+  }
+
   /** Writes to Redis the deliveries it does not know yet. Also run when Redis returns. */
   reconcile(): Promise<void> {
     return this.syncLedger();
@@ -291,15 +405,111 @@ export class Outbox {
   status(): OutboxStatus {
     let unsynced = 0;
     let queued = 0;
+    let failed = 0;
+    let oldestMs = Number.POSITIVE_INFINITY;
     for (const e of this.ledger.values()) {
       if (isFinal(e.state)) {
         if (!e.synced) unsynced += 1;
       } else {
         queued += 1;
+        if (e.state === 'failed') failed += 1;
+        oldestMs = Math.min(oldestMs, e.sinceMs);
       }
     }
     const redisUp = this.store.isUp();
-    return { degraded: !redisUp || this.storeTrouble || unsynced > 0, redisUp, unsynced, queued };
+    const oldestQueuedMs = queued === 0 ? 0 : Math.max(0, this.clock.wallMs() - oldestMs);
+    // Owed pages are the leader's to deliver: a follower's leftovers are in Redis for it.
+    const owing = this.leading && (failed > 0 || oldestQueuedMs > this.degradedAfterMs);
+    return {
+      degraded: !redisUp || this.storeTrouble || unsynced > 0 || owing,
+      redisUp,
+      unsynced,
+      queued,
+      failed,
+      oldestQueuedSeconds: oldestQueuedMs / 1000,
+      failingChannels: [...this.channelStates].filter(([, c]) => c.failing).map(([name]) => name),
+    };
+  }
+
+  // ---- the retry timer -----------------------------------------------------------------
+
+  /** After a drain: retry what is owed after a backoff, or stop retrying when nothing is. */
+  private afterDrain(ctx: DrainContext): void {
+    if (ctx.stopped === 'not-leader') this.leading = false;
+    const progressed = ctx.items.some((i) => i.outcome === 'delivered' || i.outcome === 'rejected');
+    if (progressed) this.retryStreak = 0;
+    const unfinished = ctx.items.some((i) => UNFINISHED.has(i.outcome));
+    if (unfinished || this.owedCount() > 0) {
+      this.retryStreak += 1;
+      this.scheduleRetry(backoffDelayMs(this.retryStreak, this.retryPolicy, this.random));
+    } else {
+      this.retryStreak = 0;
+    }
+    this.updateGauges();
+  }
+
+  /** Runs a retry drain in `delayMs` (or keeps an earlier one already scheduled). */
+  private scheduleRetry(delayMs: number): void {
+    if (this.closing.signal.aborted) return;
+    const dueMs = this.clock.monotonicMs() + delayMs;
+    if (this.retryTimer !== undefined) {
+      if (this.retryDueMonoMs <= dueMs) return;
+      this.timers.clear(this.retryTimer);
+    }
+    this.retryDueMonoMs = dueMs;
+    this.retryTimer = this.timers.set(() => this.onRetryTimer(), delayMs);
+  }
+
+  private cancelRetry(): void {
+    if (this.retryTimer !== undefined) this.timers.clear(this.retryTimer);
+    this.retryTimer = undefined;
+    this.retryDueMonoMs = Number.POSITIVE_INFINITY;
+  }
+
+  private onRetryTimer(): void {
+    this.retryTimer = undefined;
+    this.retryDueMonoMs = Number.POSITIVE_INFINITY;
+    if (this.closing.signal.aborted || this.lastTerm === 0) return;
+    // Only the leader of the term it drained for retries. Asking costs nothing, so a node
+    // that lost its lease keeps asking at the slowest pace while it still holds owed work:
+    // a lease that comes back in the same term resumes the retries (a new term drains anew).
+    if (!this.mayAct(this.lastTerm)) {
+      this.leading = false;
+      this.updateGauges();
+      if (this.owedCount() > 0) this.scheduleRetry(this.retryPolicy.maxDelayMs);
+      return;
+    }
+    this.drain(this.lastTerm).catch((err: unknown) => {
+      this.log.error({ err: describeError(err) }, 'outbox retry failed; retrying later');
+      this.scheduleRetry(this.retryPolicy.maxDelayMs);
+    });
+  }
+
+  private owedCount(): number {
+    let n = 0;
+    for (const e of this.ledger.values()) if (!isFinal(e.state)) n += 1;
+    return n;
+  }
+
+  /** vigil_outbox_pending{channel} and vigil_outbox_oldest_pending_seconds{channel}: the leader's owed pages. */
+  private updateGauges(): void {
+    const m = this.metrics;
+    if (!m) return;
+    const count = new Map<string, number>(this.channels.map((c) => [c, 0]));
+    const oldest = new Map<string, number>();
+    if (this.leading) {
+      for (const e of this.ledger.values()) {
+        if (isFinal(e.state) || !count.has(e.channel)) continue;
+        count.set(e.channel, (count.get(e.channel) ?? 0) + 1);
+        oldest.set(e.channel, Math.min(oldest.get(e.channel) ?? Number.POSITIVE_INFINITY, e.sinceMs));
+      }
+    }
+    const nowMs = this.clock.wallMs();
+    for (const [channel, n] of count) {
+      m.outboxPending.set({ channel }, n);
+      const since = oldest.get(channel);
+      m.outboxOldestPendingSeconds.set({ channel }, since === undefined ? 0 : Math.max(0, nowMs - since) / 1000);
+    }
   }
 
   // ---- one group: a channel and an alert key, in incident order -------------------------
@@ -327,15 +537,27 @@ export class Outbox {
     if (this.inFlight.has(item.key)) return report('in-flight');
     const known = this.ledger.get(item.key);
     if (known && isFinal(known.state)) return report('already-done');
-    if (!this.mayAct()) {
+    if (!this.mayAct(ctx.term)) {
       ctx.stopped ??= 'not-leader';
       return report('not-leader');
+    }
+    // A failing channel is probed with one page at a time: a dead receiver gets about one
+    // request a second, not one per owed page. The probe's success releases the others.
+    const channel = this.channelState(item.channel);
+    const probe = channel.failing;
+    if (probe) {
+      if (channel.probing) {
+        this.ledgerEntry(item, ctx.term);
+        return report('waiting');
+      }
+      channel.probing = true;
     }
     this.inFlight.add(item.key);
     try {
       return await this.claimAndSend(ctx, item, report);
     } finally {
       this.inFlight.delete(item.key);
+      if (probe) channel.probing = false;
     }
   }
 
@@ -381,22 +603,30 @@ export class Outbox {
     }
     // Redis may have taken a while: the lease may be gone by now, or another group fenced.
     if (ctx.stopped) return report(ctx.stopped, local);
-    if (!this.mayAct()) {
+    if (!this.mayAct(ctx.term)) {
       ctx.stopped ??= 'not-leader';
       return report('not-leader', local);
     }
 
-    const outcome = await this.sendSlots.run(() => this.deliverSafely(item));
+    const channel = this.channelState(item.channel);
+    const outcome = await channel.slots.run(() => this.deliverSafely(item, this.sendContext(ctx, item, local)));
     entry.term = Math.max(entry.term, ctx.term);
     switch (outcome) {
       case 'delivered':
       case 'rejected':
         this.settleLocally(entry, outcome, ctx.term, false);
+        if (channel.failing) {
+          // The receiver is back: what waited behind the probe goes now, not after a backoff.
+          channel.failing = false;
+          this.log.info({ channel: item.channel }, 'channel answers again; sending what it is owed');
+          this.scheduleRetry(0);
+        }
         if (!local) await this.settleInStore(entry, ctx);
         return report(outcome, local);
       case 'failed':
         entry.state = 'failed';
         entry.atMs = this.clock.wallMs();
+        channel.failing = true;
         return report('failed', local);
       case 'aborted':
         entry.state = 'queued';
@@ -407,19 +637,63 @@ export class Outbox {
     }
   }
 
-  private async deliverSafely(item: WorkItem): Promise<DeliveryOutcomeKind> {
+  private async deliverSafely(item: WorkItem, send: SendContext): Promise<DeliveryOutcomeKind> {
     try {
-      return await this.deliverFn(item.notification, item.channel);
+      return await this.deliverFn(item.notification, item.channel, send);
     } catch (err) {
       this.log.warn({ id: item.notification.id, channel: item.channel, err: describeError(err) }, 'delivery threw; retrying on the next drain');
       return 'failed';
     }
   }
 
+  /**
+   * The pre-send check of one claim (DESIGN §4, issue 8): the lease in exactly the claim's
+   * term, then the fenced store's word that the claim is still ours and unsettled. With
+   * Redis unreachable the lease alone decides, as for a send made without a claim.
+   */
+  private sendContext(ctx: DrainContext, item: WorkItem, local: boolean): SendContext {
+    const beforeSend = async (): Promise<boolean> => {
+      if (this.closing.signal.aborted || ctx.stopped || !this.mayAct(ctx.term)) return false;
+      if (local) return true;
+      let check;
+      try {
+        check = await this.store.checkClaim({ term: ctx.term, owner: this.nodeId, notificationId: item.notification.id, channel: item.channel });
+      } catch (err) {
+        this.noteStoreTrouble('check a claim before sending', err);
+        return this.mayAct(ctx.term);
+      }
+      switch (check.status) {
+        case 'claimed':
+          return !ctx.stopped && this.mayAct(ctx.term);
+        case 'fenced':
+          this.fenced('pre-send check', item, check.fenceTerm, ctx.term);
+          ctx.stopped = 'fenced';
+          return false;
+        case 'done':
+        case 'lost':
+          this.log.warn({ id: item.notification.id, channel: item.channel, term: ctx.term, check }, 'claim no longer ours before sending (settled or taken over); not sending');
+          return false;
+        default:
+          return assertNever(check);
+      }
+    };
+    return { term: ctx.term, beforeSend, signal: this.closing.signal };
+  }
+
+  private channelState(name: string): ChannelState {
+    let c = this.channelStates.get(name);
+    if (!c) {
+      c = { slots: new Semaphore(this.maxSendsPerChannel), failing: false, probing: false };
+      this.channelStates.set(name, c);
+    }
+    return c;
+  }
+
   private ledgerEntry(item: WorkItem, term: number): LedgerEntry {
     let e = this.ledger.get(item.key);
     if (!e) {
-      e = { notification: item.notification, channel: item.channel, state: 'queued', synced: false, term, atMs: this.clock.wallMs(), seq: ++this.seq };
+      const nowMs = this.clock.wallMs();
+      e = { notification: item.notification, channel: item.channel, state: 'queued', synced: false, term, atMs: nowMs, sinceMs: nowMs, seq: ++this.seq };
       this.ledger.set(item.key, e);
     }
     return e;
@@ -497,6 +771,9 @@ export class Outbox {
       for (const e of this.ledger.values()) if (isFinal(e.state)) e.synced = false;
     }
     this.reconcile().catch((err: unknown) => this.log.error({ err: describeError(err) }, 'writing local deliveries to Redis failed'));
+    // Claims an earlier leader left while Redis was out of reach are now visible: drain soon
+    // (the timer asks the lease first, so this is nothing on a follower).
+    this.scheduleRetry(0);
   }
 
   private noteStoreTrouble(what: string, err: unknown): void {
@@ -571,6 +848,9 @@ class Semaphore {
     }
   }
 }
+
+/** Outcomes that leave work owed: the retry timer comes back for them. */
+const UNFINISHED: ReadonlySet<ItemOutcome> = new Set<ItemOutcome>(['failed', 'aborted', 'blocked', 'waiting', 'in-flight']);
 
 function assertNever(x: never): never {
   throw new Error(`unexpected value ${JSON.stringify(x)}`);

@@ -54,6 +54,8 @@ export function startMonitor(deps: MonitorDeps): Monitor {
   const log = logger.child({ component: 'monitor' });
   const admin = new KafkajsAdmin(config.kafka, logger.child({ component: 'kafka' }));
   const store = new RedisStateStore({ cluster: config.cluster, redis: config.redis, metrics, log: logger.child({ component: 'redis' }) });
+  // The lease in exactly one term: a claim made in term X is sent only while this node
+  // still leads in X (issue 8), never after it was re-elected in a later term.
   const stillLeading = (term: number) => leadership.isLeader() && leadership.term() === term;
   const notifier = new Notifier({ logger, metrics, clock });
   const channels = new Map(config.alerting.channels.map((c) => [c.name, c]));
@@ -64,12 +66,13 @@ export function startMonitor(deps: MonitorDeps): Monitor {
     clock,
     metrics,
     log: logger,
-    mayAct: () => leadership.isLeader(),
-    deliver: async (notification, channelName) => {
+    mayAct: stillLeading,
+    deliver: async (notification, channelName, send) => {
       const channel = channels.get(channelName);
       if (!channel) return 'rejected';
-      const term = leadership.term();
-      const outcome = await notifier.deliver(notification, channel, { nodeId: config.node.id, term }, { beforeSend: async () => stillLeading(term) });
+      // The claim's term, never the current one; the outbox's beforeSend re-checks the lease
+      // in that term and the claim in Redis before every attempt.
+      const outcome = await notifier.deliver(notification, channel, { nodeId: config.node.id, term: send.term }, { beforeSend: send.beforeSend, signal: send.signal });
       return outcome.outcome;
     },
   });
@@ -160,8 +163,10 @@ export function startMonitor(deps: MonitorDeps): Monitor {
     stop: async () => {
       await canary?.stop();
       await canaryPort?.close();
-      await reconciler.stop();
+      // Closing the outbox first cancels retries and sends in flight (they stay pending in
+      // Redis for the next leader), so the reconciler's stop does not wait out a dead receiver.
       outbox.close();
+      await reconciler.stop();
       await Promise.allSettled([admin.close(), store.close()]);
     },
   };

@@ -38,6 +38,8 @@ import {
   DEFAULT_EVENTS_MAX_LEN,
   type AlertStateWrite,
   type ChannelRecord,
+  type ClaimCheck,
+  type ClaimCheckResult,
   type ClaimHolder,
   type ClaimRequest,
   type ClaimResult,
@@ -307,6 +309,32 @@ export class RedisStateStore implements StateStore {
         return { status: 'settled' };
       case RESULT.DONE:
         return { status: 'done', outcome: outcome(reply[2]), by: holder(reply[3], reply[4]) };
+      default:
+        return fencedFrom(reply);
+    }
+  }
+
+  async checkClaim(req: ClaimCheck): Promise<ClaimCheckResult> {
+    checkTerm(req.term);
+    checkName('owner', req.owner);
+    checkName('channel', req.channel);
+    checkKey('notification id', req.notificationId);
+    const reply = await this.script(
+      'checkClaim',
+      scripts.checkClaim,
+      [this.keys.fence, this.keys.outboxEntry(req.notificationId)],
+      [req.term, req.owner, req.channel],
+      req.term,
+    );
+    switch (reply[0]) {
+      case RESULT.OK:
+        return { status: 'claimed' };
+      case RESULT.DONE:
+        return { status: 'done', outcome: outcome(reply[2]), by: holder(reply[3], reply[4]) };
+      case RESULT.LOST: {
+        const h = holder(reply[2], reply[3]);
+        return h.term > 0 || h.owner !== '' ? { status: 'lost', holder: h } : { status: 'lost' };
+      }
       default:
         return fencedFrom(reply);
     }

@@ -26,6 +26,8 @@ export const RESULT = {
   CONFLICT: -2,
   /** outbox: claimed by another owner in the same term */
   HELD: -3,
+  /** outbox check: the claim is not the caller's (another holder, or none) */
+  LOST: -4,
 } as const;
 
 export interface ScriptDef {
@@ -182,6 +184,46 @@ redis.call('HSET', KEYS[2], p .. 'state', ARGV[7], p .. 'term', ARGV[1], p .. 'o
 redis.call('ZADD', KEYS[3], 'NX', ARGV[5], ARGV[4])
 redis.call('ZREM', KEYS[4], ARGV[3] .. ' ' .. ARGV[4])
 return {${RESULT.OK}, fence}
+`,
+};
+
+export const checkClaim: ScriptDef = {
+  name: 'vigilCheckClaim',
+  numberOfKeys: 2,
+  lua: `--[[
+  Read-only check, immediately before a send, that a claim is still the caller's: no higher
+  term holds the fence, and the channel record is claimed by (term, owner), unsettled. Does
+  not raise the fence (a check is not a write).
+  Input:
+    KEYS[1] fence
+    KEYS[2] outbox entry hash (outbox:n:<id>)
+    ARGV[1] term of the claim
+    ARGV[2] owner (node id)
+    ARGV[3] channel name
+  Output:
+    {1, fence}                        still claimed by the caller
+    {2, fence, outcome, term, owner}  done: settled (delivered|rejected) by them
+    {-4, fence, term, owner}          lost: claimed by another (0 and '' when no claim)
+    {-1, fence}                       fenced
+]]
+local term = tonumber(ARGV[1])
+local fence = tonumber(redis.call('GET', KEYS[1]) or '0')
+if term < fence then
+  return {${RESULT.FENCED}, fence}
+end
+local p = 'c:' .. ARGV[3] .. ':'
+local rec = redis.call('HMGET', KEYS[2], p .. 'state', p .. 'term', p .. 'owner')
+local state, holderTerm, holderOwner = rec[1], tonumber(rec[2] or '0'), rec[3] or ''
+if state == 'delivered' or state == 'rejected' then
+  return {${RESULT.DONE}, fence, state, holderTerm, holderOwner}
+end
+if state == 'claimed' and holderTerm == term and holderOwner == ARGV[2] then
+  return {${RESULT.OK}, fence}
+end
+if state ~= 'claimed' then
+  holderTerm, holderOwner = 0, ''
+end
+return {${RESULT.LOST}, fence, holderTerm, holderOwner}
 `,
 };
 
@@ -343,6 +385,7 @@ export const ALL_SCRIPTS: readonly ScriptDef[] = [
   restore,
   claimNotification,
   settleNotification,
+  checkClaim,
   writeAlertState,
   deleteAlertState,
   appendJournal,

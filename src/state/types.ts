@@ -82,6 +82,28 @@ export interface SettleRequest extends ClaimRequest {
   readonly outcome: SettledOutcome;
 }
 
+/** The pre-send check of a claim (issue 8): is it still the caller's to send? */
+export interface ClaimCheck {
+  /** the term the claim was made in */
+  readonly term: number;
+  readonly owner: string;
+  readonly notificationId: string;
+  readonly channel: string;
+}
+
+/**
+ * - claimed: still held by (term, owner), unsettled, and no higher term holds the fence: send.
+ * - done: settled (by anyone): do not send.
+ * - lost: claimed by someone else, or no claim at all (Redis lost it): do not send; the
+ *   holder, or the next drain, takes care of it.
+ * - fenced: a newer term exists: do not send.
+ */
+export type ClaimCheckResult =
+  | { readonly status: 'claimed' }
+  | { readonly status: 'done'; readonly outcome: SettledOutcome; readonly by: ClaimHolder }
+  | { readonly status: 'lost'; readonly holder?: ClaimHolder }
+  | Fenced;
+
 /** A claim whose holder has not settled it: work a leader must finish. */
 export interface PendingClaim {
   readonly notification: Notification;
@@ -221,6 +243,8 @@ export interface StateStore {
 
   claimNotification(req: ClaimRequest): Promise<ClaimResult>;
   settleNotification(req: SettleRequest): Promise<SettleResult>;
+  /** Read-only, atomic: whether a claim is still the caller's to send (never raises the fence). */
+  checkClaim(req: ClaimCheck): Promise<ClaimCheckResult>;
   /** Claimed, unsettled work, oldest claim first. */
   pendingNotifications(limit?: number): Promise<PendingClaim[]>;
   readOutboxEntry(notificationId: string): Promise<OutboxEntry | undefined>;

@@ -196,6 +196,36 @@ export function stateStoreContract(name: string, setup: () => Promise<StateStore
       assert.deepEqual(pending[0]?.holder, { term: 1, owner: 'vigil-1' });
     });
 
+    it('checkClaim (the pre-send check, issue 8): ours only while claimed by us in our term, unsettled and not fenced; it never raises the fence', async () => {
+      const c = cluster('check-claim');
+      const a = await fx.open(c);
+      const b = await fx.open(c);
+      const n = sampleNotification('local/KafkaUnreachable/check');
+      const mine = { term: 1, owner: 'vigil-1', notificationId: n.id, channel: 'webhook-0' };
+      assert.deepEqual(await a.checkClaim(mine), { status: 'lost' }, 'no claim yet');
+      assert.equal((await a.claimNotification({ term: 1, owner: 'vigil-1', notification: n, channel: 'webhook-0', nowMs: now() })).status, 'claimed');
+      assert.deepEqual(await a.checkClaim(mine), { status: 'claimed' });
+      assert.deepEqual(await a.checkClaim({ ...mine, owner: 'vigil-2' }), { status: 'lost', holder: { term: 1, owner: 'vigil-1' } });
+      assert.deepEqual(await a.checkClaim({ ...mine, channel: 'pagerduty-1' }), { status: 'lost' }, 'channels are independent');
+      // a check with a higher term is read-only: the fence stays where the claim put it
+      assert.deepEqual(await a.checkClaim({ ...mine, term: 7 }), { status: 'lost', holder: { term: 1, owner: 'vigil-1' } });
+      assert.equal(await a.fenceTerm(), 1);
+
+      // term 2 takes it over and settles it; the term-1 claim is fenced, and a term-3 leader
+      // (the same node, re-elected) checking its old term-1 claim is fenced too
+      assert.equal((await b.raiseFence(2)).status, 'ok');
+      assert.deepEqual(await a.checkClaim(mine), { status: 'fenced', fenceTerm: 2 });
+      assert.equal((await b.claimNotification({ term: 2, owner: 'vigil-2', notification: n, channel: 'webhook-0', nowMs: now() })).status, 'claimed');
+      assert.deepEqual(await b.checkClaim({ ...mine, term: 2, owner: 'vigil-2' }), { status: 'claimed' });
+      assert.deepEqual(
+        await b.settleNotification({ term: 2, owner: 'vigil-2', notification: n, channel: 'webhook-0', nowMs: now(), outcome: 'delivered' }),
+        { status: 'settled' },
+      );
+      assert.deepEqual(await b.checkClaim({ ...mine, term: 2, owner: 'vigil-2' }), { status: 'done', outcome: 'delivered', by: { term: 2, owner: 'vigil-2' } });
+      assert.equal((await a.raiseFence(3)).status, 'ok');
+      assert.deepEqual(await a.checkClaim(mine), { status: 'fenced', fenceTerm: 3 });
+    });
+
     it('pending lists claimed, unsettled work oldest first; settled and rejected work is not pending', async () => {
       const s = await fx.open(cluster('pending'));
       const t0 = now();

@@ -14,6 +14,8 @@ import {
   DEFAULT_EVENTS_MAX_LEN,
   type AlertStateWrite,
   type ChannelRecord,
+  type ClaimCheck,
+  type ClaimCheckResult,
   type ClaimRequest,
   type ClaimResult,
   type DeleteResult,
@@ -285,6 +287,22 @@ export class MemoryStateStore implements StateStore {
     });
     d.pending.delete(pendingMember(req.channel, id));
     return { status: 'settled' };
+  }
+
+  async checkClaim(req: ClaimCheck): Promise<ClaimCheckResult> {
+    checkTerm(req.term);
+    checkName('owner', req.owner);
+    checkName('channel', req.channel);
+    checkKey('notification id', req.notificationId);
+    // Read-only like the script: compares with the fence, never raises it.
+    this.seeTerm(req.term);
+    const d = await this.data('checkClaim');
+    this.seeTerm(d.fence);
+    if (req.term < d.fence) return { status: 'fenced', fenceTerm: d.fence };
+    const rec = d.outbox.get(req.notificationId)?.channels.get(req.channel);
+    if (rec && rec.state !== 'claimed') return { status: 'done', outcome: rec.state, by: rec.holder };
+    if (rec && rec.holder.term === req.term && rec.holder.owner === req.owner) return { status: 'claimed' };
+    return rec ? { status: 'lost', holder: rec.holder } : { status: 'lost' };
   }
 
   async pendingNotifications(limit = 1000): Promise<PendingClaim[]> {

@@ -193,7 +193,7 @@ describe('Outbox on real Redis: exactly-once intent across failover, Redis down 
       assert.deepEqual((await a.outbox.submit(3, [firing, broker, resolved])).items, []);
       assert.deepEqual((await a.outbox.drain(3)).items, []);
       assert.equal(sends.length, 6);
-      assert.deepEqual(a.outbox.status(), { degraded: true, redisUp: false, unsynced: 4, queued: 0 });
+      assert.deepEqual(a.outbox.status(), { degraded: true, redisUp: false, unsynced: 4, queued: 0, failed: 0, oldestQueuedSeconds: 0, failingChannels: [] });
 
       await redis.start();
       await waitFor(() => a.store.isUp() && !a.outbox.isDegraded(), { timeoutMs: 30_000, what: 'the store back up and the local ledger written to Redis' });

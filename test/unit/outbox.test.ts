@@ -1,15 +1,18 @@
 /**
  * The outbox on the in-memory StateStore: claim → send → settle, fenced by term, and
- * exactly-once intent across failover (DESIGN §4), also while Redis is down (§6).
+ * exactly-once intent across failover (DESIGN §4), also while Redis is down (§6); owed
+ * pages retried on the outbox's own timer, and every send carrying its claim's term
+ * (issue 8).
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Outbox, type DrainReport } from '../../src/alerting/outbox';
+import { Outbox, type DrainReport, type SendContext } from '../../src/alerting/outbox';
 import type { DeliveryOutcomeKind } from '../../src/alerting/notifier';
 import type { Notification } from '../../src/alerting/types';
 import { createMetrics } from '../../src/metrics';
 import type { Clock } from '../../src/util/clock';
 import { sampleNotification } from '../contract/state-store.contract';
+import { ManualTime } from '../fakes/manual-time';
 import { MemoryStateBackend, type MemoryStateStore } from '../fakes/memory-state';
 import { waitFor } from '../harness/wait';
 
@@ -67,6 +70,8 @@ async function leader(backend: MemoryStateBackend, nodeId: string, sends: Sends,
     nodeId,
     channels: opts.channels ?? ['webhook-0', 'pagerduty-1'],
     clock: opts.clock ?? new ManualClock(),
+    // Retry timers that never fire unless a test moves them: these tests drive drains.
+    timers: new ManualTime(),
     metrics,
     mayAct: () => (l.mayActAnswers.length > 0 ? (l.mayActAnswers.shift() as boolean) : l.leaseValid),
     deliver: async (n, channel) => {
@@ -276,7 +281,7 @@ describe('Outbox with Redis down (DESIGN §4, §6)', () => {
     assert.deepEqual((await a.outbox.submit(4, [FIRING])).items, []);
     assert.deepEqual((await a.outbox.drain(4)).items, []);
     assert.equal(sends.length, 2);
-    assert.deepEqual(a.outbox.status(), { degraded: true, redisUp: false, unsynced: 2, queued: 0 });
+    assert.deepEqual(a.outbox.status(), { degraded: true, redisUp: false, unsynced: 2, queued: 0, failed: 0, oldestQueuedSeconds: 0, failingChannels: [] });
 
     backend.start({ keepData: true });
     await waitFor(() => !a.outbox.isDegraded(), { timeoutMs: 5000, what: 'the ledger to be written to the store' });
@@ -353,6 +358,7 @@ describe('Outbox retention', () => {
       nodeId: 'vigil-1',
       channels: ['webhook-0'],
       clock,
+      timers: new ManualTime(),
       retentionMs: 60_000,
       pruneIntervalMs: 10_000,
       mayAct: () => true,
@@ -370,5 +376,226 @@ describe('Outbox retention', () => {
     await outbox.submit(1, [FIRING]);
     assert.equal(sends.length, 2);
     outbox.close();
+  });
+});
+
+// ---- issue 8 -------------------------------------------------------------------------
+
+/** A receiver that is down until a test brings it back; counts what each channel was sent. */
+class Receivers {
+  readonly down = new Set<string>();
+  readonly sends: Array<{ id: string; channel: string; atMs: number; term: number }> = [];
+  constructor(private readonly time: ManualTime) {}
+  deliver = async (n: Notification, channel: string, send: SendContext): Promise<DeliveryOutcomeKind> => {
+    if (!(await send.beforeSend())) return 'aborted';
+    this.sends.push({ id: n.id, channel, atMs: this.time.nowMs, term: send.term });
+    return this.down.has(channel) ? 'failed' : 'delivered';
+  };
+  count(channel: string, fromMs = 0): number {
+    return this.sends.filter((s) => s.channel === channel && s.atMs >= fromMs).length;
+  }
+}
+
+async function retrying(opts: { channels?: string[]; lease?: { leader: boolean; term: number } } = {}) {
+  const backend = new MemoryStateBackend();
+  const store = backend.connect('local');
+  await waitFor(() => store.isUp(), { timeoutMs: 1000, what: 'the fake store to connect' });
+  const time = new ManualTime();
+  const receivers = new Receivers(time);
+  const metrics = createMetrics({ nodeId: 'vigil-1', cluster: 'local' });
+  const lease = opts.lease ?? { leader: true, term: 1 };
+  const outbox = new Outbox({
+    store,
+    nodeId: 'vigil-1',
+    channels: opts.channels ?? ['webhook-0'],
+    clock: time,
+    timers: time,
+    random: () => 0.5,
+    metrics,
+    mayAct: (term) => lease.leader && lease.term === term,
+    deliver: receivers.deliver,
+  });
+  const gauge = async (name: 'outboxPending' | 'outboxOldestPendingSeconds', channel: string): Promise<number | undefined> =>
+    (await metrics[name].get()).values.find((v) => v.labels['channel'] === channel)?.value;
+  return { store, time, receivers, outbox, lease, metrics, gauge };
+}
+
+describe('Outbox retries owed pages on its own timer (issue 8, defect 1)', () => {
+  it('a page that failed is retried without another submit, goes out within 2 s of its receiver coming back, and is degraded and counted meanwhile', async () => {
+    const { outbox, time, receivers, store, gauge } = await retrying();
+    receivers.down.add('webhook-0');
+    const page = sampleNotification('local/KafkaUnreachable/local');
+    assert.deepEqual(outcomes(await outbox.submit(1, [page])), ['webhook-0 failed']);
+
+    // 30 s with the receiver down and nothing new decided: the outbox keeps trying by itself
+    await time.advanceSettling(30_000);
+    assert.ok(receivers.count('webhook-0', 1) >= 15, `retried ${receivers.count('webhook-0', 1)} times in 30 s`);
+    const s = outbox.status();
+    assert.equal(s.degraded, true, 'a failed page makes the outbox degraded');
+    assert.deepEqual([s.queued, s.failed, s.failingChannels], [1, 1, ['webhook-0']]);
+    assert.ok(s.oldestQueuedSeconds >= 29, `oldest ${s.oldestQueuedSeconds}`);
+    assert.equal(await gauge('outboxPending', 'webhook-0'), 1);
+    assert.ok(((await gauge('outboxOldestPendingSeconds', 'webhook-0')) ?? 0) >= 29);
+
+    // the receiver comes back: the page is delivered within 2 s, once, and settled
+    receivers.down.delete('webhook-0');
+    const backAtMs = time.nowMs;
+    await time.advanceSettling(2_000);
+    const delivered = receivers.sends.filter((x) => x.atMs >= backAtMs);
+    assert.equal(delivered.length, 1, 'sent once after the receiver came back');
+    assert.equal((await store.readOutboxEntry(page.id))?.channels['webhook-0']?.state, 'delivered');
+    assert.deepEqual(outbox.status(), { degraded: false, redisUp: true, unsynced: 0, queued: 0, failed: 0, oldestQueuedSeconds: 0, failingChannels: [] });
+    assert.equal(await gauge('outboxPending', 'webhook-0'), 0);
+    assert.equal(await gauge('outboxOldestPendingSeconds', 'webhook-0'), 0);
+
+    // nothing owed: the timer stops (no more sends however long we wait)
+    const before = receivers.sends.length;
+    await time.advanceSettling(60_000);
+    assert.equal(receivers.sends.length, before);
+    assert.equal(outbox.nextRetryInMs(), undefined);
+    outbox.close();
+  });
+
+  it('a dead receiver is probed with one page at a time, not hammered with every owed page; its return sends them all, and other channels never wait', async () => {
+    const { outbox, time, receivers } = await retrying({ channels: ['slack-0', 'pagerduty-1'] });
+    receivers.down.add('slack-0');
+    const pages = [0, 1, 2, 3, 4].map((i) => sampleNotification(`local/BrokerUnreachable/${i}`));
+    await outbox.submit(1, pages);
+    assert.equal(receivers.count('pagerduty-1'), 5, 'the healthy channel got every page at once');
+    const startMs = time.nowMs;
+    await time.advanceSettling(10_000);
+    // one probe per retry, retries at most every 0.5 s: far fewer than 5 pages per retry
+    const probes = receivers.count('slack-0', startMs + 1);
+    assert.ok(probes >= 5 && probes <= 20, `${probes} sends to the dead channel in 10 s`);
+
+    receivers.down.delete('slack-0');
+    const backAtMs = time.nowMs;
+    await time.advanceSettling(2_000);
+    const after = receivers.sends.filter((x) => x.channel === 'slack-0' && x.atMs >= backAtMs).map((x) => x.id);
+    assert.deepEqual([...after].sort(), pages.map((p) => p.id).sort(), 'every owed page once, within 2 s of the receiver coming back');
+    assert.equal(receivers.count('pagerduty-1'), 5, 'nothing sent twice to the healthy channel');
+    assert.equal(outbox.status().queued, 0);
+    outbox.close();
+  });
+
+  it('retries only while this node leads in the term it drained for; a lease that comes back in the same term resumes them, and a follower reports no owed pages', async () => {
+    const { outbox, time, receivers, lease, gauge } = await retrying();
+    receivers.down.add('webhook-0');
+    await outbox.submit(1, [FIRING]);
+    lease.leader = false;
+    await time.advanceSettling(1_500);
+    const whileFollower = receivers.sends.length;
+    await time.advanceSettling(10_000);
+    assert.equal(receivers.sends.length, whileFollower, 'no send while not leading');
+    assert.equal(outbox.status().degraded, false, "a follower's leftovers are the leader's job (in Redis)");
+    assert.equal(await gauge('outboxPending', 'webhook-0'), 0);
+
+    receivers.down.delete('webhook-0');
+    lease.leader = true;
+    await time.advanceSettling(2_000);
+    assert.equal(receivers.sends.at(-1)?.id, FIRING.id);
+    assert.equal(outbox.status().queued, 0);
+    outbox.close();
+  });
+
+  it('a page an earlier leader claimed but never sent is retried by the new leader until its receiver answers', async () => {
+    const { outbox, time, receivers, store } = await retrying({ lease: { leader: true, term: 2 } });
+    await store.claimNotification({ term: 1, owner: 'vigil-9', notification: FIRING, channel: 'webhook-0', nowMs: time.wallMs() });
+    receivers.down.add('webhook-0');
+    assert.deepEqual(outcomes(await outbox.drain(2)), ['webhook-0 failed']);
+    await time.advanceSettling(5_000);
+    receivers.down.delete('webhook-0');
+    await time.advanceSettling(2_000);
+    assert.equal((await store.readOutboxEntry(FIRING.id))?.channels['webhook-0']?.state, 'delivered');
+    assert.ok(receivers.sends.every((x) => x.term === 2));
+    outbox.close();
+  });
+});
+
+describe("A send carries its claim's term (issue 8, defect 8)", () => {
+  /** Leader A's outbox whose first send stops between its claim and its attempt until released. */
+  async function pausedSender(backend: MemoryStateBackend, lease: { leader: boolean; term: number }, sends: string[]) {
+    const store = backend.connect('local');
+    await waitFor(() => store.isUp(), { timeoutMs: 1000, what: 'connect' });
+    const metrics = createMetrics({ nodeId: 'vigil-1', cluster: 'local' });
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let started!: () => void;
+    const inSend = new Promise<void>((resolve) => (started = resolve));
+    const outbox = new Outbox({
+      store,
+      nodeId: 'vigil-1',
+      channels: ['pager'],
+      clock: new ManualClock(),
+      timers: new ManualTime(),
+      metrics,
+      mayAct: (term) => lease.leader && lease.term === term,
+      deliver: async (_n, _channel, send) => {
+        started();
+        await gate; // the gap between claim and attempt (a retry pause, a slow Redis)
+        if (!(await send.beforeSend())) return 'aborted';
+        sends.push(`vigil-1@${send.term}`);
+        return 'delivered';
+      },
+    });
+    return { store, outbox, metrics, release, inSend };
+  }
+
+  async function otherLeader(backend: MemoryStateBackend, term: number, sends: string[]): Promise<void> {
+    const store = backend.connect('local');
+    await waitFor(() => store.isUp(), { timeoutMs: 1000, what: 'connect' });
+    const b = new Outbox({
+      store,
+      nodeId: 'vigil-2',
+      channels: ['pager'],
+      clock: new ManualClock(),
+      timers: new ManualTime(),
+      mayAct: (t) => t === term,
+      deliver: async (_n, _channel, send) => {
+        sends.push(`vigil-2@${send.term}`);
+        return 'delivered';
+      },
+    });
+    assert.equal((await store.raiseFence(term)).status, 'ok');
+    assert.deepEqual(outcomes(await b.drain(term)), ['pager delivered']);
+    b.close();
+  }
+
+  it('a claim made in term 1 is not sent in term 3 after the term-2 leader settled it', async () => {
+    const backend = new MemoryStateBackend();
+    const sends: string[] = [];
+    const lease = { leader: true, term: 1 };
+    const a = await pausedSender(backend, lease, sends);
+    const drainA = a.outbox.submit(1, [FIRING]);
+    await a.inSend;
+    // A loses term 1; B leads term 2 and delivers the page; A wins term 3
+    lease.leader = false;
+    await otherLeader(backend, 2, sends);
+    lease.leader = true;
+    lease.term = 3;
+    assert.equal((await a.store.raiseFence(3)).status, 'ok');
+    a.release();
+    assert.deepEqual(outcomes(await drainA), ['pager aborted']);
+    assert.deepEqual(sends, ['vigil-2@2'], 'sent once, by the leader that settled it');
+    // and A's term-3 drains find it done, not owed
+    assert.deepEqual(outcomes(await a.outbox.drain(3)), ['pager already-done']);
+    assert.deepEqual(sends, ['vigil-2@2']);
+    a.outbox.close();
+  });
+
+  it('a leader that still believes in term 1 (a wrongly suspected leader) does not send what term 2 settled: the store check before the attempt refuses', async () => {
+    const backend = new MemoryStateBackend();
+    const sends: string[] = [];
+    const lease = { leader: true, term: 1 };
+    const a = await pausedSender(backend, lease, sends);
+    const drainA = a.outbox.submit(1, [FIRING]);
+    await a.inSend;
+    await otherLeader(backend, 2, sends);
+    a.release();
+    const report = await drainA;
+    assert.equal(report.stopped, 'fenced');
+    assert.deepEqual(sends, ['vigil-2@2']);
+    assert.equal((await a.metrics.fencedWritesRejected.get()).values[0]?.value, 1);
+    a.outbox.close();
   });
 });
