@@ -249,6 +249,11 @@ describe('monitor', () => {
 describe('lag', () => {
   const cases: Case[] = [
     { name: 'threshold must be a duration', change: (r) => { r.lag.threshold = 'ten seconds'; }, path: 'lag.threshold', says: DURATION },
+    // issue 8 defect 12: `threshold: 10` used to mean 10 ms and paged on any lag
+    { name: 'a bare-number threshold is refused, with both readings spelled out', change: (r) => { r.lag.threshold = 10; }, path: 'lag.threshold', says: /write "10s" for seconds or "10ms" for milliseconds/ },
+    { name: 'a bare number from ${ENV} is refused too', change: (r) => { r.lag.threshold = '${LAG_THRESHOLD}'; }, env: { LAG_THRESHOLD: '10' }, path: 'lag.threshold', says: /write "10s"/ },
+    { name: 'a bare-number override threshold is refused', change: (r) => { r.lag.overrides[0].threshold = 5; }, path: 'lag.overrides[0].threshold', says: /write "5s"/ },
+    { name: 'units out of order are refused', change: (r) => { r.lag.resolveFor = '30s1m'; }, path: 'lag.resolveFor', says: DURATION },
     { name: 'resolveBelow must be below threshold', change: (r) => { r.lag.resolveBelow = '10s'; }, path: 'lag.resolveBelow', says: /must be below lag.threshold \(10s\)/ },
     { name: 'resolveFor must be a duration', change: (r) => { r.lag.resolveFor = '-1s'; }, path: 'lag.resolveFor', says: DURATION },
     { name: 'severity must be known', change: (r) => { r.lag.severity = 'high'; }, path: 'lag.severity', says: /expected one of "critical", "warning", "info"/ },
