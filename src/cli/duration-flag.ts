@@ -9,7 +9,7 @@ import { durationProblem, parseDurationMs } from '../util/duration';
 /** Milliseconds (> 0) from the flag's text, or a USAGE error naming the flag. */
 export function durationFlagMs(flag: string, text: string): number {
   const ms = parseDurationMs(text);
-  if (ms === undefined) throw new VigilError('USAGE', `${flag}: ${durationProblem(text)}; got "${text}"`);
+  if (ms === undefined) throw new VigilError('USAGE', `${flag}: "${text}" is not a duration: ${durationProblem(text)}`);
   if (ms <= 0) throw new VigilError('USAGE', `${flag}: must be longer than 0; got "${text}"`);
   return ms;
 }

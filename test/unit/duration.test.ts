@@ -55,7 +55,8 @@ function usageMessage(fn: () => unknown): string {
 describe('duration flags on the command line', () => {
   it('durationFlagMs takes the config forms and names the flag and both readings of a bare number', () => {
     assert.equal(durationFlagMs('--threshold', '1m30s'), 90_000);
-    assert.match(usageMessage(() => durationFlagMs('--threshold', '10')), /^--threshold: .*write "10s" for seconds or "10ms" for milliseconds; got "10"$/);
+    assert.match(usageMessage(() => durationFlagMs('--threshold', '10')), /^--threshold: "10" is not a duration: .*write "10s" for seconds or "10ms" for milliseconds$/);
+    assert.match(usageMessage(() => durationFlagMs('--threshold', 'soon')), /^--threshold: "soon" is not a duration: expected a duration such as "250ms", "10s", "1m30s" or "1h"$/);
     assert.match(usageMessage(() => durationFlagMs('--threshold', '0')), /must be longer than 0/);
   });
 
