@@ -22,7 +22,7 @@ export function createMetrics(opts: MetricsOptions) {
   const buildInfo = new Gauge({ name: 'vigil_build_info', help: 'Always 1; labels carry the version', labelNames: ['version', 'node_version'], registers: r });
   buildInfo.set({ version: VERSION, node_version: process.version }, 1);
 
-  return {
+  const metrics = {
     registry,
     electionTerm: new Gauge({ name: 'vigil_election_term', help: 'Current election term of this replica', registers: r }),
     electionIsLeader: new Gauge({ name: 'vigil_election_is_leader', help: '1 while this replica is leader with a valid lease', registers: r }),
@@ -36,6 +36,12 @@ export function createMetrics(opts: MetricsOptions) {
     kafkaLeaderChanges: new Counter({ name: 'vigil_kafka_leader_changes_total', help: 'Partition leader changes observed', registers: r }),
     consumerLagSeconds: new Gauge({ name: 'vigil_consumer_group_lag_seconds', help: 'Delivery latency: age of the oldest unconsumed message, max over partitions', labelNames: ['group', 'topic'], registers: r }),
     consumerLagMessages: new Gauge({ name: 'vigil_consumer_group_lag_messages', help: 'Messages behind, summed over partitions', labelNames: ['group', 'topic'], registers: r }),
+    consumerLagLastMeasuredSeconds: new Gauge({
+      name: 'vigil_consumer_group_lag_last_measured_timestamp_seconds',
+      help: 'Unix time of the last cycle that measured the delivery latency of every partition of the group and topic',
+      labelNames: ['group', 'topic'],
+      registers: r,
+    }),
     canaryLatencySeconds: new Gauge({ name: 'vigil_canary_latency_seconds', help: 'Canary produce-to-consume latency per broker', labelNames: ['broker'], registers: r }),
 
     alertsFiring: new Gauge({ name: 'vigil_alerts_firing', help: 'Alerts firing', labelNames: ['alert', 'severity'], registers: r }),
@@ -59,6 +65,31 @@ export function createMetrics(opts: MetricsOptions) {
     redisUp: new Gauge({ name: 'vigil_redis_up', help: '1 when Redis answered the last command', registers: r }),
     fencedWritesRejected: new Counter({ name: 'vigil_fenced_writes_rejected_total', help: 'Writes refused by the Redis fence because a newer term exists', registers: r }),
   };
+  clearLeaderOnlyGauges(metrics);
+  return metrics;
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;
+
+/**
+ * Gauges only the leader writes: what vigil sees of Kafka. Every other replica exports no
+ * value for them (not 0): a follower's `vigil_kafka_up 0` or stale lag would read as an
+ * outage or as health on a dashboard that sums or maxes over replicas.
+ */
+function leaderOnlyGauges(m: Metrics): { labelled: Gauge[]; unlabelled: Gauge[] } {
+  return {
+    labelled: [m.kafkaBrokers, m.kafkaPartitions, m.consumerLagSeconds, m.consumerLagMessages, m.consumerLagLastMeasuredSeconds, m.alertsFiring, m.canaryLatencySeconds],
+    unlabelled: [m.kafkaUp],
+  };
+}
+
+/**
+ * Removes every value of the leader-only gauges. prom-client reports a gauge without
+ * labels as 0 until it is set (and `reset()` puts that 0 back); `remove()` with no labels
+ * drops the value, so the metric is exported with no sample.
+ */
+export function clearLeaderOnlyGauges(m: Metrics): void {
+  const { labelled, unlabelled } = leaderOnlyGauges(m);
+  for (const g of labelled) g.reset();
+  for (const g of unlabelled) g.remove();
+}

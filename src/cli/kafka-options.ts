@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { KafkaConfig, KafkaSaslConfig } from '../config/types';
 import { VigilError } from '../errors';
-import { parseDurationMs } from '../util/duration';
+import { durationFlagMs } from './duration-flag';
 
 export interface KafkaCliOptions {
   config?: string;
@@ -52,10 +52,8 @@ export function kafkaConfigFromOptions(opts: KafkaCliOptions, base?: KafkaConfig
   const bad = brokers.filter((b) => !/^(\[[0-9a-fA-F:]+\]|[^:\s]+):\d{1,5}$/.test(b));
   if (bad.length > 0) throw new VigilError('USAGE', `--brokers: "${bad.join('", "')}" is not host:port`);
 
-  const connectionTimeoutMs = opts.connectTimeout === undefined ? (base?.connectionTimeoutMs ?? 3000) : parseDurationMs(opts.connectTimeout);
-  if (connectionTimeoutMs === undefined || connectionTimeoutMs <= 0) {
-    throw new VigilError('USAGE', `--connect-timeout: "${opts.connectTimeout}" is not a duration such as "3s" or "500ms"`);
-  }
+  const connectionTimeoutMs =
+    opts.connectTimeout === undefined ? (base?.connectionTimeoutMs ?? 3000) : durationFlagMs('--connect-timeout', opts.connectTimeout);
 
   const wantsSsl = Boolean(opts.ssl || opts.sslCa || opts.sslCert || opts.sslKey || opts.sslInsecure);
   const ssl = wantsSsl

@@ -5,11 +5,10 @@
  */
 import type { Command } from 'commander';
 import { loadConfig } from '../config';
-import { VigilError } from '../errors';
 import { KafkajsAdmin } from '../kafka/kafkajs-admin';
 import { type LagReport, collectLagReport, reportVerdict } from '../monitor/lag-report';
-import { parseDurationMs } from '../util/duration';
 import { nameFilter } from '../util/glob';
+import { durationFlagMs } from './duration-flag';
 import { type KafkaCliOptions, addKafkaOptions, kafkaConfigFromOptions } from './kafka-options';
 
 interface LagOptions extends KafkaCliOptions {
@@ -38,10 +37,7 @@ function collect(value: string, previous: string[]): string[] {
 
 export async function runLag(opts: LagOptions, out: NodeJS.WritableStream): Promise<number> {
   const config = opts.config === undefined ? undefined : loadConfig(opts.config);
-  const thresholdMs = opts.threshold === undefined ? (config?.lag.thresholdMs ?? 10_000) : parseDurationMs(opts.threshold);
-  if (thresholdMs === undefined || thresholdMs <= 0) {
-    throw new VigilError('USAGE', `--threshold: "${opts.threshold}" is not a duration such as "10s" or "500ms"`);
-  }
+  const thresholdMs = opts.threshold === undefined ? (config?.lag.thresholdMs ?? 10_000) : durationFlagMs('--threshold', opts.threshold);
   const kafka = kafkaConfigFromOptions(opts, config?.kafka);
   const admin = new KafkajsAdmin(kafka);
   let report: LagReport;

@@ -14,6 +14,8 @@ import {
   DEFAULTS,
   LOG_LEVELS,
   MIN_SECRET_LENGTH,
+  PLACEHOLDER_SECRET_RE,
+  PUBLIC_SECRETS,
   REMEDIATION_MODES,
   SASL_MECHANISMS,
   SEVERITIES,
@@ -270,6 +272,8 @@ function buildElection(p: Problems, value: unknown, peers: readonly PeerConfig[]
       );
     } else if (secret !== '' && secret.length < MIN_SECRET_LENGTH) {
       p.add('election.secret', `is too short to resist guessing; expected at least ${MIN_SECRET_LENGTH} characters`);
+    } else if (isPublicSecret(secret)) {
+      p.add('election.secret', PUBLIC_SECRET_PROBLEM);
     }
   }
   return { heartbeatIntervalMs, electionTimeoutMs, secret, maxClockSkewMs };
@@ -638,9 +642,19 @@ function buildHttp(p: Problems, value: unknown): VigilConfig['http'] {
   const adminToken = readString(p, 'http.adminToken', m['adminToken'], { secret: true });
   if (p.clean('http.adminToken') && adminToken !== '' && adminToken.length < MIN_SECRET_LENGTH) {
     p.add('http.adminToken', `is too short to resist guessing; expected at least ${MIN_SECRET_LENGTH} characters, or leave it empty to disable the admin endpoints`);
+  } else if (p.clean('http.adminToken') && isPublicSecret(adminToken)) {
+    p.add('http.adminToken', PUBLIC_SECRET_PROBLEM);
   }
   return { adminToken };
 }
+
+function isPublicSecret(value: string): boolean {
+  return PUBLIC_SECRETS.includes(value.trim()) || PLACEHOLDER_SECRET_RE.test(value);
+}
+
+const PUBLIC_SECRET_PROBLEM =
+  'is a published demo value or a placeholder, so anyone could forge it; expected a random string of your own, ' +
+  'e.g. the output of "openssl rand -hex 32" (vigil demo makes its own)';
 
 /** Freezes the whole tree, so no part of vigil can change the config it was started with. */
 export function deepFreeze<T>(value: T): T {

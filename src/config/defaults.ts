@@ -12,6 +12,16 @@ export const SASL_MECHANISMS: readonly SaslMechanism[] = ['plain', 'scram-sha-25
 /** An HMAC key or bearer token shorter than this is guessable. */
 export const MIN_SECRET_LENGTH = 16;
 
+/**
+ * Secrets that were published with vigil (the old docker-compose.yml fallbacks) or that
+ * mark a value still to be replaced (deploy/k8s): long enough to pass the length check,
+ * yet known to anyone, so election.secret and http.adminToken refuse them. `vigil demo`
+ * generates its own.
+ */
+export const PUBLIC_SECRETS: readonly string[] = ['demo-only-peer-secret-do-not-use', 'demo-only-admin-token-do-not-use'];
+/** A placeholder to replace, e.g. "REPLACE-ME-peer-secret-at-least-16-chars". */
+export const PLACEHOLDER_SECRET_RE = /^\s*(?:REPLACE[-_ ]?ME|CHANGE[-_ ]?ME)/i;
+
 export const DEFAULTS = {
   election: {
     heartbeatIntervalMs: 100,

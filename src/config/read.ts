@@ -6,7 +6,7 @@
  *
  * `null` (a key written with no value) counts as absent: the default applies.
  */
-import { DURATION_FORM, formatDurationMs, parseDurationMs } from '../util/duration';
+import { DURATION_FORM, durationProblem, formatDurationMs, parseDurationMs } from '../util/duration';
 import { describeKind, describeValue, keyPath, Problems, suggestKey } from './problems';
 
 export type RawMap = Record<string, unknown>;
@@ -148,7 +148,7 @@ export function readDuration(
   const ms = parseDurationMs(value);
   const minMs = opts.minMs ?? 1;
   if (ms === undefined) {
-    p.add(path, `expected ${DURATION_FORM} (a bare number is milliseconds); got ${describeValue(value)}`);
+    p.add(path, `${durationProblem(value)}; got ${describeValue(value)}`);
     return defMs;
   }
   if (ms < minMs) {

@@ -22,14 +22,11 @@ export interface StatusHooks {
   kafkaStatus(): unknown;
   /** The `redis` object of /api/v1/status; default {state:"unknown"}. */
   redisStatus(): unknown;
-  /** Extra readiness a leader needs ("Kafka reachable"); default ready. Asked only of a leader. */
-  leaderReadiness(): Readiness;
 }
 
 export const defaultStatusHooks = (): StatusHooks => ({
   kafkaStatus: () => ({ state: 'unknown' }),
   redisStatus: () => ({ state: 'unknown' }),
-  leaderReadiness: () => ({ ready: true }),
 });
 
 export interface StatusRouteDeps {
@@ -125,14 +122,17 @@ export function registerStatusRoutes(server: HttpServer, deps: StatusRouteDeps):
   });
 }
 
-export function readiness(deps: Pick<StatusRouteDeps, 'driver' | 'hooks'>): Readiness {
+/**
+ * Ready = in a quorum: a leader with a valid lease, or a follower that heard from one
+ * within the election timeout. Kafka's and Redis' health are not part of it: they are
+ * what vigil reports (metrics, /api/v1/status, pages), and a leader that was unready
+ * during a Kafka incident blocked drains and rollouts (a PodDisruptionBudget counts
+ * unready pods as disrupted) exactly when vigil was needed (issue 8).
+ */
+export function readiness(deps: Pick<StatusRouteDeps, 'driver'>): Readiness {
   if (!deps.driver.inQuorum()) {
     const role = deps.driver.role();
     return { ready: false, reason: role === 'leader' ? 'leader without a valid lease' : `not in a quorum (${role}, no leader heard from within the election timeout)` };
-  }
-  if (deps.driver.isLeader()) {
-    const r = deps.hooks.leaderReadiness();
-    if (!r.ready) return r;
   }
   return { ready: true };
 }

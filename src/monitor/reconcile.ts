@@ -26,10 +26,11 @@ import type { Finding, Notification } from '../alerting/types';
 import type { VigilConfig } from '../config/types';
 import { describeError } from '../errors';
 import type { Logger } from '../log';
-import type { Metrics } from '../metrics';
+import { clearLeaderOnlyGauges, type Metrics } from '../metrics';
 import type { StateStore } from '../state/types';
 import type { Clock } from '../util/clock';
 import { type DetectMemory, type DetectOptions, detect, detectOptionsFor, emptyDetectMemory } from './detect';
+import { LagSeries } from './lag-metrics';
 import { type LagReport, lagReportFromSnapshot } from './lag-report';
 import type { KafkaObserver } from './observe';
 import type { KafkaSnapshot } from './snapshot';
@@ -83,6 +84,7 @@ export class Reconciler {
   private cycles = 0;
   private lastCycleMs = 0;
   private readonly submitting = new Set<Promise<unknown>>();
+  private readonly lagSeries = new LagSeries();
 
   constructor(private readonly opts: ReconcilerOptions) {
     this.detectOptions = opts.detectOptions ?? detectOptionsFor(opts.config.lag);
@@ -207,10 +209,10 @@ export class Reconciler {
     this.log.info({ term: this.ledTerm }, 'no longer leader; monitoring paused');
     this.ledTerm = 0;
     this.opts.refresher?.reset();
-    // Only the leader reports Kafka's state: a follower's stale gauges would mislead a
-    // dashboard that sums or maxes over replicas.
-    const m = this.opts.metrics;
-    for (const g of [m.kafkaUp, m.kafkaBrokers, m.kafkaPartitions, m.consumerLagSeconds, m.consumerLagMessages, m.alertsFiring, m.canaryLatencySeconds]) g.reset();
+    // Only the leader reports Kafka's state: a follower exports no value (not 0), since
+    // stale or zero gauges would mislead a dashboard that sums or maxes over replicas.
+    clearLeaderOnlyGauges(this.opts.metrics);
+    this.lagSeries.clear();
   }
 
   private restore(data: unknown): void {
@@ -296,7 +298,13 @@ export class Reconciler {
   private recordMetrics(snapshot: KafkaSnapshot, findings: readonly Finding[]): void {
     const m = this.opts.metrics;
     m.kafkaUp.set(snapshot.ok ? 1 : 0);
-    if (snapshot.ok) {
+    // Unmeasured lag exports no series (never 0); see lag-metrics.ts.
+    this.lagSeries.record(m, snapshot);
+    if (!snapshot.ok) {
+      // Kafka unreadable: broker and partition counts are unknown, not what they last were.
+      m.kafkaBrokers.reset();
+      m.kafkaPartitions.reset();
+    } else {
       let up = 0;
       let down = 0;
       for (const b of snapshot.brokers) {
@@ -319,23 +327,6 @@ export class Reconciler {
       m.kafkaPartitions.set({ state: 'offline' }, offline);
       m.kafkaPartitions.set({ state: 'under_replicated' }, under);
       m.kafkaPartitions.set({ state: 'under_min_isr' }, underMin);
-      // One series per group/topic (bounded by config's group filter), rebuilt each cycle
-      // so groups that went away disappear.
-      m.consumerLagSeconds.reset();
-      m.consumerLagMessages.reset();
-      for (const g of snapshot.groups) {
-        const byTopic = new Map<string, { s: number; msgs: number }>();
-        for (const p of g.partitions) {
-          const agg = byTopic.get(p.topic) ?? { s: 0, msgs: 0 };
-          agg.s = Math.max(agg.s, p.lagSeconds ?? 0);
-          agg.msgs += p.lagMessages ?? 0;
-          byTopic.set(p.topic, agg);
-        }
-        for (const [topic, agg] of byTopic) {
-          m.consumerLagSeconds.set({ group: g.group, topic }, agg.s);
-          m.consumerLagMessages.set({ group: g.group, topic }, agg.msgs);
-        }
-      }
     }
     const leaderChanges = findings.filter((f) => f.kind === 'LeaderChanged').length;
     if (leaderChanges > 0) m.kafkaLeaderChanges.inc(leaderChanges);

@@ -39,8 +39,6 @@ export interface Monitor {
   /** For /api/v1/status */
   kafkaStatus(): Record<string, unknown>;
   redisStatus(): Record<string, unknown>;
-  /** For /readyz on the leader: the last snapshot reached Kafka. */
-  kafkaReachable(): boolean;
   stop(): Promise<void>;
 }
 
@@ -156,10 +154,6 @@ export function startMonitor(deps: MonitorDeps): Monitor {
       };
     },
     redisStatus: () => ({ state: store.isUp() ? 'up' : 'down', outbox: outbox.status() }),
-    kafkaReachable: () => {
-      const snap = reconciler.snapshot();
-      return snap !== null && snap.ok;
-    },
     stop: async () => {
       await canary?.stop();
       await canaryPort?.close();
@@ -188,7 +182,6 @@ export function attachMonitor(replica: Replica, clock: Clock = systemClock): Mon
   });
   replica.hooks.kafkaStatus = () => monitor.kafkaStatus();
   replica.hooks.redisStatus = () => monitor.redisStatus();
-  replica.hooks.leaderReadiness = () => (monitor.kafkaReachable() ? { ready: true } : { ready: false, reason: 'kafka unreachable' });
   replica.driver.onRoleChange(() => monitor.leadershipChanged());
   replica.onShutdown(() => monitor.stop());
   monitor.leadershipChanged();

@@ -14,6 +14,7 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { createSigner, hmacHex, SIGNATURE_HEADER } from '../../src/election/transport/envelope';
 import { withLogsOnFailure } from '../harness/failure';
+import { waitFor } from '../harness/wait';
 import { CLI_PATH, startReplicas, TEST_PEER_SECRET, type ReplicaGroup } from '../harness/replicas';
 
 async function withGroup(opts: Parameters<typeof startReplicas>[0], body: (g: ReplicaGroup) => Promise<void>): Promise<void> {
@@ -195,6 +196,28 @@ describe('replicas as processes (DESIGN §2)', () => {
       await g.kill(old.nodeId);
       const next = await g.waitForLeader({ excluding: [old.nodeId, follower], minTerm: old.term + 1 });
       assert.ok(![old.nodeId, follower].includes(next.nodeId));
+    }));
+
+  // Issue 8 defect 12: readiness was tied to Kafka on the leader, so a Kafka incident made
+  // the leader unready and blocked drains and rollouts (the PodDisruptionBudget counts it
+  // as disrupted) just when vigil was paging. Ready now means "in a quorum" only.
+  it('a leader whose Kafka is unreachable is ready (/readyz 200) and reports Kafka down in its status', () =>
+    withGroup({ count: 3, name: 'e2e-ready' }, async (g) => {
+      // the harness points every replica at 127.0.0.1:9, where no broker answers
+      await g.waitForLeader();
+      // a moment where a leader says "Kafka down" and "ready" (the old code never did)
+      await waitFor(
+        async () => {
+          for (const r of g.replicas) {
+            const s = await g.status(r.id).catch(() => null);
+            if (s?.role !== 'leader' || (s.kafka as { state?: string } | undefined)?.state !== 'down') continue;
+            const ready = await g.request(r.id, 'GET', '/readyz');
+            if (ready.status === 200 && JSON.parse(ready.text).role === 'leader') return true;
+          }
+          return false;
+        },
+        { timeoutMs: 30_000, what: 'a leader with Kafka down answering /readyz 200' },
+      );
     }));
 
   it('refuses to start with more than one peer and no secret, naming the key (DESIGN §2)', () => {

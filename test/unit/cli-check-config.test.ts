@@ -116,6 +116,17 @@ describe('vigil check-config on an invalid file', () => {
   });
 });
 
+describe('vigil check-config on a duration without a unit', () => {
+  it('exits 2 naming lag.threshold and the two readings (issue 8 defect 12: it passed and paged on any lag)', () => {
+    const raw = validRaw();
+    raw.lag.threshold = 10;
+    raw.lag.resolveBelow = '8s';
+    const run = checkConfig(['--config', writeConfig('bare-threshold.yaml', stringify(raw))], { VIGIL_PEER_SECRET: PEER_SECRET, VIGIL_ADMIN_TOKEN: ADMIN_TOKEN });
+    assert.equal(run.code, 2, run.stdout);
+    assert.match(run.stderr, /^lag\.threshold: expected a duration with a unit; .* write "10s" for seconds or "10ms" for milliseconds; got 10$/m);
+  });
+});
+
 describe('vigil check-config on input that is not a config at all', () => {
   it('a missing file: exit 2, CONFIG_READ_FAILED naming the path, no stack trace', () => {
     const missing = path.join(tmp, 'missing.yaml');

@@ -58,6 +58,7 @@ describe('the valid base config', () => {
 });
 
 const DURATION = /expected a duration such as "250ms", "10s"/;
+const PUBLIC_SECRET = /is a published demo value or a placeholder, so anyone could forge it; expected a random string of your own/;
 
 describe('unknown keys are problems, with a suggestion when one is close', () => {
   const cases: Case[] = [
@@ -137,6 +138,9 @@ describe('peers', () => {
 
 describe('election', () => {
   const cases: Case[] = [
+    // issue 8 defect 12: public demo values and placeholders passed validation
+    { name: 'the published compose demo peer secret is refused', change: (r) => { r.election.secret = 'demo-only-peer-secret-do-not-use'; }, path: 'election.secret', says: PUBLIC_SECRET },
+    { name: 'the k8s placeholder peer secret is refused, also through ${ENV}', change: (r) => { r.election.secret = '${S}'; }, env: { S: 'REPLACE-ME-peer-secret-at-least-16-chars' }, path: 'election.secret', says: PUBLIC_SECRET },
     { name: 'heartbeatInterval must be a duration', change: (r) => { r.election.heartbeatInterval = 'fast'; }, path: 'election.heartbeatInterval', says: DURATION },
     { name: 'electionTimeout must be a duration', change: (r) => { r.election.electionTimeout = '400 millis'; }, path: 'election.electionTimeout', says: DURATION },
     { name: 'durations must be positive', change: (r) => { r.election.heartbeatInterval = 0; }, path: 'election.heartbeatInterval', says: /at least 1ms/ },
@@ -249,6 +253,11 @@ describe('monitor', () => {
 describe('lag', () => {
   const cases: Case[] = [
     { name: 'threshold must be a duration', change: (r) => { r.lag.threshold = 'ten seconds'; }, path: 'lag.threshold', says: DURATION },
+    // issue 8 defect 12: `threshold: 10` used to mean 10 ms and paged on any lag
+    { name: 'a bare-number threshold is refused, with both readings spelled out', change: (r) => { r.lag.threshold = 10; }, path: 'lag.threshold', says: /write "10s" for seconds or "10ms" for milliseconds/ },
+    { name: 'a bare number from ${ENV} is refused too', change: (r) => { r.lag.threshold = '${LAG_THRESHOLD}'; }, env: { LAG_THRESHOLD: '10' }, path: 'lag.threshold', says: /write "10s"/ },
+    { name: 'a bare-number override threshold is refused', change: (r) => { r.lag.overrides[0].threshold = 5; }, path: 'lag.overrides[0].threshold', says: /write "5s"/ },
+    { name: 'units out of order are refused', change: (r) => { r.lag.resolveFor = '30s1m'; }, path: 'lag.resolveFor', says: DURATION },
     { name: 'resolveBelow must be below threshold', change: (r) => { r.lag.resolveBelow = '10s'; }, path: 'lag.resolveBelow', says: /must be below lag.threshold \(10s\)/ },
     { name: 'resolveFor must be a duration', change: (r) => { r.lag.resolveFor = '-1s'; }, path: 'lag.resolveFor', says: DURATION },
     { name: 'severity must be known', change: (r) => { r.lag.severity = 'high'; }, path: 'lag.severity', says: /expected one of "critical", "warning", "info"/ },
@@ -330,6 +339,9 @@ describe('remediation, http, log', () => {
     { name: 'cooldown must be a duration', change: (r) => { r.remediation.cooldown = 'later'; }, path: 'remediation.cooldown', says: DURATION },
     { name: 'throttle must be a byte rate', change: (r) => { r.remediation.throttle = 'fast'; }, path: 'remediation.throttle', says: /expected a rate in bytes per second such as "50MiB"/ },
     { name: 'a set adminToken must be long enough', change: (r) => { r.http.adminToken = 'letmein'; }, path: 'http.adminToken', says: /at least 16 characters/ },
+    // issue 8 defect 12: public demo values and placeholders passed validation
+    { name: 'the published compose demo admin token is refused', change: (r) => { r.http.adminToken = 'demo-only-admin-token-do-not-use'; }, path: 'http.adminToken', says: PUBLIC_SECRET },
+    { name: 'the k8s placeholder admin token is refused', change: (r) => { r.http.adminToken = 'REPLACE-ME-admin-token-at-least-16-chars'; }, path: 'http.adminToken', says: PUBLIC_SECRET },
     { name: 'log.level must be a pino level', change: (r) => { r.log.level = 'verbose'; }, path: 'log.level', says: /expected one of "trace", "debug", "info"/ },
   ];
   cases.forEach(check);

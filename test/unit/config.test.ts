@@ -165,16 +165,32 @@ describe('defaults', () => {
 });
 
 describe('value forms', () => {
-  it('durations: units ms, s, m, h, and bare numbers as milliseconds', () => {
+  it('durations: units ms, s, m, h, compound forms largest unit first, and 0 without a unit', () => {
     const raw = minimalRaw();
-    raw.election = { heartbeatInterval: 50, electionTimeout: '1.5s', maxClockSkew: '2m' };
-    raw.remediation = { brokerDownGrace: '1h', cooldown: '0s' };
+    raw.election = { heartbeatInterval: '50ms', electionTimeout: '1.5s', maxClockSkew: '2m' };
+    raw.lag = { threshold: '1m30s', resolveBelow: '1m15s', resolveFor: '1h2m3s' };
+    raw.remediation = { brokerDownGrace: '1h', cooldown: 0 };
     const c = compile(raw);
     assert.equal(c.election.heartbeatIntervalMs, 50);
     assert.equal(c.election.electionTimeoutMs, 1_500);
     assert.equal(c.election.maxClockSkewMs, 120_000);
+    assert.equal(c.lag.thresholdMs, 90_000);
+    assert.equal(c.lag.resolveBelowMs, 75_000);
+    assert.equal(c.lag.resolveForMs, 3_723_000);
     assert.equal(c.remediation.brokerDownGraceMs, 3_600_000);
     assert.equal(c.remediation.cooldownMs, 0);
+  });
+
+  it('durations: a bare number other than 0 is refused (issue 8 defect 12: `lag.threshold: 10` meant 10 ms)', () => {
+    const raw = minimalRaw();
+    raw.election = { heartbeatInterval: 50 };
+    raw.lag = { threshold: 10 };
+    const problems = configProblemsOf(thrown(() => compile(raw))) ?? [];
+    assert.deepEqual(
+      problems.map((p) => p.path).sort(),
+      ['election.heartbeatInterval', 'lag.threshold'],
+    );
+    assert.ok(problems.every((p) => /a bare number is ambiguous/.test(p.message)), JSON.stringify(problems));
   });
 
   it('byte rates in decimal and binary units', () => {

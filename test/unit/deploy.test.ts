@@ -77,16 +77,34 @@ function composeConfig(env: NodeJS.ProcessEnv): Json {
   return parse(r.stdout) as Json;
 }
 
+/** What an operator exports before `docker compose up` (docker-compose.yml requires both). */
+const OPERATOR_SECRETS = { VIGIL_PEER_SECRET: 'my-own-peer-secret-123', VIGIL_ADMIN_TOKEN: 'my-own-admin-token-456' };
+/** The values docker-compose.yml fell back to before issue 8: public, so vigil refuses them. */
+const OLD_COMPOSE_DEFAULTS = { VIGIL_PEER_SECRET: 'demo-only-peer-secret-do-not-use', VIGIL_ADMIN_TOKEN: 'demo-only-admin-token-do-not-use' };
+
 describe('docker-compose.yml: the full stack for users (DESIGN §8, §9)', () => {
   let compose: Json;
   before(() => {
-    compose = composeConfig(cleanEnv());
+    compose = composeConfig(cleanEnv(OPERATOR_SECRETS));
   });
 
-  it('passes docker-compose config -q with no variables set', () => {
-    const r = runTool('docker-compose', 'docker-compose', ['-f', 'docker-compose.yml', 'config', '-q'], { env: cleanEnv() });
+  it('passes docker-compose config -q once the operator has set the secrets', () => {
+    const r = runTool('docker-compose', 'docker-compose', ['-f', 'docker-compose.yml', 'config', '-q'], { env: cleanEnv(OPERATOR_SECRETS) });
     assertOk(r, 'docker-compose config -q');
     assert.equal(r.stderr.trim(), '', 'docker-compose warned about the file');
+  });
+
+  it('refuses to resolve without VIGIL_PEER_SECRET or VIGIL_ADMIN_TOKEN, naming the one missing (issue 8: no public fallback)', () => {
+    for (const missing of Object.keys(OPERATOR_SECRETS) as (keyof typeof OPERATOR_SECRETS)[]) {
+      const env = cleanEnv(OPERATOR_SECRETS);
+      delete env[missing];
+      const r = runTool('docker-compose', 'docker-compose', ['-f', 'docker-compose.yml', 'config', '-q'], { env });
+      assert.notEqual(r.status, 0, `docker-compose config accepted the file without ${missing}`);
+      assert.match(r.stderr, new RegExp(`export ${missing}, a random string of at least 16 characters`), r.stderr);
+    }
+    const none = runTool('docker-compose', 'docker-compose', ['-f', 'docker-compose.yml', 'config', '-q'], { env: cleanEnv() });
+    assert.notEqual(none.status, 0, 'docker-compose config accepted the file with no secrets set');
+    assert.doesNotMatch(read('docker-compose.yml'), /\$\{VIGIL_(PEER_SECRET|ADMIN_TOKEN):?-/, 'a fallback value for a vigil secret');
   });
 
   it('runs 3 Kafka brokers, Redis, 3 vigil replicas, Prometheus, Alertmanager and Grafana', () => {
@@ -172,17 +190,19 @@ describe('docker-compose.yml: the full stack for users (DESIGN §8, §9)', () =>
     }
   });
 
-  it('falls back to demo secrets only when the user sets none, and passes the user\'s through', () => {
-    const demo = (compose['services'] as Json)['vigil-1'].environment as Json;
-    assert.ok(String(demo['VIGIL_PEER_SECRET']).length >= 16);
-    assert.ok(String(demo['VIGIL_ADMIN_TOKEN']).length >= 16);
-    assert.match(read('docker-compose.yml'), /demo/i, 'the defaults must be labelled as demo-only');
-    const mine = composeConfig(cleanEnv({ VIGIL_PEER_SECRET: 'my-own-peer-secret-123', VIGIL_ADMIN_TOKEN: 'my-own-admin-token-456' }));
+  it('passes the operator\'s secrets through to every replica', () => {
     for (const s of VIGIL_SERVICES) {
-      const env = (mine['services'] as Json)[s].environment as Json;
-      assert.equal(env['VIGIL_PEER_SECRET'], 'my-own-peer-secret-123');
-      assert.equal(env['VIGIL_ADMIN_TOKEN'], 'my-own-admin-token-456');
+      const env = (compose['services'] as Json)[s].environment as Json;
+      assert.equal(env['VIGIL_PEER_SECRET'], OPERATOR_SECRETS.VIGIL_PEER_SECRET);
+      assert.equal(env['VIGIL_ADMIN_TOKEN'], OPERATOR_SECRETS.VIGIL_ADMIN_TOKEN);
     }
+  });
+
+  it('the replica configs refuse the public secrets compose used to fall back to (issue 8)', () => {
+    const r = checkConfig(path.join(root, 'deploy', 'compose', 'vigil-1.yaml'), OLD_COMPOSE_DEFAULTS);
+    assert.equal(r.status, 2, r.stdout);
+    assert.match(r.stderr, /^election\.secret: is a published demo value or a placeholder/m);
+    assert.match(r.stderr, /^http\.adminToken: is a published demo value or a placeholder/m);
   });
 
   it('gives each replica a config that vigil check-config accepts with the compose environment', () => {
@@ -735,11 +755,11 @@ function k8sObjects(): K8sObject[] {
   const dir = path.join(root, 'deploy', 'k8s');
   const out: K8sObject[] = [];
   for (const f of fs.readdirSync(dir).filter((x) => /\.ya?ml$/.test(x)).sort()) {
-    if (f === 'kustomization.yaml') continue;
+    if (f === 'kustomization.yaml' || f.endsWith('.env')) continue;
     for (const doc of parseAllDocuments(fs.readFileSync(path.join(dir, f), 'utf8'))) {
       assert.deepEqual(doc.errors.map((e) => e.message), [], `deploy/k8s/${f}`);
       const obj = doc.toJS() as Json | null;
-      if (obj === null) continue; // a file of comments only (servicemonitor.yaml)
+      if (obj === null) continue; // a file of comments only
       assert.ok(obj['apiVersion'], `deploy/k8s/${f}: apiVersion`);
       assert.ok(obj['kind'], `deploy/k8s/${f}: kind`);
       assert.ok(obj['metadata']?.['name'], `deploy/k8s/${f}: metadata.name`);
@@ -747,6 +767,26 @@ function k8sObjects(): K8sObject[] {
     }
   }
   return out;
+}
+
+/** What an operator writes to deploy/k8s/vigil-secrets.env (see kustomization.yaml). */
+const OPERATOR_K8S_SECRETS = 'peer-secret=k8s-own-peer-secret-0123456789\nadmin-token=k8s-own-admin-token-0123456789\n';
+
+/** `kubectl kustomize` of a copy of deploy/k8s, with `secretsEnv` as vigil-secrets.env (none when null). */
+function renderK8s(secretsEnv: string | null): SpawnSyncReturns<string> {
+  const dir = fs.mkdtempSync(path.join(tmp, 'k8s-'));
+  fs.cpSync(path.join(root, 'deploy', 'k8s'), dir, { recursive: true });
+  fs.rmSync(path.join(dir, 'vigil-secrets.env'), { force: true }); // an operator's own copy must not count
+  if (secretsEnv !== null) fs.writeFileSync(path.join(dir, 'vigil-secrets.env'), secretsEnv);
+  return runTool('kubectl', 'kubectl', ['kustomize', dir]);
+}
+
+function renderedSecret(): Json {
+  const r = renderK8s(OPERATOR_K8S_SECRETS);
+  assertOk(r, 'kubectl kustomize');
+  const secrets = parseAllDocuments(r.stdout).map((d) => d.toJS() as Json).filter((o) => o['kind'] === 'Secret');
+  assert.equal(secrets.length, 1);
+  return secrets[0]!;
 }
 
 describe('Kubernetes manifests (deploy/k8s)', () => {
@@ -760,12 +800,81 @@ describe('Kubernetes manifests (deploy/k8s)', () => {
   const pod = sts['spec']['template'];
   const container = (pod['spec']['containers'] as Json[])[0]!;
 
-  it('every document parses and has apiVersion, kind and name; kustomization lists every manifest', () => {
+  /** The container's environment as Kubernetes would build it for this pod. */
+  function k8sPodEnv(podName: string, secretValues: Record<string, string>): Record<string, string> {
+    const env: Record<string, string> = {};
+    for (const e of container['env'] as Json[]) {
+      const from = e['valueFrom'];
+      if (e['value'] !== undefined) env[e['name']] = String(e['value']);
+      else if (from?.['fieldRef']?.['fieldPath'] === 'metadata.name') env[e['name']] = podName;
+      else if (from?.['fieldRef']?.['fieldPath'] === 'metadata.namespace') env[e['name']] = 'monitoring';
+      else if (from?.['secretKeyRef']) {
+        const value = secretValues[from['secretKeyRef']['key']];
+        assert.ok(value !== undefined, `secret key ${from['secretKeyRef']['key']} missing`);
+        env[e['name']] = value;
+      } else assert.fail(`env ${e['name']}: unsupported source`);
+    }
+    return env;
+  }
+
+  it('every document parses and has apiVersion, kind and name; kustomization lists every manifest but the ServiceMonitor', () => {
     const kinds = objects.map((o) => o.kind).sort();
-    assert.deepEqual(kinds, ['ConfigMap', 'PodDisruptionBudget', 'Secret', 'Service', 'Service', 'StatefulSet']);
+    assert.deepEqual(kinds, ['ConfigMap', 'PodDisruptionBudget', 'Service', 'Service', 'ServiceMonitor', 'StatefulSet']);
     const kustomization = readYaml('deploy/k8s/kustomization.yaml');
-    assert.deepEqual([...(kustomization['resources'] as string[])].sort(), [...new Set(objects.map((o) => o.file))].sort());
-    assert.deepEqual(parseAllDocuments(read('deploy/k8s/servicemonitor.yaml')).flatMap((d) => d.errors), []);
+    // the ServiceMonitor needs the Prometheus Operator's CRD, so it is applied on its own
+    const core = objects.filter((o) => o.kind !== 'ServiceMonitor');
+    assert.deepEqual([...(kustomization['resources'] as string[])].sort(), [...new Set(core.map((o) => o.file))].sort());
+  });
+
+  it('kubectl kustomize refuses to render until the operator writes vigil-secrets.env (issue 8: no placeholder secret to fall back to)', () => {
+    const r = renderK8s(null);
+    assert.notEqual(r.status, 0, 'rendered without the operator\'s secrets');
+    assert.match(r.stderr, /vigil-secrets\.env/);
+    assert.ok(!objects.some((o) => o.kind === 'Secret'), 'a Secret with fixed values is in deploy/k8s');
+    assert.match(read('.gitignore'), /^deploy\/k8s\/vigil-secrets\.env$/m, 'the operator\'s secrets file must not be committed');
+  });
+
+  it('with vigil-secrets.env, renders Secret "vigil" with the keys the StatefulSet reads', () => {
+    const secret = renderedSecret();
+    for (const e of container['env'] as Json[]) {
+      const ref = e['valueFrom']?.['secretKeyRef'];
+      if (!ref) continue;
+      assert.equal(ref['name'], secret['metadata']['name']);
+      assert.ok(ref['key'] in secret['data'], `secret key ${ref['key']} missing`);
+    }
+  });
+
+  it('vigil refuses the placeholders deploy/k8s used to ship (issue 8)', () => {
+    const file = path.join(tmp, 'k8s-placeholders.yaml');
+    fs.writeFileSync(file, one('ConfigMap')['data']['vigil.yaml']);
+    const env = k8sPodEnv('vigil-0', { 'peer-secret': 'REPLACE-ME-peer-secret-at-least-16-chars', 'admin-token': 'REPLACE-ME-admin-token-at-least-16-chars' });
+    const r = checkConfig(file, env);
+    assert.equal(r.status, 2, r.stdout);
+    assert.match(r.stderr, /^election\.secret: is a published demo value or a placeholder/m);
+    assert.match(r.stderr, /^http\.adminToken: is a published demo value or a placeholder/m);
+  });
+
+  it('the ServiceMonitor scrapes each pod exactly once: one Service, one endpoint, not-ready pods included (issue 8: VigilSplitBrain from a double scrape)', () => {
+    const sm = one('ServiceMonitor');
+    const match = sm['spec']['selector']['matchLabels'] as Record<string, string>;
+    const labelsMatch = (labels: Record<string, string> | undefined) => Object.entries(match).every(([k, v]) => labels?.[k] === v);
+    const scraped = objects.filter((o) => o.kind === 'Service' && labelsMatch(o.doc['metadata']['labels']));
+    assert.equal(scraped.length, 1, `the ServiceMonitor selects ${scraped.map((o) => o.name).join(', ') || 'no Service'}`);
+    const svc = scraped[0]!.doc;
+    // every pod is an endpoint of that Service, also while not ready (a replica out of quorum is worth seeing)
+    for (const [k, v] of Object.entries(svc['spec']['selector'] as Json)) assert.equal(pod['metadata']['labels'][k], v);
+    assert.equal(svc['spec']['publishNotReadyAddresses'], true);
+    // one endpoint, on the Service port that leads to the container's metrics port
+    const endpoints = sm['spec']['endpoints'] as Json[];
+    assert.equal(endpoints.length, 1);
+    assert.equal(endpoints[0]!['path'] ?? '/metrics', '/metrics');
+    const port = (svc['spec']['ports'] as Json[]).find((p) => p['name'] === endpoints[0]!['port']);
+    assert.ok(port, `the Service has no port named ${endpoints[0]!['port']}`);
+    const target = (container['ports'] as Json[]).find((p) => p['name'] === port['targetPort'] || p['containerPort'] === port['targetPort']);
+    assert.equal(target?.['containerPort'], 9464, 'the scraped port is not the one serving /metrics');
+    // every other Service that selects the same pods stays out of the ServiceMonitor's selection
+    const others = objects.filter((o) => o.kind === 'Service' && o.doc !== svc);
+    assert.ok(others.length > 0 && others.every((o) => !labelsMatch(o.doc['metadata']['labels'])));
   });
 
   it('runs 3 replicas in parallel with stable names from a headless Service that publishes not-ready pods', () => {
@@ -809,28 +918,15 @@ describe('Kubernetes manifests (deploy/k8s)', () => {
   });
 
   it('the config template passes vigil check-config in every pod, with node.id from the pod name', () => {
-    const secret = one('Secret');
+    const secret = renderedSecret();
+    const secretValues = Object.fromEntries(Object.entries(secret['data'] as Record<string, string>).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]));
     const file = path.join(tmp, 'k8s-vigil.yaml');
     fs.writeFileSync(file, one('ConfigMap')['data']['vigil.yaml']);
     const config = parse(fs.readFileSync(file, 'utf8')) as Json;
     const podNames = Array.from({ length: sts['spec']['replicas'] }, (_, i) => `${sts['metadata']['name']}-${i}`);
     assert.deepEqual((config['peers'] as Json[]).map((p) => p['id']), podNames, 'peers are the StatefulSet\'s pods');
     for (const podName of podNames) {
-      // the container's environment as Kubernetes would build it for this pod
-      const env: Record<string, string> = {};
-      for (const e of container['env'] as Json[]) {
-        const from = e['valueFrom'];
-        if (e['value'] !== undefined) env[e['name']] = String(e['value']);
-        else if (from?.['fieldRef']?.['fieldPath'] === 'metadata.name') env[e['name']] = podName;
-        else if (from?.['fieldRef']?.['fieldPath'] === 'metadata.namespace') env[e['name']] = 'monitoring';
-        else if (from?.['secretKeyRef']) {
-          assert.equal(from['secretKeyRef']['name'], secret['metadata']['name']);
-          const value = secret['stringData']?.[from['secretKeyRef']['key']];
-          assert.ok(value !== undefined, `secret key ${from['secretKeyRef']['key']} missing`);
-          env[e['name']] = value;
-        } else assert.fail(`env ${e['name']}: unsupported source`);
-      }
-      const r = checkConfig(file, env);
+      const r = checkConfig(file, k8sPodEnv(podName, secretValues));
       assert.equal(r.status, 0, `${podName}: ${r.stderr}`);
       assert.match(r.stdout, new RegExp(`node\\s+${podName}, listening on 0\\.0\\.0\\.0:9464`));
       assert.match(r.stdout, new RegExp(`${podName} \\(this node\\) http://${podName}\\.${sts['spec']['serviceName']}\\.monitoring\\.svc:9464`));

@@ -136,3 +136,71 @@ describe('reconcile loop', () => {
     assert.deepEqual(pages.map((p) => [p.node, p.n.alert.status]), [['a', 'firing'], ['b', 'resolved']]);
   });
 });
+
+/** The value of one sample in the registry's exposition text, or undefined when absent. */
+async function sample(metrics: ReturnType<typeof createMetrics>, name: string, labels: Record<string, string> = {}): Promise<number | undefined> {
+  const text = await metrics.registry.metrics();
+  for (const line of text.split('\n')) {
+    if (line.startsWith('#')) continue;
+    const m = /^([a-z_:]+)(?:\{(.*)\})? (\S+)$/.exec(line);
+    if (!m || m[1] !== name) continue;
+    const have = Object.fromEntries([...(m[2] ?? '').matchAll(/(\w+)="([^"]*)"/g)].map((x) => [x[1], x[2]]));
+    if (Object.entries(labels).every(([k, v]) => have[k] === v)) return Number(m[3]);
+  }
+  return undefined;
+}
+
+describe('metrics: what the leader measured, and nothing else (issue 8 defect 12)', () => {
+  it('a group/topic whose delivery latency could not be measured exports no lag series, not 0', async () => {
+    const kafka = new MemoryKafka();
+    kafka.createTopic('orders', 2);
+    kafka.createTopic('refunds', 1);
+    const now = Date.now();
+    for (const p of [0, 1]) kafka.produce('orders', p, [now - 2000, now - 1000]);
+    kafka.produce('refunds', 0, [now - 2000, now - 1000]);
+    kafka.commit('svc', 'orders', 0, 2);
+    kafka.commit('svc', 'orders', 1, 2);
+    kafka.commit('svc', 'refunds', 0, 2);
+    // partition 1 of orders has no leader from the start: its end offset, hence its lag,
+    // cannot be read (partition 0 is caught up, so a 0 would look like health)
+    kafka.part('orders', 1).leader = -1;
+    const { r, metrics } = replica('a', kafka, new MemoryStateBackend(), new FakeLeadership(true, 1), []);
+    r.start();
+    await waitFor(() => r.status().cycles >= 3, { timeoutMs: 5000, what: 'three cycles' });
+
+    const refunds = { group: 'svc', topic: 'refunds' };
+    assert.equal(await sample(metrics, 'vigil_consumer_group_lag_seconds', refunds), 0, 'a measured topic is exported');
+    assert.equal(await sample(metrics, 'vigil_consumer_group_lag_messages', refunds), 0);
+    const measuredAt = await sample(metrics, 'vigil_consumer_group_lag_last_measured_timestamp_seconds', refunds);
+    assert.ok(measuredAt !== undefined && Math.abs(measuredAt - Date.now() / 1000) < 60, `a wall-clock timestamp in seconds: ${measuredAt}`);
+
+    const orders = { group: 'svc', topic: 'orders' };
+    assert.equal(await sample(metrics, 'vigil_consumer_group_lag_seconds', orders), undefined, 'unknown lag must not be exported as a number');
+    assert.equal(await sample(metrics, 'vigil_consumer_group_lag_messages', orders), undefined, 'unknown messages behind must not be exported');
+    assert.equal(await sample(metrics, 'vigil_consumer_group_lag_last_measured_timestamp_seconds', orders), undefined, 'never measured');
+    assert.equal(await sample(metrics, 'vigil_kafka_up'), 1);
+  });
+
+  it('a follower exports no vigil_kafka_up (nor any other Kafka gauge), before and after leading', async () => {
+    const kafka = laggingCluster();
+    kafka.commit('svc', 'orders', 0, 5);
+    const leadership = new FakeLeadership(false, 3);
+    const { r, metrics } = replica('f', kafka, new MemoryStateBackend(), leadership, []);
+    r.start();
+    await waitFor(() => (r as unknown as { opts: { observer: KafkaObserver } }).opts.observer.history.size > 0, { timeoutMs: 5000, what: 'the warm history' });
+    const kafkaGauges = ['vigil_kafka_up', 'vigil_kafka_brokers', 'vigil_kafka_partitions', 'vigil_consumer_group_lag_seconds', 'vigil_consumer_group_lag_messages', 'vigil_consumer_group_lag_last_measured_timestamp_seconds', 'vigil_alerts_firing'];
+    for (const name of kafkaGauges) assert.equal(await sample(metrics, name), undefined, `a follower exports no ${name}`);
+
+    leadership.leader = true;
+    leadership.currentTerm = 4;
+    r.leadershipChanged();
+    await waitFor(async () => (await sample(metrics, 'vigil_alerts_firing')) === 1, { timeoutMs: 5000, what: 'the leader reporting its alert' });
+    assert.equal(await sample(metrics, 'vigil_kafka_up'), 1);
+    assert.ok((await sample(metrics, 'vigil_consumer_group_lag_seconds', { group: 'svc', topic: 'orders' }))! > 20);
+
+    leadership.leader = false;
+    r.leadershipChanged();
+    await waitFor(() => !r.status().leading, { timeoutMs: 5000, what: 'the step-down' });
+    for (const name of kafkaGauges) assert.equal(await sample(metrics, name), undefined, `a stepped-down leader exports no ${name}`);
+  });
+});

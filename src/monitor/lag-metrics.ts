@@ -1,0 +1,64 @@
+/**
+ * The leader's delivery-latency series (DESIGN §7 `vigil_consumer_group_lag_seconds`,
+ * `..._messages`), one per group and topic, from the same summary as GET /api/v1/lag, so
+ * metrics, API and pages agree.
+ *
+ * What was not measured is not exported: a 0 for "could not tell" made dashboards green
+ * exactly while vigil was blind (issue 8). Instead each group/topic carries
+ * `vigil_consumer_group_lag_last_measured_timestamp_seconds`, the time of the last cycle
+ * that measured every one of its partitions; `time() - that` is how stale the picture is.
+ */
+import type { Metrics } from '../metrics';
+import { lagReportFromSnapshot } from './lag-report';
+import type { KafkaSnapshot } from './snapshot';
+
+type LagGauges = Pick<Metrics, 'consumerLagSeconds' | 'consumerLagMessages' | 'consumerLagLastMeasuredSeconds'>;
+
+interface Measured {
+  readonly group: string;
+  readonly topic: string;
+  readonly atMs: number;
+}
+
+export class LagSeries {
+  /** group/topic → when every partition was last measured; dropped when the pair is gone */
+  private readonly lastMeasured = new Map<string, Measured>();
+
+  /** Rebuilds the series from one cycle's snapshot. */
+  record(m: LagGauges, snapshot: KafkaSnapshot): void {
+    m.consumerLagSeconds.reset();
+    m.consumerLagMessages.reset();
+    // Kafka unreadable: nothing was measured; the timestamps stay and grow old.
+    if (!snapshot.ok) return;
+
+    // thresholdMs is only used for the report's header, which is not exported here
+    const report = lagReportFromSnapshot(snapshot.groups, snapshot.takenAtMs, 0);
+    const present = new Set<string>();
+    for (const g of report.groups) {
+      if (g.error !== undefined) {
+        // offsets unreadable this cycle: the group is still there, only unmeasured
+        for (const [key, at] of this.lastMeasured) if (at.group === g.group) present.add(key);
+        continue;
+      }
+      for (const t of g.topics) {
+        const labels = { group: g.group, topic: t.topic };
+        const key = `${g.group}\u0000${t.topic}`;
+        present.add(key);
+        if (t.lagSeconds !== null) m.consumerLagSeconds.set(labels, t.lagSeconds);
+        if (t.lagMessages !== null) m.consumerLagMessages.set(labels, t.lagMessages);
+        if (t.partitions.every((p) => p.lagSeconds !== null)) this.lastMeasured.set(key, { ...labels, atMs: snapshot.takenAtMs });
+      }
+    }
+    // Groups and topics that went away (or left the filter) disappear.
+    for (const key of this.lastMeasured.keys()) if (!present.has(key)) this.lastMeasured.delete(key);
+    m.consumerLagLastMeasuredSeconds.reset();
+    for (const at of this.lastMeasured.values()) {
+      m.consumerLagLastMeasuredSeconds.set({ group: at.group, topic: at.topic }, at.atMs / 1000);
+    }
+  }
+
+  /** No longer leader: forget what was measured (the gauges are cleared with the others). */
+  clear(): void {
+    this.lastMeasured.clear();
+  }
+}

@@ -1,0 +1,84 @@
+/**
+ * The leader's lag series (src/monitor/lag-metrics.ts; issue 8 defect 12 "unmeasured lag
+ * is exported as 0"): what could not be measured is not exported, and
+ * vigil_consumer_group_lag_last_measured_timestamp_seconds says when each group/topic
+ * was last measured in full.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { createMetrics } from '../../src/metrics';
+import { LagSeries } from '../../src/monitor/lag-metrics';
+import type { GroupPartitionLag, GroupState, KafkaSnapshot } from '../../src/monitor/snapshot';
+
+type Part = Pick<GroupPartitionLag, 'topic' | 'partition' | 'lagSeconds' | 'lagMessages'>;
+
+function group(name: string, parts: Part[], error?: string): GroupState {
+  return {
+    group: name,
+    state: 'Stable',
+    rules: new Map(),
+    partitions: parts.map((p) => ({ committed: 0, end: p.lagMessages, breach: p.lagSeconds === null ? null : false, aboveResolveBelow: null, ...p })),
+    ...(error ? { error } : {}),
+  };
+}
+
+function snapshot(takenAtMs: number, groups: GroupState[]): KafkaSnapshot {
+  return { ok: true, takenAtMs, clusterId: 'c', controllerId: 1, brokers: [], partitions: [], groups, canary: null };
+}
+
+async function series(metrics: ReturnType<typeof createMetrics>, name: string): Promise<Record<string, number>> {
+  const values = (await metrics.registry.getSingleMetric(name)!.get()).values;
+  return Object.fromEntries(values.map((v) => [`${v.labels['group']}/${v.labels['topic']}`, v.value]));
+}
+
+const known = (topic: string, partition: number, lagSeconds: number, lagMessages: number): Part => ({ topic, partition, lagSeconds, lagMessages });
+const unknown = (topic: string, partition: number): Part => ({ topic, partition, lagSeconds: null, lagMessages: null });
+
+describe('LagSeries', () => {
+  it('exports max seconds and summed messages per group/topic, with the time they were measured', async () => {
+    const m = createMetrics({ nodeId: 'n', cluster: 'c' });
+    new LagSeries().record(m, snapshot(1_700_000_000_000, [group('svc', [known('orders', 0, 3, 5), known('orders', 1, 7, 2)])]));
+    assert.deepEqual(await series(m, 'vigil_consumer_group_lag_seconds'), { 'svc/orders': 7 });
+    assert.deepEqual(await series(m, 'vigil_consumer_group_lag_messages'), { 'svc/orders': 7 });
+    assert.deepEqual(await series(m, 'vigil_consumer_group_lag_last_measured_timestamp_seconds'), { 'svc/orders': 1_700_000_000 });
+  });
+
+  it('an unmeasured group/topic has no seconds or messages series; its last-measured time stays where it was', async () => {
+    const m = createMetrics({ nodeId: 'n', cluster: 'c' });
+    const lag = new LagSeries();
+    lag.record(m, snapshot(1_000_000, [group('svc', [known('orders', 0, 0, 0), known('orders', 1, 0, 0)])]));
+    lag.record(m, snapshot(1_001_000, [group('svc', [known('orders', 0, 0, 0), unknown('orders', 1)])]));
+    assert.deepEqual(await series(m, 'vigil_consumer_group_lag_seconds'), {}, 'a caught-up partition must not make an unknown one look like 0');
+    assert.deepEqual(await series(m, 'vigil_consumer_group_lag_messages'), {});
+    assert.deepEqual(await series(m, 'vigil_consumer_group_lag_last_measured_timestamp_seconds'), { 'svc/orders': 1_000 });
+  });
+
+  it('a partly measured group/topic exports what is known to be behind (a lower bound); its time does not advance', async () => {
+    const m = createMetrics({ nodeId: 'n', cluster: 'c' });
+    const lag = new LagSeries();
+    lag.record(m, snapshot(1_000_000, [group('svc', [known('orders', 0, 4, 1), known('orders', 1, 0, 0)])]));
+    lag.record(m, snapshot(1_001_000, [group('svc', [known('orders', 0, 12, 3), unknown('orders', 1)])]));
+    assert.deepEqual(await series(m, 'vigil_consumer_group_lag_seconds'), { 'svc/orders': 12 });
+    assert.deepEqual(await series(m, 'vigil_consumer_group_lag_messages'), {}, 'a sum with an unknown part is unknown');
+    assert.deepEqual(await series(m, 'vigil_consumer_group_lag_last_measured_timestamp_seconds'), { 'svc/orders': 1_000 });
+  });
+
+  it('Kafka unreadable: no lag series at all; the last-measured times remain and grow old', async () => {
+    const m = createMetrics({ nodeId: 'n', cluster: 'c' });
+    const lag = new LagSeries();
+    lag.record(m, snapshot(1_000_000, [group('svc', [known('orders', 0, 0, 0)])]));
+    lag.record(m, { ok: false, takenAtMs: 1_001_000, error: 'could not reach any Kafka broker' });
+    assert.deepEqual(await series(m, 'vigil_consumer_group_lag_seconds'), {});
+    assert.deepEqual(await series(m, 'vigil_consumer_group_lag_messages'), {});
+    assert.deepEqual(await series(m, 'vigil_consumer_group_lag_last_measured_timestamp_seconds'), { 'svc/orders': 1_000 });
+  });
+
+  it('a group whose offsets could not be read keeps its last-measured times; a group that is gone loses them', async () => {
+    const m = createMetrics({ nodeId: 'n', cluster: 'c' });
+    const lag = new LagSeries();
+    lag.record(m, snapshot(1_000_000, [group('a', [known('t', 0, 0, 0)]), group('b', [known('t', 0, 0, 0)])]));
+    lag.record(m, snapshot(1_001_000, [group('a', [], 'coordinator not available')]));
+    assert.deepEqual(await series(m, 'vigil_consumer_group_lag_last_measured_timestamp_seconds'), { 'a/t': 1_000 });
+    assert.deepEqual(await series(m, 'vigil_consumer_group_lag_seconds'), {});
+  });
+});
