@@ -119,4 +119,6 @@ export interface WebhookBodyV1 {
   readonly endsAt: string | null;
   readonly summary: string;
   readonly sentBy: { readonly nodeId: string; readonly term: number };
+  /** `<alerting.runbookUrl>#<anchor>`: this alert's entry in docs/operations.md (src/alerting/runbook). */
+  readonly runbookUrl?: string;
 }

@@ -73,7 +73,7 @@ export const CONFIG_KEYS = {
   lag: ['threshold', 'resolveBelow', 'resolveFor', 'severity', 'overrides'],
   'lag.overrides[]': ['group', 'topic', 'threshold', 'resolveBelow', 'severity'],
   canary: ['enabled', 'topic', 'interval'],
-  alerting: ['channels'],
+  alerting: ['channels', 'runbookUrl'],
   'alerting.channels[] webhook': ['type', 'name', 'url', 'headers'],
   'alerting.channels[] slack': ['type', 'name', 'url'],
   'alerting.channels[] pagerduty': ['type', 'name', 'routingKey', 'url'],
@@ -171,7 +171,7 @@ function build(p: Problems, raw: unknown, baseDir: string): VigilConfig {
   const monitor = buildMonitor(p, root['monitor']);
   const lag = buildLag(p, root['lag']);
   const canary = buildCanary(p, root['canary']);
-  const alerting = { channels: buildChannels(p, root['alerting']) };
+  const alerting = buildAlerting(p, root['alerting'], peers, node.id);
   const remediation = buildRemediation(p, root['remediation']);
   const http = buildHttp(p, root['http']);
   const logMap = readMap(p, 'log', root['log'], CONFIG_KEYS.log);
@@ -509,9 +509,35 @@ function buildCanary(p: Problems, value: unknown): VigilConfig['canary'] {
   };
 }
 
-function buildChannels(p: Problems, value: unknown): ChannelConfig[] {
+/**
+ * The channels, and the runbook base every page links to (src/alerting/runbook.ts), copied
+ * onto each channel. The default base is this replica's own peer url + "/runbook", which
+ * every replica serves (src/http/runbook.ts); it is only as reachable as that url is, so
+ * set alerting.runbookUrl where on-call's browser cannot reach the peers' addresses.
+ */
+function buildAlerting(p: Problems, value: unknown, peers: readonly PeerConfig[], nodeId: string): VigilConfig['alerting'] {
   const a = readMap(p, 'alerting', value, CONFIG_KEYS.alerting);
-  const items = readList(p, 'alerting.channels', a['channels'], 'a list of channels, each { type: webhook|slack|pagerduty|alertmanager, ... }');
+  const self = peers.find((peer) => peer.id === nodeId);
+  const runbookUrl = readRunbookUrl(p, a['runbookUrl'], self === undefined || self.url === '' ? '' : `${self.url}/runbook`);
+  const channels = buildChannels(p, a['channels']).map((c) => ({ ...c, runbookUrl }));
+  return { channels, runbookUrl };
+}
+
+const RUNBOOK_URL_EXAMPLE = 'https://vigil.example.com/runbook';
+
+function readRunbookUrl(p: Problems, value: unknown, def: string): string {
+  const at = 'alerting.runbookUrl';
+  const url = readUrl(p, at, value, { schemes: ['http', 'https'], example: RUNBOOK_URL_EXAMPLE, default: def, base: true });
+  if (isAbsent(value) || !p.clean(at)) return url;
+  if (new URL(url).hash !== '' || url.includes('#')) {
+    p.add(at, `must not carry a "#" fragment: vigil appends "#<alert anchor>" to it; expected a base URL such as "${RUNBOOK_URL_EXAMPLE}"`);
+    return def;
+  }
+  return url;
+}
+
+function buildChannels(p: Problems, value: unknown): ChannelConfig[] {
+  const items = readList(p, 'alerting.channels', value, 'a list of channels, each { type: webhook|slack|pagerduty|alertmanager, ... }');
   const channels: ChannelConfig[] = [];
   const firstByName = new Map<string, number>();
   const http = ['http', 'https'] as const;

@@ -59,7 +59,7 @@ export type Severity = 'critical' | 'warning' | 'info';
  * Alertmanager base URL loses a trailing slash) and may carry credentials (Slack webhook
  * URLs are secrets): never log them whole (src/config `redactUrl`).
  */
-export type ChannelConfig =
+export type ChannelConfig = (
   /** Generic JSON body of DESIGN §4, POSTed to url with the extra headers. */
   | { readonly type: 'webhook'; readonly name: string; readonly url: string; readonly headers: Readonly<Record<string, string>> }
   /** Slack incoming-webhook URL. */
@@ -67,7 +67,15 @@ export type ChannelConfig =
   /** Events API v2; url defaults to https://events.pagerduty.com/v2/enqueue. */
   | { readonly type: 'pagerduty'; readonly name: string; readonly routingKey: string; readonly url: string }
   /** Alertmanager base URL (e.g. http://alertmanager:9093); alerts go to <url>/api/v2/alerts. */
-  | { readonly type: 'alertmanager'; readonly name: string; readonly url: string };
+  | { readonly type: 'alertmanager'; readonly name: string; readonly url: string }
+) & {
+  /**
+   * alerting.runbookUrl, copied onto every channel by the compiler so the channel modules
+   * (pure over their own config) can link each page to its runbook entry. Not a YAML key
+   * of a channel. Absent only in channels built by hand (tests): no link is sent then.
+   */
+  readonly runbookUrl?: string;
+};
 
 export type ChannelType = ChannelConfig['type'];
 
@@ -128,7 +136,14 @@ export interface VigilConfig {
     readonly overrides: readonly LagOverride[];
   };
   readonly canary: { readonly enabled: boolean; readonly topic: string; readonly intervalMs: number };
-  readonly alerting: { readonly channels: readonly ChannelConfig[] };
+  readonly alerting: {
+    readonly channels: readonly ChannelConfig[];
+    /**
+     * Base URL of the runbook (docs/operations.md); a page links to `<runbookUrl>#<anchor>`.
+     * No trailing slash, no fragment. Default: this replica's peer url + "/runbook".
+     */
+    readonly runbookUrl: string;
+  };
   readonly remediation: {
     readonly mode: RemediationMode;
     readonly brokerDownGraceMs: number;

@@ -17,6 +17,7 @@ import { FileHardStateStore, type HardStateStore } from '../election/storage';
 import { HttpPeerTransport } from '../election/transport/http';
 import { describeError } from '../errors';
 import { forwardToLeader } from '../http/forward';
+import { registerRunbookRoute } from '../http/runbook';
 import { HttpServer, type Handler, type Method } from '../http/server';
 import { defaultStatusHooks, registerStatusRoutes, type StatusHooks } from '../http/status-routes';
 import { createLogger, type Logger } from '../log';
@@ -89,6 +90,8 @@ export class Replica {
       hooks: this.hooks,
       startedAtMs: performance.now(),
     });
+    // The page pages link to by default (alerting.runbookUrl): static, served by every replica.
+    registerRunbookRoute(this.http);
   }
 
   /**

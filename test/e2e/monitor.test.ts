@@ -76,6 +76,12 @@ describe('the leader watches consumer delivery latency and pages (DESIGN §3, §
       assert.match(firing.summary, /^e2e-orders-svc is [\d.]+ s behind on e2e-orders \(threshold 10 s\); brokers healthy$/);
       assert.equal(firing.endsAt, null);
       assert.ok(firing.sentBy.term > 0);
+      // the page links its runbook entry on the replica that sent it, and the link resolves
+      const sender = stack.replicas.get(firing.sentBy.nodeId);
+      assert.equal(firing.runbookUrl, `${sender.url}/runbook#consumerdeliverylag-consumer`);
+      const runbook = await stack.replicas.request(sender.id, 'GET', '/runbook');
+      assert.equal(runbook.status, 200);
+      assert.ok(runbook.text.includes('<a id="consumerdeliverylag-consumer"></a>'), 'the anchor the page links to');
 
       g.setBehaviour(() => 'caught-up');
       const resolved = await waitForPage('the resolved page', (b) => b.key === key && b.status === 'resolved');

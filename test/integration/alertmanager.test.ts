@@ -120,7 +120,7 @@ async function startAlertmanager(sink: WebhookSink): Promise<Alertmanager> {
 interface AmWebhook {
   receiver: string;
   status: 'firing' | 'resolved';
-  alerts: Array<{ status: string; labels: Record<string, string>; annotations: Record<string, string>; startsAt: string; endsAt: string }>;
+  alerts: Array<{ status: string; labels: Record<string, string>; annotations: Record<string, string>; startsAt: string; endsAt: string; generatorURL: string }>;
 }
 
 function webhookOf(req: RecordedRequest | undefined): AmWebhook {
@@ -152,7 +152,7 @@ describe('alertmanager channel against a real Alertmanager', () => {
     withLogsOnFailure(am, async () => {
       const metrics = createMetrics({ nodeId: SENT_BY.nodeId, cluster: 'it' });
       const notifier = new Notifier({ logger: silentLogger, metrics });
-      const channel: ChannelConfig = { type: 'alertmanager', name: 'am', url: am.url };
+      const channel: ChannelConfig = { type: 'alertmanager', name: 'am', url: am.url, runbookUrl: 'http://127.0.0.1:9464/runbook' };
 
       const startsAt = new Date(Date.now() - 5_000).toISOString();
       const lag: Alert = {
@@ -203,6 +203,9 @@ describe('alertmanager channel against a real Alertmanager', () => {
       });
       assert.equal(firing.alerts[0]?.annotations['summary'], lag.summary);
       assert.equal(firing.alerts[0]?.annotations['cause'], 'consumer');
+      // the runbook entry survives Alertmanager: its Source link and the runbook_url annotation
+      assert.equal(firing.alerts[0]?.generatorURL, 'http://127.0.0.1:9464/runbook#consumerdeliverylag-consumer');
+      assert.equal(firing.alerts[0]?.annotations['runbook_url'], 'http://127.0.0.1:9464/runbook#consumerdeliverylag-consumer');
       assert.equal(Date.parse(firing.alerts[0]?.startsAt ?? ''), Date.parse(startsAt));
 
       const other = webhookOf((await sink.waitForRequests(1, { path: '/am/other', timeoutMs: NOTIFY_TIMEOUT_MS }))[0]);

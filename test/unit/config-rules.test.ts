@@ -316,6 +316,8 @@ describe('alerting channels', () => {
     { name: 'webhook headers must be a mapping', change: (r) => { r.alerting.channels[0].headers = ['X-A: b']; }, path: 'alerting.channels[0].headers', says: /expected a mapping of header name to value/ },
     { name: 'a header name must be a valid token', change: (r) => { r.alerting.channels[0].headers = { 'X Token': 'a' }; }, path: 'alerting.channels[0].headers.X Token', says: /not a valid HTTP header name/ },
     { name: 'a header value must be one line', change: (r) => { r.alerting.channels[0].headers = { 'X-Token': 'a\r\nX-Evil: 1' }; }, path: 'alerting.channels[0].headers.X-Token', says: /on one line/ },
+    { name: 'the runbook base must be an http(s) URL', change: (r) => { r.alerting.runbookUrl = 'wiki/vigil'; }, path: 'alerting.runbookUrl', says: /expected an http or https URL such as "https:\/\/vigil.example.com\/runbook"/ },
+    { name: 'the runbook base has no fragment: vigil appends the anchor', change: (r) => { r.alerting.runbookUrl = 'https://wiki.example.com/ops#alerts'; }, path: 'alerting.runbookUrl', says: /must not carry a "#" fragment/ },
   ];
   cases.forEach(check);
 

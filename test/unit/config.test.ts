@@ -82,7 +82,10 @@ describe('a full config (the DESIGN §7 example) compiles', () => {
         overrides: [{ group: 'payments-*', topic: '*', thresholdMs: 5_000, resolveBelowMs: 4_000, severity: 'critical' }],
       },
       canary: { enabled: false, topic: '__vigil_canary', intervalMs: 1_000 },
-      alerting: { channels: [{ type: 'webhook', name: 'webhook-0', url: 'http://127.0.0.1:9000/hook', headers: {} }] },
+      alerting: {
+        channels: [{ type: 'webhook', name: 'webhook-0', url: 'http://127.0.0.1:9000/hook', headers: {}, runbookUrl: 'http://127.0.0.1:9464/runbook' }],
+        runbookUrl: 'http://127.0.0.1:9464/runbook',
+      },
       remediation: {
         mode: 'dry-run',
         brokerDownGraceMs: 600_000,
@@ -123,7 +126,8 @@ describe('defaults', () => {
     assert.deepEqual(c.monitor.groups, { include: ['*'], exclude: [] });
     assert.deepEqual(c.lag, { thresholdMs: 10_000, resolveBelowMs: 8_000, resolveForMs: 30_000, severity: 'warning', overrides: [] });
     assert.deepEqual(c.canary, { enabled: false, topic: '__vigil_canary', intervalMs: 1_000 });
-    assert.deepEqual(c.alerting, { channels: [] });
+    // the runbook this replica serves itself, at its own peer url
+    assert.deepEqual(c.alerting, { channels: [], runbookUrl: 'http://127.0.0.1:9464/runbook' });
     assert.equal(c.remediation.mode, 'dry-run');
     assert.equal(c.remediation.brokerDownGraceMs, 600_000);
     assert.equal(c.remediation.maxPartitionMovesPerBroker, 5);
@@ -154,13 +158,22 @@ describe('defaults', () => {
         { type: 'webhook', url: 'https://hooks.example.com/vigil/', headers: { Authorization: 'Bearer t', 'X-Retry': 3 } },
       ],
     };
+    const runbookUrl = 'http://127.0.0.1:9464/runbook';
     assert.deepEqual(compile(raw).alerting.channels, [
-      { type: 'slack', name: 'slack-0', url: 'https://hooks.slack.com/services/T/B/X' },
-      { type: 'pagerduty', name: 'pagerduty-1', routingKey: 'R0UT1NGKEY', url: 'https://events.pagerduty.com/v2/enqueue' },
+      { type: 'slack', name: 'slack-0', url: 'https://hooks.slack.com/services/T/B/X', runbookUrl },
+      { type: 'pagerduty', name: 'pagerduty-1', routingKey: 'R0UT1NGKEY', url: 'https://events.pagerduty.com/v2/enqueue', runbookUrl },
       // a base URL loses its trailing slash; a webhook URL is kept exactly as written
-      { type: 'alertmanager', name: 'am', url: 'http://alertmanager:9093' },
-      { type: 'webhook', name: 'webhook-3', url: 'https://hooks.example.com/vigil/', headers: { Authorization: 'Bearer t', 'X-Retry': '3' } },
+      { type: 'alertmanager', name: 'am', url: 'http://alertmanager:9093', runbookUrl },
+      { type: 'webhook', name: 'webhook-3', url: 'https://hooks.example.com/vigil/', headers: { Authorization: 'Bearer t', 'X-Retry': '3' }, runbookUrl },
     ]);
+  });
+
+  it("alerting.runbookUrl: a configured base replaces this replica's /runbook on every channel, without a trailing slash", () => {
+    const raw = minimalRaw();
+    raw.alerting = { runbookUrl: 'https://wiki.example.com/vigil/operations/', channels: [{ type: 'slack', url: 'https://hooks.slack.com/services/T/B/X' }] };
+    const c = compile(raw);
+    assert.equal(c.alerting.runbookUrl, 'https://wiki.example.com/vigil/operations');
+    assert.equal(c.alerting.channels[0]?.runbookUrl, 'https://wiki.example.com/vigil/operations');
   });
 });
 
@@ -299,7 +312,13 @@ describe('${ENV} expansion', () => {
     const raw = minimalRaw();
     raw.alerting = { channels: [{ type: 'webhook', url: 'http://h/x', headers: { 'X-Template': '$${not_a_var}' } }] };
     const c = compile(raw, {});
-    assert.deepEqual(c.alerting.channels[0], { type: 'webhook', name: 'webhook-0', url: 'http://h/x', headers: { 'X-Template': '${not_a_var}' } });
+    assert.deepEqual(c.alerting.channels[0], {
+      type: 'webhook',
+      name: 'webhook-0',
+      url: 'http://h/x',
+      headers: { 'X-Template': '${not_a_var}' },
+      runbookUrl: 'http://127.0.0.1:9464/runbook',
+    });
   });
 });
 

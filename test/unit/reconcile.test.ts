@@ -51,7 +51,7 @@ function replica(id: string, kafka: MemoryKafka, backend: MemoryStateBackend, le
   });
   const observer = new KafkaObserver(kafka, { lag, groups: { include: ['*'], exclude: [] }, topics: { include: ['*'], exclude: [] }, brokerPingTimeoutMs: 200 }, systemClock);
   const r = new Reconciler({
-    config: { cluster: 'test', node: { id }, lag, alerting: { channels: [] }, monitor: { pollIntervalMs: 20, incidentPollIntervalMs: 20, groups: { include: ['*'], exclude: [] }, topics: { include: ['*'], exclude: [] } } },
+    config: { cluster: 'test', node: { id }, lag, alerting: { channels: [], runbookUrl: '' }, monitor: { pollIntervalMs: 20, incidentPollIntervalMs: 20, groups: { include: ['*'], exclude: [] }, topics: { include: ['*'], exclude: [] } } },
     observer,
     store,
     outbox,

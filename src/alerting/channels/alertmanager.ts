@@ -18,6 +18,7 @@
  * is posted with its real endsAt (in the past), which resolves it at once.
  */
 import type { ChannelConfig } from '../../config/types';
+import { runbookLink } from '../runbook';
 import type { Alert } from '../types';
 import { formatPartitions } from './format';
 import { urlSecrets } from './redact';
@@ -36,6 +37,8 @@ export interface AlertmanagerAlert {
   readonly annotations: Readonly<Record<string, string>>;
   readonly startsAt: string;
   readonly endsAt: string;
+  /** Alertmanager's link back to the alert's source: here, its runbook entry. */
+  readonly generatorURL?: string;
 }
 
 export function alertmanagerLabels(alert: Alert): Record<string, string> {
@@ -55,7 +58,7 @@ export function alertmanagerAlert(
   alert: Alert,
   sentBy: SentBy,
   nowMs: number,
-  opts: { plan?: string; firingTtlMs?: number } = {},
+  opts: { plan?: string; firingTtlMs?: number; runbookBase?: string } = {},
 ): AlertmanagerAlert {
   const annotations: Record<string, string> = { summary: alert.summary };
   if (alert.cause !== undefined) annotations['cause'] = alert.cause;
@@ -64,12 +67,23 @@ export function alertmanagerAlert(
   if (alert.partitions !== undefined) annotations['partitions'] = formatPartitions(alert.partitions, 100);
   if (opts.plan !== undefined && opts.plan !== '') annotations['plan'] = opts.plan;
   annotations['sentBy'] = `${sentBy.nodeId} (term ${sentBy.term})`;
+  const runbookUrl = runbookLink(opts.runbookBase, alert);
+  // runbook_url: the annotation Prometheus rules use for the same purpose (Alertmanager
+  // templates and Grafana show it); generatorURL: the link Alertmanager's UI shows as
+  // "Source" — for a vigil page, the entry that says what to do.
+  if (runbookUrl !== undefined) annotations['runbook_url'] = runbookUrl;
 
   const endsAt =
     alert.status === 'resolved' && alert.endsAt !== null
       ? alert.endsAt
       : new Date(nowMs + (opts.firingTtlMs ?? ALERTMANAGER_FIRING_TTL_MS)).toISOString();
-  return { labels: alertmanagerLabels(alert), annotations, startsAt: alert.startsAt, endsAt };
+  return {
+    labels: alertmanagerLabels(alert),
+    annotations,
+    startsAt: alert.startsAt,
+    endsAt,
+    ...(runbookUrl === undefined ? {} : { generatorURL: runbookUrl }),
+  };
 }
 
 export function alertmanagerAlertsUrl(baseUrl: string): string {
@@ -81,7 +95,7 @@ export const alertmanagerChannel: ChannelModule<AlertmanagerChannel> = {
     return {
       url: alertmanagerAlertsUrl(channel.url),
       headers: {},
-      body: [alertmanagerAlert(notification.alert, ctx.sentBy, ctx.nowMs, { plan: notification.plan })],
+      body: [alertmanagerAlert(notification.alert, ctx.sentBy, ctx.nowMs, { plan: notification.plan, runbookBase: channel.runbookUrl })],
     };
   },
   secrets(channel) {

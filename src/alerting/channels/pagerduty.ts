@@ -7,6 +7,7 @@
  */
 import crypto from 'node:crypto';
 import type { ChannelConfig, Severity } from '../../config/types';
+import { runbookLink } from '../runbook';
 import type { Alert } from '../types';
 import { truncate } from './format';
 import { urlSecrets } from './redact';
@@ -55,15 +56,20 @@ function component(alert: Alert): string | undefined {
   return alert.topic;
 }
 
-export function pagerDutyBody(alert: Alert, routingKey: string, sentBy: SentBy, plan?: string): unknown {
+/**
+ * The trigger carries the alert's runbook entry twice: in `links` (PagerDuty shows it on the
+ * incident) and as `runbookUrl` in custom_details (the webhook body's field).
+ */
+export function pagerDutyBody(alert: Alert, routingKey: string, sentBy: SentBy, plan?: string, runbookBase?: string): unknown {
   const dedupKey = pagerDutyDedupKey(alert.key);
   if (alert.status === 'resolved') {
     // A resolve needs nothing but the key: PagerDuty ignores a payload on resolve.
     return { routing_key: routingKey, event_action: 'resolve', dedup_key: dedupKey };
   }
   // The generic body (DESIGN §4) minus what the envelope already says, plus the plan.
-  const { version: _v, status: _s, ...details } = webhookBody(alert, sentBy);
+  const { version: _v, status: _s, ...details } = webhookBody(alert, sentBy, runbookBase);
   const comp = component(alert);
+  const runbookUrl = runbookLink(runbookBase, alert);
   return {
     routing_key: routingKey,
     event_action: 'trigger',
@@ -78,12 +84,13 @@ export function pagerDutyBody(alert: Alert, routingKey: string, sentBy: SentBy, 
       custom_details: plan === undefined || plan === '' ? details : { ...details, plan },
     },
     client: 'vigil',
+    ...(runbookUrl === undefined ? {} : { links: [{ href: runbookUrl, text: `Runbook: ${alert.alert}` }] }),
   };
 }
 
 export const pagerDutyChannel: ChannelModule<PagerDutyChannel> = {
   build(channel, notification, ctx) {
-    return { url: channel.url, headers: {}, body: pagerDutyBody(notification.alert, channel.routingKey, ctx.sentBy, notification.plan) };
+    return { url: channel.url, headers: {}, body: pagerDutyBody(notification.alert, channel.routingKey, ctx.sentBy, notification.plan, channel.runbookUrl) };
   },
   secrets(channel) {
     return [channel.routingKey, ...urlSecrets(channel.url, { pathIsSecret: false })];

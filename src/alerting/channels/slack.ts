@@ -5,6 +5,7 @@
  * characters, section text 3000, at most 10 fields of 2000 each.
  */
 import type { ChannelConfig, Severity } from '../../config/types';
+import { runbookLink } from '../runbook';
 import type { Alert } from '../types';
 import { formatLag, formatPartitions, truncate } from './format';
 import { urlSecrets } from './redact';
@@ -45,7 +46,8 @@ function field(label: string, value: string): { type: 'mrkdwn'; text: string } {
   return { type: 'mrkdwn', text: truncate(`*${label}*\n${value}`, 2000) };
 }
 
-export function slackBody(alert: Alert, sentBy: SentBy, plan?: string): unknown {
+/** `runbookBase` (alerting.runbookUrl) adds a "Runbook" link to the context line. */
+export function slackBody(alert: Alert, sentBy: SentBy, plan?: string, runbookBase?: string): unknown {
   const e = escapeMrkdwn;
   const fields = [field('Severity', alert.severity), field('Cluster', e(alert.cluster))];
   if (alert.group !== undefined) fields.push(field('Group', e(alert.group)));
@@ -71,16 +73,24 @@ export function slackBody(alert: Alert, sentBy: SentBy, plan?: string): unknown 
     const code = truncate(e(plan).replace(/```/g, "'''"), MAX_SECTION_CHARS - 60);
     blocks.push({ type: 'section', text: { type: 'mrkdwn', text: `*Remediation plan (dry-run)*\n\`\`\`${code}\`\`\`` } });
   }
-  blocks.push({
-    type: 'context',
-    elements: [{ type: 'mrkdwn', text: truncate(`key \`${e(alert.key)}\` · sent by ${e(sentBy.nodeId)} (term ${sentBy.term})`, 2000) }],
-  });
+  const context: Array<{ type: 'mrkdwn'; text: string }> = [
+    { type: 'mrkdwn', text: truncate(`key \`${e(alert.key)}\` · sent by ${e(sentBy.nodeId)} (term ${sentBy.term})`, 2000) },
+  ];
+  const runbookUrl = runbookLink(runbookBase, alert);
+  // A link element of its own: truncating the key line can never cut the URL.
+  if (runbookUrl !== undefined) context.push({ type: 'mrkdwn', text: `<${slackLinkUrl(runbookUrl)}|Runbook: ${alert.alert}>` });
+  blocks.push({ type: 'context', elements: context });
   return { text: slackText(alert), blocks };
+}
+
+/** Slack link syntax <url|text>: the URL's own &, <, > escaped, and a "|" would end it early. */
+function slackLinkUrl(url: string): string {
+  return escapeMrkdwn(url).replace(/\|/g, '%7C');
 }
 
 export const slackChannel: ChannelModule<SlackChannel> = {
   build(channel, notification, ctx) {
-    return { url: channel.url, headers: {}, body: slackBody(notification.alert, ctx.sentBy, notification.plan) };
+    return { url: channel.url, headers: {}, body: slackBody(notification.alert, ctx.sentBy, notification.plan, channel.runbookUrl) };
   },
   secrets(channel) {
     return urlSecrets(channel.url, { pathIsSecret: true });

@@ -2,9 +2,11 @@
  * Generic webhook channel: POSTs the version-1 body of DESIGN §4 to the configured URL,
  * with the configured extra headers. The body is a contract (users' scripts parse it):
  * field order as in DESIGN §4, fields that do not apply to the alert left out (never null,
- * except endsAt, which is null while firing).
+ * except endsAt, which is null while firing). `runbookUrl` links the alert's entry in
+ * docs/operations.md when alerting.runbookUrl is set (the compiled config always sets it).
  */
 import type { ChannelConfig } from '../../config/types';
+import { runbookLink } from '../runbook';
 import type { Alert, WebhookBodyV1 } from '../types';
 import { urlSecrets } from './redact';
 import type { ChannelModule, SentBy } from './types';
@@ -12,7 +14,7 @@ import type { ChannelModule, SentBy } from './types';
 type WebhookChannel = Extract<ChannelConfig, { type: 'webhook' }>;
 
 /** The DESIGN §4 body for one alert transition. */
-export function webhookBody(alert: Alert, sentBy: SentBy): WebhookBodyV1 {
+export function webhookBody(alert: Alert, sentBy: SentBy, runbookBase?: string): WebhookBodyV1 {
   // Built field by field (not spread from the alert) so no future Alert field leaks into
   // the contract unannounced, and the order is the documented one.
   const body: { -readonly [K in keyof WebhookBodyV1]?: WebhookBodyV1[K] } = {
@@ -34,12 +36,15 @@ export function webhookBody(alert: Alert, sentBy: SentBy): WebhookBodyV1 {
   body.endsAt = alert.endsAt;
   body.summary = alert.summary;
   body.sentBy = { nodeId: sentBy.nodeId, term: sentBy.term };
+  // Last, so the fields of DESIGN §4 keep their documented order.
+  const runbookUrl = runbookLink(runbookBase, alert);
+  if (runbookUrl !== undefined) body.runbookUrl = runbookUrl;
   return body as WebhookBodyV1;
 }
 
 export const webhookChannel: ChannelModule<WebhookChannel> = {
   build(channel, notification, ctx) {
-    return { url: channel.url, headers: { ...channel.headers }, body: webhookBody(notification.alert, ctx.sentBy) };
+    return { url: channel.url, headers: { ...channel.headers }, body: webhookBody(notification.alert, ctx.sentBy, channel.runbookUrl) };
   },
   secrets(channel) {
     return [...urlSecrets(channel.url, { pathIsSecret: true }), ...Object.values(channel.headers)];
