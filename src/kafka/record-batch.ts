@@ -9,11 +9,15 @@
  * byte limit, so this reader works with partial data:
  *   - LogAppendTime batches: every record carries the batch's maxTimestamp — exact.
  *   - uncompressed batches: records are walked to the wanted offset — exact.
- *   - gzip batches that arrived whole: inflated and walked — exact.
- *   - otherwise (another codec, or the batch was cut short before the record): the
+ *   - gzip batches that arrived whole: inflated (up to MAX_INFLATED_BATCH_BYTES) and
+ *     walked — exact.
+ *   - otherwise (another codec, the batch was cut short before the record, inflated past
+ *     the cap, or its records cannot be walked): the
  *     timestamp is interpolated between the batch's firstTimestamp and maxTimestamp by the
  *     offset's position in the batch, and marked inexact. A batch spans one producer
  *     linger window, so the error is at most that window.
+ * Broker bytes are not trusted: a batch framed as no broker frames one is rejected with
+ * MalformedRecordBatchError, and every step moves forward, so a read ends within one pass.
  */
 import { gunzipSync } from 'node:zlib';
 import { VigilError } from '../errors';
