@@ -113,10 +113,30 @@ export function checkConfig(raw: unknown, env: Env, opts: CompileOptions): Check
     p.add('', `expected ${ROOT_FORM}; got ${describeKind(raw)}`);
     return { ok: false, problems: p.list };
   }
+  // Validation walks the tree recursively: a document nested thousands deep would overflow
+  // the stack (a crash, not a problem report).
+  if (nestedDeeperThan(raw, MAX_NESTING)) {
+    p.add('', `nested more than ${MAX_NESTING} levels deep; vigil's configuration has at most 5 — check the indentation and brackets`);
+    return { ok: false, problems: p.list };
+  }
   const expanded = expandEnv(raw, env, '', p);
   const config = build(p, expanded, opts.baseDir);
   if (p.count > 0) return { ok: false, problems: p.list };
   return { ok: true, config: deepFreeze(config) };
+}
+
+const MAX_NESTING = 32;
+
+/** Whether mappings and lists in `value` nest more than `limit` deep; walks without recursion. */
+function nestedDeeperThan(value: unknown, limit: number): boolean {
+  const pending: [unknown, number][] = [[value, 0]];
+  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
+    const [node, depth] = next;
+    if (node === null || typeof node !== 'object') continue;
+    if (depth >= limit) return true;
+    for (const child of Object.values(node)) pending.push([child, depth + 1]);
+  }
+  return false;
 }
 
 /** Validates and compiles; throws VigilError CONFIG_INVALID listing every problem. */

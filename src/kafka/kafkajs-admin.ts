@@ -8,7 +8,7 @@ import type { KafkaConfig } from '../config/types';
 import { VigilError, describeError } from '../errors';
 import type { Logger } from '../log';
 import { silentLogger } from '../log';
-import { probeRecordSet } from './record-batch';
+import { MalformedRecordBatchError, probeRecordSet } from './record-batch';
 import {
   API_KEYS,
   KafkaConnections,
@@ -365,8 +365,8 @@ export class KafkajsAdmin implements KafkaAdmin {
               continue;
             }
             const retryable = partitionBytes < PROBE_RETRY_PARTITION_BYTES && req.offset < p.highWatermark;
-            const probe = probeRecordSet(p.records ?? Buffer.alloc(0), req.offset, retryable ? 'unknown' : 'interpolate');
-            if (probe.kind === 'unknown' && retryable) {
+            const probe = probeFetchedRecords(p.records ?? Buffer.alloc(0), req.offset, retryable);
+            if (probe === 'fetch-again') {
               cutShort.push(req);
             } else {
               out.set(key, probe);
@@ -387,6 +387,23 @@ export class KafkajsAdmin implements KafkaAdmin {
   async close(): Promise<void> {
     await this.connections.close();
   }
+}
+
+/**
+ * One partition's probe from its Fetch data; 'fetch-again' when `retryable` and the data was
+ * cut short (or empty) before the answer. Bytes that are not a record batch make this
+ * partition's timestamp unknown, with the reason — never the other partitions of the Fetch,
+ * and never a second Fetch, since the same bytes would come back.
+ */
+export function probeFetchedRecords(records: Buffer, offset: number, retryable: boolean): RecordProbe | 'fetch-again' {
+  let probe: RecordProbe;
+  try {
+    probe = probeRecordSet(records, offset, retryable ? 'unknown' : 'interpolate');
+  } catch (err) {
+    if (err instanceof MalformedRecordBatchError) return { kind: 'unknown', reason: err.message };
+    throw err;
+  }
+  return probe.kind === 'unknown' && retryable ? 'fetch-again' : probe;
 }
 
 // ---- grouping helpers ---------------------------------------------------------------------
