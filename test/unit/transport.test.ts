@@ -106,7 +106,11 @@ after(async () => {
   for (const c of cleanups.reverse()) await c();
 });
 
-async function makeNode(id: string, peers: Array<{ id: string; port: number }>, opts: { streamConnectTimeoutMs?: number } = {}): Promise<Node> {
+async function makeNode(
+  id: string,
+  peers: Array<{ id: string; port: number }>,
+  opts: { streamConnectTimeoutMs?: number; reconnectMinDelayMs?: number; reconnectMaxDelayMs?: number } = {},
+): Promise<Node> {
   const port = (peers.find((p) => p.id === id) as { port: number }).port;
   const metrics = createMetrics({ nodeId: id, cluster: 't' });
   const server = new HttpServer({ logger: silentLogger });
@@ -226,6 +230,26 @@ describe('HttpPeerTransport', () => {
     const again = await makeNode('b', peers);
     await waitFor(() => a.restored.includes('b'), { timeoutMs: 5000, intervalMs: 5, what: 'a to report b restored' });
     assert.ok(again);
+  });
+
+  it('reconnects to a restarted peer on its first request instead of waiting out the reconnect backoff (issue 8, defect 13)', async () => {
+    const [pa, pb] = await freePorts(2);
+    const peers = [
+      { id: 'a', port: pa as number },
+      { id: 'b', port: pb as number },
+    ];
+    // b first, so a connects at once; after b's port refuses, a's next attempt would be a minute away.
+    const b = await makeNode('b', peers);
+    const a = await makeNode('a', peers, { reconnectMinDelayMs: 60_000, reconnectMaxDelayMs: 60_000 });
+    await waitFor(() => a.transport.peers()[0]?.connected, { timeoutMs: 5000, intervalMs: 5, what: 'a → b stream connected' });
+    a.lost.length = 0;
+    a.restored.length = 0;
+    await b.transport.close();
+    await b.server.close();
+    await waitFor(() => a.lost.includes('b'), { timeoutMs: 5000, intervalMs: 5, what: 'a to report b lost' });
+    // b restarts; its own stream to a is the first sign of life a sees.
+    await makeNode('b', peers);
+    await waitFor(() => a.restored.includes('b') && a.transport.peers()[0]?.connected, { timeoutMs: 5000, intervalMs: 5, what: 'a to report b restored well before its backoff ends' });
   });
 
   it('never reports a hung peer (connect accepted, no answer) as lost: that is a timeout, the core decides', async () => {
