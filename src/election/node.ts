@@ -72,14 +72,18 @@ export class ElectionNode {
   private fastElection = false;
   /**
    * Peers whose connection the driver reported lost, with our term at that moment, until it
-   * reports them restored. They count as unreachable when tallying votes, and their
-   * heartbeats of that term or older are ignored: one sent just before the crash may arrive
-   * after the report and must not revive the dead leader's lease.
+   * reports them restored. Their heartbeats of that term or older are ignored: one sent just
+   * before the crash may arrive after the report and must not revive the dead leader's
+   * lease. In a campaign they count as unreachable only once another peer rejected (see
+   * tally): a report can be stale — a restarted peer is up and answering while our link
+   * to it still waits to reconnect (issue 8, defect 13).
    */
   private readonly lostPeers = new Map<NodeId, number>();
 
   // (Pre-)candidate: answers received in the current round, self included.
   private readonly votes = new Map<NodeId, boolean>();
+  /** Candidate: the round was started by TimeoutNow (its requests carry `transfer`). */
+  private campaignTransfer = false;
 
   // Leader.
   private leaderSinceMs = 0;
@@ -179,7 +183,7 @@ export class ElectionNode {
         if (this.peers.includes(input.peer)) this.onConnectionLost(input.peer);
         break;
       case 'connection-restored':
-        this.lostPeers.delete(input.peer);
+        if (this.peers.includes(input.peer)) this.onConnectionRestored(input.peer);
         break;
       case 'transfer-leadership':
         this.onTransferRequest(input.to ?? null);
@@ -405,8 +409,21 @@ export class ElectionNode {
       this.fastElection = true;
       this.electionDeadlineMs = Math.min(this.electionDeadlineMs, this.nowMs + this.fastElectionDelayMs());
     } else if (this.role === 'pre-candidate' || this.role === 'candidate') {
-      this.tally(); // the lost peer will not answer; maybe the round is already lost
+      this.tally(); // with a rejection in hand, the round may now be out of reach
     }
+  }
+
+  /**
+   * The driver reconnected to `peer`. A (pre-)candidate still waiting for its answer sends
+   * the request again: the first may have been lost while the link was down, and the
+   * round stays open for it (duplicates are harmless: a voter answers the same candidate
+   * the same way twice).
+   */
+  private onConnectionRestored(peer: NodeId): void {
+    this.lostPeers.delete(peer);
+    if (this.votes.has(peer)) return;
+    if (this.role === 'pre-candidate') this.send(peer, { type: 'vote-request', term: this.term + 1, preVote: true, transfer: false });
+    else if (this.role === 'candidate') this.send(peer, { type: 'vote-request', term: this.term, preVote: false, transfer: this.campaignTransfer });
   }
 
   private onTransferRequest(to: NodeId | null): void {
@@ -462,6 +479,7 @@ export class ElectionNode {
     this.leaderId = null;
     this.votes.clear();
     this.votes.set(this.id, true);
+    this.campaignTransfer = transfer;
     this.electionDeadlineMs = this.nowMs + this.randomizedTimeoutMs();
     this.emit({ type: 'campaign-started', term: this.term, preVote: false });
     for (const p of this.peers) this.send(p, { type: 'vote-request', term: this.term, preVote: false, transfer });
@@ -477,9 +495,15 @@ export class ElectionNode {
       else this.becomeLeader();
       return;
     }
-    let unreachable = 0;
-    for (const p of this.lostPeers.keys()) if (!this.votes.has(p)) unreachable++;
+    // A round ends early only on evidence: rejections. Once some peer said no, peers
+    // reported lost count as unreachable, and a round that needs them ends now so the
+    // retry (after the short fast-election delay) asks everyone again. Silence alone never
+    // ends a round: a peer reported lost may be back already — its answer can arrive
+    // before the driver's link to it reconnects (issue 8, defect 13) — and with no
+    // rejection a retry could only ask the same peers the same question.
     const members = this.peers.length + 1;
+    let unreachable = 0;
+    if (rejected > 0) for (const p of this.lostPeers.keys()) if (!this.votes.has(p)) unreachable++;
     if (members - rejected - unreachable >= this.quorum) return; // still winnable
     const preVote = this.role === 'pre-candidate';
     this.emit({ type: 'campaign-lost', term: preVote ? this.term + 1 : this.term, preVote, granted, rejected });

@@ -56,7 +56,10 @@ export type Input =
    * Never send this for a mere timeout: timeouts are the core's business.
    */
   | { readonly type: 'connection-lost'; readonly nowMs: number; readonly peer: NodeId }
-  /** A connection to `peer` works again after a `connection-lost`; until then its heartbeats are ignored. */
+  /**
+   * A connection to `peer` works again after a `connection-lost`; until then its heartbeats
+   * are ignored. A (pre-)candidate still waiting for `peer`'s answer re-sends its request.
+   */
   | { readonly type: 'connection-restored'; readonly nowMs: number; readonly peer: NodeId }
   /** Hand leadership over (SIGTERM, admin API). `to` omitted: the most responsive follower. */
   | { readonly type: 'transfer-leadership'; readonly nowMs: number; readonly to?: NodeId };
@@ -72,7 +75,7 @@ export type RoleChangeReason =
   | 'won-pre-vote' // pre-candidate → candidate
   | 'timeout-now' // follower → candidate on a leadership transfer
   | 'won-election' // candidate → leader
-  | 'campaign-lost' // (pre-)candidate → follower: a majority is out of reach
+  | 'campaign-lost' // (pre-)candidate → follower: rejections put a majority out of reach
   | 'yielded' // pre-candidate → follower: a peer with a lower id campaigns for the same term (fast election)
   | 'leader-heartbeat' // (pre-)candidate → follower: a leader of this term exists
   | 'higher-term' // any → follower

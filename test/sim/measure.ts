@@ -15,6 +15,14 @@ export interface FailoverMeasurements {
   readonly pauseElectedMs: number[];
   /** Transfer: the old leader's lease void → the new leader's lease valid (leaderless gap). */
   readonly transferGapMs: number[];
+  /**
+   * Issue 8, defect 13: a follower restarts; the other follower learns of it only 2 s later
+   * (its link waits out a reconnect backoff); the leader is SIGKILLed within 1 s of the
+   * restarted follower following it again: kill → a new leader holding a lease.
+   */
+  readonly crashAfterRestartLeaseMs: number[];
+  /** The largest term step of those failovers (1: the first campaign won). */
+  crashAfterRestartMaxTermStep: number;
   /** Trials in which something did not happen within 10 s (should be 0). */
   failures: number;
 }
@@ -28,7 +36,7 @@ function settled(seed: number): Simulation | null {
 }
 
 export function measureFailover(trials: number): FailoverMeasurements {
-  const m: FailoverMeasurements = { trials, crashElectedMs: [], crashLeaseMs: [], pauseElectedMs: [], transferGapMs: [], failures: 0 };
+  const m: FailoverMeasurements = { trials, crashElectedMs: [], crashLeaseMs: [], pauseElectedMs: [], transferGapMs: [], crashAfterRestartLeaseMs: [], crashAfterRestartMaxTermStep: 0, failures: 0 };
   for (let t = 0; t < trials; t++) {
     const seed = 1_000_000 + t;
     {
@@ -67,6 +75,32 @@ export function measureFailover(trials: number): FailoverMeasurements {
         else m.failures++;
       } else m.failures++;
     }
+    {
+      const sim = settled(seed + 19_000_000);
+      const old = sim?.leaseHolder();
+      if (sim && old) {
+        const followers = ['n1', 'n2', 'n3'].filter((id) => id !== old.id);
+        const [restarted, other] = t % 2 === 0 ? followers : [...followers].reverse();
+        sim.crashNode(restarted!, false);
+        sim.runUntil(() => false, sim.nowMs + 300 + ((seed * 7) % 1000) / 1000 * 500);
+        sim.restartNode(restarted!, new Map([[other!, 2000]]));
+        const back = sim.runUntil(() => sim.follows(restarted!, old.id, old.term), sim.nowMs + 10_000);
+        if (back) {
+          sim.runUntil(() => false, sim.nowMs + ((seed * 13) % 1000) / 1000 * 1000);
+          const t0 = sim.nowMs;
+          const term = sim.leaseHolder()?.term ?? old.term;
+          sim.crashNode(old.id, false);
+          const took = sim.runUntil(() => {
+            const h = sim.leaseHolder();
+            return h !== null && h.term > term;
+          }, t0 + 10_000);
+          if (took) {
+            m.crashAfterRestartLeaseMs.push(sim.nowMs - t0);
+            m.crashAfterRestartMaxTermStep = Math.max(m.crashAfterRestartMaxTermStep, sim.leaseHolder()!.term - term);
+          } else m.failures++;
+        } else m.failures++;
+      } else m.failures++;
+    }
   }
   return m;
 }
@@ -84,6 +118,8 @@ export function formatMeasurements(m: FailoverMeasurements): string {
     summary('leader crashed (connection-lost) -> new leader elected', m.crashElectedMs) +
     summary('leader crashed (connection-lost) -> new leader holds lease', m.crashLeaseMs) +
     summary('leader paused (timeouts only) -> new leader elected', m.pauseElectedMs) +
-    summary('transfer: old lease void -> new lease valid', m.transferGapMs)
+    summary('transfer: old lease void -> new lease valid', m.transferGapMs) +
+    summary('leader crashed <= 1 s after a follower restart, its peer told 2 s late -> new leader holds lease', m.crashAfterRestartLeaseMs) +
+    `  (max term step after such a crash: ${m.crashAfterRestartMaxTermStep})\n`
   );
 }

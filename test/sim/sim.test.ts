@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ElectionNode, type ElectionNodeOptions } from '../../src/election';
 import { runSeed, type InvariantName, type SimResult } from './simulator';
-import { measureFailover } from './measure';
+import { measureFailover, type FailoverMeasurements } from './measure';
 import { replayCommand } from './cli';
 
 const SEEDS = 2000;
@@ -56,6 +56,10 @@ test('the vote check bites: a node that forgets its vote on restart is caught vo
   assert.notEqual(firstViolation('double-vote', forgetful, SEEDS), null);
 });
 
+/** Measured once for the tests below. */
+let failover: FailoverMeasurements | null = null;
+const failover200 = (): FailoverMeasurements => (failover ??= measureFailover(200));
+
 function p99(xs: readonly number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor(0.99 * s.length))]!;
@@ -63,9 +67,18 @@ function p99(xs: readonly number[]): number {
 
 test('the protocol leaves room for the DESIGN §10 failover targets (virtual time, 3 replicas, T = 400 ms, 200 trials)', () => {
   // The protocol's share only: the real driver adds transport and fsync time on top.
-  const m = measureFailover(200);
+  const m = failover200();
   assert.equal(m.failures, 0);
   assert.ok(p99(m.crashLeaseMs) <= 100, `leader crashed → new leader with a lease, p99 ${p99(m.crashLeaseMs)} ms`);
   assert.ok(p99(m.pauseElectedMs) <= 1000, `leader paused → new leader, p99 ${p99(m.pauseElectedMs)} ms`);
   assert.ok(p99(m.transferGapMs) <= 50, `transfer → leaderless gap, p99 ${p99(m.transferGapMs)} ms`);
+});
+
+test('a leader crash soon after a follower restart fails over as fast, though the other follower learns of the restart late (issue 8, defect 13)', () => {
+  // The surviving follower still holds the restarted one as lost: its campaign must wait for
+  // that replica's answer instead of giving up at once and climbing through terms.
+  const m = failover200();
+  assert.equal(m.failures, 0);
+  assert.ok(p99(m.crashAfterRestartLeaseMs) <= 100, `kill after a restart → new leader with a lease, p99 ${p99(m.crashAfterRestartLeaseMs)} ms`);
+  assert.ok(m.crashAfterRestartMaxTermStep <= 2, `terms rose by up to ${m.crashAfterRestartMaxTermStep} in one failover`);
 });

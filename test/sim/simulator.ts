@@ -5,7 +5,8 @@
  * and one-way partitions; replicas crash (sometimes between persisting and sending, or
  * right after granting a vote), restart from what they persisted, pause (SIGSTOP), run
  * their clocks at rates within [1 − ρ, 1 + ρ], ρ = 1 %, and receive connection-lost
- * notifications, true and false. Each seed draws its own weather (loss, duplication,
+ * notifications, true and false, and connection-restored ones that may come late (a
+ * restarted replica answers while a peer's link to it still waits to reconnect). Each seed draws its own weather (loss, duplication,
  * delays, fault rate); node randomness favours the extremes (timeouts of exactly T).
  * One seed fixes every choice, so a failing seed replays exactly.
  *
@@ -106,6 +107,8 @@ interface NetworkParams {
   pCrashMidStep: number;
   /** A voter crashes right after its grant left and restarts within 5 ms: the persisted vote must hold. */
   pCrashAfterVote: number;
+  /** A peer's connection-restored about a restarted replica comes 5–1500 ms late (reconnect backoff). */
+  pLateRestore: number;
 }
 
 type InboxItem =
@@ -204,8 +207,9 @@ export class Simulation {
       pSilentCrash: 0.25,
       pCrashMidStep: r.pick([0, 0.002]),
       pCrashAfterVote: r.pick([0, 0.1]),
+      pLateRestore: r.pick([0, 0.3, 0.8]),
     };
-    if (!this.randomFaults) Object.assign(this.net, { pDrop: 0, pDup: 0, pLongDelay: 0, pCrashMidStep: 0, pCrashAfterVote: 0 });
+    if (!this.randomFaults) Object.assign(this.net, { pDrop: 0, pDup: 0, pLongDelay: 0, pCrashMidStep: 0, pCrashAfterVote: 0, pLateRestore: 0 });
     for (let i = 0; i < opts.nodes; i++) {
       const nodeRng = this.rng.fork();
       const adversarial = opts.adversarialRandom ?? true;
@@ -303,6 +307,19 @@ export class Simulation {
 
   crashNode(id: NodeId, silent: boolean): void {
     this.crash(this.byId(id), silent, 'injected');
+  }
+
+  /** Starts a crashed replica; each peer named in `restoredAfterMs` learns of it only that late. */
+  restartNode(id: NodeId, restoredAfterMs?: ReadonlyMap<NodeId, number>): void {
+    this.restart(this.byId(id), restoredAfterMs);
+  }
+
+  /** Whether `id` runs and follows `leaderId` in `term` (the restarted replica is "back"). */
+  follows(id: NodeId, leaderId: NodeId, term: number): boolean {
+    const n = this.byId(id);
+    if (n.state !== 'running' || n.core === null) return false;
+    const s = n.core.status(this.localNow(n));
+    return s.role === 'follower' && s.leaderId === leaderId && s.term === term;
   }
 
   pauseNode(id: NodeId, durationMs: number): void {
@@ -663,7 +680,8 @@ export class Simulation {
     this.queue.push(atMs, { kind: 'notify', to: to.index, about: about.index, lost, createdAtMs: this.nowMs });
   }
 
-  private restart(n: SimNode): void {
+  /** `restoredAfterMs`: per peer, when its connection-restored about `n` arrives (default: soon, or late at random). */
+  private restart(n: SimNode, restoredAfterMs?: ReadonlyMap<NodeId, number>): void {
     if (n.state !== 'crashed') return;
     // A new process: its monotonic clock reading is unrelated to the old one.
     n.rate = this.pickRate();
@@ -682,7 +700,14 @@ export class Simulation {
       nowMs: this.localNow(n),
     });
     this.log(`${n.id} START from disk ${JSON.stringify(n.durable)} rate=${n.rate.toFixed(4)}`);
-    for (const p of this.nodes) if (p !== n) this.notify(p, n, false, this.rng.uniform(0.2, 5));
+    for (const p of this.nodes) {
+      if (p === n) continue;
+      // Peers learn of the restart when their link reconnects — sometimes only after a
+      // reconnect backoff, while the restarted replica already answers (issue 8, defect 13).
+      const late = restoredAfterMs?.get(p.id) ?? (!this.healed && this.rng.chance(this.net.pLateRestore) ? this.rng.uniform(5, 1500) : undefined);
+      if (late !== undefined) this.log(`${p.id} learns of ${n.id}'s restart only after ${late.toFixed(1)} ms`);
+      this.notify(p, n, false, late ?? this.rng.uniform(0.2, 5));
+    }
     this.checkNode(n);
     this.scheduleTimer(n);
   }

@@ -355,6 +355,70 @@ test('a candidate gives up at once when the peers it lost make a majority unreac
   assert.deepEqual(out.roleChanges.map((r) => r.reason), ['campaign-lost']);
 });
 
+/**
+ * Issue 8, defect 13: n3 restarted and n2's link to it still waits to reconnect (n3 is
+ * reported lost) when the leader n1 dies. n2 is the follower that campaigns.
+ */
+function followerWithStaleReport(): ElectionNode {
+  const n2 = follower('n2', 1000);
+  n2.step({ type: 'connection-lost', nowMs: 1000, peer: 'n3' }); // n3 restarting
+  n2.step({ type: 'connection-lost', nowMs: 1001, peer: 'n1' }); // the leader dies
+  n2.step({ type: 'tick', nowMs: 1100 });
+  assert.equal(n2.status(1100).role, 'pre-candidate');
+  return n2;
+}
+
+test('a campaign is not lost while the only missing answer is from a peer reported lost: its late grants still win', () => {
+  const n2 = followerWithStaleReport();
+  // n3 is up again (its report is stale) and answers ~10 ms later.
+  msg(n2, 1110, 'n3', { type: 'vote-response', term: 2, preVote: true, granted: true, voterTerm: 1 });
+  const s = n2.status(1110);
+  assert.equal(s.role, 'candidate', 'no campaign-lost with granted 1, rejected 0');
+  assert.equal(s.term, 2);
+  const won = msg(n2, 1120, 'n3', { type: 'vote-response', term: 2, preVote: false, granted: true, voterTerm: 2 });
+  assert.deepEqual(won.roleChanges.map((r) => r.reason), ['won-election']);
+  assert.equal(n2.status(1120).term, 2, 'one campaign, one term step');
+});
+
+test('silence of a peer reported lost ends a round only at its timeout, like any other silence', () => {
+  const n2 = followerWithStaleReport();
+  msg(n2, 1110, 'n3', { type: 'vote-response', term: 2, preVote: true, granted: true, voterTerm: 1 });
+  // The vote round now waits for n3 (reported lost) and for nobody else.
+  const deadlineMs = n2.nextDeadlineMs();
+  assert.ok(deadlineMs >= 1110 + T, `the round waits out its timeout (deadline ${deadlineMs})`);
+  const before = n2.step({ type: 'tick', nowMs: deadlineMs - 1 });
+  assert.deepEqual(before.roleChanges, []);
+  assert.equal(n2.status(deadlineMs - 1).role, 'candidate');
+  const after = n2.step({ type: 'tick', nowMs: deadlineMs });
+  assert.deepEqual(after.roleChanges.map((r) => [r.to, r.reason]), [['pre-candidate', 'connection-lost']], 'then it campaigns again');
+});
+
+test('connection-restored makes a (pre-)candidate re-send its request to that peer only if it has not answered', () => {
+  const n2 = followerWithStaleReport();
+  const pre = n2.step({ type: 'connection-restored', nowMs: 1105, peer: 'n3' });
+  assert.deepEqual(pre.messages, [{ to: 'n3', message: voteReq(2, { preVote: true }) }]);
+  msg(n2, 1110, 'n3', { type: 'vote-response', term: 2, preVote: true, granted: true, voterTerm: 1 });
+  assert.equal(n2.status(1110).role, 'candidate');
+  n2.step({ type: 'connection-lost', nowMs: 1111, peer: 'n3' });
+  const vote = n2.step({ type: 'connection-restored', nowMs: 1112, peer: 'n3' });
+  assert.deepEqual(vote.messages, [{ to: 'n3', message: voteReq(2) }]);
+  msg(n2, 1113, 'n3', { type: 'vote-response', term: 2, preVote: false, granted: true, voterTerm: 2 });
+  assert.equal(n2.status(1113).role, 'leader');
+  // A leader (or a follower) has no request to repeat.
+  n2.step({ type: 'connection-lost', nowMs: 1114, peer: 'n3' });
+  const leader = n2.step({ type: 'connection-restored', nowMs: 1115, peer: 'n3' });
+  assert.equal(leader.messages.filter((m) => m.message.type === 'vote-request').length, 0);
+});
+
+test('a TimeoutNow candidate re-sends its request with the transfer mark when a link comes back', () => {
+  const n2 = follower('n2', 1000);
+  n2.step({ type: 'connection-lost', nowMs: 1000, peer: 'n3' });
+  msg(n2, 1001, 'n1', { type: 'timeout-now', term: 1 });
+  assert.equal(n2.status(1001).role, 'candidate');
+  const out = n2.step({ type: 'connection-restored', nowMs: 1002, peer: 'n3' });
+  assert.deepEqual(out.messages, [{ to: 'n3', message: voteReq(2, { transfer: true }) }]);
+});
+
 // ------------------------------------------------------------------ transfer
 
 test('a transfer voids the lease at once and sends TimeoutNow to the chosen follower', () => {

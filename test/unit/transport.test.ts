@@ -106,7 +106,11 @@ after(async () => {
   for (const c of cleanups.reverse()) await c();
 });
 
-async function makeNode(id: string, peers: Array<{ id: string; port: number }>, opts: { streamConnectTimeoutMs?: number } = {}): Promise<Node> {
+async function makeNode(
+  id: string,
+  peers: Array<{ id: string; port: number }>,
+  opts: { streamConnectTimeoutMs?: number; reconnectMinDelayMs?: number; reconnectMaxDelayMs?: number } = {},
+): Promise<Node> {
   const port = (peers.find((p) => p.id === id) as { port: number }).port;
   const metrics = createMetrics({ nodeId: id, cluster: 't' });
   const server = new HttpServer({ logger: silentLogger });
@@ -136,6 +140,21 @@ async function makeNode(id: string, peers: Array<{ id: string; port: number }>, 
   return node;
 }
 
+/** Peers `a` and `b` on two free loopback ports. */
+async function peersAB(): Promise<Array<{ id: string; port: number }>> {
+  const [pa, pb] = await freePorts(2);
+  return [
+    { id: 'a', port: pa as number },
+    { id: 'b', port: pb as number },
+  ];
+}
+
+/** "Process death": the listener goes away and every connection closes. */
+async function processGone(n: Node): Promise<void> {
+  await n.transport.close();
+  await n.server.close();
+}
+
 async function rejected(m: Metrics, reason: string): Promise<number> {
   const metric = await m.peerMessagesRejected.get();
   return metric.values.find((v) => v.labels['reason'] === reason)?.value ?? 0;
@@ -154,11 +173,7 @@ function post(port: number, path: string, body: Buffer, headers: Record<string, 
 
 describe('HttpPeerTransport', () => {
   it('delivers signed messages between peers over HTTP and keeps a stream to each', async () => {
-    const [pa, pb] = await freePorts(2);
-    const peers = [
-      { id: 'a', port: pa as number },
-      { id: 'b', port: pb as number },
-    ];
+    const peers = await peersAB();
     const a = await makeNode('a', peers);
     const b = await makeNode('b', peers);
     a.transport.send('b', HB);
@@ -168,20 +183,16 @@ describe('HttpPeerTransport', () => {
   });
 
   it('rejects every kind of bad request with a 4xx, counts it by reason, and never delivers it', async () => {
-    const [pa, pb] = await freePorts(2);
-    const peers = [
-      { id: 'a', port: pa as number },
-      { id: 'b', port: pb as number },
-    ];
+    const peers = await peersAB();
     const b = await makeNode('b', peers);
     const now = Date.now();
     const env = (over: Record<string, unknown> = {}) => Buffer.from(JSON.stringify({ v: 1, kind: 'message', from: 'a', to: 'b', ts: now, nonce: `n-${Math.random()}`, message: HB, ...over }));
     const sig = (body: Buffer, secret = SECRET) => ({ [SIGNATURE_HEADER]: hmacHex(secret, body) });
 
     const replayed = env();
-    const signedPost = (path: string, body: Buffer, secret = SECRET) => () => post(pb as number, path, body, sig(body, secret));
+    const signedPost = (path: string, body: Buffer, secret = SECRET) => () => post(peers[1]!.port, path, body, sig(body, secret));
     const checks: Array<[string, number, () => Promise<number>]> = [
-      ['unsigned', 401, () => post(pb as number, '/internal/message', env())],
+      ['unsigned', 401, () => post(peers[1]!.port, '/internal/message', env())],
       ['bad-signature', 401, signedPost('/internal/message', env(), 'forged-secret-0123456789')],
       ['malformed', 400, signedPost('/internal/message', Buffer.from('{"v":1'))],
       ['malformed', 400, signedPost('/internal/message', env({ message: { type: 'vote-request', term: 'x' } }))],
@@ -199,33 +210,42 @@ describe('HttpPeerTransport', () => {
     assert.equal(b.received.length, 0, 'nothing reached the core');
 
     // A replay: the first copy is a real message, the second is rejected.
-    assert.equal(await post(pb as number, '/internal/message', replayed, sig(replayed)), 204);
+    assert.equal(await post(peers[1]!.port, '/internal/message', replayed, sig(replayed)), 204);
     assert.equal(b.received.length, 1);
-    assert.equal(await post(pb as number, '/internal/message', replayed, sig(replayed)), 409);
+    assert.equal(await post(peers[1]!.port, '/internal/message', replayed, sig(replayed)), 409);
     assert.equal(await rejected(b.metrics, 'replay'), 1);
     assert.equal(b.received.length, 1, 'the replay did not reach the core');
   });
 
   it('reports connection-lost when the peer process is gone (stream dropped, reconnect refused), and restored when it is back', async () => {
-    const [pa, pb] = await freePorts(2);
-    const peers = [
-      { id: 'a', port: pa as number },
-      { id: 'b', port: pb as number },
-    ];
+    const peers = await peersAB();
     const a = await makeNode('a', peers);
     const b = await makeNode('b', peers);
     await waitFor(() => a.transport.peers()[0]?.connected, { timeoutMs: 5000, intervalMs: 5, what: 'a → b stream connected' });
     // (a started first, so it may already have seen b's port refuse once, and b come up.)
     a.lost.length = 0;
     a.restored.length = 0;
-    // "Process death": the listener goes away and every connection closes.
-    await b.transport.close();
-    await b.server.close();
+    await processGone(b);
     await waitFor(() => a.lost.includes('b'), { timeoutMs: 5000, intervalMs: 5, what: 'a to report b lost' });
     assert.equal(a.transport.peers()[0]?.connected, false);
     const again = await makeNode('b', peers);
     await waitFor(() => a.restored.includes('b'), { timeoutMs: 5000, intervalMs: 5, what: 'a to report b restored' });
     assert.ok(again);
+  });
+
+  it('reconnects to a restarted peer on its first request instead of waiting out the reconnect backoff (issue 8, defect 13)', async () => {
+    const peers = await peersAB();
+    // b first, so a connects at once; after b's port refuses, a's next attempt would be a minute away.
+    const b = await makeNode('b', peers);
+    const a = await makeNode('a', peers, { reconnectMinDelayMs: 60_000, reconnectMaxDelayMs: 60_000 });
+    await waitFor(() => a.transport.peers()[0]?.connected, { timeoutMs: 5000, intervalMs: 5, what: 'a → b stream connected' });
+    a.lost.length = 0;
+    a.restored.length = 0;
+    await processGone(b);
+    await waitFor(() => a.lost.includes('b'), { timeoutMs: 5000, intervalMs: 5, what: 'a to report b lost' });
+    // b restarts; its own stream to a is the first sign of life a sees.
+    await makeNode('b', peers);
+    await waitFor(() => a.restored.includes('b') && a.transport.peers()[0]?.connected, { timeoutMs: 5000, intervalMs: 5, what: 'a to report b restored well before its backoff ends' });
   });
 
   it('never reports a hung peer (connect accepted, no answer) as lost: that is a timeout, the core decides', async () => {

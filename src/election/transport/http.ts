@@ -11,9 +11,12 @@
  * Fast crash detection: every replica keeps one stream open to every peer. When a stream
  * closes or resets, the link reconnects at once. "Connection refused" on that attempt
  * means nothing listens on the peer's port any more — its process is gone while its host
- * answers — and only then is `onConnectionLost` reported. A hung or paused peer keeps its
- * sockets open, so it is never reported; timeouts stay the core's business, and a
- * connect timeout here only delays the next attempt.
+ * answers — and only then is `onConnectionLost` reported. Reconnects then back off, but
+ * the first authenticated request from that peer (a restarted process opens its streams
+ * at once) cuts the wait short, so `onConnectionRestored` follows the restart within a
+ * round trip. A hung or paused peer keeps its sockets open, so it is never reported;
+ * timeouts stay the core's business, and a connect timeout here only delays the next
+ * attempt.
  *
  * Messages go out on a keep-alive agent per peer (one loopback round trip ≈ 1 ms), each
  * bounded by a request timeout; at most `maxInFlightPerPeer` are outstanding per peer
@@ -170,6 +173,7 @@ export class HttpPeerTransport implements PeerTransport {
     const v = this.verify('message', ctx, body);
     if (!v.ok) return this.reject(ctx, v.reason, v.detail);
     const { from, message } = v;
+    this.links.get(from)?.heardFrom();
     if (message !== null) {
       if (message.type === 'vote-request') this.deliverVoteRequest(from, message);
       else this.deliver(from, message);
@@ -222,6 +226,7 @@ export class HttpPeerTransport implements PeerTransport {
     if (body === null) return;
     const v = this.verify('stream', ctx, body);
     if (!v.ok) return this.reject(ctx, v.reason, v.detail);
+    this.links.get(v.from)?.heardFrom();
     if (this.closed) {
       sendError(ctx.res, 503, 'SHUTTING_DOWN', 'this replica is shutting down');
       return;
@@ -419,6 +424,19 @@ class PeerLink {
     }
     this.settleProbe();
     this.retryLater();
+  }
+
+  /**
+   * An authenticated request from this peer arrived. If we last found its port refusing
+   * (process gone) and are waiting out a reconnect backoff, it has restarted: reconnect now
+   * rather than up to reconnectMaxDelayMs later, so the core hears `connection-restored`
+   * within a round trip of the peer's start (issue 8, defect 13). Only after a refusal: a
+   * link failing for other reasons keeps its backoff however chatty the peer is.
+   */
+  heardFrom(): void {
+    if (this.closed || !this.lostReported || this.stream !== null || this.retryTimer === undefined) return;
+    this.retryDelayMs = 0;
+    this.connect(); // clears the retry timer
   }
 
   private settleProbe(): void {
