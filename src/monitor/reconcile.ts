@@ -327,7 +327,7 @@ export class Reconciler {
     }
     if (this.opts.refresher) {
       void this.opts.refresher
-        .tick(this.alerts(), { nodeId: config.node.id, term }, async () => this.opts.leadership.isLeader() && this.opts.leadership.term() === term)
+        .tick(this.alerts(), { nodeId: config.node.id, term }, async () => this.opts.leadership.isLeader() && this.opts.leadership.term() === term && this.fencedTerm !== term)
         .catch(() => undefined);
     }
     this.recordMetrics(snapshot, detected.findings);
