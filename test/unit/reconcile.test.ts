@@ -94,6 +94,22 @@ function laggingCluster(): MemoryKafka {
   return k;
 }
 
+/** Leader a (term 1) and follower b; a group falls behind and a has sent the firing page. */
+async function twoReplicasOneIncident() {
+  const kafka = laggingCluster();
+  kafka.commit('svc', 'orders', 0, 5);
+  const backend = new MemoryStateBackend();
+  const pages: Pages = [];
+  const la = new FakeLeadership(true, 1);
+  const lb = new FakeLeadership(false, 1);
+  const a = replica('a', kafka, backend, la, pages);
+  const b = replica('b', kafka, backend, lb, pages);
+  a.r.start();
+  b.r.start();
+  await waitFor(() => pages.length >= 1, { timeoutMs: 5000, what: 'the firing page from a' });
+  return { kafka, backend, pages, la, lb, a, b };
+}
+
 describe('reconcile loop', () => {
   it('pages once when a group falls behind, and once when it catches up', async () => {
     const kafka = laggingCluster();
@@ -133,17 +149,7 @@ describe('reconcile loop', () => {
   });
 
   it('a new leader continues the incident: no second firing page, and it sends the resolve', async () => {
-    const kafka = laggingCluster();
-    kafka.commit('svc', 'orders', 0, 5);
-    const backend = new MemoryStateBackend();
-    const pages: { node: string; n: Notification; channel: string }[] = [];
-    const la = new FakeLeadership(true, 1);
-    const lb = new FakeLeadership(false, 1);
-    const a = replica('a', kafka, backend, la, pages);
-    const b = replica('b', kafka, backend, lb, pages);
-    a.r.start();
-    b.r.start();
-    await waitFor(() => pages.length >= 1, { timeoutMs: 5000, what: 'the firing page from a' });
+    const { kafka, pages, la, lb, b } = await twoReplicasOneIncident();
 
     // a loses its lease; b wins term 2
     la.leader = false;
@@ -213,17 +219,7 @@ describe('reconcile loop', () => {
   }
 
   it('Redis lost its data and the leader died before writing it again: the successor continues from the state it last read (same incident, one resolve)', async () => {
-    const kafka = laggingCluster();
-    kafka.commit('svc', 'orders', 0, 5);
-    const backend = new MemoryStateBackend();
-    const pages: Pages = [];
-    const la = new FakeLeadership(true, 1);
-    const lb = new FakeLeadership(false, 1);
-    const a = replica('a', kafka, backend, la, pages);
-    const b = replica('b', kafka, backend, lb, pages);
-    a.r.start();
-    b.r.start();
-    await waitFor(() => pages.length >= 1, { timeoutMs: 5000, what: 'the firing page from a' });
+    const { kafka, backend, pages, la, lb, a, b } = await twoReplicasOneIncident();
     // the follower keeps a copy of the state the leader writes
     await waitFor(() => b.r.alerts().length === 1, { timeoutMs: 5000, what: 'b to hold the open incident' });
 
