@@ -218,8 +218,15 @@ describe('the leader watches the brokers (DESIGN §4)', () => {
       const mine = (b: WebhookBodyV1) => b.alert === 'BrokerUnreachable' && b.broker === victim && Date.parse(b.startsAt) >= t0 - 1000;
       await kafka.kill(victim);
       const firing = await waitForPage(`BrokerUnreachable for broker ${victim}`, (b) => mine(b) && b.status === 'firing');
-      // A steady incident: the leader writes its state only when it changes. Wait for a
-      // pause in the writes (the ISRs shrink one by one), then Redis forgets everything.
+      // A steady incident: the leader writes its state only when it changes. Wait until the
+      // broker has left the metadata (KRaft fences it after broker.session.timeout.ms) and the
+      // writes pause (the ISRs shrink one by one), then Redis forgets everything.
+      const live = kafka.brokerIds[0] as number;
+      await waitFor(async () => !(await kafka.metadata(live, [])).brokers.some((b) => b.nodeId === victim), {
+        timeoutMs: 60_000,
+        intervalMs: 500,
+        what: `broker ${victim} to leave the metadata`,
+      });
       await waitFor(async () => {
         const doc = await storedCore(redis.url);
         return doc !== null && Date.now() - doc.updatedAtMs > 3000;
