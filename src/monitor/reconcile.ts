@@ -12,11 +12,20 @@
  *   1. persist {alert state, notifications decided but maybe not yet claimed} in Redis in
  *      one fenced write — so a successor either sees the incident *and* the page it owes,
  *      or neither (then it decides both again): no page lost, none doubled by the state;
- *   2. hand the notifications to the outbox (claim → send → settle, fenced), in the
- *      background so a slow receiver never stalls monitoring;
- *   3. metrics and the events stream.
- * With Redis down, step 1 fails: paging goes on from memory (the outbox's local ledger
- * deduplicates), and the state is written again once Redis is back.
+ *   2. the events stream (fenced);
+ *   3. hand the notifications to the outbox (claim → send → settle, fenced), in the
+ *      background so a slow receiver never stalls monitoring; the Alertmanager refresh;
+ *   4. metrics.
+ * A write refused by the fence (step 1 or 2) means a newer leader exists: the cycle ends
+ * there, and this node acts no more in that term (the fence never goes back below a term
+ * it refused). With Redis down, step 1 fails: paging goes on from memory (the outbox's
+ * local ledger deduplicates), and the state is written again once Redis is back.
+ *
+ * Redis losing its data (a restart without persistence, FLUSHALL, eviction: the store
+ * reports `dataLost`) marks the state dirty, and the leader writes it again at once. A
+ * follower keeps a copy of the latest stored state, so a successor that finds no stored
+ * state (the leader died before writing it again) continues the open incidents with their
+ * identity (docs/alerting.md, "Redis losing its data").
  */
 import type { AlertmanagerRefresher } from '../alerting/channels/alertmanager-refresh';
 import { activeAlerts, emptyAlertState, parseAlertState, serializeAlertState, type AlertState } from '../alerting/alert-state';
@@ -77,8 +86,15 @@ export class Reconciler {
   private stopped = true;
   /** the term this node took over in; 0 = not leading */
   private ledTerm = 0;
-  /** the state in Redis is behind (Redis was down or a write failed) */
+  /** the state in Redis is behind (Redis was down or lost its data, or a write failed) */
   private stateDirty = false;
+  /** +1 on each data loss, so a write that started before the loss does not clear `stateDirty` */
+  private lossSeq = 0;
+  /** a term in which the fence refused one of our writes: a newer leader exists, act no more */
+  private fencedTerm = 0;
+  /** where the in-memory alert state came from: the stored document read last, or our write */
+  private view: { term: number; version: number; updatedAtMs: number } | null = null;
+  private unsubscribeStore: (() => void) | undefined;
   private readonly detectOptions: DetectOptions;
   private readonly log: Logger;
   private cycles = 0;
@@ -94,11 +110,16 @@ export class Reconciler {
   start(): void {
     if (!this.stopped) return;
     this.stopped = false;
+    this.unsubscribeStore = this.opts.store.onStatus((s) => {
+      if (s.up && s.dataLost) this.dataLost();
+    });
     this.schedule(0);
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.unsubscribeStore?.();
+    this.unsubscribeStore = undefined;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     await Promise.allSettled([...this.submitting]);
@@ -153,10 +174,10 @@ export class Reconciler {
     let intervalMs = this.opts.config.monitor.pollIntervalMs;
     try {
       const { leadership } = this.opts;
-      if (leadership.isLeader()) {
+      if (leadership.isLeader() && leadership.term() !== this.fencedTerm) {
         const term = leadership.term();
         if (this.ledTerm !== term) await this.takeOver(term);
-        if (this.ledTerm === term && leadership.isLeader()) {
+        if (this.ledTerm === term && this.fencedTerm !== term && leadership.isLeader()) {
           await this.cycle(term);
           // While an incident is open, look again sooner (DESIGN §4: faster polling).
           if (Object.keys(this.alertState.alerts).length > 0) intervalMs = Math.min(intervalMs, this.opts.config.monitor.incidentPollIntervalMs);
@@ -164,6 +185,7 @@ export class Reconciler {
       } else {
         if (this.ledTerm !== 0) this.stepDown();
         await this.opts.observer.warm().catch((err) => this.log.debug({ err: describeError(err) }, 'warm cycle failed'));
+        await this.followState();
       }
     } catch (err) {
       this.log.error({ err: describeError(err) }, 'reconcile cycle failed');
@@ -176,7 +198,7 @@ export class Reconciler {
 
   /** A new term: raise the fence, continue the incidents and pages the old leader left. */
   private async takeOver(term: number): Promise<void> {
-    const { store, config } = this.opts;
+    const { store } = this.opts;
     this.log.info({ term }, 'taking over as leader');
     this.memory = emptyDetectMemory();
     this.opts.refresher?.reset();
@@ -184,13 +206,27 @@ export class Reconciler {
       const fence = await store.raiseFence(term);
       if (fence.status === 'fenced') {
         // a newer leader exists; our lease will say so soon — do nothing in this term
-        this.opts.metrics.fencedWritesRejected.inc();
-        this.log.warn({ term, fenceTerm: fence.fenceTerm }, 'a newer term holds the fence; not acting');
+        this.noteFenced(term, 'raising the fence', fence.fenceTerm);
         return;
       }
       const doc = await store.readAlertState(CORE_KEY);
-      if (doc) this.restore(doc.data);
-      this.stateDirty = false;
+      if (doc) {
+        this.restore(doc.data);
+        this.view = { term: doc.term, version: doc.version, updatedAtMs: doc.updatedAtMs };
+        this.stateDirty = false;
+      } else if (Object.keys(this.alertState.alerts).length > 0 || this.owed.length > 0) {
+        // Nothing stored, yet we know of incidents: Redis lost its data and the leader that
+        // held them died before writing them again. Continue from the last state this node
+        // read (as a follower) or wrote, so each incident keeps its identity (startsAt,
+        // notification ids) and resolves once; write it at once (docs/alerting.md).
+        this.log.warn(
+          { term, openAlerts: Object.keys(this.alertState.alerts).length, viewTerm: this.view?.term, viewAgeMs: this.view ? this.opts.clock.wallMs() - this.view.updatedAtMs : undefined },
+          'no alert state in Redis (data lost?): continuing from the last state this node knew, and writing it again',
+        );
+        this.stateDirty = true;
+      } else {
+        this.stateDirty = false;
+      }
     } catch (err) {
       // Redis down: start from what this node knows (empty on a fresh node); the outbox's
       // local ledger keeps our own pages from repeating.
@@ -198,11 +234,50 @@ export class Reconciler {
       this.log.warn({ err: describeError(err) }, 'could not load alert state from Redis; continuing from memory');
     }
     this.ledTerm = term;
-    void store
-      .appendEvent({ type: 'leader-elected', timeMs: this.opts.clock.wallMs(), nodeId: config.node.id, term, data: { openAlerts: Object.keys(this.alertState.alerts).length } })
-      .catch(() => undefined);
+    const elected = await this.appendEvents(term, this.opts.clock.wallMs(), [{ type: 'leader-elected', data: { openAlerts: Object.keys(this.alertState.alerts).length } }]);
+    if (elected === 'fenced') return;
     // Finish what the previous leader claimed or owed (and what we owe ourselves).
     this.submit(term, this.owed.map((o) => o.notification));
+  }
+
+  /** Redis lost its data: the leader writes its state again now, not at the next change. */
+  private dataLost(): void {
+    this.lossSeq++;
+    this.stateDirty = true;
+    if (this.ledTerm === 0) return;
+    this.log.warn({ term: this.ledTerm }, 'Redis lost its data: writing the alert state again');
+    if (!this.running && !this.stopped) {
+      if (this.timer) clearTimeout(this.timer);
+      this.schedule(0);
+    }
+  }
+
+  /**
+   * A follower keeps a copy of the latest stored state. Should Redis lose it and the leader
+   * die before writing it again, this node takes over knowing the open incidents. An absent
+   * document (lost) or Redis down leaves the copy as it is.
+   */
+  private async followState(): Promise<void> {
+    const { store } = this.opts;
+    if (!store.isUp()) return;
+    try {
+      const doc = await store.readAlertState(CORE_KEY);
+      if (!doc) return;
+      const v = this.view;
+      if (v && v.term === doc.term && v.version === doc.version && v.updatedAtMs === doc.updatedAtMs) return;
+      this.restore(doc.data);
+      this.view = { term: doc.term, version: doc.version, updatedAtMs: doc.updatedAtMs };
+    } catch (err) {
+      this.log.debug({ err: describeError(err) }, 'could not read the alert state as a follower');
+    }
+  }
+
+  /** One of our writes in `term` was refused by the fence: count it, log it, act no more in `term`. */
+  private noteFenced(term: number, what: string, fenceTerm: number, count = 1): void {
+    this.opts.metrics.fencedWritesRejected.inc(count);
+    if (this.fencedTerm === term) return;
+    this.fencedTerm = term;
+    this.log.warn({ term, fenceTerm }, `${what} refused by the fence: a newer leader exists; not acting again in term ${term}`);
   }
 
   private stepDown(): void {
@@ -243,7 +318,9 @@ export class Reconciler {
     const changed = decided.state !== this.alertState || decided.notifications.length > 0;
     this.alertState = decided.state;
     this.owed = [...this.owed.filter((o) => nowMs - o.atMs < OWED_RETENTION_MS), ...decided.notifications.map((notification) => ({ atMs: nowMs, notification }))];
-    if (changed || this.stateDirty) await this.persist(term, nowMs);
+    // A write refused by the fence ends the cycle: no page handed on, no event, no refresh.
+    if ((changed || this.stateDirty) && (await this.persist(term, nowMs)) === 'fenced') return;
+    if ((await this.recordEvents(term, decided.notifications, detected.findings, nowMs)) === 'fenced') return;
     if (decided.notifications.length > 0) {
       for (const n of decided.notifications) {
         this.log.info({ key: n.alert.key, status: n.alert.status, summary: n.alert.summary }, `alert ${n.alert.status}`);
@@ -252,29 +329,32 @@ export class Reconciler {
     }
     if (this.opts.refresher) {
       void this.opts.refresher
-        .tick(this.alerts(), { nodeId: config.node.id, term }, async () => this.opts.leadership.isLeader() && this.opts.leadership.term() === term)
+        .tick(this.alerts(), { nodeId: config.node.id, term }, async () => this.opts.leadership.isLeader() && this.opts.leadership.term() === term && this.fencedTerm !== term)
         .catch(() => undefined);
     }
     this.recordMetrics(snapshot, detected.findings);
-    this.recordEvents(term, decided.notifications, detected.findings, nowMs);
     this.cycles++;
     this.lastCycleMs = clock.monotonicMs() - t0;
     metrics.pollDurationSeconds.observe(this.lastCycleMs / 1000);
   }
 
-  private async persist(term: number, nowMs: number): Promise<void> {
+  private async persist(term: number, nowMs: number): Promise<'ok' | 'fenced' | 'failed'> {
     const core: PersistedCore = { alertState: serializeAlertState(this.alertState), owed: this.owed };
+    const lossSeq = this.lossSeq;
     try {
       const res = await this.opts.store.writeAlertState({ term, key: CORE_KEY, data: core, nowMs });
       if (res.status === 'fenced') {
-        this.opts.metrics.fencedWritesRejected.inc();
-        this.log.warn({ term, fenceTerm: res.fenceTerm }, 'alert state write fenced: a newer leader exists');
-        return;
+        this.noteFenced(term, 'alert state write', res.fenceTerm);
+        return 'fenced';
       }
-      this.stateDirty = false;
+      this.view = { term, version: res.version, updatedAtMs: nowMs };
+      // a loss reported while this write was in flight may have taken it: write again
+      if (lossSeq === this.lossSeq) this.stateDirty = false;
+      return 'ok';
     } catch (err) {
       if (!this.stateDirty) this.log.warn({ err: describeError(err) }, 'could not persist alert state; paging continues from memory');
       this.stateDirty = true;
+      return 'failed';
     }
   }
 
@@ -334,15 +414,36 @@ export class Reconciler {
     for (const a of this.alerts()) m.alertsFiring.inc({ alert: a.alert, severity: a.severity });
   }
 
-  private recordEvents(term: number, notifications: readonly Notification[], findings: readonly Finding[], nowMs: number): void {
-    const { store, config } = this.opts;
-    const nodeId = config.node.id;
-    const append = (type: string, data: unknown) => store.appendEvent({ type, timeMs: nowMs, nodeId, term, data }).catch(() => undefined);
+  private recordEvents(term: number, notifications: readonly Notification[], findings: readonly Finding[], nowMs: number): Promise<'ok' | 'fenced'> {
+    const events: { type: string; data: unknown }[] = [];
     for (const n of notifications) {
-      void append(n.alert.status === 'firing' ? 'alert-firing' : 'alert-resolved', { key: n.alert.key, alert: n.alert.alert, severity: n.alert.severity, summary: n.alert.summary });
+      events.push({ type: n.alert.status === 'firing' ? 'alert-firing' : 'alert-resolved', data: { key: n.alert.key, alert: n.alert.alert, severity: n.alert.severity, summary: n.alert.summary } });
     }
     const moves = findings.filter((f): f is Extract<Finding, { kind: 'LeaderChanged' }> => f.kind === 'LeaderChanged');
-    for (const f of moves.slice(0, MAX_LEADER_EVENTS_PER_CYCLE)) void append('partition-leader-changed', { topic: f.topic, partition: f.partition, from: f.from, to: f.to });
-    if (moves.length > MAX_LEADER_EVENTS_PER_CYCLE) void append('partition-leaders-changed', { count: moves.length, shown: MAX_LEADER_EVENTS_PER_CYCLE });
+    for (const f of moves.slice(0, MAX_LEADER_EVENTS_PER_CYCLE)) events.push({ type: 'partition-leader-changed', data: { topic: f.topic, partition: f.partition, from: f.from, to: f.to } });
+    if (moves.length > MAX_LEADER_EVENTS_PER_CYCLE) events.push({ type: 'partition-leaders-changed', data: { count: moves.length, shown: MAX_LEADER_EVENTS_PER_CYCLE } });
+    return this.appendEvents(term, nowMs, events);
+  }
+
+  /**
+   * Appends events (fenced, in order: one connection keeps the order they were sent in).
+   * 'fenced' when the fence refused any. An event lost to Redis being down is dropped: the
+   * timeline is best effort, paging is not held up for it.
+   */
+  private async appendEvents(term: number, nowMs: number, events: readonly { type: string; data: unknown }[]): Promise<'ok' | 'fenced'> {
+    if (events.length === 0) return 'ok';
+    const { store, config } = this.opts;
+    const nodeId = config.node.id;
+    const results = await Promise.all(events.map((e) => store.appendEvent({ type: e.type, timeMs: nowMs, nodeId, term, data: e.data }).catch(() => undefined)));
+    let refused = 0;
+    let fenceTerm = 0;
+    for (const r of results) {
+      if (r?.status !== 'fenced') continue;
+      refused++;
+      fenceTerm = Math.max(fenceTerm, r.fenceTerm);
+    }
+    if (refused === 0) return 'ok';
+    this.noteFenced(term, refused === 1 ? 'an event' : `${refused} events`, fenceTerm, refused);
+    return 'fenced';
   }
 }

@@ -6,7 +6,8 @@
  *
  *   fence                 string   highest term seen
  *   epoch                 string   random id written when the data set is created; a
- *                                  client that finds it changed knows Redis lost its data
+ *                                  client that finds it changed or gone (on reconnect, or
+ *                                  its check every probe interval) knows Redis lost its data
  *   alerts                hash     alert-state key → {"version","term","updatedAtMs","data"}
  *   alerts:ver            hash     alert-state key → version
  *   outbox                zset     notification id → first claim time (ms): the index

@@ -12,7 +12,10 @@
  * Coming back: each time the connection becomes ready the store runs the `restore` script
  * before it reports itself up. It puts back the fence from the highest term this client has
  * seen (Redis restarted without persistence forgets it) and compares the data-set epoch to
- * the one it knew, so it can tell callers that data was lost.
+ * the one it knew, so it can tell callers that data was lost. Data can also vanish under a
+ * live connection (FLUSHALL, eviction, a replica promoted without the data): while up, the
+ * store runs `restore` again every `probeIntervalMs` and reports a changed epoch the same
+ * way, with `{ up: true, dataLost: true }`.
  */
 import { randomUUID } from 'node:crypto';
 import Redis, { ReplyError, type RedisOptions } from 'ioredis';
@@ -45,6 +48,7 @@ import {
   type ClaimResult,
   type DeleteResult,
   type DocWriteResult,
+  type EventAppendResult,
   type EventQuery,
   type FenceResult,
   type JournalAppend,
@@ -78,7 +82,8 @@ export interface RedisStateStoreOptions {
   /** Reconnect backoff: initial delay doubling up to the maximum (defaults 50 ms, 2000 ms). */
   readonly reconnectInitialDelayMs?: number;
   readonly reconnectMaxDelayMs?: number;
-  /** How often a hung server is probed while the store is down (default 1000 ms). */
+  /** How often a hung server is probed while the store is down, and how often the data set
+   * is checked for loss while it is up (default 1000 ms). */
   readonly probeIntervalMs?: number;
   /** Cap of the events stream (default 10,000; trimmed approximately). */
   readonly eventsMaxLen?: number;
@@ -155,6 +160,8 @@ export class RedisStateStore implements StateStore {
   private closed = false;
   private recovering = false;
   private probeTimer: NodeJS.Timeout | undefined;
+  private watchTimer: NodeJS.Timeout | undefined;
+  private watching = false;
   /** highest term presented to or reported by Redis: what `restore` puts back */
   private highestTermSeen = 0;
   /** the data-set epoch known from the last restore */
@@ -197,6 +204,7 @@ export class RedisStateStore implements StateStore {
     if (this.closed) return;
     this.closed = true;
     this.stopProbe();
+    this.stopWatch();
     this.markDown('closed');
     this.listeners.clear();
     try {
@@ -412,32 +420,19 @@ export class RedisStateStore implements StateStore {
 
   // ---- events ------------------------------------------------------------------------
 
-  async appendEvent(e: VigilEvent): Promise<string> {
+  async appendEvent(e: VigilEvent): Promise<EventAppendResult> {
     checkKey('event type', e.type);
     checkName('node id', e.nodeId);
     checkTerm(e.term);
     checkTimeMs('timeMs', e.timeMs);
-    const data = toJson('event data', e.data ?? null);
-    const id = await this.command('appendEvent', () =>
-      this.client.xadd(
-        this.keys.events,
-        'MAXLEN',
-        '~',
-        this.eventsMaxLen,
-        '*',
-        'type',
-        e.type,
-        'timeMs',
-        String(e.timeMs),
-        'nodeId',
-        e.nodeId,
-        'term',
-        String(e.term),
-        'data',
-        data,
-      ),
+    const reply = await this.script(
+      'appendEvent',
+      scripts.appendEvent,
+      [this.keys.fence, this.keys.events],
+      [e.term, this.eventsMaxLen, e.type, e.timeMs, e.nodeId, toJson('event data', e.data ?? null)],
+      e.term,
     );
-    return String(id);
+    return reply[0] === RESULT.OK ? { status: 'ok', id: String(reply[2]) } : fencedFrom(reply);
   }
 
   async readEvents(q: EventQuery = {}): Promise<StoredEvent[]> {
@@ -535,6 +530,18 @@ export class RedisStateStore implements StateStore {
     if (Number.isSafeInteger(term) && term > this.highestTermSeen) this.highestTermSeen = term;
   }
 
+  /** Runs `restore`: the fence put back, the epoch read (or created). True if data was lost. */
+  private async restoreData(): Promise<{ fence: number; dataLost: boolean }> {
+    const fresh = randomUUID();
+    const reply = (await this.call(scripts.restore, [this.keys.fence, this.keys.epoch], [this.highestTermSeen, fresh])) as unknown[];
+    const fence = num(reply[0]);
+    const epoch = String(reply[1]);
+    this.seeTerm(fence);
+    const dataLost = this.epoch !== undefined && epoch !== this.epoch;
+    this.epoch = epoch;
+    return { fence, dataLost };
+  }
+
   /**
    * Runs `restore` and, when it answers, reports the store up. Called when the connection
    * becomes ready and by the probe while a connected server is not answering.
@@ -543,13 +550,7 @@ export class RedisStateStore implements StateStore {
     if (this.closed || this.recovering || this.up) return;
     this.recovering = true;
     try {
-      const fresh = randomUUID();
-      const reply = (await this.call(scripts.restore, [this.keys.fence, this.keys.epoch], [this.highestTermSeen, fresh])) as unknown[];
-      const fence = num(reply[0]);
-      const epoch = String(reply[1]);
-      this.seeTerm(fence);
-      const dataLost = this.epoch !== undefined && epoch !== this.epoch;
-      this.epoch = epoch;
+      const { fence, dataLost } = await this.restoreData();
       if (this.closed) return;
       this.stopProbe();
       this.up = true;
@@ -560,6 +561,7 @@ export class RedisStateStore implements StateStore {
       } else {
         this.log.info({ reason }, 'Redis is up');
       }
+      this.startWatch();
       this.emit({ up: true, dataLost });
     } catch (err) {
       this.log.debug({ err: (err as Error)?.message, reason }, 'Redis not answering yet');
@@ -569,7 +571,28 @@ export class RedisStateStore implements StateStore {
     }
   }
 
+  /**
+   * While up: has the data set vanished under the live connection (FLUSHALL, eviction)?
+   * `restore` answers that and puts the fence back in the same step, so a deposed leader
+   * gets at most one interval in which a lower term could write.
+   */
+  private async watchData(): Promise<void> {
+    if (this.closed || !this.up || this.watching || this.recovering) return;
+    this.watching = true;
+    try {
+      const { fence, dataLost } = await this.command('watchData', () => this.restoreData());
+      if (!dataLost || this.closed || !this.up) return;
+      this.log.warn({ fenceTerm: fence }, 'Redis lost its data while connected (FLUSHALL or eviction?); fence restored from the highest term seen');
+      this.emit({ up: true, dataLost: true });
+    } catch {
+      // command() has marked the store down; recovery reports what it finds
+    } finally {
+      this.watching = false;
+    }
+  }
+
   private markDown(reason: string): void {
+    this.stopWatch();
     if (this.up) {
       this.up = false;
       this.metrics?.redisUp.set(0);
@@ -590,6 +613,17 @@ export class RedisStateStore implements StateStore {
       void this.recover('probe');
     }, this.probeIntervalMs);
     this.probeTimer.unref();
+  }
+
+  private startWatch(): void {
+    if (this.watchTimer || this.closed) return;
+    this.watchTimer = setInterval(() => void this.watchData(), this.probeIntervalMs);
+    this.watchTimer.unref();
+  }
+
+  private stopWatch(): void {
+    if (this.watchTimer) clearInterval(this.watchTimer);
+    this.watchTimer = undefined;
   }
 
   private stopProbe(): void {

@@ -74,9 +74,11 @@ export const restore: ScriptDef = {
   name: 'vigilRestore',
   numberOfKeys: 2,
   lua: `--[[
-  Run by a client each time its connection becomes ready. Puts back a fence Redis lost (a
-  restart without persistence) from the highest term this client has seen, and reads or
-  creates the data-set epoch by which the client learns that data was lost.
+  Run by a client each time its connection becomes ready, and every probe interval while it
+  is up (data can also vanish under a live connection: FLUSHALL, eviction). Puts back a
+  fence Redis lost from the highest term this client has seen, and reads or creates the
+  data-set epoch by which the client learns that data was lost. Writes only when a key is
+  missing or behind, so running it often costs one round trip.
   Input:
     KEYS[1] fence
     KEYS[2] epoch
@@ -327,6 +329,34 @@ return {${RESULT.OK}, fence, version}
 `,
 };
 
+export const appendEvent: ScriptDef = {
+  name: 'vigilAppendEvent',
+  numberOfKeys: 2,
+  lua: `--[[
+  Append one event to the capped events stream (the failover timeline, /api/v1/events).
+  Fenced like every other write, so a deposed leader's late events never land in the
+  timeline beside its successor's. The stream id is the server's ('*'); Redis 5+ replicates
+  the effect, not the script, so a non-deterministic id is allowed here.
+  Input:
+    KEYS[1] fence
+    KEYS[2] events stream
+    ARGV[1] term
+    ARGV[2] stream cap (trimmed approximately: MAXLEN ~)
+    ARGV[3] event type
+    ARGV[4] time (epoch ms, the writer's clock)
+    ARGV[5] node id
+    ARGV[6] data JSON
+  Output:
+    {1, fence, id}  appended; id is its stream id
+    {-1, fence}     fenced
+]]
+${FENCE_PROLOGUE}
+local id = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*',
+  'type', ARGV[3], 'timeMs', ARGV[4], 'nodeId', ARGV[5], 'term', ARGV[1], 'data', ARGV[6])
+return {${RESULT.OK}, fence, id}
+`,
+};
+
 export const pruneOutbox: ScriptDef = {
   name: 'vigilPruneOutbox',
   numberOfKeys: 2,
@@ -389,6 +419,7 @@ export const ALL_SCRIPTS: readonly ScriptDef[] = [
   writeAlertState,
   deleteAlertState,
   appendJournal,
+  appendEvent,
   writeWarmState,
   pruneOutbox,
   pruneJournals,

@@ -5,7 +5,7 @@
  *
  * Fencing. A fence holds the highest term any writer has presented. Every write that stands
  * for a side effect (claim or settle a notification, write alert state, append a journal
- * step, write warm state) is atomic on the server: it first compares its term with the
+ * step or an event, write warm state) is atomic on the server: it first compares its term with the
  * fence, is refused when the term is lower, and raises the fence when it is higher. So once
  * a new leader has raised the fence, nothing the deposed leader still has in flight lands.
  * A refusal is a result ({ status: 'fenced' }), never an exception: the caller counts it
@@ -207,6 +207,9 @@ export interface EventQuery {
   readonly limit?: number;
 }
 
+/** Appending to the events stream: the stream id it got, or fenced. */
+export type EventAppendResult = { readonly status: 'ok'; readonly id: string } | Fenced;
+
 export type WarmWriteResult = { readonly status: 'ok'; readonly version: number } | Fenced;
 
 export interface WarmStateWrite {
@@ -215,9 +218,12 @@ export interface WarmStateWrite {
   readonly nowMs: number;
 }
 
-/** Up/down changes. `dataLost`: Redis came back without the data it held (a restart
- * without persistence); the store has already restored the fence from the highest term
- * it saw, and callers that keep local copies (the outbox ledger) should write them again. */
+/** Up/down changes. `dataLost`: Redis lost the data it held: it came back from a restart
+ * without persistence, or its keys vanished under a live connection (FLUSHALL, eviction;
+ * noticed within one probe interval). The store has already restored the fence from the
+ * highest term it saw, and callers that keep local copies (the outbox ledger, the leader's
+ * alert state) must write them again. Reported as `{ up: true, dataLost: true }`, also
+ * when the store did not go down first. */
 export interface StoreStatus {
   readonly up: boolean;
   readonly dataLost: boolean;
@@ -256,8 +262,11 @@ export interface StateStore {
   /** Forgets journals last appended to before `beforeMs`; returns how many. */
   pruneJournals(beforeMs: number): Promise<number>;
 
-  /** Appends to the capped events stream; not fenced (any replica may record history). */
-  appendEvent(event: VigilEvent): Promise<string>;
+  /**
+   * Appends to the capped events stream, fenced by `event.term` like every other write: a
+   * deposed leader's events are refused ({ status: 'fenced' }) and the caller stops acting.
+   */
+  appendEvent(event: VigilEvent): Promise<EventAppendResult>;
   /** Events in stream order. */
   readEvents(query?: EventQuery): Promise<StoredEvent[]>;
 

@@ -11,7 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Alert, Notification } from '../../src/alerting/types';
 import { notificationId } from '../../src/alerting/types';
 import { isVigilError } from '../../src/errors';
-import type { ClaimResult, StateStore, StoreStatus } from '../../src/state/types';
+import type { ClaimResult, EventAppendResult, StateStore, StoreStatus } from '../../src/state/types';
 import { waitFor } from '../harness/wait';
 
 export interface StateStoreFixture {
@@ -21,6 +21,8 @@ export interface StateStoreFixture {
   stop(): Promise<void>;
   /** The backend returns, without the data it held (no persistence). */
   start(): Promise<void>;
+  /** The backend loses all its data while it stays up and connected (FLUSHALL, eviction). */
+  wipe(): Promise<void>;
   teardown(): Promise<void>;
 }
 
@@ -47,6 +49,12 @@ export function sampleNotification(key: string, status: 'firing' | 'resolved' = 
 
 function statusOf(r: ClaimResult): string {
   return r.status;
+}
+
+/** The stream id of an event that was appended (fails the test when it was fenced). */
+function appended(r: EventAppendResult): string {
+  assert.equal(r.status, 'ok', `event refused: ${JSON.stringify(r)}`);
+  return (r as { id: string }).id;
 }
 
 export function stateStoreContract(name: string, setup: () => Promise<StateStoreFixture>): void {
@@ -95,11 +103,13 @@ export function stateStoreContract(name: string, setup: () => Promise<StateStore
         oldLeader.claimNotification({ term: 4, owner: 'vigil-1', notification: n, channel: 'webhook-0', nowMs: now() }),
         oldLeader.settleNotification({ term: 4, owner: 'vigil-1', notification: n, channel: 'webhook-0', nowMs: now(), outcome: 'delivered' }),
         oldLeader.appendJournal({ term: 4, nodeId: 'vigil-1', planId: 'p1', timeMs: now(), entry: { step: 1 } }),
+        oldLeader.appendEvent({ type: 'alert-firing', timeMs: now(), nodeId: 'vigil-1', term: 4 }),
       ]);
       for (const w of writes) assert.deepEqual(w, { status: 'fenced', fenceTerm: 5 });
       assert.deepEqual((await newLeader.readWarmState())?.data, { from: 'old' });
       assert.equal(await newLeader.readOutboxEntry(n.id), undefined);
       assert.deepEqual(await newLeader.readJournal('p1'), []);
+      assert.deepEqual(await newLeader.readEvents(), []);
     });
 
     it('two clients claiming the same notification concurrently in one term: exactly one wins (DESIGN §4)', async () => {
@@ -329,7 +339,7 @@ export function stateStoreContract(name: string, setup: () => Promise<StateStore
       const t0 = now();
       const ids: string[] = [];
       for (let i = 0; i < 5; i++) {
-        ids.push(await s.appendEvent({ type: i % 2 ? 'leader-elected' : 'notification-delivered', timeMs: t0 + i, nodeId: 'vigil-1', term: 3, data: { i } }));
+        ids.push(appended(await s.appendEvent({ type: i % 2 ? 'leader-elected' : 'notification-delivered', timeMs: t0 + i, nodeId: 'vigil-1', term: 3, data: { i } })));
       }
       const all = await s.readEvents();
       assert.deepEqual(all.map((e) => e.id), ids);
@@ -344,7 +354,7 @@ export function stateStoreContract(name: string, setup: () => Promise<StateStore
       assert.deepEqual((await s.readEvents({ sinceMs: lastMs + 1 })).map((e) => e.id), []);
       assert.ok((await s.readEvents({ sinceMs: lastMs })).some((e) => e.id === ids[4]));
       // an event without data reads back as null data
-      const id = await s.appendEvent({ type: 'redis-up', timeMs: t0, nodeId: 'vigil-2', term: 0 });
+      const id = appended(await s.appendEvent({ type: 'redis-up', timeMs: t0, nodeId: 'vigil-2', term: 3 }));
       assert.equal((await s.readEvents({ afterId: ids[4] }))[0]?.id, id);
       assert.equal((await s.readEvents({ afterId: ids[4] }))[0]?.data, null);
     });
@@ -353,13 +363,50 @@ export function stateStoreContract(name: string, setup: () => Promise<StateStore
       const cap = 50;
       const s = await fx.open(cluster('events-cap'), { eventsMaxLen: cap });
       const ids: string[] = [];
-      for (let i = 0; i < 600; i++) ids.push(await s.appendEvent({ type: 'tick', timeMs: i, nodeId: 'vigil-1', term: 1, data: i }));
+      for (let i = 0; i < 600; i++) ids.push(appended(await s.appendEvent({ type: 'tick', timeMs: i, nodeId: 'vigil-1', term: 1, data: i })));
       const kept = await s.readEvents({ limit: 10_000 });
       // Redis trims whole stream nodes (MAXLEN ~, 100 entries a node): within one node of the cap
       assert.ok(kept.length >= cap && kept.length <= cap + 100, `kept ${kept.length} of 600 with cap ${cap}`);
       assert.equal(kept[kept.length - 1]?.id, ids[599]);
       assert.ok(!kept.some((e) => e.id === ids[0]), 'the oldest event is gone');
       assert.deepEqual(kept.map((e) => e.data), ids.slice(600 - kept.length).map((_, i) => 600 - kept.length + i));
+    });
+
+    it('events are fenced like every other write: a lower term is refused and not stored, a higher one raises the fence (issue 8)', async () => {
+      const c = cluster('events-fenced');
+      const oldLeader = await fx.open(c);
+      const newLeader = await fx.open(c);
+      const t0 = now();
+      appended(await oldLeader.appendEvent({ type: 'alert-firing', timeMs: t0, nodeId: 'vigil-1', term: 4, data: { key: 'k' } }));
+      assert.equal(await newLeader.fenceTerm(), 4, 'an event raises the fence to its term');
+      assert.equal((await newLeader.raiseFence(5)).status, 'ok');
+      assert.deepEqual(await oldLeader.appendEvent({ type: 'alert-resolved', timeMs: t0 + 1, nodeId: 'vigil-1', term: 4, data: { key: 'k' } }), {
+        status: 'fenced',
+        fenceTerm: 5,
+      });
+      appended(await newLeader.appendEvent({ type: 'leader-elected', timeMs: t0 + 2, nodeId: 'vigil-2', term: 5 }));
+      assert.deepEqual(
+        (await newLeader.readEvents()).map((e) => [e.type, e.nodeId, e.term]),
+        [
+          ['alert-firing', 'vigil-1', 4],
+          ['leader-elected', 'vigil-2', 5],
+        ],
+      );
+    });
+
+    it('data wiped while the backend stays up (FLUSHALL, eviction) is reported as lost and the fence restored (issue 8)', async () => {
+      const s = await fx.open(cluster('wipe'));
+      const changes: StoreStatus[] = [];
+      s.onStatus((st) => changes.push(st));
+      assert.equal((await s.raiseFence(6)).status, 'ok');
+      assert.equal((await s.writeAlertState({ term: 6, key: 'core', data: { open: 1 }, nowMs: now() })).status, 'ok');
+      await fx.wipe();
+      await waitFor(() => changes.some((c) => c.up && c.dataLost), { timeoutMs: 20_000, what: 'the store to report its data lost' });
+      assert.ok(s.isUp());
+      assert.equal(await s.readAlertState('core'), undefined);
+      // the lost fence is back from the highest term this client saw: no deposed leader gets in
+      assert.equal(await s.fenceTerm(), 6);
+      assert.deepEqual(await s.raiseFence(5), { status: 'fenced', fenceTerm: 6 });
     });
 
     it('while the backend is down every call fails fast with REDIS_UNAVAILABLE; back up, the fence is restored and data loss reported', async () => {

@@ -1,5 +1,5 @@
 /**
- * The leader watches Kafka and pages (issue 4; DESIGN §3, §4, §6): a real 3-broker Kafka,
+ * The leader watches Kafka and pages (issue 4, issue 8; DESIGN §3, §4, §6): a real 3-broker Kafka,
  * a real Redis, three vigil replicas as processes and a webhook sink. Consumer groups are
  * simulated by committing offsets whose records have a known age (test/harness/workload.ts),
  * so the true delivery latency is known exactly.
@@ -8,8 +8,9 @@
  * counts pages by alert key, so one test's pages never satisfy another's assertions.
  */
 import assert from 'node:assert/strict';
+import Redis from 'ioredis';
 import { after, before, describe, it } from 'node:test';
-import type { WebhookBodyV1 } from '../../src/alerting/types';
+import type { Alert, WebhookBodyV1 } from '../../src/alerting/types';
 import { withLogsOnFailure } from '../harness/failure';
 import { type Stack, startStack } from '../harness/stack';
 import { waitFor } from '../harness/wait';
@@ -47,6 +48,18 @@ const waitForPage = async (what: string, filter: (b: WebhookBodyV1) => boolean, 
 const lagKey = (group: string, topic: string) => stack.lagKey(group, topic);
 const leaderLag = () => stack.leaderLag();
 const sources = () => stack.logSources;
+
+/** The leader's stored alert state (cluster "test"), read straight from Redis; null when absent. */
+async function storedCore(url: string): Promise<{ updatedAtMs: number } | null> {
+  const conn = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => null });
+  try {
+    await conn.connect();
+    const text = await conn.hget('vigil:{test}:alerts', 'core');
+    return text === null ? null : (JSON.parse(text) as { updatedAtMs: number });
+  } finally {
+    conn.disconnect();
+  }
+}
 
 /** A workload and a group at 1 s of latency that the leader already reports. */
 async function watchedGroup(topic: string, partitions: number, group: string, behaviour?: (nowMs: number, partition: number) => GroupBehaviour): Promise<{ w: Workload; g: SimulatedGroup }> {
@@ -201,6 +214,49 @@ describe('the leader watches the brokers (DESIGN §4)', () => {
       g.setBehaviour(() => 'caught-up');
       await waitForPage('the broker alert resolved', (b) => b.alert === 'BrokerUnreachable' && b.broker === victim && b.status === 'resolved');
       await waitForPage('the lag alert resolved', (b) => b.key === lagKey('e2e-broker-svc', 'e2e-broker') && b.status === 'resolved');
+    }));
+
+  it('a broker down, Redis restarted without its data, then the vigil leader SIGKILLed: the broker is paged firing once and resolved once, as one incident (issue 8)', () =>
+    withLogsOnFailure(sources(), async () => {
+      const { kafka, replicas, redis } = stack;
+      const t0 = Date.now();
+      const victim = kafka.brokerIds[kafka.brokerIds.length - 1] as number;
+      const mine = (b: WebhookBodyV1) => b.alert === 'BrokerUnreachable' && b.broker === victim && Date.parse(b.startsAt) >= t0 - 1000;
+      await kafka.kill(victim);
+      const firing = await waitForPage(`BrokerUnreachable for broker ${victim}`, (b) => mine(b) && b.status === 'firing');
+      // A steady incident: the leader writes its state only when it changes. Wait until the
+      // broker has left the metadata (KRaft fences it after broker.session.timeout.ms) and the
+      // writes pause (the ISRs shrink one by one), then Redis forgets everything.
+      const live = kafka.brokerIds[0] as number;
+      await waitFor(async () => !(await kafka.metadata(live, [])).brokers.some((b) => b.nodeId === victim), {
+        timeoutMs: 60_000,
+        intervalMs: 500,
+        what: `broker ${victim} to leave the metadata`,
+      });
+      await waitFor(async () => {
+        const doc = await storedCore(redis.url);
+        return doc !== null && Date.now() - doc.updatedAtMs > 3000;
+      }, { timeoutMs: 60_000, intervalMs: 250, what: 'a pause in the alert state writes' });
+      await redis.restart();
+      await waitFor(async () => (await storedCore(redis.url)) !== null, { timeoutMs: 30_000, intervalMs: 200, what: 'the leader to write its alert state again' });
+
+      const leader = await replicas.waitForLeader({ timeoutMs: 30_000 });
+      await replicas.kill(leader.nodeId);
+      await replicas.waitForLeader({ excluding: [leader.nodeId], minTerm: leader.term + 1, timeoutMs: 30_000 });
+      await replicas.start(leader.nodeId);
+      await kafka.start(victim);
+      // The incident the first leader paged is the one resolved: a leader that had lost it
+      // would open a second one (a new startsAt) and never resolve the first.
+      await waitForPage('the broker alert resolved', (b) => mine(b) && b.status === 'resolved' && b.startsAt === firing.startsAt, 90_000);
+      await waitFor(async () => {
+        const current = await replicas.waitForLeader({ timeoutMs: 30_000 });
+        const res = await replicas.request(current.nodeId, 'GET', '/api/v1/alerts');
+        return !(JSON.parse(res.text) as { alerts: Alert[] }).alerts.some((a) => a.alert === 'BrokerUnreachable' && a.broker === victim);
+      }, { timeoutMs: 60_000, what: `no BrokerUnreachable open for broker ${victim} on the leader` });
+      assert.deepEqual(pages(mine).map((b) => [b.status, b.startsAt]), [
+        ['firing', firing.startsAt],
+        ['resolved', firing.startsAt],
+      ]);
     }));
 
   it('all brokers down pages KafkaUnreachable; vigil recovers when they return, without a restart', () =>

@@ -20,6 +20,7 @@ import {
   type ClaimResult,
   type DeleteResult,
   type DocWriteResult,
+  type EventAppendResult,
   type EventQuery,
   type Fenced,
   type FenceResult,
@@ -128,6 +129,17 @@ export class MemoryStateBackend {
     for (const c of this.clients) c.backendChanged();
   }
 
+  /**
+   * Loses every cluster's data while staying up (FLUSHALL, eviction). Each client notices
+   * at once, as the real one does within its probe interval: fence restored, data loss
+   * reported.
+   */
+  wipe(): void {
+    this.clusters = new Map();
+    if (!this.running) return;
+    for (const c of this.clients) c.dataWiped();
+  }
+
   /** @internal */
   data(cluster: string): ClusterData {
     let d = this.clusters.get(cluster);
@@ -170,18 +182,30 @@ export class MemoryStateStore implements StateStore {
   backendChanged(): void {
     if (this.closed) return;
     if (this.backend.isRunning() && !this.up) {
-      const d = this.backend.data(this.cluster);
-      if (this.highestTermSeen > d.fence) d.fence = this.highestTermSeen;
-      if (d.epoch === undefined) d.epoch = this.backend.newEpoch();
-      const dataLost = this.epoch !== undefined && this.epoch !== d.epoch;
-      this.epoch = d.epoch;
-      this.seeTerm(d.fence);
+      const dataLost = this.restore();
       this.up = true;
       this.emit({ up: true, dataLost });
     } else if (!this.backend.isRunning() && this.up) {
       this.up = false;
       this.emit({ up: false, dataLost: false });
     }
+  }
+
+  /** @internal called by the backend when it lost its data under a live connection */
+  dataWiped(): void {
+    if (this.closed || !this.up) return;
+    if (this.restore()) this.emit({ up: true, dataLost: true });
+  }
+
+  /** The `restore` script: fence put back, epoch read or created; true if data was lost. */
+  private restore(): boolean {
+    const d = this.backend.data(this.cluster);
+    if (this.highestTermSeen > d.fence) d.fence = this.highestTermSeen;
+    if (d.epoch === undefined) d.epoch = this.backend.newEpoch();
+    const dataLost = this.epoch !== undefined && this.epoch !== d.epoch;
+    this.epoch = d.epoch;
+    this.seeTerm(d.fence);
+    return dataLost;
   }
 
   isUp(): boolean {
@@ -387,13 +411,14 @@ export class MemoryStateStore implements StateStore {
     return n;
   }
 
-  async appendEvent(e: VigilEvent): Promise<string> {
+  async appendEvent(e: VigilEvent): Promise<EventAppendResult> {
     checkKey('event type', e.type);
     checkName('node id', e.nodeId);
     checkTerm(e.term);
     checkTimeMs('timeMs', e.timeMs);
     const dataJson = toJson('event data', e.data ?? null);
-    const d = await this.data('appendEvent');
+    const { d, fenced } = await this.fenced('appendEvent', e.term);
+    if (fenced) return fenced;
     // Stream ids as Redis makes them: server milliseconds, a sequence within one ms, never
     // going backwards even if the clock does.
     const nowMs = Math.max(this.backend.nowMs(), d.lastEventMs);
@@ -402,7 +427,7 @@ export class MemoryStateStore implements StateStore {
     const id = `${nowMs}-${d.lastEventSeq}`;
     d.events.push({ id, fields: { type: e.type, timeMs: e.timeMs, nodeId: e.nodeId, term: e.term, dataJson } });
     if (d.events.length > this.eventsMaxLen) d.events.splice(0, d.events.length - this.eventsMaxLen);
-    return id;
+    return { status: 'ok', id };
   }
 
   async readEvents(q: EventQuery = {}): Promise<StoredEvent[]> {

@@ -5,6 +5,7 @@
  * after it returns (issue 4).
  */
 import assert from 'node:assert/strict';
+import Redis from 'ioredis';
 import { after, before, describe, it } from 'node:test';
 import type { DeliveryOutcomeKind as DeliveryOutcome } from '../../src/alerting/notifier';
 import { Outbox } from '../../src/alerting/outbox';
@@ -48,6 +49,15 @@ stateStoreContract('Redis (real redis-server)', async () => {
     },
     stop: () => redis.stop(),
     start: () => redis.start(),
+    async wipe() {
+      const admin = new Redis(redis.url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+      try {
+        await admin.connect();
+        await admin.flushall();
+      } finally {
+        admin.disconnect();
+      }
+    },
     async teardown() {
       await Promise.all(stores.map((s) => s.close()));
       await redis.shutdown();

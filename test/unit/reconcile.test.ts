@@ -1,11 +1,14 @@
 /**
  * The reconcile loop on fakes (MemoryKafka, the in-memory state store, a recording
  * deliver): one page per incident, also across a leader change (DESIGN §4 "exactly-once
- * intent across failover"), and a follower never pages.
+ * intent across failover"), a follower never pages, the state survives Redis losing its
+ * data (issue 8, defect 3), and a write refused by the fence ends the leader's acting
+ * (issue 8, defect 7).
  */
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
 import { Outbox } from '../../src/alerting/outbox';
+import type { AlertmanagerRefresher } from '../../src/alerting/channels/alertmanager-refresh';
 import type { Notification } from '../../src/alerting/types';
 import type { VigilConfig } from '../../src/config/types';
 import { silentLogger } from '../../src/log';
@@ -34,7 +37,14 @@ afterEach(async () => {
   await Promise.all(running.splice(0).map((r) => r.stop()));
 });
 
-function replica(id: string, kafka: MemoryKafka, backend: MemoryStateBackend, leadership: FakeLeadership, pages: { node: string; n: Notification; channel: string }[]) {
+function replica(
+  id: string,
+  kafka: MemoryKafka,
+  backend: MemoryStateBackend,
+  leadership: FakeLeadership,
+  pages: { node: string; n: Notification; channel: string }[],
+  extra: { refresher?: AlertmanagerRefresher } = {},
+) {
   const store = backend.connect('test');
   const metrics = createMetrics({ nodeId: id, cluster: 'test' });
   const mayAct = () => leadership.isLeader();
@@ -59,9 +69,21 @@ function replica(id: string, kafka: MemoryKafka, backend: MemoryStateBackend, le
     metrics,
     logger: silentLogger,
     clock: systemClock,
+    ...extra,
   });
   running.push(r);
-  return { r, metrics, store };
+  return { r, metrics, store, outbox, observer };
+}
+
+async function counter(c: ReturnType<typeof createMetrics>['fencedWritesRejected']): Promise<number> {
+  return (await c.get()).values[0]?.value ?? 0;
+}
+
+type Pages = { node: string; n: Notification; channel: string }[];
+
+/** What a webhook receiver would see of one alert key: status and incident identity. */
+function incidentPages(pages: Pages): Array<[string, string, string, string]> {
+  return pages.map((p) => [p.node, p.n.alert.status, p.n.alert.startsAt, p.n.id]);
 }
 
 function laggingCluster(): MemoryKafka {
@@ -70,6 +92,22 @@ function laggingCluster(): MemoryKafka {
   const now = Date.now();
   k.produce('orders', 0, Array.from({ length: 30 }, (_, i) => now - 30_000 + i * 1000));
   return k;
+}
+
+/** Leader a (term 1) and follower b; a group falls behind and a has sent the firing page. */
+async function twoReplicasOneIncident() {
+  const kafka = laggingCluster();
+  kafka.commit('svc', 'orders', 0, 5);
+  const backend = new MemoryStateBackend();
+  const pages: Pages = [];
+  const la = new FakeLeadership(true, 1);
+  const lb = new FakeLeadership(false, 1);
+  const a = replica('a', kafka, backend, la, pages);
+  const b = replica('b', kafka, backend, lb, pages);
+  a.r.start();
+  b.r.start();
+  await waitFor(() => pages.length >= 1, { timeoutMs: 5000, what: 'the firing page from a' });
+  return { kafka, backend, pages, la, lb, a, b };
 }
 
 describe('reconcile loop', () => {
@@ -111,17 +149,7 @@ describe('reconcile loop', () => {
   });
 
   it('a new leader continues the incident: no second firing page, and it sends the resolve', async () => {
-    const kafka = laggingCluster();
-    kafka.commit('svc', 'orders', 0, 5);
-    const backend = new MemoryStateBackend();
-    const pages: { node: string; n: Notification; channel: string }[] = [];
-    const la = new FakeLeadership(true, 1);
-    const lb = new FakeLeadership(false, 1);
-    const a = replica('a', kafka, backend, la, pages);
-    const b = replica('b', kafka, backend, lb, pages);
-    a.r.start();
-    b.r.start();
-    await waitFor(() => pages.length >= 1, { timeoutMs: 5000, what: 'the firing page from a' });
+    const { kafka, pages, la, lb, b } = await twoReplicasOneIncident();
 
     // a loses its lease; b wins term 2
     la.leader = false;
@@ -135,6 +163,160 @@ describe('reconcile loop', () => {
     await waitFor(() => pages.length >= 2, { timeoutMs: 5000, what: 'the resolve from b' });
     assert.deepEqual(pages.map((p) => [p.node, p.n.alert.status]), [['a', 'firing'], ['b', 'resolved']]);
   });
+
+  // Issue 8, defect 3: Redis restarted empty (no persistence) or its keys vanished while
+  // the leader kept leading. The leader must write its state again; a successor then
+  // continues the same incident (same startsAt and notification ids), pages no second
+  // "firing" and resolves it once. An under-replicated partition is a steady incident: its
+  // alert state does not change from cycle to cycle, so nothing but the loss makes the
+  // leader write it (a lag alert's reported seconds change every cycle).
+  for (const loss of ['restart', 'wipe'] as const) {
+    it(`Redis lost its data (${loss}) mid-incident: the leader writes the state again; after a failover the incident keeps its identity and resolves once`, async () => {
+      const kafka = laggingCluster();
+      kafka.commit('svc', 'orders', 0, 30);
+      const partition = kafka.part('orders', 0);
+      partition.isr = partition.replicas.filter((r) => r !== partition.replicas[partition.replicas.length - 1]);
+      const backend = new MemoryStateBackend();
+      const pages: Pages = [];
+      const la = new FakeLeadership(true, 1);
+      const lb = new FakeLeadership(false, 1);
+      const a = replica('a', kafka, backend, la, pages);
+      a.r.start();
+      await waitFor(() => pages.length >= 1, { timeoutMs: 5000, what: 'the firing page from a' });
+      const probe = backend.connect('test');
+      await waitFor(async () => (await probe.readAlertState('core')) !== undefined, { timeoutMs: 5000, what: 'the state in Redis' });
+
+      if (loss === 'restart') {
+        backend.stop();
+        backend.start();
+      } else {
+        backend.wipe();
+      }
+      await waitFor(async () => (await probe.readAlertState('core')) !== undefined, { timeoutMs: 5000, what: 'a to write its state again after the loss' });
+
+      // a loses its lease; b, which never saw the incident, wins term 2
+      const b = replica('b', kafka, backend, lb, pages);
+      la.leader = false;
+      lb.leader = true;
+      lb.currentTerm = 2;
+      b.r.start();
+      await waitFor(() => b.r.status().leading && b.r.status().cycles >= 5, { timeoutMs: 5000, what: 'b leading for five cycles' });
+      assert.deepEqual(incidentPages(pages).map(([node, status]) => [node, status]), [['a', 'firing']], `no second firing page: ${JSON.stringify(incidentPages(pages))}`);
+      partition.isr = [...partition.replicas];
+      await waitFor(() => pages.length >= 2, { timeoutMs: 10_000, what: 'the resolve from b' });
+      const [firing, resolved] = pages;
+      assert.deepEqual(
+        incidentPages(pages).map(([node, status, startsAt]) => [node, status, startsAt]),
+        [
+          ['a', 'firing', firing!.n.alert.startsAt],
+          ['b', 'resolved', firing!.n.alert.startsAt],
+        ],
+      );
+      assert.equal(firing!.n.alert.alert, 'PartitionUnderReplicated');
+      assert.equal(resolved!.n.alert.key, firing!.n.alert.key);
+      await probe.close();
+    });
+  }
+
+  it('Redis lost its data and the leader died before writing it again: the successor continues from the state it last read (same incident, one resolve)', async () => {
+    const { kafka, backend, pages, la, lb, a, b } = await twoReplicasOneIncident();
+    // the follower keeps a copy of the state the leader writes
+    await waitFor(() => b.r.alerts().length === 1, { timeoutMs: 5000, what: 'b to hold the open incident' });
+
+    // a dies, then Redis loses everything before anyone writes it again
+    la.leader = false;
+    await a.r.stop();
+    a.outbox.close();
+    await a.store.close();
+    backend.wipe();
+
+    lb.leader = true;
+    lb.currentTerm = 2;
+    b.r.leadershipChanged();
+    await waitFor(() => b.r.status().leading && b.r.status().cycles >= 5, { timeoutMs: 5000, what: 'b leading for five cycles' });
+    // b cannot know that a's page was delivered (that record was lost with Redis), so it may
+    // deliver the same notification again (the documented at-least-once edge), but it opens
+    // no new incident: every firing page is the same notification.
+    const firingIds = new Set(pages.filter((p) => p.n.alert.status === 'firing').map((p) => p.n.id));
+    assert.deepEqual([...firingIds], [pages[0]!.n.id], `one incident: ${JSON.stringify(incidentPages(pages))}`);
+    kafka.commit('svc', 'orders', 0, 30);
+    await waitFor(() => pages.some((p) => p.n.alert.status === 'resolved'), { timeoutMs: 5000, what: 'the resolve from b' });
+    const c = b.r.status().cycles;
+    await waitFor(() => b.r.status().cycles >= c + 5, { timeoutMs: 5000, what: 'five more cycles of b' });
+    const resolved = pages.filter((p) => p.n.alert.status === 'resolved');
+    assert.deepEqual(resolved.map((p) => [p.node, p.n.alert.startsAt]), [['b', pages[0]!.n.alert.startsAt]], 'resolved once, the same incident');
+  });
+
+  // Issue 8, defect 7: a write refused by the fence means a newer leader exists. Nothing
+  // more may happen in that cycle (no page handed to the outbox, no event, no Alertmanager
+  // refresh), nor in any later cycle of that term.
+  for (const where of ['the state write', 'the event'] as const) {
+    it(`the fence rises before ${where}: the refused write ends the cycle and the term's acting, counted`, async () => {
+      const kafka = laggingCluster();
+      kafka.commit('svc', 'orders', 0, 30);
+      const backend = new MemoryStateBackend();
+      const pages: Pages = [];
+      const trace: string[] = [];
+      const refresher = {
+        reset: () => undefined,
+        notePosted: () => undefined,
+        tick: async () => {
+          trace.push('refresh');
+          return [];
+        },
+      } as unknown as AlertmanagerRefresher;
+      const la = new FakeLeadership(true, 1);
+      const a = replica('a', kafka, backend, la, pages, { refresher });
+      const newLeader = backend.connect('test');
+      // a is a deposed leader whose lease has not run out yet: the fence is all that stops it
+      const store = a.store;
+      const write = store.writeAlertState.bind(store);
+      store.writeAlertState = async (w) => {
+        if (where === 'the state write' && w.term === 1) await newLeader.raiseFence(2);
+        const r = await write(w);
+        trace.push(r.status === 'fenced' ? 'fenced' : 'persist');
+        return r;
+      };
+      const append = store.appendEvent.bind(store);
+      store.appendEvent = async (e) => {
+        if (where === 'the event' && e.type === 'alert-firing') await newLeader.raiseFence(2);
+        const r = await append(e);
+        trace.push(r.status === 'fenced' ? 'fenced' : `event ${e.type}`);
+        return r;
+      };
+      const submit = a.outbox.submit.bind(a.outbox);
+      a.outbox.submit = (term, ns) => {
+        if (ns.length > 0) trace.push('submit');
+        return submit(term, ns);
+      };
+      let ticks = 0;
+      const observe = a.observer.observe.bind(a.observer);
+      const warm = a.observer.warm.bind(a.observer);
+      a.observer.observe = () => {
+        ticks++;
+        return observe();
+      };
+      a.observer.warm = () => {
+        ticks++;
+        return warm();
+      };
+
+      a.r.start();
+      await waitFor(() => a.r.status().cycles >= 3, { timeoutMs: 5000, what: 'three cycles' });
+      kafka.commit('svc', 'orders', 0, 5);
+      await waitFor(() => trace.includes('fenced'), { timeoutMs: 5000, what: 'a write refused by the fence' });
+      const t = ticks;
+      await waitFor(() => ticks >= t + 5, { timeoutMs: 5000, what: 'five more ticks' });
+
+      const after = trace.slice(trace.indexOf('fenced') + 1).filter((x) => x !== 'fenced');
+      assert.deepEqual(after, [], `nothing acts after the refused write: ${JSON.stringify(trace)}`);
+      assert.deepEqual(pages, []);
+      assert.ok((await counter(a.metrics.fencedWritesRejected)) >= 1);
+      const events = await newLeader.readEvents();
+      assert.deepEqual(events.filter((e) => e.type === 'alert-firing'), [], 'no event of the deposed term in the timeline');
+      await newLeader.close();
+    });
+  }
 });
 
 /** The value of one sample in the registry's exposition text, or undefined when absent. */

@@ -14,6 +14,7 @@ stateStoreContract('in-memory fake', async () => {
     },
     stop: async () => backend.stop(),
     start: async () => backend.start(),
+    wipe: async () => backend.wipe(),
     teardown: async () => {
       await Promise.all(stores.map((s) => s.close()));
     },
