@@ -15,7 +15,7 @@
  * the one it knew, so it can tell callers that data was lost.
  */
 import { randomUUID } from 'node:crypto';
-import Redis, { ReplyError, type RedisOptions } from 'ioredis';
+import Redis, { ReplyError } from 'ioredis';
 import type { Notification } from '../alerting/types';
 import type { VigilConfig } from '../config/types';
 import { VigilError } from '../errors';
@@ -32,6 +32,7 @@ import {
   toJson,
   type StateKeys,
 } from './keys';
+import { redisClientOptions } from './redis-connect';
 import * as scripts from './scripts';
 import { RESULT, type ScriptDef } from './scripts';
 import {
@@ -80,59 +81,6 @@ export interface RedisStateStoreOptions {
   readonly probeIntervalMs?: number;
   /** Cap of the events stream (default 10,000; trimmed approximately). */
   readonly eventsMaxLen?: number;
-}
-
-/** Delay before reconnect attempt `attempt` (1-based): doubling from initial, capped. */
-export function reconnectDelayMs(attempt: number, initialMs: number, maxMs: number): number {
-  const exponent = Math.min(Math.max(attempt - 1, 0), 30);
-  return Math.min(initialMs * 2 ** exponent, maxMs);
-}
-
-/**
- * ioredis options for vigil's Redis config. Pure, so the fail-fast settings and the
- * Sentinel mapping are testable without a server.
- */
-export function redisClientOptions(
-  redis: VigilConfig['redis'],
-  opts: Pick<RedisStateStoreOptions, 'commandTimeoutMs' | 'connectTimeoutMs' | 'reconnectInitialDelayMs' | 'reconnectMaxDelayMs'> = {},
-): { url?: string; options: RedisOptions } {
-  const initialMs = opts.reconnectInitialDelayMs ?? 50;
-  const maxMs = opts.reconnectMaxDelayMs ?? 2000;
-  const retry = (attempt: number): number => reconnectDelayMs(attempt, initialMs, maxMs);
-  const common: RedisOptions = {
-    // Fail fast: no queue while disconnected, at most one resend across a reconnect, and
-    // every command bounded, so no caller ever waits on a Redis that is not there.
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 1,
-    commandTimeout: opts.commandTimeoutMs ?? 1000,
-    connectTimeout: opts.connectTimeoutMs ?? 2000,
-    // Never give up reconnecting: Redis coming back must need nothing from an operator.
-    retryStrategy: retry,
-    // After a Sentinel failover the old master answers READONLY: reconnect to the new one.
-    reconnectOnError: (err: Error) => err.message.startsWith('READONLY'),
-    enableReadyCheck: true,
-    lazyConnect: true,
-    connectionName: 'vigil',
-  };
-  if (redis.sentinel) {
-    const s = redis.sentinel;
-    return {
-      options: {
-        ...common,
-        sentinels: s.sentinels.map((h) => ({ host: h.host, port: h.port })),
-        name: s.name,
-        ...(s.password !== undefined ? { password: s.password } : {}),
-        ...(s.sentinelPassword !== undefined ? { sentinelPassword: s.sentinelPassword } : {}),
-        sentinelRetryStrategy: retry,
-      },
-    };
-  }
-  if (!redis.url) {
-    throw new VigilError('CONFIG_INVALID', 'redis: expected url (e.g. "redis://127.0.0.1:6379") or sentinel', {
-      context: { key: 'redis' },
-    });
-  }
-  return { url: redis.url, options: common };
 }
 
 /** Replies from Redis that mean "not now" rather than "wrong": the store is down. */
