@@ -82,10 +82,10 @@ export function redisClientOptions(redis: VigilConfig['redis'], opts: RedisConne
         // A hung sentinel must not hold up finding the master (ioredis' default: no bound).
         sentinelCommandTimeout: commandTimeoutMs,
         sentinelRetryStrategy: retry,
-        // No `failoverDetector`: ioredis 5's detector can disconnect a client that is in the
-        // middle of reconnecting, which leaves it ended for good. It is not needed: a killed
-        // master drops the connection, and Sentinel's failover kills the normal clients of a
-        // demoted master, so either way the client asks the sentinels again.
+        // Listen for +switch-master: after a SENTINEL FAILOVER the demoted master keeps
+        // taking writes until Sentinel converts it (about 10 s), and writes there are lost.
+        // (The detector can end a client that is reconnecting; the store starts it again.)
+        failoverDetector: true,
       },
     };
   }

@@ -101,6 +101,7 @@ export class RedisStateStore implements StateStore {
   private closed = false;
   private recovering = false;
   private probeTimer: NodeJS.Timeout | undefined;
+  private restartTimer: NodeJS.Timeout | undefined;
   /** highest term presented to or reported by Redis: what `restore` puts back */
   private highestTermSeen = 0;
   /** the data-set epoch known from the last restore */
@@ -125,7 +126,12 @@ export class RedisStateStore implements StateStore {
     this.client.on('error', (err: Error) => this.logConnectionError(err));
     this.client.on('ready', () => void this.recover('connection ready'));
     this.client.on('close', () => this.markDown('connection closed'));
-    this.client.on('end', () => this.markDown('connection ended'));
+    this.client.on('end', () => {
+      this.markDown('connection ended');
+      // ioredis gives a client up for good when its Sentinel failover detector fires during
+      // a reconnect; vigil never gives up on Redis, so it starts connecting again.
+      if (!this.closed) this.restartTimer ??= setTimeout(() => this.restart(), this.probeIntervalMs);
+    });
     // Connect in the background; the store reports up once `restore` has run.
     this.client.connect().catch((err: unknown) => this.logConnectionError(err));
   }
@@ -143,13 +149,17 @@ export class RedisStateStore implements StateStore {
     if (this.closed) return;
     this.closed = true;
     this.stopProbe();
+    clearTimeout(this.restartTimer);
     this.markDown('closed');
     this.listeners.clear();
     try {
       await this.client.quit();
     } catch {
-      this.client.disconnect();
+      // closed below either way
     }
+    // Also after QUIT: only disconnect() stops ioredis' Sentinel failover detector, whose
+    // sentinel connections would otherwise reconnect for ever.
+    this.client.disconnect();
   }
 
   // ---- fence -------------------------------------------------------------------------
@@ -498,6 +508,12 @@ export class RedisStateStore implements StateStore {
     }
     // A closed connection comes back through 'ready'; a hung one needs probing.
     if (!this.closed && this.client.status === 'ready') this.startProbe();
+  }
+
+  private restart(): void {
+    this.restartTimer = undefined;
+    if (this.closed || this.client.status !== 'end') return;
+    this.client.connect().catch((err: unknown) => this.logConnectionError(err));
   }
 
   private startProbe(): void {
