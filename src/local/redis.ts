@@ -51,8 +51,10 @@ export interface LocalRedisOptions {
   tls?: LocalRedisTls;
   /** ACL users; the `default` user is switched off. */
   users?: readonly LocalRedisUser[];
-  /** Start as a replica of this master, logging in as `user` (over TLS when `tls` is set). */
-  replicaOf?: { readonly host: string; readonly port: number; readonly user?: LocalRedisUser };
+  /** Start as a replica of this master (over TLS when `tls` is set). */
+  replicaOf?: { readonly host: string; readonly port: number };
+  /** The ACL user this server logs in to its master as: now, or once Sentinel makes it a replica. */
+  masterUser?: LocalRedisUser;
 }
 
 export interface LocalRedis {
@@ -98,7 +100,7 @@ export async function startLocalRedis(opts: LocalRedisOptions = {}): Promise<Loc
     ...(opts.persistence === 'aof' ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no']),
     ...userArgs(opts.users),
     ...(replica ? ['--replicaof', replica.host, String(replica.port)] : []),
-    ...(replica?.user ? ['--masteruser', replica.user.name, '--masterauth', replica.user.password] : []),
+    ...(opts.masterUser ? ['--masteruser', opts.masterUser.name, '--masterauth', opts.masterUser.password] : []),
   ];
   return runServer({ what: 'redis', command: 'redis-server', args, host, port, dir, opts });
 }

@@ -6,7 +6,7 @@
  * module adds what tests need: markFailed() keeps the directory for a failed test.
  *
  * For connection security: `tls` (TLS only, client certificates required), `users` (ACL),
- * `replicaOf`, and `startSentinel` for redis-sentinel processes watching a master.
+ * `replicaOf` and `masterUser`, and `startSentinel` for redis-sentinel processes watching a master.
  */
 import {
   startLocalRedis,
@@ -18,7 +18,7 @@ import {
 
 export type { LocalRedisTls, LocalRedisUser } from '../../src/local/redis';
 
-export interface StartRedisOptions extends Pick<LocalRedisOptions, 'persistence' | 'startTimeoutMs' | 'tls' | 'users' | 'replicaOf'> {}
+export interface StartRedisOptions extends Pick<LocalRedisOptions, 'persistence' | 'startTimeoutMs' | 'tls' | 'users' | 'replicaOf' | 'masterUser'> {}
 
 export interface RedisServer extends Omit<LocalRedis, 'shutdown'> {
   markFailed(): void;

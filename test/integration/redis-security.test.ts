@@ -155,19 +155,41 @@ describe('Redis over TLS with a client certificate and an ACL user (issue 8, def
       const who = (await opsClient(redis).call('CLIENT', 'LIST')) as string;
       assert.match(who, /name=vigil .*user=vigil /);
     }));
+
+  it('a client that ioredis ended for good (as its Sentinel failover detector can, mid-reconnect) is started again', () =>
+    withLogsOnFailure(redis, async () => {
+      const config = loadYaml(
+        'tls-ended',
+        ['redis:', `  url: "rediss://vigil:\${VIGIL_REDIS_PASSWORD}@127.0.0.1:${redis.port}"`, '  tls: { ca: tls/ca.pem, cert: tls/vigil.pem, key: tls/vigil.key }'].join('\n'),
+      );
+      const store = openStore(config);
+      await waitFor(() => store.isUp(), { timeoutMs: 20_000, what: 'the store to log in over TLS' });
+      const seen: boolean[] = [];
+      store.onStatus((st) => seen.push(st.up));
+      const client = (store as unknown as { client: Redis }).client;
+      client.disconnect(); // ioredis' way of ending a client: no reconnect of its own
+      await waitFor(() => seen.join() === 'false,true', { timeoutMs: 20_000, what: 'the store to go down and connect again' });
+      assert.deepEqual(await store.raiseFence(3), { status: 'ok', fenceTerm: 3 });
+    }));
 });
 
-describe('Redis behind Sentinel, TLS and ACL users everywhere, through a failover (issue 8, defect 10)', () => {
+describe('Redis behind Sentinel, TLS and ACL users everywhere, through failovers (issue 8, defect 10)', () => {
   let master: RedisServer;
-  let replica: RedisServer;
+  const replicas: RedisServer[] = [];
   const sentinels: RedisServer[] = [];
-  const all = (): RedisServer[] => [master, replica, ...sentinels];
+  const all = (): RedisServer[] => [master, ...replicas, ...sentinels];
+  const sentinelViews: Redis[] = [];
 
   before(async () => {
-    master = await startRedis({ tls: serverTls, users: [VIGIL_USER, OPS_USER] });
+    // masterUser everywhere: after a failover, any of them may be a replica.
+    const data = { tls: serverTls, users: [VIGIL_USER, OPS_USER], masterUser: OPS_USER };
+    master = await startRedis(data);
     servers.push(master);
-    replica = await startRedis({ tls: serverTls, users: [VIGIL_USER, OPS_USER], replicaOf: { host: master.host, port: master.port, user: OPS_USER } });
-    servers.push(replica);
+    for (let i = 0; i < 2; i++) {
+      const r = await startRedis({ ...data, replicaOf: { host: master.host, port: master.port } });
+      servers.push(r);
+      replicas.push(r);
+    }
     for (let i = 0; i < 3; i++) {
       const s = await startSentinel({
         masterName: MASTER_NAME,
@@ -180,23 +202,36 @@ describe('Redis behind Sentinel, TLS and ACL users everywhere, through a failove
       });
       servers.push(s);
       sentinels.push(s);
+      sentinelViews.push(opsClient(s, SENTINEL_USER));
     }
-    // A failover needs sentinels that know the replica and each other.
-    const views = sentinels.map((s) => opsClient(s, SENTINEL_USER));
+    // A failover needs sentinels that know the replicas and each other.
     await waitFor(
       async () => {
-        for (const view of views) {
+        for (const view of sentinelViews) {
           const info = (await view.call('SENTINEL', 'MASTER', MASTER_NAME)) as string[];
           const field = (k: string): string | undefined => info[info.indexOf(k) + 1];
-          if (field('num-slaves') !== '1' || field('num-other-sentinels') !== '2') return false;
+          if (field('num-slaves') !== '2' || field('num-other-sentinels') !== '2') return false;
         }
         return true;
       },
-      { timeoutMs: 20_000, what: 'every sentinel to know the replica and the two other sentinels' },
+      { timeoutMs: 20_000, what: 'every sentinel to know both replicas and the two other sentinels' },
     );
   });
 
-  it('the store finds the master through TLS sentinels, follows a failover after the master is killed, and the term fence holds there', () =>
+  const masterPort = async (): Promise<number> =>
+    Number(((await (sentinelViews[0] as Redis).call('SENTINEL', 'GET-MASTER-ADDR-BY-NAME', MASTER_NAME)) as string[])[1]);
+
+  /** Every sentinel names `port` as the master and has finished its failover work. */
+  const settledOn = async (port: number): Promise<boolean> => {
+    for (const view of sentinelViews) {
+      const info = (await view.call('SENTINEL', 'MASTER', MASTER_NAME)) as string[];
+      const field = (k: string): string | undefined => info[info.indexOf(k) + 1];
+      if (field('port') !== String(port) || field('flags') !== 'master') return false;
+    }
+    return true;
+  };
+
+  it('the store finds the master through TLS sentinels, follows a failover after the master is killed and a SENTINEL FAILOVER of a live master, and the term fence holds', () =>
     withLogsOnFailure(all(), async () => {
       const config = loadYaml(
         'tls-sentinel',
@@ -214,28 +249,39 @@ describe('Redis behind Sentinel, TLS and ACL users everywhere, through a failove
         ].join('\n'),
       );
       const fenceKey = stateKeys(config.cluster).fence;
+      const views = new Map(replicas.map((r) => [r.port, opsClient(r)]));
       const store = openStore(config);
       await waitFor(() => store.isUp(), { timeoutMs: 20_000, what: 'the store to reach the master through the sentinels' });
       assert.deepEqual(await store.raiseFence(7), { status: 'ok', fenceTerm: 7 });
       assert.equal(await opsClient(master).get(fenceKey), '7', 'the store writes to the master');
-      const replicaView = opsClient(replica);
-      await waitFor(async () => (await replicaView.get(fenceKey)) === '7', { timeoutMs: 10_000, what: 'the fence to reach the replica' });
+      for (const [port, view] of views) {
+        await waitFor(async () => (await view.get(fenceKey)) === '7', { timeoutMs: 10_000, what: `the fence to reach the replica on port ${port}` });
+      }
 
+      // 1. The master is killed: the sentinels promote a replica.
       await master.kill();
-      const sentinelView = opsClient(sentinels[0] as RedisServer, SENTINEL_USER);
-      await waitFor(
-        async () => ((await sentinelView.call('SENTINEL', 'GET-MASTER-ADDR-BY-NAME', MASTER_NAME)) as string[])[1] === String(replica.port),
-        { timeoutMs: 20_000, what: 'the sentinels to promote the replica' },
-      );
-
-      // The store is back once a fenced write at the current term lands on the new master.
-      await waitFor(async () => (await store.raiseFence(7).catch(() => undefined))?.status === 'ok', {
+      await waitFor(async () => views.has(await masterPort()), { timeoutMs: 20_000, what: 'the sentinels to promote a replica' });
+      const first = await masterPort();
+      const firstView = views.get(first) as Redis;
+      // The store is back once a fenced write lands on the new master.
+      await waitFor(async () => (await store.raiseFence(8).catch(() => undefined))?.status === 'ok' && (await firstView.get(fenceKey)) === '8', {
         timeoutMs: 20_000,
-        what: 'the store to write to the promoted replica',
+        what: `the store to write to the promoted replica on port ${first}`,
       });
-      assert.ok(store.isUp());
-      assert.deepEqual(await store.raiseFence(6), { status: 'fenced', fenceTerm: 7 }, 'a deposed term is still fenced after the failover');
-      assert.deepEqual(await store.raiseFence(8), { status: 'ok', fenceTerm: 8 });
-      assert.equal(await replicaView.get(fenceKey), '8', 'the write went to the new master');
+      assert.deepEqual(await store.raiseFence(6), { status: 'fenced', fenceTerm: 8 }, 'a deposed term is still fenced after the failover');
+
+      // 2. SENTINEL FAILOVER demotes a master that is alive and answering.
+      const [second, secondView] = [...views].find(([port]) => port !== first) as [number, Redis];
+      await waitFor(async () => (await secondView.get(fenceKey)) === '8', { timeoutMs: 20_000, what: 'the other replica to follow the new master' });
+      await waitFor(() => settledOn(first), { timeoutMs: 20_000, what: 'every sentinel to finish the first failover' });
+      await (sentinelViews[0] as Redis).call('SENTINEL', 'FAILOVER', MASTER_NAME);
+      await waitFor(async () => (await masterPort()) === second, { timeoutMs: 20_000, what: `the sentinels to promote the replica on port ${second}` });
+      // A write may still land on the demoted master before Sentinel turns it into a
+      // replica (and is lost then); the store's restore puts the fence back on reconnect.
+      await waitFor(async () => (await store.raiseFence(9).catch(() => undefined))?.status === 'ok' && (await secondView.get(fenceKey)) === '9', {
+        timeoutMs: 20_000,
+        what: `the store to leave the demoted master for the one on port ${second}`,
+      });
+      assert.deepEqual(await store.raiseFence(8), { status: 'fenced', fenceTerm: 9 }, 'a deposed term is still fenced after the second failover');
     }));
 });
