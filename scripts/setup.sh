@@ -19,10 +19,13 @@ die() { printf 'setup: FAILED: %s\n' "$*" >&2; exit 1; }
 #    path>:<Debian package>". promtool comes with prometheus; Chromium drives the
 #    status-page tests, and its text needs a font (a Recommends, which we skip: they pull
 #    in docker.io and node-exporter too); docker-compose validates the compose file (no
-#    Docker engine needed for `config`).
+#    Docker engine needed for `config`); redis-sentinel and openssl (test certificates)
+#    serve the Redis TLS and Sentinel failover tests.
 # ---------------------------------------------------------------------------------------
 apt_programs=(
   "redis-server:redis-server"
+  "redis-sentinel:redis-sentinel"
+  "openssl:openssl"
   "promtool:prometheus"
   "prometheus-alertmanager:prometheus-alertmanager"
   "chromium:chromium"

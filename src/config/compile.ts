@@ -6,7 +6,6 @@
  * Every problem is collected; `checkConfig` returns them, `compileConfig` throws them
  * as one VigilError CONFIG_INVALID (context.problems).
  */
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { VigilError } from '../errors';
 import { formatDurationMs } from '../util/duration';
@@ -22,6 +21,7 @@ import {
 } from './defaults';
 import { Env, expandEnv } from './env';
 import { ConfigProblem, describeKind, formatProblem, indexPath, keyPath, Problems } from './problems';
+import { readTls, TLS_KEYS } from './tls';
 import {
   HOST_PORT_FORM,
   HostPort,
@@ -63,10 +63,12 @@ export const CONFIG_KEYS = {
   'peers[]': ['id', 'url'],
   election: ['heartbeatInterval', 'electionTimeout', 'secret', 'maxClockSkew'],
   kafka: ['brokers', 'clientId', 'ssl', 'sasl', 'connectionTimeout', 'requestTimeout'],
-  'kafka.ssl': ['ca', 'cert', 'key', 'rejectUnauthorized', 'servername'],
+  'kafka.ssl': TLS_KEYS,
   'kafka.sasl': ['mechanism', 'username', 'password'],
-  redis: ['url', 'sentinel'],
-  'redis.sentinel': ['name', 'sentinels', 'password', 'sentinelPassword'],
+  redis: ['url', 'sentinel', 'username', 'password', 'tls'],
+  'redis.tls': TLS_KEYS,
+  'redis.sentinel': ['name', 'sentinels', 'password', 'sentinelUsername', 'sentinelPassword', 'sentinelTls'],
+  'redis.sentinel.sentinelTls': TLS_KEYS,
   monitor: ['pollInterval', 'incidentPollInterval', 'groups', 'topics'],
   'monitor.groups': ['include', 'exclude'],
   'monitor.topics': ['include', 'exclude'],
@@ -187,7 +189,7 @@ function build(p: Problems, raw: unknown, baseDir: string): VigilConfig {
   const node = buildNode(p, root['node'], peers, baseDir);
   const election = buildElection(p, root['election'], peers);
   const kafka = buildKafka(p, root['kafka'], baseDir);
-  const redis = buildRedis(p, root['redis']);
+  const redis = buildRedis(p, root['redis'], baseDir);
   const monitor = buildMonitor(p, root['monitor']);
   const lag = buildLag(p, root['lag']);
   const canary = buildCanary(p, root['canary']);
@@ -346,56 +348,11 @@ function readBrokers(p: Problems, at: string, value: unknown): string[] {
   return brokers;
 }
 
-const PEM_FORM = 'PEM text ("-----BEGIN ...") or the path of a PEM file (relative to the config file)';
-
 function readSsl(p: Problems, value: unknown, baseDir: string): KafkaSslConfig | false {
-  if (isAbsent(value) || value === false || value === 'false') return false;
-  if (value === true || value === 'true') return { rejectUnauthorized: true };
-  if (!isMap(value)) {
-    p.add('kafka.ssl', `expected true, false or a mapping with keys ${CONFIG_KEYS['kafka.ssl'].join(', ')}; got ${describeKind(value)}`);
-    return false;
-  }
-  const m = readMap(p, 'kafka.ssl', value, CONFIG_KEYS['kafka.ssl']);
-  const ssl: Mutable<KafkaSslConfig> = {
-    rejectUnauthorized: readBoolean(p, 'kafka.ssl.rejectUnauthorized', m['rejectUnauthorized'], true),
-  };
-  for (const key of ['ca', 'cert', 'key'] as const) {
-    const pem = readPem(p, `kafka.ssl.${key}`, m[key], baseDir);
-    if (pem !== undefined) ssl[key] = pem;
-  }
-  if (!isAbsent(m['servername'])) ssl.servername = readString(p, 'kafka.ssl.servername', m['servername'], { nonEmpty: true });
-  // A client certificate is useless without its key, and the reverse.
-  if (isAbsent(m['cert']) !== isAbsent(m['key'])) {
-    const [missing, present] = isAbsent(m['cert']) ? ['cert', 'key'] : ['key', 'cert'];
-    p.add(`kafka.ssl.${missing}`, `is required when kafka.ssl.${present} is set (client certificates need both); expected ${PEM_FORM}`);
-  }
-  return ssl;
+  return readTls(p, 'kafka.ssl', value, baseDir);
 }
 
-function readPem(p: Problems, at: string, value: unknown, baseDir: string): string | undefined {
-  if (isAbsent(value)) return undefined;
-  if (typeof value !== 'string' || value.trim() === '') {
-    p.add(at, `expected ${PEM_FORM}; got ${describeKind(value)}`);
-    return undefined;
-  }
-  if (value.includes('-----BEGIN')) return value;
-  const file = path.resolve(baseDir, value);
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code ?? 'unreadable';
-    p.add(at, `cannot read file "${file}" (${code}); expected ${PEM_FORM}`);
-    return undefined;
-  }
-  if (!text.includes('-----BEGIN')) {
-    p.add(at, `file "${file}" holds no PEM block; expected ${PEM_FORM}`);
-    return undefined;
-  }
-  return text;
-}
-
-function buildRedis(p: Problems, value: unknown): VigilConfig['redis'] {
+function buildRedis(p: Problems, value: unknown, baseDir: string): VigilConfig['redis'] {
   const m = readMap(p, 'redis', value, CONFIG_KEYS.redis, { required: true });
   const hasUrl = !isAbsent(m['url']);
   const hasSentinel = !isAbsent(m['sentinel']);
@@ -408,8 +365,32 @@ function buildRedis(p: Problems, value: unknown): VigilConfig['redis'] {
     );
   }
   const redis: Mutable<VigilConfig['redis']> = {};
+  // Credentials and TLS of the Redis server itself, in either mode.
+  const username = isAbsent(m['username']) ? undefined : readString(p, 'redis.username', m['username'], { nonEmpty: true });
+  let password = isAbsent(m['password'])
+    ? undefined
+    : readString(p, 'redis.password', m['password'], { nonEmpty: true, secret: true });
+  const tls = readTls(p, 'redis.tls', m['tls'], baseDir);
+
   if (hasUrl) {
     redis.url = readUrl(p, 'redis.url', m['url'], { schemes: ['redis', 'rediss'], example: 'redis://127.0.0.1:6379' });
+    if (p.clean('redis.url') && redis.url !== '') {
+      const u = new URL(redis.url);
+      if (u.username !== '' || u.password !== '') {
+        // Two sources for one credential: whichever won would surprise someone.
+        for (const key of ['username', 'password'] as const) {
+          if (!isAbsent(m[key])) p.add(`redis.${key}`, `is also given in redis.url; put the credentials in one place (e.g. redis.password: "\${VIGIL_REDIS_PASSWORD}" and a URL without them)`);
+        }
+      }
+      const rediss = u.protocol === 'rediss:';
+      if (!rediss && tls !== false) {
+        p.add('redis.tls', 'applies to rediss:// URLs only; expected redis.url to start with "rediss://" (or remove redis.tls)');
+      } else if (rediss && !isAbsent(m['tls']) && tls === false && p.clean('redis.tls')) {
+        p.add('redis.tls', 'is false but redis.url is rediss:// (always TLS); expected a "redis://" URL, or remove redis.tls: false');
+      }
+      // rediss:// alone trusts the system CAs, as it always has.
+      if (rediss) redis.tls = tls === false ? { rejectUnauthorized: true } : tls;
+    }
   }
   if (hasSentinel) {
     const s = readMap(p, 'redis.sentinel', m['sentinel'], CONFIG_KEYS['redis.sentinel']);
@@ -420,12 +401,33 @@ function buildRedis(p: Problems, value: unknown): VigilConfig['redis'] {
     });
     const sentinels: HostPort[] = list.map((item, i) => readHostPort(p, indexPath('redis.sentinel.sentinels', i), item));
     const sentinel: Mutable<RedisSentinelConfig> = { name, sentinels };
-    if (!isAbsent(s['password'])) sentinel.password = readString(p, 'redis.sentinel.password', s['password'], { secret: true });
-    if (!isAbsent(s['sentinelPassword'])) {
-      sentinel.sentinelPassword = readString(p, 'redis.sentinel.sentinelPassword', s['sentinelPassword'], { secret: true });
+    // redis.sentinel.password predates redis.password and means the same: the master's.
+    if (!isAbsent(s['password'])) {
+      if (password !== undefined) {
+        p.add('redis.sentinel.password', 'is the same setting as redis.password (the master and replicas\' password); expected only redis.password');
+      } else {
+        password = readString(p, 'redis.sentinel.password', s['password'], { nonEmpty: true, secret: true });
+      }
     }
+    if (!isAbsent(s['sentinelUsername'])) {
+      sentinel.sentinelUsername = readString(p, 'redis.sentinel.sentinelUsername', s['sentinelUsername'], { nonEmpty: true });
+    }
+    if (!isAbsent(s['sentinelPassword'])) {
+      sentinel.sentinelPassword = readString(p, 'redis.sentinel.sentinelPassword', s['sentinelPassword'], { nonEmpty: true, secret: true });
+    }
+    if (sentinel.sentinelUsername !== undefined && isAbsent(s['sentinelPassword'])) {
+      p.add('redis.sentinel.sentinelPassword', 'is required when redis.sentinel.sentinelUsername is set (an ACL user logs in with a password); expected e.g. "${VIGIL_SENTINEL_PASSWORD}"');
+    }
+    const sentinelTls = readTls(p, 'redis.sentinel.sentinelTls', s['sentinelTls'], baseDir);
+    if (sentinelTls !== false) sentinel.sentinelTls = sentinelTls;
+    if (tls !== false) redis.tls = tls;
     redis.sentinel = sentinel;
   }
+  if (username !== undefined && password === undefined) {
+    p.add('redis.password', 'is required when redis.username is set (an ACL user logs in with a password); expected e.g. "${VIGIL_REDIS_PASSWORD}"');
+  }
+  if (username !== undefined) redis.username = username;
+  if (password !== undefined) redis.password = password;
   return redis;
 }
 

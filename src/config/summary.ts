@@ -5,7 +5,7 @@
  * Redis URLs carry credentials).
  */
 import { formatDurationMs } from '../util/duration';
-import type { ChannelConfig, VigilConfig } from './types';
+import type { ChannelConfig, TlsConfig, VigilConfig } from './types';
 
 /** scheme://host:port only. */
 export function redactUrl(url: string): string {
@@ -21,6 +21,14 @@ function hostPort(hp: { host: string; port: number }): string {
   return hp.host.includes(':') ? `[${hp.host}]:${hp.port}` : `${hp.host}:${hp.port}`;
 }
 
+/** "plaintext" or "TLS, client certificate", then the ACL user if any (never a password). */
+function connectionSecurity(tls: TlsConfig | undefined, username: string | undefined): string {
+  const parts = [tls === undefined ? 'plaintext' : 'TLS'];
+  if (tls?.cert !== undefined) parts.push('client certificate');
+  if (username !== undefined) parts.push(`user ${username}`);
+  return parts.join(', ');
+}
+
 function channelLine(c: ChannelConfig): string {
   return `${c.name} (${c.type} → ${redactUrl(c.url)})`;
 }
@@ -34,8 +42,9 @@ export function summarizeConfig(config: VigilConfig): [string, string][] {
     kafka.sasl ? `SASL ${kafka.sasl.mechanism} as ${kafka.sasl.username}` : undefined,
   ].filter((s) => s !== undefined);
   const redisText = redis.url !== undefined
-    ? redactUrl(redis.url)
-    : `sentinel "${redis.sentinel?.name ?? ''}" via ${(redis.sentinel?.sentinels ?? []).map(hostPort).join(', ')}`;
+    ? `${redactUrl(redis.url)} (${connectionSecurity(redis.tls, redis.username)})`
+    : `sentinel "${redis.sentinel?.name ?? ''}" via ${(redis.sentinel?.sentinels ?? []).map(hostPort).join(', ')}` +
+      ` (sentinels: ${connectionSecurity(redis.sentinel?.sentinelTls, redis.sentinel?.sentinelUsername)}; master: ${connectionSecurity(redis.tls, redis.username)})`;
   const ms = formatDurationMs;
   return [
     ['cluster', config.cluster],

@@ -17,7 +17,8 @@ export interface KafkaSaslConfig {
   readonly password: string;
 }
 
-export interface KafkaSslConfig {
+/** TLS client settings (kafka.ssl, redis.tls, redis.sentinel.sentinelTls). */
+export interface TlsConfig {
   /** PEM text (already read from the files named in the YAML, if paths were given). */
   readonly ca?: string;
   readonly cert?: string;
@@ -25,6 +26,8 @@ export interface KafkaSslConfig {
   readonly rejectUnauthorized: boolean;
   readonly servername?: string;
 }
+
+export type KafkaSslConfig = TlsConfig;
 
 export interface KafkaConfig {
   readonly brokers: readonly string[];
@@ -83,10 +86,12 @@ export interface RedisSentinelConfig {
   /** The master group name the sentinels monitor. */
   readonly name: string;
   readonly sentinels: readonly { readonly host: string; readonly port: number }[];
-  /** Password of the Redis master/replicas. */
-  readonly password?: string;
+  /** ACL user of the sentinels themselves (Redis 6.2+ sentinels with ACL users). */
+  readonly sentinelUsername?: string;
   /** Password of the sentinels themselves, when they require one. */
   readonly sentinelPassword?: string;
+  /** TLS to the sentinels; absent = plaintext. */
+  readonly sentinelTls?: TlsConfig;
 }
 
 export type RemediationMode = 'off' | 'dry-run' | 'auto';
@@ -119,6 +124,17 @@ export interface VigilConfig {
     /** redis:// or rediss:// URL (may carry credentials: never log it whole). */
     readonly url?: string;
     readonly sentinel?: RedisSentinelConfig;
+    /**
+     * ACL user and password of the Redis server (standalone, or the master and replicas
+     * behind Sentinel). With a url, set only when the URL itself carries no credentials.
+     */
+    readonly username?: string;
+    readonly password?: string;
+    /**
+     * TLS to the Redis server (standalone, or the master and replicas behind Sentinel);
+     * set exactly when the connection uses TLS (always for a rediss:// URL).
+     */
+    readonly tls?: TlsConfig;
   };
   readonly monitor: {
     readonly pollIntervalMs: number;

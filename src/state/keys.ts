@@ -80,7 +80,8 @@ export function redisUnavailable(operation: string, cause?: unknown): VigilError
     'REDIS_UNAVAILABLE',
     `Redis is unavailable (${operation}${why}). vigil keeps monitoring and paging with local ` +
       'deduplication and pauses remediation until it returns; check that Redis is running and ' +
-      'reachable at the address in redis.url / redis.sentinel.',
+      'reachable at the address in redis.url / redis.sentinel, and that it accepts the credentials and ' +
+      'TLS settings in redis.username/password/tls (and the sentinels\' sentinelUsername/Password/Tls).',
     { retriable: true, cause, context: { operation } },
   );
 }

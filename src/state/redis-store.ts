@@ -18,7 +18,7 @@
  * way, with `{ up: true, dataLost: true }`.
  */
 import { randomUUID } from 'node:crypto';
-import Redis, { ReplyError, type RedisOptions } from 'ioredis';
+import Redis, { ReplyError } from 'ioredis';
 import type { Notification } from '../alerting/types';
 import type { VigilConfig } from '../config/types';
 import { VigilError } from '../errors';
@@ -35,6 +35,7 @@ import {
   toJson,
   type StateKeys,
 } from './keys';
+import { redisClientOptions } from './redis-connect';
 import * as scripts from './scripts';
 import { RESULT, type ScriptDef } from './scripts';
 import {
@@ -89,59 +90,6 @@ export interface RedisStateStoreOptions {
   readonly eventsMaxLen?: number;
 }
 
-/** Delay before reconnect attempt `attempt` (1-based): doubling from initial, capped. */
-export function reconnectDelayMs(attempt: number, initialMs: number, maxMs: number): number {
-  const exponent = Math.min(Math.max(attempt - 1, 0), 30);
-  return Math.min(initialMs * 2 ** exponent, maxMs);
-}
-
-/**
- * ioredis options for vigil's Redis config. Pure, so the fail-fast settings and the
- * Sentinel mapping are testable without a server.
- */
-export function redisClientOptions(
-  redis: VigilConfig['redis'],
-  opts: Pick<RedisStateStoreOptions, 'commandTimeoutMs' | 'connectTimeoutMs' | 'reconnectInitialDelayMs' | 'reconnectMaxDelayMs'> = {},
-): { url?: string; options: RedisOptions } {
-  const initialMs = opts.reconnectInitialDelayMs ?? 50;
-  const maxMs = opts.reconnectMaxDelayMs ?? 2000;
-  const retry = (attempt: number): number => reconnectDelayMs(attempt, initialMs, maxMs);
-  const common: RedisOptions = {
-    // Fail fast: no queue while disconnected, at most one resend across a reconnect, and
-    // every command bounded, so no caller ever waits on a Redis that is not there.
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 1,
-    commandTimeout: opts.commandTimeoutMs ?? 1000,
-    connectTimeout: opts.connectTimeoutMs ?? 2000,
-    // Never give up reconnecting: Redis coming back must need nothing from an operator.
-    retryStrategy: retry,
-    // After a Sentinel failover the old master answers READONLY: reconnect to the new one.
-    reconnectOnError: (err: Error) => err.message.startsWith('READONLY'),
-    enableReadyCheck: true,
-    lazyConnect: true,
-    connectionName: 'vigil',
-  };
-  if (redis.sentinel) {
-    const s = redis.sentinel;
-    return {
-      options: {
-        ...common,
-        sentinels: s.sentinels.map((h) => ({ host: h.host, port: h.port })),
-        name: s.name,
-        ...(s.password !== undefined ? { password: s.password } : {}),
-        ...(s.sentinelPassword !== undefined ? { sentinelPassword: s.sentinelPassword } : {}),
-        sentinelRetryStrategy: retry,
-      },
-    };
-  }
-  if (!redis.url) {
-    throw new VigilError('CONFIG_INVALID', 'redis: expected url (e.g. "redis://127.0.0.1:6379") or sentinel', {
-      context: { key: 'redis' },
-    });
-  }
-  return { url: redis.url, options: common };
-}
-
 /** Replies from Redis that mean "not now" rather than "wrong": the store is down. */
 const TRANSIENT_REPLY = /^(LOADING|BUSY|READONLY|MASTERDOWN|TRYAGAIN|CLUSTERDOWN|NOREPLICAS)\b/;
 
@@ -162,6 +110,7 @@ export class RedisStateStore implements StateStore {
   private probeTimer: NodeJS.Timeout | undefined;
   private watchTimer: NodeJS.Timeout | undefined;
   private watching = false;
+  private restartTimer: NodeJS.Timeout | undefined;
   /** highest term presented to or reported by Redis: what `restore` puts back */
   private highestTermSeen = 0;
   /** the data-set epoch known from the last restore */
@@ -186,7 +135,12 @@ export class RedisStateStore implements StateStore {
     this.client.on('error', (err: Error) => this.logConnectionError(err));
     this.client.on('ready', () => void this.recover('connection ready'));
     this.client.on('close', () => this.markDown('connection closed'));
-    this.client.on('end', () => this.markDown('connection ended'));
+    this.client.on('end', () => {
+      this.markDown('connection ended');
+      // ioredis gives a client up for good when its Sentinel failover detector fires during
+      // a reconnect; vigil never gives up on Redis, so it starts connecting again.
+      if (!this.closed) this.restartTimer ??= setTimeout(() => this.restart(), this.probeIntervalMs);
+    });
     // Connect in the background; the store reports up once `restore` has run.
     this.client.connect().catch((err: unknown) => this.logConnectionError(err));
   }
@@ -205,13 +159,17 @@ export class RedisStateStore implements StateStore {
     this.closed = true;
     this.stopProbe();
     this.stopWatch();
+    clearTimeout(this.restartTimer);
     this.markDown('closed');
     this.listeners.clear();
     try {
       await this.client.quit();
     } catch {
-      this.client.disconnect();
+      // closed below either way
     }
+    // Also after QUIT: only disconnect() stops ioredis' Sentinel failover detector, whose
+    // sentinel connections would otherwise reconnect for ever.
+    this.client.disconnect();
   }
 
   // ---- fence -------------------------------------------------------------------------
@@ -601,6 +559,12 @@ export class RedisStateStore implements StateStore {
     }
     // A closed connection comes back through 'ready'; a hung one needs probing.
     if (!this.closed && this.client.status === 'ready') this.startProbe();
+  }
+
+  private restart(): void {
+    this.restartTimer = undefined;
+    if (this.closed || this.client.status !== 'end') return;
+    this.client.connect().catch((err: unknown) => this.logConnectionError(err));
   }
 
   private startProbe(): void {

@@ -4,15 +4,21 @@
  * everything, as a crashed cache would; `persistence: 'aof'` keeps data across restarts.
  * The server is the local stack's (src/local/redis.ts, shared with `vigil demo`); this
  * module adds what tests need: markFailed() keeps the directory for a failed test.
+ *
+ * For connection security: `tls` (TLS only, client certificates required), `users` (ACL),
+ * `replicaOf` and `masterUser`, and `startSentinel` for redis-sentinel processes watching a master.
  */
-import { startLocalRedis, type LocalRedis } from '../../src/local/redis';
+import {
+  startLocalRedis,
+  startLocalSentinel,
+  type LocalRedis,
+  type LocalRedisOptions,
+  type LocalSentinelOptions,
+} from '../../src/local/redis';
 
-export interface StartRedisOptions {
-  /** 'none' (default) or 'aof' (appendonly, fsync on every write: nothing lost on SIGKILL). */
-  persistence?: 'none' | 'aof';
-  /** Upper bound for a start (default 30 s). */
-  startTimeoutMs?: number;
-}
+export type { LocalRedisTls, LocalRedisUser } from '../../src/local/redis';
+
+export interface StartRedisOptions extends Pick<LocalRedisOptions, 'persistence' | 'startTimeoutMs' | 'tls' | 'users' | 'replicaOf' | 'masterUser'> {}
 
 export interface RedisServer extends Omit<LocalRedis, 'shutdown'> {
   markFailed(): void;
@@ -21,10 +27,17 @@ export interface RedisServer extends Omit<LocalRedis, 'shutdown'> {
 }
 
 export async function startRedis(opts: StartRedisOptions = {}): Promise<RedisServer> {
-  const local = await startLocalRedis({
-    ...(opts.persistence !== undefined ? { persistence: opts.persistence } : {}),
-    ...(opts.startTimeoutMs !== undefined ? { startTimeoutMs: opts.startTimeoutMs } : {}),
-  });
+  return forTests(await startLocalRedis(opts), 'redis');
+}
+
+export type StartSentinelOptions = Omit<LocalSentinelOptions, 'dir' | 'keepAll' | 'ownProcessGroup'>;
+
+/** A redis-sentinel watching `masterName` at `master`; same handle as a Redis server. */
+export async function startSentinel(opts: StartSentinelOptions): Promise<RedisServer> {
+  return forTests(await startLocalSentinel(opts), 'sentinel');
+}
+
+function forTests(local: LocalRedis, what: string): RedisServer {
   let failed = false;
   let shutDown = false;
   return {
@@ -50,7 +63,7 @@ export async function startRedis(opts: StartRedisOptions = {}): Promise<RedisSer
       if (shutDown) return;
       shutDown = true;
       await local.shutdown({ keep: failed });
-      if (failed) console.error(`redis harness: kept ${local.dir}`);
+      if (failed) console.error(`${what} harness: kept ${local.dir}`);
     },
   };
 }

@@ -183,11 +183,12 @@ describe('election', () => {
   });
 });
 
+const pemFile = path.join(tmp, 'ca.pem');
+fs.writeFileSync(pemFile, '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n');
+const notPem = path.join(tmp, 'not.pem');
+fs.writeFileSync(notPem, 'hello');
+
 describe('kafka', () => {
-  const pemFile = path.join(tmp, 'ca.pem');
-  fs.writeFileSync(pemFile, '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n');
-  const notPem = path.join(tmp, 'not.pem');
-  fs.writeFileSync(notPem, 'hello');
 
   const cases: Case[] = [
     { name: 'kafka is required', change: (r) => { delete r.kafka; }, path: 'kafka', says: /is required/ },
@@ -224,8 +225,29 @@ describe('redis', () => {
     { name: 'sentinel needs a master name', change: (r) => { r.redis = { sentinel: { sentinels: ['s:26379'] } }; }, path: 'redis.sentinel.name', says: /is required/ },
     { name: 'sentinel needs sentinels', change: (r) => { r.redis = { sentinel: { name: 'm' } }; }, path: 'redis.sentinel.sentinels', says: /is required; expected a list of host:port/ },
     { name: 'each sentinel is host:port', change: (r) => { r.redis = { sentinel: { name: 'm', sentinels: ['s:26379', 's2'] } }; }, path: 'redis.sentinel.sentinels[1]', says: /expected host:port/ },
+    // issue 8, defect 10: TLS files and ACL users, for a URL and for Sentinel
+    { name: 'a redis CA file that cannot be read names the file', change: (r) => { r.redis = { url: 'rediss://r:6380', tls: { ca: 'missing-ca.pem' } }; }, path: 'redis.tls.ca', says: /cannot read file ".*missing-ca\.pem" \(ENOENT\); expected PEM text/ },
+    { name: 'a redis client cert needs its key', change: (r) => { r.redis = { url: 'rediss://r:6380', tls: { cert: pemFile } }; }, path: 'redis.tls.key', says: /is required when redis.tls.cert is set/ },
+    { name: 'a sentinel key file without PEM is rejected', change: (r) => { r.redis = { sentinel: { name: 'm', sentinels: ['s:26379'], sentinelTls: { cert: pemFile, key: notPem } } }; }, path: 'redis.sentinel.sentinelTls.key', says: /holds no PEM block/ },
+    { name: 'a sentinel client key needs its cert', change: (r) => { r.redis = { sentinel: { name: 'm', sentinels: ['s:26379'], sentinelTls: { key: pemFile } } }; }, path: 'redis.sentinel.sentinelTls.cert', says: /is required when redis.sentinel.sentinelTls.key is set/ },
+    { name: 'redis.tls must be a boolean or a mapping', change: (r) => { r.redis = { url: 'rediss://r:6380', tls: 'yes' }; }, path: 'redis.tls', says: /expected true, false or a mapping/ },
+    { name: 'redis.tls with a redis:// URL is a contradiction', change: (r) => { r.redis = { url: 'redis://r:6379', tls: { ca: pemFile } }; }, path: 'redis.tls', says: /applies to rediss:\/\/ URLs only/ },
+    { name: 'redis.tls: false with a rediss:// URL is a contradiction', change: (r) => { r.redis = { url: 'rediss://r:6380', tls: false }; }, path: 'redis.tls', says: /is false but redis.url is rediss:\/\// },
+    { name: 'an ACL user needs a password', change: (r) => { r.redis = { url: 'redis://r:6379', username: 'vigil' }; }, path: 'redis.password', says: /is required when redis.username is set/ },
+    { name: 'credentials in the URL and in redis.password', change: (r) => { r.redis = { url: 'redis://:a@r:6379', password: 'b' }; }, path: 'redis.password', says: /is also given in redis.url/ },
+    { name: 'redis.password and its old name redis.sentinel.password', change: (r) => { r.redis = { password: 'a', sentinel: { name: 'm', sentinels: ['s:26379'], password: 'b' } }; }, path: 'redis.sentinel.password', says: /same setting as redis.password/ },
+    { name: 'a sentinel ACL user needs a password', change: (r) => { r.redis = { sentinel: { name: 'm', sentinels: ['s:26379'], sentinelUsername: 'u' } }; }, path: 'redis.sentinel.sentinelPassword', says: /is required when redis.sentinel.sentinelUsername is set/ },
+    { name: 'an unknown redis.tls key', change: (r) => { r.redis = { url: 'rediss://r:6380', tls: { cafile: pemFile } }; }, path: 'redis.tls.cafile', says: /unknown key/ },
   ];
   cases.forEach(check);
+
+  it('never echoes Redis or Sentinel passwords', () => {
+    const problems = problemsAfter((r) => {
+      r.redis = { url: 'redis://:urlpass123@r:6379', password: 'keypass123', tls: 'x', sentinel: { name: 'm', sentinels: ['s'], password: 'oldpass123', sentinelPassword: 'sentpass123' } };
+    });
+    assert.ok(problems.length > 0);
+    for (const secret of ['urlpass123', 'keypass123', 'oldpass123', 'sentpass123']) assert.ok(!show(problems).includes(secret), show(problems));
+  });
 
   it('never echoes a Redis URL, which may carry a password', () => {
     const problems = problemsAfter((r) => { r.redis.url = 'http://:s3cretpass@127.0.0.1:6379'; });

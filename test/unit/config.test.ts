@@ -224,7 +224,9 @@ describe('value forms', () => {
     const c = compile(raw);
     assert.deepEqual(c.node.listen, { host: '::1', port: 9464 });
     assert.deepEqual(c.redis, {
-      sentinel: { name: 'mymaster', sentinels: [{ host: '10.0.0.5', port: 26379 }, { host: 'fd00::6', port: 26379 }], password: 'p' },
+      sentinel: { name: 'mymaster', sentinels: [{ host: '10.0.0.5', port: 26379 }, { host: 'fd00::6', port: 26379 }] },
+      // redis.sentinel.password predates redis.password and means the same
+      password: 'p',
     });
   });
 
@@ -256,6 +258,73 @@ describe('value forms', () => {
       rejectUnauthorized: false,
       servername: 'kafka.internal',
     });
+  });
+});
+
+describe('redis security (issue 8, defect 10): ACL user, password from ${ENV}, TLS with CA and client certificate', () => {
+  const caPem = '-----BEGIN CERTIFICATE-----\nREDIS-CA\n-----END CERTIFICATE-----\n';
+  const certPem = '-----BEGIN CERTIFICATE-----\nVIGIL\n-----END CERTIFICATE-----\n';
+  const keyPem = '-----BEGIN PRIVATE KEY-----\nVIGIL-KEY\n-----END PRIVATE KEY-----\n';
+  const dir = path.join(tmp, 'redis-tls');
+  writeFile('redis-tls/certs/ca.pem', caPem);
+  writeFile('redis-tls/certs/vigil.pem', certPem);
+  writeFile('redis-tls/certs/vigil.key', keyPem);
+  const tls = { ca: 'certs/ca.pem', cert: 'certs/vigil.pem', key: 'certs/vigil.key' };
+  const readTls = { ca: caPem, cert: certPem, key: keyPem, rejectUnauthorized: true };
+
+  it('standalone: rediss:// with a CA file, client certificate and an ACL user is accepted, the files read at start-up', () => {
+    const raw = minimalRaw();
+    raw.redis = { url: 'rediss://redis.internal:6380/0', username: 'vigil', password: '${VIGIL_REDIS_PASSWORD}', tls: { ...tls, servername: 'redis.internal' } };
+    const c = compile(raw, { VIGIL_REDIS_PASSWORD: 'acl-pass-123' }, dir);
+    assert.deepEqual(c.redis, {
+      url: 'rediss://redis.internal:6380/0',
+      username: 'vigil',
+      password: 'acl-pass-123',
+      tls: { ...readTls, servername: 'redis.internal' },
+    });
+  });
+
+  it('standalone: a bare rediss:// URL still means TLS with the system CAs', () => {
+    const raw = minimalRaw();
+    raw.redis = { url: 'rediss://redis.internal:6380' };
+    assert.deepEqual(compile(raw).redis, { url: 'rediss://redis.internal:6380', tls: { rejectUnauthorized: true } });
+  });
+
+  it('Sentinel: TLS and an ACL user both for the sentinels and for the master they name', () => {
+    const raw = minimalRaw();
+    raw.redis = {
+      username: 'vigil',
+      password: '${VIGIL_REDIS_PASSWORD}',
+      tls,
+      sentinel: {
+        name: 'mymaster',
+        sentinels: ['10.0.0.5:26379'],
+        sentinelUsername: 'vigil-sentinel',
+        sentinelPassword: '${VIGIL_SENTINEL_PASSWORD}',
+        sentinelTls: { ca: 'certs/ca.pem', cert: 'certs/vigil.pem', key: 'certs/vigil.key', rejectUnauthorized: false },
+      },
+    };
+    const c = compile(raw, { VIGIL_REDIS_PASSWORD: 'redis-pass-1', VIGIL_SENTINEL_PASSWORD: 'sentinel-pass-1' }, dir);
+    assert.deepEqual(c.redis, {
+      username: 'vigil',
+      password: 'redis-pass-1',
+      tls: readTls,
+      sentinel: {
+        name: 'mymaster',
+        sentinels: [{ host: '10.0.0.5', port: 26379 }],
+        sentinelUsername: 'vigil-sentinel',
+        sentinelPassword: 'sentinel-pass-1',
+        sentinelTls: { ...readTls, rejectUnauthorized: false },
+      },
+    });
+  });
+
+  it('the summary names the Redis user and TLS, never a password', () => {
+    const raw = minimalRaw();
+    raw.redis = { url: 'rediss://redis.internal:6380', username: 'vigil', password: 'acl-pass-123', tls };
+    const text = summarizeConfig(compile(raw, {}, dir)).map(([k, v]) => `${k} ${v}`).join('\n');
+    assert.match(text, /redis rediss:\/\/redis.internal:6380 \(TLS, client certificate, user vigil\)/);
+    assert.ok(!text.includes('acl-pass-123'), text);
   });
 });
 

@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { reconnectDelayMs, redisClientOptions } from '../../src/state/redis-store';
+import { reconnectDelayMs, redisClientOptions } from '../../src/state/redis-connect';
 import { stateKeys, parsePendingMember, pendingMember } from '../../src/state/keys';
 
 describe('Redis client options', () => {
@@ -27,13 +27,13 @@ describe('Redis client options', () => {
 
   it('Sentinel: the master group, the sentinels and both passwords are passed through', () => {
     const { url, options } = redisClientOptions({
+      password: 'master-secret',
       sentinel: {
         name: 'vigil-master',
         sentinels: [
           { host: 's1', port: 26379 },
           { host: 's2', port: 26380 },
         ],
-        password: 'master-secret',
         sentinelPassword: 'sentinel-secret',
       },
     });
@@ -47,6 +47,57 @@ describe('Redis client options', () => {
     assert.equal(options.sentinelPassword, 'sentinel-secret');
     assert.equal(typeof options.sentinelRetryStrategy, 'function');
     assert.equal(options.enableOfflineQueue, false);
+  });
+
+  // issue 8, defect 10: TLS beyond the system CAs, and ACL users, in both modes
+  const tls = { ca: 'CA PEM', cert: 'CERT PEM', key: 'KEY PEM', rejectUnauthorized: true, servername: 'redis.internal' };
+
+  it('URL: the CA, client certificate and key, and the ACL user reach the connection', () => {
+    const { url, options } = redisClientOptions({ url: 'rediss://10.0.0.5:6380', username: 'vigil', password: 'acl-secret', tls });
+    assert.equal(url, 'rediss://10.0.0.5:6380');
+    assert.deepEqual(options.tls, { ca: 'CA PEM', cert: 'CERT PEM', key: 'KEY PEM', rejectUnauthorized: true, servername: 'redis.internal' });
+    assert.equal(options.username, 'vigil');
+    assert.equal(options.password, 'acl-secret');
+  });
+
+  it('URL: an upper-case REDISS:// scheme still gets TLS (ioredis alone would connect in plaintext)', () => {
+    const { options } = redisClientOptions({ url: 'REDISS://10.0.0.5:6380', tls: { rejectUnauthorized: true } });
+    assert.deepEqual(options.tls, { rejectUnauthorized: true });
+  });
+
+  it('URL: no TLS options without redis.tls', () => {
+    assert.equal(redisClientOptions({ url: 'redis://10.0.0.5:6379' }).options.tls, undefined);
+  });
+
+  it('Sentinel: TLS and ACL users for the sentinels and, separately, for the master they name', () => {
+    const { options } = redisClientOptions({
+      username: 'vigil',
+      password: 'master-secret',
+      tls,
+      sentinel: {
+        name: 'vigil-master',
+        sentinels: [{ host: 's1', port: 26379 }],
+        sentinelUsername: 'watcher',
+        sentinelPassword: 'sentinel-secret',
+        sentinelTls: { ca: 'SENTINEL CA', rejectUnauthorized: false },
+      },
+    });
+    assert.equal(options.username, 'vigil');
+    assert.equal(options.password, 'master-secret');
+    assert.equal(options.enableTLSForSentinelMode, true, 'ioredis ignores tls for the master without it');
+    assert.equal((options.tls as { cert?: string }).cert, 'CERT PEM');
+    assert.equal(options.sentinelUsername, 'watcher');
+    assert.equal(options.sentinelPassword, 'sentinel-secret');
+    assert.deepEqual(options.sentinelTLS, { ca: 'SENTINEL CA', rejectUnauthorized: false });
+    assert.equal(options.failoverDetector, true, 'leave a demoted master at +switch-master, before writes there are lost');
+    assert.equal(options.sentinelCommandTimeout, options.commandTimeout);
+  });
+
+  it('Sentinel without TLS: plaintext to sentinels and master', () => {
+    const { options } = redisClientOptions({ sentinel: { name: 'm', sentinels: [{ host: 's1', port: 26379 }] } });
+    assert.equal(options.enableTLSForSentinelMode, false);
+    assert.equal(options.tls, undefined);
+    assert.equal(options.sentinelTLS, undefined);
   });
 
   it('a config with neither url nor sentinel is refused with the key to fix', () => {
