@@ -24,6 +24,8 @@ export interface LocalRedisOptions {
   keepAll?: boolean;
   /** Start redis-server in a process group of its own (see SpawnOptions.ownProcessGroup). */
   ownProcessGroup?: boolean;
+  /** The address it binds (default 127.0.0.1), e.g. a network lab's service-net address. */
+  host?: string;
 }
 
 export interface LocalRedis {
@@ -53,7 +55,7 @@ export interface LocalRedis {
 }
 
 export async function startLocalRedis(opts: LocalRedisOptions = {}): Promise<LocalRedis> {
-  const host = '127.0.0.1';
+  const host = opts.host ?? '127.0.0.1';
   const port = await freePort(host);
   let dir: string;
   if (opts.dir === undefined) {
