@@ -74,6 +74,8 @@ export async function startLocalRedis(opts: LocalRedisOptions = {}): Promise<Loc
     '--daemonize', 'no',
     '--logfile', '', // stdout, which goes to logFile
     '--save', '',
+    // protected mode refuses clients other than 127.0.0.1 and ::1 when there is no password
+    ...(host === '127.0.0.1' ? [] : ['--protected-mode', 'no']),
     ...(opts.persistence === 'aof' ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no']),
   ];
   const unregisterCleanup = onExitCleanup(() => {

@@ -16,6 +16,12 @@
  * - every true lag incident (truth crossing the threshold for at least `requiredBreachMs`)
  *   paged once firing and once resolved on every receiver; no lag page without a true
  *   breach around its startsAt;
+ * Answered duplicates are the edge when the first copy's sender was killed, paused, stopped
+ * or cut off around it, when Redis was down around it and another node sent the copy, or
+ * when leadership moved to a newer term within `senderFaultBeforeMs` of the first answer
+ * (the old leader's settle is refused by the fence; its attempt may even still be in
+ * flight when the new leader finishes the claim).
+ *
  * - per receiver and alert key: one answered copy per page (key, startsAt, status); a
  *   firing page is followed by its resolved one before the next firing (a second firing
  *   without a resolved between is a duplicate); every firing page resolved by the end
@@ -320,12 +326,20 @@ export function judgeSoak(t: SoakTimeline, o: OracleOptions = {}): OracleReport 
       const senderFaults = sender === undefined ? [] : faultsIn(SENDER_FAULTS, prev.read.receivedAtMs - senderBeforeMs, at(prev) + senderAfterMs, sender);
       const redisDown = faultsIn(REDIS_FAULTS, prev.read.receivedAtMs - senderBeforeMs, at(prev) + senderAfterMs);
       const otherSender = n.sentBy?.nodeId !== sender;
-      const explained = senderFaults[0] ?? (otherSender ? redisDown[0] : undefined);
+      // Leadership moved (no fault needed: a lost quorum under load does it) while the first
+      // copy was in flight, or before its sender could settle it: the settle is refused by
+      // the fence and the new leader finishes the claim.
+      const [older, newer] = (prev.sentBy?.term ?? 0) <= (n.sentBy?.term ?? 0) ? [prev, n] : [n, prev];
+      const termMoved =
+        older.sentBy !== undefined && newer.sentBy !== undefined && newer.sentBy.term > older.sentBy.term && newer.read.receivedAtMs - at(older) <= senderBeforeMs
+          ? { leaderChange: { from: older.sentBy, to: newer.sentBy, whileInFlight: newer.read.receivedAtMs < at(older) } }
+          : undefined;
+      const explained = senderFaults[0] ?? (otherSender ? redisDown[0] : undefined) ?? termMoved;
       const f: Finding = {
         what: explained ? 'answered twice: the sender never recorded the first answer' : 'duplicate page',
         receiver,
         key: id,
-        detail: { first: { atMs: at(prev), sentBy: prev.sentBy }, again: { atMs: at(n), sentBy: n.sentBy }, ...(explained ? { fault: explained } : { nearbyFaults: faultsIn(PAGING_FAULTS, at(prev) - 10_000, at(n)) }) },
+        detail: { first: { readAtMs: prev.read.receivedAtMs, atMs: at(prev), sentBy: prev.sentBy }, again: { readAtMs: n.read.receivedAtMs, atMs: at(n), sentBy: n.sentBy }, ...(explained ? { fault: explained } : { nearbyFaults: faultsIn(PAGING_FAULTS, at(prev) - 10_000, at(n)) }) },
       };
       if (explained) edge(f);
       else dup(f);

@@ -115,7 +115,7 @@ describe('soak oracle', () => {
   });
 
   it('an answered page sent again with no fault to explain it is a duplicate', () => {
-    const r = judgeSoak(timeline([...clean(), webhook('firing', 25_000, { node: 'vigil-2', term: 4 })]));
+    const r = judgeSoak(timeline([...clean(), webhook('firing', 25_000, { node: 'vigil-1', term: 3 })]));
     assert.equal(r.duplicates, 1);
     assert.equal(r.atLeastOnceEdge, 0);
   });
@@ -126,6 +126,14 @@ describe('soak oracle', () => {
     assert.equal(r.duplicates, 0);
     assert.equal(r.atLeastOnceEdge, 1);
     assert.deepEqual((r.edges[0]?.detail as { fault: FaultRecord }).fault, kill);
+  });
+
+  it('a re-send by the leader of a newer term while the first copy was still in flight is the edge (leadership moved, no fault)', () => {
+    const slowFirst: ReadPage = { ...webhook('firing', 21_500, { node: 'vigil-1', term: 3 }), answeredAtMs: T0 + 24_200 };
+    const r = judgeSoak(timeline([slowFirst, webhook('firing', 22_600, { node: 'vigil-3', term: 4 }), pd('trigger', 21_500), webhook('resolved', 38_600, { node: 'vigil-3', term: 4 }), pd('resolve', 38_600)]));
+    assert.equal(r.duplicates, 0, JSON.stringify(r.findings));
+    assert.equal(r.atLeastOnceEdge, 1);
+    assert.deepEqual((r.edges[0]?.detail as { fault: unknown }).fault, { leaderChange: { from: { nodeId: 'vigil-1', term: 3 }, to: { nodeId: 'vigil-3', term: 4 }, whileInFlight: true } });
   });
 
   it('a page read while black-holed and sent again is the at-least-once edge, with the receiver fault', () => {
