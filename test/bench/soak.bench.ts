@@ -148,6 +148,8 @@ async function inLab(tag: string): Promise<number> {
     secret: TEST_PEER_SECRET,
     adminToken: TEST_ADMIN_TOKEN,
     name: 'soak',
+    // a restart on a loaded machine (three JVMs, Redis, this driver on 2 cores) can be slow
+    startTimeoutMs: 60_000,
     wrap: (i, command, args) => lab.wrap(i, command, args),
     hostOf: (i) => (lab.replicas[i] as { svcAddr: string }).svcAddr,
     config: (id, self, all) => ({
