@@ -456,6 +456,7 @@ async function soak(r: Running, lab: NetLab, rng: Rng, seed: number, minutes: nu
     atLeastOnceEdge: verdict.atLeastOnceEdge,
     lost: verdict.lost,
     falsePages: verdict.falsePages,
+    unjudgedLagPages: verdict.unjudgedPages,
     worstDelayAfterReceiverBackMs: verdict.worstDelayAfterBackMs,
     worstDelayAfterBlackholeBackMs: verdict.worstDelayAfterBlackholeMs,
     lateAfterBack: verdict.lateAfterBack,

@@ -15,7 +15,8 @@
  * Checks:
  * - every true lag incident (truth crossing the threshold for at least `requiredBreachMs`)
  *   paged once firing and once resolved on every receiver; no lag page without a true
- *   breach around its startsAt;
+ *   breach around its startsAt (a page while the truth was unknown — the workload had
+ *   unacknowledged sends — is counted apart as unjudged);
  * Answered duplicates are the edge when the first copy's sender was killed, paused, stopped
  * or cut off around it, when Redis was down around it and another node sent the copy, or
  * when leadership moved to a newer term within `senderFaultBeforeMs` of the first answer
@@ -155,6 +156,8 @@ export interface OracleReport {
   atLeastOnceEdge: number;
   lost: number;
   falsePages: number;
+  /** lag pages whose truth was unknown in the 12 s before startsAt: neither true nor false */
+  unjudgedPages: number;
   worstDelayAfterBackMs: number | null;
   worstDelayAfterBlackholeMs: number | null;
   lateAfterBack: number;
@@ -265,6 +268,7 @@ export function judgeSoak(t: SoakTimeline, o: OracleOptions = {}): OracleReport 
     atLeastOnceEdge: 0,
     lost: 0,
     falsePages: 0,
+    unjudgedPages: 0,
     worstDelayAfterBackMs: null,
     worstDelayAfterBlackholeMs: null,
     lateAfterBack: 0,
@@ -394,6 +398,12 @@ export function judgeSoak(t: SoakTimeline, o: OracleOptions = {}): OracleReport 
     for (const n of firings) {
       const startsMs = n.startsAt === undefined ? NaN : Date.parse(n.startsAt);
       const inc = incidents.find((i) => i.key === n.key && startsMs >= i.openMs - slackMs && startsMs <= i.belowMs + t.resolveForMs + slackMs);
+      if (inc === undefined && truthUnknownBefore(t, n.key, startsMs)) {
+        // the workload could not tell (records of failed sends may sit past its known end)
+        report.unjudgedPages += 1;
+        edges.push({ what: 'lag page while the truth was unknown (unacknowledged records)', receiver, key: n.key, detail: { startsAt: n.startsAt, sentBy: n.sentBy } });
+        continue;
+      }
       if (inc === undefined) {
         report.falsePages += 1;
         findings.push({ what: 'lag page without a true breach', receiver, key: n.key, detail: { startsAt: n.startsAt, sentBy: n.sentBy, truthNear: truthAround(t, n.key, startsMs) } });
@@ -474,6 +484,13 @@ export function judgeSoak(t: SoakTimeline, o: OracleOptions = {}): OracleReport 
     findings.push({ what: 'replica exited on its own', key: e.replica, detail: e });
   }
   return report;
+}
+
+/** Some truth sample of `key` in the 12 s before `atMs` (and 1 s after) was unknown. */
+function truthUnknownBefore(t: SoakTimeline, key: string, atMs: number): boolean {
+  const s = t.truth.find((x) => x.key === key);
+  if (!s || Number.isNaN(atMs)) return false;
+  return s.samples.some(([ms, v]) => ms >= atMs - 12_000 && ms <= atMs + 1000 && Number.isNaN(v));
 }
 
 function truthAround(t: SoakTimeline, key: string, atMs: number): Array<readonly [number, number]> {

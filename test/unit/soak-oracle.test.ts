@@ -159,6 +159,14 @@ describe('soak oracle', () => {
     assert.equal(r.falsePages, 1);
   });
 
+  it('a lag page while the truth was unknown is neither true nor false: counted apart', () => {
+    const unknown = truthSamples().map(([ms, v]) => (ms >= T0 + 55_000 && ms < T0 + 58_000 ? ([ms, Number.NaN] as const) : ([ms, v] as const)));
+    const pages = [...clean(), webhook('firing', 60_000, { startsAt: iso(T0 + 60_000) }), webhook('resolved', 65_000, { startsAt: iso(T0 + 60_000) })];
+    const r = judgeSoak(timeline(pages, { receivers: ['webhook', 'pagerduty'], truth: [{ key: KEY, samples: unknown }] }));
+    assert.equal(r.falsePages, 0);
+    assert.equal(r.unjudgedPages, 1);
+  });
+
   it('the delay of an owed page after its receiver came back is measured; past 2 s it is late', () => {
     const down: FaultRecord = { id: 1, kind: 'receiver-down', target: 'pagerduty', startMs: T0 + 15_000, endMs: T0 + 30_000 };
     const onTime = judgeSoak(timeline([webhook('firing', 21_500), pd('trigger', 30_800), webhook('resolved', 38_600), pd('resolve', 38_600)], { faults: [down] }));
