@@ -47,6 +47,12 @@ export interface LocalKafkaOptions {
   keepAll?: boolean;
   /** Start the JVMs in process groups of their own (see SpawnOptions.ownProcessGroup). */
   ownProcessGroup?: boolean;
+  /**
+   * The address every listener binds and advertises (default 127.0.0.1). The fault soak
+   * runs the cluster inside a network namespace whose 127.0.0.1 other namespaces cannot
+   * reach, on a service-net address such as 127.100.0.1.
+   */
+  host?: string;
 }
 
 export interface CreateTopicOptions {
@@ -225,6 +231,7 @@ async function startOnce(opts: LocalKafkaOptions): Promise<LocalKafka> {
   const startTimeoutMs = opts.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS;
   const jvmArgs = opts.jvmArgs ?? defaultJvmArgs();
   const keepAll = opts.keepAll ?? false;
+  const host = opts.host ?? '127.0.0.1';
 
   let dir: string;
   if (opts.dir === undefined) {
@@ -240,7 +247,7 @@ async function startOnce(opts: LocalKafkaOptions): Promise<LocalKafka> {
   const unregisterCleanup = onExitCleanup(() => {
     if (!keepAll) fs.rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
   });
-  const ports = await freePorts(brokerCount + controllerCount);
+  const ports = await freePorts(brokerCount + controllerCount, host);
   const clusterId = newClusterId();
 
   const nodes = new Map<number, Node>();
@@ -264,7 +271,7 @@ async function startOnce(opts: LocalKafkaOptions): Promise<LocalKafka> {
   }
   const voters = [...nodes.values()]
     .filter((n) => n.isController)
-    .map((n) => `${n.id}@127.0.0.1:${n.controllerPort}`)
+    .map((n) => `${n.id}@${host}:${n.controllerPort}`)
     .join(',');
   for (const node of nodes.values()) {
     const props: KafkaConfigMap = {
@@ -274,9 +281,9 @@ async function startOnce(opts: LocalKafkaOptions): Promise<LocalKafka> {
       'controller.listener.names': 'CONTROLLER',
       'inter.broker.listener.name': 'PLAINTEXT',
       listeners: node.isController
-        ? `PLAINTEXT://127.0.0.1:${node.brokerPort},CONTROLLER://127.0.0.1:${node.controllerPort}`
-        : `PLAINTEXT://127.0.0.1:${node.brokerPort}`,
-      'advertised.listeners': `PLAINTEXT://127.0.0.1:${node.brokerPort}`,
+        ? `PLAINTEXT://${host}:${node.brokerPort},CONTROLLER://${host}:${node.controllerPort}`
+        : `PLAINTEXT://${host}:${node.brokerPort}`,
+      'advertised.listeners': `PLAINTEXT://${host}:${node.brokerPort}`,
       'listener.security.protocol.map': 'PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
       'log.dirs': path.join(node.dir, 'data'),
       ...defaultServerProperties(brokerCount),
@@ -358,7 +365,7 @@ async function startOnce(opts: LocalKafkaOptions): Promise<LocalKafka> {
     }
   };
 
-  const addressOf = (node: Node): string => `127.0.0.1:${node.brokerPort}`;
+  const addressOf = (node: Node): string => `${host}:${node.brokerPort}`;
   const reachable = (): Node[] => [...nodes.values()].filter((n) => n.proc?.isRunning() && !n.paused);
   const liveIdsSeenBy = async (node: Node): Promise<number[]> =>
     (await brokerMetadata(addressOf(node), 3000)).brokers.map((b) => b.nodeId);
@@ -393,7 +400,7 @@ async function startOnce(opts: LocalKafkaOptions): Promise<LocalKafka> {
     waitWhileAlive(
       [node],
       async () => (await liveIdsSeenBy(node)).includes(node.id),
-      `kafka node ${node.id} to serve on 127.0.0.1:${node.brokerPort}`,
+      `kafka node ${node.id} to serve on ${host}:${node.brokerPort}`,
       timeoutMs,
     );
 

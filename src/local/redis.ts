@@ -55,6 +55,8 @@ export interface LocalRedisOptions {
   replicaOf?: { readonly host: string; readonly port: number };
   /** The ACL user this server logs in to its master as: now, or once Sentinel makes it a replica. */
   masterUser?: LocalRedisUser;
+  /** The address it binds (default 127.0.0.1), e.g. a network lab's service-net address. */
+  host?: string;
 }
 
 export interface LocalRedis {
@@ -84,7 +86,7 @@ export interface LocalRedis {
 }
 
 export async function startLocalRedis(opts: LocalRedisOptions = {}): Promise<LocalRedis> {
-  const host = '127.0.0.1';
+  const host = opts.host ?? '127.0.0.1';
   const port = await freePort(host);
   const dir = makeDir(opts.dir, 'vigil-redis-');
   const replica = opts.replicaOf;
@@ -97,6 +99,8 @@ export async function startLocalRedis(opts: LocalRedisOptions = {}): Promise<Loc
     '--save', '',
     // a replica's first full sync at once (the default waits 5 s for more replicas)
     '--repl-diskless-sync-delay', '0',
+    // protected mode refuses clients other than 127.0.0.1 and ::1 when there is no password
+    ...(host === '127.0.0.1' ? [] : ['--protected-mode', 'no']),
     ...(opts.persistence === 'aof' ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no']),
     ...userArgs(opts.users),
     ...(replica ? ['--replicaof', replica.host, String(replica.port)] : []),

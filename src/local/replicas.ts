@@ -26,8 +26,11 @@ import { waitFor } from './wait';
 /** Path of the compiled CLI (this file runs from dist/src/local). */
 export const CLI_PATH = path.resolve(__dirname, '..', 'cli', 'main.js');
 
-/** Extra top-level YAML sections for every replica, or a function of the replica id. */
-export type ReplicaConfigExtra = Record<string, unknown> | ((id: string) => Record<string, unknown>);
+/**
+ * Extra top-level YAML sections for every replica, or a function of the replica id (and of
+ * its layout and the group's, for sections that name ports, e.g. node and peers).
+ */
+export type ReplicaConfigExtra = Record<string, unknown> | ((id: string, self: ReplicaLayout, all: readonly ReplicaLayout[]) => Record<string, unknown>);
 
 export interface LocalReplicasOptions {
   /** 3 (default) or 5; any count >= 1 works. */
@@ -69,6 +72,13 @@ export interface LocalReplicasOptions {
   keepAll?: boolean;
   /** Start the replicas in process groups of their own (see SpawnOptions.ownProcessGroup). */
   ownProcessGroup?: boolean;
+  /**
+   * Runs replica `index` (0-based) through another command, e.g. `ip netns exec <ns>` to
+   * put it in a network namespace of its own (the fault soak). Default: run it directly.
+   */
+  wrap?: (index: number, command: string, args: readonly string[]) => { command: string; args: string[] };
+  /** The address this process reaches replica `index`'s API at (default 127.0.0.1). */
+  hostOf?: (index: number) => string;
 }
 
 /** GET /api/v1/status of one replica (DESIGN §7). */
@@ -89,6 +99,8 @@ export interface ReplicaStatusDoc {
 /** Where one replica lives: its port and files. */
 export interface ReplicaLayout {
   readonly id: string;
+  /** where this process reaches the replica (127.0.0.1 unless the group says otherwise) */
+  readonly host: string;
   readonly port: number;
   readonly url: string;
   readonly dataDir: string;
@@ -145,13 +157,15 @@ export interface LocalReplicas {
 }
 
 /** The ids, ports, URLs and files of `ports.length` replicas under `dir` (pure). */
-export function replicaLayouts(dir: string, ports: readonly number[], idPrefix = 'vigil-'): ReplicaLayout[] {
+export function replicaLayouts(dir: string, ports: readonly number[], idPrefix = 'vigil-', hostOf: (index: number) => string = () => '127.0.0.1'): ReplicaLayout[] {
   return ports.map((port, i) => {
     const id = `${idPrefix}${i + 1}`;
+    const host = hostOf(i);
     return {
       id,
+      host,
       port,
-      url: `http://127.0.0.1:${port}`,
+      url: `http://${host}:${port}`,
       dataDir: path.join(dir, id, 'data'),
       configFile: path.join(dir, id, 'vigil.yaml'),
       logFile: path.join(dir, id, 'replica.log'),
@@ -175,7 +189,7 @@ export interface ReplicaConfigInput {
  * group runs its election without either.
  */
 export function replicaConfigDoc(self: ReplicaLayout, all: readonly ReplicaLayout[], input: ReplicaConfigInput): Record<string, unknown> {
-  const extra = typeof input.config === 'function' ? input.config(self.id) : (input.config ?? {});
+  const extra = typeof input.config === 'function' ? input.config(self.id, self, all) : (input.config ?? {});
   return {
     cluster: input.cluster,
     node: { id: self.id, listen: `127.0.0.1:${self.port}`, dataDir: self.dataDir },
@@ -189,11 +203,15 @@ export function replicaConfigDoc(self: ReplicaLayout, all: readonly ReplicaLayou
   };
 }
 
-/** The command that starts `node <args>` with the requested scheduling. */
-function launcher(opts: LocalReplicasOptions, args: string[]): { command: string; args: string[] } {
-  if (opts.rtPriority !== undefined) return { command: 'chrt', args: ['-r', String(opts.rtPriority), process.execPath, ...args] };
-  if (opts.nice !== undefined) return { command: 'nice', args: ['-n', String(opts.nice), process.execPath, ...args] };
-  return { command: process.execPath, args };
+/** The command that starts `node <args>` for replica `index` with the requested scheduling. */
+function launcher(opts: LocalReplicasOptions, index: number, args: string[]): { command: string; args: string[] } {
+  const direct =
+    opts.rtPriority !== undefined
+      ? { command: 'chrt', args: ['-r', String(opts.rtPriority), process.execPath, ...args] }
+      : opts.nice !== undefined
+        ? { command: 'nice', args: ['-n', String(opts.nice), process.execPath, ...args] }
+        : { command: process.execPath, args };
+  return opts.wrap === undefined ? direct : opts.wrap(index, direct.command, direct.args);
 }
 
 export async function startLocalReplicas(opts: LocalReplicasOptions): Promise<LocalReplicas> {
@@ -210,7 +228,7 @@ export async function startLocalReplicas(opts: LocalReplicasOptions): Promise<Lo
     if (!keepAll) fs.rmSync(dir, { recursive: true, force: true });
   });
   const ports = await freePorts(count);
-  const layouts = replicaLayouts(dir, ports, opts.idPrefix ?? 'vigil-');
+  const layouts = replicaLayouts(dir, ports, opts.idPrefix ?? 'vigil-', opts.hostOf);
   const ids = layouts.map((l) => l.id);
   const startTimeoutMs = opts.startTimeoutMs ?? 20_000;
   const procs = new Map<string, TrackedProcess>();
@@ -240,7 +258,7 @@ export async function startLocalReplicas(opts: LocalReplicasOptions): Promise<Lo
       const h = get(id);
       const body = o.body === undefined ? undefined : Buffer.isBuffer(o.body) ? o.body : Buffer.from(o.body);
       const req = http.request(
-        { host: '127.0.0.1', port: h.port, method, path: pathname, agent: false, headers: { ...(body ? { 'content-length': String(body.length) } : {}), ...(o.headers ?? {}) } },
+        { host: h.host, port: h.port, method, path: pathname, agent: false, headers: { ...(body ? { 'content-length': String(body.length) } : {}), ...(o.headers ?? {}) } },
         (res) => {
           let text = '';
           res.setEncoding('utf8');
@@ -268,7 +286,7 @@ export async function startLocalReplicas(opts: LocalReplicasOptions): Promise<Lo
     fs.appendFileSync(h.logFile, `==== start at ${new Date().toISOString()} ====\n`);
     const proc = spawnTracked({
       name: `replica ${id}`,
-      ...launcher(opts, [CLI_PATH, 'run', '--config', h.configFile, ...(opts.runArgs ?? [])]),
+      ...launcher(opts, handles.indexOf(h), [CLI_PATH, 'run', '--config', h.configFile, ...(opts.runArgs ?? [])]),
       logFile: h.logFile,
       cwd: dir,
       ...(opts.ownProcessGroup ? { ownProcessGroup: true } : {}),

@@ -29,12 +29,19 @@ export class Workload {
   private timer: NodeJS.Timeout | undefined;
   /** per partition: timestamps of offsets base..base+n-1 (the topic is new: base is 0) */
   private readonly stamps: number[][];
+  /**
+   * per partition: a send failed since the last acknowledged one. Its records may still
+   * be in the log (a produce that timed out waiting for the ISR is appended all the same),
+   * at offsets past the known end that no acknowledgement told us.
+   */
+  private readonly unacked: boolean[];
   private sending: Promise<void> = Promise.resolve();
   private stopped = false;
   lastError: unknown;
 
   constructor(private readonly opts: WorkloadOptions) {
     this.stamps = Array.from({ length: opts.partitions }, () => []);
+    this.unacked = Array.from({ length: opts.partitions }, () => false);
   }
 
   get bootstrap(): readonly string[] {
@@ -70,16 +77,21 @@ export class Workload {
         const base = Number(a.baseOffset ?? a.offset);
         const list = this.stamps[a.partition] as number[];
         for (let i = 0; i < n; i++) list[base + i] = now;
+        this.unacked[a.partition] = false;
       }
     };
     if (this.opts.perPartitionSends ?? this.opts.partitions <= 32) {
       const results = await Promise.allSettled(
         Array.from({ length: this.opts.partitions }, (_, p) => producer.send({ topic: this.opts.topic, acks: -1, timeout: 2000, messages: messagesFor(p) })),
       );
-      for (const r of results) {
-        if (r.status === 'fulfilled') record(r.value);
-        else this.lastError = r.reason;
-      }
+      results.forEach((r, p) => {
+        if (r.status === 'fulfilled') {
+          record(r.value);
+        } else {
+          this.lastError = r.reason;
+          this.unacked[p] = true;
+        }
+      });
       return;
     }
     const messages = Array.from({ length: this.opts.partitions }, (_, p) => messagesFor(p)).flat();
@@ -110,9 +122,13 @@ export class Workload {
     return lo;
   }
 
-  /** True delivery latency (ms) of a group committed at `offset` on `partition`, at nowMs. */
+  /**
+   * True delivery latency (ms) of a group committed at `offset` on `partition`, at nowMs;
+   * NaN when unknown: the offset's record was never acknowledged (a hole), or the group is
+   * at the known end while a failed send may have left records past it.
+   */
   trueLatencyMs(partition: number, offset: number, nowMs: number): number {
-    if (offset >= this.end(partition)) return 0;
+    if (offset >= this.end(partition)) return this.unacked[partition] ? Number.NaN : 0;
     const t = this.timestampAt(partition, offset);
     return t === undefined ? Number.NaN : Math.max(0, nowMs - t);
   }
