@@ -17,6 +17,7 @@ import { Canary } from '../monitor/canary';
 import type { Logger } from '../log';
 import type { Metrics } from '../metrics';
 import { KafkaObserver } from '../monitor/observe';
+import { partitionHealth } from '../monitor/snapshot';
 import { type Leadership, Reconciler } from '../monitor/reconcile';
 import { RedisStateStore } from '../state/redis-store';
 import { type Clock, systemClock } from '../util/clock';
@@ -149,6 +150,9 @@ export function startMonitor(deps: MonitorDeps): Monitor {
         brokers: snap.brokers.length,
         brokersDown: down,
         partitions: snap.partitions.length,
+        // Per broker and partition health, for the status page (GET /).
+        brokerStates: snap.brokers.map((b) => ({ nodeId: b.nodeId, host: b.host, port: b.port, reachable: b.reachable, inMetadata: b.inMetadata, ...(b.error ? { error: b.error } : {}) })),
+        partitionHealth: partitionHealth(snap.partitions),
         groups: snap.groups.length,
         at: new Date(snap.takenAtMs).toISOString(),
       };
