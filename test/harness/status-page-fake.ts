@@ -27,7 +27,9 @@ export function fakeLag(count: number, breaching: number, nowMs = Date.now()): F
   const groups = [];
   for (let i = 0; i < count; i++) {
     const breach = i < breaching;
-    const lagSeconds = breach ? 60 - i * 0.01 : Math.max(0, 9 - (i * 9) / count);
+    // a little movement over time, so sparklines have a shape
+    const wave = Math.sin(nowMs / 20_000 + i);
+    const lagSeconds = breach ? 60 - i * 0.01 + 5 * wave : Math.max(0, 9 - (i * 9) / count + 0.5 * wave);
     const partitions = [0, 1].map((partition) => ({ partition, committed: 1000, end: 1010, lagMessages: 5, lagSeconds, breach }));
     const topic = { topic: `topic-${i % 50}`, lagSeconds, lagMessages: 10, breach, partitions };
     groups.push({ group: `group-${String(i).padStart(4, '0')}`, lagSeconds, lagMessages: 10, breach, topics: [topic] });
@@ -74,11 +76,27 @@ export function fakeApi(groups: number, breaching: number): FakeApi {
   };
 }
 
-export async function startFakeStatusServer(api: FakeApi): Promise<FakeStatusServer> {
+export interface FakeServerOptions {
+  /**
+   * Each GET /api/v1/lag regenerates the groups this much later than the previous one
+   * (a virtual clock), so the page's five-minute history fills in a few dozen polls.
+   */
+  readonly advanceMsPerLagRequest?: number;
+}
+
+export async function startFakeStatusServer(api: FakeApi, opts: FakeServerOptions = {}): Promise<FakeStatusServer> {
   const server = new HttpServer({ logger: silentLogger });
   registerStatusPage(server);
   server.route('GET', '/api/v1/status', ({ res }) => sendJson(res, 200, api.status));
-  server.route('GET', '/api/v1/lag', ({ res }) => sendJson(res, 200, api.lag));
+  let virtualMs = Date.now();
+  server.route('GET', '/api/v1/lag', ({ res }) => {
+    if (opts.advanceMsPerLagRequest !== undefined) {
+      virtualMs += opts.advanceMsPerLagRequest;
+      const breaching = api.lag.groups.filter((g) => (g as { breach: boolean }).breach).length;
+      api.lag = fakeLag(api.lag.groups.length, breaching, virtualMs);
+    }
+    sendJson(res, 200, api.lag);
+  });
   server.route('GET', '/api/v1/alerts', ({ res }) => sendJson(res, 200, { alerts: api.alerts }));
   server.route('GET', '/api/v1/events', ({ res }) => sendJson(res, 200, { events: api.events }));
   const addr = await server.listen('127.0.0.1', 0);
