@@ -6,25 +6,12 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { Browser, Page } from 'playwright-core';
-import { contrastFailures, launchBrowser, screenshot, watchProblems } from '../harness/browser';
+import type { Page } from 'playwright-core';
+import { contrastFailures, screenshot, useBrowser } from '../harness/browser';
 import { type FakeStatusServer, fakeApi, startFakeStatusServer } from '../harness/status-page-fake';
 import { waitFor } from '../harness/wait';
 
-let browser: Browser;
-
-before(async () => {
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-});
-
-async function newPage(): Promise<{ page: Page; problems: string[] }> {
-  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-  return { page, problems: watchProblems(page) };
-}
+const { newPage } = useBrowser();
 
 /** The focused element, described: tag, id, or the group of a groups row. */
 const focused = (page: Page): Promise<string> =>

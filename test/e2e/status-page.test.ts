@@ -10,26 +10,13 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { Browser, Page } from 'playwright-core';
-import { launchBrowser, screenshot, watchProblems } from '../harness/browser';
+import type { Page } from 'playwright-core';
+import { screenshot, useBrowser } from '../harness/browser';
 import { withLogsOnFailure } from '../harness/failure';
 import { type Stack, startStack } from '../harness/stack';
 import { waitFor } from '../harness/wait';
 
-let browser: Browser;
-
-before(async () => {
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-});
-
-async function newPage(): Promise<{ page: Page; problems: string[] }> {
-  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-  return { page, problems: watchProblems(page) };
-}
+const { newPage } = useBrowser();
 
 describe('the status page against real replicas and Kafka', () => {
   let stack: Stack;

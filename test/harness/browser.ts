@@ -6,6 +6,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { after, before } from 'node:test';
 import { type Browser, type Page, chromium } from 'playwright-core';
 
 export const CHROMIUM_PATH = '/usr/bin/chromium';
@@ -21,6 +22,27 @@ export async function launchBrowser(): Promise<Browser> {
     // root in containers has no user namespace for chromium's sandbox
     args: process.getuid?.() === 0 ? ['--no-sandbox'] : [],
   });
+}
+
+/**
+ * One browser for a test file: launched before its tests, closed after them. `newPage`
+ * opens a 1280×900 page and collects its problems (watchProblems).
+ */
+export function useBrowser(): { newPage(): Promise<{ page: Page; problems: string[] }> } {
+  let browser: Browser | undefined;
+  before(async () => {
+    browser = await launchBrowser();
+  });
+  after(async () => {
+    await browser?.close();
+  });
+  return {
+    async newPage() {
+      if (!browser) throw new Error('useBrowser(): the browser is not launched yet (call newPage inside a test or before hook)');
+      const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+      return { page, problems: watchProblems(page) };
+    },
+  };
 }
 
 /** Collects page errors and CSP violations ("Refused to ...") from the console. */
