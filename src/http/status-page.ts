@@ -3,8 +3,8 @@
  * (inline CSS and script, no external asset, nothing built at install time) that polls the
  * JSON API once a second: /api/v1/status of the replica serving it, and /api/v1/lag,
  * /alerts, /events, which a follower forwards to the leader. The page keeps its own
- * latency history for the sparklines (the last five minutes it has seen), so it needs
- * nothing the API does not already give.
+ * latency history for the sparklines (the last five minutes it has seen), and fills in
+ * the minutes before it was opened from the leader's GET /api/v1/lag/history.
  *
  * The Content-Security-Policy allows exactly the inline style and script below (by their
  * SHA-256, computed here from the text served) and requests to this origin only. When the
@@ -56,7 +56,7 @@ const SCRIPT = String.raw`
 (function () {
   var POLL_MS = 1000, EVENTS_EVERY = 5, TIMEOUT_MS = 2500, PAGE_SIZE = 50, HISTORY_MS = 5 * 60000, PAGES_SHOWN = 20;
   var $ = function (id) { return document.getElementById(id); };
-  var s = { status: null, lag: null, alerts: [], events: null, okAtMs: 0, downSinceMs: 0, page: 0, filter: '', history: new Map(), lastGenerated: null, tick: 0, leaderNote: '', focusGroup: null };
+  var s = { status: null, lag: null, alerts: [], events: null, okAtMs: 0, downSinceMs: 0, page: 0, filter: '', history: new Map(), lastGenerated: null, tick: 0, historyLoaded: false, historyTries: 0, leaderNote: '', focusGroup: null };
 
   function el(tag, text, cls) {
     var e = document.createElement(tag);
@@ -133,6 +133,15 @@ const SCRIPT = String.raw`
     }
     // Bounded: a group gone for longer than the window is forgotten.
     s.history.forEach(function (h, name) { if (h.length === 0 || h[h.length - 2] < t - HISTORY_MS) s.history.delete(name); });
+  }
+
+  // What the leader kept (GET /api/v1/lag/history) goes before what this page has seen.
+  function mergeHistory(doc) {
+    Object.keys(doc.groups).forEach(function (name) {
+      var mine = s.history.get(name) || [], firstMs = mine.length ? mine[0] : Infinity, older = [];
+      doc.groups[name].forEach(function (p) { if (p[0] < firstMs) older.push(p[0], p[1]); });
+      s.history.set(name, older.concat(mine));
+    });
   }
 
   function causesByGroup() {
@@ -305,15 +314,19 @@ const SCRIPT = String.raw`
   async function tick() {
     s.tick++;
     var wantEvents = s.tick % EVENTS_EVERY === 1;
-    var reqs = [getJson('/api/v1/status'), getJson('/api/v1/lag'), getJson('/api/v1/alerts')];
-    if (wantEvents) reqs.push(getJson('/api/v1/events?limit=200'));
-    var r = await Promise.allSettled(reqs);
+    var wantHistory = !s.historyLoaded && s.historyTries < 5;
+    var r = await Promise.allSettled([getJson('/api/v1/status'), getJson('/api/v1/lag'), getJson('/api/v1/alerts'),
+      wantEvents ? getJson('/api/v1/events?limit=200') : null, wantHistory ? getJson('/api/v1/lag/history') : null]);
     var st = r[0];
     if (st.status === 'fulfilled' && st.value.ok && st.value.body) {
       s.status = st.value.body; s.okAtMs = Date.now(); s.downSinceMs = 0;
       var notes = [];
       if (r[2].status === 'fulfilled' && r[2].value.ok) s.alerts = r[2].value.body.alerts; else notes.push('alerts: ' + whyNot(r[2]));
       if (wantEvents) { if (r[3].status === 'fulfilled' && r[3].value.ok) s.events = r[3].value.body.events; else notes.push('events: ' + whyNot(r[3])); }
+      if (wantHistory) {
+        s.historyTries++;
+        if (r[4].status === 'fulfilled' && r[4].value.ok) { mergeHistory(r[4].value.body); s.historyLoaded = true; }
+      }
       if (r[1].status === 'fulfilled' && r[1].value.ok) {
         var t0 = performance.now();
         ingestLag(r[1].value.body);

@@ -16,6 +16,7 @@ import { KafkajsCanaryPort } from '../kafka/kafkajs-canary';
 import { Canary } from '../monitor/canary';
 import type { Logger } from '../log';
 import type { Metrics } from '../metrics';
+import { GroupLatencyHistory } from '../monitor/latency-history';
 import { KafkaObserver } from '../monitor/observe';
 import { partitionHealth } from '../monitor/snapshot';
 import { type Leadership, Reconciler } from '../monitor/reconcile';
@@ -128,6 +129,16 @@ export function startMonitor(deps: MonitorDeps): Monitor {
     },
   );
 
+  // Recent latency per group for the status page's sparklines: the leader's, bounded.
+  const latencyHistory = new GroupLatencyHistory();
+  const historyTimer = setInterval(() => {
+    const snap = reconciler.snapshot();
+    const report = leadership.isLeader() && snap?.ok ? reconciler.lagReport() : null;
+    if (snap && report) latencyHistory.record(report.groups, snap.takenAtMs);
+  }, latencyHistory.stepMs);
+  historyTimer.unref();
+  deps.leaderRoute('GET', '/api/v1/lag/history', ({ res }) => sendJson(res, 200, latencyHistory.document(clock.wallMs())));
+
   reconciler.start();
   log.info({ brokers: config.kafka.brokers, channels: [...channels.keys()] }, 'monitor started');
 
@@ -159,6 +170,7 @@ export function startMonitor(deps: MonitorDeps): Monitor {
     },
     redisStatus: () => ({ state: store.isUp() ? 'up' : 'down', outbox: outbox.status() }),
     stop: async () => {
+      clearInterval(historyTimer);
       await canary?.stop();
       await canaryPort?.close();
       // Closing the outbox first cancels retries and sends in flight (they stay pending in

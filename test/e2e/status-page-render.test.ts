@@ -58,6 +58,9 @@ describe('the status page with 1,000 groups (test server, no Kafka)', () => {
     assert.equal(await first.getAttribute('class'), 'breach');
     assert.match(await first.innerText(), /▲ breach/);
     assert.match(await first.innerText(), /consumer/, 'the cause comes from the open alert');
+    // the sparkline starts with the minutes the leader kept (GET /api/v1/lag/history)
+    const points = await first.locator('polyline').first().getAttribute('points');
+    assert.ok((points ?? '').split(' ').length >= 60, `sparkline points: ${points}`);
     assert.match(await page.locator('#groups-body tr').nth(20).innerText(), /\bok\b/);
     assert.match(await page.locator('#groups-count').innerText(), /12 of 1000 in breach/);
     assert.match(await page.locator('#alerts-body').innerText(), /group-0000 is 60 s behind/);

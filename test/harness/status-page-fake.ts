@@ -8,12 +8,15 @@ import { HttpServer } from '../../src/http/server';
 import { sendJson } from '../../src/http/respond';
 import { registerStatusPage } from '../../src/http/status-page';
 import { silentLogger } from '../../src/log';
+import { GroupLatencyHistory, type LatencyHistoryDoc } from '../../src/monitor/latency-history';
 
 export interface FakeApi {
   status: Record<string, unknown>;
   lag: { generatedAt: string; thresholdSeconds: number; groups: unknown[] };
   alerts: unknown[];
   events: unknown[];
+  /** GET /api/v1/lag/history */
+  history: LatencyHistoryDoc;
 }
 
 export interface FakeStatusServer {
@@ -37,8 +40,16 @@ export function fakeLag(count: number, breaching: number, nowMs = Date.now()): F
   return { generatedAt: new Date(nowMs).toISOString(), thresholdSeconds: 10, groups };
 }
 
+/** What a leader would have kept over the five minutes before `nowMs`, a sample every 5 s. */
+export function fakeHistory(groups: number, breaching: number, nowMs = Date.now()): LatencyHistoryDoc {
+  const h = new GroupLatencyHistory();
+  for (let t = nowMs - h.windowMs; t <= nowMs; t += h.stepMs) h.record(fakeLag(groups, breaching, t).groups as { group: string; lagSeconds: number | null }[], t);
+  return h.document(nowMs);
+}
+
 export function fakeApi(groups: number, breaching: number): FakeApi {
   return {
+    history: fakeHistory(groups, breaching),
     status: {
       nodeId: 'vigil-1',
       publicUrl: 'http://127.0.0.1:1/',
@@ -98,6 +109,7 @@ export async function startFakeStatusServer(api: FakeApi, opts: FakeServerOption
     sendJson(res, 200, api.lag);
   });
   server.route('GET', '/api/v1/alerts', ({ res }) => sendJson(res, 200, { alerts: api.alerts }));
+  server.route('GET', '/api/v1/lag/history', ({ res }) => sendJson(res, 200, api.history));
   server.route('GET', '/api/v1/events', ({ res }) => sendJson(res, 200, { events: api.events }));
   const addr = await server.listen('127.0.0.1', 0);
   return { url: `http://127.0.0.1:${addr.port}`, api, close: () => server.close() };
