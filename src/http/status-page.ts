@@ -390,7 +390,7 @@ const BODY = `<a class="skip" href="#groups-h">Skip to consumer groups</a>
 <div class="controls"><label for="filter">Filter by group or topic</label><input id="filter" type="search" autocomplete="off" aria-describedby="groups-count" placeholder="press / to search">
 <button id="prev" type="button">Previous page</button><span id="page-info" aria-live="polite"></span><button id="next" type="button">Next page</button></div>
 <p id="groups-count" class="note"></p><p id="groups-note" class="note"></p>
-<table aria-describedby="groups-keys"><caption id="groups-keys">Arrow keys move between rows; the sparkline shows the last five minutes this page has seen, the dashed line the threshold.</caption>
+<table aria-describedby="groups-keys"><caption id="groups-keys">Arrow keys move between rows. The sparkline shows the last five minutes of delivery latency; the dashed line is the threshold.</caption>
 <thead><tr><th scope="col">Group</th><th scope="col" class="num">Delivery latency</th><th scope="col">Last minutes</th><th scope="col">Breach</th><th scope="col">Cause</th><th scope="col" class="num">Messages behind</th><th scope="col">Topics</th></tr></thead>
 <tbody id="groups-body"></tbody></table>
 </section>
