@@ -2,7 +2,8 @@
  * GET /: the status page every replica serves (issue 11). One self-contained HTML document
  * (inline CSS and script, no external asset, nothing built at install time) that polls the
  * JSON API once a second: /api/v1/status of the replica serving it, and /api/v1/lag,
- * /alerts, /events, which a follower forwards to the leader. The page keeps its own
+ * /alerts, /events, /monitor (Kafka and the outbox), which a follower forwards to the
+ * leader. The page keeps its own
  * latency history for the sparklines (the last five minutes it has seen), and fills in
  * the minutes before it was opened from the leader's GET /api/v1/lag/history.
  *
@@ -56,7 +57,7 @@ const SCRIPT = String.raw`
 (function () {
   var POLL_MS = 1000, EVENTS_EVERY = 5, TIMEOUT_MS = 2500, PAGE_SIZE = 50, HISTORY_MS = 5 * 60000, PAGES_SHOWN = 20;
   var $ = function (id) { return document.getElementById(id); };
-  var s = { status: null, lag: null, alerts: [], events: null, okAtMs: 0, downSinceMs: 0, page: 0, filter: '', history: new Map(), lastGenerated: null, tick: 0, historyLoaded: false, historyTries: 0, leaderNote: '', focusGroup: null };
+  var s = { status: null, lag: null, alerts: [], events: null, okAtMs: 0, downSinceMs: 0, page: 0, filter: '', history: new Map(), monitor: null, lastGenerated: null, tick: 0, historyLoaded: false, historyTries: 0, leaderNote: '', focusGroup: null };
 
   function el(tag, text, cls) {
     var e = document.createElement(tag);
@@ -252,18 +253,22 @@ const SCRIPT = String.raw`
     pairs.forEach(function (p) { out.push(el('dt', p[0]), el('dd', p[1])); });
     d.replaceChildren.apply(d, out);
   }
+  // The leader's view (GET /api/v1/monitor); this replica's own while the leader does not answer.
+  function view() { return s.monitor || { kafka: s.status.kafka, redis: s.status.redis, own: true }; }
+  function viewNote() { return view().own ? 'As seen by ' + s.status.nodeId + ', which is not the leader or did not hear from it: may be out of date.' : 'As the leader sees it.'; }
   function renderOutbox() {
-    var r = s.status && s.status.redis;
+    var r = s.status && view().redis;
     if (!r) return;
     var o = r.outbox;
-    $('outbox-note').textContent = 'As seen by ' + s.status.nodeId + (s.status.role === 'leader' ? ' (the leader, which delivers pages).' : ' (a follower: pages are delivered by the leader).');
+    $('outbox-note').textContent = viewNote() + ' The leader delivers the pages.';
     if (!o) { dl('outbox', [['Redis', r.state]]); return; }
     dl('outbox', [['Redis', o.redisUp ? 'up' : 'down'], ['State', o.degraded ? 'degraded' : 'healthy'], ['Pages queued', o.queued], ['Failed, retrying', o.failed],
       ['Oldest queued', o.oldestQueuedSeconds.toFixed(1) + ' s'], ['Not yet recorded in Redis', o.unsynced], ['Failing channels', o.failingChannels.length ? o.failingChannels.join(', ') : 'none']]);
   }
   function renderKafka() {
-    var k = s.status && s.status.kafka;
+    var k = s.status && view().kafka;
     if (!k) return;
+    $('kafka-note').textContent = viewNote();
     var ph = k.partitionHealth;
     var pairs = [['State', k.state]];
     if (k.state === 'down') pairs.push(['Error', k.error]);
@@ -316,13 +321,14 @@ const SCRIPT = String.raw`
     var wantEvents = s.tick % EVENTS_EVERY === 1;
     var wantHistory = !s.historyLoaded && s.historyTries < 5;
     var r = await Promise.allSettled([getJson('/api/v1/status'), getJson('/api/v1/lag'), getJson('/api/v1/alerts'),
-      wantEvents ? getJson('/api/v1/events?limit=200') : null, wantHistory ? getJson('/api/v1/lag/history') : null]);
+      wantEvents ? getJson('/api/v1/events?limit=200') : null, wantHistory ? getJson('/api/v1/lag/history') : null, getJson('/api/v1/monitor')]);
     var st = r[0];
     if (st.status === 'fulfilled' && st.value.ok && st.value.body) {
       s.status = st.value.body; s.okAtMs = Date.now(); s.downSinceMs = 0;
       var notes = [];
       if (r[2].status === 'fulfilled' && r[2].value.ok) s.alerts = r[2].value.body.alerts; else notes.push('alerts: ' + whyNot(r[2]));
       if (wantEvents) { if (r[3].status === 'fulfilled' && r[3].value.ok) s.events = r[3].value.body.events; else notes.push('events: ' + whyNot(r[3])); }
+      if (r[5].status === 'fulfilled' && r[5].value.ok) s.monitor = r[5].value.body; else { s.monitor = null; notes.push('Kafka and outbox: ' + whyNot(r[5])); }
       if (wantHistory) {
         s.historyTries++;
         if (r[4].status === 'fulfilled' && r[4].value.ok) { mergeHistory(r[4].value.body); s.historyLoaded = true; }
@@ -396,7 +402,7 @@ const BODY = `<a class="skip" href="#groups-h">Skip to consumer groups</a>
 </section>
 <div class="cols">
 <section aria-labelledby="kafka-h"><h2 id="kafka-h">Brokers and partitions</h2>
-<dl id="kafka"></dl>
+<p id="kafka-note" class="note"></p><dl id="kafka"></dl>
 <table><thead><tr><th scope="col">Broker</th><th scope="col">Address</th><th scope="col">State</th></tr></thead><tbody id="brokers-body"></tbody></table>
 </section>
 <section aria-labelledby="outbox-h"><h2 id="outbox-h">Outbox</h2><p id="outbox-note" class="note"></p><dl id="outbox"></dl></section>

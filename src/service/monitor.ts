@@ -129,6 +129,30 @@ export function startMonitor(deps: MonitorDeps): Monitor {
     },
   );
 
+  const kafkaStatus = (): Record<string, unknown> => {
+    const snap = reconciler.snapshot();
+    if (!snap) return { state: 'unknown' };
+    if (!snap.ok) return { state: 'down', error: snap.error, at: new Date(snap.takenAtMs).toISOString() };
+    const down = snap.brokers.filter((b) => !b.reachable || !b.inMetadata).map((b) => b.nodeId);
+    return {
+      state: 'up',
+      clusterId: snap.clusterId,
+      controllerId: snap.controllerId,
+      brokers: snap.brokers.length,
+      brokersDown: down,
+      partitions: snap.partitions.length,
+      // Per broker and partition health, for the status page (GET /).
+      brokerStates: snap.brokers.map((b) => ({ nodeId: b.nodeId, host: b.host, port: b.port, reachable: b.reachable, inMetadata: b.inMetadata, ...(b.error ? { error: b.error } : {}) })),
+      partitionHealth: partitionHealth(snap.partitions),
+      groups: snap.groups.length,
+      at: new Date(snap.takenAtMs).toISOString(),
+    };
+  };
+  const redisStatus = (): Record<string, unknown> => ({ state: store.isUp() ? 'up' : 'down', outbox: outbox.status() });
+  // The leader's view of Kafka and of its outbox, the one that delivers pages (a follower's
+  // own /api/v1/status has neither: it does not observe Kafka nor page).
+  deps.leaderRoute('GET', '/api/v1/monitor', ({ res }) => sendJson(res, 200, { kafka: kafkaStatus(), redis: redisStatus() }));
+
   // Recent latency per group for the status page's sparklines: the leader's, bounded.
   const latencyHistory = new GroupLatencyHistory();
   const historyTimer = setInterval(() => {
@@ -149,26 +173,8 @@ export function startMonitor(deps: MonitorDeps): Monitor {
       else void canary?.stop();
       reconciler.leadershipChanged();
     },
-    kafkaStatus: () => {
-      const snap = reconciler.snapshot();
-      if (!snap) return { state: 'unknown' };
-      if (!snap.ok) return { state: 'down', error: snap.error, at: new Date(snap.takenAtMs).toISOString() };
-      const down = snap.brokers.filter((b) => !b.reachable || !b.inMetadata).map((b) => b.nodeId);
-      return {
-        state: 'up',
-        clusterId: snap.clusterId,
-        controllerId: snap.controllerId,
-        brokers: snap.brokers.length,
-        brokersDown: down,
-        partitions: snap.partitions.length,
-        // Per broker and partition health, for the status page (GET /).
-        brokerStates: snap.brokers.map((b) => ({ nodeId: b.nodeId, host: b.host, port: b.port, reachable: b.reachable, inMetadata: b.inMetadata, ...(b.error ? { error: b.error } : {}) })),
-        partitionHealth: partitionHealth(snap.partitions),
-        groups: snap.groups.length,
-        at: new Date(snap.takenAtMs).toISOString(),
-      };
-    },
-    redisStatus: () => ({ state: store.isUp() ? 'up' : 'down', outbox: outbox.status() }),
+    kafkaStatus,
+    redisStatus,
     stop: async () => {
       clearInterval(historyTimer);
       await canary?.stop();

@@ -66,6 +66,7 @@ describe('the status page with 1,000 groups (test server, no Kafka)', () => {
     assert.match(await page.locator('#alerts-body').innerText(), /group-0000 is 60 s behind/);
     assert.match(await page.locator('#pages-body').innerText(), /firing/);
     assert.match(await page.locator('#kafka').innerText(), /Under-replicated\s+0/);
+    assert.equal(await page.locator('#kafka-note').innerText(), 'As the leader sees it.');
     await screenshot(page, 'groups-1000');
   });
 

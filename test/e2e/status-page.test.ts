@@ -48,6 +48,9 @@ describe('the status page against real replicas and Kafka', () => {
       const row = page.locator('#groups-body tr[data-group="sp-orders-svc"]');
       await row.locator('.flag-ok').waitFor({ timeout: 30_000 });
       assert.match(await page.locator('#replicas-body tr[aria-current="true"]').innerText(), new RegExp(`${follower.id}\\s+follower`));
+      // Kafka and the outbox as the leader sees them, through the follower
+      await page.locator('#kafka-note').getByText('As the leader sees it.').waitFor({ timeout: 5000 });
+      await page.locator('#brokers-body tr').nth(2).locator('.flag-ok').waitFor({ timeout: 5000 });
       await screenshot(page, 'follower');
 
       g.setBehaviour(() => 'stopped');

@@ -109,6 +109,7 @@ export async function startFakeStatusServer(api: FakeApi, opts: FakeServerOption
     sendJson(res, 200, api.lag);
   });
   server.route('GET', '/api/v1/alerts', ({ res }) => sendJson(res, 200, { alerts: api.alerts }));
+  server.route('GET', '/api/v1/monitor', ({ res }) => sendJson(res, 200, { kafka: api.status['kafka'], redis: api.status['redis'] }));
   server.route('GET', '/api/v1/lag/history', ({ res }) => sendJson(res, 200, api.history));
   server.route('GET', '/api/v1/events', ({ res }) => sendJson(res, 200, { events: api.events }));
   const addr = await server.listen('127.0.0.1', 0);

@@ -77,7 +77,7 @@ describe('GET / serves the status page (issue 11)', () => {
     assert.doesNotMatch(text, /@import|url\(/i);
     // the script fetches only this origin's API, by absolute path
     const fetched = [...text.matchAll(/getJson\('([^']*)'\)/g)].map((m) => m[1]);
-    assert.deepEqual(fetched, ['/api/v1/status', '/api/v1/lag', '/api/v1/alerts', '/api/v1/events?limit=200', '/api/v1/lag/history']);
+    assert.deepEqual(fetched, ['/api/v1/status', '/api/v1/lag', '/api/v1/alerts', '/api/v1/events?limit=200', '/api/v1/lag/history', '/api/v1/monitor']);
   });
 
   it('shows nothing for what does not exist yet: no remediation plans, no failover timeline', async () => {
