@@ -37,6 +37,12 @@ export interface StatusRouteDeps {
   readonly adminToken: string;
   /** Base URL of each replica by id (config peers). */
   readonly peerUrls: ReadonlyMap<string, string>;
+  /**
+   * Base URL people open for each replica (status page, API), when it differs from the
+   * peer URL; default: the peer URLs. The status page links to these when the replica
+   * serving it stops answering.
+   */
+  readonly publicUrls?: ReadonlyMap<string, string>;
   readonly hooks: StatusHooks;
   /** Monotonic start time, for uptime. */
   readonly startedAtMs: number;
@@ -45,8 +51,10 @@ export interface StatusRouteDeps {
 /** The GET /api/v1/status document (DESIGN §7). */
 export function statusDocument(deps: StatusRouteDeps) {
   const s = deps.driver.status();
+  const publicUrl = (id: string): string | null => deps.publicUrls?.get(id) ?? deps.peerUrls.get(id) ?? null;
   return {
     nodeId: deps.nodeId,
+    publicUrl: publicUrl(deps.nodeId),
     cluster: deps.cluster,
     role: s.role,
     term: s.term,
@@ -59,6 +67,7 @@ export function statusDocument(deps: StatusRouteDeps) {
     peers: s.peers.map((p) => ({
       id: p.id,
       url: p.url,
+      publicUrl: publicUrl(p.id),
       connected: p.connected,
       lastContactSeconds: p.lastContactSeconds === null ? null : Math.round(p.lastContactSeconds * 1000) / 1000,
     })),

@@ -42,7 +42,7 @@ import { type DetectMemory, type DetectOptions, detect, detectOptionsFor, emptyD
 import { LagSeries } from './lag-metrics';
 import { type LagReport, lagReportFromSnapshot } from './lag-report';
 import type { KafkaObserver } from './observe';
-import type { KafkaSnapshot } from './snapshot';
+import { type KafkaSnapshot, partitionHealth } from './snapshot';
 
 /** What the loop needs from the election: answered from the lease, right before each use. */
 export interface Leadership {
@@ -393,20 +393,11 @@ export class Reconciler {
       }
       m.kafkaBrokers.set({ state: 'up' }, up);
       m.kafkaBrokers.set({ state: 'down' }, down);
-      let offline = 0;
-      let under = 0;
-      let underMin = 0;
-      for (const p of snapshot.partitions) {
-        if (p.leader < 0) offline++;
-        else {
-          if (p.isr.length < p.replicas.length) under++;
-          if (p.isr.length < p.minIsr) underMin++;
-        }
-      }
-      m.kafkaPartitions.set({ state: 'total' }, snapshot.partitions.length);
-      m.kafkaPartitions.set({ state: 'offline' }, offline);
-      m.kafkaPartitions.set({ state: 'under_replicated' }, under);
-      m.kafkaPartitions.set({ state: 'under_min_isr' }, underMin);
+      const health = partitionHealth(snapshot.partitions);
+      m.kafkaPartitions.set({ state: 'total' }, health.total);
+      m.kafkaPartitions.set({ state: 'offline' }, health.offline);
+      m.kafkaPartitions.set({ state: 'under_replicated' }, health.underReplicated);
+      m.kafkaPartitions.set({ state: 'under_min_isr' }, health.underMinIsr);
     }
     const leaderChanges = findings.filter((f) => f.kind === 'LeaderChanged').length;
     if (leaderChanges > 0) m.kafkaLeaderChanges.inc(leaderChanges);

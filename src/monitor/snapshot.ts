@@ -32,6 +32,31 @@ export interface PartitionState {
   readonly minIsr: number;
 }
 
+/** Partition counts by health, as vigil_kafka_partitions and /api/v1/status report them. */
+export interface PartitionHealth {
+  readonly total: number;
+  /** no leader */
+  readonly offline: number;
+  /** ISR smaller than the replica set */
+  readonly underReplicated: number;
+  /** ISR below the topic's min.insync.replicas: acks=all producers fail */
+  readonly underMinIsr: number;
+}
+
+export function partitionHealth(partitions: readonly PartitionState[]): PartitionHealth {
+  let offline = 0;
+  let underReplicated = 0;
+  let underMinIsr = 0;
+  for (const p of partitions) {
+    if (p.leader < 0) offline++;
+    else {
+      if (p.isr.length < p.replicas.length) underReplicated++;
+      if (p.isr.length < p.minIsr) underMinIsr++;
+    }
+  }
+  return { total: partitions.length, offline, underReplicated, underMinIsr };
+}
+
 export interface GroupPartitionLag {
   readonly topic: string;
   readonly partition: number;

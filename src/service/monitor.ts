@@ -16,7 +16,9 @@ import { KafkajsCanaryPort } from '../kafka/kafkajs-canary';
 import { Canary } from '../monitor/canary';
 import type { Logger } from '../log';
 import type { Metrics } from '../metrics';
+import { GroupLatencyHistory } from '../monitor/latency-history';
 import { KafkaObserver } from '../monitor/observe';
+import { partitionHealth } from '../monitor/snapshot';
 import { type Leadership, Reconciler } from '../monitor/reconcile';
 import { RedisStateStore } from '../state/redis-store';
 import { type Clock, systemClock } from '../util/clock';
@@ -127,6 +129,40 @@ export function startMonitor(deps: MonitorDeps): Monitor {
     },
   );
 
+  const kafkaStatus = (): Record<string, unknown> => {
+    const snap = reconciler.snapshot();
+    if (!snap) return { state: 'unknown' };
+    if (!snap.ok) return { state: 'down', error: snap.error, at: new Date(snap.takenAtMs).toISOString() };
+    const down = snap.brokers.filter((b) => !b.reachable || !b.inMetadata).map((b) => b.nodeId);
+    return {
+      state: 'up',
+      clusterId: snap.clusterId,
+      controllerId: snap.controllerId,
+      brokers: snap.brokers.length,
+      brokersDown: down,
+      partitions: snap.partitions.length,
+      // Per broker and partition health, for the status page (GET /).
+      brokerStates: snap.brokers.map((b) => ({ nodeId: b.nodeId, host: b.host, port: b.port, reachable: b.reachable, inMetadata: b.inMetadata, ...(b.error ? { error: b.error } : {}) })),
+      partitionHealth: partitionHealth(snap.partitions),
+      groups: snap.groups.length,
+      at: new Date(snap.takenAtMs).toISOString(),
+    };
+  };
+  const redisStatus = (): Record<string, unknown> => ({ state: store.isUp() ? 'up' : 'down', outbox: outbox.status() });
+  // The leader's view of Kafka and of its outbox, the one that delivers pages (a follower's
+  // own /api/v1/status has neither: it does not observe Kafka nor page).
+  deps.leaderRoute('GET', '/api/v1/monitor', ({ res }) => sendJson(res, 200, { kafka: kafkaStatus(), redis: redisStatus() }));
+
+  // Recent latency per group for the status page's sparklines: the leader's, bounded.
+  const latencyHistory = new GroupLatencyHistory();
+  const historyTimer = setInterval(() => {
+    const snap = reconciler.snapshot();
+    const report = leadership.isLeader() && snap?.ok ? reconciler.lagReport() : null;
+    if (snap && report) latencyHistory.record(report.groups, snap.takenAtMs);
+  }, latencyHistory.stepMs);
+  historyTimer.unref();
+  deps.leaderRoute('GET', '/api/v1/lag/history', ({ res }) => sendJson(res, 200, latencyHistory.document(clock.wallMs())));
+
   reconciler.start();
   log.info({ brokers: config.kafka.brokers, channels: [...channels.keys()] }, 'monitor started');
 
@@ -137,24 +173,10 @@ export function startMonitor(deps: MonitorDeps): Monitor {
       else void canary?.stop();
       reconciler.leadershipChanged();
     },
-    kafkaStatus: () => {
-      const snap = reconciler.snapshot();
-      if (!snap) return { state: 'unknown' };
-      if (!snap.ok) return { state: 'down', error: snap.error, at: new Date(snap.takenAtMs).toISOString() };
-      const down = snap.brokers.filter((b) => !b.reachable || !b.inMetadata).map((b) => b.nodeId);
-      return {
-        state: 'up',
-        clusterId: snap.clusterId,
-        controllerId: snap.controllerId,
-        brokers: snap.brokers.length,
-        brokersDown: down,
-        partitions: snap.partitions.length,
-        groups: snap.groups.length,
-        at: new Date(snap.takenAtMs).toISOString(),
-      };
-    },
-    redisStatus: () => ({ state: store.isUp() ? 'up' : 'down', outbox: outbox.status() }),
+    kafkaStatus,
+    redisStatus,
     stop: async () => {
+      clearInterval(historyTimer);
       await canary?.stop();
       await canaryPort?.close();
       // Closing the outbox first cancels retries and sends in flight (they stay pending in

@@ -18,6 +18,7 @@ import { HttpPeerTransport } from '../election/transport/http';
 import { describeError } from '../errors';
 import { forwardToLeader } from '../http/forward';
 import { registerRunbookRoute } from '../http/runbook';
+import { registerStatusPage } from '../http/status-page';
 import { HttpServer, type Handler, type Method } from '../http/server';
 import { defaultStatusHooks, registerStatusRoutes, type StatusHooks } from '../http/status-routes';
 import { createLogger, type Logger } from '../log';
@@ -92,6 +93,7 @@ export class Replica {
     });
     // The page pages link to by default (alerting.runbookUrl): static, served by every replica.
     registerRunbookRoute(this.http);
+    registerStatusPage(this.http); // GET /, fed by the API above
   }
 
   /**

@@ -129,6 +129,8 @@ describe('status routes', () => {
     const status = (await call(port, 'GET', '/api/v1/status')).json;
     for (const key of ['nodeId', 'role', 'term', 'leaderId', 'leaseValid', 'peers', 'kafka', 'redis']) assert.ok(key in status, key);
     assert.equal(status.role, 'leader');
+    // the URL people open (the status page links it when this replica stops answering)
+    assert.equal(status.publicUrl, 'http://x');
     assert.deepEqual(status.kafka, { state: 'unknown' });
     hooks.redisStatus = () => ({ state: 'up' });
     assert.deepEqual((await call(port, 'GET', '/api/v1/status')).json.redis, { state: 'up' });
