@@ -11,6 +11,18 @@ export interface PeerConfig {
   readonly url: string;
 }
 
+/**
+ * node.tls: this replica's TLS identity, used when the peer URLs are https:// (issue 8,
+ * defect 6). Both listeners serve `cert`/`key`; clients (peer links, forwarding to the
+ * leader) check servers against `ca`, or the system CAs when it is absent.
+ */
+export interface TlsConfig {
+  /** PEM text (already read from the files named in the YAML, if paths were given). */
+  readonly ca?: string;
+  readonly cert: string;
+  readonly key: string;
+}
+
 export interface KafkaSaslConfig {
   readonly mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512';
   readonly username: string;

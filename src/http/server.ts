@@ -14,6 +14,7 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '../log';
 import { HttpError, sendError } from './respond';
+import { BAD_TARGET_CODE, BAD_TARGET_MESSAGE, originFormTarget } from './target';
 
 export type Method = 'GET' | 'POST' | 'PUT' | 'DELETE' | 'PATCH' | 'HEAD';
 
@@ -94,13 +95,13 @@ export class HttpServer {
   }
 
   private dispatch(req: http.IncomingMessage, res: http.ServerResponse): void {
-    let url: URL;
-    try {
-      url = new URL(req.url ?? '/', 'http://localhost');
-    } catch {
-      sendError(res, 400, 'BAD_REQUEST', 'the request URL could not be parsed');
+    const target = originFormTarget(req.url);
+    if (target === null) {
+      res.setHeader('Connection', 'close');
+      sendError(res, 400, BAD_TARGET_CODE, BAD_TARGET_MESSAGE);
       return;
     }
+    const url = new URL(`${target.pathname}${target.search}`, 'http://localhost');
     const match = this.match(req.method ?? 'GET', url.pathname);
     if (match.kind === 'not-found') {
       sendError(res, 404, 'NOT_FOUND', `no route for ${url.pathname}`);

@@ -136,7 +136,11 @@ export class Replica {
       if (this.driver.isLeader()) return handler(ctx);
       const id = this.driver.leaderId();
       const url = id === null ? undefined : this.peerUrls.get(id);
-      await forwardToLeader(ctx.req, ctx.res, { selfId: this.config.node.id, leader: id !== null && url !== undefined ? { id, url } : null });
+      await forwardToLeader(ctx.req, ctx.res, {
+        selfId: this.config.node.id,
+        leader: id !== null && url !== undefined ? { id, url } : null,
+        logger: this.logger,
+      });
     });
   }
 
