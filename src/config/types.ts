@@ -7,8 +7,16 @@
 
 export interface PeerConfig {
   readonly id: string;
-  /** Base URL of the peer's HTTP listener, e.g. "http://127.0.0.1:9465" (no trailing slash). */
+  /**
+   * Base URL of the replica's public listener (node.listen), e.g. "http://127.0.0.1:9465"
+   * (no trailing slash): where followers forward leader-only reads, shown in the status.
+   */
   readonly url: string;
+  /**
+   * Base URL of the replica's peer listener (node.peerListen), e.g. "http://127.0.0.1:9475":
+   * the peer protocol. Always set when there is more than one replica.
+   */
+  readonly peerUrl?: string;
 }
 
 /**
@@ -103,7 +111,12 @@ export interface VigilConfig {
   readonly cluster: string;
   readonly node: {
     readonly id: string;
+    /** The public listener: API, metrics, health, status page. */
     readonly listen: { readonly host: string; readonly port: number };
+    /** The peer protocol's own listener; set whenever there is more than one replica. */
+    readonly peerListen?: { readonly host: string; readonly port: number };
+    /** Set exactly when the peer URLs are https://. */
+    readonly tls?: TlsConfig;
     /** Absolute; a relative path in the YAML is resolved against the config file's directory. */
     readonly dataDir: string;
   };
@@ -156,6 +169,10 @@ export interface VigilConfig {
     readonly throttleBytesPerSec: number;
   };
   /** adminToken '' = the mutating API endpoints are disabled. */
-  readonly http: { readonly adminToken: string };
+  readonly http: {
+    readonly adminToken: string;
+    /** Public listener connection bound (see src/http/server.ts for what happens past it). */
+    readonly maxConnections: number;
+  };
   readonly log: { readonly level: LogLevel };
 }

@@ -44,7 +44,8 @@ function agentFor(leaderUrl: URL, tls: TlsConfig | undefined): { request: Return
   const key = `${leaderUrl.protocol}|${scheme.secure ? (tls?.ca ?? '') : ''}`;
   let agent = agents.get(key);
   if (agent === undefined) {
-    agent = scheme.agent({ keepAlive: true, timeout: 30_000 });
+    // Idle sockets closed by us before the leader's public keep-alive timeout (5 s) closes them.
+    agent = scheme.agent({ keepAlive: true, timeout: 4_000 });
     agents.set(key, agent);
   }
   return { request: scheme.request, agent };

@@ -40,7 +40,11 @@ export function defaultPort(url: URL): number {
 }
 
 /** A plain or TLS node:http(s) server for a listener, with vigil's handler. */
-export function createListenerServer(tls: TlsConfig | undefined, handler: http.RequestListener): http.Server {
-  const base: http.ServerOptions = { noDelay: true, connectionsCheckingInterval: 1000 };
-  return tls === undefined ? http.createServer(base, handler) : https.createServer({ ...base, cert: tls.cert, key: tls.key }, handler);
+export function createListenerServer(tls: TlsConfig | undefined, handshakeTimeoutMs: number, handler: http.RequestListener): http.Server {
+  // Header and request timeouts are checked this often (Node's default, 30 s, let slow
+  // clients hold a connection for ~20 s past their deadline).
+  const base: http.ServerOptions = { noDelay: true, connectionsCheckingInterval: 500 };
+  return tls === undefined
+    ? http.createServer(base, handler)
+    : https.createServer({ ...base, cert: tls.cert, key: tls.key, handshakeTimeout: handshakeTimeoutMs }, handler);
 }

@@ -59,6 +59,11 @@ export interface LocalReplicasOptions {
    * saturate the CPUs (as corosync does by default). Takes precedence over `nice`.
    */
   rtPriority?: number;
+  /**
+   * Start each replica under `prlimit --nofile=<n>:<n>`: a small open-files limit, as a
+   * container may have, to prove a connection flood cannot exhaust the descriptors.
+   */
+  openFilesLimit?: number;
   /** Upper bound for each replica to answer /healthz after a start (default 20 s). */
   startTimeoutMs?: number;
   /** For the temp dir name. */
@@ -86,11 +91,15 @@ export interface ReplicaStatusDoc {
   redis: unknown;
 }
 
-/** Where one replica lives: its port and files. */
+/** Where one replica lives: its ports and files. */
 export interface ReplicaLayout {
   readonly id: string;
+  /** node.listen: API, metrics, health. */
   readonly port: number;
   readonly url: string;
+  /** node.peerListen: the peer protocol. */
+  readonly peerPort: number;
+  readonly peerUrl: string;
   readonly dataDir: string;
   readonly configFile: string;
   readonly logFile: string;
@@ -144,14 +153,21 @@ export interface LocalReplicas {
   shutdown(opts?: { keep?: boolean }): Promise<void>;
 }
 
-/** The ids, ports, URLs and files of `ports.length` replicas under `dir` (pure). */
-export function replicaLayouts(dir: string, ports: readonly number[], idPrefix = 'vigil-'): ReplicaLayout[] {
+/**
+ * The ids, ports, URLs and files of `ports.length` replicas under `dir` (pure): replica i
+ * listens on ports[i] and talks to its peers on peerPorts[i].
+ */
+export function replicaLayouts(dir: string, ports: readonly number[], peerPorts: readonly number[], idPrefix = 'vigil-'): ReplicaLayout[] {
+  if (peerPorts.length !== ports.length) throw new Error(`replicaLayouts: ${ports.length} ports but ${peerPorts.length} peer ports`);
   return ports.map((port, i) => {
     const id = `${idPrefix}${i + 1}`;
+    const peerPort = peerPorts[i] as number;
     return {
       id,
       port,
       url: `http://127.0.0.1:${port}`,
+      peerPort,
+      peerUrl: `http://127.0.0.1:${peerPort}`,
       dataDir: path.join(dir, id, 'data'),
       configFile: path.join(dir, id, 'vigil.yaml'),
       logFile: path.join(dir, id, 'replica.log'),
@@ -178,8 +194,8 @@ export function replicaConfigDoc(self: ReplicaLayout, all: readonly ReplicaLayou
   const extra = typeof input.config === 'function' ? input.config(self.id) : (input.config ?? {});
   return {
     cluster: input.cluster,
-    node: { id: self.id, listen: `127.0.0.1:${self.port}`, dataDir: self.dataDir },
-    peers: all.map((r) => ({ id: r.id, url: r.url })),
+    node: { id: self.id, listen: `127.0.0.1:${self.port}`, peerListen: `127.0.0.1:${self.peerPort}`, dataDir: self.dataDir },
+    peers: all.map((r) => ({ id: r.id, url: r.url, peerUrl: r.peerUrl })),
     election: { heartbeatInterval: '100ms', electionTimeout: '400ms', secret: input.secret, ...(input.election ?? {}) },
     kafka: { brokers: ['127.0.0.1:9'] },
     redis: { url: 'redis://127.0.0.1:9' },
@@ -191,6 +207,10 @@ export function replicaConfigDoc(self: ReplicaLayout, all: readonly ReplicaLayou
 
 /** The command that starts `node <args>` with the requested scheduling. */
 function launcher(opts: LocalReplicasOptions, args: string[]): { command: string; args: string[] } {
+  if (opts.openFilesLimit !== undefined) {
+    const inner = launcher({ ...opts, openFilesLimit: undefined }, args);
+    return { command: 'prlimit', args: [`--nofile=${opts.openFilesLimit}:${opts.openFilesLimit}`, inner.command, ...inner.args] };
+  }
   if (opts.rtPriority !== undefined) return { command: 'chrt', args: ['-r', String(opts.rtPriority), process.execPath, ...args] };
   if (opts.nice !== undefined) return { command: 'nice', args: ['-n', String(opts.nice), process.execPath, ...args] };
   return { command: process.execPath, args };
@@ -209,8 +229,8 @@ export async function startLocalReplicas(opts: LocalReplicasOptions): Promise<Lo
   const unregisterCleanup = onExitCleanup(() => {
     if (!keepAll) fs.rmSync(dir, { recursive: true, force: true });
   });
-  const ports = await freePorts(count);
-  const layouts = replicaLayouts(dir, ports, opts.idPrefix ?? 'vigil-');
+  const ports = await freePorts(2 * count);
+  const layouts = replicaLayouts(dir, ports.slice(0, count), ports.slice(count), opts.idPrefix ?? 'vigil-');
   const ids = layouts.map((l) => l.id);
   const startTimeoutMs = opts.startTimeoutMs ?? 20_000;
   const procs = new Map<string, TrackedProcess>();
