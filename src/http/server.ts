@@ -218,6 +218,11 @@ export class HttpServer {
     if (!this.server.listening) return;
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     this.server.closeAllConnections();
+    // node:http only knows connections that reached HTTP; on a TLS listener one still in
+    // its handshake would become a held-open peer stream after closeAllConnections and
+    // keep close() waiting forever. Every TCP socket admit() saw goes.
+    for (const socket of this.connections.keys()) socket.destroy();
+    this.connections.clear();
     await closed;
   }
 
