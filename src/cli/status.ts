@@ -7,7 +7,7 @@
  * when the contacted replica cannot be reached.
  */
 import * as fs from 'node:fs';
-import * as http from 'node:http';
+import { clientScheme } from '../http/tls';
 import type { Command } from 'commander';
 import { loadConfig, parseConfigYaml } from '../config';
 
@@ -44,7 +44,24 @@ export function fetchStatus(baseUrl: string, timeoutMs = REQUEST_TIMEOUT_MS): Pr
       reject(new Error(`"${baseUrl}" is not a URL; expected e.g. ${DEFAULT_STATUS_URL}`));
       return;
     }
-    const req = http.get(url, { headers: { accept: 'application/json' } }, (res) => {
+    let scheme: ReturnType<typeof clientScheme>;
+    try {
+      // https:// replicas (node.tls): trusted through the system CAs, or NODE_EXTRA_CA_CERTS.
+      scheme = clientScheme(url, undefined);
+    } catch {
+      reject(new Error(`"${baseUrl}" is not an http:// or https:// URL; expected e.g. ${DEFAULT_STATUS_URL}`));
+      return;
+    }
+    const req = scheme.request({
+      protocol: url.protocol,
+      hostname: url.hostname.replace(/^\[(.*)\]$/, '$1'),
+      port: url.port,
+      path: url.pathname,
+      method: 'GET',
+      headers: { accept: 'application/json' },
+    });
+    req.end();
+    req.on('response', (res) => {
       let text = '';
       res.setEncoding('utf8');
       res.on('data', (c: string) => (text += c));

@@ -21,7 +21,7 @@ import {
 } from './defaults';
 import { Env, expandEnv } from './env';
 import { ConfigProblem, describeKind, formatProblem, indexPath, keyPath, Problems } from './problems';
-import { readTls, TLS_KEYS } from './tls';
+import { PEM_FORM, readPem, readTls, TLS_KEYS } from './tls';
 import {
   HOST_PORT_FORM,
   HostPort,
@@ -47,6 +47,7 @@ import type {
   LagOverride,
   PeerConfig,
   RedisSentinelConfig,
+  NodeTlsConfig,
   VigilConfig,
 } from './types';
 
@@ -59,8 +60,9 @@ type Mutable<T> = { -readonly [K in keyof T]: T[K] };
  */
 export const CONFIG_KEYS = {
   '': ['cluster', 'node', 'peers', 'election', 'kafka', 'redis', 'monitor', 'lag', 'canary', 'alerting', 'remediation', 'http', 'log'],
-  node: ['id', 'listen', 'dataDir'],
-  'peers[]': ['id', 'url'],
+  node: ['id', 'listen', 'peerListen', 'dataDir', 'tls'],
+  'node.tls': ['ca', 'cert', 'key'],
+  'peers[]': ['id', 'url', 'peerUrl'],
   election: ['heartbeatInterval', 'electionTimeout', 'secret', 'maxClockSkew'],
   kafka: ['brokers', 'clientId', 'ssl', 'sasl', 'connectionTimeout', 'requestTimeout'],
   'kafka.ssl': TLS_KEYS,
@@ -90,7 +92,7 @@ export const CONFIG_KEYS = {
     'maxPlanSize',
     'throttle',
   ],
-  http: ['adminToken'],
+  http: ['adminToken', 'maxConnections'],
   log: ['level'],
 } as const satisfies Record<string, readonly string[]>;
 
@@ -203,13 +205,13 @@ function build(p: Problems, raw: unknown, baseDir: string): VigilConfig {
 }
 
 function buildPeers(p: Problems, value: unknown): PeerConfig[] {
-  const items = readList(p, 'peers', value, 'a list of { id, url }, one per replica, this one included', {
+  const items = readList(p, 'peers', value, 'a list of { id, url, peerUrl }, one per replica, this one included', {
     required: true,
     nonEmpty: true,
   });
   const peers: PeerConfig[] = [];
   const firstById = new Map<string, number>();
-  const firstByUrl = new Map<string, number>();
+  const firstByUrl = new Map<string, string>();
   items.forEach((item, i) => {
     const at = indexPath('peers', i);
     const m = readMap(p, at, item, CONFIG_KEYS['peers[]'], { required: true });
@@ -220,19 +222,50 @@ function buildPeers(p: Problems, value: unknown): PeerConfig[] {
       required: true,
       base: true,
     });
+    // Required with more than one replica: judged in buildNode, which knows the count.
+    const peerUrl = isAbsent(m['peerUrl'])
+      ? undefined
+      : readUrl(p, keyPath(at, 'peerUrl'), m['peerUrl'], { schemes: ['http', 'https'], example: 'http://10.0.0.2:9474', base: true });
     if (p.clean(keyPath(at, 'id')) && id !== '') {
       const seen = firstById.get(id);
       if (seen !== undefined) p.add(keyPath(at, 'id'), `duplicate peer id "${id}" (also peers[${seen}].id); ids must be unique`);
       else firstById.set(id, i);
     }
-    if (p.clean(keyPath(at, 'url')) && url !== '') {
-      const seen = firstByUrl.get(url);
-      if (seen !== undefined) p.add(keyPath(at, 'url'), `duplicate peer url (also peers[${seen}].url); each replica has its own listener`);
-      else firstByUrl.set(url, i);
+    for (const [key, u] of [['url', url], ['peerUrl', peerUrl]] as const) {
+      if (u === undefined || u === '' || !p.clean(keyPath(at, key))) continue;
+      const seen = firstByUrl.get(u);
+      if (seen !== undefined) p.add(keyPath(at, key), `duplicate url (also ${seen}); each replica has its own public and peer listener`);
+      else firstByUrl.set(u, keyPath(at, key));
     }
-    peers.push({ id, url });
+    peers.push(peerUrl === undefined ? { id, url } : { id, url, peerUrl });
   });
+  checkPeerSchemes(p, peers);
   return peers;
+}
+
+/**
+ * One scheme for every peer URL (issue 8, defect 6): http everywhere, or https everywhere
+ * with node.tls. A mix would leave some links in plaintext that look protected.
+ */
+function checkPeerSchemes(p: Problems, peers: readonly PeerConfig[]): void {
+  let first: { scheme: string; at: string } | undefined;
+  peers.forEach((peer, i) => {
+    for (const [key, u] of [['url', peer.url], ['peerUrl', peer.peerUrl]] as const) {
+      const at = keyPath(indexPath('peers', i), key);
+      if (u === undefined || u === '' || !p.clean(at)) continue;
+      const scheme = new URL(u).protocol.replace(/:$/, '');
+      if (first === undefined) first = { scheme, at };
+      else if (scheme !== first.scheme) {
+        p.add(at, `is ${scheme}:// but ${first.at} is ${first.scheme}://; every peer url and peerUrl uses the same scheme (https:// everywhere with node.tls, or http:// everywhere)`);
+      }
+    }
+  });
+}
+
+/** The scheme every peer URL uses ('http' when unknown because of other problems). */
+function peerScheme(peers: readonly PeerConfig[]): 'http' | 'https' {
+  const u = peers.find((peer) => peer.url !== '')?.url;
+  return u !== undefined && u.startsWith('https:') ? 'https' : 'http';
 }
 
 function urlPort(url: string): number | undefined {
@@ -249,6 +282,8 @@ function buildNode(p: Problems, value: unknown, peers: readonly PeerConfig[], ba
   const m = readMap(p, 'node', value, CONFIG_KEYS.node, { required: true });
   const id = readString(p, 'node.id', m['id'], { required: true, form: nameForm });
   const listen = readHostPort(p, 'node.listen', m['listen'], { required: true });
+  const peerListen = isAbsent(m['peerListen']) ? undefined : readHostPort(p, 'node.peerListen', m['peerListen']);
+  const tls = readNodeTls(p, m['tls'], peers, baseDir);
   const dataDirRaw = readString(p, 'node.dataDir', m['dataDir'], { nonEmpty: true, default: path.join('data', id) });
 
   // Judged only when every peer id could be read: a malformed one may be this node's.
@@ -263,11 +298,78 @@ function buildNode(p: Problems, value: unknown, peers: readonly PeerConfig[], ba
       const port = urlPort(self.url);
       if (port !== undefined && port !== listen.port) {
         const at = indexPath('peers', peers.indexOf(self));
-        p.add('node.listen', `port ${listen.port} differs from this node's peer url port ${port} (${at}.url); peers could not reach it`);
+        p.add('node.listen', `port ${listen.port} differs from this node's url port ${port} (${at}.url); followers could not forward to it`);
       }
     }
+    if (self !== undefined) checkPeerListener(p, m, { listen, peerListen, self, selfAt: indexPath('peers', peers.indexOf(self)), peers });
   }
-  return { id, listen, dataDir: path.resolve(baseDir, dataDirRaw) };
+  const node: Mutable<VigilConfig['node']> = { id, listen, dataDir: path.resolve(baseDir, dataDirRaw) };
+  if (peerListen !== undefined) node.peerListen = peerListen;
+  if (tls !== undefined) node.tls = tls;
+  return node;
+}
+
+const PEER_LISTEN_EXAMPLE = '"0.0.0.0:9474"';
+
+/**
+ * The peer protocol has a listener of its own (issue 8, defect 9): with more than one
+ * replica node.peerListen and every peers[].peerUrl are required, and this replica's
+ * peerUrl must land on node.peerListen, a port apart from node.listen.
+ */
+function checkPeerListener(
+  p: Problems,
+  m: Record<string, unknown>,
+  o: { listen: HostPort; peerListen: HostPort | undefined; self: PeerConfig; selfAt: string; peers: readonly PeerConfig[] },
+): void {
+  if (o.peers.length > 1) {
+    if (isAbsent(m['peerListen'])) {
+      p.add('node.peerListen', `is required with more than one peer: the election runs on a listener of its own, apart from node.listen; expected ${HOST_PORT_FORM}, e.g. ${PEER_LISTEN_EXAMPLE}, matching this node's peers[].peerUrl`);
+    }
+    o.peers.forEach((peer, i) => {
+      const at = keyPath(indexPath('peers', i), 'peerUrl');
+      if (peer.peerUrl === undefined && p.clean(at)) {
+        p.add(at, `is required with more than one peer: the URL of that replica's node.peerListen, e.g. "http://10.0.0.2:9474"`);
+      }
+    });
+  }
+  if (o.peerListen === undefined || !p.clean('node.peerListen', 'node.listen')) return;
+  if (o.peerListen.port === o.listen.port) {
+    p.add('node.peerListen', `uses port ${o.peerListen.port} like node.listen; the peer protocol needs a port of its own, e.g. ${PEER_LISTEN_EXAMPLE}`);
+    return;
+  }
+  if (o.self.peerUrl !== undefined && p.clean(keyPath(o.selfAt, 'peerUrl'))) {
+    const port = urlPort(o.self.peerUrl);
+    if (port !== undefined && port !== o.peerListen.port) {
+      p.add('node.peerListen', `port ${o.peerListen.port} differs from this node's peerUrl port ${port} (${o.selfAt}.peerUrl); peers could not reach it`);
+    }
+  }
+}
+
+/**
+ * node.tls: required when the peer URLs are https://, refused when they are http:// (a
+ * TLS block that does nothing would look like protection). cert and key go together.
+ */
+function readNodeTls(p: Problems, value: unknown, peers: readonly PeerConfig[], baseDir: string): NodeTlsConfig | undefined {
+  const scheme = peerScheme(peers);
+  if (isAbsent(value)) {
+    if (scheme === 'https' && p.clean('peers')) {
+      p.add('node.tls', `is required when the peer urls are https:// (vigil does not fall back to plaintext); expected { ca, cert, key } with ${PEM_FORM}`);
+    }
+    return undefined;
+  }
+  const m = readMap(p, 'node.tls', value, CONFIG_KEYS['node.tls']);
+  if (scheme === 'http' && p.clean('peers')) {
+    p.add('node.tls', 'is set but the peer urls are http://; use https:// peer urls (url and peerUrl) to turn TLS on, or remove node.tls');
+    return undefined;
+  }
+  const ca = readPem(p, 'node.tls.ca', m['ca'], baseDir);
+  const cert = readPem(p, 'node.tls.cert', m['cert'], baseDir);
+  const key = readPem(p, 'node.tls.key', m['key'], baseDir);
+  for (const [k, v] of [['cert', m['cert']], ['key', m['key']]] as const) {
+    if (isAbsent(v)) p.add(`node.tls.${k}`, `is required: both listeners serve this replica's certificate and key; expected ${PEM_FORM}`);
+  }
+  if (cert === undefined || key === undefined) return undefined;
+  return ca === undefined ? { cert, key } : { ca, cert, key };
 }
 
 function buildElection(p: Problems, value: unknown, peers: readonly PeerConfig[]): VigilConfig['election'] {
@@ -688,12 +790,13 @@ function buildRemediation(p: Problems, value: unknown): VigilConfig['remediation
 function buildHttp(p: Problems, value: unknown): VigilConfig['http'] {
   const m = readMap(p, 'http', value, CONFIG_KEYS.http);
   const adminToken = readString(p, 'http.adminToken', m['adminToken'], { secret: true });
+  const maxConnections = readInteger(p, 'http.maxConnections', m['maxConnections'], DEFAULTS.http.maxConnections, { min: 16, max: 65_536 });
   if (p.clean('http.adminToken') && adminToken !== '' && adminToken.length < MIN_SECRET_LENGTH) {
     p.add('http.adminToken', `is too short to resist guessing; expected at least ${MIN_SECRET_LENGTH} characters, or leave it empty to disable the admin endpoints`);
   } else if (p.clean('http.adminToken') && isPublicSecret(adminToken)) {
     p.add('http.adminToken', PUBLIC_SECRET_PROBLEM);
   }
-  return { adminToken };
+  return { adminToken, maxConnections };
 }
 
 function isPublicSecret(value: string): boolean {

@@ -64,5 +64,11 @@ export const DEFAULTS = {
     // 50 MiB/s: restores a replica quickly without starving producers on a 1 Gb/s link.
     throttleBytesPerSec: 50 * 1024 * 1024,
   },
+  http: {
+    // Open connections on the public listener (node.listen). Further capped at start to
+    // half the process's open-files limit, so a flood cannot take the descriptors the
+    // peer links, Kafka and Redis need (issue 8, defect 9).
+    maxConnections: 512,
+  },
   log: { level: 'info' as LogLevel },
 } as const;

@@ -48,7 +48,10 @@ export function summarizeConfig(config: VigilConfig): [string, string][] {
   const ms = formatDurationMs;
   return [
     ['cluster', config.cluster],
-    ['node', `${node.id}, listening on ${hostPort(node.listen)}, data in ${node.dataDir}`],
+    [
+      'node',
+      `${node.id}, listening on ${hostPort(node.listen)}${node.peerListen ? `, peer protocol on ${hostPort(node.peerListen)}` : ''}${node.tls ? ' (TLS)' : ''}, data in ${node.dataDir}`,
+    ],
     ['peers', `${config.peers.length}: ${peers.join(', ')}`],
     [
       'election',

@@ -7,8 +7,28 @@
 
 export interface PeerConfig {
   readonly id: string;
-  /** Base URL of the peer's HTTP listener, e.g. "http://127.0.0.1:9465" (no trailing slash). */
+  /**
+   * Base URL of the replica's public listener (node.listen), e.g. "http://127.0.0.1:9465"
+   * (no trailing slash): where followers forward leader-only reads, shown in the status.
+   */
   readonly url: string;
+  /**
+   * Base URL of the replica's peer listener (node.peerListen), e.g. "http://127.0.0.1:9475":
+   * the peer protocol. Always set when there is more than one replica.
+   */
+  readonly peerUrl?: string;
+}
+
+/**
+ * node.tls: this replica's TLS identity, used when the peer URLs are https:// (issue 8,
+ * defect 6). Both listeners serve `cert`/`key`; clients (peer links, forwarding to the
+ * leader) check servers against `ca`, or the system CAs when it is absent.
+ */
+export interface NodeTlsConfig {
+  /** PEM text (already read from the files named in the YAML, if paths were given). */
+  readonly ca?: string;
+  readonly cert: string;
+  readonly key: string;
 }
 
 export interface KafkaSaslConfig {
@@ -104,7 +124,12 @@ export interface VigilConfig {
   readonly cluster: string;
   readonly node: {
     readonly id: string;
+    /** The public listener: API, metrics, health, status page. */
     readonly listen: { readonly host: string; readonly port: number };
+    /** The peer protocol's own listener; set whenever there is more than one replica. */
+    readonly peerListen?: { readonly host: string; readonly port: number };
+    /** Set exactly when the peer URLs are https://. */
+    readonly tls?: NodeTlsConfig;
     /** Absolute; a relative path in the YAML is resolved against the config file's directory. */
     readonly dataDir: string;
   };
@@ -175,6 +200,10 @@ export interface VigilConfig {
     readonly throttleBytesPerSec: number;
   };
   /** adminToken '' = the mutating API endpoints are disabled. */
-  readonly http: { readonly adminToken: string };
+  readonly http: {
+    readonly adminToken: string;
+    /** Public listener connection bound (see src/http/server.ts for what happens past it). */
+    readonly maxConnections: number;
+  };
   readonly log: { readonly level: LogLevel };
 }

@@ -1,8 +1,16 @@
 /**
- * vigil's HTTP server (node:http, no framework) and its small router. Every replica serves
- * on node.listen: the peer protocol under /internal/, /metrics, /healthz, /readyz, the
- * /api/v1 routes and the status page (DESIGN §7). Components add routes through
- * `route(method, path, handler)`; nothing else touches the node:http server.
+ * vigil's HTTP server (node:http, no framework) and its small router. Every replica runs
+ * two (issue 8, defect 9): the public one on node.listen (/metrics, /healthz, /readyz,
+ * the /api/v1 routes and the status page, DESIGN §7) and the peer one on node.peerListen
+ * (the peer protocol under /internal/), so public traffic cannot starve the election.
+ * Components add routes through `route(method, path, handler)`; nothing else touches the
+ * node:http server.
+ *
+ * Connections are bounded (`ListenerLimits`): past maxConnections a new connection
+ * closes the oldest one that has no request in progress (idle keep-alive, or still
+ * sending its headers), so held or slow connections cannot lock out a health probe; only
+ * when every connection is busy is the new one refused. Header, request and keep-alive
+ * timeouts cut slow clients within seconds.
  *
  * Paths are matched segment by segment: `:name` captures one segment into `params`, a
  * final `*` matches any rest (including nothing). Exact segments win over `:name`, which
@@ -10,10 +18,13 @@
  * Handlers may throw HttpError (rendered as `{error:{code,message}}` with its status);
  * anything else thrown is a 500 whose message is logged, not sent.
  */
-import * as http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type * as http from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import type { NodeTlsConfig } from '../config/types';
 import type { Logger } from '../log';
 import { HttpError, sendError } from './respond';
+import { BAD_TARGET_CODE, BAD_TARGET_MESSAGE, originFormTarget } from './target';
+import { createListenerServer } from './tls';
 
 export type Method = 'GET' | 'POST' | 'PUT' | 'DELETE' | 'PATCH' | 'HEAD';
 
@@ -35,26 +46,143 @@ interface Route {
   readonly handler: Handler;
 }
 
+/** How much one listener accepts, and how long a client may take. */
+export interface ListenerLimits {
+  /** Open connections at most (see the file comment for what happens past it). */
+  readonly maxConnections: number;
+  /** From connect (or the end of the previous request) to the end of the request headers. */
+  readonly headersTimeoutMs: number;
+  /** From connect to the whole request received; answered 408. Not the response: streams stay open. */
+  readonly requestTimeoutMs: number;
+  /** An idle kept-alive connection is closed after this. */
+  readonly keepAliveTimeoutMs: number;
+  /** TLS only: the handshake must finish within this. */
+  readonly handshakeTimeoutMs: number;
+}
+
+/**
+ * The public listener: clients send one small request and read the answer, so a few
+ * seconds is plenty, and idle keep-alive connections are not worth a file descriptor.
+ * maxConnections is config http.maxConnections.
+ */
+export const PUBLIC_LIMITS: Omit<ListenerLimits, 'maxConnections'> = {
+  headersTimeoutMs: 5_000,
+  requestTimeoutMs: 10_000,
+  keepAliveTimeoutMs: 5_000,
+  handshakeTimeoutMs: 5_000,
+};
+
+/**
+ * The peer listener: a handful of replicas, each with one stream and a small keep-alive
+ * pool (transport maxInFlightPerPeer). Peers reuse sockets between heartbeats, so idle
+ * sockets are kept longer than the clients' own 30 s; their requests are tiny, so header
+ * and request timeouts are short.
+ */
+export const PEER_LIMITS: ListenerLimits = {
+  maxConnections: 256,
+  headersTimeoutMs: 2_000,
+  requestTimeoutMs: 5_000,
+  keepAliveTimeoutMs: 65_000,
+  handshakeTimeoutMs: 2_000,
+};
+
 export interface HttpServerOptions {
   readonly logger: Logger;
+  /** Serve TLS with this certificate and key; plain HTTP when absent. */
+  readonly tls?: NodeTlsConfig;
+  /** Default: PUBLIC_LIMITS with 512 connections. */
+  readonly limits?: ListenerLimits;
+  /** Names the listener in logs ("public", "peer"). */
+  readonly name?: string;
+}
+
+export const DEFAULT_MAX_CONNECTIONS = 512;
+
+/** A connection of this server: busy while a request is in progress. */
+interface Tracked {
+  busy: number;
 }
 
 export class HttpServer {
   readonly server: http.Server;
   private readonly routes: Route[] = [];
   private readonly log: Logger;
+  readonly limits: ListenerLimits;
+  /** Open connections, oldest first (Map keeps insertion order). */
+  private readonly connections = new Map<Socket, Tracked>();
+  private evicted = 0;
+  private refused = 0;
+  private lastLimitWarnMs = -Infinity;
 
   constructor(opts: HttpServerOptions) {
-    this.log = opts.logger.child({ component: 'http' });
-    this.server = http.createServer({ noDelay: true }, (req, res) => this.dispatch(req, res));
-    // Peers keep connections open between messages sent every heartbeat interval; a long
-    // idle timeout (longer than the clients' own, 30 s) keeps the server from closing a
-    // socket a client is just about to reuse.
-    this.server.keepAliveTimeout = 65_000;
-    this.server.headersTimeout = 10_000;
+    this.log = opts.logger.child({ component: 'http', listener: opts.name ?? 'public' });
+    this.limits = opts.limits ?? { ...PUBLIC_LIMITS, maxConnections: DEFAULT_MAX_CONNECTIONS };
+    this.server = createListenerServer(opts.tls, this.limits.handshakeTimeoutMs, (req, res) => {
+      this.markBusy(req, res);
+      this.dispatch(req, res);
+    });
+    this.server.keepAliveTimeout = this.limits.keepAliveTimeoutMs;
+    this.server.headersTimeout = this.limits.headersTimeoutMs;
     // Bounds how long a client may take to send its request; long-lived responses (peer
     // streams) are not affected once the request is in.
-    this.server.requestTimeout = 10_000;
+    this.server.requestTimeout = this.limits.requestTimeoutMs;
+    // On a TLS server this is the TCP socket, before the handshake: counted from the start.
+    this.server.on('connection', (socket: Socket) => this.admit(socket));
+  }
+
+  /** Connections now open, and how many were closed or refused at the bound since start. */
+  connectionStats(): { open: number; evicted: number; refused: number } {
+    return { open: this.connections.size, evicted: this.evicted, refused: this.refused };
+  }
+
+  private admit(socket: Socket): void {
+    if (this.connections.size >= this.limits.maxConnections) {
+      let victim: Socket | undefined;
+      for (const [s, t] of this.connections) {
+        if (t.busy === 0) {
+          victim = s;
+          break;
+        }
+      }
+      if (victim === undefined) {
+        this.refused++;
+        this.warnLimit();
+        socket.destroy();
+        return;
+      }
+      this.connections.delete(victim);
+      this.evicted++;
+      this.warnLimit();
+      victim.destroy();
+    }
+    this.connections.set(socket, { busy: 0 });
+    socket.on('close', () => this.connections.delete(socket));
+  }
+
+  private markBusy(req: http.IncomingMessage, res: http.ServerResponse): void {
+    // On a TLS server req.socket wraps the TCP socket admit() tracked (its _parent).
+    const raw = ((req.socket as Socket & { _parent?: Socket })._parent ?? req.socket) as Socket;
+    const t = this.connections.get(raw);
+    if (t === undefined) return;
+    t.busy++;
+    let done = false;
+    const idle = (): void => {
+      if (done) return;
+      done = true;
+      t.busy--;
+    };
+    res.on('finish', idle);
+    res.on('close', idle);
+  }
+
+  private warnLimit(): void {
+    const nowMs = performance.now();
+    if (nowMs - this.lastLimitWarnMs < 10_000) return;
+    this.lastLimitWarnMs = nowMs;
+    this.log.warn(
+      { maxConnections: this.limits.maxConnections, evicted: this.evicted, refused: this.refused },
+      'connection limit reached: closing the oldest idle connections (refusing new ones when every connection is busy); further warnings suppressed for 10 s',
+    );
   }
 
   /** Registers a handler. Registering the same method and path twice is a programming error. */
@@ -90,17 +218,22 @@ export class HttpServer {
     if (!this.server.listening) return;
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     this.server.closeAllConnections();
+    // node:http only knows connections that reached HTTP; on a TLS listener one still in
+    // its handshake would become a held-open peer stream after closeAllConnections and
+    // keep close() waiting forever. Every TCP socket admit() saw goes.
+    for (const socket of this.connections.keys()) socket.destroy();
+    this.connections.clear();
     await closed;
   }
 
   private dispatch(req: http.IncomingMessage, res: http.ServerResponse): void {
-    let url: URL;
-    try {
-      url = new URL(req.url ?? '/', 'http://localhost');
-    } catch {
-      sendError(res, 400, 'BAD_REQUEST', 'the request URL could not be parsed');
+    const target = originFormTarget(req.url);
+    if (target === null) {
+      res.setHeader('Connection', 'close');
+      sendError(res, 400, BAD_TARGET_CODE, BAD_TARGET_MESSAGE);
       return;
     }
+    const url = new URL(`${target.pathname}${target.search}`, 'http://localhost');
     const match = this.match(req.method ?? 'GET', url.pathname);
     if (match.kind === 'not-found') {
       sendError(res, 404, 'NOT_FOUND', `no route for ${url.pathname}`);

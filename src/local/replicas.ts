@@ -62,6 +62,11 @@ export interface LocalReplicasOptions {
    * saturate the CPUs (as corosync does by default). Takes precedence over `nice`.
    */
   rtPriority?: number;
+  /**
+   * Start each replica under `prlimit --nofile=<n>:<n>`: a small open-files limit, as a
+   * container may have, to prove a connection flood cannot exhaust the descriptors.
+   */
+  openFilesLimit?: number;
   /** Upper bound for each replica to answer /healthz after a start (default 20 s). */
   startTimeoutMs?: number;
   /** For the temp dir name. */
@@ -96,13 +101,17 @@ export interface ReplicaStatusDoc {
   redis: unknown;
 }
 
-/** Where one replica lives: its port and files. */
+/** Where one replica lives: its ports and files. */
 export interface ReplicaLayout {
   readonly id: string;
   /** where this process reaches the replica (127.0.0.1 unless the group says otherwise) */
   readonly host: string;
+  /** node.listen: API, metrics, health. */
   readonly port: number;
   readonly url: string;
+  /** node.peerListen: the peer protocol. */
+  readonly peerPort: number;
+  readonly peerUrl: string;
   readonly dataDir: string;
   readonly configFile: string;
   readonly logFile: string;
@@ -156,16 +165,23 @@ export interface LocalReplicas {
   shutdown(opts?: { keep?: boolean }): Promise<void>;
 }
 
-/** The ids, ports, URLs and files of `ports.length` replicas under `dir` (pure). */
-export function replicaLayouts(dir: string, ports: readonly number[], idPrefix = 'vigil-', hostOf: (index: number) => string = () => '127.0.0.1'): ReplicaLayout[] {
+/**
+ * The ids, ports, URLs and files of `ports.length` replicas under `dir` (pure): replica i
+ * listens on ports[i] and talks to its peers on peerPorts[i], at the address hostOf(i).
+ */
+export function replicaLayouts(dir: string, ports: readonly number[], peerPorts: readonly number[], idPrefix = 'vigil-', hostOf: (index: number) => string = () => '127.0.0.1'): ReplicaLayout[] {
+  if (peerPorts.length !== ports.length) throw new Error(`replicaLayouts: ${ports.length} ports but ${peerPorts.length} peer ports`);
   return ports.map((port, i) => {
     const id = `${idPrefix}${i + 1}`;
     const host = hostOf(i);
+    const peerPort = peerPorts[i] as number;
     return {
       id,
       host,
       port,
       url: `http://${host}:${port}`,
+      peerPort,
+      peerUrl: `http://${host}:${peerPort}`,
       dataDir: path.join(dir, id, 'data'),
       configFile: path.join(dir, id, 'vigil.yaml'),
       logFile: path.join(dir, id, 'replica.log'),
@@ -192,8 +208,8 @@ export function replicaConfigDoc(self: ReplicaLayout, all: readonly ReplicaLayou
   const extra = typeof input.config === 'function' ? input.config(self.id, self, all) : (input.config ?? {});
   return {
     cluster: input.cluster,
-    node: { id: self.id, listen: `127.0.0.1:${self.port}`, dataDir: self.dataDir },
-    peers: all.map((r) => ({ id: r.id, url: r.url })),
+    node: { id: self.id, listen: `127.0.0.1:${self.port}`, peerListen: `127.0.0.1:${self.peerPort}`, dataDir: self.dataDir },
+    peers: all.map((r) => ({ id: r.id, url: r.url, peerUrl: r.peerUrl })),
     election: { heartbeatInterval: '100ms', electionTimeout: '400ms', secret: input.secret, ...(input.election ?? {}) },
     kafka: { brokers: ['127.0.0.1:9'] },
     redis: { url: 'redis://127.0.0.1:9' },
@@ -205,13 +221,14 @@ export function replicaConfigDoc(self: ReplicaLayout, all: readonly ReplicaLayou
 
 /** The command that starts `node <args>` for replica `index` with the requested scheduling. */
 function launcher(opts: LocalReplicasOptions, index: number, args: string[]): { command: string; args: string[] } {
-  const direct =
+  let cmd: { command: string; args: string[] } =
     opts.rtPriority !== undefined
       ? { command: 'chrt', args: ['-r', String(opts.rtPriority), process.execPath, ...args] }
       : opts.nice !== undefined
         ? { command: 'nice', args: ['-n', String(opts.nice), process.execPath, ...args] }
         : { command: process.execPath, args };
-  return opts.wrap === undefined ? direct : opts.wrap(index, direct.command, direct.args);
+  if (opts.openFilesLimit !== undefined) cmd = { command: 'prlimit', args: [`--nofile=${opts.openFilesLimit}:${opts.openFilesLimit}`, cmd.command, ...cmd.args] };
+  return opts.wrap === undefined ? cmd : opts.wrap(index, cmd.command, cmd.args);
 }
 
 export async function startLocalReplicas(opts: LocalReplicasOptions): Promise<LocalReplicas> {
@@ -227,8 +244,8 @@ export async function startLocalReplicas(opts: LocalReplicasOptions): Promise<Lo
   const unregisterCleanup = onExitCleanup(() => {
     if (!keepAll) fs.rmSync(dir, { recursive: true, force: true });
   });
-  const ports = await freePorts(count);
-  const layouts = replicaLayouts(dir, ports, opts.idPrefix ?? 'vigil-', opts.hostOf);
+  const ports = await freePorts(2 * count);
+  const layouts = replicaLayouts(dir, ports.slice(0, count), ports.slice(count), opts.idPrefix ?? 'vigil-', opts.hostOf);
   const ids = layouts.map((l) => l.id);
   const startTimeoutMs = opts.startTimeoutMs ?? 20_000;
   const procs = new Map<string, TrackedProcess>();

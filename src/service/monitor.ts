@@ -9,6 +9,7 @@ import { Notifier } from '../alerting/notifier';
 import { Outbox } from '../alerting/outbox';
 import type { VigilConfig } from '../config/types';
 import { describeError } from '../errors';
+import { parseEventsQuery } from '../http/events-query';
 import { HttpError, sendJson } from '../http/respond';
 import type { Handler, Method } from '../http/server';
 import { KafkajsAdmin } from '../kafka/kafkajs-admin';
@@ -108,19 +109,7 @@ export function startMonitor(deps: MonitorDeps): Monitor {
     'GET',
     '/api/v1/events',
     async ({ res, url }) => {
-      const since = url.searchParams.get('since');
-      const limitText = url.searchParams.get('limit');
-      const limit = limitText === null ? 1000 : Number(limitText);
-      if (!Number.isInteger(limit) || limit <= 0 || limit > 10_000) throw new HttpError(400, 'BAD_REQUEST', 'limit must be an integer from 1 to 10000');
-      let query: { afterId?: string; sinceMs?: number; limit: number } = { limit };
-      if (since !== null) {
-        if (/^\d+-\d+$/.test(since)) query = { ...query, afterId: since };
-        else {
-          const ms = /^\d+$/.test(since) ? Number(since) : Date.parse(since);
-          if (!Number.isFinite(ms)) throw new HttpError(400, 'BAD_REQUEST', 'since must be an event id ("<ms>-<seq>"), epoch milliseconds or an ISO time');
-          query = { ...query, sinceMs: ms };
-        }
-      }
+      const query = parseEventsQuery(url.searchParams);
       try {
         sendJson(res, 200, { events: await store.readEvents(query) });
       } catch (err) {

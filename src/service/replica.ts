@@ -17,9 +17,10 @@ import { FileHardStateStore, type HardStateStore } from '../election/storage';
 import { HttpPeerTransport } from '../election/transport/http';
 import { describeError } from '../errors';
 import { forwardToLeader } from '../http/forward';
+import { openFilesSoftLimit, peerConnectionBound, publicConnectionBound } from '../http/limits';
 import { registerRunbookRoute } from '../http/runbook';
 import { registerStatusPage } from '../http/status-page';
-import { HttpServer, type Handler, type Method } from '../http/server';
+import { HttpServer, PEER_LIMITS, PUBLIC_LIMITS, type Handler, type Method } from '../http/server';
 import { defaultStatusHooks, registerStatusRoutes, type StatusHooks } from '../http/status-routes';
 import { createLogger, type Logger } from '../log';
 import { createMetrics, type Metrics } from '../metrics';
@@ -48,7 +49,10 @@ export class Replica {
   readonly config: VigilConfig;
   readonly logger: Logger;
   readonly metrics: Metrics;
+  /** The public listener (node.listen). */
   readonly http: HttpServer;
+  /** The peer protocol's listener (node.peerListen); null with a single replica and no peerListen. */
+  readonly peerHttp: HttpServer | null;
   readonly driver: ElectionDriver;
   readonly hooks: StatusHooks;
   private readonly peerUrls: ReadonlyMap<string, string>;
@@ -61,13 +65,33 @@ export class Replica {
     this.logger = opts.logger ?? createLogger({ level: config.log.level, nodeId: config.node.id });
     this.metrics = opts.metrics ?? createMetrics({ nodeId: config.node.id, cluster: config.cluster, defaultMetrics: true });
     this.peerUrls = new Map(config.peers.map((p) => [p.id, p.url]));
-    this.http = new HttpServer({ logger: this.logger });
+    const softLimit = openFilesSoftLimit();
+    const tls = config.node.tls;
+    this.http = new HttpServer({
+      logger: this.logger,
+      name: 'public',
+      ...(tls ? { tls } : {}),
+      limits: { ...PUBLIC_LIMITS, maxConnections: publicConnectionBound(config.http.maxConnections, softLimit) },
+    });
+    // The election gets a listener of its own (issue 8, defect 9); a single replica
+    // without node.peerListen has no peers to talk to, so no listener either.
+    this.peerHttp =
+      config.node.peerListen === undefined
+        ? null
+        : new HttpServer({
+            logger: this.logger,
+            name: 'peer',
+            ...(tls ? { tls } : {}),
+            limits: { ...PEER_LIMITS, maxConnections: peerConnectionBound(PEER_LIMITS.maxConnections, softLimit) },
+          });
     const transport = new HttpPeerTransport({
       selfId: config.node.id,
       peers: config.peers,
       secret: config.election.secret,
       maxClockSkewMs: config.election.maxClockSkewMs,
-      server: this.http,
+      ...(tls ? { tls } : {}),
+      // Routes on a server that never listens answer nothing: a lone replica has no peers.
+      server: this.peerHttp ?? new HttpServer({ logger: this.logger, name: 'peer' }),
       metrics: this.metrics,
       logger: this.logger,
     });
@@ -98,31 +122,35 @@ export class Replica {
 
   /**
    * Reads the election state (refusing a damaged file before anything listens), binds
-   * node.listen, then starts the election. On any failure nothing is left running.
+   * node.peerListen and node.listen, then starts the election. On any failure nothing is
+   * left running.
    */
   static async start(config: VigilConfig, opts: ReplicaOptions = {}): Promise<Replica> {
     const store = opts.store ?? new FileHardStateStore(config.node.dataDir);
     store.load(); // fail fast on an unreadable or damaged state file
     const replica = new Replica(config, opts, store);
-    const { host, port } = config.node.listen;
+    const { listen, peerListen } = config.node;
     try {
-      await replica.http.listen(host, port);
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      throw new Error(
-        code === 'EADDRINUSE'
-          ? `cannot listen on ${host}:${port}: the address is in use (is another replica running with this config?); change node.listen or stop the other process`
-          : `cannot listen on ${host}:${port}: ${describeError(err)}`,
-      );
-    }
-    try {
+      if (replica.peerHttp !== null && peerListen !== undefined) await listenOrExplain(replica.peerHttp, peerListen, 'node.peerListen');
+      await listenOrExplain(replica.http, listen, 'node.listen');
       replica.driver.start();
     } catch (err) {
       await replica.http.close();
+      await replica.peerHttp?.close();
       throw err;
     }
     if (opts.guardedNoopIntervalMs !== undefined && opts.guardedNoopIntervalMs > 0) replica.startGuardedNoop(opts.guardedNoopIntervalMs);
-    replica.logger.info({ listen: `${host}:${port}`, peers: config.peers.map((p) => p.id), stateFile: store.location }, 'replica started');
+    replica.logger.info(
+      {
+        listen: `${listen.host}:${listen.port}`,
+        ...(peerListen ? { peerListen: `${peerListen.host}:${peerListen.port}` } : {}),
+        tls: config.node.tls !== undefined,
+        maxConnections: replica.http.limits.maxConnections,
+        peers: config.peers.map((p) => p.id),
+        stateFile: store.location,
+      },
+      'replica started',
+    );
     return replica;
   }
 
@@ -141,7 +169,12 @@ export class Replica {
       if (this.driver.isLeader()) return handler(ctx);
       const id = this.driver.leaderId();
       const url = id === null ? undefined : this.peerUrls.get(id);
-      await forwardToLeader(ctx.req, ctx.res, { selfId: this.config.node.id, leader: id !== null && url !== undefined ? { id, url } : null });
+      await forwardToLeader(ctx.req, ctx.res, {
+        selfId: this.config.node.id,
+        leader: id !== null && url !== undefined ? { id, url } : null,
+        logger: this.logger,
+        ...(this.config.node.tls ? { tls: this.config.node.tls } : {}),
+      });
     });
   }
 
@@ -181,8 +214,9 @@ export class Replica {
         log.error({ err: describeError(err) }, 'a shutdown hook failed');
       }
     }
-    // Closing the listener first: peers that see their streams drop then get "connection
+    // Closing the listeners first: peers that see their streams drop then get "connection
     // refused" at once and elect without waiting for a timeout.
+    await this.peerHttp?.close();
     await this.http.close();
     await this.driver.stop();
     log.info({ term: this.driver.term() }, 'replica stopped');
@@ -209,5 +243,18 @@ export class Replica {
       });
       if (!r.ran) close('lease not valid');
     }, intervalMs);
+  }
+}
+
+async function listenOrExplain(server: HttpServer, at: { host: string; port: number }, key: string): Promise<void> {
+  try {
+    await server.listen(at.host, at.port);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new Error(
+      code === 'EADDRINUSE'
+        ? `cannot listen on ${at.host}:${at.port} (${key}): the address is in use (is another replica running with this config?); change ${key} or stop the other process`
+        : `cannot listen on ${at.host}:${at.port} (${key}): ${describeError(err)}`,
+    );
   }
 }

@@ -153,9 +153,10 @@ async function inLab(tag: string): Promise<number> {
     wrap: (i, command, args) => lab.wrap(i, command, args),
     hostOf: (i) => (lab.replicas[i] as { svcAddr: string }).svcAddr,
     config: (id, self, all) => ({
-      // public API on every address (the driver comes over the service net), peers over the peer net
-      node: { id, listen: `0.0.0.0:${self.port}`, dataDir: self.dataDir },
-      peers: all.map((r, i) => ({ id: r.id, url: `http://${(lab.replicas[i] as { peerAddr: string }).peerAddr}:${r.port}` })),
+      // the public API (and follower → leader forwarding) on the service net, the peer
+      // protocol on the peer net: a peer-net cut is a split brain that still reaches Kafka
+      node: { id, listen: `${self.host}:${self.port}`, peerListen: `${(lab.replicas[all.indexOf(self)] as { peerAddr: string }).peerAddr}:${self.peerPort}`, dataDir: self.dataDir },
+      peers: all.map((r, i) => ({ id: r.id, url: r.url, peerUrl: `http://${(lab.replicas[i] as { peerAddr: string }).peerAddr}:${r.peerPort}` })),
       kafka: { brokers: kafka.bootstrap },
       redis: { url: redis.url },
       monitor: { pollInterval: '1s' },

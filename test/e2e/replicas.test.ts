@@ -135,15 +135,17 @@ describe('replicas as processes (DESIGN §2)', () => {
         // Forged: right shape, wrong key, a message that would depose the leader if accepted.
         const forgedSigner = createSigner({ selfId: from, secret: 'forged-secret-0123456789abcdef', wallMs: () => Date.now() });
         const forged = forgedSigner.sign('message', target.id, { type: 'vote-request', term: leader.term + 100, preVote: false, transfer: true });
-        assert.equal(await post(target.port, '/internal/message', forged.body, { [SIGNATURE_HEADER]: forged.signature }), 401);
+        assert.equal(await post(target.peerPort, '/internal/message', forged.body, { [SIGNATURE_HEADER]: forged.signature }), 401);
         // Unsigned.
-        assert.equal(await post(target.port, '/internal/message', forged.body), 401);
+        assert.equal(await post(target.peerPort, '/internal/message', forged.body), 401);
         // Replayed: a valid, harmless message (a stale heartbeat response) accepted once, then refused.
         const signer = createSigner({ selfId: from, secret: TEST_PEER_SECRET, wallMs: () => Date.now() });
         const valid = signer.sign('message', target.id, { type: 'heartbeat-response', term: 0, sentMs: -1 });
-        assert.equal(await post(target.port, '/internal/message', valid.body, { [SIGNATURE_HEADER]: valid.signature }), 204);
-        assert.equal(await post(target.port, '/internal/message', valid.body, { [SIGNATURE_HEADER]: valid.signature }), 409);
+        assert.equal(await post(target.peerPort, '/internal/message', valid.body, { [SIGNATURE_HEADER]: valid.signature }), 204);
+        assert.equal(await post(target.peerPort, '/internal/message', valid.body, { [SIGNATURE_HEADER]: valid.signature }), 409);
         expectedRejections += 3;
+        // The public listener does not serve the peer protocol (issue 8, defect 9).
+        assert.equal(await post(target.port, '/internal/message', valid.body, { [SIGNATURE_HEADER]: valid.signature }), 404);
       }
 
       // A few thousand random payloads, spread over the replicas and the /internal/ paths.
@@ -165,7 +167,7 @@ describe('replicas as processes (DESIGN §2)', () => {
           body = randomBytes(16);
           headers[SIGNATURE_HEADER] = randomBytes(32).toString('hex');
         }
-        batch.push(post(target.port, paths[i % paths.length] as string, body, headers));
+        batch.push(post(target.peerPort, paths[i % paths.length] as string, body, headers));
         sent++;
         if (batch.length >= 32) {
           for (const status of await Promise.all(batch.splice(0))) assert.ok(status >= 400 && status < 500, `status ${status}`);

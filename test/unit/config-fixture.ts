@@ -11,11 +11,11 @@ export type Raw = Record<string, any>;
 export function validRaw(): Raw {
   return {
     cluster: 'local',
-    node: { id: 'vigil-1', listen: '127.0.0.1:9464', dataDir: './data/vigil-1' },
+    node: { id: 'vigil-1', listen: '127.0.0.1:9464', peerListen: '127.0.0.1:9474', dataDir: './data/vigil-1' },
     peers: [
-      { id: 'vigil-1', url: 'http://127.0.0.1:9464' },
-      { id: 'vigil-2', url: 'http://127.0.0.1:9465' },
-      { id: 'vigil-3', url: 'http://127.0.0.1:9466' },
+      { id: 'vigil-1', url: 'http://127.0.0.1:9464', peerUrl: 'http://127.0.0.1:9474' },
+      { id: 'vigil-2', url: 'http://127.0.0.1:9465', peerUrl: 'http://127.0.0.1:9475' },
+      { id: 'vigil-3', url: 'http://127.0.0.1:9466', peerUrl: 'http://127.0.0.1:9476' },
     ],
     election: { heartbeatInterval: '100ms', electionTimeout: '400ms', secret: PEER_SECRET },
     kafka: { brokers: ['127.0.0.1:9092'], clientId: 'vigil' },

@@ -96,7 +96,7 @@ describe('cluster and node', () => {
   const cases: Case[] = [
     { name: 'cluster is required', change: (r) => { delete r.cluster; }, path: 'cluster', says: /is required/ },
     { name: 'cluster must be a plain name (it goes into Redis hash tags)', change: (r) => { r.cluster = 'a{b}'; }, path: 'cluster', says: /expected a name of letters, digits/ },
-    { name: 'node is required', change: (r) => { delete r.node; }, path: 'node', says: /expected a mapping with keys id, listen, dataDir/ },
+    { name: 'node is required', change: (r) => { delete r.node; }, path: 'node', says: /expected a mapping with keys id, listen, peerListen, dataDir, tls/ },
     { name: 'node must be a mapping', change: (r) => { r.node = 'vigil-1'; }, path: 'node', says: /expected a mapping/ },
     { name: 'node.id is required', change: (r) => { delete r.node.id; }, path: 'node.id', says: /is required/ },
     { name: 'node.id must be among the peers', change: (r) => { r.node.id = 'vigil-9'; }, path: 'node.id', says: /not among the peers \("vigil-1", "vigil-2", "vigil-3"\)/ },
@@ -107,13 +107,13 @@ describe('cluster and node', () => {
       name: "node.listen's port must match this node's own peer url",
       change: (r) => { r.node.listen = '0.0.0.0:9999'; },
       path: 'node.listen',
-      says: /port 9999 differs from this node's peer url port 9464 \(peers\[0\]\.url\)/,
+      says: /port 9999 differs from this node's url port 9464 \(peers\[0\]\.url\)/,
     },
     {
       name: 'a peer url without a port means port 80 for that match',
       change: (r) => { r.peers[0].url = 'http://vigil-1.internal'; },
       path: 'node.listen',
-      says: /peer url port 80/,
+      says: /url port 80/,
     },
     { name: 'node.dataDir must not be empty', change: (r) => { r.node.dataDir = ''; }, path: 'node.dataDir', says: /must not be empty/ },
   ];
@@ -122,7 +122,7 @@ describe('cluster and node', () => {
 
 describe('peers', () => {
   const cases: Case[] = [
-    { name: 'peers is required', change: (r) => { delete r.peers; }, path: 'peers', says: /is required; expected a list of \{ id, url \}/ },
+    { name: 'peers is required', change: (r) => { delete r.peers; }, path: 'peers', says: /is required; expected a list of \{ id, url, peerUrl \}/ },
     { name: 'peers must be a list', change: (r) => { r.peers = { id: 'vigil-1' }; }, path: 'peers', says: /expected a list/ },
     { name: 'peers must not be empty', change: (r) => { r.peers = []; }, path: 'peers', says: /must not be empty/ },
     { name: 'a peer must be a mapping', change: (r) => { r.peers[1] = 'vigil-2'; }, path: 'peers[1]', says: /expected a mapping with keys id, url/ },
@@ -131,9 +131,80 @@ describe('peers', () => {
     { name: 'a peer url is required', change: (r) => { delete r.peers[1].url; }, path: 'peers[1].url', says: /expected an http or https URL/ },
     { name: 'a peer url must be http(s)', change: (r) => { r.peers[1].url = 'tcp://127.0.0.1:9465'; }, path: 'peers[1].url', says: /expected an http or https URL such as/ },
     { name: 'a peer url must be a URL', change: (r) => { r.peers[1].url = '127.0.0.1:9465'; }, path: 'peers[1].url', says: /expected an http or https URL/ },
-    { name: 'peer urls are unique', change: (r) => { r.peers[2].url = 'http://127.0.0.1:9465'; }, path: 'peers[2].url', says: /duplicate peer url/ },
+    { name: 'peer urls are unique', change: (r) => { r.peers[2].url = 'http://127.0.0.1:9465'; }, path: 'peers[2].url', says: /duplicate url \(also peers\[1\]\.url\)/ },
   ];
   cases.forEach(check);
+});
+
+describe('the peer listener (issue 8, defect 9: the election has a listener of its own)', () => {
+  const cases: Case[] = [
+    { name: 'node.peerListen is required with more than one peer', change: (r) => { delete r.node.peerListen; }, path: 'node.peerListen', says: /is required with more than one peer.*e\.g\. "0\.0\.0\.0:9474"/ },
+    { name: 'every peers[].peerUrl is required with more than one peer', change: (r) => { delete r.peers[2].peerUrl; }, path: 'peers[2].peerUrl', says: /is required with more than one peer/ },
+    { name: 'node.peerListen must be host:port', change: (r) => { r.node.peerListen = '9474'; }, path: 'node.peerListen', says: /expected host:port/ },
+    { name: 'node.peerListen needs a port apart from node.listen', change: (r) => { r.node.peerListen = '0.0.0.0:9464'; }, path: 'node.peerListen', says: /uses port 9464 like node.listen/ },
+    {
+      name: "node.peerListen's port must match this node's own peerUrl",
+      change: (r) => { r.node.peerListen = '0.0.0.0:9999'; },
+      path: 'node.peerListen',
+      says: /port 9999 differs from this node's peerUrl port 9474 \(peers\[0\]\.peerUrl\)/,
+    },
+    { name: 'a peerUrl must be http(s)', change: (r) => { r.peers[1].peerUrl = 'tcp://127.0.0.1:9475'; }, path: 'peers[1].peerUrl', says: /expected an http or https URL/ },
+    { name: 'a peerUrl is not another listener\'s url', change: (r) => { r.peers[1].peerUrl = 'http://127.0.0.1:9466'; }, path: 'peers[2].url', says: /duplicate url \(also peers\[1\]\.peerUrl\)/ },
+    { name: 'http.maxConnections is an integer of at least 16', change: (r) => { r.http.maxConnections = 3; }, path: 'http.maxConnections', says: /from 16 to 65536/ },
+  ];
+  cases.forEach(check);
+
+  it('a single replica needs neither (no peers, no peer listener)', () => {
+    const raw = validRaw();
+    raw.peers = [{ id: 'vigil-1', url: 'http://127.0.0.1:9464' }];
+    delete raw.node.peerListen;
+    assert.equal(show(problemsOf(raw)), '(no problems)');
+  });
+});
+
+describe('peer TLS (issue 8, defect 6: https:// means TLS, never a plaintext fallback)', () => {
+  const pem = (name: string): string => {
+    const file = path.join(tmp, name);
+    fs.writeFileSync(file, `-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n`);
+    return file;
+  };
+  const https = (r: Raw): void => {
+    for (const peer of r.peers) {
+      peer.url = peer.url.replace('http:', 'https:');
+      peer.peerUrl = peer.peerUrl.replace('http:', 'https:');
+    }
+  };
+  const cases: Case[] = [
+    { name: 'https peer urls need node.tls', change: (r) => https(r), path: 'node.tls', says: /is required when the peer urls are https:\/\/ \(vigil does not fall back to plaintext\)/ },
+    { name: 'node.tls with http peer urls is refused (it would protect nothing)', change: (r) => { r.node.tls = { cert: pem('c.pem'), key: pem('k.pem') }; }, path: 'node.tls', says: /peer urls are http:\/\/; use https:\/\/ peer urls/ },
+    {
+      name: 'mixed schemes across peers are refused',
+      change: (r) => { https(r); r.peers[1].url = 'http://127.0.0.1:9465'; r.node.tls = { cert: pem('c.pem'), key: pem('k.pem') }; },
+      path: 'peers[1].url',
+      says: /is http:\/\/ but peers\[0\]\.url is https:\/\/; every peer url and peerUrl uses the same scheme/,
+    },
+    {
+      name: 'url and peerUrl of one peer share the scheme too',
+      change: (r) => { https(r); r.peers[2].peerUrl = 'http://127.0.0.1:9476'; r.node.tls = { cert: pem('c.pem'), key: pem('k.pem') }; },
+      path: 'peers[2].peerUrl',
+      says: /same scheme/,
+    },
+    { name: 'node.tls.key is required with node.tls', change: (r) => { https(r); r.node.tls = { cert: pem('c.pem') }; }, path: 'node.tls.key', says: /is required.*PEM/ },
+    { name: 'node.tls.cert is required with node.tls', change: (r) => { https(r); r.node.tls = { key: pem('k.pem') }; }, path: 'node.tls.cert', says: /is required.*PEM/ },
+    { name: 'an unreadable node.tls file is named by its key path', change: (r) => { https(r); r.node.tls = { ca: 'missing-ca.pem', cert: pem('c.pem'), key: pem('k.pem') }; }, path: 'node.tls.ca', says: /cannot read file ".*missing-ca\.pem" \(ENOENT\)/ },
+    { name: 'node.tls accepts only ca, cert, key', change: (r) => { https(r); r.node.tls = { cert: pem('c.pem'), key: pem('k.pem'), insecure: true }; }, path: 'node.tls.insecure' },
+  ];
+  cases.forEach(check);
+
+  it('https everywhere with cert and key (ca optional) compiles, PEM text read from the files', () => {
+    const raw = validRaw();
+    https(raw);
+    raw.node.tls = { ca: pem('ca.pem'), cert: pem('c.pem'), key: pem('k.pem') };
+    const result = checkConfig(raw, {}, { baseDir: tmp });
+    assert.ok(result.ok, result.ok ? '' : show(result.problems));
+    assert.match(result.config.node.tls?.cert ?? '', /BEGIN CERTIFICATE/);
+    assert.match(result.config.node.tls?.ca ?? '', /BEGIN CERTIFICATE/);
+  });
 });
 
 describe('election', () => {

@@ -58,11 +58,11 @@ describe('a full config (the DESIGN §7 example) compiles', () => {
   it('to the expected values, durations in milliseconds, relative paths made absolute', () => {
     assert.deepEqual(config, {
       cluster: 'local',
-      node: { id: 'vigil-1', listen: { host: '127.0.0.1', port: 9464 }, dataDir: path.join(tmp, 'data', 'vigil-1') },
+      node: { id: 'vigil-1', listen: { host: '127.0.0.1', port: 9464 }, peerListen: { host: '127.0.0.1', port: 9474 }, dataDir: path.join(tmp, 'data', 'vigil-1') },
       peers: [
-        { id: 'vigil-1', url: 'http://127.0.0.1:9464' },
-        { id: 'vigil-2', url: 'http://127.0.0.1:9465' },
-        { id: 'vigil-3', url: 'http://127.0.0.1:9466' },
+        { id: 'vigil-1', url: 'http://127.0.0.1:9464', peerUrl: 'http://127.0.0.1:9474' },
+        { id: 'vigil-2', url: 'http://127.0.0.1:9465', peerUrl: 'http://127.0.0.1:9475' },
+        { id: 'vigil-3', url: 'http://127.0.0.1:9466', peerUrl: 'http://127.0.0.1:9476' },
       ],
       election: { heartbeatIntervalMs: 100, electionTimeoutMs: 400, secret: PEER_SECRET, maxClockSkewMs: 5_000 },
       kafka: { brokers: ['127.0.0.1:9092'], clientId: 'vigil', ssl: false, connectionTimeoutMs: 1_000, requestTimeoutMs: 5_000 },
@@ -96,7 +96,7 @@ describe('a full config (the DESIGN §7 example) compiles', () => {
         maxPlanSize: 100,
         throttleBytesPerSec: 50 * 1024 * 1024,
       },
-      http: { adminToken: ADMIN_TOKEN },
+      http: { adminToken: ADMIN_TOKEN, maxConnections: 512 },
       log: { level: 'info' },
     });
   });
@@ -132,7 +132,7 @@ describe('defaults', () => {
     assert.equal(c.remediation.brokerDownGraceMs, 600_000);
     assert.equal(c.remediation.maxPartitionMovesPerBroker, 5);
     assert.equal(c.remediation.allowUncleanElection, false);
-    assert.deepEqual(c.http, { adminToken: '' });
+    assert.deepEqual(c.http, { adminToken: '', maxConnections: 512 });
     assert.deepEqual(c.log, { level: 'info' });
   });
 

@@ -21,11 +21,12 @@ const SECRET = 'a-random-peer-secret-for-this-test';
 const TOKEN = 'a-random-admin-token-for-this-test';
 
 describe('demo replica configs (DESIGN §7, §9)', () => {
-  const layouts = replicaLayouts(DIR, [9464, 9465, 9466]);
+  const layouts = replicaLayouts(DIR, [9464, 9465, 9466], [9474, 9475, 9476]);
 
-  it('lays out three replicas with their own port, data dir, config and log under the demo dir', () => {
+  it('lays out three replicas with their own public and peer port, data dir, config and log under the demo dir', () => {
     assert.deepEqual(layouts.map((l) => l.id), ['vigil-1', 'vigil-2', 'vigil-3']);
     assert.deepEqual(layouts.map((l) => l.url), ['http://127.0.0.1:9464', 'http://127.0.0.1:9465', 'http://127.0.0.1:9466']);
+    assert.deepEqual(layouts.map((l) => l.peerUrl), ['http://127.0.0.1:9474', 'http://127.0.0.1:9475', 'http://127.0.0.1:9476']);
     assert.equal(layouts[1]?.dataDir, `${DIR}/vigil-2/data`);
     assert.equal(layouts[1]?.configFile, `${DIR}/vigil-2/vigil.yaml`);
     assert.equal(layouts[1]?.logFile, `${DIR}/vigil-2/replica.log`);
@@ -40,6 +41,8 @@ describe('demo replica configs (DESIGN §7, §9)', () => {
       assert.equal(config.node.listen.host, '127.0.0.1');
       assert.equal(config.node.listen.port, self.port);
       assert.deepEqual(config.peers.map((p) => p.url), layouts.map((l) => l.url));
+      assert.deepEqual(config.peers.map((p) => p.peerUrl), layouts.map((l) => l.peerUrl));
+      assert.deepEqual(config.node.peerListen, { host: '127.0.0.1', port: self.peerPort });
       assert.equal(config.election.secret, SECRET);
       assert.equal(config.http.adminToken, TOKEN);
       assert.deepEqual([...config.kafka.brokers], ENDPOINTS.brokers);

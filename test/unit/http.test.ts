@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import http from 'node:http';
+import net from 'node:net';
 import { after, describe, it } from 'node:test';
 import { ElectionDriver } from '../../src/election/driver';
 import { MemoryHardStateStore } from '../../src/election/storage';
@@ -181,5 +182,108 @@ describe('forwardToLeader', () => {
     const r = await call(gone, 'GET', '/x');
     assert.equal(r.status, 502);
     assert.equal(r.json.error.code, 'LEADER_UNREACHABLE');
+  });
+});
+
+/** Writes `raw` on a fresh socket and resolves with everything the server answered (until it closes or answers once). */
+function rawRequest(port: number, raw: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, '127.0.0.1');
+    let text = '';
+    const done = (): void => {
+      socket.destroy();
+      resolve(text);
+    };
+    socket.setEncoding('utf8');
+    socket.on('data', (c: string) => {
+      text += c;
+      // One complete answer is enough: the status line and the end of its headers.
+      if (/\r\n\r\n/.test(text)) {
+        const m = /content-length: (\d+)/i.exec(text);
+        const bodyAt = text.indexOf('\r\n\r\n') + 4;
+        if (m === null || text.length - bodyAt >= Number(m[1])) done();
+      }
+    });
+    socket.on('end', done);
+    socket.on('close', done);
+    socket.on('error', reject);
+    socket.write(raw);
+  });
+}
+
+/** A TCP listener that records every byte sent to it: the host an SSRF would reach. */
+async function bystander(): Promise<{ port: number; connections: () => number; received: () => string }> {
+  let connections = 0;
+  let received = '';
+  const server = net.createServer((socket) => {
+    connections++;
+    socket.setEncoding('utf8');
+    socket.on('data', (c: string) => (received += c));
+    socket.on('error', () => undefined);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  stops.push(() => new Promise((resolve) => server.close(() => resolve())));
+  return { port: (server.address() as net.AddressInfo).port, connections: () => connections, received: () => received };
+}
+
+describe('forwarding goes to the configured leader only (issue 8, defect 2: SSRF through followers)', () => {
+  it('refuses scheme-relative, absolute-form and authority-form targets with 400; the other host receives nothing, the Authorization header never reaches it', async () => {
+    const other = await bystander();
+    const leaderPort = await serve((s) => s.route('GET', '/api/v1/alerts', ({ res }) => sendJson(res, 200, { from: 'leader' })));
+    const followerPort = await serve((s) =>
+      s.route('GET', '/api/v1/alerts', ({ req, res }) => forwardToLeader(req, res, { selfId: 'f', leader: { id: 'l', url: `http://127.0.0.1:${leaderPort}` } })),
+    );
+    const auth = 'Authorization: Bearer admin-token-0123456789\r\n';
+    const targets = [
+      `//127.0.0.1:${other.port}/api/v1/alerts`,
+      `http://127.0.0.1:${other.port}/api/v1/alerts`,
+      `HTTP://127.0.0.1:${other.port}/api/v1/alerts?x=1`,
+      `http://user:pw@127.0.0.1:${other.port}/api/v1/alerts`,
+      `/\\127.0.0.1:${other.port}/api/v1/alerts`,
+    ];
+    for (const target of targets) {
+      const answer = await rawRequest(followerPort, `GET ${target} HTTP/1.1\r\nHost: 127.0.0.1\r\n${auth}Connection: close\r\n\r\n`);
+      assert.match(answer, /^HTTP\/1\.1 400 /, `target ${target}: ${answer.slice(0, 200)}`);
+      assert.match(answer, /"code":"BAD_REQUEST_TARGET"/);
+    }
+    // Authority-form (CONNECT) is no route at all.
+    await rawRequest(followerPort, `CONNECT 127.0.0.1:${other.port} HTTP/1.1\r\nHost: 127.0.0.1:${other.port}\r\n${auth}\r\n`);
+    // The ordinary origin-form request still works and proves the follower is live.
+    const ok = await call(followerPort, 'GET', '/api/v1/alerts');
+    assert.equal(ok.status, 200);
+    assert.equal(other.connections(), 0, 'the follower connected to a host that is not the leader');
+    assert.equal(other.received(), '');
+  });
+
+  it('forwardToLeader itself keeps to the leader origin when handed a non-origin target (defence in depth)', async () => {
+    const other = await bystander();
+    let leaderSaw = '';
+    const leaderPort = await serve((s) =>
+      s.route('GET', '/api/*', ({ req, res }) => {
+        leaderSaw = req.url ?? '';
+        sendJson(res, 200, { from: 'leader' });
+      }),
+    );
+    // A bare node:http server: no router in front of forwardToLeader.
+    const bare = http.createServer((req, res) => void forwardToLeader(req, res, { selfId: 'f', leader: { id: 'l', url: `http://127.0.0.1:${leaderPort}` } }));
+    await new Promise<void>((resolve) => bare.listen(0, '127.0.0.1', resolve));
+    stops.push(() => new Promise((resolve) => bare.close(() => resolve())));
+    const port = (bare.address() as net.AddressInfo).port;
+    const scheme = await rawRequest(port, `GET //127.0.0.1:${other.port}/api/v1/alerts HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer t\r\nConnection: close\r\n\r\n`);
+    assert.match(scheme, /^HTTP\/1\.1 400 /);
+    const absolute = await rawRequest(port, `GET http://127.0.0.1:${other.port}/api/v1/alerts HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer t\r\nConnection: close\r\n\r\n`);
+    assert.match(absolute, /^HTTP\/1\.1 400 /);
+    const fine = await rawRequest(port, `GET /api/v1/alerts?since=1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
+    assert.match(fine, /^HTTP\/1\.1 200 /);
+    assert.equal(leaderSaw, '/api/v1/alerts?since=1');
+    assert.equal(other.connections(), 0);
+  });
+
+  it('never echoes why the leader could not be reached: a fixed message with a stable code', async () => {
+    const follower = await serve((s) => s.route('GET', '/x', ({ req, res }) => forwardToLeader(req, res, { selfId: 'f', leader: { id: 'l', url: `http://127.0.0.1:1` } })));
+    const r = await call(follower, 'GET', '/x');
+    assert.equal(r.status, 502);
+    assert.equal(r.json.error.code, 'LEADER_UNREACHABLE');
+    assert.doesNotMatch(r.json.error.message, /ECONNREFUSED|127\.0\.0\.1|:1\b/);
   });
 });

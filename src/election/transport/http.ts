@@ -1,6 +1,8 @@
 /**
- * The peer transport over HTTP on node.listen (DESIGN §2, §7 "peer protocol under
- * /internal/"):
+ * The peer transport over HTTP(S) on node.peerListen, a listener apart from the public
+ * one so public traffic cannot starve the election (DESIGN §2, §7 "peer protocol under
+ * /internal/"; issue 8, defect 9). With https:// peer URLs every link is TLS, checked
+ * against node.tls.ca (issue 8, defect 6):
  *
  *   POST /internal/message  one signed election message; answered 204 once the core has
  *                           stepped it, or 4xx with the rejection reason (counted in
@@ -23,12 +25,13 @@
  * (more are dropped, as a lossy network would), so a paused peer cannot pile up sockets.
  * Nothing here blocks the event loop.
  */
-import * as http from 'node:http';
-import type { PeerConfig } from '../../config/types';
+import type * as http from 'node:http';
+import type { PeerConfig, NodeTlsConfig } from '../../config/types';
 import type { Logger } from '../../log';
 import type { Metrics } from '../../metrics';
 import type { HttpServer, RequestContext } from '../../http/server';
 import { HttpError, readBody, sendError } from '../../http/respond';
+import { clientScheme, defaultPort, type ClientScheme } from '../../http/tls';
 import { systemClock, type Clock } from '../../util/clock';
 import type { Message, NodeId } from '../types';
 import { createSigner, MAX_PEER_BODY_BYTES, NonceCache, rejectStatus, SIGNATURE_HEADER, verifyEnvelope, type Signer } from './envelope';
@@ -40,7 +43,9 @@ export interface HttpTransportOptions {
   readonly peers: readonly PeerConfig[];
   readonly secret: string;
   readonly maxClockSkewMs: number;
-  /** The replica's server; the transport registers its /internal/ routes on it. */
+  /** Trust for https:// peer URLs (node.tls). */
+  readonly tls?: NodeTlsConfig;
+  /** The replica's peer server; the transport registers its /internal/ routes on it. */
   readonly server: HttpServer;
   readonly metrics: Metrics;
   readonly logger: Logger;
@@ -262,6 +267,7 @@ class PeerLink {
   private readonly host: string;
   private readonly port: number;
   private readonly basePath: string;
+  private readonly scheme: ClientScheme;
   private readonly agent: http.Agent;
   private inFlight = 0;
   private stream: http.ClientRequest | null = null;
@@ -280,9 +286,11 @@ class PeerLink {
   constructor(peer: PeerConfig, private readonly transport: HttpPeerTransport, opts: HttpTransportOptions) {
     this.id = peer.id;
     this.url = peer.url;
-    const u = new URL(peer.url);
+    // The peer listener; a config without peerUrl has a single replica and no links.
+    const u = new URL(peer.peerUrl ?? peer.url);
     this.host = u.hostname.replace(/^\[(.*)\]$/, '$1');
-    this.port = u.port === '' ? 80 : Number(u.port);
+    this.port = u.port === '' ? defaultPort(u) : Number(u.port);
+    this.scheme = clientScheme(u, opts.tls);
     this.basePath = u.pathname.replace(/\/+$/, '');
     this.requestTimeoutMs = opts.requestTimeoutMs ?? 1000;
     this.maxInFlight = opts.maxInFlightPerPeer ?? 32;
@@ -291,7 +299,7 @@ class PeerLink {
     this.maxDelayMs = opts.reconnectMaxDelayMs ?? 1000;
     // Idle sockets are closed by us after 30 s, before the server's 65 s, so a request
     // never goes out on a socket the server is closing.
-    this.agent = new http.Agent({ keepAlive: true, timeout: 30_000, scheduling: 'lifo' });
+    this.agent = this.scheme.agent({ keepAlive: true, timeout: 30_000, scheduling: 'lifo' });
   }
 
   send(message: Message, retried = false): void {
@@ -299,7 +307,7 @@ class PeerLink {
     if (this.inFlight >= this.maxInFlight) return; // a lossy network; the core resends what matters
     const { body, signature } = this.transport.sign('message', this.id, message);
     this.inFlight++;
-    const req = http.request({
+    const req = this.scheme.request({
       host: this.host,
       port: this.port,
       method: 'POST',
@@ -353,7 +361,7 @@ class PeerLink {
     this.retryTimer = undefined;
     const attempt = ++this.attempt;
     const { body, signature } = this.transport.sign('stream', this.id);
-    const req = http.request({
+    const req = this.scheme.request({
       host: this.host,
       port: this.port,
       method: 'POST',
