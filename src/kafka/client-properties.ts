@@ -131,6 +131,18 @@ export function kafkaSettingsFromProperties(props: ReadonlyMap<string, string>, 
 }
 
 function readSasl(props: ReadonlyMap<string, string>, fail: (what: string) => never, warnings: string[]): KafkaSaslConfig {
+  const mechanismText = props.get('sasl.mechanism');
+  let mechanism: KafkaSaslConfig['mechanism'] | undefined;
+  if (mechanismText !== undefined) {
+    const m = MECHANISMS[mechanismText.trim().toUpperCase()];
+    if (!m) {
+      fail(
+        `sasl.mechanism=${mechanismText} is not supported: vigil speaks ${Object.keys(MECHANISMS).join(', ')} ` +
+          '(no Kerberos/GSSAPI, no OAUTHBEARER); use a listener and principal with one of those',
+      );
+    }
+    mechanism = m as KafkaSaslConfig['mechanism'];
+  }
   const jaasText = props.get('sasl.jaas.config');
   if (jaasText === undefined || jaasText.trim() === '') {
     fail('security.protocol uses SASL but sasl.jaas.config is not set; add e.g. sasl.jaas.config=' + `${PLAIN_MODULE} required username="..." password="...";`);
@@ -141,28 +153,17 @@ function readSasl(props: ReadonlyMap<string, string>, fail: (what: string) => ne
   } catch (err) {
     return fail(`sasl.jaas.config: ${(err as Error).message}`);
   }
-  const mechanismText = props.get('sasl.mechanism');
-  let mechanism: KafkaSaslConfig['mechanism'];
-  if (mechanismText === undefined) {
+  if (jaas.loginModule !== PLAIN_MODULE && jaas.loginModule !== SCRAM_MODULE) {
+    fail(`sasl.jaas.config: login module ${jaas.loginModule} is not supported; vigil takes ${PLAIN_MODULE} or ${SCRAM_MODULE} with username and password`);
+  }
+  if (mechanism === undefined) {
     // Java's default is GSSAPI, which nobody means while giving a PlainLoginModule; for
     // SCRAM the hash cannot be guessed.
-    if (jaas.loginModule !== PLAIN_MODULE) fail('sasl.mechanism is not set; set it to SCRAM-SHA-256 or SCRAM-SHA-512 to match the ScramLoginModule of sasl.jaas.config');
+    if (jaas.loginModule === SCRAM_MODULE) fail('sasl.mechanism is not set; set it to SCRAM-SHA-256 or SCRAM-SHA-512 to match the ScramLoginModule of sasl.jaas.config');
     mechanism = 'plain';
-  } else {
-    const m = MECHANISMS[mechanismText.trim().toUpperCase()];
-    if (!m) {
-      fail(
-        `sasl.mechanism=${mechanismText} is not supported: vigil speaks ${Object.keys(MECHANISMS).join(', ')} ` +
-          '(no Kerberos/GSSAPI, no OAUTHBEARER); use a listener and principal with one of those',
-      );
-    }
-    mechanism = m as KafkaSaslConfig['mechanism'];
   }
   const expectedModule = mechanism === 'plain' ? PLAIN_MODULE : SCRAM_MODULE;
   if (jaas.loginModule !== expectedModule) {
-    if (jaas.loginModule !== PLAIN_MODULE && jaas.loginModule !== SCRAM_MODULE) {
-      fail(`sasl.jaas.config: login module ${jaas.loginModule} is not supported; vigil takes ${PLAIN_MODULE} or ${SCRAM_MODULE} with username and password`);
-    }
     fail(`sasl.jaas.config uses ${jaas.loginModule}, which does not match sasl.mechanism=${mechanismText ?? 'PLAIN'}; SASL ${mechanismText ?? 'PLAIN'} needs ${expectedModule}`);
   }
   const username = jaas.options.get('username');
@@ -256,19 +257,19 @@ function sniffStoreType(bytes: Uint8Array): string {
 export function storeTypeProblem(prefix: 'ssl.truststore' | 'ssl.keystore', type: string, location: string | undefined): string {
   const file = location ?? (prefix === 'ssl.truststore' ? 'truststore.jks' : 'keystore.p12');
   const base = file.replace(/\.(jks|p12|pfx|pkcs12|keystore|truststore)$/i, '');
+  // One line: the CLI prints the first line of an error only.
   if (prefix === 'ssl.truststore') {
     return (
-      `${prefix}.type ${type} is not supported: vigil reads PEM. Convert it with\n` +
-      `  keytool -list -rfc -keystore ${file} > ${base}.pem\n` +
-      `then set ssl.truststore.type=PEM and ssl.truststore.location=${base}.pem`
+      `${prefix}.type ${type} is not supported: vigil reads PEM. Convert it with: keytool -list -rfc -keystore ${file} > ${base}.pem ` +
+      `— then set ssl.truststore.type=PEM and ssl.truststore.location=${base}.pem`
     );
   }
   const p12 = type === 'JKS' ? `${base}.p12` : file;
   return (
-    `${prefix}.type ${type} is not supported: vigil reads PEM. Convert it with\n` +
-    (type === 'JKS' ? `  keytool -importkeystore -srckeystore ${file} -destkeystore ${p12} -deststoretype PKCS12\n` : '') +
-    `  openssl pkcs12 -in ${p12} -out ${base}.pem -nodes\n` +
-    `then set ssl.keystore.type=PEM and ssl.keystore.location=${base}.pem (the key is written unencrypted: keep the file private)`
+    `${prefix}.type ${type} is not supported: vigil reads PEM. Convert it with: ` +
+    (type === 'JKS' ? `keytool -importkeystore -srckeystore ${file} -destkeystore ${p12} -deststoretype PKCS12 && ` : '') +
+    `openssl pkcs12 -in ${p12} -out ${base}.pem -nodes ` +
+    `— then set ssl.keystore.type=PEM and ssl.keystore.location=${base}.pem (the key is written unencrypted: keep the file private)`
   );
 }
 

@@ -98,10 +98,12 @@ describe('Kafka client properties → vigil settings', () => {
     );
   });
 
-  it('refuses GSSAPI and OAUTHBEARER, naming what vigil speaks', () => {
+  it('refuses GSSAPI and OAUTHBEARER, naming what vigil speaks, whatever the JAAS entry', () => {
     for (const m of ['GSSAPI', 'OAUTHBEARER', 'AWS_MSK_IAM']) {
       refused(`security.protocol=SASL_SSL\nsasl.mechanism=${m}\n${PLAIN_JAAS}`, new RegExp(`sasl\\.mechanism=${m} is not supported: vigil speaks PLAIN, SCRAM-SHA-256, SCRAM-SHA-512`));
     }
+    refused('security.protocol=SASL_SSL\nsasl.mechanism=GSSAPI\nsasl.kerberos.service.name=kafka', /sasl\.mechanism=GSSAPI is not supported/);
+    refused('security.protocol=SASL_SSL\nsasl.jaas.config=com.sun.security.auth.module.Krb5LoginModule required;', /login module com\.sun\.security\.auth\.module\.Krb5LoginModule is not supported/);
   });
 
   it('refuses a login module that does not match the mechanism, or one vigil does not know', () => {
@@ -128,11 +130,11 @@ describe('Kafka client properties → vigil settings', () => {
   });
 
   it('a JKS or PKCS12 store is an error with the command that converts it to PEM', () => {
-    refused('security.protocol=SSL\nssl.truststore.location=truststore.jks\nssl.truststore.password=changeit', /vigil reads PEM\. Convert it with\n {2}keytool -list -rfc -keystore truststore\.jks > truststore\.pem\nthen set ssl\.truststore\.type=PEM and ssl\.truststore\.location=truststore\.pem/);
+    refused('security.protocol=SSL\nssl.truststore.location=truststore.jks\nssl.truststore.password=changeit', /vigil reads PEM\. Convert it with: keytool -list -rfc -keystore truststore\.jks > truststore\.pem — then set ssl\.truststore\.type=PEM and ssl\.truststore\.location=truststore\.pem/);
     refused('security.protocol=SSL\nssl.truststore.type=JKS\nssl.truststore.location=ca.pem', /ssl\.truststore\.type JKS is not supported/);
-    refused('security.protocol=SSL\nssl.keystore.type=PKCS12\nssl.keystore.location=keystore.p12', /openssl pkcs12 -in keystore\.p12 -out keystore\.pem -nodes\nthen set ssl\.keystore\.type=PEM/);
+    refused('security.protocol=SSL\nssl.keystore.type=PKCS12\nssl.keystore.location=keystore.p12', /openssl pkcs12 -in keystore\.p12 -out keystore\.pem -nodes — then set ssl\.keystore\.type=PEM/);
     refused('security.protocol=SSL\nssl.keystore.location=keystore.p12', /ssl\.keystore\.type PKCS12 is not supported/);
-    refused('security.protocol=SSL\nssl.keystore.type=JKS\nssl.keystore.location=ks.jks', /keytool -importkeystore -srckeystore ks\.jks -destkeystore ks\.p12 -deststoretype PKCS12\n {2}openssl pkcs12 -in ks\.p12/);
+    refused('security.protocol=SSL\nssl.keystore.type=JKS\nssl.keystore.location=ks.jks', /keytool -importkeystore -srckeystore ks\.jks -destkeystore ks\.p12 -deststoretype PKCS12 && openssl pkcs12 -in ks\.p12/);
   });
 
   it('reads a PEM truststore without ssl.truststore.type when the file is PEM, and names a missing file', () => {
