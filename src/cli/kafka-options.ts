@@ -67,7 +67,7 @@ export function kafkaConfigFromOptions(
     ? brokerFlag.split(',').map((b) => b.trim()).filter((b) => b.length > 0)
     : base?.brokers;
   if (!brokers || brokers.length === 0) {
-    throw new VigilError('USAGE', 'no brokers given: pass --brokers (or --bootstrap-server) host:port[,host:port...], or --config <file>');
+    throw new VigilError('USAGE', 'no brokers given: pass --brokers (or --bootstrap-server) host:port[,host:port...], bootstrap.servers in --command-config, or --config <file>');
   }
   const bad = brokers.filter((b) => !/^(\[[0-9a-fA-F:]+\]|[^:\s]+):\d{1,5}$/.test(b));
   const from = brokerFlag === undefined ? 'brokers' : opts.brokers !== undefined ? '--brokers' : '--bootstrap-server';
