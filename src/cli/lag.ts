@@ -2,11 +2,16 @@
  * `vigil lag` — a one-shot delivery-latency report; no replicas needed (DESIGN §7).
  * Exit 0: no partition in breach; 1: at least one in breach; 2: usage or connection error,
  * or partitions that could not be assessed (so "no breach" cannot be claimed).
+ * With --watch: a report every interval until Ctrl-C (SIGINT) or SIGTERM, then exit 0;
+ * errors while watching are shown and retried.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Command } from 'commander';
 import { loadConfig } from '../config';
+import { describeError, isVigilError } from '../errors';
 import { KafkajsAdmin } from '../kafka/kafkajs-admin';
-import { type LagReport, collectLagReport, reportVerdict } from '../monitor/lag-report';
+import { type LagReport, type LagReportOptions, collectLagReport, reportVerdict } from '../monitor/lag-report';
+import { formatDurationMs } from '../util/duration';
 import { nameFilter } from '../util/glob';
 import { durationFlagMs } from './duration-flag';
 import { type KafkaCliOptions, addKafkaOptions, kafkaConfigFromOptions } from './kafka-options';
@@ -16,7 +21,11 @@ interface LagOptions extends KafkaCliOptions {
   topic: string[];
   threshold?: string;
   json?: boolean;
+  /** true: --watch without an interval. */
+  watch?: string | true;
 }
+
+export const DEFAULT_WATCH_INTERVAL_MS = 2000;
 
 export function registerLag(program: Command): void {
   const cmd = program
@@ -25,7 +34,8 @@ export function registerLag(program: Command): void {
     .option('--group <glob>', 'only groups matching this glob (repeatable)', collect, [])
     .option('--topic <glob>', 'only topics matching this glob (repeatable)', collect, [])
     .option('--threshold <duration>', 'delivery latency that counts as a breach (default 10s, or lag.threshold of --config)')
-    .option('--json', 'print one JSON object instead of a table');
+    .option('--json', 'print one JSON object instead of a table (with --watch: one per line)')
+    .option('--watch [interval]', 'redraw the report every interval (default 2s) until Ctrl-C, then exit 0');
   addKafkaOptions(cmd).action(async (opts: LagOptions) => {
     process.exitCode = await runLag(opts, process.stdout);
   });
@@ -35,19 +45,52 @@ function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
 
-export async function runLag(opts: LagOptions, out: NodeJS.WritableStream): Promise<number> {
+export async function runLag(opts: LagOptions, out: NodeJS.WritableStream & { isTTY?: boolean }): Promise<number> {
   const config = opts.config === undefined ? undefined : loadConfig(opts.config);
   const thresholdMs = opts.threshold === undefined ? (config?.lag.thresholdMs ?? 10_000) : durationFlagMs('--threshold', opts.threshold);
+  const watchMs = opts.watch === undefined ? undefined : opts.watch === true ? DEFAULT_WATCH_INTERVAL_MS : durationFlagMs('--watch', opts.watch);
   const kafka = kafkaConfigFromOptions(opts, config?.kafka);
+  const query: LagReportOptions = {
+    thresholdMs,
+    groups: nameFilter(opts.group),
+    topics: nameFilter(opts.topic),
+    nowMs: () => Date.now(),
+  };
+
+  if (watchMs !== undefined) {
+    const stop = new AbortController();
+    const onSignal = () => stop.abort();
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+    let admin: KafkajsAdmin | undefined;
+    try {
+      return await watchLag({
+        collect: () => collectLagReport((admin ??= new KafkajsAdmin(kafka)), query),
+        // After an error, start again with fresh connections: a broker may have moved.
+        reset: async () => {
+          const old = admin;
+          admin = undefined;
+          await old?.close().catch(() => undefined);
+        },
+        out,
+        err: process.stderr,
+        tty: out.isTTY === true,
+        json: opts.json === true,
+        intervalMs: watchMs,
+        signal: stop.signal,
+        nowMs: () => Date.now(),
+      });
+    } finally {
+      process.removeListener('SIGINT', onSignal);
+      process.removeListener('SIGTERM', onSignal);
+      await admin?.close().catch(() => undefined);
+    }
+  }
+
   const admin = new KafkajsAdmin(kafka);
   let report: LagReport;
   try {
-    report = await collectLagReport(admin, {
-      thresholdMs,
-      groups: nameFilter(opts.group),
-      topics: nameFilter(opts.topic),
-      nowMs: () => Date.now(),
-    });
+    report = await collectLagReport(admin, query);
   } finally {
     await admin.close();
   }
@@ -64,6 +107,83 @@ export async function runLag(opts: LagOptions, out: NodeJS.WritableStream): Prom
     return 2;
   }
   return 0;
+}
+
+export interface WatchLagDeps {
+  /** One report; throws when Kafka cannot be reached or refuses. */
+  collect(): Promise<LagReport>;
+  /** Called after collect threw, before the next try. */
+  reset(): Promise<void>;
+  out: NodeJS.WritableStream;
+  err: NodeJS.WritableStream;
+  /** Redraw in place (clear screen, cursor home); otherwise append, one report after another. */
+  tty: boolean;
+  json: boolean;
+  intervalMs: number;
+  /** Aborted by Ctrl-C: the loop ends without waiting for a report in progress. */
+  signal: AbortSignal;
+  nowMs(): number;
+  /** Waits between reports; ends early when the signal aborts. Tests pass their own. */
+  wait?: (ms: number, signal: AbortSignal) => Promise<void>;
+}
+
+/** Clear the screen and put the cursor top left (ECMA-48 ED 2, CUP). */
+export const CLEAR_SCREEN = '\x1b[2J\x1b[H';
+
+/**
+ * The --watch loop: a report, then wait intervalMs, until the signal. A failed report is
+ * shown (on the screen when redrawing, on stderr otherwise, so a piped stdout holds only
+ * reports) and tried again next interval. Returns the exit code: 0.
+ */
+export async function watchLag(d: WatchLagDeps): Promise<number> {
+  const every = formatDurationMs(d.intervalMs);
+  const aborted = new Promise<'aborted'>((resolve) => {
+    if (d.signal.aborted) resolve('aborted');
+    d.signal.addEventListener('abort', () => resolve('aborted'), { once: true });
+  });
+  const redraw = d.tty && !d.json; // NDJSON stays a clean stream even on a terminal
+  let lastTable: string | undefined;
+  let printed = 0;
+  while (!d.signal.aborted) {
+    let outcome: { report: LagReport } | { error: unknown } | 'aborted';
+    try {
+      outcome = await Promise.race([d.collect().then((report) => ({ report })), aborted]);
+    } catch (error) {
+      outcome = { error };
+    }
+    if (outcome === 'aborted') break;
+    if ('report' in outcome) {
+      const { report } = outcome;
+      if (d.json) {
+        d.out.write(`${JSON.stringify(report)}\n`);
+      } else {
+        lastTable = renderLagTable(report);
+        const header = watchHeader(every, report.generatedAt);
+        d.out.write(redraw ? `${CLEAR_SCREEN}${header}\n\n${lastTable}` : `${printed > 0 ? '\n' : ''}${header}\n${lastTable}`);
+        printed++;
+      }
+    } else {
+      const at = new Date(d.nowMs()).toISOString();
+      const reason = `${isVigilError(outcome.error) ? `${outcome.error.code}: ` : ''}${describeError(outcome.error)}`;
+      if (redraw) {
+        const stale = lastTable === undefined ? '' : `\nlast report:\n${lastTable}`;
+        d.out.write(`${CLEAR_SCREEN}${watchHeader(every, at)}\n\nerror: ${reason}; retrying every ${every}\n${stale}`);
+      } else {
+        d.err.write(`vigil: ${at}: ${reason}; retrying every ${every}\n`);
+      }
+      await d.reset();
+    }
+    await (d.wait ?? waitAbortable)(d.intervalMs, d.signal);
+  }
+  return 0;
+}
+
+function waitAbortable(ms: number, signal: AbortSignal): Promise<void> {
+  return sleep(ms, undefined, { signal }).catch(() => undefined);
+}
+
+function watchHeader(every: string, atIso: string): string {
+  return `vigil lag, every ${every} (Ctrl-C to stop): ${atIso}`;
 }
 
 const HEADERS = ['GROUP', 'TOPIC', 'PARTITION', 'COMMITTED', 'END', 'LAG', 'LATENCY', 'BREACH'];

@@ -45,6 +45,10 @@ export interface TlsConfig {
   readonly key?: string;
   readonly rejectUnauthorized: boolean;
   readonly servername?: string;
+  /** Passphrase of an encrypted client key (ssl.key.password of a Kafka properties file). */
+  readonly passphrase?: string;
+  /** false: verify the chain but not the broker's host name (Kafka's ssl.endpoint.identification.algorithm=). Default true. */
+  readonly verifyHostname?: boolean;
 }
 
 export type KafkaSslConfig = TlsConfig;

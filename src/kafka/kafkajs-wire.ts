@@ -11,6 +11,7 @@
 import type { Logger } from '../log';
 import { VigilError, describeError } from '../errors';
 import type { KafkaConfig } from '../config/types';
+import { kafkajsSaslOptions, kafkajsTlsOptions } from './kafkajs-options';
 
 /* eslint-disable @typescript-eslint/no-require-imports */
 const ConnectionPool = require('kafkajs/src/network/connectionPool');
@@ -135,8 +136,8 @@ export class KafkaConnections {
       const pool = new ConnectionPool({
         host,
         port: Number(portText),
-        ssl: ssl === false ? undefined : ssl,
-        sasl: sasl ? { mechanism: sasl.mechanism, username: sasl.username, password: sasl.password } : undefined,
+        ssl: kafkajsTlsOptions(ssl),
+        sasl: kafkajsSaslOptions(sasl),
         clientId: this.config.clientId,
         socketFactory: this.socketFactory,
         connectionTimeout: this.config.connectionTimeoutMs,

@@ -2,10 +2,11 @@
  * `vigil lag` against a real 3-broker Kafka (issue 2; DESIGN §3, §7): reported delivery
  * latency within max(0.5 s, 5 %) of the truth computed from the produced CreateTime
  * timestamps, breach flags by the exact test, exit codes, and the KafkaAdmin contract on
- * the kafkajs adapter.
+ * the kafkajs adapter. Issue 11 item 6: --bootstrap-server with a Kafka client properties
+ * file (--command-config), and --watch.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -92,6 +93,20 @@ function vigil(args: string[], env: Record<string, string> = {}): Promise<CliRes
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
+}
+
+/** A `vigil lag --watch` child; stdout and stderr accumulate as they come. */
+function vigilWatch(args: string[]): { child: ChildProcessWithoutNullStreams; out: () => string; err: () => string; exit: Promise<number | null> } {
+  const child = spawn(process.execPath, [path.join(repoRoot, 'dist/src/cli/main.js'), ...args], { stdio: 'pipe' });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => (stdout += d));
+  child.stderr.on('data', (d) => (stderr += d));
+  const exit = new Promise<number | null>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code) => resolve(code));
+  });
+  return { child, out: () => stdout, err: () => stderr, exit };
 }
 
 interface JsonPartition { partition: number; committed: number; end: number; lagMessages: number; lagSeconds: number; breach: boolean }
@@ -252,5 +267,64 @@ describe('vigil lag on a real cluster', () => {
     const res = await vigil(['lag', '--brokers', cluster.bootstrap.join(','), '--threshold', 'soon']);
     assert.equal(res.code, 2);
     assert.match(res.stderr, /--threshold: "soon" is not a duration/);
+  });
+  it('takes --bootstrap-server and a Kafka client properties file (--command-config), warning about keys it does not use', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-lag-command-config-'));
+    try {
+      const file = path.join(dir, 'client.properties');
+      // As written for kafka-consumer-groups.sh: a comment, key: value, a continuation line.
+      fs.writeFileSync(file, '# the test cluster\nsecurity.protocol=PLAINTEXT\nclient.id: vigil-\\\n   lag-test\nretries=3\n');
+      const res = await vigil(['lag', '--bootstrap-server', cluster.bootstrap.join(','), '--command-config', file, '--json', '--group', 'svc-a']);
+      assert.equal(res.code, 1, `svc-a has partitions over 10s (stderr: ${res.stderr})`);
+      const report = JSON.parse(res.stdout) as JsonReport;
+      assert.deepEqual(report.groups.map((g) => g.group), ['svc-a']);
+      assert.equal(report.groups[0]?.topics[0]?.partitions.length, AGES_S.length);
+      assert.equal(res.stderr, `vigil: warning: --command-config ${file}: ignoring retries: not used by vigil\n`);
+
+      // The file is honoured, not just read: SASL against this PLAINTEXT listener cannot work.
+      const sasl = path.join(dir, 'sasl.properties');
+      fs.writeFileSync(
+        sasl,
+        'security.protocol=SASL_PLAINTEXT\nsasl.mechanism=PLAIN\nsasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username="u" password="p";\n',
+      );
+      const refused = await vigil(['lag', '--bootstrap-server', cluster.bootstrap.join(','), '--command-config', sasl, '--connect-timeout', '2s']);
+      assert.equal(refused.code, 2, `stdout: ${refused.stdout}`);
+      assert.equal(refused.stdout, '');
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('--watch prints a report every interval into a pipe until SIGINT, then exits 0', async () => {
+    const w = vigilWatch(['lag', '--bootstrap-server', cluster.bootstrap.join(','), '--group', 'svc-a', '--threshold', '5m', '--watch', '1s']);
+    try {
+      const summaries = () => w.out().match(/^1 group\(s\), 6 partition\(s\); 0 group\(s\) over the 300s threshold/gm)?.length ?? 0;
+      await waitFor(() => summaries() >= 2, { timeoutMs: 60_000, what: `two reports (stdout: ${w.out()}; stderr: ${w.err()})` });
+      w.child.kill('SIGINT');
+      assert.equal(await w.exit, 0, w.err());
+      const out = w.out();
+      assert.ok(!out.includes('\x1b'), 'no terminal control codes into a pipe');
+      const headers = out.match(/^vigil lag, every 1s \(Ctrl-C to stop\): \d{4}-\d\d-\d\dT[\d:.]+Z$/gm) ?? [];
+      assert.ok(headers.length >= 2, `a timestamp header before each report: ${out}`);
+      assert.match(out, /threshold \(as of [^)]+\)\n\nvigil lag, every 1s/, 'reports separated by a blank line');
+    } finally {
+      w.child.kill('SIGKILL');
+    }
+  });
+
+  it('--watch --json prints one JSON report per line (NDJSON) until SIGINT, then exits 0', async () => {
+    const w = vigilWatch(['lag', '--bootstrap-server', cluster.bootstrap.join(','), '--group', 'svc-a', '--json', '--watch', '500ms']);
+    try {
+      const lines = () => w.out().split('\n').slice(0, -1); // complete lines only
+      await waitFor(() => lines().length >= 2, { timeoutMs: 60_000, what: `two NDJSON lines (stdout: ${w.out()}; stderr: ${w.err()})` });
+      w.child.kill('SIGINT');
+      assert.equal(await w.exit, 0, w.err());
+      const reports = lines().map((l) => JSON.parse(l) as JsonReport);
+      assert.ok(reports.length >= 2);
+      for (const r of reports) assert.deepEqual(r.groups.map((g) => g.group), ['svc-a']);
+      assert.ok(Date.parse(reports[1]!.generatedAt) > Date.parse(reports[0]!.generatedAt), 'a new report each time');
+    } finally {
+      w.child.kill('SIGKILL');
+    }
   });
 });
