@@ -172,7 +172,7 @@ fetch_tarball() {
   local pkg="$1" version="$2" integrity="$3" into="$4" file got want
   file="$into/$pkg-$version.tgz"
   if command -v npm >/dev/null 2>&1; then
-    npm pack --silent --pack-destination "$into" "$pkg@$version" >/dev/null ||
+    npm pack --loglevel=error --pack-destination "$into" "$pkg@$version" >/dev/null ||
       die "node: 'npm pack $pkg@$version' failed (is the npm registry reachable?)"
   elif command -v curl >/dev/null 2>&1; then
     curl -fsSL -o "$file" "https://registry.npmjs.org/$pkg/-/$pkg-$version.tgz" ||
