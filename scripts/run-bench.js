@@ -13,6 +13,9 @@ const fs = require('node:fs');
 const path = require('node:path');
 const { spawnSync } = require('node:child_process');
 const { killRunProcesses } = require('./run-procs');
+const { requireSupportedNode, childEnv } = require('./node-check');
+
+requireSupportedNode('run-bench');
 
 const dir = path.resolve(__dirname, '..', 'dist', 'test', 'bench');
 const argv = process.argv.slice(2);
@@ -31,7 +34,7 @@ let failed = 0;
 for (const file of files) {
   const runId = `bench-${process.pid}-${file}`;
   console.log(`\n== ${file}`);
-  const res = spawnSync(process.execPath, ['--expose-gc', path.join(dir, file), ...flags], { stdio: 'inherit', env: { ...process.env, VIGIL_TEST_RUN: runId } });
+  const res = spawnSync(process.execPath, ['--expose-gc', path.join(dir, file), ...flags], { stdio: 'inherit', env: childEnv({ VIGIL_TEST_RUN: runId }) });
   killRunProcesses(runId);
   if (res.status !== 0) {
     failed++;

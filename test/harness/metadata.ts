@@ -57,6 +57,8 @@ export function fetchMetadata(
     socket.on('close', () => fail(new Error(`${address} closed the connection before answering`)));
     socket.on('connect', () => socket.write(encodeRequest(topics)));
     socket.on('data', (chunk) => {
+      // No setEncoding on this socket, so chunks are Buffers; the type also allows strings.
+      if (typeof chunk === 'string') chunk = Buffer.from(chunk, 'latin1');
       chunks.push(chunk);
       received += chunk.length;
       if (received < 4) return;

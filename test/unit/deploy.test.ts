@@ -268,10 +268,11 @@ describe('deploy/Dockerfile (DESIGN §8)', () => {
   const stages = ins.filter((i) => i.op === 'FROM').map((i) => i.args);
   const runtime = ins.slice(ins.findIndex((i) => i.op === 'FROM' && i.args === stages[stages.length - 1]));
 
-  it('builds on node:20 and runs on node:20-slim', () => {
+  it('builds on node:<engines major>-trixie and runs on its -slim variant', () => {
+    const major = /^\^(\d+)$/.exec(JSON.parse(read('package.json')).engines.node)![1];
     assert.equal(stages.length, 2);
-    assert.match(stages[0]!, /^node:20 AS build$/i);
-    assert.match(stages[1]!, /^node:20-slim$/);
+    assert.equal(stages[0], `node:${major}-trixie AS build`);
+    assert.equal(stages[1], `node:${major}-trixie-slim`);
   });
 
   it('installs from the lockfile, compiles, and drops dev dependencies', () => {
