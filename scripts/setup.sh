@@ -95,7 +95,7 @@ else
 fi
 
 # ---------------------------------------------------------------------------------------
-# 2. Kafka jars (DESIGN §9) into the git-ignored .cache/kafka/libs. The marker holds the
+# 2. Kafka jars (docs/design.md §9) into the git-ignored .cache/kafka/libs. The marker holds the
 #    pom's hash and the jar list, written only after a complete download: a changed pom or
 #    a deleted jar triggers a fresh download into a new directory that replaces the old.
 # ---------------------------------------------------------------------------------------

@@ -1,5 +1,5 @@
 /**
- * Every Prometheus metric vigil exports, registered in one place (DESIGN §7 names them;
+ * Every Prometheus metric vigil exports, registered in one place (docs/design.md §7 names them;
  * dashboards and alert rules depend on the names). Components receive this object and
  * update it; nothing else creates metrics. Labels are bounded: no per-partition series.
  */

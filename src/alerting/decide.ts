@@ -1,5 +1,5 @@
 /**
- * decide (DESIGN §1, §4): this cycle's findings + the alert state + now → alert
+ * decide (docs/design.md §1, §4): this cycle's findings + the alert state + now → alert
  * transitions (notifications) + the next state. Pure: time comes in as nowMs, nothing is
  * read or written outside the arguments, and the input state is never modified.
  *
@@ -9,7 +9,7 @@
  * While an incident is open, repeated findings update its record but never page again.
  *
  * Resolution:
- * - ConsumerDeliveryLag (hysteresis, DESIGN §4): fires the cycle the exact test says
+ * - ConsumerDeliveryLag (hysteresis, docs/design.md §4): fires the cycle the exact test says
  *   breach; resolves only once every partition of the group/topic has been below the
  *   rule's resolveBelow (or caught up) continuously for resolveFor. Unknown data (null)
  *   restarts that clock and never fires by itself.

@@ -1,5 +1,5 @@
 /**
- * Delivers one notification to one channel (DESIGN §4 "retries with backoff; delivery
+ * Delivers one notification to one channel (docs/design.md §4 "retries with backoff; delivery
  * outcome counted per channel"): builds the channel's request (pure, ./channels), POSTs it
  * with Node's fetch, retries what can succeed later, and reports the outcome as data.
  *
@@ -10,7 +10,7 @@
  *   aborted    `beforeSend` said no (the caller lost its lease) or the caller's signal fired
  *
  * `deliver` never throws and never sends after `beforeSend` declined: the caller (the
- * outbox, DESIGN §4) re-checks its leader lease there immediately before each attempt, so
+ * outbox, docs/design.md §4) re-checks its leader lease there immediately before each attempt, so
  * a deposed leader stops paging between two retries. Time and randomness are injected
  * (clock, sleep, random) so the retry schedule is tested on a manual clock.
  *

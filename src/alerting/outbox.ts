@@ -1,5 +1,5 @@
 /**
- * The notification outbox: exactly-once intent across failover (DESIGN §4).
+ * The notification outbox: exactly-once intent across failover (docs/design.md §4).
  *
  * For every notification and configured channel: claim it in Redis (fenced by term), send
  * it through the injected `deliver`, settle it (fenced). A claim that is never settled —
@@ -647,7 +647,7 @@ export class Outbox {
   }
 
   /**
-   * The pre-send check of one claim (DESIGN §4, issue 8): the lease in exactly the claim's
+   * The pre-send check of one claim (docs/design.md §4, issue 8): the lease in exactly the claim's
    * term, then the fenced store's word that the claim is still ours and unsettled. With
    * Redis unreachable the lease alone decides, as for a send made without a claim.
    */

@@ -1,6 +1,6 @@
 /**
- * One-line summaries a person on call can act on (DESIGN §4), rendered from an alert's
- * record. The consumer-lag line is a contract (DESIGN §4 example):
+ * One-line summaries a person on call can act on (docs/design.md §4), rendered from an alert's
+ * record. The consumer-lag line is a contract (docs/design.md §4 example):
  *   "orders-svc is 12.4 s behind on orders (threshold 10 s); brokers healthy"
  */
 import type { AlertRecord, BrokerFinding } from './alert-state';

@@ -1,5 +1,5 @@
 /**
- * Findings, alerts and notifications (DESIGN §4) as plain data, shared by detect and decide
+ * Findings, alerts and notifications (docs/design.md §4) as plain data, shared by detect and decide
  * (pure), the notifier (channels) and the state store (Redis outbox).
  */
 import type { Severity } from '../config/types';
@@ -15,7 +15,7 @@ export type AlertName =
   | 'CanaryDegraded'
   | 'KafkaUnreachable';
 
-/** Why a group lags (DESIGN §4): the group itself, a broker leading its partitions, or no leader. */
+/** Why a group lags (docs/design.md §4): the group itself, a broker leading its partitions, or no leader. */
 export type LagCause = 'consumer' | `broker:${number}` | 'partition-offline';
 
 /** Partitions of one topic, ascending. */
@@ -100,7 +100,7 @@ export function notificationId(alert: Pick<Alert, 'key' | 'startsAt' | 'status'>
   return `${alert.key}@${alert.startsAt}#${alert.status}`;
 }
 
-/** Generic webhook body, version 1 (DESIGN §4). */
+/** Generic webhook body, version 1 (docs/design.md §4). */
 export interface WebhookBodyV1 {
   readonly version: 1;
   readonly status: AlertStatus;

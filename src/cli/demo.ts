@@ -1,5 +1,5 @@
 /**
- * `vigil demo [--scenario <name>] [--dir <dir>] [--keep]` (DESIGN §7, §9): a local
+ * `vigil demo [--scenario <name>] [--dir <dir>] [--keep]` (docs/design.md §7, §9): a local
  * 3-broker Kafka, Redis, three replicas and a workload; `npm start` runs it. A thin shell
  * over src/demo/run.ts. Exit 0: the scenario went as expected; 1: it did not (the reason is
  * on stderr); 2: a prerequisite is missing, the directory is refused or the stack could not

@@ -1,5 +1,5 @@
 /**
- * `vigil lag` — a one-shot delivery-latency report; no replicas needed (DESIGN §7).
+ * `vigil lag` — a one-shot delivery-latency report; no replicas needed (docs/design.md §7).
  * Exit 0: no partition in breach; 1: at least one in breach; 2: usage or connection error,
  * or partitions that could not be assessed (so "no breach" cannot be claimed).
  * With --watch: a report every interval until Ctrl-C (SIGINT) or SIGTERM, then exit 0;

@@ -1,8 +1,8 @@
 /**
- * `vigil run --config <file>`: run one replica until SIGTERM or SIGINT (DESIGN §7).
+ * `vigil run --config <file>`: run one replica until SIGTERM or SIGINT (docs/design.md §7).
  * Exit 2 with every config problem by key path (as check-config prints them), or with a
  * one-line reason when the replica cannot start (damaged state file, port in use). On
- * SIGTERM/SIGINT a leader hands leadership over first (DESIGN §2), then the process
+ * SIGTERM/SIGINT a leader hands leadership over first (docs/design.md §2), then the process
  * exits 0. A second signal during shutdown exits at once with code 1.
  */
 import { Option, type Command } from 'commander';

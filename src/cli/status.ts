@@ -1,5 +1,5 @@
 /**
- * `vigil status [--url <replica url>] [--config <file>] [--json]` (DESIGN §7): the group
+ * `vigil status [--url <replica url>] [--config <file>] [--json]` (docs/design.md §7): the group
  * as the replicas see it — roles, term, leader, peers with last contact, Kafka and Redis
  * summaries. Asks the given replica, then every replica it names as a peer (so each
  * replica's own role is shown) and, if the contacted one is a follower, the leader.

@@ -1,6 +1,6 @@
 /**
  * Every default in one place; docs/configuration.md lists the same values. The numbers
- * behind the timing defaults are in DESIGN §2 and §10.
+ * behind the timing defaults are in docs/design.md §2 and §10.
  */
 import type { LogLevel, RemediationMode, SaslMechanism, Severity } from './types';
 

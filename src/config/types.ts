@@ -1,6 +1,6 @@
 /**
  * The compiled configuration: what the rest of vigil reads. Produced once by
- * `loadConfig` / `compileConfig` (src/config/index.ts) from the YAML of DESIGN §7:
+ * `loadConfig` / `compileConfig` (src/config/index.ts) from the YAML of docs/design.md §7:
  * raw → defaults → validated → durations in milliseconds → deeply frozen.
  * Nothing outside src/config reads process.env or the YAML.
  */
@@ -87,7 +87,7 @@ export type Severity = 'critical' | 'warning' | 'info';
  * URLs are secrets): never log them whole (src/config `redactUrl`).
  */
 export type ChannelConfig = (
-  /** Generic JSON body of DESIGN §4, POSTed to url with the extra headers. */
+  /** Generic JSON body of docs/design.md §4, POSTed to url with the extra headers. */
   | { readonly type: 'webhook'; readonly name: string; readonly url: string; readonly headers: Readonly<Record<string, string>> }
   /** Slack incoming-webhook URL. */
   | { readonly type: 'slack'; readonly name: string; readonly url: string }

@@ -1,5 +1,5 @@
 /**
- * What `vigil demo` runs (DESIGN §9), as data: the topics and their produce rates, the
+ * What `vigil demo` runs (docs/design.md §9), as data: the topics and their produce rates, the
  * consumer groups and their pace, and the config sections every demo replica gets on top
  * of the local group's own (src/local/replicas.ts: node, peers, election, http). Pure:
  * the addresses, secrets and directories come in as arguments.

@@ -1,5 +1,5 @@
 /**
- * `vigil demo` (DESIGN §9): a real 3-broker Kafka, a Redis, three vigil replicas paging
+ * `vigil demo` (docs/design.md §9): a real 3-broker Kafka, a Redis, three vigil replicas paging
  * into a console webhook receiver, and a workload with a healthy and a slow consumer
  * group — all on loopback, all under one directory, all stopped on Ctrl-C. Without a
  * scenario it prints a one-line summary every second until stopped; with one it plays the

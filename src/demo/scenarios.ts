@@ -1,6 +1,6 @@
 /**
  * The incidents `vigil demo --scenario <name>` plays on the running stack, each ending
- * with the page it expects (DESIGN §9). A scenario fails, with a reason, when an expected
+ * with the page it expects (docs/design.md §9). A scenario fails, with a reason, when an expected
  * page does not arrive within its deadline or a page repeats; deadlines are generous
  * upper bounds for a loaded laptop, not expectations.
  */
@@ -41,7 +41,7 @@ export interface ScenarioContext {
 export const DEADLINES = {
   /** the leader reports the healthy group, below the threshold */
   baselineMs: 90_000,
-  /** a page after the fault (the detection target is seconds; DESIGN §10) */
+  /** a page after the fault (the detection target is seconds; docs/design.md §10) */
   firingPageMs: 60_000,
   /** the resolved page after the fault is undone (includes lag.resolveFor) */
   resolvedPageMs: 90_000,

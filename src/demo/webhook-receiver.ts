@@ -1,6 +1,6 @@
 /**
  * The demo's on-call pager: a webhook channel receiver on a loopback port that accepts the
- * generic JSON body (DESIGN §4, version 1), keeps every page, and hands each one to
+ * generic JSON body (docs/design.md §4, version 1), keeps every page, and hands each one to
  * `onPage` (which prints it as one line). Anything else is answered 400 and not kept.
  */
 import http from 'node:http';
@@ -40,7 +40,7 @@ export async function startWebhookReceiver(opts: { clock: Clock; onPage: (page: 
       }
       const page = parsePage(Buffer.concat(chunks).toString('utf8'));
       if (page === undefined || size > MAX_BODY_BYTES) {
-        answer(400, { error: 'expected a vigil webhook body, version 1 (DESIGN §4)' });
+        answer(400, { error: 'expected a vigil webhook body, version 1 (docs/design.md §4)' });
         return;
       }
       const received: ReceivedPage = { receivedAtMs: opts.clock.wallMs(), body: page };

@@ -1,5 +1,5 @@
 /**
- * The election driver (DESIGN §2 "a driver owns timers, persistence and transport"): the
+ * The election driver (docs/design.md §2 "a driver owns timers, persistence and transport"): the
  * one place where the pure core (node.ts) meets the clock, randomness, the disk and the
  * network.
  *
@@ -15,7 +15,7 @@
  * from a role-change callback) runs after the current step has finished all of 1–4.
  *
  * `isLeader()` answers from the core's lease on a fresh clock reading, so callers check it
- * immediately before each side effect (DESIGN §2); `runIfLeader(fn)` is that check and
+ * immediately before each side effect (docs/design.md §2); `runIfLeader(fn)` is that check and
  * the call in one. Split-vote backoff and the fast-election tie-break live in the core
  * (randomized timeouts widen after failed campaigns; a follower that backs a candidate
  * stands back), so the driver adds none.
@@ -184,7 +184,7 @@ export class ElectionDriver {
 
   /**
    * Runs `fn` only if the lease holds right now (checked immediately before the call).
-   * `fn` gets the term it acts in, for fencing its side effect (DESIGN §6).
+   * `fn` gets the term it acts in, for fencing its side effect (docs/design.md §6).
    */
   runIfLeader<T>(fn: (term: number) => T): GuardedResult<T> {
     if (!this.isLeader()) return { ran: false };
@@ -228,7 +228,7 @@ export class ElectionDriver {
   }
 
   /**
-   * Ready in the DESIGN §7 sense "in a quorum": a leader with a valid lease, or a follower
+   * Ready in the docs/design.md §7 sense "in a quorum": a leader with a valid lease, or a follower
    * that heard from its leader within the election timeout.
    */
   inQuorum(): boolean {

@@ -1,5 +1,5 @@
 /**
- * The election core (DESIGN §2). See README.md in this folder for the driver contract.
+ * The election core (docs/design.md §2). See README.md in this folder for the driver contract.
  */
 export { ElectionNode, type ElectionNodeOptions } from './node';
 export { parseMessage } from './messages';

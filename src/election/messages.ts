@@ -1,6 +1,6 @@
 /**
  * Shape checks for peer messages arriving from the network. The transport authenticates
- * the sender (DESIGN §2: HMAC) and then calls `parseMessage` on the decoded JSON body; a
+ * the sender (docs/design.md §2: HMAC) and then calls `parseMessage` on the decoded JSON body; a
  * null result is a malformed message, to be rejected and counted, never stepped.
  */
 import type { Message } from './types';

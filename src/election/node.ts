@@ -1,5 +1,5 @@
 /**
- * The election core: Raft leader election without a log (DESIGN §2), as a deterministic
+ * The election core: Raft leader election without a log (docs/design.md §2), as a deterministic
  * state machine in the style of etcd-io/raft. One input at a time enters through `step`;
  * effects come out as data (`Output`). No I/O, no clock, no randomness of its own: time
  * arrives in every input, randomness through the injected `random`.
@@ -12,7 +12,7 @@
  *      leader (not transferring), or it heard a heartbeat of a leader within T, or it
  *      started within T (it may have acknowledged a heartbeat just before it crashed).
  *      Exceptions: TimeoutNow campaigns (the leader gave its lease up first) and
- *      connection-lost (DESIGN §2; the Redis fence covers a wrongly suspected leader).
+ *      connection-lost (docs/design.md §2; the Redis fence covers a wrongly suspected leader).
  *  I4  A leader's lease ends L after the send time of the newest heartbeat a majority has
  *      acknowledged, L ≤ T(1 − ρ)/(1 + ρ) (timing.ts); by I3 no other node can be elected
  *      before it ends. The leader steps down when it ends (check-quorum, thesis §6.2).
@@ -36,7 +36,7 @@ import { VigilError } from '../errors';
 
 export interface ElectionNodeOptions extends ElectionTimingOptions {
   readonly id: NodeId;
-  /** Every replica, this one included (static membership, DESIGN §2). */
+  /** Every replica, this one included (static membership, docs/design.md §2). */
   readonly members: readonly NodeId[];
   /** Uniform in [0, 1). Injected so tests and the simulator are reproducible. */
   readonly random: () => number;
@@ -275,7 +275,7 @@ export class ElectionNode {
   /** I3: true while this node must not vote for `term`'s candidate. */
   private honoursLease(term: number, transfer: boolean): boolean {
     // A TimeoutNow campaign for the term right after ours was started by our leader, which
-    // stopped acting when it began the transfer (thesis §3.10, DESIGN §2).
+    // stopped acting when it began the transfer (thesis §3.10, docs/design.md §2).
     if (transfer && term === this.term + 1) return false;
     if (this.role === 'leader') return this.transfer === null;
     return this.nowMs < this.holdUntilMs;
@@ -392,7 +392,7 @@ export class ElectionNode {
   // ---------------------------------------------------------------- other inputs
 
   /**
-   * DESIGN §2 fast crash detection: the driver saw `peer`'s process die. If it was our
+   * docs/design.md §2 fast crash detection: the driver saw `peer`'s process die. If it was our
    * leader, stop honouring its lease (I3 exception) and campaign after a short random
    * delay instead of a full election timeout.
    */

@@ -1,5 +1,5 @@
 /**
- * Durable election state (DESIGN §2 "term and vote are durable"): the core's HardState
+ * Durable election state (docs/design.md §2 "term and vote are durable"): the core's HardState
  * {term, votedFor}, written before any message of the same step leaves the node.
  *
  * File protocol (one file, `election-state.json` under node.dataDir):

@@ -1,5 +1,5 @@
 /**
- * Election timing and the lease margin (DESIGN §2 "check-quorum and lease").
+ * Election timing and the lease margin (docs/design.md §2 "check-quorum and lease").
  *
  * Notation: T = electionTimeoutMs, H = heartbeatIntervalMs, L = leaseMs, ρ = maxClockDriftRatio.
  * Every node's monotonic clock runs at a rate within [1 − ρ, 1 + ρ] of real time.
@@ -16,7 +16,7 @@
  *
  * The margin holds only for elections that wait out the followers' memory of the leader:
  * timeouts and pre-votes. Two paths skip it by design: a leadership transfer (the old
- * leader gave up its lease first) and connection-lost (DESIGN §2: the Redis fence covers a
+ * leader gave up its lease first) and connection-lost (docs/design.md §2: the Redis fence covers a
  * wrongly suspected leader).
  */
 import { VigilError } from '../errors';

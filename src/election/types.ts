@@ -1,7 +1,7 @@
 /**
  * The election core's vocabulary: what goes into `ElectionNode.step` and what comes out.
  * Everything here is plain data. Messages are JSON-serialisable so a driver can send them
- * as HTTP bodies (DESIGN §2: sender id, timestamp and HMAC live in the transport envelope,
+ * as HTTP bodies (docs/design.md §2: sender id, timestamp and HMAC live in the transport envelope,
  * not here). Times are the node's own monotonic clock in milliseconds; they are never
  * compared across nodes except as opaque stamps that a peer echoes back unchanged.
  */
@@ -52,7 +52,7 @@ export type Input =
   | { readonly type: 'message'; readonly nowMs: number; readonly from: NodeId; readonly message: Message }
   /**
    * The driver saw the connection to `peer` drop in a way that means its process died
-   * (connection refused / reset while its host answers). DESIGN §2 "fast crash detection".
+   * (connection refused / reset while its host answers). docs/design.md §2 "fast crash detection".
    * Never send this for a mere timeout: timeouts are the core's business.
    */
   | { readonly type: 'connection-lost'; readonly nowMs: number; readonly peer: NodeId }
@@ -92,7 +92,7 @@ export interface RoleChange {
 export type VoteRejectReason =
   /** The request's term is below ours (or, for a pre-vote, not above it). */
   | 'stale-term'
-  /** We heard from a live leader within the election timeout, or we are that leader (check-quorum, DESIGN §2). */
+  /** We heard from a live leader within the election timeout, or we are that leader (check-quorum, docs/design.md §2). */
   | 'leader-lease'
   | 'already-voted'
   /** Fast election only: we are a pre-candidate for the same term and our id is lower. */

@@ -1,5 +1,5 @@
 /**
- * Bearer-token check for the mutating API (DESIGN §7: `Authorization: Bearer
+ * Bearer-token check for the mutating API (docs/design.md §7: `Authorization: Bearer
  * <http.adminToken>`). Constant-time comparison of SHA-256 digests, so neither the
  * token's content nor its length leaks through timing. An empty adminToken disables
  * mutations altogether.

@@ -1,5 +1,5 @@
 /**
- * The query of GET /api/v1/events (DESIGN §7 `?since=`), parsed strictly before anything
+ * The query of GET /api/v1/events (docs/design.md §7 `?since=`), parsed strictly before anything
  * reaches Redis: a value Redis would refuse must be the client's 400, not a 503
  * REDIS_UNAVAILABLE that sends operators to check a healthy Redis (issue 8, defect 11).
  */

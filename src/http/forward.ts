@@ -1,5 +1,5 @@
 /**
- * Forwarding of leader-only reads (DESIGN §7: "a follower forwards these to the leader":
+ * Forwarding of leader-only reads (docs/design.md §7: "a follower forwards these to the leader":
  * /api/v1/lag, /alerts, /events, /plans). The request goes to the same path and query on
  * the leader; the leader's status, content type and body come back unchanged. A forwarded
  * request carries `X-Vigil-Forwarded-By`, and a replica never forwards such a request

@@ -1,5 +1,5 @@
 /**
- * JSON responses, the error shape `{error:{code,message}}` (DESIGN §7 API) and bounded
+ * JSON responses, the error shape `{error:{code,message}}` (docs/design.md §7 API) and bounded
  * body reading, shared by every route.
  */
 import type * as http from 'node:http';

@@ -1,7 +1,7 @@
 /**
  * vigil's HTTP server (node:http, no framework) and its small router. Every replica runs
  * two (issue 8, defect 9): the public one on node.listen (/metrics, /healthz, /readyz,
- * the /api/v1 routes and the status page, DESIGN §7) and the peer one on node.peerListen
+ * the /api/v1 routes and the status page, docs/design.md §7) and the peer one on node.peerListen
  * (the peer protocol under /internal/), so public traffic cannot starve the election.
  * Components add routes through `route(method, path, handler)`; nothing else touches the
  * node:http server.

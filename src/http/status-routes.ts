@@ -1,5 +1,5 @@
 /**
- * The routes every replica serves from the start (DESIGN §7): /healthz, /readyz, /metrics,
+ * The routes every replica serves from the start (docs/design.md §7): /healthz, /readyz, /metrics,
  * GET /api/v1/status and POST /api/v1/leadership/transfer. Later components extend the
  * status document and readiness through the hooks instead of replacing these routes.
  */
@@ -48,7 +48,7 @@ export interface StatusRouteDeps {
   readonly startedAtMs: number;
 }
 
-/** The GET /api/v1/status document (DESIGN §7). */
+/** The GET /api/v1/status document (docs/design.md §7). */
 export function statusDocument(deps: StatusRouteDeps) {
   const s = deps.driver.status();
   const publicUrl = (id: string): string | null => deps.publicUrls?.get(id) ?? deps.peerUrls.get(id) ?? null;

@@ -3,7 +3,7 @@
  * leader and the listeners. One place decides, from a URL's scheme and node.tls, whether
  * a connection is plain HTTP or TLS; a https:// URL never falls back to plaintext.
  *
- * Peers authenticate each other with the HMAC envelope (DESIGN §2); TLS adds privacy and
+ * Peers authenticate each other with the HMAC envelope (docs/design.md §2); TLS adds privacy and
  * the server's identity: a client checks the server's certificate against node.tls.ca
  * (system CAs when no ca is configured) and its name against the URL's host.
  */

@@ -1,5 +1,5 @@
 /**
- * The canary's port to Kafka (DESIGN §3 "Canary"): what src/monitor/canary.ts needs to keep
+ * The canary's port to Kafka (docs/design.md §3 "Canary"): what src/monitor/canary.ts needs to keep
  * its topic laid out and to round-trip one record through a partition's leader. Only the
  * adapter (src/kafka/kafkajs-canary.ts) talks to kafkajs; unit tests use the in-memory
  * fake (test/fakes/memory-canary.ts), and both pass the same contract tests.

@@ -4,7 +4,7 @@
  * timestamp too). Pure: bytes in, answer out.
  *
  * vigil needs exactly one fact per partition: the timestamp of the first data record at or
- * after the group's committed offset (DESIGN §3). The broker answers a Fetch from the start
+ * after the group's committed offset (docs/design.md §3). The broker answers a Fetch from the start
  * of the batch that holds that offset and may cut the last batch short at the partition's
  * byte limit, so this reader works with partial data:
  *   - LogAppendTime batches: every record carries the batch's maxTimestamp — exact.

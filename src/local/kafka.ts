@@ -11,7 +11,7 @@ import { onExitCleanup, spawnTracked, tailFile, type TrackedProcess } from './pr
 import { WaitTimeoutError, waitFor } from './wait';
 
 /**
- * A real Apache Kafka cluster on this machine (DESIGN §9): one JVM per node from the jars
+ * A real Apache Kafka cluster on this machine (docs/design.md §9): one JVM per node from the jars
  * in `.cache/kafka/libs`, KRaft, loopback ports, one directory per cluster holding every
  * node's properties, log4j file, log and data. Nodes 1..min(3, brokers) run combined
  * (broker+controller) and form a static controller quorum; any further nodes are
@@ -171,7 +171,7 @@ export function defaultServerProperties(brokerCount: number): KafkaConfigMap {
     // a quarter of a quiet start. Only leaderless nodes use it (followers notice a lost
     // leader by the 2 s fetch timeout), so a short one causes no extra elections.
     'controller.quorum.election.timeout.ms': 300,
-    // Kafka's own defaults, written out because tests reason about them (DESIGN §9):
+    // Kafka's own defaults, written out because tests reason about them (docs/design.md §9):
     // a SIGKILLed broker is fenced, and its partitions move, only after the session timeout.
     'broker.session.timeout.ms': 9000,
     'broker.heartbeat.interval.ms': 2000,
@@ -553,7 +553,7 @@ log4j.logger.org.apache.kafka.clients=WARN
 `;
 
 /**
- * 16 random bytes in unpadded base64url: the form StorageTool expects (DESIGN §9). Never
+ * 16 random bytes in unpadded base64url: the form StorageTool expects (docs/design.md §9). Never
  * starting with '-', which its command line would read as an option (Kafka's own
  * Uuid.randomUuid avoids those too).
  */

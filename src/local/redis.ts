@@ -8,7 +8,7 @@ import { onExitCleanup, spawnTracked, tailFile, type TrackedProcess } from './pr
 import { waitFor } from './wait';
 
 /**
- * A private redis-server on this machine (DESIGN §9): a free loopback port, its data in
+ * A private redis-server on this machine (docs/design.md §9): a free loopback port, its data in
  * one directory, output in a log file there. No persistence by default, so a restart loses
  * everything, as a crashed cache would; `persistence: 'aof'` keeps data across restarts.
  * `vigil demo` runs one; tests run them through test/harness/redis.ts.

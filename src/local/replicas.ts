@@ -86,7 +86,7 @@ export interface LocalReplicasOptions {
   hostOf?: (index: number) => string;
 }
 
-/** GET /api/v1/status of one replica (DESIGN §7). */
+/** GET /api/v1/status of one replica (docs/design.md §7). */
 export interface ReplicaStatusDoc {
   nodeId: string;
   role: 'leader' | 'follower' | 'candidate' | 'pre-candidate';

@@ -1,5 +1,5 @@
 /**
- * The canary (DESIGN §3 "Canary", §4 CanaryDegraded, §7 `canary`): the leader writes one
+ * The canary (docs/design.md §3 "Canary", §4 CanaryDegraded, §7 `canary`): the leader writes one
  * small record to a partition led by each broker every `canary.interval` (acks=all) and
  * reads it back from the partition's leader. The round trip is a per-broker end-to-end
  * latency and availability signal that tells a slow broker from a slow consumer.

@@ -1,5 +1,5 @@
 /**
- * detect (DESIGN §1, §4): one Kafka snapshot plus what detect remembered from the previous
+ * detect (docs/design.md §1, §4): one Kafka snapshot plus what detect remembered from the previous
  * cycles → findings. Pure: no I/O, no clock (the snapshot's takenAtMs is "now"), and the
  * input memory is never modified (a new one is returned).
  *
@@ -44,7 +44,7 @@ export const DEFAULT_DETECT_OPTIONS: DetectOptions = {
   // A healthy broker round-trips the canary in milliseconds; two seconds is a broker that
   // is slow enough to explain consumer lag.
   canaryMaxLatencyMs: 2_000,
-  // lag.* defaults of DESIGN §7
+  // lag.* defaults of docs/design.md §7
   defaultLagRule: { thresholdMs: 10_000, resolveBelowMs: 8_000, resolveForMs: 30_000, severity: 'warning' },
 };
 
@@ -409,7 +409,7 @@ function scanGroups(
       const caughtUp = end !== null && committed >= end;
       if (row.lagSeconds !== null && row.lagSeconds > acc.maxSeconds) acc.maxSeconds = row.lagSeconds;
 
-      // hysteresis input: the exact tests only, never the estimated seconds (DESIGN §3)
+      // hysteresis input: the exact tests only, never the estimated seconds (docs/design.md §3)
       if (caughtUp) {
         // below everything
       } else if (row.breach === true || row.aboveResolveBelow === true) acc.anyAbove = true;

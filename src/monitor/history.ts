@@ -1,6 +1,6 @@
 /**
  * Per-partition history of end offsets over wall time: when did the log reach each
- * offset? The reported delivery latency of a group (DESIGN §3 "reported seconds") is the
+ * offset? The reported delivery latency of a group (docs/design.md §3 "reported seconds") is the
  * age of the record at its committed offset c, and the record at c was appended after the
  * last observation that still saw the end at or below c, and before the first that saw it
  * beyond c.

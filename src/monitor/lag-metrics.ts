@@ -1,5 +1,5 @@
 /**
- * The leader's delivery-latency series (DESIGN §7 `vigil_consumer_group_lag_seconds`,
+ * The leader's delivery-latency series (docs/design.md §7 `vigil_consumer_group_lag_seconds`,
  * `..._messages`), one per group and topic, from the same summary as GET /api/v1/lag, so
  * metrics, API and pages agree.
  *

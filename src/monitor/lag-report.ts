@@ -1,6 +1,6 @@
 /**
- * The one-shot delivery-latency report behind `vigil lag` (DESIGN §7): every watched
- * group, per topic and partition, by the exact threshold test of DESIGN §3.
+ * The one-shot delivery-latency report behind `vigil lag` (docs/design.md §7): every watched
+ * group, per topic and partition, by the exact threshold test of docs/design.md §3.
  *
  * Requests per run, whatever the number of groups and partitions: one Metadata, one
  * ListGroups per broker, one FindCoordinator + OffsetFetch per group, one ListOffsets

@@ -1,5 +1,5 @@
 /**
- * Delivery latency of one consumer group on one partition (DESIGN §3). Pure.
+ * Delivery latency of one consumer group on one partition (docs/design.md §3). Pure.
  *
  *   committed c, end e:  latency = 0 when c >= e, else now − timestamp(record at c)
  *   exact threshold test: o = first offset with timestamp >= now − threshold;

@@ -1,5 +1,5 @@
 /**
- * observe (DESIGN §1): reads the Kafka cluster through the KafkaAdmin port into one
+ * observe (docs/design.md §1): reads the Kafka cluster through the KafkaAdmin port into one
  * KafkaSnapshot. Everything is batched (see src/kafka/kafkajs-admin.ts), so the cost of a
  * cycle grows with brokers and groups, not with partitions × groups in requests:
  *
@@ -9,7 +9,7 @@
  *   the few partitions whose reported seconds need an exact record timestamp.
  *   DescribeConfigs (min.insync.replicas) 1 per minute.
  *
- * Reported seconds (DESIGN §3) come from the end-offset history (history.ts); a partition in
+ * Reported seconds (docs/design.md §3) come from the end-offset history (history.ts); a partition in
  * or near breach whose history window is too coarse for the accuracy target gets the exact
  * timestamp of the record at its committed offset from a Fetch, cached for as long as the
  * group stays at that offset. Breach decisions never use the estimate: they come from the
@@ -36,13 +36,13 @@ export interface ObserverOptions {
   readonly maxProbesPerCycle?: number;
   /** how often topic min.insync.replicas is re-read */
   readonly configRefreshMs?: number;
-  /** the canary's latest per-broker results (DESIGN §3), or absent when it is disabled */
+  /** the canary's latest per-broker results (docs/design.md §3), or absent when it is disabled */
   readonly canaryStates?: () => readonly CanaryState[];
 }
 
 const DEFAULT_MAX_PROBES = 2_000;
 const DEFAULT_CONFIG_REFRESH_MS = 60_000;
-/** a partition counts as "near breach" from this fraction of its threshold (DESIGN §3) */
+/** a partition counts as "near breach" from this fraction of its threshold (docs/design.md §3) */
 const NEAR_BREACH_FRACTION = 0.5;
 /** Kafka's default when a topic does not set min.insync.replicas and it cannot be read */
 const DEFAULT_MIN_ISR = 1;
@@ -315,7 +315,7 @@ export class KafkaObserver {
   }
 
   /**
-   * The exact test of DESIGN §3 for every lagging row, at its threshold and at its
+   * The exact test of docs/design.md §3 for every lagging row, at its threshold and at its
    * resolveBelow: one ListOffsets per leader per distinct value. Result: value → o by
    * partition index (NaN = not asked or no answer; +Infinity = every record is older).
    */
@@ -530,7 +530,7 @@ class ProbeCache {
 }
 
 /**
- * A history estimate narrowed by the row's exact tests (DESIGN §3: refined by
+ * A history estimate narrowed by the row's exact tests (docs/design.md §3: refined by
  * offset-for-time lookups). The history puts the latency in [now − appended-before,
  * now − appended-after]; each exact test at a value v says whether it is above v or not.
  * Where the two disagree (CreateTime earlier than the append, a producer's clock), the

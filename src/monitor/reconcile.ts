@@ -1,5 +1,5 @@
 /**
- * The reconcile loop (DESIGN §1): on the leader, every monitor.pollInterval,
+ * The reconcile loop (docs/design.md §1): on the leader, every monitor.pollInterval,
  *   observe (Kafka snapshot) → detect (pure) → decide (pure) → act (fenced side effects);
  * on a follower, a warm cycle (metadata + end offsets) so a new leader's first full cycle
  * has the history it needs.
@@ -179,7 +179,7 @@ export class Reconciler {
         if (this.ledTerm !== term) await this.takeOver(term);
         if (this.ledTerm === term && this.fencedTerm !== term && leadership.isLeader()) {
           await this.cycle(term);
-          // While an incident is open, look again sooner (DESIGN §4: faster polling).
+          // While an incident is open, look again sooner (docs/design.md §4: faster polling).
           if (Object.keys(this.alertState.alerts).length > 0) intervalMs = Math.min(intervalMs, this.opts.config.monitor.incidentPollIntervalMs);
         }
       } else {

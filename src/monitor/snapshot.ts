@@ -1,5 +1,5 @@
 /**
- * What the leader observes of Kafka in one reconcile cycle (DESIGN §1 "observe"): plain,
+ * What the leader observes of Kafka in one reconcile cycle (docs/design.md §1 "observe"): plain,
  * immutable data. The observer (src/monitor/observe.ts) builds it through the KafkaAdmin
  * port; detect (pure) turns a snapshot and the previous one into findings.
  */
@@ -64,14 +64,14 @@ export interface GroupPartitionLag {
   /** null when the end offset could not be read */
   readonly end: number | null;
   readonly lagMessages: number | null;
-  /** the exact test of DESIGN §3 at the rule's threshold; null when it could not be run */
+  /** the exact test of docs/design.md §3 at the rule's threshold; null when it could not be run */
   readonly breach: boolean | null;
   /**
    * the exact test at the rule's resolveBelow (only run for partitions of groups with a
    * firing alert or in breach; null otherwise or when it could not be run)
    */
   readonly aboveResolveBelow: boolean | null;
-  /** reported delivery latency in seconds (estimate, DESIGN §3); null when unknown */
+  /** reported delivery latency in seconds (estimate, docs/design.md §3); null when unknown */
   readonly lagSeconds: number | null;
   readonly error?: string;
 }

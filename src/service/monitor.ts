@@ -179,7 +179,7 @@ export function startMonitor(deps: MonitorDeps): Monitor {
 
 /**
  * Plugs the monitor into a running replica (`vigil run`): routes, the kafka/redis parts of
- * /api/v1/status, leader readiness (DESIGN §7: a leader is ready only when Kafka answers),
+ * /api/v1/status, leader readiness (docs/design.md §7: a leader is ready only when Kafka answers),
  * role changes, and shutdown.
  */
 export function attachMonitor(replica: Replica, clock: Clock = systemClock): Monitor {

@@ -1,5 +1,5 @@
 /**
- * One vigil replica: the composition root behind `vigil run` (DESIGN §1, §2, §7). It
+ * One vigil replica: the composition root behind `vigil run` (docs/design.md §1, §2, §7). It
  * wires storage, the HTTP server, the peer transport and the election driver, and offers
  * the extension points the monitor plugs into later:
  *
@@ -162,7 +162,7 @@ export class Replica {
 
   /**
    * A route only the leader answers: on the leader (valid lease) `handler` runs; on a
-   * follower the request is forwarded to the leader (DESIGN §7), or answered 503 NO_LEADER.
+   * follower the request is forwarded to the leader (docs/design.md §7), or answered 503 NO_LEADER.
    */
   leaderRoute(method: Method, path: string, handler: Handler): void {
     this.http.route(method, path, async (ctx) => {

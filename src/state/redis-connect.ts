@@ -1,5 +1,5 @@
 /**
- * vigil's Redis config → ioredis options (DESIGN §6): a plain URL or a Sentinel-managed
+ * vigil's Redis config → ioredis options (docs/design.md §6): a plain URL or a Sentinel-managed
  * master, each with ACL credentials and TLS (CA, client certificate and key). Pure, so
  * the fail-fast settings and every mapping are testable without a server; the store
  * (redis-store.ts) only hands the result to `new Redis`.

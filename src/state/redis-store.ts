@@ -1,5 +1,5 @@
 /**
- * The Redis adapter of the StateStore port (DESIGN §6), on ioredis, for a plain URL or a
+ * The Redis adapter of the StateStore port (docs/design.md §6), on ioredis, for a plain URL or a
  * Sentinel-managed master.
  *
  * Fail fast, never queue: the reconcile loop must not wait on Redis. The client has no

@@ -1,5 +1,5 @@
 /**
- * The Lua scripts behind every fenced write (DESIGN §6). Each runs atomically on the Redis
+ * The Lua scripts behind every fenced write (docs/design.md §6). Each runs atomically on the Redis
  * server, so "check the fence, then write" can never interleave with a newer leader's
  * writes. Loaded with ioredis `defineCommand` (EVALSHA, falling back to EVAL on NOSCRIPT,
  * so a restarted Redis that lost its script cache needs nothing from us).
@@ -106,7 +106,7 @@ export const claimNotification: ScriptDef = {
   name: 'vigilClaimNotification',
   numberOfKeys: 4,
   lua: `--[[
-  Claim one notification for one channel before sending it (DESIGN §4: claim, send, settle).
+  Claim one notification for one channel before sending it (docs/design.md §4: claim, send, settle).
   Per-channel fields of the entry hash: c:<channel>:state (claimed|delivered|rejected),
   :term, :owner, :claimedAtMs, :settledAtMs, :attempts.
   Input:

@@ -1,5 +1,5 @@
 /**
- * The StateStore port (DESIGN §6): vigil's shared state in Redis, fenced by election term.
+ * The StateStore port (docs/design.md §6): vigil's shared state in Redis, fenced by election term.
  * One Redis adapter (src/state/redis-store.ts) and one in-memory fake
  * (test/fakes/memory-state.ts) implement it; both pass test/contract/state-store.contract.ts.
  *
@@ -41,7 +41,7 @@ export interface ClaimHolder {
 export type SettledOutcome = 'delivered' | 'rejected';
 
 /**
- * Claiming a notification for one channel, before sending it (DESIGN §4):
+ * Claiming a notification for one channel, before sending it (docs/design.md §4):
  * - claimed: go ahead and send. New, re-claimed by the same owner (a retry), or taken over
  *   from a lower term whose holder never settled it (`takenOverFrom`).
  * - done: it was already delivered (or permanently rejected) on this channel: do not send.

@@ -1,5 +1,5 @@
 /**
- * Benchmark of DESIGN §10 "detect + decide, synthetic 100,000 partitions × 500 groups:
+ * Benchmark of docs/design.md §10 "detect + decide, synthetic 100,000 partitions × 500 groups:
  * <= 100 ms, RSS <= 300 MB". A plain script:
  *
  *   npm run build && node dist/test/bench/detect-decide.bench.js [--cycles 50] [--warmup 10]

@@ -1,5 +1,5 @@
 /**
- * DESIGN §10 "failover, leader process killed (SIGKILL), 3 replicas: new leader p99 <=
+ * docs/design.md §10 "failover, leader process killed (SIGKILL), 3 replicas: new leader p99 <=
  * 100 ms" (anchor: Kubernetes lease election ~15 s; etcd defaults 1–2 s), in two cases:
  *
  *   kill           the leader of a settled group is SIGKILLed;

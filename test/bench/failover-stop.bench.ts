@@ -1,5 +1,5 @@
 /**
- * DESIGN §10 "failover, leader hung (SIGSTOP): new leader p99 <= 1 s; deposed leader acts
+ * docs/design.md §10 "failover, leader hung (SIGSTOP): new leader p99 <= 1 s; deposed leader acts
  * 0 times" (anchor: KRaft 1 s election + 2 s fetch timeout).
  *
  *   npm run build && node scripts/run-bench.js failover-stop

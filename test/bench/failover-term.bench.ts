@@ -1,6 +1,6 @@
 /**
- * DESIGN §10 "graceful leader restart (SIGTERM): leaderless gap p99 <= 50 ms" (zero-gap
- * rolling restarts, DESIGN §2 leadership transfer).
+ * docs/design.md §10 "graceful leader restart (SIGTERM): leaderless gap p99 <= 50 ms" (zero-gap
+ * rolling restarts, docs/design.md §2 leadership transfer).
  *
  *   npm run build && node scripts/run-bench.js failover-term
  *   node dist/test/bench/failover-term.bench.js [--trials 50]

@@ -1,5 +1,5 @@
 /**
- * Paging benchmarks on the whole stack (issue 4, DESIGN §10): real Kafka, Redis, three
+ * Paging benchmarks on the whole stack (issue 4, docs/design.md §10): real Kafka, Redis, three
  * vigil replicas as processes, a webhook sink, simulated consumer groups with known
  * delivery latency.
  *

@@ -2,7 +2,7 @@
  * One reconcile cycle (observe + detect + decide) on a real 3-broker cluster with 2,000
  * partitions and 50 consumer groups, every group committed on every partition (100,000
  * group-partition rows), under a steady produce load and moving consumers (issue 4,
- * DESIGN §10: <= 300 ms). Also reports the accuracy of the reported seconds against the
+ * docs/design.md §10: <= 300 ms). Also reports the accuracy of the reported seconds against the
  * true latency of the simulated groups.
  *
  *   npm run build && node dist/test/bench/reconcile-cycle.bench.js [--cycles N] [--quiet-after N] [--trace] [--max-probes N]
@@ -160,7 +160,7 @@ async function main(): Promise<void> {
             errors.push(ratio);
             if (ratio > 1) cycleOut++;
             cycleWorst = Math.max(cycleWorst, ratio);
-            // DESIGN §3 refines the seconds of partitions in or near breach (>= half the threshold)
+            // docs/design.md §3 refines the seconds of partitions in or near breach (>= half the threshold)
             if (truth >= lag.thresholdMs / 2000) nearErrors.push(ratio);
           }
         }

@@ -1,5 +1,5 @@
 /**
- * DESIGN §10 "leader changes in 10 min steady state, CPU saturated: 0".
+ * docs/design.md §10 "leader changes in 10 min steady state, CPU saturated: 0".
  *
  *   npm run build && node scripts/run-bench.js steady-state          (10 minutes)
  *   node dist/test/bench/steady-state.bench.js [--minutes 10] [--burners 2] [--rt 1 | --nice -10]

@@ -1,5 +1,5 @@
 /**
- * The StateStore contract (DESIGN §6, STYLE habit 4): the same cases run against the
+ * The StateStore contract (docs/design.md §6, STYLE habit 4): the same cases run against the
  * in-memory fake (test/unit/state-store-memory.test.ts) and the Redis adapter on a real
  * redis-server (test/integration/state-redis.test.ts).
  *
@@ -26,7 +26,7 @@ export interface StateStoreFixture {
   teardown(): Promise<void>;
 }
 
-/** A notification as decide would make it (DESIGN §4), with its stable id. */
+/** A notification as decide would make it (docs/design.md §4), with its stable id. */
 export function sampleNotification(key: string, status: 'firing' | 'resolved' = 'firing', startsAt = '2026-11-26T10:00:00.000Z'): Notification {
   const alert: Alert = {
     key,
@@ -71,7 +71,7 @@ export function stateStoreContract(name: string, setup: () => Promise<StateStore
       await fx?.teardown();
     });
 
-    it('the fence refuses a lower term and rises with a higher one, also on every fenced write (DESIGN §6)', async () => {
+    it('the fence refuses a lower term and rises with a higher one, also on every fenced write (docs/design.md §6)', async () => {
       const s = await fx.open(cluster('fence'));
       assert.equal(await s.fenceTerm(), 0);
       assert.deepEqual(await s.raiseFence(3), { status: 'ok', fenceTerm: 3 });
@@ -112,7 +112,7 @@ export function stateStoreContract(name: string, setup: () => Promise<StateStore
       assert.deepEqual(await newLeader.readEvents(), []);
     });
 
-    it('two clients claiming the same notification concurrently in one term: exactly one wins (DESIGN §4)', async () => {
+    it('two clients claiming the same notification concurrently in one term: exactly one wins (docs/design.md §4)', async () => {
       const c = cluster('race');
       const a = await fx.open(c);
       const b = await fx.open(c);

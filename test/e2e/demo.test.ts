@@ -1,5 +1,5 @@
 /**
- * `vigil demo` as a user runs it (DESIGN §9 "vigil demo / npm start"): the real command as
+ * `vigil demo` as a user runs it (docs/design.md §9 "vigil demo / npm start"): the real command as
  * a process, with its real brokers, Redis and replicas. It must tell what is missing
  * before starting anything, play a scenario to its timeline and exit 0, and stop on Ctrl-C
  * — each time leaving no process behind. Waits are deadlines, never timing assertions.
@@ -63,7 +63,7 @@ async function cleanUp(run: DemoRun): Promise<void> {
   }
 }
 
-describe('vigil demo (DESIGN §9)', () => {
+describe('vigil demo (docs/design.md §9)', () => {
   it('without java and redis-server on PATH, says what is missing and to run scripts/setup.sh, exits 2 and starts nothing', async () => {
     const run = startDemo('no-prereqs', ['--scenario', 'stall-a-consumer'], { PATH: path.join(base, 'empty-path') });
     try {

@@ -1,5 +1,5 @@
 /**
- * The leader watches Kafka and pages (issue 4, issue 8; DESIGN §3, §4, §6): a real 3-broker Kafka,
+ * The leader watches Kafka and pages (issue 4, issue 8; docs/design.md §3, §4, §6): a real 3-broker Kafka,
  * a real Redis, three vigil replicas as processes and a webhook sink. Consumer groups are
  * simulated by committing offsets whose records have a known age (test/harness/workload.ts),
  * so the true delivery latency is known exactly.
@@ -71,7 +71,7 @@ async function watchedGroup(topic: string, partitions: number, group: string, be
   return { w, g };
 }
 
-describe('the leader watches consumer delivery latency and pages (DESIGN §3, §4)', () => {
+describe('the leader watches consumer delivery latency and pages (docs/design.md §3, §4)', () => {
   it('a group that stops consuming pages once, cause consumer; when it catches up, one resolved page', () =>
     withLogsOnFailure(sources(), async () => {
       const { g } = await watchedGroup('e2e-orders', 2, 'e2e-orders-svc');
@@ -178,7 +178,7 @@ describe('the leader watches consumer delivery latency and pages (DESIGN §3, §
     }));
 });
 
-describe('the leader watches the brokers (DESIGN §4)', () => {
+describe('the leader watches the brokers (docs/design.md §4)', () => {
   it('a SIGKILLed broker is paged by id; partitions it led and now under-replicated are reported; lag it causes names it', () =>
     withLogsOnFailure(sources(), async () => {
       const { kafka } = stack;

@@ -1,5 +1,5 @@
 /**
- * Real replica processes (issue 3 "Real processes"; DESIGN §2 election, §7 interfaces):
+ * Real replica processes (issue 3 "Real processes"; docs/design.md §2 election, §7 interfaces):
  * every test starts its own group of `vigil run` processes through test/harness/replicas.ts
  * and waits for conditions, never for time. No timing assertions here: the figures belong
  * to test/bench/failover-*.bench.ts.
@@ -35,7 +35,7 @@ async function rejectedTotal(g: ReplicaGroup, id: string): Promise<number> {
   return sum;
 }
 
-describe('replicas as processes (DESIGN §2)', () => {
+describe('replicas as processes (docs/design.md §2)', () => {
   it('SIGKILL of the leader: the survivors elect a new leader in a higher term; vigil status shows it', () =>
     withGroup({ count: 3, name: 'e2e-kill' }, async (g) => {
       const old = await g.waitForLeader();
@@ -222,7 +222,7 @@ describe('replicas as processes (DESIGN §2)', () => {
       );
     }));
 
-  it('refuses to start with more than one peer and no secret, naming the key (DESIGN §2)', () => {
+  it('refuses to start with more than one peer and no secret, naming the key (docs/design.md §2)', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-e2e-nosecret-'));
     try {
       const file = path.join(dir, 'vigil.yaml');

@@ -8,7 +8,7 @@ import type { BrokerState, CanaryState, GroupPartitionLag, GroupState, GroupTopi
 /** 2025-11-26T10:00:00.000Z */
 export const T0 = Date.UTC(2025, 10, 26, 10, 0, 0);
 
-/** lag.* defaults of DESIGN §7 */
+/** lag.* defaults of docs/design.md §7 */
 export const RULE: GroupTopicRule = { thresholdMs: 10_000, resolveBelowMs: 8_000, resolveForMs: 30_000, severity: 'warning' };
 
 export function broker(nodeId: number, over: Partial<BrokerState> = {}): BrokerState {
@@ -64,7 +64,7 @@ export function row(topic: string, p: number, over: Partial<GroupPartitionLag> =
 
 /**
  * A row whose true delivery latency is `latencySeconds`, with the flags the exact tests of
- * DESIGN §3 would give: breach iff latency > threshold, aboveResolveBelow iff latency >
+ * docs/design.md §3 would give: breach iff latency > threshold, aboveResolveBelow iff latency >
  * resolveBelow (the record at c is older than now − T exactly when the latency exceeds T).
  * null = the end offset could not be read (everything unknown).
  */
@@ -114,7 +114,7 @@ export function unreachableSnapshot(takenAtMs: number, error = 'could not reach 
 }
 
 // ---------------------------------------------------------------------------------------
-// A large synthetic cluster for the benchmark (DESIGN §10: 100,000 partitions × 500 groups)
+// A large synthetic cluster for the benchmark (docs/design.md §10: 100,000 partitions × 500 groups)
 
 export interface SyntheticClusterOptions {
   readonly brokers: number;

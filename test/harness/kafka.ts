@@ -1,5 +1,5 @@
 /**
- * A real Apache Kafka cluster for tests (DESIGN §9): one JVM per node, KRaft, loopback
+ * A real Apache Kafka cluster for tests (docs/design.md §9): one JVM per node, KRaft, loopback
  * ports, a temp directory per cluster. Nodes 1..min(3, brokers) run combined
  * (broker+controller) and form a static controller quorum; any further nodes are
  * broker-only, for tests that need more brokers than the replication factor.

@@ -1,5 +1,5 @@
 /**
- * A private redis-server for tests (DESIGN §9): a free loopback port, its data in a temp
+ * A private redis-server for tests (docs/design.md §9): a free loopback port, its data in a temp
  * directory, output in a log file there. No persistence by default, so a restart loses
  * everything, as a crashed cache would; `persistence: 'aof'` keeps data across restarts.
  * The server is the local stack's (src/local/redis.ts, shared with `vigil demo`); this

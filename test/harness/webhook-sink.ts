@@ -1,5 +1,5 @@
 /**
- * A real HTTP receiver for notification tests (DESIGN §4): listens on a free loopback
+ * A real HTTP receiver for notification tests (docs/design.md §4): listens on a free loopback
  * port, records every request, and answers 200 unless told otherwise.
  *
  *   const sink = await startWebhookSink();

@@ -1,6 +1,6 @@
 /**
  * A steady producer and consumer groups whose delivery latency follows a script — the
- * ground truth for the monitor's tests and benchmarks (DESIGN §3, §10).
+ * ground truth for the monitor's tests and benchmarks (docs/design.md §3, §10).
  *
  * The producer appends records at a fixed rate with CreateTime = now and remembers every
  * record's timestamp by offset (from the produce acks), so the true delivery latency of

@@ -1,6 +1,6 @@
 /**
  * A real Alertmanager (Debian prometheus-alertmanager) receives vigil's alerts through the
- * alertmanager channel and routes them (issue 4, DESIGN §4 "Channels", §9 "Alertmanager is
+ * alertmanager channel and routes them (issue 4, docs/design.md §4 "Channels", §9 "Alertmanager is
  * a real receiver"): ConsumerDeliveryLag to one webhook receiver, everything else to
  * another, firing and then resolved (send_resolved), labels intact; a re-post keeps the
  * alert alive (later endsAt) without making it a new alert.

@@ -1,5 +1,5 @@
 /**
- * The canary on a real Kafka cluster (DESIGN §3 "Canary", §4 CanaryDegraded, §7
+ * The canary on a real Kafka cluster (docs/design.md §3 "Canary", §4 CanaryDegraded, §7
  * vigil_canary_latency_seconds): the CanaryPort contract on the kafkajs adapter, the topic
  * laid out with one partition led by each broker, per-broker latency, a hung (SIGSTOPped)
  * broker failing its own canary while the others are measured, and a broker that joins

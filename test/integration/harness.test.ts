@@ -1,5 +1,5 @@
 /**
- * Self-test of the test harness against real servers (DESIGN §9): every other integration
+ * Self-test of the test harness against real servers (docs/design.md §9): every other integration
  * and end-to-end test trusts that startKafka() and startRedis() give a working cluster
  * and that kill / pause / stop / restart do to a broker what their names say.
  */

@@ -1,5 +1,5 @@
 /**
- * `vigil lag` against a real 3-broker Kafka (issue 2; DESIGN §3, §7): reported delivery
+ * `vigil lag` against a real 3-broker Kafka (issue 2; docs/design.md §3, §7): reported delivery
  * latency within max(0.5 s, 5 %) of the truth computed from the produced CreateTime
  * timestamps, breach flags by the exact test, exit codes, and the KafkaAdmin contract on
  * the kafkajs adapter. Issue 11 item 6: --bootstrap-server with a Kafka client properties

@@ -1,5 +1,5 @@
 /**
- * Redis connection security on real servers (issue 8, defect 10; DESIGN §6 "a plain URL
+ * Redis connection security on real servers (issue 8, defect 10; docs/design.md §6 "a plain URL
  * and Sentinel"): TLS with a private CA and client certificates, and ACL users, for a
  * standalone redis-server and for Sentinel — both vigil's connections to the sentinels and
  * to the master they name — with a Sentinel failover that the store follows, keeping the

@@ -1,5 +1,5 @@
 /**
- * The Redis StateStore and the outbox on a real redis-server (DESIGN §4 "exactly-once
+ * The Redis StateStore and the outbox on a real redis-server (docs/design.md §4 "exactly-once
  * intent across failover", §6): the StateStore contract, a deposed leader fenced, and
  * Redis stopped during an incident with pages still delivered and nothing paged twice
  * after it returns (issue 4).
@@ -117,7 +117,7 @@ function countBy(sends: Send[], id: string): number {
   return sends.filter((s) => s.id === id).length;
 }
 
-describe('Outbox on real Redis: exactly-once intent across failover, Redis down (DESIGN §4, §6; issue 4)', () => {
+describe('Outbox on real Redis: exactly-once intent across failover, Redis down (docs/design.md §4, §6; issue 4)', () => {
   let redis: RedisServer;
   const nodes: Node[] = [];
   const unhandled: unknown[] = [];
@@ -247,7 +247,7 @@ describe('Outbox on real Redis: exactly-once intent across failover, Redis down 
     }));
 });
 
-describe('Outbox on a Redis restarted without persistence (DESIGN §6)', () => {
+describe('Outbox on a Redis restarted without persistence (docs/design.md §6)', () => {
   it('the deliveries are written again and the fence restored, so a later leader neither pages twice nor lets the old term in', async () => {
     const redis = await startRedis();
     const sends: Send[] = [];
@@ -286,7 +286,7 @@ describe('Outbox on a Redis restarted without persistence (DESIGN §6)', () => {
 });
 
 describe('Redis StateStore start-up', () => {
-  it('a replica started while Redis is down does not wait for it, and reports up once Redis starts (DESIGN §4: keep paging)', async () => {
+  it('a replica started while Redis is down does not wait for it, and reports up once Redis starts (docs/design.md §4: keep paging)', async () => {
     const redis = await startRedis();
     const metrics = createMetrics({ nodeId: 'vigil-1', cluster: 'late' });
     let store: RedisStateStore | undefined;

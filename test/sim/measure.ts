@@ -2,7 +2,7 @@
  * Failover timings of the protocol itself, in virtual time on the simulator: 3 replicas,
  * T = 400 ms, one-way delay 0.1–1 ms, connection-lost reaching peers 0.2–5 ms after a
  * crash. They bound what the real driver can reach (its transport, timers and fsyncs add
- * to them); the DESIGN §10 targets themselves are measured on real processes (test/bench).
+ * to them); the docs/design.md §10 targets themselves are measured on real processes (test/bench).
  */
 import { Simulation } from './simulator';
 

@@ -65,7 +65,7 @@ function p99(xs: readonly number[]): number {
   return s[Math.min(s.length - 1, Math.floor(0.99 * s.length))]!;
 }
 
-test('the protocol leaves room for the DESIGN §10 failover targets (virtual time, 3 replicas, T = 400 ms, 200 trials)', () => {
+test('the protocol leaves room for the docs/design.md §10 failover targets (virtual time, 3 replicas, T = 400 ms, 200 trials)', () => {
   // The protocol's share only: the real driver adds transport and fsync time on top.
   const m = failover200();
   assert.equal(m.failures, 0);

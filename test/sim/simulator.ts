@@ -1,5 +1,5 @@
 /**
- * Deterministic simulator for the election core (DESIGN §2, issue 3 "Deterministic
+ * Deterministic simulator for the election core (docs/design.md §2, issue 3 "Deterministic
  * simulator"). N replicas run the real `ElectionNode` on a seeded virtual clock; a network
  * drops, delays, duplicates and reorders messages, has slow links, and suffers symmetric
  * and one-way partitions; replicas crash (sometimes between persisting and sending, or
@@ -14,7 +14,7 @@
  *  one-leader-per-term  no two replicas are ever leader in the same term.
  *  lease-overlap        no two replicas hold a valid lease at the same virtual instant,
  *                       judged on each replica's own drifting clock. The single exception
- *                       (LEASE EXCEPTION) is DESIGN §2's: the older-term holder X was the
+ *                       (LEASE EXCEPTION) is docs/design.md §2's: the older-term holder X was the
  *                       subject of a *false* connection-lost — some replica processed a
  *                       connection-lost about X while X was running or paused (not crashed)
  *                       — at or after the real instant X sent the heartbeat its current
@@ -659,7 +659,7 @@ export class Simulation {
     n.sendRealMs.clear();
     n.lastHeartbeat = null;
     if (!silent) {
-      // The process died but its host answers: peers see the connection drop (DESIGN §2).
+      // The process died but its host answers: peers see the connection drop (docs/design.md §2).
       for (const p of this.nodes) if (p !== n) this.notify(p, n, true, this.rng.uniform(0.2, 5));
     }
     if (!this.healed) {

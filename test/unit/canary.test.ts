@@ -1,5 +1,5 @@
 /**
- * The canary (DESIGN §3 "Canary", §4 CanaryDegraded, §7 vigil_canary_latency_seconds):
+ * The canary (docs/design.md §3 "Canary", §4 CanaryDegraded, §7 vigil_canary_latency_seconds):
  * the pure planning and state mapping, and the driver on the in-memory port with a manual
  * clock — topic management under the lease, latency per broker, hung brokers, no pile-up.
  */
@@ -27,7 +27,7 @@ const TOPIC = '__vigil_canary';
 
 // ---- pure ----------------------------------------------------------------------------------
 
-describe('canary topic planning (DESIGN §3: one partition led by each broker)', () => {
+describe('canary topic planning (docs/design.md §3: one partition led by each broker)', () => {
   it('creates partition i led by the i-th broker with min(3, brokers) replicas spread round the ring', () => {
     assert.deepEqual(planCanaryTopic([3, 1, 2], null), { kind: 'create', assignment: [[1, 2, 3], [2, 3, 1], [3, 1, 2]] });
     assert.deepEqual(planCanaryTopic([1], null), { kind: 'create', assignment: [[1]] });
@@ -209,7 +209,7 @@ function stateOf(r: Rig, broker: number) {
   return s;
 }
 
-describe('Canary driver (DESIGN §3 Canary)', () => {
+describe('Canary driver (docs/design.md §3 Canary)', () => {
   it('creates the topic with one partition led by each broker only while the lease holds', async () => {
     const r = rig({ lease: false });
     r.canary.start();

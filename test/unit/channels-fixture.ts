@@ -1,6 +1,6 @@
 /**
  * Alerts, channels and a manual clock shared by the channel and notifier tests.
- * The lag alert is the one of the DESIGN §4 webhook example.
+ * The lag alert is the one of the docs/design.md §4 webhook example.
  */
 import type { Notification, Alert } from '../../src/alerting/types';
 import { notificationId } from '../../src/alerting/types';

@@ -1,5 +1,5 @@
 /**
- * Delivery of notifications over real HTTP (DESIGN §4 "retries with backoff; delivery
+ * Delivery of notifications over real HTTP (docs/design.md §4 "retries with backoff; delivery
  * outcome counted per channel"): the notifier against a local webhook sink, with the
  * retry pauses on a manual clock. Covers the outcome of each kind of answer, the backoff
  * schedule, the lease re-check before every attempt, metrics, and secrets kept out of logs.
@@ -52,7 +52,7 @@ describe('notifier: delivery outcomes over HTTP', () => {
     sink.setDefaultResponse({});
   });
 
-  it('delivers the DESIGN §4 body as JSON with the configured headers, counted as delivered', async () => {
+  it('delivers the docs/design.md §4 body as JSON with the configured headers, counted as delivered', async () => {
     const { notifier, counted, time } = setup(sink);
     const channel: ChannelConfig = { type: 'webhook', name: 'hook', url: sink.url('/hook'), headers: { 'X-Team': 'kafka-oncall', 'Content-Type': 'application/json; charset=utf-8' } };
     const outcome = await notifier.deliver(notification(LAG_FIRING), channel, SENT_BY);
@@ -191,7 +191,7 @@ describe('notifier: delivery outcomes over HTTP', () => {
   });
 });
 
-describe('notifier: beforeSend re-checks the lease before every attempt (DESIGN §2, §4)', () => {
+describe('notifier: beforeSend re-checks the lease before every attempt (docs/design.md §2, §4)', () => {
   let sink: WebhookSink;
   before(async () => {
     sink = await startWebhookSink();
@@ -266,7 +266,7 @@ describe('notifier: beforeSend re-checks the lease before every attempt (DESIGN 
   });
 });
 
-describe('notifier: secrets never reach the logs (DESIGN §7 logs)', () => {
+describe('notifier: secrets never reach the logs (docs/design.md §7 logs)', () => {
   let sink: WebhookSink;
   before(async () => {
     sink = await startWebhookSink();

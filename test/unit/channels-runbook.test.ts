@@ -58,7 +58,7 @@ describe('runbook anchors: one entry per alert kind, a lag alert by its cause', 
 });
 
 describe('each channel carries the runbook link', () => {
-  it('webhook: runbookUrl, after the fields of DESIGN §4, firing and resolved', () => {
+  it('webhook: runbookUrl, after the fields of docs/design.md §4, firing and resolved', () => {
     const firing = body(WEBHOOK, LAG_FIRING);
     assert.equal(firing['runbookUrl'], LAG_LINK);
     assert.equal(Object.keys(firing).at(-1), 'runbookUrl', 'the documented fields keep their order; the link comes last');

@@ -1,6 +1,6 @@
 /**
  * Self-test of the webhook sink (test/harness/webhook-sink.ts): the failover tests count
- * pages with it (DESIGN §4 "no duplicate pages, no lost pages"), so what it records and
+ * pages with it (docs/design.md §4 "no duplicate pages, no lost pages"), so what it records and
  * how it answers must be exactly what it says.
  */
 import assert from 'node:assert/strict';

@@ -1,5 +1,5 @@
 /**
- * The request each channel sends (DESIGN §4 "Channels"), as exact JSON: receivers and
+ * The request each channel sends (docs/design.md §4 "Channels"), as exact JSON: receivers and
  * users' scripts parse these bodies, so a changed field is a broken contract.
  */
 import assert from 'node:assert/strict';
@@ -27,8 +27,8 @@ const SLACK: ChannelConfig = { type: 'slack', name: 'slack', url: 'https://hooks
 const PAGERDUTY: ChannelConfig = { type: 'pagerduty', name: 'oncall', routingKey: 'R0UTINGKEY0123456789abcdef012345', url: 'https://events.pagerduty.com/v2/enqueue' };
 const ALERTMANAGER: ChannelConfig = { type: 'alertmanager', name: 'am', url: 'http://alertmanager:9093' };
 
-describe('webhook channel: the generic body of DESIGN §4', () => {
-  it('is the DESIGN §4 example byte for byte, field order included', () => {
+describe('webhook channel: the generic body of docs/design.md §4', () => {
+  it('is the docs/design.md §4 example byte for byte, field order included', () => {
     const expected =
       '{"version":1,"status":"firing","alert":"ConsumerDeliveryLag","severity":"critical",' +
       '"key":"local/ConsumerDeliveryLag/orders-svc/orders","cluster":"local",' +

@@ -1,5 +1,5 @@
 /**
- * `vigil check-config --config <file>` as a user runs it (DESIGN §7): exit 0 with a
+ * `vigil check-config --config <file>` as a user runs it (docs/design.md §7): exit 0 with a
  * summary that shows no secret, or exit 2 with every problem on its own line as
  * `<key path>: <message>` — and never a stack trace.
  */

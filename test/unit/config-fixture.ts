@@ -1,5 +1,5 @@
 /**
- * A valid raw config (the DESIGN §7 example with its secrets filled in) for the config
+ * A valid raw config (the docs/design.md §7 example with its secrets filled in) for the config
  * tests to start from; each call returns a fresh copy a test may change.
  */
 export const PEER_SECRET = 'peer-secret-0123456789abcdef';

@@ -1,5 +1,5 @@
 /**
- * Every validation rule of the config (DESIGN §7, issue 2 point 5): a failing input
+ * Every validation rule of the config (docs/design.md §7, issue 2 point 5): a failing input
  * yields a problem at the key path that is wrong, with a message naming the expected
  * form. Each case changes one thing in an otherwise valid config.
  */

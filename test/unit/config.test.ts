@@ -1,5 +1,5 @@
 /**
- * Loading and compiling the config (DESIGN §7, STYLE "raw → defaults → compiled once,
+ * Loading and compiling the config (docs/design.md §7, STYLE "raw → defaults → compiled once,
  * durations to milliseconds, then frozen"): the compiled values, defaults, `${ENV}`
  * expansion, file handling, and that the shipped example and docs stay in step.
  */
@@ -52,7 +52,7 @@ function isDeepFrozen(value: unknown): boolean {
   return Object.isFrozen(value) && Object.values(value).every(isDeepFrozen);
 }
 
-describe('a full config (the DESIGN §7 example) compiles', () => {
+describe('a full config (the docs/design.md §7 example) compiles', () => {
   const config = compile(validRaw());
 
   it('to the expected values, durations in milliseconds, relative paths made absolute', () => {
@@ -484,7 +484,7 @@ describe('the shipped example and docs', () => {
   it('deploy/vigil.example.yaml is valid once its two variables are set', () => {
     const env = { VIGIL_PEER_SECRET: PEER_SECRET, VIGIL_ADMIN_TOKEN: ADMIN_TOKEN };
     const c = loadConfig(path.join(root, 'deploy', 'vigil.example.yaml'), env);
-    // the same values as the DESIGN §7 example compiled here
+    // the same values as the docs/design.md §7 example compiled here
     assert.deepEqual({ ...c, node: { ...c.node, dataDir: '' } }, { ...compile(validRaw()), node: { ...c.node, dataDir: '' } });
   });
 

@@ -1,5 +1,5 @@
 /**
- * The one-line summaries of DESIGN §4 for the alerts the decide tests do not spell out:
+ * The one-line summaries of docs/design.md §4 for the alerts the decide tests do not spell out:
  * each names the thing to look at and, where there is one, the action.
  */
 import assert from 'node:assert/strict';
@@ -13,7 +13,7 @@ function record(finding: Exclude<Finding, { kind: 'LeaderChanged' }>, startsAtMs
   return { finding, severity: 'warning', startsAtMs, quietSinceMs: null };
 }
 
-describe('alert summaries (DESIGN §4)', () => {
+describe('alert summaries (docs/design.md §4)', () => {
   it('cuts long partition lists and says how many more', () => {
     assert.equal(list([0, 3]), '0, 3');
     assert.equal(list(Array.from({ length: 200 }, (_, i) => i)), '0, 1, 2, 3, 4, 5, 6, 7, 8, 9 and 190 more');

@@ -1,10 +1,10 @@
 /**
- * decide (DESIGN §4 "Alerts"): alert keys, the firing → resolved lifecycle with one
+ * decide (docs/design.md §4 "Alerts"): alert keys, the firing → resolved lifecycle with one
  * notification per transition, the delivery-lag hysteresis (fire at lag.threshold by the
  * exact test, resolve below lag.resolveBelow for lag.resolveFor), per-group/topic
  * overrides, severities, summaries, and state that a new leader can continue from
  * (serialised as JSON). Driven through detect on synthetic snapshots, one cycle a second,
- * as the reconcile loop does (DESIGN §1).
+ * as the reconcile loop does (docs/design.md §1).
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -64,7 +64,7 @@ function lagSnapshot(s: number, latencies: readonly (number | null)[], rule: Gro
   return snapshot({ takenAtMs: at(s), partitions: ORDERS, groups: [group('orders-svc', rows, { orders: rule })], ...extra });
 }
 
-describe('decide: a delivery-lag page (DESIGN §4)', () => {
+describe('decide: a delivery-lag page (docs/design.md §4)', () => {
   it('fires one ConsumerDeliveryLag notification carrying the generic body fields, the cause and the DESIGN summary', () => {
     const loop = new Loop();
     const [n, ...rest] = loop.cycle(lagSnapshot(0, [12.4, 3, 2, 11]));
@@ -103,7 +103,7 @@ describe('decide: a delivery-lag page (DESIGN §4)', () => {
   });
 });
 
-describe('decide: delivery-lag hysteresis (DESIGN §4, §10 "false pages")', () => {
+describe('decide: delivery-lag hysteresis (docs/design.md §4, §10 "false pages")', () => {
   it('never pages while latency oscillates between 8 and 9.5 s for 10 minutes of 1 s cycles', () => {
     const loop = new Loop();
     for (let s = 0; s <= 600; s++) {
@@ -201,7 +201,7 @@ describe('decide: delivery-lag hysteresis (DESIGN §4, §10 "false pages")', () 
   });
 });
 
-describe('decide: per-group/topic overrides with globs and severities (DESIGN §4, §7)', () => {
+describe('decide: per-group/topic overrides with globs and severities (docs/design.md §4, §7)', () => {
   const lagSection: VigilConfig['lag'] = {
     thresholdMs: 10_000, resolveBelowMs: 8_000, resolveForMs: 30_000, severity: 'warning',
     overrides: [
@@ -241,7 +241,7 @@ describe('decide: per-group/topic overrides with globs and severities (DESIGN §
   });
 });
 
-describe('decide: other alerts, keys and severities (DESIGN §4)', () => {
+describe('decide: other alerts, keys and severities (docs/design.md §4)', () => {
   /** A snapshot with one instance of every alert kind except KafkaUnreachable. */
   function troubled(s: number): KafkaSnapshot {
     const parts = withPartitions(
@@ -330,7 +330,7 @@ describe('decide: other alerts, keys and severities (DESIGN §4)', () => {
   });
 });
 
-describe('decide: state a new leader continues from (DESIGN §4, §6)', () => {
+describe('decide: state a new leader continues from (docs/design.md §4, §6)', () => {
   it('round-trips through JSON, and a new leader on the parsed state neither pages again nor loses the resolve', () => {
     const brokerDown = { brokers: [broker(1), downBroker(2, at(0)), broker(3)] };
     const a = new Loop();

@@ -1,5 +1,5 @@
 /**
- * `vigil demo` writes one config per replica (DESIGN §7 config, §9 demo): every file must
+ * `vigil demo` writes one config per replica (docs/design.md §7 config, §9 demo): every file must
  * pass the same validation `vigil run` applies, keep everything on loopback, and carry the
  * demo's brokers, Redis, webhook receiver, secret and lag rules. The same generator
  * (src/local/replicas.ts) writes the test harness's replica configs.
@@ -20,7 +20,7 @@ const ENDPOINTS = {
 const SECRET = 'a-random-peer-secret-for-this-test';
 const TOKEN = 'a-random-admin-token-for-this-test';
 
-describe('demo replica configs (DESIGN §7, §9)', () => {
+describe('demo replica configs (docs/design.md §7, §9)', () => {
   const layouts = replicaLayouts(DIR, [9464, 9465, 9466], [9474, 9475, 9476]);
 
   it('lays out three replicas with their own public and peer port, data dir, config and log under the demo dir', () => {

@@ -1,8 +1,8 @@
 /**
- * The pure parts of `vigil demo` besides configs and the timeline (DESIGN §9): the slow
+ * The pure parts of `vigil demo` besides configs and the timeline (docs/design.md §9): the slow
  * consumer's pace (falls behind, pages, catches up, slows again — "so the demo is not just
  * an alarm"), the prerequisite check and its advice, the webhook receiver's body check
- * (DESIGN §4 version 1), and the demo directory's safety rule.
+ * (docs/design.md §4 version 1), and the demo directory's safety rule.
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -56,7 +56,7 @@ describe('demo prerequisites', () => {
   });
 });
 
-describe('demo webhook receiver: the body it accepts (DESIGN §4)', () => {
+describe('demo webhook receiver: the body it accepts (docs/design.md §4)', () => {
   const body = {
     version: 1, status: 'firing', alert: 'BrokerUnreachable', severity: 'critical', key: 'demo/BrokerUnreachable/3', cluster: 'demo', broker: 3,
     startsAt: '2026-11-26T10:00:00.000Z', endsAt: null, summary: 'broker 3 unreachable', sentBy: { nodeId: 'vigil-1', term: 2 },
@@ -76,7 +76,7 @@ describe('demo webhook receiver: the body it accepts (DESIGN §4)', () => {
 });
 
 describe('demo scenarios', () => {
-  it('knows the three scenarios of DESIGN §9 by name, and nothing else', () => {
+  it('knows the three scenarios of docs/design.md §9 by name, and nothing else', () => {
     assert.deepEqual([...SCENARIOS], ['stall-a-consumer', 'kill-a-broker', 'kill-the-vigil-leader']);
     assert.equal(isScenarioName('kill-a-broker'), true);
     assert.equal(isScenarioName('kill-everything'), false);

@@ -1,6 +1,6 @@
 /**
- * What `vigil demo --scenario` prints (DESIGN §9: "prints the timeline"): the events
- * stream of GET /api/v1/events (DESIGN §6), the pages received (DESIGN §4) and the demo's
+ * What `vigil demo --scenario` prints (docs/design.md §9: "prints the timeline"): the events
+ * stream of GET /api/v1/events (docs/design.md §6), the pages received (docs/design.md §4) and the demo's
  * own actions in one time-ordered list, plus the live one-line summary.
  */
 import assert from 'node:assert/strict';
@@ -47,7 +47,7 @@ function page(status: 'firing' | 'resolved', sentBy = { nodeId: 'vigil-2', term:
 const firingEvent = event('alert-firing', 18.2, { key: KEY, alert: 'ConsumerDeliveryLag', severity: 'warning', summary: 'orders-svc is 10.6 s behind on orders (threshold 10 s); brokers healthy' });
 const resolvedEvent = event('alert-resolved', 28.2, { key: KEY, alert: 'ConsumerDeliveryLag', severity: 'warning', summary: 'orders-svc caught up on orders' });
 
-describe('demo timeline (DESIGN §9)', () => {
+describe('demo timeline (docs/design.md §9)', () => {
   it('orders events, pages and actions by time; at one instant the cause comes first (action, event, page)', () => {
     const entries = timelineEntries(
       [resolvedEvent, event('leader-elected', 5, { openAlerts: 0 }), firingEvent],

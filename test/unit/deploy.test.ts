@@ -1,11 +1,11 @@
 /**
- * The deployment artifacts (DESIGN §8, §9): docker-compose.yml and its replica configs,
+ * The deployment artifacts (docs/design.md §8, §9): docker-compose.yml and its replica configs,
  * deploy/Dockerfile, the Prometheus rules, the Alertmanager config, the Grafana
  * provisioning and dashboards, and the Kubernetes manifests. Users run these files where
  * this machine cannot (no Docker engine, no Kubernetes), so every check here uses the real
  * validator where one exists — docker-compose config, promtool, amtool, vigil
  * check-config — and parses the rest. Dashboards and alert rules may only use the metric
- * names src/metrics.ts registers (DESIGN §7).
+ * names src/metrics.ts registers (docs/design.md §7).
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
@@ -82,7 +82,7 @@ const OPERATOR_SECRETS = { VIGIL_PEER_SECRET: 'my-own-peer-secret-123', VIGIL_AD
 /** The values docker-compose.yml fell back to before issue 8: public, so vigil refuses them. */
 const OLD_COMPOSE_DEFAULTS = { VIGIL_PEER_SECRET: 'demo-only-peer-secret-do-not-use', VIGIL_ADMIN_TOKEN: 'demo-only-admin-token-do-not-use' };
 
-describe('docker-compose.yml: the full stack for users (DESIGN §8, §9)', () => {
+describe('docker-compose.yml: the full stack for users (docs/design.md §8, §9)', () => {
   let compose: Json;
   before(() => {
     compose = composeConfig(cleanEnv(OPERATOR_SECRETS));
@@ -263,7 +263,7 @@ function dockerfile(): DockerInstruction[] {
     });
 }
 
-describe('deploy/Dockerfile (DESIGN §8)', () => {
+describe('deploy/Dockerfile (docs/design.md §8)', () => {
   const ins = dockerfile();
   const stages = ins.filter((i) => i.op === 'FROM').map((i) => i.args);
   const runtime = ins.slice(ins.findIndex((i) => i.op === 'FROM' && i.args === stages[stages.length - 1]));
@@ -498,7 +498,7 @@ describe('Alertmanager config (deploy/alertmanager)', () => {
 });
 
 // ------------------------------------------------------------------------------------
-// Metric names used by rules and dashboards (DESIGN §7)
+// Metric names used by rules and dashboards (docs/design.md §7)
 // ------------------------------------------------------------------------------------
 
 interface Registered {
@@ -518,7 +518,7 @@ async function registeredMetrics(): Promise<Registered> {
   return { names, labels };
 }
 
-/** Label values fixed by DESIGN §7, where a query selects one. */
+/** Label values fixed by docs/design.md §7, where a query selects one. */
 const LABEL_VALUES: Record<string, Record<string, string[]>> = {
   vigil_kafka_brokers: { state: ['up', 'down'] },
   vigil_kafka_partitions: { state: ['total', 'offline', 'under_replicated', 'under_min_isr'] },
@@ -575,7 +575,7 @@ function identifiers(expr: string): string[] {
 
 const baseName = (id: string): string => id.replace(/_(bucket|sum|count)$/, '');
 
-describe('metric names in rules and dashboards exist in src/metrics.ts (DESIGN §7)', () => {
+describe('metric names in rules and dashboards exist in src/metrics.ts (docs/design.md §7)', () => {
   let registered: Registered;
   before(async () => {
     registered = await registeredMetrics();
@@ -609,7 +609,7 @@ describe('metric names in rules and dashboards exist in src/metrics.ts (DESIGN �
     for (const name of registered.names) assert.ok(used.has(name), `${name} is on no dashboard`);
   });
 
-  it('label selectors use the metric\'s labels and the values DESIGN §7 defines', () => {
+  it('label selectors use the metric\'s labels and the values docs/design.md §7 defines', () => {
     for (const q of [...ruleQueries(), ...dashboardQueries()]) {
       for (const m of q.expr.matchAll(/(vigil_[a-z_]+)\{([^}]*)\}/g)) {
         const metric = baseName(m[1]!);

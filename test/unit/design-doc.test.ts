@@ -1,6 +1,6 @@
 /**
  * docs/design.md is the design contract in the repository (issue 11). Code and docs cite its
- * sections by number — "DESIGN §N" (the numbering it kept from the founding contract) or
+ * sections by number — "docs/design.md §N" (the numbering it kept from the founding contract) or
  * "design.md §N" — so a citation must always lead to a numbered section that exists: a
  * section renumbered or removed, or a citation of one that never existed, fails here.
  * The top-level headings are fixed (`## 2. Election` …), so anchors such as
@@ -57,8 +57,8 @@ export interface Citation {
 }
 
 /**
- * Every section a text cites: "DESIGN §N", "DESIGN §N and §M", "DESIGN §N, §M",
- * "design.md §N.M", "DESIGN §§N–M" (a range counts each end).
+ * Every section a text cites: "docs/design.md §N", "docs/design.md §N and §M", "docs/design.md §N, §M",
+ * "design.md §N.M", "docs/design.md §§N–M" (a range counts each end).
  */
 export function citations(file: string, text: string): Citation[] {
   const out: Citation[] = [];
@@ -104,7 +104,7 @@ describe('docs/design.md keeps the numbered sections that code and docs cite (is
     }
   });
 
-  it('every "DESIGN §N" / "design.md §N" in src/, test/, docs/ and README.md names an existing section', () => {
+  it('every "docs/design.md §N" / "design.md §N" in src/, test/, docs/ and README.md names an existing section', () => {
     const all = CITING.flatMap(textFiles).flatMap((f) => citations(f, fs.readFileSync(path.join(root, f), 'utf8')));
     // the citations are many today; finding none would mean the pattern broke, not that all is well
     assert.ok(all.length >= 100, `found only ${all.length} citations`);

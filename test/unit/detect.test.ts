@@ -1,5 +1,5 @@
 /**
- * detect (DESIGN §4 "Findings"): every finding kind from synthetic snapshots, the cause of
+ * detect (docs/design.md §4 "Findings"): every finding kind from synthetic snapshots, the cause of
  * a delivery-lag breach, the per-topic grouping that bounds alert counts, and the memory
  * detect keeps between cycles.
  */
@@ -23,7 +23,7 @@ function only<K extends Finding['kind']>(findings: readonly Finding[], kind: K):
 /** Three brokers, topic "orders" with 6 partitions, RF 3, leaders 1,2,3,1,2,3. */
 const ORDERS = topicPartitions('orders', 6, [1, 2, 3], 3, 2);
 
-describe('detect: a healthy cluster (DESIGN §4)', () => {
+describe('detect: a healthy cluster (docs/design.md §4)', () => {
   it('finds nothing when brokers are up, partitions fully replicated and consumers caught up', () => {
     const r = run(snapshot({ partitions: ORDERS, groups: [group('orders-svc', [row('orders', 0), row('orders', 1)])] }));
     assert.deepEqual(r.findings, []);
@@ -140,7 +140,7 @@ describe('detect: PreferredLeaderImbalance', () => {
   });
 });
 
-describe('detect: ConsumerDeliveryLag and its cause (DESIGN §3, §4)', () => {
+describe('detect: ConsumerDeliveryLag and its cause (docs/design.md §3, §4)', () => {
   it('groups breaching partitions per group/topic with the max seconds over them and the rule threshold; cause consumer when leaders are healthy', () => {
     const g = group('orders-svc', [rowAt('orders', 0, 12.4), rowAt('orders', 1, 3), rowAt('orders', 3, 11), rowAt('orders', 4, 9.5)]);
     const r = run(snapshot({ partitions: ORDERS, groups: [g] }));

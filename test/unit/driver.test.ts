@@ -1,5 +1,5 @@
 /**
- * The election driver (DESIGN §2 "a driver owns timers, persistence and transport") on a
+ * The election driver (docs/design.md §2 "a driver owns timers, persistence and transport") on a
  * manual clock and an in-memory network: persist before send, no send after a failed
  * persist, restart from the persisted term, isLeader() from the lease, guarded actions,
  * role-change notifications and metrics, transfer, and fast crash detection.
@@ -131,7 +131,7 @@ describe('ElectionDriver', () => {
     assert.equal(s?.peers.length, 2);
   });
 
-  it('persists before sending: every granted vote leaves after a save recording that vote (DESIGN §2)', () => {
+  it('persists before sending: every granted vote leaves after a save recording that vote (docs/design.md §2)', () => {
     const g = group(['a', 'b', 'c']);
     electOne(g);
     let grants = 0;

@@ -1,5 +1,5 @@
 /**
- * Duration values (DESIGN §7 "durations like 100ms, 10s, 10m") in the config and on the
+ * Duration values (docs/design.md §7 "durations like 100ms, 10s, 10m") in the config and on the
  * command line. Issue 8 defect 12: a bare number used to mean milliseconds, so
  * `lag.threshold: 10` and `vigil lag --threshold 10` meant 10 ms and reported a breach
  * on any lag. A bare number is refused now, and compound forms such as `1m30s` work.

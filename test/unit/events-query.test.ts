@@ -1,5 +1,5 @@
 /**
- * GET /api/v1/events?since= (DESIGN §7): a malformed `since` is the client's mistake, a
+ * GET /api/v1/events?since= (docs/design.md §7): a malformed `since` is the client's mistake, a
  * 400 naming the accepted forms, decided before Redis is asked (issue 8, defect 11: it
  * answered 503 REDIS_UNAVAILABLE).
  */

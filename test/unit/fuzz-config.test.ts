@@ -1,7 +1,7 @@
 /**
  * Fuzzes the config loader and validator: whatever YAML an operator writes, `vigil` must
  * answer with the config or with the list of problems (CONFIG_INVALID), never with another
- * exception, and never hang. Cases: valid configs (the DESIGN §7 example, the smallest
+ * exception, and never hang. Cases: valid configs (the docs/design.md §7 example, the smallest
  * config, deploy/vigil.example.yaml) with values, keys and whole sections replaced by odd
  * ones, their YAML text mutated line by line and byte by byte, random documents, deep
  * nesting, alias bombs, and odd environment variables for `${...}`.

@@ -1,5 +1,5 @@
 /**
- * Fuzzing the replica's HTTP surface (DESIGN §7; issue 8, fuzzers): random and mutated
+ * Fuzzing the replica's HTTP surface (docs/design.md §7; issue 8, fuzzers): random and mutated
  * request lines, headers and bodies written on raw sockets to a real in-process replica
  * on loopback, for a few seconds, seeded (the seed is printed). The replica must keep
  * answering /healthz between batches, never answer 500 (a handler that threw), and never

@@ -1,5 +1,5 @@
 /**
- * Fuzzing the peer envelope (DESIGN §2 "peer authentication"; issue 8, fuzzers): random
+ * Fuzzing the peer envelope (docs/design.md §2 "peer authentication"; issue 8, fuzzers): random
  * bodies and mutations of valid signed envelopes, a few seconds each, seeded (the seed is
  * printed). Whatever arrives, verification never throws; a body whose MAC does not match
  * is always rejected; a correctly signed body is either rejected with a known reason or is

@@ -130,7 +130,7 @@ export function runFuzz(file: string, opts: RunFuzzOptions): Promise<FuzzRun> {
       if (reply.kind === 'done') finish(null, { seed: opts.seed, cases, first, outcomes: reply.outcomes });
       else finish(new Error(`fuzz case failed: ${replay(reply.index)}\n${reply.error}`));
     });
-    worker.on('error', (err) => finish(new Error(`fuzz worker died (${err.message}): ${replay(Atomics.load(current, 0))}`)));
+    worker.on('error', (err: Error) => finish(new Error(`fuzz worker died (${err.message}): ${replay(Atomics.load(current, 0))}`)));
     worker.on('exit', (code) => finish(new Error(`fuzz worker exited with code ${code} before reporting: ${replay(Atomics.load(current, 0))}`)));
   });
 }

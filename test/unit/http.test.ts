@@ -1,5 +1,5 @@
 /**
- * The replica's HTTP surface (DESIGN §7): router (params, wildcard, 404/405, error shape),
+ * The replica's HTTP surface (docs/design.md §7): router (params, wildcard, 404/405, error shape),
  * bearer-token auth for mutations, body caps, the status routes (/healthz, /readyz,
  * /metrics, /api/v1/status, POST /api/v1/leadership/transfer) and forwarding to the leader.
  */

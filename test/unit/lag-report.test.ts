@@ -9,7 +9,7 @@ import { MemoryKafka } from '../fakes/memory-kafka';
 const NOW = 1_764_150_000_000;
 const all = nameFilter([]);
 
-describe('delivery latency of one partition (DESIGN §3)', () => {
+describe('delivery latency of one partition (docs/design.md §3)', () => {
   it('is zero when the group is caught up, whatever the record times', () => {
     assert.deepEqual(partitionLag({ partition: 0, committed: 10, end: 10, thresholdOffset: 0, nowMs: NOW }), {
       partition: 0, committed: 10, end: 10, lagMessages: 0, lagSeconds: 0, breach: false,

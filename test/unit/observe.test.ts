@@ -30,7 +30,7 @@ function observer(k: MemoryKafka, clock: Clock, maxProbesPerCycle?: number) {
   return new KafkaObserver(k, { lag, groups: { include: ['*'], exclude: [] }, topics: { include: ['*'], exclude: [] }, brokerPingTimeoutMs: 500, ...(maxProbesPerCycle !== undefined ? { maxProbesPerCycle } : {}) }, clock);
 }
 
-describe('end-offset history (DESIGN §3 reported seconds)', () => {
+describe('end-offset history (docs/design.md §3 reported seconds)', () => {
   it('places a record between the samples that saw the log reach it', () => {
     const h = new EndOffsetHistory();
     h.record([{ topic: 't', partition: 0, offset: 100 }], T0);

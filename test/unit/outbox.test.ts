@@ -1,6 +1,6 @@
 /**
  * The outbox on the in-memory StateStore: claim → send → settle, fenced by term, and
- * exactly-once intent across failover (DESIGN §4), also while Redis is down (§6); owed
+ * exactly-once intent across failover (docs/design.md §4), also while Redis is down (§6); owed
  * pages retried on the outbox's own timer, and every send carrying its claim's term
  * (issue 8).
  */
@@ -95,7 +95,7 @@ async function fencedCount(l: Leader): Promise<number> {
 const FIRING = sampleNotification('local/ConsumerDeliveryLag/orders-svc/orders');
 const RESOLVED = sampleNotification('local/ConsumerDeliveryLag/orders-svc/orders', 'resolved');
 
-describe('Outbox: claim, send, settle (DESIGN §4)', () => {
+describe('Outbox: claim, send, settle (docs/design.md §4)', () => {
   it('claims in the store before it sends, then settles: delivered once per channel and nothing pending', async () => {
     const backend = new MemoryStateBackend();
     const sends: Sends = [];
@@ -265,7 +265,7 @@ describe('Outbox: claim, send, settle (DESIGN §4)', () => {
   });
 });
 
-describe('Outbox with Redis down (DESIGN §4, §6)', () => {
+describe('Outbox with Redis down (docs/design.md §4, §6)', () => {
   it('keeps paging with local dedup, reports degraded, and writes its deliveries when Redis returns so a later leader does not page again', async () => {
     const backend = new MemoryStateBackend();
     const sends: Sends = [];

@@ -1,6 +1,6 @@
 /**
  * The reconcile loop on fakes (MemoryKafka, the in-memory state store, a recording
- * deliver): one page per incident, also across a leader change (DESIGN §4 "exactly-once
+ * deliver): one page per incident, also across a leader change (docs/design.md §4 "exactly-once
  * intent across failover"), a follower never pages, the state survives Redis losing its
  * data (issue 8, defect 3), and a write refused by the fence ends the leader's acting
  * (issue 8, defect 7).

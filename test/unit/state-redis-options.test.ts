@@ -1,5 +1,5 @@
 /**
- * The Redis adapter's connection settings, without a server (DESIGN §6: a plain URL or
+ * The Redis adapter's connection settings, without a server (docs/design.md §6: a plain URL or
  * Sentinel; the reconcile loop must never block on Redis, so the client fails fast).
  */
 import assert from 'node:assert/strict';

@@ -1,7 +1,7 @@
 /**
  * The Lua scripts' documented headers match what they use (STYLE: BullMQ-style scripts
  * whose header lists KEYS, ARGV and return codes), and every fenced script starts with the
- * fence check (DESIGN §6).
+ * fence check (docs/design.md §6).
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';

@@ -1,5 +1,5 @@
 /**
- * Durable term and vote (DESIGN §2 "term and vote are durable"): the file protocol
+ * Durable term and vote (docs/design.md §2 "term and vote are durable"): the file protocol
  * temp + fsync + rename + fsync dir, restart from what was written, refusal of a damaged
  * file, and atomicity: a crash between the temp write and the rename leaves the old state.
  */

@@ -1,5 +1,5 @@
 /**
- * The peer transport (DESIGN §2 "peer authentication", "fast crash detection"; §7 peer
+ * The peer transport (docs/design.md §2 "peer authentication", "fast crash detection"; §7 peer
  * protocol under /internal/): signed messages reach the core, every kind of bad request is
  * rejected with a 4xx, counted by reason and never reaches the core; a dropped stream
  * followed by "connection refused" is reported as connection-lost, a hung peer is not.

@@ -4,7 +4,7 @@
  */
 import type { Alert } from '../types';
 
-/** "12.4 s": one decimal, as the summaries of DESIGN §4 write it. */
+/** "12.4 s": one decimal, as the summaries of docs/design.md §4 write it. */
 export function formatSeconds(seconds: number): string {
   return `${Number(seconds.toFixed(1))} s`;
 }

@@ -66,7 +66,7 @@ export function pagerDutyBody(alert: Alert, routingKey: string, sentBy: SentBy, 
     // A resolve needs nothing but the key: PagerDuty ignores a payload on resolve.
     return { routing_key: routingKey, event_action: 'resolve', dedup_key: dedupKey };
   }
-  // The generic body (DESIGN §4) minus what the envelope already says, plus the plan.
+  // The generic body (docs/design.md §4) minus what the envelope already says, plus the plan.
   const { version: _v, status: _s, ...details } = webhookBody(alert, sentBy, runbookBase);
   const comp = component(alert);
   const runbookUrl = runbookLink(runbookBase, alert);

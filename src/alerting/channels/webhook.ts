@@ -1,7 +1,7 @@
 /**
- * Generic webhook channel: POSTs the version-1 body of DESIGN §4 to the configured URL,
+ * Generic webhook channel: POSTs the version-1 body of docs/design.md §4 to the configured URL,
  * with the configured extra headers. The body is a contract (users' scripts parse it):
- * field order as in DESIGN §4, fields that do not apply to the alert left out (never null,
+ * field order as in docs/design.md §4, fields that do not apply to the alert left out (never null,
  * except endsAt, which is null while firing). `runbookUrl` links the alert's entry in
  * docs/operations.md when alerting.runbookUrl is set (the compiled config always sets it).
  */
@@ -13,7 +13,7 @@ import type { ChannelModule, SentBy } from './types';
 
 type WebhookChannel = Extract<ChannelConfig, { type: 'webhook' }>;
 
-/** The DESIGN §4 body for one alert transition. */
+/** The docs/design.md §4 body for one alert transition. */
 export function webhookBody(alert: Alert, sentBy: SentBy, runbookBase?: string): WebhookBodyV1 {
   // Built field by field (not spread from the alert) so no future Alert field leaks into
   // the contract unannounced, and the order is the documented one.
@@ -36,7 +36,7 @@ export function webhookBody(alert: Alert, sentBy: SentBy, runbookBase?: string):
   body.endsAt = alert.endsAt;
   body.summary = alert.summary;
   body.sentBy = { nodeId: sentBy.nodeId, term: sentBy.term };
-  // Last, so the fields of DESIGN §4 keep their documented order.
+  // Last, so the fields of docs/design.md §4 keep their documented order.
   const runbookUrl = runbookLink(runbookBase, alert);
   if (runbookUrl !== undefined) body.runbookUrl = runbookUrl;
   return body as WebhookBodyV1;

@@ -1,5 +1,5 @@
 /**
- * The signed envelope of every peer request (DESIGN §2 "peer authentication").
+ * The signed envelope of every peer request (docs/design.md §2 "peer authentication").
  *
  * Body (JSON, the exact bytes are signed):
  *   {"v":1,"kind":"message"|"stream","from":<id>,"to":<id>,"ts":<wall ms>,"nonce":<string>,"message":{...}}

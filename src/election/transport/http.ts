@@ -1,6 +1,6 @@
 /**
  * The peer transport over HTTP(S) on node.peerListen, a listener apart from the public
- * one so public traffic cannot starve the election (DESIGN §2, §7 "peer protocol under
+ * one so public traffic cannot starve the election (docs/design.md §2, §7 "peer protocol under
  * /internal/"; issue 8, defect 9). With https:// peer URLs every link is TLS, checked
  * against node.tls.ca (issue 8, defect 6):
  *
@@ -423,7 +423,7 @@ class PeerLink {
       return;
     }
     if (wasConnected) {
-      // DESIGN §2: a dropped stream is checked at once; the next attempt tells a dead
+      // docs/design.md §2: a dropped stream is checked at once; the next attempt tells a dead
       // process (refused) from a live one (accepted) or a hung host (no answer).
       this.transport.logger.info({ peer: this.id }, 'peer stream dropped; reconnecting');
       this.probing = true;

@@ -10,7 +10,7 @@ export interface TransportHandler {
   onMessage(from: NodeId, message: Message): void;
   /**
    * `peer`'s process is gone (its connection dropped and a reconnect was refused). Never
-   * reported for a timeout or a hang: those are the core's business (DESIGN §2).
+   * reported for a timeout or a hang: those are the core's business (docs/design.md §2).
    */
   onConnectionLost(peer: NodeId): void;
   /** A connection to `peer` works again after `onConnectionLost`. */
