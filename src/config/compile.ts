@@ -635,7 +635,7 @@ function buildCanary(p: Problems, value: unknown): VigilConfig['canary'] {
 
 /**
  * The channels, and the runbook base every page links to (src/alerting/runbook.ts), copied
- * onto each channel. The default base is this replica's own peer url + "/runbook", which
+ * onto each channel. The default base is this replica's own public url (peers[].url) + "/runbook", which
  * every replica serves (src/http/runbook.ts); it is only as reachable as that url is, so
  * set alerting.runbookUrl where on-call's browser cannot reach the peers' addresses.
  */

@@ -185,7 +185,7 @@ export interface VigilConfig {
     readonly channels: readonly ChannelConfig[];
     /**
      * Base URL of the runbook (docs/operations.md); a page links to `<runbookUrl>#<anchor>`.
-     * No trailing slash, no fragment. Default: this replica's peer url + "/runbook".
+     * No trailing slash, no fragment. Default: this replica's public url (peers[].url) + "/runbook".
      */
     readonly runbookUrl: string;
   };
