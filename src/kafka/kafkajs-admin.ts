@@ -35,7 +35,8 @@ import {
   tpKey,
 } from './types';
 
-const LATEST_TIMESTAMP = -1;
+/** ListOffsets timestamp that asks for the log end offset (high watermark). */
+export const LATEST_TIMESTAMP = -1;
 const EARLIEST_TIMESTAMP = -2;
 const READ_UNCOMMITTED = 0;
 /** Enough for a batch header and the first records; a cut-short batch is interpolated. */
@@ -463,7 +464,7 @@ function probeRounds(requests: readonly RecordProbeRequest[]): RecordProbeReques
   return rounds;
 }
 
-async function forEachLimited<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+export async function forEachLimited<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
   const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
     while (next < items.length) {
@@ -474,7 +475,8 @@ async function forEachLimited<T>(items: readonly T[], limit: number, fn: (item: 
   await Promise.all(workers);
 }
 
-function addressOf(b: BrokerInfo): string {
+/** A broker's host:port, IPv6 hosts in brackets. */
+export function addressOf(b: BrokerInfo): string {
   return b.host.includes(':') ? `[${b.host}]:${b.port}` : `${b.host}:${b.port}`;
 }
 
@@ -533,8 +535,12 @@ const METADATA_NO_TOPICS = {
   encode: () => newEncoder().writeInt32(0).writeBoolean(false),
 };
 
-/** DescribeGroups v1: state and member count per group (members' assignments skipped). */
-function describeGroupsV1(groupIds: readonly string[]) {
+/**
+ * DescribeGroups v1: state and member count per group. Members' assignments are skipped;
+ * their protocol metadata (a consumer's subscription) is kept as raw bytes for `vigil
+ * doctor`, which reads the topics a group subscribes to (src/doctor/kafka-probe.ts).
+ */
+export function describeGroupsV1(groupIds: readonly string[]) {
   return {
     apiKey: API_KEYS.DescribeGroups as number,
     apiVersion: 1,
@@ -546,17 +552,17 @@ function describeGroupsV1(groupIds: readonly string[]) {
         const errorCode = g.readInt16();
         const groupId = g.readString() ?? '';
         const state = g.readString() ?? '';
-        g.readString(); // protocol type
+        const protocolType = g.readString() ?? '';
         g.readString(); // protocol
-        const members = g.readArray((m) => {
+        const memberMetadata = g.readArray((m) => {
           m.readString(); // member id
           m.readString(); // client id
           m.readString(); // client host
-          m.readBytes(); // metadata
+          const metadata = m.readBytes();
           m.readBytes(); // assignment
-          return 1;
-        }).length;
-        return { errorCode, groupId, state, members };
+          return metadata;
+        });
+        return { errorCode, groupId, state, protocolType, members: memberMetadata.length, memberMetadata };
       });
     },
   };
@@ -565,7 +571,7 @@ function describeGroupsV1(groupIds: readonly string[]) {
 const RESOURCE_TOPIC = 2;
 
 /** DescribeConfigs v1 for the named configs of each topic. */
-function describeTopicConfigsV1(topics: readonly string[], names: readonly string[]) {
+export function describeTopicConfigsV1(topics: readonly string[], names: readonly string[]) {
   return {
     apiKey: API_KEYS.DescribeConfigs as number,
     apiVersion: 1,
@@ -604,7 +610,7 @@ interface OffsetFetchResult {
 }
 
 /** OffsetFetch v3 for all of a group's committed partitions (topics = null). */
-function offsetFetchV3(groupId: string) {
+export function offsetFetchV3(groupId: string) {
   return {
     apiKey: API_KEYS.OffsetFetch as number,
     apiVersion: 3,
@@ -635,7 +641,7 @@ function offsetFetchV3(groupId: string) {
 }
 
 /** ListOffsets v2 (read_uncommitted): one timestamp for all the given partitions. */
-function listOffsetsV2(tps: readonly TopicPartition[], timestamp: number) {
+export function listOffsetsV2(tps: readonly TopicPartition[], timestamp: number) {
   return {
     apiKey: API_KEYS.ListOffsets as number,
     apiVersion: 2,
@@ -669,7 +675,7 @@ function listOffsetsV2(tps: readonly TopicPartition[], timestamp: number) {
 }
 
 /** Fetch v4 returning each partition's raw record bytes (decoded by record-batch.ts). */
-function fetchV4(reqs: readonly RecordProbeRequest[], partitionBytes: number) {
+export function fetchV4(reqs: readonly RecordProbeRequest[], partitionBytes: number) {
   return {
     apiKey: API_KEYS.Fetch as number,
     apiVersion: 4,
