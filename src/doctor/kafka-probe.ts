@@ -1,0 +1,331 @@
+/**
+ * `vigil doctor`'s Kafka probe (an adapter): connects with the config's own TLS and SASL
+ * settings through the same connection layer as the monitor (src/kafka/kafkajs-wire.ts)
+ * and sends the requests the monitor sends — the same request builders — once for each
+ * topic and group it watches, to see which ACLs the brokers refuse. It reads nothing
+ * beyond one record batch per topic and writes nothing: the canary's CreateTopics is sent
+ * with validate_only.
+ *
+ * It only gathers facts (kafka-checks.ts judges them). A topic vigil may not DESCRIBE is
+ * invisible in Metadata, so the probe also asks by name for the topics the config names
+ * literally, the topics the watched groups subscribe to (their DescribeGroups member
+ * metadata) and the topics they committed offsets for.
+ */
+import type { VigilConfig } from '../config/types';
+import { describeError } from '../errors';
+import {
+  LATEST_TIMESTAMP,
+  addressOf,
+  describeGroupsV1,
+  describeTopicConfigsV1,
+  fetchV4,
+  forEachLimited,
+  listOffsetsV2,
+  offsetFetchV3,
+} from '../kafka/kafkajs-admin';
+import { API_KEYS, KafkaConnections, type KafkajsDecoder, kafkaErrorName, newDecoder, newEncoder } from '../kafka/kafkajs-wire';
+import type { BrokerInfo, TopicPartition } from '../kafka/types';
+import { silentLogger, type Logger } from '../log';
+import { nameFilter } from '../util/glob';
+import {
+  type AccessFact,
+  type AclOperation,
+  type AclResourceType,
+  CLUSTER_RESOURCE,
+  MONITOR_ACLS,
+  authorizedOperations,
+  canaryAcls,
+  deniedResourceType,
+} from './kafka-acl';
+import type { AddressProbe, ConnectError, KafkaFacts } from './kafka-checks';
+
+const GROUP_CONCURRENCY = 16;
+/** A Fetch at the end offset returns nothing; where the end is unknown, at most one batch. */
+const FETCH_PARTITION_BYTES = 1024;
+const ERR_NONE = 0;
+const ERR_UNKNOWN_TOPIC_OR_PARTITION = 3;
+
+export async function probeKafka(config: VigilConfig, logger: Logger = silentLogger): Promise<KafkaFacts> {
+  const conns = new KafkaConnections(config.kafka, logger);
+  try {
+    return await probe(conns, config);
+  } finally {
+    await conns.close();
+  }
+}
+
+async function probe(conns: KafkaConnections, config: VigilConfig): Promise<KafkaFacts> {
+  const requirements = [...MONITOR_ACLS];
+  const bootstrap: AddressProbe[] = await Promise.all(config.kafka.brokers.map((address) => connectProbe(conns, address, async () => undefined)));
+  const first = bootstrap.find((p) => p.ok);
+  if (first === undefined) return { bootstrap, requirements, access: [] };
+
+  let md: MetadataV8;
+  try {
+    md = await conns.send(await conns.connect(first.address), metadataV8(null));
+  } catch (err) {
+    return { bootstrap, metadataError: describeError(err), requirements, access: [] };
+  }
+  const advertised = await Promise.all(
+    md.brokers.map(async (b) => ({
+      nodeId: b.nodeId,
+      ...(await connectProbe(conns, addressOf(b), (broker) => conns.send(broker, metadataV8([])))),
+    })),
+  );
+  const live = md.brokers.filter((b) => advertised.find((a) => a.nodeId === b.nodeId)?.ok);
+  const someBroker = async () => conns.connect(first.address);
+
+  const access: AccessFact[] = [];
+  const fact = (operation: AclOperation, resourceType: AclResourceType, name: string, allowed: boolean, via: string, error?: string): void => {
+    access.push({ operation, resourceType, name, allowed, via, ...(allowed || error === undefined ? {} : { error }) });
+  };
+  const denial = (code: number): string | undefined => (deniedResourceType(code) === undefined ? undefined : kafkaErrorName(code));
+
+  // The cluster: ListGroups never says no, so the authorized operations are the only witness.
+  const clusterOps = authorizedOperations(md.clusterAuthorizedOperations);
+  if (clusterOps !== null) fact('DESCRIBE', 'CLUSTER', CLUSTER_RESOURCE, clusterOps.has('DESCRIBE'), 'Metadata', 'the cluster authorized operations lack DESCRIBE');
+
+  // Groups: every group listed on any broker, and those the config names literally.
+  const groupFilter = nameFilter(config.monitor.groups.include, config.monitor.groups.exclude);
+  const listed = new Set<string>();
+  await Promise.all(
+    live.map(async (b) => {
+      try {
+        const res = await (await conns.connect(addressOf(b))).listGroups();
+        for (const g of res.groups as { groupId: string }[]) listed.add(g.groupId);
+      } catch {
+        // a broker that does not list its groups is not an ACL problem; kafka.brokers says why
+      }
+    }),
+  );
+  const groups = [...new Set([...listed, ...config.monitor.groups.include.filter(isLiteral)])].filter(groupFilter).sort();
+  const groupTopics = new Set<string>();
+  const byCoordinator = new Map<string, string[]>();
+  await forEachLimited(groups, GROUP_CONCURRENCY, async (groupId) => {
+    try {
+      const res = await (await someBroker()).findGroupCoordinator({ groupId, coordinatorType: 0 });
+      const address = `${res.coordinator.host}:${res.coordinator.port}`;
+      byCoordinator.set(address, [...(byCoordinator.get(address) ?? []), groupId]);
+    } catch (err) {
+      const type = (err as { type?: string }).type;
+      if (type === 'GROUP_AUTHORIZATION_FAILED') fact('DESCRIBE', 'GROUP', groupId, false, 'FindCoordinator', type);
+    }
+  });
+  await Promise.all(
+    [...byCoordinator].map(async ([address, ids]) => {
+      try {
+        const broker = await conns.connect(address);
+        for (const g of await conns.send(broker, describeGroupsV1(ids))) {
+          fact('DESCRIBE', 'GROUP', g.groupId, denial(g.errorCode) === undefined, 'DescribeGroups', denial(g.errorCode));
+          if (g.protocolType === 'consumer') for (const m of g.memberMetadata) for (const t of subscribedTopics(m)) groupTopics.add(t);
+        }
+        await forEachLimited(ids, GROUP_CONCURRENCY, async (groupId) => {
+          try {
+            const res = await conns.send(broker, offsetFetchV3(groupId));
+            fact('DESCRIBE', 'GROUP', groupId, denial(res.errorCode) === undefined, 'OffsetFetch', denial(res.errorCode));
+            for (const t of res.offsets.keys()) groupTopics.add(t);
+          } catch {
+            // not an ACL problem (a coordinator moving, a timeout)
+          }
+        });
+      } catch {
+        // a coordinator that does not answer is not an ACL problem
+      }
+    }),
+  );
+
+  // Topics: the watched ones Metadata shows, then by name the ones it may have hidden.
+  const topicFilter = nameFilter(config.monitor.topics.include, config.monitor.topics.exclude);
+  const watched = md.topics.filter((t) => !t.isInternal && topicFilter(t.name) && deniedResourceType(t.errorCode) === undefined);
+  const shown = new Set(md.topics.map((t) => t.name));
+  const hidden = [...new Set([...config.monitor.topics.include.filter(isLiteral), ...groupTopics])].filter((t) => topicFilter(t) && !shown.has(t) && !t.startsWith('__'));
+  const hiddenDenied: string[] = [];
+  if (hidden.length > 0) {
+    for (const t of (await conns.send(await someBroker(), metadataV8(hidden))).topics) {
+      if (deniedResourceType(t.errorCode) === 'TOPIC') {
+        fact('DESCRIBE', 'TOPIC', t.name, false, 'Metadata', kafkaErrorName(t.errorCode));
+        hiddenDenied.push(t.name);
+      } else if (t.errorCode === ERR_NONE) {
+        watched.push(t);
+      }
+    }
+  }
+  for (const t of watched) fact('DESCRIBE', 'TOPIC', t.name, true, 'Metadata');
+
+  // One partition with a leader per topic is enough: ACLs are per topic.
+  const brokersById = new Map(md.brokers.map((b) => [b.nodeId, b]));
+  const byLeader = new Map<BrokerInfo, TopicPartition[]>();
+  for (const t of watched) {
+    const p = t.partitions.find((x) => brokersById.has(x.leader));
+    if (!p) continue;
+    const leader = brokersById.get(p.leader) as BrokerInfo;
+    byLeader.set(leader, [...(byLeader.get(leader) ?? []), { topic: t.name, partition: p.partition }]);
+  }
+  await Promise.all(
+    [...byLeader].map(async ([leader, tps]) => {
+      try {
+        const broker = await conns.connect(addressOf(leader));
+        const ends = new Map<string, number>();
+        for (const p of await conns.send(broker, listOffsetsV2(tps, LATEST_TIMESTAMP))) {
+          fact('DESCRIBE', 'TOPIC', p.topic, denial(p.errorCode) === undefined, 'ListOffsets', denial(p.errorCode));
+          if (p.errorCode === ERR_NONE) ends.set(p.topic, p.offset);
+        }
+        const fetches = tps.map((tp) => ({ ...tp, offset: ends.get(tp.topic) ?? 0 }));
+        for (const p of await conns.send(broker, fetchV4(fetches, FETCH_PARTITION_BYTES))) {
+          fact('READ', 'TOPIC', p.topic, denial(p.errorCode) === undefined, 'Fetch', denial(p.errorCode));
+        }
+      } catch {
+        // a leader that does not answer is reported under kafka.brokers
+      }
+    }),
+  );
+  // Kafka checks READ before it looks at the partition, so any broker can answer for a
+  // topic whose DESCRIBE is denied (the answer is then NOT_LEADER or the like, or the denial).
+  if (hiddenDenied.length > 0) {
+    const res = await conns.send(await someBroker(), fetchV4(hiddenDenied.map((topic) => ({ topic, partition: 0, offset: 0 })), FETCH_PARTITION_BYTES));
+    for (const p of res) fact('READ', 'TOPIC', p.topic, denial(p.errorCode) === undefined, 'Fetch', denial(p.errorCode));
+  }
+  if (watched.length > 0) {
+    for (const r of await conns.send(await someBroker(), describeTopicConfigsV1(watched.map((t) => t.name), ['min.insync.replicas']))) {
+      fact('DESCRIBE_CONFIGS', 'TOPIC', r.name, denial(r.errorCode) === undefined, 'DescribeConfigs', denial(r.errorCode));
+    }
+  }
+
+  if (config.canary.enabled) {
+    const topic = config.canary.topic;
+    const t = (await conns.send(await someBroker(), metadataV8([topic]))).topics.find((x) => x.name === topic);
+    const code = t?.errorCode ?? ERR_NONE;
+    const exists = t !== undefined && deniedResourceType(code) === undefined && code !== ERR_UNKNOWN_TOPIC_OR_PARTITION;
+    fact('DESCRIBE', 'TOPIC', topic, deniedResourceType(code) === undefined, 'Metadata', denial(code));
+    const ops = t === undefined || !exists ? null : authorizedOperations(t.authorizedOperations);
+    for (const op of ['READ', 'WRITE', 'ALTER'] as const) {
+      if (ops !== null) fact(op, 'TOPIC', topic, ops.has(op), 'Metadata', `the topic authorized operations lack ${op}`);
+    }
+    if (!exists) {
+      const res = await conns.send(await someBroker(), createTopicValidateOnlyV1(topic, config.kafka.requestTimeoutMs));
+      for (const r of res) fact('CREATE', 'TOPIC', r.name, denial(r.errorCode) === undefined, 'CreateTopics (validate only)', denial(r.errorCode));
+    }
+    requirements.push(...canaryAcls(exists));
+  }
+  return { bootstrap, advertised, requirements, access };
+}
+
+/** Connects (TCP, TLS, ApiVersions, SASL) and runs `then` on the broker; never throws. */
+async function connectProbe(conns: KafkaConnections, address: string, then: (broker: any) => Promise<unknown>): Promise<AddressProbe> {
+  try {
+    await then(await conns.connect(address));
+    return { address, ok: true };
+  } catch (err) {
+    await conns.drop(address);
+    return { address, ok: false, error: connectError(err) };
+  }
+}
+
+export function connectError(err: unknown): ConnectError {
+  const e = err as { name?: unknown; type?: unknown; code?: unknown; cause?: { code?: unknown } };
+  const code = typeof e.code === 'string' ? e.code : typeof e.cause?.code === 'string' ? e.cause.code : undefined;
+  return {
+    message: describeError(err),
+    ...(typeof e.name === 'string' ? { name: e.name } : {}),
+    ...(typeof e.type === 'string' ? { type: e.type } : {}),
+    ...(code !== undefined ? { code } : {}),
+  };
+}
+
+/** A glob without wildcards names one group or topic. */
+function isLiteral(glob: string): boolean {
+  return !/[*?]/.test(glob);
+}
+
+/**
+ * The topics of a consumer's subscription (ConsumerProtocolSubscription: version, topics,
+ * user data, …); [] for metadata that is not one.
+ */
+export function subscribedTopics(metadata: Buffer | null): string[] {
+  if (metadata === null || metadata.length < 6) return [];
+  try {
+    const d = newDecoder(metadata);
+    d.readInt16(); // version
+    return d.readArray((t) => t.readString() ?? '').filter((t) => t !== '');
+  } catch {
+    return [];
+  }
+}
+
+interface MetadataV8Topic {
+  readonly errorCode: number;
+  readonly name: string;
+  readonly isInternal: boolean;
+  readonly partitions: readonly { readonly partition: number; readonly leader: number }[];
+  readonly authorizedOperations: number;
+}
+
+interface MetadataV8 {
+  readonly brokers: BrokerInfo[];
+  readonly topics: MetadataV8Topic[];
+  readonly clusterAuthorizedOperations: number;
+}
+
+/**
+ * Metadata v8 (Kafka 2.3+) with the cluster's and the topics' authorized operations:
+ * `null` for every topic the principal may DESCRIBE, or the named ones (each answered
+ * with its own error code), `[]` for brokers only.
+ */
+function metadataV8(topics: readonly string[] | null) {
+  return {
+    apiKey: API_KEYS.Metadata as number,
+    apiVersion: 8,
+    apiName: 'Metadata',
+    encode: () => {
+      const e = newEncoder();
+      if (topics === null) e.writeInt32(-1);
+      else e.writeArray(topics.map((t) => newEncoder().writeString(t)));
+      return e.writeBoolean(false).writeBoolean(true).writeBoolean(true);
+    },
+    decode: (d: KafkajsDecoder): MetadataV8 => {
+      d.readInt32(); // throttle
+      const brokers = d.readArray((b) => ({ nodeId: b.readInt32(), host: b.readString() ?? '', port: b.readInt32(), rack: b.readString() }));
+      d.readString(); // cluster id
+      d.readInt32(); // controller
+      const parsed = d.readArray((t): MetadataV8Topic => {
+        const errorCode = t.readInt16();
+        const name = t.readString() ?? '';
+        const isInternal = t.readBoolean();
+        const partitions = t.readArray((p) => {
+          p.readInt16(); // partition error
+          const partition = p.readInt32();
+          const leader = p.readInt32();
+          p.readInt32(); // leader epoch
+          p.readArray((r) => r.readInt32()); // replicas
+          p.readArray((r) => r.readInt32()); // isr
+          p.readArray((r) => r.readInt32()); // offline
+          return { partition, leader };
+        });
+        partitions.sort((a, b) => a.partition - b.partition);
+        return { errorCode, name, isInternal, partitions, authorizedOperations: t.readInt32() };
+      });
+      return { brokers: brokers.sort((a, b) => a.nodeId - b.nodeId), topics: parsed, clusterAuthorizedOperations: d.readInt32() };
+    },
+  };
+}
+
+/** CreateTopics v1 with validate_only: Kafka checks CREATE (and the request) and creates nothing. */
+function createTopicValidateOnlyV1(topic: string, timeoutMs: number) {
+  return {
+    apiKey: API_KEYS.CreateTopics as number,
+    apiVersion: 1,
+    apiName: 'CreateTopics',
+    encode: () =>
+      newEncoder()
+        .writeArray([newEncoder().writeString(topic).writeInt32(1).writeInt16(1).writeArray([]).writeArray([])])
+        .writeInt32(timeoutMs)
+        .writeBoolean(true),
+    decode: (d: KafkajsDecoder) =>
+      d.readArray((t) => {
+        const name = t.readString() ?? '';
+        const errorCode = t.readInt16();
+        t.readString(); // error message
+        return { name, errorCode };
+      }),
+  };
+}
