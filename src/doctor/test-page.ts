@@ -38,6 +38,12 @@ export function testPageNotification(config: Pick<VigilConfig, 'cluster' | 'node
   return { id: notificationId(alert), alert };
 }
 
+/** The channel as the test page uses it: without the runbook link, since no runbook entry covers a test. */
+export function testPageChannel(channel: ChannelConfig): ChannelConfig {
+  const { runbookUrl: _none, ...plain } = channel;
+  return plain as ChannelConfig;
+}
+
 function channelLabel(c: ChannelConfig): string {
   return `${c.name} (${c.type} → ${redactUrl(c.url)})`;
 }
@@ -64,9 +70,7 @@ export async function sendTestPages(config: VigilConfig, opts: TestPageOptions =
   return Promise.all(
     config.alerting.channels.map(async (channel) => {
       const id = `alerting.${channel.name}`;
-      // No runbook link: the runbook has no entry for a test page.
-      const { runbookUrl: _unused, ...plain } = channel;
-      const outcome = await notifier.deliver(notification, plain as ChannelConfig, sentBy, { maxAttempts: opts.maxAttempts ?? 2 });
+      const outcome = await notifier.deliver(notification, testPageChannel(channel), sentBy, { maxAttempts: opts.maxAttempts ?? 2 });
       const label = channelLabel(channel);
       switch (outcome.outcome) {
         case 'delivered':

@@ -23,6 +23,7 @@ import { after, before, describe, it } from 'node:test';
 import { AclOperationTypes, AclPermissionTypes, AclResourceTypes, Kafka, logLevel, ResourcePatternTypes, type Admin } from 'kafkajs';
 import { parse, stringify } from 'yaml';
 import type { Check, DoctorReport } from '../../src/doctor';
+import { silenceKafkajsNegativeTimeoutWarning } from '../../src/kafka/kafkajs-warnings';
 import { makeTestCerts, type TestCerts } from '../harness/certs';
 import { OffsetCommitter } from '../harness/commit-offsets';
 import { withLogsOnFailure } from '../harness/failure';
@@ -124,6 +125,7 @@ function runPrintedKafkaAcls(command: string): Promise<void> {
 }
 
 before(async () => {
+  silenceKafkajsNegativeTimeoutWarning();
   certs = makeTestCerts();
   workDir = certs.dir;
   const keystore = path.join(certs.dir, 'broker-keystore.pem');
@@ -159,6 +161,7 @@ before(async () => {
   await admin.connect();
   await kafka.createTopic('orders', { partitions: 2 });
   await kafka.createTopic('payments', { partitions: 1 });
+  await kafka.createTopic('audit', { partitions: 1 }); // no ACL for vigil at all
   const committer = new OffsetCommitter(kafka.bootstrap);
   try {
     await committer.commit('orders-svc', [{ topic: 'orders', partition: 0, offset: 0 }]);
@@ -259,6 +262,19 @@ describe('vigil doctor against SASL_SSL Kafka with ACLs, Redis with an ACL user,
       await admin.createAcls({ acl: [grant] });
       await waitForAclCount(8);
       assert.equal((await runDoctor(config)).code, 0);
+    }));
+
+  it('a topic vigil may not DESCRIBE is invisible; named literally in monitor.topics.include, the doctor names DESCRIBE and READ on it', () =>
+    withLogsOnFailure(sources(), async () => {
+      const doc = parse(fs.readFileSync(replicas.get('vigil-1').configFile, 'utf8')) as Record<string, any>;
+      doc.monitor = { topics: { include: ['orders', 'payments', 'audit'] } };
+      const file = path.join(workDir, 'audit.yaml');
+      fs.writeFileSync(file, stringify(doc), { mode: 0o600 });
+      const run = await runDoctor(file);
+      assert.equal(run.code, 1, show(run.report));
+      assert.deepEqual(failing(run.report).map((c) => c.id), ['kafka.acl.describe-topic', 'kafka.acl.read-topic'], show(run.report));
+      assert.match(byId(run.report, 'kafka.acl.describe-topic').found, /^DESCRIBE on TOPIC audit denied to User:vigil \(Metadata: TOPIC_AUTHORIZATION_FAILED\)/);
+      assert.match(byId(run.report, 'kafka.acl.read-topic').found, /^READ on TOPIC audit denied to User:vigil \(Fetch: TOPIC_AUTHORIZATION_FAILED\)/);
     }));
 
   it('--send-test-page delivers one page marked as a test through the webhook channel', () =>
