@@ -217,7 +217,7 @@ export function aclChecks(requirements: readonly AclRequirement[], facts: readon
     const names = [...new Set(mine.map((f) => f.name))].sort();
     if (denied.size === 0) {
       const what = req.resourceType === 'CLUSTER' ? '' : ` for all ${names.length} ${req.resourceType === 'TOPIC' ? 'topic' : 'group'}(s) tested (${listNames(names, 3)})`;
-      return check(id, 'ok', `${req.operation} on ${req.resourceType} allowed${what}: ${req.requests} answered`);
+      return check(id, 'ok', `${req.operation} on ${req.resourceType} allowed${what}; needed by ${req.requests}`);
     }
     const deniedNames = [...denied.keys()].sort();
     const first = denied.values().next().value as AccessFact;

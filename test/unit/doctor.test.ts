@@ -4,11 +4,14 @@
  * against election.maxClockSkew, the replica count, the Redis checks, and the test page.
  */
 import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import { buildRequest } from '../../src/alerting/channels';
 import type { ChannelConfig } from '../../src/config/types';
 import { type Check, check, doctorExitCode, doctorJson, renderDoctorReport, shellWord } from '../../src/doctor/check';
 import { clockCheck, clockOffset } from '../../src/doctor/clock';
+import { MONITOR_ACLS, aclCheckId, canaryAcls } from '../../src/doctor/kafka-acl';
 import { parseRejection, peerCheck, peerClockCheck, quorumCheck, staleOffsetMs } from '../../src/doctor/peer-checks';
 import { evictionCheck, infoField, persistenceCheck, redisFailure, redisFix } from '../../src/doctor/redis-checks';
 import { TEST_PAGE_TEXT, channelsCheck, testPageChannel, testPageNotification } from '../../src/doctor/test-page';
@@ -187,5 +190,36 @@ describe('the test page', () => {
     assert.equal(listed.status, 'ok');
     assert.match(listed.found, /w \(webhook → http:\/\/x\)/);
     assert.ok(!listed.found.includes('secret-path'));
+  });
+});
+
+describe('docs/doctor.md', () => {
+  const root = path.resolve(__dirname, '..', '..', '..');
+  const doc = fs.readFileSync(path.join(root, 'docs', 'doctor.md'), 'utf8');
+  const srcDir = path.join(root, 'src', 'doctor');
+  const source = fs.readdirSync(srcDir).filter((f) => f.endsWith('.ts')).map((f) => fs.readFileSync(path.join(srcDir, f), 'utf8')).join('\n');
+
+  /** The ids the code can report: literals, and per-peer / per-channel templates as the docs write them. */
+  const codeIds = new Set<string>([
+    ...[...source.matchAll(/'((?:election|kafka|redis|clock|alerting)\.[a-z-]+)'/g)].map((m) => m[1] as string),
+    ...[...source.matchAll(/`(peer|clock|alerting)\.\$\{/g)].map((m) => ({ peer: 'peer.<id>', clock: 'clock.<id>', alerting: 'alerting.<channel>' })[m[1] as 'peer' | 'clock' | 'alerting']),
+  ]);
+  /** The first column of the table under "## The checks". */
+  const section = doc.slice(doc.indexOf('## The checks'), doc.indexOf('## Kafka ACLs'));
+  const documented = new Set([...section.matchAll(/^\| `([^`]+)` \|/gm)].map((m) => m[1] as string));
+
+  it('documents every check the code reports, and no check it does not', () => {
+    assert.ok(codeIds.size >= 12, `found only ${[...codeIds].join(', ')}`);
+    const acl = [...codeIds].filter((id) => id.startsWith('kafka.acl.'));
+    assert.deepEqual(acl, [], 'ACL ids are built by aclCheckId, not written out');
+    assert.deepEqual([...codeIds].filter((id) => !documented.has(id)).sort(), [], 'reported but not in the table');
+    assert.deepEqual([...documented].filter((id) => id !== 'kafka.acl.*' && !codeIds.has(id)).sort(), [], 'in the table but never reported');
+  });
+
+  it('names every ACL check and the ACL behind it', () => {
+    for (const req of [...MONITOR_ACLS, ...canaryAcls(false)]) {
+      assert.ok(doc.includes(`\`${aclCheckId(req)}\``), `docs/doctor.md does not name ${aclCheckId(req)}`);
+      assert.ok(doc.includes(`\`${req.operation}\``), `docs/doctor.md does not name ${req.operation}`);
+    }
   });
 });
