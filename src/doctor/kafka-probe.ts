@@ -21,7 +21,9 @@ import {
   fetchV4,
   forEachLimited,
   listOffsetsV2,
+  metadataV8,
   offsetFetchV3,
+  type RawMetadata,
 } from '../kafka/kafkajs-admin';
 import { API_KEYS, KafkaConnections, type KafkajsDecoder, kafkaErrorName, newDecoder, newEncoder } from '../kafka/kafkajs-wire';
 import type { BrokerInfo, TopicPartition } from '../kafka/types';
@@ -60,7 +62,7 @@ async function probe(conns: KafkaConnections, config: VigilConfig): Promise<Kafk
   const first = bootstrap.find((p) => p.ok);
   if (first === undefined) return { bootstrap, requirements, access: [] };
 
-  let md: MetadataV8;
+  let md: RawMetadata;
   try {
     md = await conns.send(await conns.connect(first.address), metadataV8(null));
   } catch (err) {
@@ -82,21 +84,19 @@ async function probe(conns: KafkaConnections, config: VigilConfig): Promise<Kafk
   const denial = (code: number): string | undefined => (deniedResourceType(code) === undefined ? undefined : kafkaErrorName(code));
 
   // The cluster: ListGroups never says no, so the authorized operations are the only witness.
-  const clusterOps = authorizedOperations(md.clusterAuthorizedOperations);
+  const clusterOps = md.clusterAuthorizedOperations === undefined ? null : authorizedOperations(md.clusterAuthorizedOperations);
   if (clusterOps !== null) fact('DESCRIBE', 'CLUSTER', CLUSTER_RESOURCE, clusterOps.has('DESCRIBE'), 'Metadata', 'the cluster authorized operations lack DESCRIBE');
 
   // Groups: every group listed on any broker, and those the config names literally.
   const groupFilter = nameFilter(config.monitor.groups.include, config.monitor.groups.exclude);
   const listed = new Set<string>();
   await Promise.all(
-    live.map(async (b) => {
-      try {
+    live.map((b) =>
+      tolerate(async () => {
         const res = await (await conns.connect(addressOf(b))).listGroups();
         for (const g of res.groups as { groupId: string }[]) listed.add(g.groupId);
-      } catch {
-        // a broker that does not list its groups is not an ACL problem; kafka.brokers says why
-      }
-    }),
+      }),
+    ),
   );
   const groups = [...new Set([...listed, ...config.monitor.groups.include.filter(isLiteral)])].filter(groupFilter).sort();
   const groupTopics = new Set<string>();
@@ -112,45 +112,43 @@ async function probe(conns: KafkaConnections, config: VigilConfig): Promise<Kafk
     }
   });
   await Promise.all(
-    [...byCoordinator].map(async ([address, ids]) => {
-      try {
+    [...byCoordinator].map(([address, ids]) =>
+      tolerate(async () => {
         const broker = await conns.connect(address);
         for (const g of await conns.send(broker, describeGroupsV1(ids))) {
           fact('DESCRIBE', 'GROUP', g.groupId, denial(g.errorCode) === undefined, 'DescribeGroups', denial(g.errorCode));
           if (g.protocolType === 'consumer') for (const m of g.memberMetadata) for (const t of subscribedTopics(m)) groupTopics.add(t);
         }
-        await forEachLimited(ids, GROUP_CONCURRENCY, async (groupId) => {
-          try {
+        await forEachLimited(ids, GROUP_CONCURRENCY, (groupId) =>
+          tolerate(async () => {
             const res = await conns.send(broker, offsetFetchV3(groupId));
             fact('DESCRIBE', 'GROUP', groupId, denial(res.errorCode) === undefined, 'OffsetFetch', denial(res.errorCode));
             for (const t of res.offsets.keys()) groupTopics.add(t);
-          } catch {
-            // not an ACL problem (a coordinator moving, a timeout)
-          }
-        });
-      } catch {
-        // a coordinator that does not answer is not an ACL problem
-      }
-    }),
+          }),
+        );
+      }),
+    ),
   );
 
   // Topics: the watched ones Metadata shows, then by name the ones it may have hidden.
   const topicFilter = nameFilter(config.monitor.topics.include, config.monitor.topics.exclude);
-  const watched = md.topics.filter((t) => !t.isInternal && topicFilter(t.name) && deniedResourceType(t.errorCode) === undefined);
-  const shown = new Set(md.topics.map((t) => t.name));
+  const watched = md.topics.filter((t) => !t.isInternal && topicFilter(t.topic) && deniedResourceType(t.errorCode) === undefined);
+  const shown = new Set(md.topics.map((t) => t.topic));
   const hidden = [...new Set([...config.monitor.topics.include.filter(isLiteral), ...groupTopics])].filter((t) => topicFilter(t) && !shown.has(t) && !t.startsWith('__'));
   const hiddenDenied: string[] = [];
   if (hidden.length > 0) {
-    for (const t of (await conns.send(await someBroker(), metadataV8(hidden))).topics) {
-      if (deniedResourceType(t.errorCode) === 'TOPIC') {
-        fact('DESCRIBE', 'TOPIC', t.name, false, 'Metadata', kafkaErrorName(t.errorCode));
-        hiddenDenied.push(t.name);
-      } else if (t.errorCode === ERR_NONE) {
-        watched.push(t);
+    await tolerate(async () => {
+      for (const t of (await conns.send(await someBroker(), metadataV8(hidden))).topics) {
+        if (deniedResourceType(t.errorCode) === 'TOPIC') {
+          fact('DESCRIBE', 'TOPIC', t.topic, false, 'Metadata', kafkaErrorName(t.errorCode));
+          hiddenDenied.push(t.topic);
+        } else if (t.errorCode === ERR_NONE) {
+          watched.push(t);
+        }
       }
-    }
+    });
   }
-  for (const t of watched) fact('DESCRIBE', 'TOPIC', t.name, true, 'Metadata');
+  for (const t of watched) fact('DESCRIBE', 'TOPIC', t.topic, true, 'Metadata');
 
   // One partition with a leader per topic is enough: ACLs are per topic.
   const brokersById = new Map(md.brokers.map((b) => [b.nodeId, b]));
@@ -159,11 +157,11 @@ async function probe(conns: KafkaConnections, config: VigilConfig): Promise<Kafk
     const p = t.partitions.find((x) => brokersById.has(x.leader));
     if (!p) continue;
     const leader = brokersById.get(p.leader) as BrokerInfo;
-    byLeader.set(leader, [...(byLeader.get(leader) ?? []), { topic: t.name, partition: p.partition }]);
+    byLeader.set(leader, [...(byLeader.get(leader) ?? []), { topic: t.topic, partition: p.partition }]);
   }
   await Promise.all(
-    [...byLeader].map(async ([leader, tps]) => {
-      try {
+    [...byLeader].map(([leader, tps]) =>
+      tolerate(async () => {
         const broker = await conns.connect(addressOf(leader));
         const ends = new Map<string, number>();
         for (const p of await conns.send(broker, listOffsetsV2(tps, LATEST_TIMESTAMP))) {
@@ -174,40 +172,57 @@ async function probe(conns: KafkaConnections, config: VigilConfig): Promise<Kafk
         for (const p of await conns.send(broker, fetchV4(fetches, FETCH_PARTITION_BYTES))) {
           fact('READ', 'TOPIC', p.topic, denial(p.errorCode) === undefined, 'Fetch', denial(p.errorCode));
         }
-      } catch {
-        // a leader that does not answer is reported under kafka.brokers
-      }
-    }),
+      }),
+    ),
   );
   // Kafka checks READ before it looks at the partition, so any broker can answer for a
   // topic whose DESCRIBE is denied (the answer is then NOT_LEADER or the like, or the denial).
   if (hiddenDenied.length > 0) {
-    const res = await conns.send(await someBroker(), fetchV4(hiddenDenied.map((topic) => ({ topic, partition: 0, offset: 0 })), FETCH_PARTITION_BYTES));
-    for (const p of res) fact('READ', 'TOPIC', p.topic, denial(p.errorCode) === undefined, 'Fetch', denial(p.errorCode));
+    await tolerate(async () => {
+      const res = await conns.send(await someBroker(), fetchV4(hiddenDenied.map((topic) => ({ topic, partition: 0, offset: 0 })), FETCH_PARTITION_BYTES));
+      for (const p of res) fact('READ', 'TOPIC', p.topic, denial(p.errorCode) === undefined, 'Fetch', denial(p.errorCode));
+    });
   }
   if (watched.length > 0) {
-    for (const r of await conns.send(await someBroker(), describeTopicConfigsV1(watched.map((t) => t.name), ['min.insync.replicas']))) {
-      fact('DESCRIBE_CONFIGS', 'TOPIC', r.name, denial(r.errorCode) === undefined, 'DescribeConfigs', denial(r.errorCode));
-    }
+    await tolerate(async () => {
+      for (const r of await conns.send(await someBroker(), describeTopicConfigsV1(watched.map((t) => t.topic), ['min.insync.replicas']))) {
+        fact('DESCRIBE_CONFIGS', 'TOPIC', r.name, denial(r.errorCode) === undefined, 'DescribeConfigs', denial(r.errorCode));
+      }
+    });
   }
 
   if (config.canary.enabled) {
     const topic = config.canary.topic;
-    const t = (await conns.send(await someBroker(), metadataV8([topic]))).topics.find((x) => x.name === topic);
-    const code = t?.errorCode ?? ERR_NONE;
-    const exists = t !== undefined && deniedResourceType(code) === undefined && code !== ERR_UNKNOWN_TOPIC_OR_PARTITION;
-    fact('DESCRIBE', 'TOPIC', topic, deniedResourceType(code) === undefined, 'Metadata', denial(code));
-    const ops = t === undefined || !exists ? null : authorizedOperations(t.authorizedOperations);
-    for (const op of ['READ', 'WRITE', 'ALTER'] as const) {
-      if (ops !== null) fact(op, 'TOPIC', topic, ops.has(op), 'Metadata', `the topic authorized operations lack ${op}`);
-    }
-    if (!exists) {
-      const res = await conns.send(await someBroker(), createTopicValidateOnlyV1(topic, config.kafka.requestTimeoutMs));
-      for (const r of res) fact('CREATE', 'TOPIC', r.name, denial(r.errorCode) === undefined, 'CreateTopics (validate only)', denial(r.errorCode));
-    }
+    let exists = true;
+    await tolerate(async () => {
+      const t = (await conns.send(await someBroker(), metadataV8([topic]))).topics.find((x) => x.topic === topic);
+      const code = t?.errorCode ?? ERR_NONE;
+      exists = t !== undefined && deniedResourceType(code) === undefined && code !== ERR_UNKNOWN_TOPIC_OR_PARTITION;
+      fact('DESCRIBE', 'TOPIC', topic, deniedResourceType(code) === undefined, 'Metadata', denial(code));
+      const ops = t?.authorizedOperations === undefined || !exists ? null : authorizedOperations(t.authorizedOperations);
+      for (const op of ['READ', 'WRITE', 'ALTER'] as const) {
+        if (ops !== null) fact(op, 'TOPIC', topic, ops.has(op), 'Metadata', `the topic authorized operations lack ${op}`);
+      }
+      if (!exists) {
+        const res = await conns.send(await someBroker(), createTopicValidateOnlyV1(topic, config.kafka.requestTimeoutMs));
+        for (const r of res) fact('CREATE', 'TOPIC', r.name, denial(r.errorCode) === undefined, 'CreateTopics (validate only)', denial(r.errorCode));
+      }
+    });
     requirements.push(...canaryAcls(exists));
   }
   return { bootstrap, advertised, requirements, access };
+}
+
+/**
+ * Runs requests whose failure (a timeout, a broker going away) is no answer about ACLs:
+ * the facts they would have added are missing, and their lines say "not tested".
+ */
+async function tolerate(requests: () => Promise<void>): Promise<void> {
+  try {
+    await requests();
+  } catch {
+    // nothing to add; kafka.bootstrap and kafka.brokers report unreachable brokers
+  }
 }
 
 /** Connects (TCP, TLS, ApiVersions, SASL) and runs `then` on the broker; never throws. */
@@ -250,63 +265,6 @@ export function subscribedTopics(metadata: Buffer | null): string[] {
   } catch {
     return [];
   }
-}
-
-interface MetadataV8Topic {
-  readonly errorCode: number;
-  readonly name: string;
-  readonly isInternal: boolean;
-  readonly partitions: readonly { readonly partition: number; readonly leader: number }[];
-  readonly authorizedOperations: number;
-}
-
-interface MetadataV8 {
-  readonly brokers: BrokerInfo[];
-  readonly topics: MetadataV8Topic[];
-  readonly clusterAuthorizedOperations: number;
-}
-
-/**
- * Metadata v8 (Kafka 2.3+) with the cluster's and the topics' authorized operations:
- * `null` for every topic the principal may DESCRIBE, or the named ones (each answered
- * with its own error code), `[]` for brokers only.
- */
-function metadataV8(topics: readonly string[] | null) {
-  return {
-    apiKey: API_KEYS.Metadata as number,
-    apiVersion: 8,
-    apiName: 'Metadata',
-    encode: () => {
-      const e = newEncoder();
-      if (topics === null) e.writeInt32(-1);
-      else e.writeArray(topics.map((t) => newEncoder().writeString(t)));
-      return e.writeBoolean(false).writeBoolean(true).writeBoolean(true);
-    },
-    decode: (d: KafkajsDecoder): MetadataV8 => {
-      d.readInt32(); // throttle
-      const brokers = d.readArray((b) => ({ nodeId: b.readInt32(), host: b.readString() ?? '', port: b.readInt32(), rack: b.readString() }));
-      d.readString(); // cluster id
-      d.readInt32(); // controller
-      const parsed = d.readArray((t): MetadataV8Topic => {
-        const errorCode = t.readInt16();
-        const name = t.readString() ?? '';
-        const isInternal = t.readBoolean();
-        const partitions = t.readArray((p) => {
-          p.readInt16(); // partition error
-          const partition = p.readInt32();
-          const leader = p.readInt32();
-          p.readInt32(); // leader epoch
-          p.readArray((r) => r.readInt32()); // replicas
-          p.readArray((r) => r.readInt32()); // isr
-          p.readArray((r) => r.readInt32()); // offline
-          return { partition, leader };
-        });
-        partitions.sort((a, b) => a.partition - b.partition);
-        return { errorCode, name, isInternal, partitions, authorizedOperations: t.readInt32() };
-      });
-      return { brokers: brokers.sort((a, b) => a.nodeId - b.nodeId), topics: parsed, clusterAuthorizedOperations: d.readInt32() };
-    },
-  };
 }
 
 /** CreateTopics v1 with validate_only: Kafka checks CREATE (and the request) and creates nothing. */

@@ -492,6 +492,47 @@ function groupByTopic<T extends TopicPartition>(tps: readonly T[]): Map<string, 
 
 // ---- requests -----------------------------------------------------------------------------
 
+/** A Metadata answer as the broker sent it: every topic with its error code. */
+export interface RawMetadata {
+  readonly clusterId: string | null;
+  /** -1 when the broker names none */
+  readonly controllerId: number;
+  readonly brokers: BrokerInfo[];
+  readonly topics: (TopicInfo & { readonly errorCode: number; /** v8+ */ readonly authorizedOperations?: number })[];
+  /** v8–v10 */
+  readonly clusterAuthorizedOperations?: number;
+}
+
+/** Decodes Metadata v5 or v8 (v7 adds each partition's leader epoch, v8 the authorized operations). */
+function readMetadata(d: KafkajsDecoder, version: 5 | 8): RawMetadata {
+  d.readInt32(); // throttle
+  const brokers = d.readArray((b) => ({ nodeId: b.readInt32(), host: b.readString() ?? '', port: b.readInt32(), rack: b.readString() }));
+  const clusterId = d.readString();
+  const controllerId = d.readInt32();
+  const topics = d.readArray((t) => {
+    const errorCode = t.readInt16();
+    const topic = t.readString() ?? '';
+    const isInternal = t.readBoolean();
+    const partitions = t.readArray((p) => {
+      p.readInt16(); // partition error: LEADER_NOT_AVAILABLE for offline partitions; leader -1 says it
+      const partition = p.readInt32();
+      const leader = p.readInt32();
+      if (version >= 7) p.readInt32(); // leader epoch
+      return {
+        partition,
+        leader,
+        replicas: p.readArray((r) => r.readInt32()),
+        isr: p.readArray((r) => r.readInt32()),
+        offlineReplicas: p.readArray((r) => r.readInt32()),
+      };
+    });
+    partitions.sort((a, b) => a.partition - b.partition);
+    return version >= 8 ? { errorCode, topic, isInternal, partitions, authorizedOperations: t.readInt32() } : { errorCode, topic, isInternal, partitions };
+  });
+  brokers.sort((a, b) => a.nodeId - b.nodeId);
+  return version >= 8 ? { clusterId, controllerId, brokers, topics, clusterAuthorizedOperations: d.readInt32() } : { clusterId, controllerId, brokers, topics };
+}
+
 /** Metadata v5: all topics (null list), no auto-creation; partition errors kept per partition. */
 const METADATA_V5 = {
   apiKey: API_KEYS.Metadata as number,
@@ -499,35 +540,35 @@ const METADATA_V5 = {
   apiName: 'Metadata',
   encode: () => newEncoder().writeInt32(-1).writeBoolean(false),
   decode: (d: KafkajsDecoder): ClusterMetadata => {
-    d.readInt32(); // throttle
-    const brokers = d.readArray((b) => ({ nodeId: b.readInt32(), host: b.readString() ?? '', port: b.readInt32(), rack: b.readString() }));
-    const clusterId = d.readString();
-    const controller = d.readInt32();
-    const topics = d.readArray((t): TopicInfo & { errorCode: number } => {
-      const errorCode = t.readInt16();
-      const topic = t.readString() ?? '';
-      const isInternal = t.readBoolean();
-      const partitions = t.readArray((p) => {
-        p.readInt16(); // partition error: LEADER_NOT_AVAILABLE for offline partitions; leader -1 says it
-        return {
-          partition: p.readInt32(),
-          leader: p.readInt32(),
-          replicas: p.readArray((r) => r.readInt32()),
-          isr: p.readArray((r) => r.readInt32()),
-          offlineReplicas: p.readArray((r) => r.readInt32()),
-        };
-      });
-      partitions.sort((a, b) => a.partition - b.partition);
-      return { errorCode, topic, isInternal, partitions };
-    });
+    const md = readMetadata(d, 5);
     return {
-      clusterId,
-      controllerId: controller >= 0 ? controller : null,
-      brokers: brokers.sort((a, b) => a.nodeId - b.nodeId),
-      topics: topics.filter((t) => t.errorCode === ERR_NONE).map(({ errorCode: _e, ...t }) => t),
+      clusterId: md.clusterId,
+      controllerId: md.controllerId >= 0 ? md.controllerId : null,
+      brokers: md.brokers,
+      topics: md.topics.filter((t) => t.errorCode === ERR_NONE).map(({ errorCode: _e, ...t }) => t),
     };
   },
 };
+
+/**
+ * Metadata v8 (Kafka 2.3+) with the cluster's and the topics' authorized operations, for
+ * `vigil doctor`: `null` asks for every topic the principal may DESCRIBE, names ask for
+ * those (each answered with its own error code), `[]` for brokers only.
+ */
+export function metadataV8(topics: readonly string[] | null) {
+  return {
+    apiKey: API_KEYS.Metadata as number,
+    apiVersion: 8,
+    apiName: 'Metadata',
+    encode: () => {
+      const e = newEncoder();
+      if (topics === null) e.writeInt32(-1);
+      else e.writeArray(topics.map((t) => newEncoder().writeString(t)));
+      return e.writeBoolean(false).writeBoolean(true).writeBoolean(true);
+    },
+    decode: (d: KafkajsDecoder): RawMetadata => readMetadata(d, 8),
+  };
+}
 
 /** Metadata v5 for no topics: the cheapest request a broker must answer (liveness ping). */
 const METADATA_NO_TOPICS = {
