@@ -7,7 +7,8 @@
  * Four kinds, each the smallest move for its situation:
  * - `lead-elsewhere`: every partition the broker leads gets a new replica order whose
  *   first replica is another in-sync member (the broker goes last), then a preferred
- *   election. Same replica set: nothing is copied.
+ *   election. Same replica set: nothing is copied. A partition already in that order
+ *   gets the election alone.
  * - `evict`: the broker is dropped from the replica sets where it is in sync (as leader or
  *   follower), so neither consumers (the high watermark) nor acks=all producers wait for
  *   it; only where the rest of the ISR stays at or above the topic's min.insync.replicas.
@@ -117,10 +118,12 @@ export function planLeadElsewhere(ctx: PlanContext, broker: number): Plan {
       continue;
     }
     const to = [next, ...p.replicas.filter((r) => r !== next && r !== broker), broker];
-    moves.push({ topic, partition: p.partition, from: p.replicas, to });
+    // already in that order (an earlier plan's reassignment done, its election not): elect only
+    if (!same(to, p.replicas)) moves.push({ topic, partition: p.partition, from: p.replicas, to });
     elections.push({ topic, partition: p.partition });
   }
-  return finish(ctx, 'lead-elsewhere', broker, `move leadership of ${moves.length} partition${moves.length === 1 ? '' : 's'} off broker ${broker}`, moves, elections, skipped, false);
+  const n = elections.length;
+  return finish(ctx, 'lead-elsewhere', broker, `move leadership of ${n} partition${n === 1 ? '' : 's'} off broker ${broker}`, moves, elections, skipped, false);
 }
 
 /** The broker out of every replica set where it is in sync, where min.insync.replicas allows. */

@@ -57,6 +57,14 @@ describe('remediation plans (issue 7)', () => {
     assert.equal(plan.cause, 'broker:3 slow');
   });
 
+  it('lead elsewhere for a partition already in the new order (its election not run yet): the election alone', () => {
+    const md = metadata([1, 2, 3], { t: [part(0, [2, 1, 3], [1, 2, 3], 3)] });
+    const plan = planLeadElsewhere(ctx(md), 3);
+    assert.deepEqual(plan.moves, []);
+    assert.deepEqual(plan.elections, [{ topic: 't', partition: 0 }]);
+    assert.match(plan.reason, /^move leadership of 1 partition off broker 3$/);
+  });
+
   it('lead elsewhere never picks a broker to avoid or one missing from the metadata', () => {
     const md = metadata([1, 2, 3], { t: [part(0, [3, 4, 1, 2])] });
     assert.deepEqual(planLeadElsewhere(ctx(md, { avoid: new Set([1]) }), 3).moves, [{ topic: 't', partition: 0, from: [3, 4, 1, 2], to: [2, 4, 1, 3] }]);
