@@ -13,6 +13,7 @@ import { registerDemo } from './demo';
 import { registerDoctor } from './doctor';
 import { VERSION } from '../version';
 import { registerLag } from './lag';
+import { registerPlan } from './plan';
 import { registerRun } from './run';
 import { registerStatus } from './status';
 
@@ -29,6 +30,7 @@ export function buildProgram(): Command {
   registerRun(program);
   registerStatus(program);
   registerDemo(program);
+  registerPlan(program);
   return program;
 }
 
