@@ -16,7 +16,6 @@
  * is the other super user, for kafka-acls.sh over SASL_SSL.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -28,8 +27,9 @@ import { makeTestCerts, type TestCerts } from '../harness/certs';
 import { OffsetCommitter } from '../harness/commit-offsets';
 import { withLogsOnFailure } from '../harness/failure';
 import { type KafkaCluster, kafkaLibsDir, startKafka } from '../harness/kafka';
-import { startRedis, type RedisServer } from '../harness/redis';
-import { CLI_PATH, startReplicas, type ReplicaGroup } from '../harness/replicas';
+import { startRedis, startSentinel, type RedisServer } from '../harness/redis';
+import { runCollected, runVigil } from '../harness/cli';
+import { startReplicas, type ReplicaGroup } from '../harness/replicas';
 import { startWebhookSink, type WebhookSink } from '../harness/webhook-sink';
 import { waitFor } from '../harness/wait';
 
@@ -53,22 +53,13 @@ interface DoctorRun {
 }
 
 /** `vigil doctor --config <file> --json [extra]` as a user runs it. */
-function runDoctor(configFile: string, extra: string[] = []): Promise<DoctorRun> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI_PATH, 'doctor', '--config', configFile, '--json', ...extra], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      try {
-        resolve({ code, report: JSON.parse(stdout) as DoctorReport, stderr });
-      } catch {
-        reject(new Error(`vigil doctor (exit ${code}) printed no JSON report; stdout: ${stdout.slice(0, 500)}; stderr: ${stderr.slice(0, 2000)}`));
-      }
-    });
-  });
+async function runDoctor(configFile: string, extra: string[] = []): Promise<DoctorRun> {
+  const { code, stdout, stderr } = await runVigil(['doctor', '--config', configFile, '--json', ...extra]);
+  try {
+    return { code, report: JSON.parse(stdout) as DoctorReport, stderr };
+  } catch {
+    throw new Error(`vigil doctor (exit ${code}) printed no JSON report; stdout: ${stdout.slice(0, 500)}; stderr: ${stderr.slice(0, 2000)}`);
+  }
 }
 
 function byId(report: DoctorReport, id: string): Check {
@@ -112,16 +103,10 @@ async function waitForAclCount(count: number): Promise<void> {
 }
 
 /** Runs a printed kafka-acls.sh command as printed, with Kafka's AclCommand behind the name. */
-function runPrintedKafkaAcls(command: string): Promise<void> {
+async function runPrintedKafkaAcls(command: string): Promise<void> {
   const java = `java -Xshare:auto -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -cp '${path.join(kafkaLibsDir, '*')}' kafka.admin.AclCommand`;
-  return new Promise((resolve, reject) => {
-    const child = spawn('bash', ['-c', `kafka-acls.sh() { ${java} "$@"; }\n${command}`], { cwd: workDir, stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', (c: Buffer) => (output += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (output += c.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`${command} exited ${code}: ${output.slice(-2000)}`))));
-  });
+  const run = await runCollected('bash', ['-c', `cd '${workDir}' && kafka-acls.sh() { ${java} "$@"; }\n${command}`]);
+  if (run.code !== 0) throw new Error(`${command} exited ${run.code}: ${(run.stdout + run.stderr).slice(-2000)}`);
 }
 
 before(async () => {
@@ -311,6 +296,36 @@ describe('vigil doctor against SASL_SSL Kafka with ACLs, Redis with an ACL user,
       assert.equal(connect.status, 'fail');
       assert.match(connect.fix ?? '', /redis\.username and redis\.password/);
     }));
+
+  it('redis.sentinel: the sentinel names the master and the doctor connects through it; an unknown master name fails', async () => {
+    const master = await startRedis({ persistence: 'aof' });
+    const sentinel = await startSentinel({ masterName: 'vigilmaster', master: { host: master.host, port: master.port } });
+    try {
+      await withLogsOnFailure([...sources(), master, sentinel], async () => {
+        const doc = parse(fs.readFileSync(replicas.get('vigil-1').configFile, 'utf8')) as Record<string, any>;
+        doc.redis = { sentinel: { name: 'vigilmaster', sentinels: [`${sentinel.host}:${sentinel.port}`] } };
+        const file = path.join(workDir, 'sentinel.yaml');
+        fs.writeFileSync(file, stringify(doc), { mode: 0o600 });
+        const run = await runDoctor(file);
+        assert.equal(run.code, 0, show(run.report));
+        assert.match(byId(run.report, 'redis.sentinel').found, new RegExp(`^all 1 sentinels \\(${sentinel.host}:${sentinel.port}\\) name master "vigilmaster" at ${master.host}:${master.port}$`));
+        assert.match(byId(run.report, 'redis.connect').found, new RegExp(`through Sentinel .* the sentinels' master is ${master.host}:${master.port}$`));
+        assert.equal(byId(run.report, 'redis.persistence').status, 'ok', show(run.report));
+
+        doc.redis.sentinel.name = 'nosuchmaster';
+        fs.writeFileSync(file, stringify(doc), { mode: 0o600 });
+        const wrong = await runDoctor(file);
+        assert.equal(wrong.code, 1);
+        const s = byId(wrong.report, 'redis.sentinel');
+        assert.equal(s.status, 'fail');
+        assert.match(s.found, /does not know master "nosuchmaster"/);
+        assert.match(s.fix ?? '', /^check redis\.sentinel: name must be the master name the sentinels monitor/);
+        assert.equal(byId(wrong.report, 'redis.connect').status, 'fail');
+      });
+    } finally {
+      await Promise.allSettled([sentinel.shutdown(), master.shutdown()]);
+    }
+  });
 
   it('a replica that is not running is a warning naming it; the exit status stays 0', () =>
     withLogsOnFailure(sources(), async () => {

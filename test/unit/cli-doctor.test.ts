@@ -5,33 +5,23 @@
  * peer not running — within the probes' own timeouts, never hanging.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { stringify } from 'yaml';
 import type { DoctorReport } from '../../src/doctor';
+import { type CliResult, runVigil } from '../harness/cli';
 import { freePorts } from '../harness/ports';
 import { type Raw, validRaw } from './config-fixture';
 
-const root = path.resolve(__dirname, '..', '..', '..');
-const mainJs = path.join(root, 'dist', 'src', 'cli', 'main.js');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-cli-doctor-'));
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-function doctor(raw: Raw | string, args: string[] = []): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function doctor(raw: Raw | string, args: string[] = []): Promise<CliResult> {
   const file = path.join(tmp, `c${Math.random().toString(36).slice(2)}.yaml`);
   fs.writeFileSync(file, typeof raw === 'string' ? raw : stringify(raw));
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [mainJs, 'doctor', '--config', file, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+  return runVigil(['doctor', '--config', file, ...args]);
 }
 
 /** A valid three-replica config whose Kafka, Redis and peers are closed loopback ports. */
