@@ -46,6 +46,7 @@ const GROUP_CONCURRENCY = 16;
 const FETCH_PARTITION_BYTES = 1024;
 const ERR_NONE = 0;
 const ERR_UNKNOWN_TOPIC_OR_PARTITION = 3;
+const ERR_GROUP_AUTHORIZATION_FAILED = 30;
 
 export async function probeKafka(config: VigilConfig, logger: Logger = silentLogger): Promise<KafkaFacts> {
   const conns = new KafkaConnections(config.kafka, logger);
@@ -74,20 +75,49 @@ async function probe(conns: KafkaConnections, config: VigilConfig): Promise<Kafk
       ...(await connectProbe(conns, addressOf(b), (broker) => conns.send(broker, metadataV8([])))),
     })),
   );
-  const live = md.brokers.filter((b) => advertised.find((a) => a.nodeId === b.nodeId)?.ok);
-  const someBroker = async () => conns.connect(first.address);
-
   const access: AccessFact[] = [];
-  const fact = (operation: AclOperation, resourceType: AclResourceType, name: string, allowed: boolean, via: string, error?: string): void => {
-    access.push({ operation, resourceType, name, allowed, via, ...(allowed || error === undefined ? {} : { error }) });
+  const ctx: Probe = {
+    conns,
+    someBroker: () => conns.connect(first.address),
+    fact(operation, resourceType, name, code, via) {
+      const denied = deniedResourceType(code) !== undefined;
+      access.push({ operation, resourceType, name, allowed: !denied, via, ...(denied ? { error: kafkaErrorName(code) } : {}) });
+    },
+    lacking(operation, resourceType, name, ops, what) {
+      access.push({ operation, resourceType, name, allowed: ops.has(operation), via: 'Metadata', ...(ops.has(operation) ? {} : { error: `the ${what} authorized operations lack ${operation}` }) });
+    },
   };
-  const denial = (code: number): string | undefined => (deniedResourceType(code) === undefined ? undefined : kafkaErrorName(code));
 
   // The cluster: ListGroups never says no, so the authorized operations are the only witness.
-  const clusterOps = md.clusterAuthorizedOperations === undefined ? null : authorizedOperations(md.clusterAuthorizedOperations);
-  if (clusterOps !== null) fact('DESCRIBE', 'CLUSTER', CLUSTER_RESOURCE, clusterOps.has('DESCRIBE'), 'Metadata', 'the cluster authorized operations lack DESCRIBE');
+  if (md.clusterAuthorizedOperations !== undefined) {
+    const ops = authorizedOperations(md.clusterAuthorizedOperations);
+    if (ops !== null) ctx.lacking('DESCRIBE', 'CLUSTER', CLUSTER_RESOURCE, ops, 'cluster');
+  }
+  const live = md.brokers.filter((b) => advertised.find((a) => a.nodeId === b.nodeId)?.ok);
+  const groupTopics = await probeGroups(ctx, config, live);
+  await probeTopics(ctx, config, md, groupTopics);
+  if (config.canary.enabled) requirements.push(...canaryAcls(await probeCanary(ctx, config)));
+  return { bootstrap, advertised, requirements, access };
+}
 
-  // Groups: every group listed on any broker, and those the config names literally.
+/** What the parts of the probe share: the connections and the facts gathered. */
+interface Probe {
+  readonly conns: KafkaConnections;
+  /** The bootstrap broker that answered first: for requests any broker serves. */
+  someBroker(): Promise<any>;
+  /** One answer's error code: a denial (29, 30, 31) or an access allowed. */
+  fact(operation: AclOperation, resourceType: AclResourceType, name: string, errorCode: number, via: string): void;
+  /** From an authorized-operations field: allowed when `ops` holds the operation. */
+  lacking(operation: AclOperation, resourceType: AclResourceType, name: string, ops: ReadonlySet<AclOperation>, what: string): void;
+}
+
+/**
+ * Every group listed on a live broker, and those the config names literally: DESCRIBE as
+ * FindCoordinator, DescribeGroups and OffsetFetch see it. Returns the topics the groups
+ * subscribe to or committed offsets for.
+ */
+async function probeGroups(ctx: Probe, config: VigilConfig, live: readonly BrokerInfo[]): Promise<Set<string>> {
+  const { conns } = ctx;
   const groupFilter = nameFilter(config.monitor.groups.include, config.monitor.groups.exclude);
   const listed = new Set<string>();
   await Promise.all(
@@ -103,12 +133,12 @@ async function probe(conns: KafkaConnections, config: VigilConfig): Promise<Kafk
   const byCoordinator = new Map<string, string[]>();
   await forEachLimited(groups, GROUP_CONCURRENCY, async (groupId) => {
     try {
-      const res = await (await someBroker()).findGroupCoordinator({ groupId, coordinatorType: 0 });
+      const res = await (await ctx.someBroker()).findGroupCoordinator({ groupId, coordinatorType: 0 });
       const address = `${res.coordinator.host}:${res.coordinator.port}`;
       byCoordinator.set(address, [...(byCoordinator.get(address) ?? []), groupId]);
     } catch (err) {
-      const type = (err as { type?: string }).type;
-      if (type === 'GROUP_AUTHORIZATION_FAILED') fact('DESCRIBE', 'GROUP', groupId, false, 'FindCoordinator', type);
+      // kafkajs's parser throws on the error code; only a denial is an answer about ACLs
+      if ((err as { type?: string }).type === 'GROUP_AUTHORIZATION_FAILED') ctx.fact('DESCRIBE', 'GROUP', groupId, ERR_GROUP_AUTHORIZATION_FAILED, 'FindCoordinator');
     }
   });
   await Promise.all(
@@ -116,21 +146,28 @@ async function probe(conns: KafkaConnections, config: VigilConfig): Promise<Kafk
       tolerate(async () => {
         const broker = await conns.connect(address);
         for (const g of await conns.send(broker, describeGroupsV1(ids))) {
-          fact('DESCRIBE', 'GROUP', g.groupId, denial(g.errorCode) === undefined, 'DescribeGroups', denial(g.errorCode));
+          ctx.fact('DESCRIBE', 'GROUP', g.groupId, g.errorCode, 'DescribeGroups');
           if (g.protocolType === 'consumer') for (const m of g.memberMetadata) for (const t of subscribedTopics(m)) groupTopics.add(t);
         }
         await forEachLimited(ids, GROUP_CONCURRENCY, (groupId) =>
           tolerate(async () => {
             const res = await conns.send(broker, offsetFetchV3(groupId));
-            fact('DESCRIBE', 'GROUP', groupId, denial(res.errorCode) === undefined, 'OffsetFetch', denial(res.errorCode));
+            ctx.fact('DESCRIBE', 'GROUP', groupId, res.errorCode, 'OffsetFetch');
             for (const t of res.offsets.keys()) groupTopics.add(t);
           }),
         );
       }),
     ),
   );
+  return groupTopics;
+}
 
-  // Topics: the watched ones Metadata shows, then by name the ones it may have hidden.
+/**
+ * The watched topics Metadata shows, and by name those it may have hidden: DESCRIBE
+ * (Metadata, ListOffsets), READ (Fetch) and DESCRIBE_CONFIGS (DescribeConfigs).
+ */
+async function probeTopics(ctx: Probe, config: VigilConfig, md: RawMetadata, groupTopics: ReadonlySet<string>): Promise<void> {
+  const { conns } = ctx;
   const topicFilter = nameFilter(config.monitor.topics.include, config.monitor.topics.exclude);
   const watched = md.topics.filter((t) => !t.isInternal && topicFilter(t.topic) && deniedResourceType(t.errorCode) === undefined);
   const shown = new Set(md.topics.map((t) => t.topic));
@@ -138,9 +175,9 @@ async function probe(conns: KafkaConnections, config: VigilConfig): Promise<Kafk
   const hiddenDenied: string[] = [];
   if (hidden.length > 0) {
     await tolerate(async () => {
-      for (const t of (await conns.send(await someBroker(), metadataV8(hidden))).topics) {
+      for (const t of (await conns.send(await ctx.someBroker(), metadataV8(hidden))).topics) {
         if (deniedResourceType(t.errorCode) === 'TOPIC') {
-          fact('DESCRIBE', 'TOPIC', t.topic, false, 'Metadata', kafkaErrorName(t.errorCode));
+          ctx.fact('DESCRIBE', 'TOPIC', t.topic, t.errorCode, 'Metadata');
           hiddenDenied.push(t.topic);
         } else if (t.errorCode === ERR_NONE) {
           watched.push(t);
@@ -148,7 +185,7 @@ async function probe(conns: KafkaConnections, config: VigilConfig): Promise<Kafk
       }
     });
   }
-  for (const t of watched) fact('DESCRIBE', 'TOPIC', t.topic, true, 'Metadata');
+  for (const t of watched) ctx.fact('DESCRIBE', 'TOPIC', t.topic, ERR_NONE, 'Metadata');
 
   // One partition with a leader per topic is enough: ACLs are per topic.
   const brokersById = new Map(md.brokers.map((b) => [b.nodeId, b]));
@@ -165,13 +202,11 @@ async function probe(conns: KafkaConnections, config: VigilConfig): Promise<Kafk
         const broker = await conns.connect(addressOf(leader));
         const ends = new Map<string, number>();
         for (const p of await conns.send(broker, listOffsetsV2(tps, LATEST_TIMESTAMP))) {
-          fact('DESCRIBE', 'TOPIC', p.topic, denial(p.errorCode) === undefined, 'ListOffsets', denial(p.errorCode));
+          ctx.fact('DESCRIBE', 'TOPIC', p.topic, p.errorCode, 'ListOffsets');
           if (p.errorCode === ERR_NONE) ends.set(p.topic, p.offset);
         }
         const fetches = tps.map((tp) => ({ ...tp, offset: ends.get(tp.topic) ?? 0 }));
-        for (const p of await conns.send(broker, fetchV4(fetches, FETCH_PARTITION_BYTES))) {
-          fact('READ', 'TOPIC', p.topic, denial(p.errorCode) === undefined, 'Fetch', denial(p.errorCode));
-        }
+        for (const p of await conns.send(broker, fetchV4(fetches, FETCH_PARTITION_BYTES))) ctx.fact('READ', 'TOPIC', p.topic, p.errorCode, 'Fetch');
       }),
     ),
   );
@@ -179,38 +214,40 @@ async function probe(conns: KafkaConnections, config: VigilConfig): Promise<Kafk
   // topic whose DESCRIBE is denied (the answer is then NOT_LEADER or the like, or the denial).
   if (hiddenDenied.length > 0) {
     await tolerate(async () => {
-      const res = await conns.send(await someBroker(), fetchV4(hiddenDenied.map((topic) => ({ topic, partition: 0, offset: 0 })), FETCH_PARTITION_BYTES));
-      for (const p of res) fact('READ', 'TOPIC', p.topic, denial(p.errorCode) === undefined, 'Fetch', denial(p.errorCode));
+      const res = await conns.send(await ctx.someBroker(), fetchV4(hiddenDenied.map((topic) => ({ topic, partition: 0, offset: 0 })), FETCH_PARTITION_BYTES));
+      for (const p of res) ctx.fact('READ', 'TOPIC', p.topic, p.errorCode, 'Fetch');
     });
   }
   if (watched.length > 0) {
     await tolerate(async () => {
-      for (const r of await conns.send(await someBroker(), describeTopicConfigsV1(watched.map((t) => t.topic), ['min.insync.replicas']))) {
-        fact('DESCRIBE_CONFIGS', 'TOPIC', r.name, denial(r.errorCode) === undefined, 'DescribeConfigs', denial(r.errorCode));
+      for (const r of await conns.send(await ctx.someBroker(), describeTopicConfigsV1(watched.map((t) => t.topic), ['min.insync.replicas']))) {
+        ctx.fact('DESCRIBE_CONFIGS', 'TOPIC', r.name, r.errorCode, 'DescribeConfigs');
       }
     });
   }
+}
 
-  if (config.canary.enabled) {
-    const topic = config.canary.topic;
-    let exists = true;
-    await tolerate(async () => {
-      const t = (await conns.send(await someBroker(), metadataV8([topic]))).topics.find((x) => x.topic === topic);
-      const code = t?.errorCode ?? ERR_NONE;
-      exists = t !== undefined && deniedResourceType(code) === undefined && code !== ERR_UNKNOWN_TOPIC_OR_PARTITION;
-      fact('DESCRIBE', 'TOPIC', topic, deniedResourceType(code) === undefined, 'Metadata', denial(code));
-      const ops = t?.authorizedOperations === undefined || !exists ? null : authorizedOperations(t.authorizedOperations);
-      for (const op of ['READ', 'WRITE', 'ALTER'] as const) {
-        if (ops !== null) fact(op, 'TOPIC', topic, ops.has(op), 'Metadata', `the topic authorized operations lack ${op}`);
-      }
-      if (!exists) {
-        const res = await conns.send(await someBroker(), createTopicValidateOnlyV1(topic, config.kafka.requestTimeoutMs));
-        for (const r of res) fact('CREATE', 'TOPIC', r.name, denial(r.errorCode) === undefined, 'CreateTopics (validate only)', denial(r.errorCode));
-      }
-    });
-    requirements.push(...canaryAcls(exists));
-  }
-  return { bootstrap, advertised, requirements, access };
+/**
+ * The canary topic's DESCRIBE (Metadata), READ, WRITE and ALTER (its authorized
+ * operations) and, while it is missing, CREATE (CreateTopics, validate only). Returns
+ * whether the topic exists (true when that could not be learnt).
+ */
+async function probeCanary(ctx: Probe, config: VigilConfig): Promise<boolean> {
+  const topic = config.canary.topic;
+  let exists = true;
+  await tolerate(async () => {
+    const t = (await ctx.conns.send(await ctx.someBroker(), metadataV8([topic]))).topics.find((x) => x.topic === topic);
+    const code = t?.errorCode ?? ERR_NONE;
+    exists = t !== undefined && deniedResourceType(code) === undefined && code !== ERR_UNKNOWN_TOPIC_OR_PARTITION;
+    ctx.fact('DESCRIBE', 'TOPIC', topic, code, 'Metadata');
+    const ops = t?.authorizedOperations === undefined || !exists ? null : authorizedOperations(t.authorizedOperations);
+    if (ops !== null) for (const op of ['READ', 'WRITE', 'ALTER'] as const) ctx.lacking(op, 'TOPIC', topic, ops, 'topic');
+    if (!exists) {
+      const res = await ctx.conns.send(await ctx.someBroker(), createTopicValidateOnlyV1(topic, config.kafka.requestTimeoutMs));
+      for (const r of res) ctx.fact('CREATE', 'TOPIC', r.name, r.errorCode, 'CreateTopics (validate only)');
+    }
+  });
+  return exists;
 }
 
 /**

@@ -262,6 +262,37 @@ describe('vigil doctor against SASL_SSL Kafka with ACLs, Redis with an ACL user,
       assert.match(byId(run.report, 'kafka.acl.read-topic').found, /^READ on TOPIC audit denied to User:vigil \(Fetch: TOPIC_AUTHORIZATION_FAILED\)/);
     }));
 
+  it('with the canary on: DESCRIBE and CREATE on its missing topic are named; granted, WRITE and ALTER wait for the topic', () =>
+    withLogsOnFailure(sources(), async () => {
+      const doc = parse(fs.readFileSync(replicas.get('vigil-1').configFile, 'utf8')) as Record<string, any>;
+      doc.canary = { enabled: true };
+      const file = path.join(workDir, 'canary.yaml');
+      fs.writeFileSync(file, stringify(doc), { mode: 0o600 });
+      const denied = await runDoctor(file);
+      assert.equal(denied.code, 1, show(denied.report));
+      assert.deepEqual(failing(denied.report).map((c) => c.id), ['kafka.acl.describe-topic', 'kafka.acl.create-topic'], show(denied.report));
+      assert.match(byId(denied.report, 'kafka.acl.describe-topic').found, /^DESCRIBE on TOPIC __vigil_canary denied to User:vigil \(Metadata: TOPIC_AUTHORIZATION_FAILED\)/);
+      assert.match(byId(denied.report, 'kafka.acl.create-topic').found, /^CREATE on TOPIC __vigil_canary denied to User:vigil \(CreateTopics \(validate only\): TOPIC_AUTHORIZATION_FAILED\)/);
+
+      const grants = ([AclOperationTypes.DESCRIBE, AclOperationTypes.CREATE] as const).map((op) => acl([AclResourceTypes.TOPIC, '__vigil_canary', op]));
+      await admin.createAcls({ acl: grants });
+      await waitForAclCount(10);
+      try {
+        const granted = await runDoctor(file);
+        assert.equal(granted.code, 0, show(granted.report));
+        assert.equal(byId(granted.report, 'kafka.acl.create-topic').status, 'ok');
+        for (const id of ['kafka.acl.write-topic', 'kafka.acl.alter-topic']) {
+          assert.equal(byId(granted.report, id).status, 'warn');
+          assert.match(byId(granted.report, id).found, /not tested: the canary topic does not exist yet/);
+        }
+      } finally {
+        await admin.deleteAcls({ filters: grants });
+        await waitForAclCount(8);
+      }
+      // validate_only: the topic was not created
+      assert.equal((await kafka.metadata(1, null)).topics.some((t) => t.name === '__vigil_canary'), false);
+    }));
+
   it('--send-test-page delivers one page marked as a test through the webhook channel', () =>
     withLogsOnFailure(sources(), async () => {
       sink.reset();
