@@ -62,6 +62,15 @@ async function runDoctor(configFile: string, extra: string[] = []): Promise<Doct
   }
 }
 
+/** A copy of vigil-1's config file, changed by `edit`, under the test's directory. */
+function configVariant(name: string, edit: (doc: Record<string, any>) => void): string {
+  const doc = parse(fs.readFileSync(replicas.get('vigil-1').configFile, 'utf8')) as Record<string, any>;
+  edit(doc);
+  const file = path.join(workDir, `${name}.yaml`);
+  fs.writeFileSync(file, stringify(doc), { mode: 0o600 });
+  return file;
+}
+
 function byId(report: DoctorReport, id: string): Check {
   const c = report.checks.find((x) => x.id === id);
   assert.ok(c, `no check ${id} in ${report.checks.map((x) => x.id).join(', ')}`);
@@ -251,10 +260,9 @@ describe('vigil doctor against SASL_SSL Kafka with ACLs, Redis with an ACL user,
 
   it('a topic vigil may not DESCRIBE is invisible; named literally in monitor.topics.include, the doctor names DESCRIBE and READ on it', () =>
     withLogsOnFailure(sources(), async () => {
-      const doc = parse(fs.readFileSync(replicas.get('vigil-1').configFile, 'utf8')) as Record<string, any>;
-      doc.monitor = { topics: { include: ['orders', 'payments', 'audit'] } };
-      const file = path.join(workDir, 'audit.yaml');
-      fs.writeFileSync(file, stringify(doc), { mode: 0o600 });
+      const file = configVariant('audit', (doc) => {
+        doc.monitor = { topics: { include: ['orders', 'payments', 'audit'] } };
+      });
       const run = await runDoctor(file);
       assert.equal(run.code, 1, show(run.report));
       assert.deepEqual(failing(run.report).map((c) => c.id), ['kafka.acl.describe-topic', 'kafka.acl.read-topic'], show(run.report));
@@ -264,10 +272,9 @@ describe('vigil doctor against SASL_SSL Kafka with ACLs, Redis with an ACL user,
 
   it('with the canary on: DESCRIBE and CREATE on its missing topic are named; granted, WRITE and ALTER wait for the topic', () =>
     withLogsOnFailure(sources(), async () => {
-      const doc = parse(fs.readFileSync(replicas.get('vigil-1').configFile, 'utf8')) as Record<string, any>;
-      doc.canary = { enabled: true };
-      const file = path.join(workDir, 'canary.yaml');
-      fs.writeFileSync(file, stringify(doc), { mode: 0o600 });
+      const file = configVariant('canary', (doc) => {
+        doc.canary = { enabled: true };
+      });
       const denied = await runDoctor(file);
       assert.equal(denied.code, 1, show(denied.report));
       assert.deepEqual(failing(denied.report).map((c) => c.id), ['kafka.acl.describe-topic', 'kafka.acl.create-topic'], show(denied.report));
@@ -310,11 +317,10 @@ describe('vigil doctor against SASL_SSL Kafka with ACLs, Redis with an ACL user,
 
   it('a config whose peer secret differs is told "secret mismatch" by every peer; a wrong Redis password fails redis.connect', () =>
     withLogsOnFailure(sources(), async () => {
-      const doc = parse(fs.readFileSync(replicas.get('vigil-1').configFile, 'utf8')) as Record<string, any>;
-      doc.election.secret = 'another-secret-0123456789abcdef';
-      doc.redis.password = 'not-the-password';
-      const file = path.join(workDir, 'wrong-secret.yaml');
-      fs.writeFileSync(file, stringify(doc), { mode: 0o600 });
+      const file = configVariant('wrong-secret', (doc) => {
+        doc.election.secret = 'another-secret-0123456789abcdef';
+        doc.redis.password = 'not-the-password';
+      });
       const run = await runDoctor(file);
       assert.equal(run.code, 1);
       for (const peer of ['vigil-2', 'vigil-3']) {
@@ -333,19 +339,18 @@ describe('vigil doctor against SASL_SSL Kafka with ACLs, Redis with an ACL user,
     const sentinel = await startSentinel({ masterName: 'vigilmaster', master: { host: master.host, port: master.port } });
     try {
       await withLogsOnFailure([...sources(), master, sentinel], async () => {
-        const doc = parse(fs.readFileSync(replicas.get('vigil-1').configFile, 'utf8')) as Record<string, any>;
-        doc.redis = { sentinel: { name: 'vigilmaster', sentinels: [`${sentinel.host}:${sentinel.port}`] } };
-        const file = path.join(workDir, 'sentinel.yaml');
-        fs.writeFileSync(file, stringify(doc), { mode: 0o600 });
+        const sentinelled = (name: string) =>
+          configVariant(`sentinel-${name}`, (doc) => {
+            doc.redis = { sentinel: { name, sentinels: [`${sentinel.host}:${sentinel.port}`] } };
+          });
+        const file = sentinelled('vigilmaster');
         const run = await runDoctor(file);
         assert.equal(run.code, 0, show(run.report));
         assert.match(byId(run.report, 'redis.sentinel').found, new RegExp(`^all 1 sentinels \\(${sentinel.host}:${sentinel.port}\\) name master "vigilmaster" at ${master.host}:${master.port}$`));
         assert.match(byId(run.report, 'redis.connect').found, new RegExp(`through Sentinel .* the sentinels' master is ${master.host}:${master.port}$`));
         assert.equal(byId(run.report, 'redis.persistence').status, 'ok', show(run.report));
 
-        doc.redis.sentinel.name = 'nosuchmaster';
-        fs.writeFileSync(file, stringify(doc), { mode: 0o600 });
-        const wrong = await runDoctor(file);
+        const wrong = await runDoctor(sentinelled('nosuchmaster'));
         assert.equal(wrong.code, 1);
         const s = byId(wrong.report, 'redis.sentinel');
         assert.equal(s.status, 'fail');
