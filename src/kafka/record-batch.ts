@@ -416,6 +416,9 @@ export function* iterateRecordBatches(records: Buffer): Generator<RecordBatch, v
     if (framing === null) return;
     const batchEnd = pos + LOG_OVERHEAD_BYTES + framing.batchLength;
     if (batchEnd > records.length) return; // cut short by the fetch size
+    // offsets are JavaScript numbers (types.ts): exact below 2^53, which no partition reaches
+    const lastOffsetDelta = framing.magic < 2 ? 0 : records.readInt32BE(pos + 23);
+    if (framing.baseOffset + Math.max(0, lastOffsetDelta) > Number.MAX_SAFE_INTEGER) throw malformed(`offsets from ${framing.baseOffset} lie beyond 2^53`);
     yield framing.magic < 2 ? legacyBatch(records, pos, batchEnd, framing, malformed) : batchAt(records, pos, batchEnd, framing, malformed);
     pos = batchEnd;
   }

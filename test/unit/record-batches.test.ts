@@ -171,6 +171,12 @@ describe('iterateRecordBatches refuses what it cannot read, and says why', () =>
     assert.match(error.message, /^malformed record batch at byte 0 of the Fetch data: batchLength -12 .*the records from there on cannot be read/);
   });
 
+  it('rejects offsets beyond 2^53, where JavaScript numbers stop being exact (the fuzzer found records that compared equal)', () => {
+    const far = batch({ baseOffset: 0, timestampsMs: [T0, T0 + 1] });
+    far.writeBigInt64BE(2n ** 62n, 0);
+    assert.match(String(readAll(far).error), /offsets from 4611686018427388000 lie beyond 2\^53/);
+  });
+
   it('rejects records that do not fill their batch exactly, or claim more than it holds', () => {
     const two = batch({ baseOffset: 0, timestampsMs: [T0, T0 + 1] });
     const fewer = Buffer.from(two);
