@@ -167,23 +167,12 @@ function readInt64(buf: Buffer, pos: number): number {
   return Number(buf.readBigInt64BE(pos));
 }
 
-/** The framing every batch and legacy message starts with, checked. */
-interface Framing {
-  readonly baseOffset: number;
-  readonly batchLength: number;
-  readonly magic: number;
-}
-
 /**
- * The framing at `pos`, or null when fewer than its 17 bytes are there. Throws (via
- * `malformed`) for a magic no Kafka writes or a negative offset, and for a length shorter
- * than the smallest message or batch of that magic.
+ * Throws (via `malformed`) for a batch or legacy message framed as no broker frames one: a
+ * magic no Kafka writes, a negative offset, a length shorter than the smallest message or
+ * batch of that magic. Checks values already read (the readers' hot path allocates nothing).
  */
-function readFraming(records: Buffer, pos: number, malformed: (problem: string) => Error): Framing | null {
-  if (pos + 17 > records.length) return null;
-  const baseOffset = readInt64(records, pos);
-  const batchLength = records.readInt32BE(pos + 8);
-  const magic = records.readInt8(pos + 16);
+function checkFraming(baseOffset: number, batchLength: number, magic: number, malformed: (problem: string) => Error): void {
   if (magic < 0 || magic > 2) throw malformed(`magic ${magic} (Kafka writes 0, 1 or 2)`);
   if (baseOffset < 0) throw malformed(`baseOffset ${baseOffset} is negative`);
   if (magic < 2) {
@@ -192,27 +181,10 @@ function readFraming(records: Buffer, pos: number, malformed: (problem: string) 
   } else if (batchLength < MIN_BATCH_LENGTH) {
     throw malformed(`batchLength ${batchLength} is shorter than the ${MIN_BATCH_LENGTH} bytes of a batch header`);
   }
-  return { baseOffset, batchLength, magic };
 }
 
-/** The v2 header fields the readers use (the caller has checked that the header is there). */
-interface BatchHeader {
-  readonly attributes: number;
-  readonly codec: number;
-  readonly lastOffsetDelta: number;
-  readonly firstTimestampMs: number;
-  readonly maxTimestampMs: number;
-  readonly recordCount: number;
-}
-
-/** The v2 header at `pos`, rejecting (via `malformed`) values no broker writes. */
-function readBatchHeader(records: Buffer, pos: number, batchLength: number, malformed: (problem: string) => Error): BatchHeader {
-  const attributes = records.readInt16BE(pos + 21);
-  const lastOffsetDelta = records.readInt32BE(pos + 23);
-  const firstTimestampMs = readInt64(records, pos + 27);
-  const maxTimestampMs = readInt64(records, pos + 35);
-  const recordCount = records.readInt32BE(pos + 57);
-  const codec = attributes & ATTR_COMPRESSION_MASK;
+/** Throws (via `malformed`) for v2 header values no broker writes. */
+function checkBatchHeader(codec: number, lastOffsetDelta: number, recordCount: number, batchLength: number, malformed: (problem: string) => Error): void {
   if (lastOffsetDelta < 0) throw malformed(`lastOffsetDelta ${lastOffsetDelta} is negative`);
   if (recordCount < 0 || recordCount > lastOffsetDelta + 1) {
     throw malformed(`recordCount ${recordCount} does not fit the ${lastOffsetDelta + 1} offsets of the batch`);
@@ -221,7 +193,6 @@ function readBatchHeader(records: Buffer, pos: number, batchLength: number, malf
   if (codec === 0 && recordCount * MIN_RECORD_BYTES > batchLength - MIN_BATCH_LENGTH) {
     throw malformed(`recordCount ${recordCount} does not fit the ${batchLength - MIN_BATCH_LENGTH} bytes of uncompressed records`);
   }
-  return { attributes, codec, lastOffsetDelta, firstTimestampMs, maxTimestampMs, recordCount };
 }
 
 /**
@@ -287,11 +258,13 @@ export function probeRecordSet(records: Buffer, targetOffset: number, cutShort: 
   let sawPartial = false;
   while (pos + LOG_OVERHEAD_BYTES <= records.length) {
     const malformed = (problem: string) => new MalformedRecordBatchError(problem, pos, targetOffset);
-    const framing = readFraming(records, pos, malformed);
-    if (framing === null) break;
-    const { baseOffset, batchLength, magic } = framing;
+    const baseOffset = readInt64(records, pos);
+    const batchLength = records.readInt32BE(pos + 8);
     const batchEnd = pos + LOG_OVERHEAD_BYTES + batchLength;
     const complete = batchEnd <= records.length;
+    if (pos + 17 > records.length) break;
+    const magic = records.readInt8(pos + 16);
+    checkFraming(baseOffset, batchLength, magic, malformed);
 
     if (magic < 2) {
       // Legacy message: offset int64, size int32, crc int32, magic int8, attributes int8,
@@ -314,8 +287,14 @@ export function probeRecordSet(records: Buffer, targetOffset: number, cutShort: 
       sawPartial = true;
       break;
     }
-    const { attributes, codec, lastOffsetDelta, firstTimestampMs, maxTimestampMs, recordCount } = readBatchHeader(records, pos, batchLength, malformed);
+    const attributes = records.readInt16BE(pos + 21);
+    const lastOffsetDelta = records.readInt32BE(pos + 23);
+    const firstTimestampMs = readInt64(records, pos + 27);
+    const maxTimestampMs = readInt64(records, pos + 35);
+    const recordCount = records.readInt32BE(pos + 57);
     const lastOffset = baseOffset + lastOffsetDelta;
+    const codec = attributes & ATTR_COMPRESSION_MASK;
+    checkBatchHeader(codec, lastOffsetDelta, recordCount, batchLength, malformed);
 
     if (lastOffset < targetOffset || (attributes & ATTR_CONTROL) !== 0 || recordCount === 0) {
       if (!complete) {
@@ -409,33 +388,51 @@ export interface RecordBatch {
  */
 export function* iterateRecordBatches(records: Buffer): Generator<RecordBatch, void, undefined> {
   let pos = 0;
-  while (pos + LOG_OVERHEAD_BYTES <= records.length) {
+  while (pos + 17 <= records.length) {
     const at = pos;
     const malformed = (problem: string) => new MalformedRecordBatchError(problem, at, null);
-    const framing = readFraming(records, pos, malformed);
-    if (framing === null) return;
-    const batchEnd = pos + LOG_OVERHEAD_BYTES + framing.batchLength;
+    const baseOffset = readInt64(records, pos);
+    const batchLength = records.readInt32BE(pos + 8);
+    const magic = records.readInt8(pos + 16);
+    checkFraming(baseOffset, batchLength, magic, malformed);
+    const batchEnd = pos + LOG_OVERHEAD_BYTES + batchLength;
     if (batchEnd > records.length) return; // cut short by the fetch size
     // offsets are JavaScript numbers (types.ts): exact below 2^53, which no partition reaches
-    const lastOffsetDelta = framing.magic < 2 ? 0 : records.readInt32BE(pos + 23);
-    if (framing.baseOffset + Math.max(0, lastOffsetDelta) > Number.MAX_SAFE_INTEGER) throw malformed(`offsets from ${framing.baseOffset} lie beyond 2^53`);
-    yield framing.magic < 2 ? legacyBatch(records, pos, batchEnd, framing, malformed) : batchAt(records, pos, batchEnd, framing, malformed);
+    const lastOffsetDelta = magic < 2 ? 0 : records.readInt32BE(pos + 23);
+    if (baseOffset + Math.max(0, lastOffsetDelta) > Number.MAX_SAFE_INTEGER) throw malformed(`offsets from ${baseOffset} lie beyond 2^53`);
+    yield magic < 2 ? legacyBatch(records, pos, batchEnd, baseOffset, magic, malformed) : batchAt(records, pos, batchEnd, baseOffset, malformed);
     pos = batchEnd;
   }
 }
 
+/** The v2 header fields the record walk needs. */
+interface BatchHeader {
+  readonly attributes: number;
+  readonly lastOffsetDelta: number;
+  readonly firstTimestampMs: number;
+  readonly maxTimestampMs: number;
+  readonly recordCount: number;
+}
+
 /** The complete v2 batch at `pos`..`batchEnd`, every record decoded. */
-function batchAt(records: Buffer, pos: number, batchEnd: number, framing: Framing, malformed: (problem: string) => Error): RecordBatch {
-  const header = readBatchHeader(records, pos, framing.batchLength, malformed);
-  const { baseOffset } = framing;
+function batchAt(records: Buffer, pos: number, batchEnd: number, baseOffset: number, malformed: (problem: string) => Error): RecordBatch {
+  const header: BatchHeader = {
+    attributes: records.readInt16BE(pos + 21),
+    lastOffsetDelta: records.readInt32BE(pos + 23),
+    firstTimestampMs: readInt64(records, pos + 27),
+    maxTimestampMs: readInt64(records, pos + 35),
+    recordCount: records.readInt32BE(pos + 57),
+  };
+  const codec = header.attributes & ATTR_COMPRESSION_MASK;
+  checkBatchHeader(codec, header.lastOffsetDelta, header.recordCount, batchEnd - pos - LOG_OVERHEAD_BYTES, malformed);
   const lastOffset = baseOffset + header.lastOffsetDelta;
   let data: Reader;
-  if (header.codec === 0) {
+  if (codec === 0) {
     data = new Reader(records, pos + BATCH_HEADER_BYTES, batchEnd);
-  } else if (header.codec === CODEC_GZIP) {
+  } else if (codec === CODEC_GZIP) {
     data = new Reader(inflateBatch(records.subarray(pos + BATCH_HEADER_BYTES, batchEnd), baseOffset, lastOffset, malformed));
   } else {
-    const name = CODEC_NAMES[header.codec] as string;
+    const name = CODEC_NAMES[codec] as string;
     throw new UnsupportedRecordBatchError(`it is compressed with ${name}, which vigil does not decompress`, baseOffset, lastOffset);
   }
   const isControl = (header.attributes & ATTR_CONTROL) !== 0;
@@ -515,8 +512,7 @@ function controlMarker(key: Buffer | null, offset: number): ControlMarker {
  * crc int32, magic int8, attributes int8, [timestamp int64], key and value (int32 length,
  * -1 null). Compressed, it wraps a message set of its own, which vigil does not read.
  */
-function legacyBatch(records: Buffer, pos: number, batchEnd: number, framing: Framing, malformed: (problem: string) => Error): RecordBatch {
-  const { baseOffset, magic } = framing;
+function legacyBatch(records: Buffer, pos: number, batchEnd: number, baseOffset: number, magic: number, malformed: (problem: string) => Error): RecordBatch {
   const codec = records.readInt8(pos + 17) & ATTR_COMPRESSION_MASK;
   if (codec !== 0) {
     throw new UnsupportedRecordBatchError(`it is a message set in the format before Kafka 0.11 (magic ${magic}) compressed with ${CODEC_NAMES[codec] ?? `codec ${codec}`}`, baseOffset, baseOffset);
@@ -533,7 +529,7 @@ function legacyBatch(records: Buffer, pos: number, batchEnd: number, framing: Fr
   };
   const key = field();
   const value = field();
-  if (r.pos !== batchEnd) throw malformed(`message at offset ${baseOffset} declares ${framing.batchLength} bytes but its fields take ${r.pos - pos - LOG_OVERHEAD_BYTES}`);
+  if (r.pos !== batchEnd) throw malformed(`message at offset ${baseOffset} declares ${batchEnd - pos - LOG_OVERHEAD_BYTES} bytes but its fields take ${r.pos - pos - LOG_OVERHEAD_BYTES}`);
   const timestampMs = magic === 1 ? readInt64(records, pos + 18) : -1;
   return { baseOffset, lastOffset: baseOffset, producerId: -1, producerEpoch: -1, isTransactional: false, isControl: false, records: [{ offset: baseOffset, timestampMs, key, value }] };
 }
