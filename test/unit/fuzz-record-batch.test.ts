@@ -13,11 +13,11 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { MAX_INFLATED_BATCH_BYTES, MalformedRecordBatchError, type RecordBatch, UnsupportedRecordBatchError, iterateRecordBatches, probeRecordSet } from '../../src/kafka/record-batch';
+import { MAX_INFLATED_BATCH_BYTES, MalformedRecordBatchError, type RecordBatch, UnsupportedRecordBatchError, probeRecordSet } from '../../src/kafka/record-batch';
 import type { RecordProbe } from '../../src/kafka/types';
 import type { Rng } from '../sim/prng';
 import { fuzzSeed, runFuzz, serveFuzzCases } from './fuzz';
-import { T0, batch, legacyMessage, markerBatch } from './record-batch-fixture';
+import { T0, batch, legacyMessage, markerBatch, readAllBatches } from './record-batch-fixture';
 
 const LOG_APPEND_TIME = 0x08;
 const ZSTD = 4;
@@ -150,23 +150,12 @@ function checkAny(data: Buffer, target: number, mode: 'interpolate' | 'unknown',
   return `${label}:${probe.kind}`;
 }
 
-/** The batches `iterateRecordBatches` yields from `data`, and what ended the iteration. */
-function iterate(data: Buffer): { batches: RecordBatch[]; error: unknown } {
-  const batches: RecordBatch[] = [];
-  try {
-    for (const b of iterateRecordBatches(data)) batches.push(b);
-    return { batches, error: null };
-  } catch (error) {
-    return { batches, error };
-  }
-}
-
 /**
  * Valid data cut at `cut` bytes: the iteration yields every batch that ended before the cut,
  * exactly as written, up to the first zstd batch, which it refuses; never malformed.
  */
 function checkIterateValid(set: RecordSet, cut: number): string {
-  const { batches, error } = iterate(set.data.subarray(0, cut));
+  const { batches, error } = readAllBatches(set.data.subarray(0, cut));
   const whole = set.batches.filter((b) => b.end <= cut);
   const refused = whole.findIndex((b) => b.zstd);
   const want = refused < 0 ? whole : whole.slice(0, refused);
@@ -192,7 +181,7 @@ function checkIterateValid(set: RecordSet, cut: number): string {
 
 /** Whatever the bytes: batches of the right shape, or one of the two typed errors. */
 function checkIterateAny(data: Buffer, label: string): string {
-  const { batches, error } = iterate(data);
+  const { batches, error } = readAllBatches(data);
   for (const b of batches) {
     let previous = b.baseOffset - 1;
     for (const r of b.records) {
@@ -246,7 +235,7 @@ function bomb(index: number): string {
   assert.equal(probe.kind, 'record');
   if (probe.kind !== 'record') return 'unreachable';
   assert.equal(probe.exact, bytes < MAX_INFLATED_BATCH_BYTES, `inflated ${bytes} bytes against a cap of ${MAX_INFLATED_BATCH_BYTES}`);
-  const { batches, error } = iterate(data);
+  const { batches, error } = readAllBatches(data);
   if (bytes < MAX_INFLATED_BATCH_BYTES) assert.deepEqual([error, batches[0]?.records[1]?.value?.length], [null, bytes]);
   else assert.ok(error instanceof UnsupportedRecordBatchError, `expected the batch refused past the cap, got ${String(error)}`);
   return `bomb:${probe.exact ? 'exact' : 'interpolated'}|iter-bomb:${error === null ? 'read' : 'unsupported'}`;

@@ -1,9 +1,11 @@
 /**
  * An independent RecordBatch v2 writer (Kafka's DefaultRecordBatch layout), so the reader is
  * checked against the format, not against itself. CRCs are not checked by the reader.
- * Shared by the reader's unit tests and its fuzzer.
+ * Shared by the readers' unit tests and their fuzzer, with readAllBatches, which collects
+ * what iterateRecordBatches yields.
  */
 import { gzipSync } from 'node:zlib';
+import { type RecordBatch, iterateRecordBatches } from '../../src/kafka/record-batch';
 
 export function zigzag(n: number): Buffer {
   let v = n >= 0 ? n * 2 : -n * 2 - 1;
@@ -119,4 +121,15 @@ export function legacyMessage(offset: number, magic: 0 | 1, timestampMs: number,
   head.writeBigInt64BE(BigInt(offset), 0);
   head.writeInt32BE(body.length, 8);
   return Buffer.concat([head, body]);
+}
+
+/** The batches `iterateRecordBatches` yields from `data`, and the error that ended the iteration (null: none). */
+export function readAllBatches(data: Buffer): { batches: RecordBatch[]; error: unknown } {
+  const batches: RecordBatch[] = [];
+  try {
+    for (const b of iterateRecordBatches(data)) batches.push(b);
+    return { batches, error: null };
+  } catch (error) {
+    return { batches, error };
+  }
 }

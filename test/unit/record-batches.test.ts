@@ -14,25 +14,14 @@ import {
   UnsupportedRecordBatchError,
   iterateRecordBatches,
 } from '../../src/kafka/record-batch';
-import { ATTR_TRANSACTIONAL, T0, batch, legacyMessage, markerBatch } from './record-batch-fixture';
+import { ATTR_TRANSACTIONAL, T0, batch, legacyMessage, markerBatch, readAllBatches } from './record-batch-fixture';
 
 const LOG_APPEND_TIME = 0x08;
 const BATCH_LENGTH_AT = 8;
 const RECORD_COUNT_AT = 57;
 
-/** The batches of `data`, and the error that ended the iteration, if any. */
-function readAll(data: Buffer): { batches: RecordBatch[]; error: unknown } {
-  const batches: RecordBatch[] = [];
-  try {
-    for (const b of iterateRecordBatches(data)) batches.push(b);
-    return { batches, error: null };
-  } catch (error) {
-    return { batches, error };
-  }
-}
-
 function batchesOf(data: Buffer): RecordBatch[] {
-  const { batches, error } = readAll(data);
+  const { batches, error } = readAllBatches(data);
   if (error) throw error;
   return batches;
 }
@@ -123,7 +112,7 @@ describe('iterateRecordBatches yields every record of a Fetch answer', () => {
     const first = batch({ baseOffset: 0, timestampsMs: [T0, T0 + 1] });
     const second = batch({ baseOffset: 2, timestampsMs: [T0 + 2, T0 + 3] });
     for (const cut of [1, 11, 12, 16, 17, 60, 61, second.length - 1]) {
-      const { batches, error } = readAll(Buffer.concat([first, second.subarray(0, cut)]));
+      const { batches, error } = readAllBatches(Buffer.concat([first, second.subarray(0, cut)]));
       assert.equal(error, null, `cut at ${cut}`);
       assert.deepEqual(batches.map((b) => b.baseOffset), [0], `cut at ${cut}`);
     }
@@ -136,7 +125,7 @@ describe('iterateRecordBatches refuses what it cannot read, and says why', () =>
 
   for (const [codec, name] of [[2, 'snappy'], [3, 'lz4'], [4, 'zstd']] as const) {
     it(`refuses a ${name} batch, naming the codec and the settings that choose it`, () => {
-      const { batches, error } = readAll(Buffer.concat([before, batch({ baseOffset: 1, timestampsMs: [T0, T0 + 1], codec })]));
+      const { batches, error } = readAllBatches(Buffer.concat([before, batch({ baseOffset: 1, timestampsMs: [T0, T0 + 1], codec })]));
       assert.deepEqual(batches.map((b) => b.baseOffset), [0]);
       assert.ok(error instanceof UnsupportedRecordBatchError, String(error));
       assert.equal(error.code, 'KAFKA_RECORDS_UNSUPPORTED');
@@ -149,7 +138,7 @@ describe('iterateRecordBatches refuses what it cannot read, and says why', () =>
 
   it('refuses a gzip batch that inflates past the cap, rather than inflating it', () => {
     const bomb = batch({ baseOffset: 3, timestampsMs: [T0, T0 + 1], values: ['a', 'b'.repeat(MAX_INFLATED_BATCH_BYTES)], gzip: true });
-    const { error } = readAll(bomb);
+    const { error } = readAllBatches(bomb);
     assert.ok(error instanceof UnsupportedRecordBatchError, String(error));
     assert.match(error.message, new RegExp(`inflates past ${MAX_INFLATED_BATCH_BYTES} bytes`));
     assert.match(error.message, /offsets\.topic\.compression\.codec to 0 \(none\)/);
@@ -158,7 +147,7 @@ describe('iterateRecordBatches refuses what it cannot read, and says why', () =>
   it('refuses a compressed legacy message set', () => {
     const wrapper = legacyMessage(8, 1, T0, 'x');
     wrapper.writeInt8(1, 17); // attributes: gzip
-    const { error } = readAll(wrapper);
+    const { error } = readAllBatches(wrapper);
     assert.ok(error instanceof UnsupportedRecordBatchError, String(error));
     assert.match(error.message, /before Kafka 0\.11 \(magic 1\) compressed with gzip/);
   });
@@ -166,7 +155,7 @@ describe('iterateRecordBatches refuses what it cannot read, and says why', () =>
   it('rejects framing no broker writes, as the probe does', () => {
     const bad = Buffer.from(before);
     bad.writeInt32BE(-12, BATCH_LENGTH_AT);
-    const { error } = readAll(bad);
+    const { error } = readAllBatches(bad);
     assert.ok(error instanceof MalformedRecordBatchError, String(error));
     assert.match(error.message, /^malformed record batch at byte 0 of the Fetch data: batchLength -12 .*the records from there on cannot be read/);
   });
@@ -174,26 +163,26 @@ describe('iterateRecordBatches refuses what it cannot read, and says why', () =>
   it('rejects offsets beyond 2^53, where JavaScript numbers stop being exact (the fuzzer found records that compared equal)', () => {
     const far = batch({ baseOffset: 0, timestampsMs: [T0, T0 + 1] });
     far.writeBigInt64BE(2n ** 62n, 0);
-    assert.match(String(readAll(far).error), /offsets from 4611686018427388000 lie beyond 2\^53/);
+    assert.match(String(readAllBatches(far).error), /offsets from 4611686018427388000 lie beyond 2\^53/);
   });
 
   it('rejects records that do not fill their batch exactly, or claim more than it holds', () => {
     const two = batch({ baseOffset: 0, timestampsMs: [T0, T0 + 1] });
     const fewer = Buffer.from(two);
     fewer.writeInt32BE(1, RECORD_COUNT_AT); // one record declared, two there
-    assert.match(String(readAll(fewer).error), /bytes follow the batch's 1 records/);
+    assert.match(String(readAllBatches(fewer).error), /bytes follow the batch's 1 records/);
     const more = Buffer.from(two);
     more.writeInt32BE(3, RECORD_COUNT_AT);
     more.writeInt32BE(3, 23); // lastOffsetDelta, so the count fits the offsets
-    assert.ok(readAll(more).error instanceof MalformedRecordBatchError);
+    assert.ok(readAllBatches(more).error instanceof MalformedRecordBatchError);
     const corruptGzip = batch({ baseOffset: 0, timestampsMs: [T0], gzip: true });
     corruptGzip.writeUInt32BE(0xdeadbeef, corruptGzip.length - 8); // the gzip trailer's CRC
-    assert.match(String(readAll(corruptGzip).error), /gzip data that does not inflate/);
+    assert.match(String(readAllBatches(corruptGzip).error), /gzip data that does not inflate/);
   });
 
   it('rejects a control batch whose record is not a marker', () => {
     const bogus = batch({ baseOffset: 0, timestampsMs: [T0], attributes: 0x20, records: [{ key: Buffer.from([0]), value: null }] });
-    assert.match(String(readAll(bogus).error), /control record at offset 0 has a key of 1 bytes/);
+    assert.match(String(readAllBatches(bogus).error), /control record at offset 0 has a key of 1 bytes/);
   });
 
   it('rejects a record whose fields outrun its declared length', () => {
@@ -203,7 +192,7 @@ describe('iterateRecordBatches refuses what it cannot read, and says why', () =>
     const framed = Buffer.concat([data.subarray(0, 61), gzipSync(record)]);
     framed.writeInt32BE(framed.length - 12, BATCH_LENGTH_AT);
     framed.writeInt16BE(1, 21); // gzip
-    assert.match(String(readAll(framed).error), /record 0 declares 6 bytes but its fields take 9/);
+    assert.match(String(readAllBatches(framed).error), /record 0 declares 6 bytes but its fields take 9/);
   });
 });
 
