@@ -12,6 +12,7 @@ import { registerCheckConfig } from './check-config';
 import { registerDemo } from './demo';
 import { VERSION } from '../version';
 import { registerLag } from './lag';
+import { registerPlan } from './plan';
 import { registerRun } from './run';
 import { registerStatus } from './status';
 
@@ -27,6 +28,7 @@ export function buildProgram(): Command {
   registerRun(program);
   registerStatus(program);
   registerDemo(program);
+  registerPlan(program);
   return program;
 }
 
