@@ -10,6 +10,7 @@ import { describeError, isVigilError } from '../errors';
 import { silenceKafkajsNegativeTimeoutWarning } from '../kafka/kafkajs-warnings';
 import { registerCheckConfig } from './check-config';
 import { registerDemo } from './demo';
+import { registerDoctor } from './doctor';
 import { VERSION } from '../version';
 import { registerLag } from './lag';
 import { registerPlan } from './plan';
@@ -25,6 +26,7 @@ export function buildProgram(): Command {
   // Subcommands register themselves here, one line each.
   registerLag(program);
   registerCheckConfig(program);
+  registerDoctor(program);
   registerRun(program);
   registerStatus(program);
   registerDemo(program);
