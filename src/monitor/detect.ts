@@ -16,6 +16,7 @@
  */
 import type { Finding, LagCause, TopicPartitions } from '../alerting/types';
 import type { VigilConfig } from '../config/types';
+import { type QuorumMemory, type QuorumView, detectQuorum } from './quorum';
 import type { BrokerState, GroupTopicRule, KafkaSnapshot, PartitionState } from './snapshot';
 
 export interface DetectOptions {
@@ -34,6 +35,8 @@ export interface DetectOptions {
   readonly canaryMaxLatencyMs: number;
   /** Used for a group/topic whose GroupState.rules has no entry (the observer should always set one). */
   readonly defaultLagRule: GroupTopicRule;
+  /** ControllerVoterLagging: a KRaft controller voter last caught up with the quorum's leader longer ago than this. */
+  readonly voterLagMs: number;
 }
 
 export const DEFAULT_DETECT_OPTIONS: DetectOptions = {
@@ -46,6 +49,10 @@ export const DEFAULT_DETECT_OPTIONS: DetectOptions = {
   canaryMaxLatencyMs: 2_000,
   // lag.* defaults of docs/design.md §7
   defaultLagRule: { thresholdMs: 10_000, resolveBelowMs: 8_000, resolveForMs: 30_000, severity: 'warning' },
+  // A healthy voter is caught up within a fetch (Kafka appends a record to the metadata log
+  // every 500 ms even when idle); one that has not been for 5 s has missed more than two of
+  // Kafka's own 2 s fetch timeouts and would not be elected.
+  voterLagMs: 5_000,
 };
 
 /** The options for a compiled config: the defaults, with lag.* as the fallback rule. */
@@ -87,6 +94,8 @@ export interface DetectMemory {
   /** broker id → wall ms since which it has been unreachable (when the observer does not say) */
   readonly brokerDownSinceMs: ReadonlyMap<number, number>;
   readonly stalls: StallTable;
+  /** the KRaft controller quorum (src/monitor/quorum.ts); null before it was first described */
+  readonly quorum: QuorumMemory | null;
 }
 
 export function emptyDetectMemory(): DetectMemory {
@@ -94,6 +103,7 @@ export function emptyDetectMemory(): DetectMemory {
     leaders: { start: new Map(), count: new Map(), leaders: new Int32Array(0) },
     brokerDownSinceMs: new Map(),
     stalls: { at: new Map(), values: new Float64Array(0) },
+    quorum: null,
   };
 }
 
@@ -132,6 +142,8 @@ export interface DetectResult {
   readonly findings: Finding[];
   readonly memory: DetectMemory;
   readonly lag: LagView;
+  /** the controller quorum's voters this cycle, for metrics and the status; null when not described */
+  readonly quorum: QuorumView | null;
 }
 
 /** Alert scope of a consumer alert. Topic names cannot contain '/', so the last '/' splits it. */
@@ -150,7 +162,7 @@ export function detect(snapshot: KafkaSnapshot, memory: DetectMemory, opts: Dete
   if (!snapshot.ok) {
     // Nothing is known this cycle: keep the memory as it was, so leader changes and stall
     // windows are measured across the outage instead of restarting after it.
-    return { findings: [{ kind: 'KafkaUnreachable', error: snapshot.error }], memory, lag: EMPTY_VIEW };
+    return { findings: [{ kind: 'KafkaUnreachable', error: snapshot.error }], memory, lag: EMPTY_VIEW, quorum: null };
   }
   const nowMs = snapshot.takenAtMs;
   const findings: Finding[] = [];
@@ -186,7 +198,8 @@ export function detect(snapshot: KafkaSnapshot, memory: DetectMemory, opts: Dete
   const leaders = scanPartitions(snapshot.partitions, memory.leaders, snapshot.brokers, badBrokers, opts, findings);
   const { lag, stalls } = scanGroups(snapshot, leaders, badBrokers, memory.stalls, opts, findings);
   for (const f of canaryFindings) findings.push(f);
-  return { findings, memory: { leaders, brokerDownSinceMs, stalls }, lag };
+  const quorum = detectQuorum(snapshot.quorum, memory.quorum, nowMs, opts.voterLagMs, findings);
+  return { findings, memory: { leaders, brokerDownSinceMs, stalls, quorum: quorum.memory }, lag, quorum: quorum.view };
 }
 
 /** Per-topic lists of partition numbers, created on first use. */

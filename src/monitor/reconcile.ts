@@ -42,6 +42,8 @@ import { type DetectMemory, type DetectOptions, detect, detectOptionsFor, emptyD
 import { LagSeries } from './lag-metrics';
 import { type LagReport, lagReportFromSnapshot } from './lag-report';
 import type { KafkaObserver } from './observe';
+import type { QuorumView } from './quorum';
+import { recordQuorumMetrics } from './quorum-metrics';
 import { type KafkaSnapshot, partitionHealth } from './snapshot';
 
 /** What the loop needs from the election: answered from the lease, right before each use. */
@@ -81,6 +83,8 @@ export class Reconciler {
   private owed: { atMs: number; notification: Notification }[] = [];
   private memory: DetectMemory = emptyDetectMemory();
   private lastSnapshot: KafkaSnapshot | null = null;
+  /** detect's view of the controller quorum's voters in the cycle of lastSnapshot */
+  private lastQuorum: QuorumView | null = null;
   private timer: NodeJS.Timeout | undefined;
   private running = false;
   private stopped = true;
@@ -146,6 +150,11 @@ export class Reconciler {
 
   snapshot(): KafkaSnapshot | null {
     return this.lastSnapshot;
+  }
+
+  /** Each voter's lag as detect measured it from the latest snapshot (null when the quorum was not described). */
+  quorumView(): QuorumView | null {
+    return this.lastQuorum;
   }
 
   status(): { leading: boolean; term: number; cycles: number; lastCycleMs: number; stateDirty: boolean; kafka: { ok: boolean; error?: string } | null } {
@@ -314,6 +323,7 @@ export class Reconciler {
     if (!this.opts.leadership.isLeader() || this.opts.leadership.term() !== term) return;
     this.memory = detected.memory;
     this.lastSnapshot = snapshot;
+    this.lastQuorum = detected.quorum;
 
     const changed = decided.state !== this.alertState || decided.notifications.length > 0;
     this.alertState = decided.state;
@@ -333,6 +343,7 @@ export class Reconciler {
         .catch(() => undefined);
     }
     this.recordMetrics(snapshot, detected.findings);
+    recordQuorumMetrics(metrics, snapshot, detected.quorum);
     this.cycles++;
     this.lastCycleMs = clock.monotonicMs() - t0;
     metrics.pollDurationSeconds.observe(this.lastCycleMs / 1000);

@@ -4,6 +4,7 @@
  * port; detect (pure) turns a snapshot and the previous one into findings.
  */
 import type { Severity } from '../config/types';
+import type { ControllerQuorum } from '../kafka/types';
 
 export interface BrokerState {
   readonly nodeId: number;
@@ -117,6 +118,8 @@ export type KafkaSnapshot =
       readonly groups: readonly GroupState[];
       /** null when the canary is disabled */
       readonly canary: readonly CanaryState[] | null;
+      /** the KRaft controller quorum, asked through a broker that answered this cycle's ping */
+      readonly quorum: ControllerQuorum;
     }
   | {
       readonly ok: false;
