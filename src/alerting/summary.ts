@@ -84,7 +84,7 @@ export function resolvedSummary(record: AlertRecord, nowMs: number, reason: Reso
 
 type QuorumFinding = Extract<AlertRecord['finding'], { kind: 'ControllerQuorumLeaderless' | 'ControllerVoterLagging' | 'ControllerQuorumAtRisk' }>;
 
-/** The KRaft controller quorum's pages (docs/design.md §4): what is wrong, and what it stops. */
+/** The KRaft controller quorum's pages (docs/design.md §4.7): what is wrong, and what it stops. */
 function quorumFiringText(f: QuorumFinding, nowMs: number): string {
   switch (f.kind) {
     case 'ControllerQuorumLeaderless': {

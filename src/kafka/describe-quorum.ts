@@ -2,7 +2,7 @@
  * DescribeQuorum (API 55) as a raw request over the connection layer (kafkajs-wire.ts):
  * the KRaft controller quorum of `__cluster_metadata` partition 0 — its leader and epoch,
  * the high watermark, and each voter's and observer's log end offset, last fetch and last
- * caught-up time (docs/design.md §4).
+ * caught-up time (docs/design.md §4.7).
  *
  * Version 1 (flexible from v0; v1 adds the two timestamps, KIP-836): Kafka 3.3 and later,
  * 3.9 and 4.x included, accept it. Any broker takes it and forwards it to the active

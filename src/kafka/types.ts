@@ -120,7 +120,7 @@ export interface QuorumReplica {
 }
 
 /**
- * What DescribeQuorum (API 55) says about the KRaft controller quorum (docs/design.md §4):
+ * What DescribeQuorum (API 55) says about the KRaft controller quorum (docs/design.md §4.7):
  * - `described`: the quorum's leader answered (forwarded by a broker);
  * - `unanswered`: brokers answer, but the quorum could not be described — no leader to
  *   forward to, a timeout, an error from the quorum (vigil pages ControllerQuorumLeaderless);

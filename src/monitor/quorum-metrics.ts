@@ -1,7 +1,7 @@
 /**
- * The leader's KRaft controller quorum series (docs/design.md §7 `vigil_controller_quorum_*`),
- * rebuilt every cycle from the snapshot and detect's view of the voters, so metrics, status
- * and pages agree on which voter lags and by how much.
+ * The leader's KRaft controller quorum series (docs/design.md §4.7, §7.4
+ * `vigil_controller_quorum_*`), rebuilt every cycle from the snapshot and detect's view of
+ * the voters, so metrics, status and pages agree on which voter lags and by how much.
  *
  * What was not measured is not exported: no quorum series while Kafka is unreachable or the
  * cluster has no KRaft quorum; only `vigil_controller_quorum_observable 0` while Kafka

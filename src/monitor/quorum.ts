@@ -1,5 +1,5 @@
 /**
- * The KRaft controller quorum part of detect (docs/design.md §4): the quorum as its leader
+ * The KRaft controller quorum part of detect (docs/design.md §4.7): the quorum as its leader
  * described it this cycle (DescribeQuorum, src/kafka/describe-quorum.ts) plus what was
  * remembered from earlier cycles → ControllerQuorumLeaderless, ControllerVoterLagging and
  * ControllerQuorumAtRisk, and each voter's lag for the metrics and the status. Pure, and
@@ -138,10 +138,10 @@ function voterLagMsOf(v: QuorumReplica, leaderNowMs: number, epochSeenMs: number
 const isoOrNull = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 
 /**
- * The `kafka.controllerQuorum` object of /api/v1/status: `observed` (leader, epoch, high
- * watermark, voters with their lag, observers), `leaderless` (with `error` when the quorum
- * could not be described) or `not-observable` (`cause` not-kraft | not-authorized, and the
- * reason in words). Times are the quorum leader's clock, as ISO strings.
+ * `controllerQuorum` in the `kafka` object of /api/v1/status: `observed` (leader, epoch,
+ * high watermark, voters with their lag, observers), `leaderless` (with `error` when the
+ * quorum could not be described) or `not-observable` (`cause` not-kraft | not-authorized,
+ * and the reason in words). Times are the quorum leader's clock, as ISO strings.
  */
 export function quorumStatus(quorum: ControllerQuorum, view: QuorumView | null): Record<string, unknown> {
   if (quorum.state === 'unobservable') return { state: 'not-observable', cause: quorum.cause, reason: quorum.reason };

@@ -1,5 +1,5 @@
 /**
- * The KRaft controller quorum watch against a real quorum (docs/design.md §4, issue 10
+ * The KRaft controller quorum watch against a real quorum (docs/design.md §4.7, issue 10
  * item 3): three combined broker+controller nodes, so the quorum has three voters, watched
  * through vigil's own DescribeQuorum (src/kafka/describe-quorum.ts) and its observe →
  * detect → decide path.

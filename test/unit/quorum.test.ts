@@ -1,5 +1,5 @@
 /**
- * The KRaft controller quorum watch (docs/design.md §4, issue 10 item 3) without a broker:
+ * The KRaft controller quorum watch (docs/design.md §4.7, issue 10 item 3) without a broker:
  * DescribeQuorum v1 on the wire (the request's bytes, answers built byte by byte), what
  * detect finds in a described quorum and remembers between cycles, what decide pages with
  * which severity and key, the summaries on-call reads, the metrics and the status object.
@@ -134,7 +134,7 @@ function cycles(...snaps: KafkaSnapshot[]): DetectResult[] {
 
 const quorumFindings = (r: DetectResult): Finding[] => r.findings.filter((f) => f.kind.startsWith('Controller'));
 
-describe('detect: the KRaft controller quorum (docs/design.md §4)', () => {
+describe('detect: the KRaft controller quorum (docs/design.md §4.7)', () => {
   it('finds nothing in a quorum whose voters are all caught up, and says so per voter', () => {
     const [r] = cycles(at(T0, quorumAt(T0, { 3: { lastCaughtUpMs: T0 - 400, logEndOffset: 998 } })));
     assert.deepEqual(r?.findings, []);
