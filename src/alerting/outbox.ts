@@ -47,7 +47,7 @@
 import type { Logger } from '../log';
 import { silentLogger } from '../log';
 import type { Metrics } from '../metrics';
-import type { Timers } from '../election/driver';
+import type { Timers } from '../util/timers';
 import type { ClaimHolder, SettledOutcome, StateStore, StoreStatus } from '../state/types';
 import type { Clock } from '../util/clock';
 import { describeError } from '../errors';

@@ -20,7 +20,7 @@ import type { Metrics } from '../metrics';
 import { GroupLatencyHistory } from '../monitor/latency-history';
 import { KafkaObserver } from '../monitor/observe';
 import { partitionHealth } from '../monitor/snapshot';
-import { type Leadership, Reconciler } from '../monitor/reconcile';
+import { type Leadership, Reconciler } from '../reconcile/loop';
 import { RedisStateStore } from '../state/redis-store';
 import { type Clock, systemClock } from '../util/clock';
 import type { Replica } from './replica';

@@ -14,7 +14,7 @@ import type { VigilConfig } from '../../src/config/types';
 import { silentLogger } from '../../src/log';
 import { createMetrics } from '../../src/metrics';
 import { KafkaObserver } from '../../src/monitor/observe';
-import { type Leadership, Reconciler } from '../../src/monitor/reconcile';
+import { type Leadership, Reconciler } from '../../src/reconcile/loop';
 import { systemClock } from '../../src/util/clock';
 import { MemoryKafka } from '../fakes/memory-kafka';
 import { MemoryStateBackend } from '../fakes/memory-state';

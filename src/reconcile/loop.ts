@@ -38,11 +38,12 @@ import type { Logger } from '../log';
 import { clearLeaderOnlyGauges, type Metrics } from '../metrics';
 import type { StateStore } from '../state/types';
 import type { Clock } from '../util/clock';
-import { type DetectMemory, type DetectOptions, detect, detectOptionsFor, emptyDetectMemory } from './detect';
-import { LagSeries } from './lag-metrics';
-import { type LagReport, lagReportFromSnapshot } from './lag-report';
-import type { KafkaObserver } from './observe';
-import { type KafkaSnapshot, partitionHealth } from './snapshot';
+import { realTimers, type Timers } from '../util/timers';
+import { type DetectMemory, type DetectOptions, detect, detectOptionsFor, emptyDetectMemory } from '../monitor/detect';
+import { LagSeries } from '../monitor/lag-metrics';
+import { type LagReport, lagReportFromSnapshot } from '../monitor/lag-report';
+import type { KafkaObserver } from '../monitor/observe';
+import { type KafkaSnapshot, partitionHealth } from '../monitor/snapshot';
 
 /** What the loop needs from the election: answered from the lease, right before each use. */
 export interface Leadership {
@@ -60,6 +61,8 @@ export interface ReconcilerOptions {
   readonly metrics: Metrics;
   readonly logger: Logger;
   readonly clock: Clock;
+  /** the cycle's timer; default setTimeout (unit tests pass a manual one) */
+  readonly timers?: Timers;
   readonly detectOptions?: DetectOptions;
 }
 
@@ -81,7 +84,7 @@ export class Reconciler {
   private owed: { atMs: number; notification: Notification }[] = [];
   private memory: DetectMemory = emptyDetectMemory();
   private lastSnapshot: KafkaSnapshot | null = null;
-  private timer: NodeJS.Timeout | undefined;
+  private timer: unknown;
   private running = false;
   private stopped = true;
   /** the term this node took over in; 0 = not leading */
@@ -96,6 +99,7 @@ export class Reconciler {
   private view: { term: number; version: number; updatedAtMs: number } | null = null;
   private unsubscribeStore: (() => void) | undefined;
   private readonly detectOptions: DetectOptions;
+  private readonly timers: Timers;
   private readonly log: Logger;
   private cycles = 0;
   private lastCycleMs = 0;
@@ -104,6 +108,7 @@ export class Reconciler {
 
   constructor(private readonly opts: ReconcilerOptions) {
     this.detectOptions = opts.detectOptions ?? detectOptionsFor(opts.config.lag);
+    this.timers = opts.timers ?? realTimers;
     this.log = opts.logger.child({ component: 'reconcile' });
   }
 
@@ -120,7 +125,7 @@ export class Reconciler {
     this.stopped = true;
     this.unsubscribeStore?.();
     this.unsubscribeStore = undefined;
-    if (this.timer) clearTimeout(this.timer);
+    if (this.timer !== undefined) this.timers.clear(this.timer);
     this.timer = undefined;
     await Promise.allSettled([...this.submitting]);
   }
@@ -128,7 +133,7 @@ export class Reconciler {
   /** The election changed: called by the replica on every role change. Runs a cycle now. */
   leadershipChanged(): void {
     if (this.stopped) return;
-    if (this.timer) clearTimeout(this.timer);
+    if (this.timer !== undefined) this.timers.clear(this.timer);
     this.schedule(0);
   }
 
@@ -164,7 +169,7 @@ export class Reconciler {
 
   private schedule(delayMs: number): void {
     if (this.stopped) return;
-    this.timer = setTimeout(() => void this.tick(), Math.max(0, delayMs));
+    this.timer = this.timers.set(() => void this.tick(), Math.max(0, delayMs));
   }
 
   private async tick(): Promise<void> {
@@ -247,7 +252,7 @@ export class Reconciler {
     if (this.ledTerm === 0) return;
     this.log.warn({ term: this.ledTerm }, 'Redis lost its data: writing the alert state again');
     if (!this.running && !this.stopped) {
-      if (this.timer) clearTimeout(this.timer);
+      if (this.timer !== undefined) this.timers.clear(this.timer);
       this.schedule(0);
     }
   }
