@@ -24,7 +24,8 @@ import type { Clock } from '../util/clock';
 import { type NameFilter, nameFilter } from '../util/glob';
 import { EndOffsetHistory, type LatencyEstimate, type TopicHistory, estimateIn } from './history';
 import { roundSeconds } from './latency';
-import type { BrokerState, CanaryState, GroupPartitionLag, GroupState, GroupTopicRule, KafkaSnapshot, PartitionState } from './snapshot';
+import type { GroupTopicRule } from './findings';
+import type { BrokerState, CanaryState, GroupPartitionLag, GroupState, KafkaSnapshot, PartitionState } from './snapshot';
 
 export interface ObserverOptions {
   readonly lag: VigilConfig['lag'];

@@ -31,7 +31,7 @@ import type { AlertmanagerRefresher } from '../alerting/channels/alertmanager-re
 import { activeAlerts, emptyAlertState, parseAlertState, serializeAlertState, type AlertState } from '../alerting/alert-state';
 import { decide } from '../alerting/decide';
 import type { Outbox } from '../alerting/outbox';
-import type { Finding, Notification } from '../alerting/types';
+import type { Notification } from '../alerting/types';
 import type { VigilConfig } from '../config/types';
 import { describeError } from '../errors';
 import type { Logger } from '../log';
@@ -43,6 +43,7 @@ import { type DetectMemory, type DetectOptions, detect, detectOptionsFor, emptyD
 import { LagSeries } from '../monitor/lag-metrics';
 import { type LagReport, lagReportFromSnapshot } from '../monitor/lag-report';
 import type { KafkaObserver } from '../monitor/observe';
+import type { Finding } from '../monitor/findings';
 import { type KafkaSnapshot, partitionHealth } from '../monitor/snapshot';
 
 /** What the loop needs from the election: answered from the lease, right before each use. */
