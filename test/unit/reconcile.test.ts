@@ -15,6 +15,7 @@ import { silentLogger } from '../../src/log';
 import { createMetrics } from '../../src/metrics';
 import { KafkaObserver } from '../../src/monitor/observe';
 import { type Leadership, Reconciler } from '../../src/reconcile/loop';
+import { PagingActor } from '../../src/reconcile/paging';
 import { systemClock } from '../../src/util/clock';
 import { MemoryKafka } from '../fakes/memory-kafka';
 import { MemoryStateBackend } from '../fakes/memory-state';
@@ -64,12 +65,11 @@ function replica(
     config: { cluster: 'test', node: { id }, lag, alerting: { channels: [], runbookUrl: '' }, monitor: { pollIntervalMs: 20, incidentPollIntervalMs: 20, groups: { include: ['*'], exclude: [] }, topics: { include: ['*'], exclude: [] } } },
     observer,
     store,
-    outbox,
+    actors: [new PagingActor({ outbox, nodeId: id, logger: silentLogger, ...extra })],
     leadership,
     metrics,
     logger: silentLogger,
     clock: systemClock,
-    ...extra,
   });
   running.push(r);
   return { r, metrics, store, outbox, observer };
