@@ -7,9 +7,10 @@
  *
  * Fencing. Everything an actor does is done for one term: it checks `fence.mayAct()` (this
  * node still leads in `fence.term` and no write of that term was refused) right before each
- * side effect, and records the side effect with a write fenced by that term in Redis
- * (docs/design.md §6.1), so a deposed leader's actor can neither send nor record anything
- * its successor will not see.
+ * side effect, and a side effect a successor must know of (a page; a remediation step) is
+ * first recorded with a write fenced by that term in Redis (docs/design.md §6.1): the
+ * outbox claims before it sends. So a deposed leader's actor neither acts on its lease
+ * alone nor records anything after its successor raised the fence.
  */
 import type { Alert, Notification } from '../alerting/types';
 
