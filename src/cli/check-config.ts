@@ -4,7 +4,7 @@
  * its own line on stderr, as `<key path>: <message>`.
  */
 import type { Command } from 'commander';
-import { configProblemsOf, formatProblem, loadConfig, summarizeConfig } from '../config';
+import { type VigilConfig, configProblemsOf, formatProblem, loadConfig, summarizeConfig } from '../config';
 import { describeError, isVigilError } from '../errors';
 
 export interface CheckConfigOutput {
@@ -12,23 +12,31 @@ export interface CheckConfigOutput {
   stderr: NodeJS.WritableStream;
 }
 
-/** Returns the exit code. */
-export function runCheckConfig(file: string, out: CheckConfigOutput): number {
-  let config;
+/**
+ * Loads the file as `vigil run` would; on failure writes every problem (or why the file
+ * cannot be read) to stderr and returns undefined: the caller exits 2.
+ */
+export function loadConfigOrReport(file: string, stderr: NodeJS.WritableStream): VigilConfig | undefined {
   try {
-    config = loadConfig(file);
+    return loadConfig(file);
   } catch (err) {
     const problems = configProblemsOf(err);
     if (problems !== undefined) {
       const noun = problems.length === 1 ? 'problem' : 'problems';
-      out.stderr.write(`vigil: config file "${file}" has ${problems.length} ${noun}:\n`);
-      for (const p of problems) out.stderr.write(`${formatProblem(p)}\n`);
-      return 2;
+      stderr.write(`vigil: config file "${file}" has ${problems.length} ${noun}:\n`);
+      for (const p of problems) stderr.write(`${formatProblem(p)}\n`);
+      return undefined;
     }
     const prefix = isVigilError(err) ? `vigil: ${err.code}: ` : 'vigil: ';
-    out.stderr.write(`${prefix}${describeError(err)}\n`);
-    return 2;
+    stderr.write(`${prefix}${describeError(err)}\n`);
+    return undefined;
   }
+}
+
+/** Returns the exit code. */
+export function runCheckConfig(file: string, out: CheckConfigOutput): number {
+  const config = loadConfigOrReport(file, out.stderr);
+  if (config === undefined) return 2;
   const rows = summarizeConfig(config);
   const width = Math.max(...rows.map(([label]) => label.length));
   out.stdout.write(`config OK: ${file}\n`);

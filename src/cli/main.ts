@@ -10,8 +10,10 @@ import { describeError, isVigilError } from '../errors';
 import { silenceKafkajsNegativeTimeoutWarning } from '../kafka/kafkajs-warnings';
 import { registerCheckConfig } from './check-config';
 import { registerDemo } from './demo';
+import { registerDoctor } from './doctor';
 import { VERSION } from '../version';
 import { registerLag } from './lag';
+import { registerPlan } from './plan';
 import { registerRun } from './run';
 import { registerStatus } from './status';
 
@@ -24,9 +26,11 @@ export function buildProgram(): Command {
   // Subcommands register themselves here, one line each.
   registerLag(program);
   registerCheckConfig(program);
+  registerDoctor(program);
   registerRun(program);
   registerStatus(program);
   registerDemo(program);
+  registerPlan(program);
   return program;
 }
 

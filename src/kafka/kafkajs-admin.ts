@@ -35,7 +35,8 @@ import {
   tpKey,
 } from './types';
 
-const LATEST_TIMESTAMP = -1;
+/** ListOffsets timestamp that asks for the log end offset (high watermark). */
+export const LATEST_TIMESTAMP = -1;
 const EARLIEST_TIMESTAMP = -2;
 const READ_UNCOMMITTED = 0;
 /** Enough for a batch header and the first records; a cut-short batch is interpolated. */
@@ -463,7 +464,7 @@ function probeRounds(requests: readonly RecordProbeRequest[]): RecordProbeReques
   return rounds;
 }
 
-async function forEachLimited<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+export async function forEachLimited<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
   const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
     while (next < items.length) {
@@ -474,7 +475,8 @@ async function forEachLimited<T>(items: readonly T[], limit: number, fn: (item: 
   await Promise.all(workers);
 }
 
-function addressOf(b: BrokerInfo): string {
+/** A broker's host:port, IPv6 hosts in brackets. */
+export function addressOf(b: BrokerInfo): string {
   return b.host.includes(':') ? `[${b.host}]:${b.port}` : `${b.host}:${b.port}`;
 }
 
@@ -490,6 +492,47 @@ function groupByTopic<T extends TopicPartition>(tps: readonly T[]): Map<string, 
 
 // ---- requests -----------------------------------------------------------------------------
 
+/** A Metadata answer as the broker sent it: every topic with its error code. */
+export interface RawMetadata {
+  readonly clusterId: string | null;
+  /** -1 when the broker names none */
+  readonly controllerId: number;
+  readonly brokers: BrokerInfo[];
+  readonly topics: (TopicInfo & { readonly errorCode: number; /** v8+ */ readonly authorizedOperations?: number })[];
+  /** v8–v10 */
+  readonly clusterAuthorizedOperations?: number;
+}
+
+/** Decodes Metadata v5 or v8 (v7 adds each partition's leader epoch, v8 the authorized operations). */
+function readMetadata(d: KafkajsDecoder, version: 5 | 8): RawMetadata {
+  d.readInt32(); // throttle
+  const brokers = d.readArray((b) => ({ nodeId: b.readInt32(), host: b.readString() ?? '', port: b.readInt32(), rack: b.readString() }));
+  const clusterId = d.readString();
+  const controllerId = d.readInt32();
+  const topics = d.readArray((t) => {
+    const errorCode = t.readInt16();
+    const topic = t.readString() ?? '';
+    const isInternal = t.readBoolean();
+    const partitions = t.readArray((p) => {
+      p.readInt16(); // partition error: LEADER_NOT_AVAILABLE for offline partitions; leader -1 says it
+      const partition = p.readInt32();
+      const leader = p.readInt32();
+      if (version >= 7) p.readInt32(); // leader epoch
+      return {
+        partition,
+        leader,
+        replicas: p.readArray((r) => r.readInt32()),
+        isr: p.readArray((r) => r.readInt32()),
+        offlineReplicas: p.readArray((r) => r.readInt32()),
+      };
+    });
+    partitions.sort((a, b) => a.partition - b.partition);
+    return version >= 8 ? { errorCode, topic, isInternal, partitions, authorizedOperations: t.readInt32() } : { errorCode, topic, isInternal, partitions };
+  });
+  brokers.sort((a, b) => a.nodeId - b.nodeId);
+  return version >= 8 ? { clusterId, controllerId, brokers, topics, clusterAuthorizedOperations: d.readInt32() } : { clusterId, controllerId, brokers, topics };
+}
+
 /** Metadata v5: all topics (null list), no auto-creation; partition errors kept per partition. */
 const METADATA_V5 = {
   apiKey: API_KEYS.Metadata as number,
@@ -497,35 +540,35 @@ const METADATA_V5 = {
   apiName: 'Metadata',
   encode: () => newEncoder().writeInt32(-1).writeBoolean(false),
   decode: (d: KafkajsDecoder): ClusterMetadata => {
-    d.readInt32(); // throttle
-    const brokers = d.readArray((b) => ({ nodeId: b.readInt32(), host: b.readString() ?? '', port: b.readInt32(), rack: b.readString() }));
-    const clusterId = d.readString();
-    const controller = d.readInt32();
-    const topics = d.readArray((t): TopicInfo & { errorCode: number } => {
-      const errorCode = t.readInt16();
-      const topic = t.readString() ?? '';
-      const isInternal = t.readBoolean();
-      const partitions = t.readArray((p) => {
-        p.readInt16(); // partition error: LEADER_NOT_AVAILABLE for offline partitions; leader -1 says it
-        return {
-          partition: p.readInt32(),
-          leader: p.readInt32(),
-          replicas: p.readArray((r) => r.readInt32()),
-          isr: p.readArray((r) => r.readInt32()),
-          offlineReplicas: p.readArray((r) => r.readInt32()),
-        };
-      });
-      partitions.sort((a, b) => a.partition - b.partition);
-      return { errorCode, topic, isInternal, partitions };
-    });
+    const md = readMetadata(d, 5);
     return {
-      clusterId,
-      controllerId: controller >= 0 ? controller : null,
-      brokers: brokers.sort((a, b) => a.nodeId - b.nodeId),
-      topics: topics.filter((t) => t.errorCode === ERR_NONE).map(({ errorCode: _e, ...t }) => t),
+      clusterId: md.clusterId,
+      controllerId: md.controllerId >= 0 ? md.controllerId : null,
+      brokers: md.brokers,
+      topics: md.topics.filter((t) => t.errorCode === ERR_NONE).map(({ errorCode: _e, ...t }) => t),
     };
   },
 };
+
+/**
+ * Metadata v8 (Kafka 2.3+) with the cluster's and the topics' authorized operations, for
+ * `vigil doctor`: `null` asks for every topic the principal may DESCRIBE, names ask for
+ * those (each answered with its own error code), `[]` for brokers only.
+ */
+export function metadataV8(topics: readonly string[] | null) {
+  return {
+    apiKey: API_KEYS.Metadata as number,
+    apiVersion: 8,
+    apiName: 'Metadata',
+    encode: () => {
+      const e = newEncoder();
+      if (topics === null) e.writeInt32(-1);
+      else e.writeArray(topics.map((t) => newEncoder().writeString(t)));
+      return e.writeBoolean(false).writeBoolean(true).writeBoolean(true);
+    },
+    decode: (d: KafkajsDecoder): RawMetadata => readMetadata(d, 8),
+  };
+}
 
 /** Metadata v5 for no topics: the cheapest request a broker must answer (liveness ping). */
 const METADATA_NO_TOPICS = {
@@ -533,8 +576,12 @@ const METADATA_NO_TOPICS = {
   encode: () => newEncoder().writeInt32(0).writeBoolean(false),
 };
 
-/** DescribeGroups v1: state and member count per group (members' assignments skipped). */
-function describeGroupsV1(groupIds: readonly string[]) {
+/**
+ * DescribeGroups v1: state and member count per group. Members' assignments are skipped;
+ * their protocol metadata (a consumer's subscription) is kept as raw bytes for `vigil
+ * doctor`, which reads the topics a group subscribes to (src/doctor/kafka-probe.ts).
+ */
+export function describeGroupsV1(groupIds: readonly string[]) {
   return {
     apiKey: API_KEYS.DescribeGroups as number,
     apiVersion: 1,
@@ -546,17 +593,17 @@ function describeGroupsV1(groupIds: readonly string[]) {
         const errorCode = g.readInt16();
         const groupId = g.readString() ?? '';
         const state = g.readString() ?? '';
-        g.readString(); // protocol type
+        const protocolType = g.readString() ?? '';
         g.readString(); // protocol
-        const members = g.readArray((m) => {
+        const memberMetadata = g.readArray((m) => {
           m.readString(); // member id
           m.readString(); // client id
           m.readString(); // client host
-          m.readBytes(); // metadata
+          const metadata = m.readBytes();
           m.readBytes(); // assignment
-          return 1;
-        }).length;
-        return { errorCode, groupId, state, members };
+          return metadata;
+        });
+        return { errorCode, groupId, state, protocolType, members: memberMetadata.length, memberMetadata };
       });
     },
   };
@@ -565,7 +612,7 @@ function describeGroupsV1(groupIds: readonly string[]) {
 const RESOURCE_TOPIC = 2;
 
 /** DescribeConfigs v1 for the named configs of each topic. */
-function describeTopicConfigsV1(topics: readonly string[], names: readonly string[]) {
+export function describeTopicConfigsV1(topics: readonly string[], names: readonly string[]) {
   return {
     apiKey: API_KEYS.DescribeConfigs as number,
     apiVersion: 1,
@@ -604,7 +651,7 @@ interface OffsetFetchResult {
 }
 
 /** OffsetFetch v3 for all of a group's committed partitions (topics = null). */
-function offsetFetchV3(groupId: string) {
+export function offsetFetchV3(groupId: string) {
   return {
     apiKey: API_KEYS.OffsetFetch as number,
     apiVersion: 3,
@@ -635,7 +682,7 @@ function offsetFetchV3(groupId: string) {
 }
 
 /** ListOffsets v2 (read_uncommitted): one timestamp for all the given partitions. */
-function listOffsetsV2(tps: readonly TopicPartition[], timestamp: number) {
+export function listOffsetsV2(tps: readonly TopicPartition[], timestamp: number) {
   return {
     apiKey: API_KEYS.ListOffsets as number,
     apiVersion: 2,
@@ -669,7 +716,7 @@ function listOffsetsV2(tps: readonly TopicPartition[], timestamp: number) {
 }
 
 /** Fetch v4 returning each partition's raw record bytes (decoded by record-batch.ts). */
-function fetchV4(reqs: readonly RecordProbeRequest[], partitionBytes: number) {
+export function fetchV4(reqs: readonly RecordProbeRequest[], partitionBytes: number) {
   return {
     apiKey: API_KEYS.Fetch as number,
     apiVersion: 4,

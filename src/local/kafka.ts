@@ -53,6 +53,21 @@ export interface LocalKafkaOptions {
    * reach, on a service-net address such as 127.100.0.1.
    */
   host?: string;
+  /**
+   * Client listeners besides PLAINTEXT, name → security protocol (e.g.
+   * `{ SECURE: 'SASL_SSL' }`): each gets a port of its own on every broker and is
+   * advertised, so a client that bootstraps through it (`listenerBootstrap(name)`) is
+   * handed the brokers' addresses on it. PLAINTEXT stays the inter-broker listener and the
+   * one this module's own requests use (waits, createTopic). Per-listener settings (TLS
+   * keystore, SASL mechanisms) go in `brokerOverrides` as `listener.name.<name>.…`.
+   */
+  extraListeners?: Record<string, 'PLAINTEXT' | 'SSL' | 'SASL_PLAINTEXT' | 'SASL_SSL'>;
+  /**
+   * Extra arguments for `kafka-storage format`, e.g.
+   * `['--add-scram', 'SCRAM-SHA-512=[name=vigil,password=…]']` (KRaft creates SCRAM users
+   * at format time).
+   */
+  formatArgs?: string[];
 }
 
 export interface CreateTopicOptions {
@@ -74,6 +89,8 @@ export interface LocalKafka {
   /** The cluster's directory (configs, logs, data). */
   readonly dir: string;
   brokerAddress(id: number): string;
+  /** 'host:port' of every broker on an `extraListeners` listener. */
+  listenerBootstrap(name: string): string[];
   /** Process id of the running JVM of a node, undefined when it is not running. */
   pid(id: number): number | undefined;
   isRunning(id: number): boolean;
@@ -183,6 +200,8 @@ interface Node {
   isController: boolean;
   brokerPort: number;
   controllerPort: number | undefined;
+  /** extraListeners name → port */
+  extraPorts: Map<string, number>;
   dir: string;
   propsFile: string;
   log4jFile: string;
@@ -247,7 +266,13 @@ async function startOnce(opts: LocalKafkaOptions): Promise<LocalKafka> {
   const unregisterCleanup = onExitCleanup(() => {
     if (!keepAll) fs.rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
   });
-  const ports = await freePorts(brokerCount + controllerCount, host);
+  const extraListeners = Object.entries(opts.extraListeners ?? {});
+  for (const [name] of extraListeners) {
+    if (!/^[A-Z][A-Z0-9_]*$/.test(name) || name === 'PLAINTEXT' || name === 'CONTROLLER') {
+      throw new Error(`extraListeners: "${name}" must be an upper-case listener name other than PLAINTEXT and CONTROLLER`);
+    }
+  }
+  const ports = await freePorts(brokerCount * (1 + extraListeners.length) + controllerCount, host);
   const clusterId = newClusterId();
 
   const nodes = new Map<number, Node>();
@@ -260,6 +285,7 @@ async function startOnce(opts: LocalKafkaOptions): Promise<LocalKafka> {
       isController: id <= controllerCount,
       brokerPort: ports[i] as number,
       controllerPort: id <= controllerCount ? (ports[brokerCount + i] as number) : undefined,
+      extraPorts: new Map(extraListeners.map(([name], j) => [name, ports[brokerCount + controllerCount + j * brokerCount + i] as number])),
       dir: nodeDir,
       propsFile: path.join(nodeDir, 'server.properties'),
       log4jFile: path.join(nodeDir, 'log4j.properties'),
@@ -274,6 +300,7 @@ async function startOnce(opts: LocalKafkaOptions): Promise<LocalKafka> {
     .map((n) => `${n.id}@${host}:${n.controllerPort}`)
     .join(',');
   for (const node of nodes.values()) {
+    const extra = [...node.extraPorts].map(([name, port]) => `,${name}://${host}:${port}`).join('');
     const props: KafkaConfigMap = {
       'node.id': node.id,
       'process.roles': node.isController ? 'broker,controller' : 'broker',
@@ -281,10 +308,10 @@ async function startOnce(opts: LocalKafkaOptions): Promise<LocalKafka> {
       'controller.listener.names': 'CONTROLLER',
       'inter.broker.listener.name': 'PLAINTEXT',
       listeners: node.isController
-        ? `PLAINTEXT://${host}:${node.brokerPort},CONTROLLER://${host}:${node.controllerPort}`
-        : `PLAINTEXT://${host}:${node.brokerPort}`,
-      'advertised.listeners': `PLAINTEXT://${host}:${node.brokerPort}`,
-      'listener.security.protocol.map': 'PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
+        ? `PLAINTEXT://${host}:${node.brokerPort},CONTROLLER://${host}:${node.controllerPort}${extra}`
+        : `PLAINTEXT://${host}:${node.brokerPort}${extra}`,
+      'advertised.listeners': `PLAINTEXT://${host}:${node.brokerPort}${extra}`,
+      'listener.security.protocol.map': ['PLAINTEXT:PLAINTEXT', 'CONTROLLER:PLAINTEXT', ...extraListeners.map(([name, protocol]) => `${name}:${protocol}`)].join(','),
       'log.dirs': path.join(node.dir, 'data'),
       ...defaultServerProperties(brokerCount),
       ...opts.brokerOverrides,
@@ -325,7 +352,7 @@ async function startOnce(opts: LocalKafkaOptions): Promise<LocalKafka> {
 
   const format = async (node: Node): Promise<void> => {
     fs.appendFileSync(node.logFile, `==== format storage, cluster ${clusterId} ====\n`);
-    const proc = java(node, 'kafka.tools.StorageTool', ['format', '-t', clusterId, '-c', node.propsFile, '--ignore-formatted'], 'format');
+    const proc = java(node, 'kafka.tools.StorageTool', ['format', '-t', clusterId, '-c', node.propsFile, '--ignore-formatted', ...(opts.formatArgs ?? [])], 'format');
     const status = await proc.exited;
     if (status.code !== 0) {
       throw failureWithLog(node, `formatting the storage of kafka node ${node.id} failed (exit ${status.code ?? status.signal})`);
@@ -450,6 +477,12 @@ async function startOnce(opts: LocalKafkaOptions): Promise<LocalKafka> {
     clusterId,
     dir,
     brokerAddress: (id) => addressOf(nodeOf(id)),
+    listenerBootstrap: (name) =>
+      [...nodes.values()].map((n) => {
+        const port = n.extraPorts.get(name);
+        if (port === undefined) throw new Error(`no listener ${name} in this cluster (extraListeners: ${[...n.extraPorts.keys()].join(', ') || 'none'})`);
+        return `${host}:${port}`;
+      }),
     pid: (id) => {
       const proc = nodeOf(id).proc;
       return proc?.isRunning() ? proc.pid : undefined;

@@ -109,7 +109,7 @@ export async function startLocalRedis(opts: LocalRedisOptions = {}): Promise<Loc
   return runServer({ what: 'redis', command: 'redis-server', args, host, port, dir, opts });
 }
 
-export interface LocalSentinelOptions extends Pick<LocalRedisOptions, 'startTimeoutMs' | 'dir' | 'keepAll' | 'ownProcessGroup' | 'tls'> {
+export interface LocalSentinelOptions extends Pick<LocalRedisOptions, 'startTimeoutMs' | 'dir' | 'keepAll' | 'ownProcessGroup' | 'tls' | 'host'> {
   /** The master group name. */
   readonly masterName: string;
   readonly master: { readonly host: string; readonly port: number };
@@ -133,7 +133,7 @@ export interface LocalSentinelOptions extends Pick<LocalRedisOptions, 'startTime
  * its own (Sentinel rewrites it with what it learns: replicas, other sentinels, epochs).
  */
 export async function startLocalSentinel(opts: LocalSentinelOptions): Promise<LocalRedis> {
-  const host = '127.0.0.1';
+  const host = opts.host ?? '127.0.0.1';
   const port = await freePort(host);
   const dir = makeDir(opts.dir, 'vigil-sentinel-');
   const name = opts.masterName;
@@ -143,6 +143,8 @@ export async function startLocalSentinel(opts: LocalSentinelOptions): Promise<Lo
   const users = opts.users ?? [];
   const lines = [
     `bind ${host}`,
+    // as for the server: protected mode refuses clients other than 127.0.0.1 and ::1
+    ...(host === '127.0.0.1' ? [] : ['protected-mode no']),
     ...tlsLines,
     `dir ${dir}`,
     'daemonize no',

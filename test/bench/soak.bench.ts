@@ -5,7 +5,7 @@
  * resumed on a seeded schedule — under seeded random faults of every kind, then a quiet
  * drain, then the oracle (test/harness/soak-oracle.ts) judges every page.
  *
- *   npm run bench -- soak --minutes 3 [--seed N] [--out report.json]
+ *   npm run bench -- soak --minutes 3 [--seed N] [--out report.json] [--redis sentinel]
  *
  * Needs root (network namespaces, test/harness/netns.ts). The process builds the lab, runs
  * itself again inside the lab's service namespace (`--in-lab <tag>`), where Kafka, Redis,
@@ -21,19 +21,21 @@
  * restarted with its AOF and without it (files removed); a receiver down, black-holed or
  * slow (1–4 s answers) for 5–30 s. At most one fault per resource (replicas, brokers,
  * Redis, each receiver) at a time: two replicas down at once is an outage, not a fault.
- * TODO(issue 8, Sentinel): a `sentinel-failover` kind once Redis Sentinel support with a
- * local Sentinel pair lands (src/local/redis.ts); the redis faults below are where it goes.
+ *
+ * `--redis sentinel` runs Redis as a master and a replica (both with AOF) behind a pair of
+ * sentinels, which vigil finds the master through; the Redis faults then hit the current
+ * master (each restart is an unplanned failover) and a `sentinel-failover` kind (a planned
+ * SENTINEL FAILOVER) joins the bag (test/harness/soak-redis.ts).
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import path from 'node:path';
 import { type LocalKafka, startLocalKafka } from '../../src/local/kafka';
-import { type LocalRedis, startLocalRedis } from '../../src/local/redis';
 import { type LocalReplicas, startLocalReplicas } from '../../src/local/replicas';
 import { type FaultReceiver, startFaultReceiver } from '../harness/fault-receiver';
 import { type NetLab, createNetLab, labFor, netLabSupported } from '../harness/netns';
 import { TEST_ADMIN_TOKEN, TEST_PEER_SECRET } from '../harness/replicas';
 import { type FaultKind, type FaultRecord, type ReplicaExit, type SoakTimeline, judgeSoak } from '../harness/soak-oracle';
+import { type SoakRedis, type SoakRedisMode, startSoakRedis } from '../harness/soak-redis';
 import { waitFor } from '../harness/wait';
 import { SimulatedGroup, Workload } from '../harness/workload';
 import { Rng } from '../sim/prng';
@@ -43,7 +45,7 @@ const CLUSTER = 'soak';
 const THRESHOLD_MS = 10_000;
 const RESOLVE_BELOW_MS = 8_000;
 const RESOLVE_FOR_MS = 3_000;
-const KINDS: readonly FaultKind[] = [
+const BASE_KINDS: readonly FaultKind[] = [
   'leader-kill',
   'leader-stop',
   'leader-term',
@@ -98,7 +100,7 @@ async function outer(): Promise<number> {
 
 interface Running {
   readonly kafka: LocalKafka;
-  readonly redis: LocalRedis;
+  readonly redis: SoakRedis;
   readonly replicas: LocalReplicas;
   readonly receivers: readonly FaultReceiver[];
 }
@@ -122,7 +124,12 @@ async function inLab(tag: string): Promise<number> {
   const seedArg = flag('seed');
   const seed = seedArg !== undefined && Number.isFinite(Number(seedArg)) ? Number(seedArg) >>> 0 : Math.floor(Math.random() * 2 ** 31);
   const outFile = flag('out');
-  progress(`soak: ${minutes} min, seed ${seed} (repeat with --seed ${seed})`);
+  const redisMode = (flag('redis') ?? 'standalone') as SoakRedisMode;
+  if (redisMode !== 'standalone' && redisMode !== 'sentinel') {
+    console.error(`soak: --redis expects standalone or sentinel; got ${String(redisMode)}`);
+    return 2;
+  }
+  progress(`soak: ${minutes} min, seed ${seed}, redis ${redisMode} (repeat with --seed ${seed}${redisMode === 'sentinel' ? ' --redis sentinel' : ''})`);
   const rng = Rng.seeded(seed);
   const host = lab.svcAddr;
 
@@ -135,12 +142,12 @@ async function inLab(tag: string): Promise<number> {
       // does not wait out Kafka's 5-minute default with PreferredLeaderImbalance open
       brokerOverrides: { 'leader.imbalance.check.interval.seconds': 5 },
     }),
-    startLocalRedis({ host, persistence: 'aof' }),
+    startSoakRedis(redisMode, host),
     startFaultReceiver({ name: 'webhook', format: 'webhook', host }),
     startFaultReceiver({ name: 'pagerduty', format: 'pagerduty', host }),
   ]);
   const receivers = [webhook, pagerduty];
-  progress(`kafka ${kafka.bootstrap.join(',')}, redis ${redis.url}, receivers ${webhook.port} ${pagerduty.port}`);
+  progress(`kafka ${kafka.bootstrap.join(',')}, redis ${JSON.stringify(redis.config)}, receivers ${webhook.port} ${pagerduty.port}`);
 
   const replicas = await startLocalReplicas({
     count: 3,
@@ -158,7 +165,7 @@ async function inLab(tag: string): Promise<number> {
       node: { id, listen: `${self.host}:${self.port}`, peerListen: `${(lab.replicas[all.indexOf(self)] as { peerAddr: string }).peerAddr}:${self.peerPort}`, dataDir: self.dataDir },
       peers: all.map((r, i) => ({ id: r.id, url: r.url, peerUrl: `http://${(lab.replicas[i] as { peerAddr: string }).peerAddr}:${r.peerPort}` })),
       kafka: { brokers: kafka.bootstrap },
-      redis: { url: redis.url },
+      redis: redis.config,
       monitor: { pollInterval: '1s' },
       lag: { threshold: '10s', resolveBelow: '8s', resolveFor: '3s' },
       alerting: {
@@ -197,13 +204,14 @@ async function shutdown(r: Running, keep: boolean): Promise<void> {
   shuttingDown = true;
   await Promise.allSettled([r.replicas.shutdown({ keep }), ...r.receivers.map((x) => x.close())]);
   await Promise.allSettled([r.kafka.shutdown({ keepLogs: keep }), r.redis.shutdown({ keep })]);
-  if (keep) progress(`logs kept: replicas ${r.replicas.dir}, kafka ${r.kafka.dir}, redis ${r.redis.dir}`);
+  if (keep) progress(`logs kept: replicas ${r.replicas.dir}, kafka ${r.kafka.dir}, redis ${r.redis.dirs.join(' ')}`);
 }
 
 let shuttingDown = false;
 
 async function soak(r: Running, lab: NetLab, rng: Rng, seed: number, minutes: number, outFile: string | undefined): Promise<ReturnType<typeof judgeSoak>> {
   const { kafka, redis, replicas, receivers } = r;
+  const KINDS: readonly FaultKind[] = redis.mode === 'sentinel' ? [...BASE_KINDS, 'sentinel-failover'] : BASE_KINDS;
   const exits: ReplicaExit[] = [];
   const expectedPids = new Set<number>();
   const watch = (id: string) => {
@@ -266,13 +274,22 @@ async function soak(r: Running, lab: NetLab, rng: Rng, seed: number, minutes: nu
   let bag: FaultKind[] = [];
   let nextId = 1;
   const resourceOf = (k: FaultKind): string =>
-    k.startsWith('leader') || k === 'peer-partition' ? 'replicas' : k.startsWith('broker') ? 'brokers' : k.startsWith('redis') ? 'redis' : 'receiver';
+    k.startsWith('leader') || k === 'peer-partition' ? 'replicas' : k.startsWith('broker') ? 'brokers' : k.startsWith('redis') || k.startsWith('sentinel') ? 'redis' : 'receiver';
   const leaderId = async (): Promise<string> => {
     const docs = await replicas.statuses();
     const leader = docs.find((d) => d.role === 'leader' && d.leaseValid);
     return leader?.nodeId ?? (replicas.replicas[faultRng.int(0, 3)] as { id: string }).id;
   };
   const receiverFree = () => receivers.filter((x) => !busy.has(`receiver:${x.name}`));
+  /** The Sentinel lab back to a master with its replica before the next Redis fault. */
+  const settled = async (): Promise<string> => {
+    try {
+      await redis.settle(60_000);
+      return '';
+    } catch (err) {
+      return ` (not settled: ${(err as Error).message})`;
+    }
+  };
 
   const inject = async (kind: FaultKind): Promise<void> => {
     const id = nextId++;
@@ -332,20 +349,14 @@ async function soak(r: Running, lab: NetLab, rng: Rng, seed: number, minutes: nu
         kafka.resume(b);
         return done();
       }
-      case 'redis-restart-aof': {
-        target = 'redis';
-        await redis.stop();
-        await sleep(faultRng.uniform(1000, 3000));
-        await redis.start();
-        return done();
-      }
+      case 'redis-restart-aof':
       case 'redis-restart-wiped': {
-        target = 'redis';
-        await redis.kill();
-        for (const f of fs.readdirSync(redis.dir)) if (f !== path.basename(redis.logFile)) fs.rmSync(path.join(redis.dir, f), { recursive: true, force: true });
-        await sleep(faultRng.uniform(1000, 3000));
-        await redis.start();
-        return done();
+        target = await redis.restartMaster({ wipe: kind === 'redis-restart-wiped', downMs: faultRng.uniform(1000, 3000) });
+        return done(await settled());
+      }
+      case 'sentinel-failover': {
+        target = await redis.failover();
+        return done(await settled());
       }
       case 'receiver-down':
       case 'receiver-blackhole':
@@ -446,6 +457,7 @@ async function soak(r: Running, lab: NetLab, rng: Rng, seed: number, minutes: nu
   const line = {
     bench: 'soak',
     minutes,
+    redis: redis.mode,
     seed,
     faults: faults.length,
     faultsPerHour: Math.round((faults.length * 60) / minutes),

@@ -62,6 +62,7 @@ export type FaultKind =
   | 'broker-pause'
   | 'redis-restart-aof'
   | 'redis-restart-wiped'
+  | 'sentinel-failover'
   | 'receiver-down'
   | 'receiver-blackhole'
   | 'receiver-slow';
@@ -171,7 +172,7 @@ export interface OracleReport {
 
 const LAG_ALERT = '/ConsumerDeliveryLag/';
 const SENDER_FAULTS: readonly FaultKind[] = ['leader-kill', 'leader-stop', 'leader-term', 'peer-partition'];
-const REDIS_FAULTS: readonly FaultKind[] = ['redis-restart-aof', 'redis-restart-wiped'];
+const REDIS_FAULTS: readonly FaultKind[] = ['redis-restart-aof', 'redis-restart-wiped', 'sentinel-failover'];
 const PAGING_FAULTS: readonly FaultKind[] = [...SENDER_FAULTS, ...REDIS_FAULTS, 'broker-kill', 'broker-pause'];
 
 /** True incidents of one series, with vigil's hysteresis (fire above threshold, resolve below resolveBelow for resolveFor). */

@@ -18,6 +18,7 @@ import { OffsetCommitter } from '../harness/commit-offsets';
 import { withLogsOnFailure } from '../harness/failure';
 import { type KafkaCluster, repoRoot, startKafka } from '../harness/kafka';
 import { freePorts } from '../harness/ports';
+import { runVigil } from '../harness/cli';
 import { waitFor } from '../harness/wait';
 
 let cluster: KafkaCluster;
@@ -77,23 +78,7 @@ kafkaAdminContract('kafkajs adapter on real Kafka', async () => {
   return { admin: kafkaAdmin, createTopic, produce, commit, teardown: () => kafkaAdmin.close() };
 });
 
-interface CliResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function vigil(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(repoRoot, 'dist/src/cli/main.js'), ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const vigil = runVigil;
 
 /** A `vigil lag --watch` child; stdout and stderr accumulate as they come. */
 function vigilWatch(args: string[]): { child: ChildProcessWithoutNullStreams; out: () => string; err: () => string; exit: Promise<number | null> } {

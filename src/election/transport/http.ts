@@ -239,8 +239,9 @@ export class HttpPeerTransport implements PeerTransport {
     const res = ctx.res;
     ctx.req.socket.setNoDelay(true);
     res.writeHead(200, { 'Content-Type': 'application/x-ndjson', 'Cache-Control': 'no-store' });
-    // Held open until one side goes away; the line only confirms who answered.
-    res.write(`${JSON.stringify({ id: this.opts.selfId })}\n`);
+    // Held open until one side goes away. The line says who answered and its wall clock
+    // (`vigil doctor` measures the clock offset between replicas with it); links ignore it.
+    res.write(`${JSON.stringify({ id: this.opts.selfId, ts: this.clock.wallMs() })}\n`);
     this.openStreams.add(res);
     res.on('close', () => this.openStreams.delete(res));
   }

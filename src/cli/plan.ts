@@ -1,0 +1,123 @@
+/**
+ * `vigil plan`: the remediation plan for one broker, computed from the cluster's metadata
+ * now (src/remediation/plan.ts), printed as the JSON `kafka-reassign-partitions.sh
+ * --reassignment-json-file` reads — so a person can review it and run it with Kafka's own
+ * tools. Changes nothing.
+ *
+ * Which plan: `--action` names it; by default a broker missing from the metadata (gone)
+ * gets `restore-rf`, a live one `lead-elsewhere`. Without `--broker`, the one broker that
+ * still holds replicas but is missing from the metadata is planned for.
+ *
+ * stdout: the reassignment JSON (or the whole plan with `--full`); stderr: what the plan
+ * does, what it skips and why, and the preferred elections to run after it.
+ * Exit codes: 0 a plan (possibly empty) printed; 1 the plan is refused (larger than
+ * remediation.maxPlanSize — still printed); 2 usage, config or connection error.
+ */
+import type { Command } from 'commander';
+import { loadConfig } from '../config';
+import { DEFAULTS } from '../config/defaults';
+import { VigilError } from '../errors';
+import { KafkajsAdmin } from '../kafka/kafkajs-admin';
+import type { ClusterMetadata } from '../kafka/types';
+import { type Plan, type PlanContext, planEvict, planLeadElsewhere, planRestoreReplicationFactor, reassignmentJson } from '../remediation/plan';
+import { type KafkaCliOptions, addKafkaOptions, kafkaConfigFromOptions } from './kafka-options';
+
+const ACTIONS = ['lead-elsewhere', 'evict', 'restore-rf'] as const;
+type Action = (typeof ACTIONS)[number];
+
+export interface PlanOptions extends KafkaCliOptions {
+  broker?: string;
+  action?: string;
+  full?: boolean;
+  internal?: boolean;
+}
+
+export function registerPlan(program: Command): void {
+  const cmd = program
+    .command('plan')
+    .description('print the partition moves vigil would make for a broker, as kafka-reassign-partitions.sh reads them (changes nothing)')
+    .option('--broker <id>', 'the broker to plan for (default: the one broker missing from the cluster that still holds replicas)')
+    .option('--action <action>', `${ACTIONS.join(' | ')} (default: restore-rf for a broker that is gone, lead-elsewhere for a live one)`)
+    .option('--full', 'print the whole plan (moves, preferred elections, throttles, skipped partitions) instead of the reassignment JSON')
+    .option('--no-internal', "leave Kafka's internal topics (__consumer_offsets, ...) out");
+  addKafkaOptions(cmd).action(async (opts: PlanOptions) => {
+    process.exitCode = await runPlan(opts, process.stdout, process.stderr);
+  });
+}
+
+export async function runPlan(opts: PlanOptions, out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<number> {
+  const action = parseAction(opts.action);
+  const wanted = parseBroker(opts.broker);
+  const config = opts.config === undefined ? undefined : loadConfig(opts.config);
+  const kafka = kafkaConfigFromOptions(opts, config?.kafka);
+  const admin = new KafkajsAdmin(kafka);
+  let plan: Plan;
+  try {
+    const metadata = await admin.metadata();
+    const broker = wanted ?? missingBroker(metadata);
+    if (broker === undefined) {
+      out.write(`${JSON.stringify(reassignmentJson({ moves: [] }))}\n`);
+      err.write('vigil plan: every broker that holds replicas is in the cluster; nothing to restore. Name a broker with --broker <id> to plan for it.\n');
+      return 0;
+    }
+    const live = metadata.brokers.some((b) => b.nodeId === broker);
+    const kind: Action = action ?? (live ? 'lead-elsewhere' : 'restore-rf');
+    if (kind !== 'restore-rf' && !live) {
+      throw new VigilError('USAGE', `broker ${broker} is not in the cluster's metadata, so it leads and follows nothing: ${kind} has nothing to move; use --action restore-rf`);
+    }
+    const remediation = config?.remediation ?? DEFAULTS.remediation;
+    const ctx: PlanContext = {
+      metadata,
+      minIsr: kind === 'evict' ? await admin.topicMinIsr(metadata.topics.map((t) => t.topic)) : undefined,
+      maxPlanSize: remediation.maxPlanSize,
+      throttleBytesPerSec: remediation.throttleBytesPerSec,
+      cause: `broker:${broker} (${live ? 'named by hand' : 'gone from the cluster'})`,
+      nowMs: Date.now(),
+      term: 0,
+      includeInternal: opts.internal !== false,
+    };
+    plan = kind === 'lead-elsewhere' ? planLeadElsewhere(ctx, broker) : kind === 'evict' ? planEvict(ctx, broker) : planRestoreReplicationFactor(ctx, broker);
+  } finally {
+    await admin.close();
+  }
+  out.write(`${JSON.stringify(opts.full ? plan : reassignmentJson(plan), null, opts.full ? 2 : undefined)}\n`);
+  err.write(describePlan(plan));
+  return plan.refused ? 1 : 0;
+}
+
+/** The plan for a person: what it does, what it skips, what to run after it. */
+export function describePlan(plan: Plan): string {
+  const lines = [`vigil plan: ${plan.reason} (${plan.kind}, plan ${plan.id})`];
+  if (plan.refused) lines.push(`  REFUSED: ${plan.refused}`);
+  for (const s of plan.skipped) lines.push(`  skipped ${s.topic}-${s.partition}: ${s.reason}`);
+  if (plan.throttle) {
+    lines.push(`  copies data: run kafka-reassign-partitions.sh --execute with --throttle ${plan.throttle.bytesPerSec} (and --verify afterwards, which removes the throttle)`);
+  }
+  if (plan.elections.length > 0) {
+    lines.push(`  then elect the preferred leader of ${plan.elections.length} partition${plan.elections.length === 1 ? '' : 's'} (kafka-leader-election.sh --election-type PREFERRED; --full lists them)`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+function parseAction(value: string | undefined): Action | undefined {
+  if (value === undefined) return undefined;
+  if ((ACTIONS as readonly string[]).includes(value)) return value as Action;
+  throw new VigilError('USAGE', `--action: expected one of ${ACTIONS.join(', ')}; got "${value}"`);
+}
+
+function parseBroker(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d+$/.test(value)) throw new VigilError('USAGE', `--broker: expected a broker id (a whole number); got "${value}"`);
+  return Number(value);
+}
+
+/** The broker that holds replicas but is not in the metadata; an error when there are several. */
+export function missingBroker(md: ClusterMetadata): number | undefined {
+  const live = new Set(md.brokers.map((b) => b.nodeId));
+  const missing = new Set<number>();
+  for (const t of md.topics) for (const p of t.partitions) for (const r of p.replicas) if (!live.has(r)) missing.add(r);
+  if (missing.size > 1) {
+    throw new VigilError('USAGE', `brokers ${[...missing].sort((a, b) => a - b).join(', ')} hold replicas and are missing from the cluster; plan for one at a time with --broker <id>`);
+  }
+  return [...missing][0];
+}
