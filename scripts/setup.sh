@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Installs what `npm test` needs on a fresh Debian machine (Java 17, Maven and any npm or
 # curl present), and nothing that is already there. Safe to run any number of times: each
-# step checks first and prints one line saying what it did or why it skipped; a slow step
-# says so before it starts. vigil runs on the Node below, which this script puts in
-# .cache/node; every step after it (npm ci, the build) runs on that Node.
+# step checks first and prints one line saying what it did or why it skipped; a step that
+# may take long says so, and roughly how long, before it starts. When everything is there
+# the whole script takes well under a second of checks (no network, no build). vigil runs
+# on the Node below, which this script puts in .cache/node; every step after it (npm ci,
+# the build) runs on that Node.
 #
 #   bash scripts/setup.sh            # as root, or as a user with sudo
 #   VIGIL_SKIP_APT=1 bash scripts/setup.sh   # no root: skip the OS packages (the tests
@@ -18,7 +20,8 @@ die() { printf 'setup: FAILED: %s\n' "$*" >&2; exit 1; }
 
 # ---------------------------------------------------------------------------------------
 # 1. OS packages. One entry per program (or file) the tests need: "<binary or absolute
-#    path>:<Debian package>". promtool comes with prometheus; Chromium drives the
+#    path>:<Debian package>". prometheus and prometheus-alertmanager also serve
+#    `vigil demo --with-prometheus`; promtool comes with prometheus; Chromium drives the
 #    status-page tests, and its text needs a font (a Recommends, which we skip: they pull
 #    in docker.io and node-exporter too); docker-compose validates the compose file (no
 #    Docker engine needed for `config`); redis-sentinel and openssl (test certificates)
@@ -28,12 +31,15 @@ apt_programs=(
   "redis-server:redis-server"
   "redis-sentinel:redis-sentinel"
   "openssl:openssl"
+  "prometheus:prometheus"
   "promtool:prometheus"
   "prometheus-alertmanager:prometheus-alertmanager"
   "chromium:chromium"
   "/usr/share/fonts/truetype/liberation:fonts-liberation"
   "docker-compose:docker-compose"
 )
+# one word per package, in first-seen order (two programs may come from one package)
+unique() { printf '%s\n' "$@" | awk '!seen[$0]++' | paste -sd' ' -; }
 present() { command -v "$1" >/dev/null 2>&1 || { [[ "$1" == /* ]] && [ -e "$1" ]; }; }
 
 missing_pkgs=()
@@ -46,9 +52,10 @@ for entry in "${apt_programs[@]}"; do
     missing_pkgs+=("$pkg")
   fi
 done
+read -r -a missing_pkgs <<<"$(unique ${missing_pkgs[@]+"${missing_pkgs[@]}"})"
 
 if [ "${#missing_pkgs[@]}" -eq 0 ]; then
-  say "apt: skipped, all present (${apt_programs[*]#*:})"
+  say "apt: skipped, all present ($(unique "${apt_programs[@]#*:}"))"
 elif [ "${VIGIL_SKIP_APT:-}" = "1" ]; then
   say "apt: skipped (VIGIL_SKIP_APT=1); missing: ${missing_bins[*]} — tests that need them will fail"
 else
@@ -75,6 +82,7 @@ else
   remove_policy() { if [ "$added_policy" = 1 ]; then "${as_root[@]}" rm -f "$policy"; fi; }
   trap remove_policy EXIT
 
+  say "apt: installing ${missing_pkgs[*]} (missing: ${missing_bins[*]}) with apt-get update and install; takes a few minutes ..."
   apt_log="$(mktemp -t vigil-apt.XXXXXX)"
   if ! "${as_root[@]}" apt-get -o DPkg::Lock::Timeout=300 update -q >"$apt_log" 2>&1; then
     tail -n 20 "$apt_log" >&2
@@ -120,6 +128,7 @@ if jars_complete; then
 else
   command -v java >/dev/null 2>&1 || die "kafka jars: 'java' not found; install a JDK 17 (Debian: openjdk-17-jre-headless)"
   command -v mvn >/dev/null 2>&1 || die "kafka jars: 'mvn' not found; install Maven (Debian: maven)"
+  say "kafka jars: fetching the Kafka 3.9 jars with mvn into $libs (about 80 MB); takes about a minute ..."
   staging=".cache/kafka/libs.partial"
   rm -rf "$staging"
   mkdir -p "$staging"
@@ -258,24 +267,47 @@ else
 fi
 
 # ---------------------------------------------------------------------------------------
-# 5. Build (incremental tsc: a no-op when dist/ is current; `npm test` and `npm start` rely
-#    on it, as they run this script first).
+# 5. Build (`npm test` and `npm start` rely on it, as they run this script first). Skipped
+#    when dist/ is current: no file or directory of what tsc reads (src/, test/, tsconfig,
+#    package.json, the lockfile, installed packages) is newer than the stamp of the last
+#    build that succeeded. Directories count, so an added, removed or renamed file counts.
+#    The stamp is taken before tsc starts, so a file edited during a build is newer than it.
+#    Even an incremental tsc that finds nothing to do costs seconds (it checks every file).
 # ---------------------------------------------------------------------------------------
-build_log="$(mktemp -t vigil-build.XXXXXX)"
-if ! npm run build --silent >"$build_log" 2>&1; then
-  cat "$build_log" >&2
-  rm -f "$build_log"
-  die "build: 'npm run build' failed (output above)"
+build_stamp="dist/.build-stamp"
+build_inputs=(src test tsconfig.json package.json package-lock.json node_modules/.package-lock.json)
+build_newer=""
+if [ -f "$build_stamp" ] && [ -f dist/src/cli/main.js ]; then
+  build_newer="$(find "${build_inputs[@]}" -newer "$build_stamp" -print -quit 2>/dev/null || echo "(unreadable input)")"
 fi
-rm -f "$build_log"
-say "build: compiled to dist/"
+if [ -f "$build_stamp" ] && [ -f dist/src/cli/main.js ] && [ -z "$build_newer" ]; then
+  say "build: skipped, dist/ is newer than src/, test/ and the build settings"
+else
+  say "build: compiling src/ and test/ to dist/ (tsc${build_newer:+; $build_newer changed}); takes up to a minute from scratch ..."
+  mkdir -p dist
+  touch "$build_stamp.next"
+  build_log="$(mktemp -t vigil-build.XXXXXX)"
+  if ! npm run build --silent >"$build_log" 2>&1; then
+    cat "$build_log" >&2
+    rm -f "$build_log" "$build_stamp.next"
+    die "build: 'npm run build' failed (output above)"
+  fi
+  rm -f "$build_log"
+  mv "$build_stamp.next" "$build_stamp"
+  say "build: compiled to dist/"
+fi
 
 # ---------------------------------------------------------------------------------------
 # 6. The brokers' class-data-sharing archive (test/harness/class-archive.ts): a quarter off
 #    every test cluster's start. Optional, so a failure here only warns.
 # ---------------------------------------------------------------------------------------
-if archive_line="$(node dist/test/harness/class-archive.js 2>&1)"; then
+if archive_line="$(node dist/test/harness/class-archive.js --check 2>&1)"; then
   say "kafka class archive: $archive_line"
 else
-  say "kafka class archive: not created, brokers start without it: $(printf '%s' "$archive_line" | head -n 1)"
+  say "kafka class archive: creating .cache/kafka/broker.jsa (starts and stops one broker; $(printf '%s' "$archive_line" | head -n 1)); takes up to half a minute ..."
+  if archive_line="$(node dist/test/harness/class-archive.js 2>&1)"; then
+    say "kafka class archive: $archive_line"
+  else
+    say "kafka class archive: not created, brokers start without it: $(printf '%s' "$archive_line" | head -n 1)"
+  fi
 fi

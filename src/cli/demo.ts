@@ -1,6 +1,7 @@
 /**
- * `vigil demo [--scenario <name>] [--dir <dir>] [--keep]` (docs/design.md §7, §9): a local
- * 3-broker Kafka, Redis, three replicas and a workload; `npm start` runs it. A thin shell
+ * `vigil demo [--scenario <name>] [--dir <dir>] [--keep] [--with-prometheus]` (docs/design.md
+ * §7, §9): a local 3-broker Kafka, Redis, three replicas and a workload, and with
+ * --with-prometheus Prometheus and Alertmanager; `npm start` runs it. A thin shell
  * over src/demo/run.ts. Exit 0: the scenario went as expected; 1: it did not (the reason is
  * on stderr); 2: a prerequisite is missing, the directory is refused or the stack could not
  * start; 130: stopped by Ctrl-C.
@@ -15,6 +16,7 @@ interface DemoCliOptions {
   scenario?: ScenarioName;
   dir?: string;
   keep?: boolean;
+  withPrometheus?: boolean;
 }
 
 export function registerDemo(program: Command): void {
@@ -24,11 +26,13 @@ export function registerDemo(program: Command): void {
     .addOption(new Option('--scenario <name>', 'play an incident, print the timeline and exit').choices(SCENARIOS))
     .option('--dir <dir>', 'directory for configs, logs and data (default: a new temp directory)')
     .option('--keep', 'keep the directory (logs, configs, data) when the demo ends')
+    .option('--with-prometheus', "also run Debian's prometheus (the shipped rules, scraping the replicas) and prometheus-alertmanager; no Docker")
     .action(async (opts: DemoCliOptions) => {
       process.exitCode = await runDemo({
         ...(opts.scenario !== undefined ? { scenario: opts.scenario } : {}),
         ...(opts.dir !== undefined ? { dir: opts.dir } : {}),
         keep: opts.keep === true,
+        withPrometheus: opts.withPrometheus === true,
         facts: machineFacts(process.env.PATH),
         clock: systemClock,
         out: (line) => process.stdout.write(`${line}\n`),

@@ -51,6 +51,8 @@ export interface DemoEndpoints {
   readonly redisUrl: string;
   /** where the demo's webhook receiver listens, e.g. http://127.0.0.1:40001/hook */
   readonly webhookUrl: string;
+  /** --with-prometheus: the demo's Alertmanager, e.g. http://127.0.0.1:40002 (an alertmanager channel) */
+  readonly alertmanagerUrl?: string;
 }
 
 /** The sections every demo replica gets besides node, peers, election and http. */
@@ -64,7 +66,12 @@ export function demoReplicaSections(endpoints: DemoEndpoints): Record<string, un
       resolveBelow: `${DEMO_LAG.resolveBelowSeconds}s`,
       resolveFor: `${DEMO_LAG.resolveForSeconds}s`,
     },
-    alerting: { channels: [{ type: 'webhook', name: 'demo-console', url: endpoints.webhookUrl }] },
+    alerting: {
+      channels: [
+        { type: 'webhook', name: 'demo-console', url: endpoints.webhookUrl },
+        ...(endpoints.alertmanagerUrl !== undefined ? [{ type: 'alertmanager', name: 'demo-alertmanager', url: endpoints.alertmanagerUrl }] : []),
+      ],
+    },
     remediation: { mode: 'dry-run' },
   };
 }

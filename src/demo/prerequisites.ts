@@ -11,24 +11,38 @@ export interface MachineFacts {
   readonly kafkaLibsDir: string;
   readonly java: boolean;
   readonly redisServer: boolean;
+  /** Debian's `prometheus` and `prometheus-alertmanager` (only --with-prometheus needs them) */
+  readonly prometheus: boolean;
+  readonly alertmanager: boolean;
 }
 
-/** Looks at this machine: the Kafka jars, `java` and `redis-server` on `envPath`. */
+/** The binaries --with-prometheus runs (Debian packages prometheus, prometheus-alertmanager). */
+export const PROMETHEUS_BIN = 'prometheus';
+export const ALERTMANAGER_BIN = 'prometheus-alertmanager';
+
+/** Looks at this machine: the Kafka jars; `java`, `redis-server`, Prometheus and Alertmanager on `envPath`. */
 export function machineFacts(envPath: string | undefined): MachineFacts {
   return {
     kafkaJars: kafkaJarsPresent(),
     kafkaLibsDir,
     java: commandOnPath('java', envPath),
     redisServer: commandOnPath('redis-server', envPath),
+    prometheus: commandOnPath(PROMETHEUS_BIN, envPath),
+    alertmanager: commandOnPath(ALERTMANAGER_BIN, envPath),
   };
 }
 
-/** One line per missing piece, each saying what it is for; [] when all is there. */
-export function missingPrerequisites(facts: MachineFacts): string[] {
+/**
+ * One line per missing piece, each saying what it is for; [] when all is there. Prometheus
+ * and Alertmanager count only `withPrometheus`.
+ */
+export function missingPrerequisites(facts: MachineFacts, withPrometheus = false): string[] {
   const missing: string[] = [];
   if (!facts.kafkaJars) missing.push(`the Apache Kafka jars (not found in ${facts.kafkaLibsDir}): the demo runs three real brokers from them`);
   if (!facts.java) missing.push('java (not on PATH): the Kafka brokers are JVMs; install a JDK 17 or newer');
   if (!facts.redisServer) missing.push('redis-server (not on PATH): the replicas keep their shared state in Redis');
+  if (withPrometheus && !facts.prometheus) missing.push(`${PROMETHEUS_BIN} (not on PATH): --with-prometheus runs it with vigil's shipped rules (Debian package prometheus)`);
+  if (withPrometheus && !facts.alertmanager) missing.push(`${ALERTMANAGER_BIN} (not on PATH): --with-prometheus sends the rules' alerts to it (Debian package prometheus-alertmanager)`);
   return missing;
 }
 
@@ -37,6 +51,6 @@ export function prerequisitesMessage(missing: readonly string[]): string {
   return [
     `vigil demo cannot start; missing ${missing.length === 1 ? 'one prerequisite' : `${missing.length} prerequisites`}:`,
     ...missing.map((m) => `  - ${m}`),
-    'Run `bash scripts/setup.sh` from the vigil checkout (it installs redis-server with apt and fetches the Kafka jars with mvn), then `npm start` again.',
+    'Run `bash scripts/setup.sh` from the vigil checkout (it installs redis-server, prometheus and prometheus-alertmanager with apt and fetches the Kafka jars with mvn), then `npm start` again.',
   ].join('\n');
 }

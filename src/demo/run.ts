@@ -14,15 +14,17 @@ import { describeError } from '../errors';
 import { startLocalKafka, type LocalKafka } from '../local/kafka';
 import { handleStopSignals, onExitCleanup, processState } from '../local/procs';
 import { startLocalRedis, type LocalRedis } from '../local/redis';
-import { startLocalReplicas, type LocalReplicas, type ReplicaStatusDoc } from '../local/replicas';
+import { startLocalReplicas, type LocalReplicas } from '../local/replicas';
 import { waitFor } from '../local/wait';
 import type { StoredEvent } from '../state/types';
 import type { Clock } from '../util/clock';
-import { DEMO_BROKERS, DEMO_LAG, DEMO_REPLICAS, DEMO_TOPICS, HEALTHY_GROUP, SLOW_GROUP, demoReplicaInput } from './config';
+import { DEMO_BROKERS, DEMO_REPLICAS, DEMO_TOPICS, HEALTHY_GROUP, SLOW_GROUP, demoReplicaInput } from './config';
 import { missingPrerequisites, prerequisitesMessage, type MachineFacts } from './prerequisites';
+import { startDemoAlertmanager, startDemoPrometheus, type DemoMonitorServer } from './prometheus';
 import { runScenario, type ScenarioName, type ScenarioResult } from './scenarios';
 import { formatPageLine, formatSummaryLine, formatTimeline, timelineEntries, type DemoAction, type SummaryGroup } from './timeline';
 import { startWebhookReceiver, type WebhookReceiver } from './webhook-receiver';
+import { whereEverythingIs, type WhereInput } from './where';
 import { createDemoWorkload, type DemoWorkload } from './workload';
 
 export interface DemoOptions {
@@ -31,6 +33,8 @@ export interface DemoOptions {
   readonly dir?: string;
   /** keep the directory when the demo ends */
   readonly keep: boolean;
+  /** also run Prometheus (the shipped rules, scraping the replicas) and Alertmanager */
+  readonly withPrometheus?: boolean;
   readonly facts: MachineFacts;
   readonly clock: Clock;
   readonly out: (line: string) => void;
@@ -71,11 +75,14 @@ interface Stack {
   receiver?: WebhookReceiver;
   replicas?: LocalReplicas;
   workload?: DemoWorkload;
+  alertmanager?: DemoMonitorServer;
+  prometheus?: DemoMonitorServer;
 }
 
 export async function runDemo(opts: DemoOptions): Promise<number> {
   const { out, err, clock } = opts;
-  const missing = missingPrerequisites(opts.facts);
+  const withPrometheus = opts.withPrometheus === true;
+  const missing = missingPrerequisites(opts.facts, withPrometheus);
   if (missing.length > 0) {
     err(prerequisitesMessage(missing));
     return 2;
@@ -101,10 +108,12 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
     const keepDir = opts.keep || failed;
     tornDown ??= (async () => {
       if (summaryTimer) clearInterval(summaryTimer);
-      out('stopping: workload, replicas, webhook receiver, Kafka, Redis ...');
+      out(`stopping: workload, ${withPrometheus ? 'Prometheus, ' : ''}replicas, ${withPrometheus ? 'Alertmanager, ' : ''}webhook receiver, Kafka, Redis ...`);
       const pids = childPids(stack);
       await stack.workload?.stop(3000);
+      await stack.prometheus?.stop();
       await stack.replicas?.shutdown({ keep: keepDir });
+      await stack.alertmanager?.stop();
       await stack.receiver?.close();
       await Promise.all([stack.kafka?.shutdown({ keepLogs: keepDir }), stack.redis?.shutdown({ keep: keepDir })]);
       // Ask the OS, not our bookkeeping: each pid must be gone.
@@ -159,7 +168,14 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
       },
     });
     stack.receiver = receiver;
-    const endpoints = { brokers: kafka.bootstrap, redisUrl: redis.url, webhookUrl: receiver.url };
+    if (withPrometheus) {
+      stack.alertmanager = await step(
+        'starting Alertmanager (prometheus-alertmanager; every alert goes to a receiver that sends nothing)',
+        () => startDemoAlertmanager({ dir: path.join(dir, 'alertmanager'), ownProcessGroup: true }),
+        (am) => `serves ${am.url}`,
+      );
+    }
+    const endpoints = { brokers: kafka.bootstrap, redisUrl: redis.url, webhookUrl: receiver.url, ...(stack.alertmanager ? { alertmanagerUrl: stack.alertmanager.url } : {}) };
     const secret = crypto.randomBytes(24).toString('base64url');
     const adminToken = crypto.randomBytes(24).toString('base64url');
     const replicas = await step(
@@ -171,13 +187,32 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
       },
       ({ leader }) => `${leader.nodeId} leads in term ${leader.term}`,
     ).then((r) => r.group);
+    if (withPrometheus) {
+      const alertmanager = stack.alertmanager as DemoMonitorServer;
+      stack.prometheus = await step(
+        `starting Prometheus: scraping the ${DEMO_REPLICAS} replicas' /metrics with deploy/prometheus/vigil-rules.yml, alerting to Alertmanager`,
+        () => startDemoPrometheus({ dir: path.join(dir, 'prometheus'), replicaUrls: replicas.replicas.map((r) => r.url), alertmanager, ownProcessGroup: true }),
+        (p) => `serves ${p.url}`,
+      );
+    }
     const workload = createDemoWorkload({ brokers: kafka.bootstrap, clock, note: (text) => out(`  note: ${text}`) });
     stack.workload = workload;
     await step(`starting the workload: a producer and the consumer groups ${HEALTHY_GROUP} (healthy) and ${SLOW_GROUP} (slow)`, () => workload.start());
 
+    // Who leads now (the replicas' own statuses): the API and "try" lines use its URL.
     const leader = await replicas.waitForLeader({ timeoutMs: 30_000 });
-    const statusPage = await probeStatusPage(replicas, leader.nodeId);
-    for (const line of whereEverythingIs({ dir, kafka, redis, receiver, replicas, leader, statusPage, adminToken })) out(line);
+    const where: WhereInput = {
+      dir,
+      brokers: kafka.brokerIds.map((id) => ({ id, address: kafka.brokerAddress(id) })),
+      redisUrl: redis.url,
+      webhookUrl: receiver.url,
+      replicas: replicas.replicas.map((r) => ({ id: r.id, url: r.url })),
+      leader: { nodeId: leader.nodeId, term: leader.term, ...pidOf(replicas, leader.nodeId) },
+      statusPage: await statusPageOf(replicas, leader.nodeId),
+      adminToken,
+      ...(stack.prometheus && stack.alertmanager ? { prometheus: { prometheusUrl: stack.prometheus.url, alertmanagerUrl: stack.alertmanager.url } } : {}),
+    };
+    for (const line of whereEverythingIs(where)) out(line);
 
     const api = apiClient(replicas);
     const summary = async (): Promise<void> => {
@@ -228,61 +263,35 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
   }
 }
 
-/** The pids of every process the demo runs now: brokers, Redis, replicas. */
+/** The pids of every process the demo runs now: brokers, Redis, replicas, Prometheus and Alertmanager. */
 function childPids(stack: Stack): number[] {
   const pids = [
     ...(stack.kafka ? stack.kafka.brokerIds.map((id) => stack.kafka?.pid(id)) : []),
     stack.redis?.pid(),
     ...(stack.replicas ? stack.replicas.replicas.map((r) => r.pid()) : []),
+    stack.prometheus?.pid(),
+    stack.alertmanager?.pid(),
   ];
   return pids.filter((pid): pid is number => pid !== undefined);
 }
 
-/** GET / on a replica: the built-in status page, once a route answers there. */
-async function probeStatusPage(replicas: LocalReplicas, id: string): Promise<string | null> {
-  try {
-    const res = await replicas.request(id, 'GET', '/', { timeoutMs: 2000 });
-    return res.status === 200 ? `${replicas.get(id).url}/` : null;
-  } catch {
-    return null;
-  }
+function pidOf(replicas: LocalReplicas, id: string): { pid?: number } {
+  const pid = replicas.get(id).pid();
+  return pid === undefined ? {} : { pid };
 }
 
-function whereEverythingIs(s: {
-  dir: string;
-  kafka: LocalKafka;
-  redis: LocalRedis;
-  receiver: WebhookReceiver;
-  replicas: LocalReplicas;
-  leader: ReplicaStatusDoc;
-  statusPage: string | null;
-  adminToken: string;
-}): string[] {
-  const lines = [
-    '',
-    'where everything is:',
-    `  kafka brokers   ${s.kafka.brokerIds.map((id) => `${id}: ${s.kafka.brokerAddress(id)}`).join('   ')}`,
-    `  redis           ${s.redis.url}`,
-    `  webhook         ${s.receiver.url} (every page is printed here as one line)`,
-    '  replicas',
-  ];
-  for (const r of s.replicas.replicas) {
-    lines.push(`    ${r.id}${r.id === s.leader.nodeId ? ` (leader, term ${s.leader.term})` : ''}  ${r.url}`);
+/** The status page (GET / on the leader) once it answers 200, or why it did not within 30 s. */
+async function statusPageOf(replicas: LocalReplicas, id: string): Promise<WhereInput['statusPage']> {
+  try {
+    await waitFor(async () => (await replicas.request(id, 'GET', '/', { timeoutMs: 2000 })).status === 200, {
+      timeoutMs: 30_000,
+      intervalMs: 200,
+      what: `GET / on ${id} to answer 200`,
+    });
+    return { url: `${replicas.get(id).url}/` };
+  } catch (e) {
+    return { notServed: `${describeError(e)} (see ${replicas.get(id).logFile})` };
   }
-  const first = s.replicas.replicas[0]?.url ?? '';
-  lines.push(
-    `  API (any replica; followers forward lag, alerts and events to the leader):`,
-    `    ${first}/api/v1/status   ${first}/api/v1/lag   ${first}/api/v1/alerts`,
-    `    ${first}/api/v1/events   ${first}/metrics`,
-    s.statusPage === null ? '  status page     not served by this build (GET / answers once it exists)' : `  status page     ${s.statusPage}`,
-    `  admin token     ${s.adminToken} (Authorization: Bearer ..., for POST /api/v1/leadership/transfer)`,
-    `  lag rules       page above ${DEMO_LAG.thresholdSeconds} s; resolve below ${DEMO_LAG.resolveBelowSeconds} s held for ${DEMO_LAG.resolveForSeconds} s`,
-    `  logs            ${s.dir}/kafka/node-<id>/kafka.log, ${s.dir}/redis/redis.log, ${s.dir}/replicas/<id>/replica.log`,
-    `  try             node dist/src/cli/main.js status --url ${first}`,
-    `                  node dist/src/cli/main.js lag --brokers ${s.kafka.bootstrap.join(',')}`,
-    '',
-  );
-  return lines;
 }
 
 /** The replicas' HTTP API as the demo reads it: through any running replica. */

@@ -192,6 +192,11 @@ export class HttpServer {
     this.routes.push({ method, pattern, segments: splitPath(pattern), handler });
   }
 
+  /** The registered routes (method and pattern, in registration order): what this server answers. */
+  routeTable(): Array<{ method: Method; pattern: string }> {
+    return this.routes.map((r) => ({ method: r.method, pattern: r.pattern }));
+  }
+
   async listen(host: string, port: number): Promise<AddressInfo> {
     await new Promise<void>((resolve, reject) => {
       const onError = (err: Error): void => reject(err);

@@ -8,6 +8,7 @@ import type { KafkaConfig } from '../config/types';
 import { VigilError, describeError } from '../errors';
 import type { Logger } from '../log';
 import { silentLogger } from '../log';
+import type { AbortedTransaction } from './read-committed';
 import { MalformedRecordBatchError, probeRecordSet } from './record-batch';
 import {
   API_KEYS,
@@ -39,6 +40,7 @@ import {
 export const LATEST_TIMESTAMP = -1;
 const EARLIEST_TIMESTAMP = -2;
 const READ_UNCOMMITTED = 0;
+const READ_COMMITTED = 1;
 /** Enough for a batch header and the first records; a cut-short batch is interpolated. */
 const PROBE_PARTITION_BYTES = 4 * 1024;
 const PROBE_ROUNDS_IN_FLIGHT = 8;
@@ -715,8 +717,15 @@ export function listOffsetsV2(tps: readonly TopicPartition[], timestamp: number)
   };
 }
 
-/** Fetch v4 returning each partition's raw record bytes (decoded by record-batch.ts). */
-export function fetchV4(reqs: readonly RecordProbeRequest[], partitionBytes: number) {
+/** A Fetch's isolation level: read_committed answers up to the last stable offset. */
+export type IsolationLevel = 'read_uncommitted' | 'read_committed';
+
+/**
+ * Fetch v4 returning each partition's raw record bytes (decoded by record-batch.ts), its
+ * last stable offset and, under read_committed, the aborted transactions that overlap the
+ * answer (filtered by read-committed.ts).
+ */
+export function fetchV4(reqs: readonly RecordProbeRequest[], partitionBytes: number, isolation: IsolationLevel = 'read_uncommitted') {
   return {
     apiKey: API_KEYS.Fetch as number,
     apiVersion: 4,
@@ -727,7 +736,7 @@ export function fetchV4(reqs: readonly RecordProbeRequest[], partitionBytes: num
         .writeInt32(0) // max wait: answer at once
         .writeInt32(0) // min bytes
         .writeInt32(Math.min(MAX_FETCH_RESPONSE_BYTES, Math.max(partitionBytes, partitionBytes * reqs.length)))
-        .writeInt8(READ_UNCOMMITTED)
+        .writeInt8(isolation === 'read_committed' ? READ_COMMITTED : READ_UNCOMMITTED)
         .writeArray(
           [...groupByTopic(reqs)].map(([topic, ps]) =>
             newEncoder()
@@ -744,10 +753,11 @@ export function fetchV4(reqs: readonly RecordProbeRequest[], partitionBytes: num
             const partition = p.readInt32();
             const errorCode = p.readInt16();
             const highWatermark = readInt64Number(p);
-            p.readInt64(); // last stable offset
-            p.readArray((a) => [a.readInt64(), a.readInt64()]); // aborted transactions
+            const lastStableOffset = readInt64Number(p);
+            // a null array (read as empty) unless read_committed
+            const abortedTransactions: AbortedTransaction[] = p.readArray((a) => ({ producerId: readInt64Number(a), firstOffset: readInt64Number(a) }));
             const records = p.readBytes();
-            return { topic, partition, errorCode, highWatermark, records };
+            return { topic, partition, errorCode, highWatermark, lastStableOffset, abortedTransactions, records };
           });
         })
         .flat();

@@ -9,79 +9,33 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { processState, processesMentioning, spawnTracked, type ExitStatus, type TrackedProcess } from '../harness/procs';
-import { CLI_PATH } from '../harness/replicas';
+import { assertDemoLeftNothing, cleanUpDemo, demoExit, startDemo } from '../harness/demo';
 import { waitFor } from '../harness/wait';
 
 const base = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-e2e-demo-'));
 after(() => fs.rmSync(base, { recursive: true, force: true }));
 
-interface DemoRun {
-  readonly proc: TrackedProcess;
-  readonly dir: string;
-  readonly outFile: string;
-  output(): string;
-}
-
-function startDemo(name: string, args: string[], env?: Record<string, string>): DemoRun {
-  const dir = path.join(base, name);
-  const outFile = path.join(base, `${name}.out`);
-  const proc = spawnTracked({ name: `vigil demo (${name})`, command: process.execPath, args: [CLI_PATH, 'demo', '--dir', dir, ...args], logFile: outFile, ...(env ? { env } : {}) });
-  return { proc, dir, outFile, output: () => (fs.existsSync(outFile) ? fs.readFileSync(outFile, 'utf8') : '') };
-}
-
-async function exitOf(run: DemoRun, timeoutMs: number): Promise<ExitStatus> {
-  return waitFor(() => run.proc.exitStatus(), { timeoutMs, intervalMs: 200, what: `${run.proc.name} to exit` });
-}
-
-/** Every process the demo reported stopping is gone, and none names its directory. */
-function assertNothingLeft(run: DemoRun): void {
-  const out = run.output();
-  const stopped = /stopped (\d+) processes \(pids ([\d ]+)\); none left running/.exec(out);
-  assert.ok(stopped, `the demo reports the processes it stopped:\n${out.slice(-3000)}`);
-  const pids = (stopped[2] as string).trim().split(' ').map(Number);
-  assert.equal(pids.length, 7, '3 brokers, Redis and 3 replicas');
-  assert.deepEqual(pids.filter((pid) => processState(pid) !== undefined), [], 'no process of the demo still runs');
-  assert.deepEqual(processesMentioning(run.dir), [], 'no process names the demo directory');
-  assert.equal(fs.existsSync(run.dir), false, 'the demo directory is removed (no --keep)');
-}
-
-/**
- * After a failure: give the demo its orderly stop, then kill it and whatever it left (its
- * children run in process groups of their own, so they would not die with it).
- */
-async function cleanUp(run: DemoRun): Promise<void> {
-  if (run.proc.isRunning()) await run.proc.terminate({ sig: 'SIGTERM', timeoutMs: 30_000 }).catch(() => undefined);
-  const redisPort = /redis\s+redis:\/\/127\.0\.0\.1:(\d+)/.exec(run.output())?.[1];
-  const orphans = [...processesMentioning(run.dir), ...(redisPort ? processesMentioning(`127.0.0.1:${redisPort}`).filter((p) => p.cmdline.startsWith('redis-server')) : [])];
-  for (const p of orphans) {
-    try {
-      process.kill(p.pid, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-  }
-}
+const DEMO_PROCESSES = { count: 7, what: '3 brokers, Redis and 3 replicas' };
 
 describe('vigil demo (docs/design.md §9)', () => {
   it('without java and redis-server on PATH, says what is missing and to run scripts/setup.sh, exits 2 and starts nothing', async () => {
-    const run = startDemo('no-prereqs', ['--scenario', 'stall-a-consumer'], { PATH: path.join(base, 'empty-path') });
+    const run = startDemo(base, 'no-prereqs', ['--scenario', 'stall-a-consumer'], { PATH: path.join(base, 'empty-path') });
     try {
-      const status = await exitOf(run, 60_000);
+      const status = await demoExit(run, 60_000);
       assert.equal(status.code, 2, run.output());
       assert.match(run.output(), /java \(not on PATH\)/);
       assert.match(run.output(), /redis-server \(not on PATH\)/);
       assert.match(run.output(), /bash scripts\/setup\.sh/);
       assert.equal(fs.existsSync(run.dir), false, 'nothing was created');
     } finally {
-      await cleanUp(run);
+      await cleanUpDemo(run);
     }
   });
 
   it('--scenario stall-a-consumer: pages for orders-svc, resolves, prints both in the timeline, exits 0, leaves nothing running', async () => {
-    const run = startDemo('stall', ['--scenario', 'stall-a-consumer']);
+    const run = startDemo(base, 'stall', ['--scenario', 'stall-a-consumer']);
     try {
-      const status = await exitOf(run, 170_000);
+      const status = await demoExit(run, 170_000);
       const out = run.output();
       assert.equal(status.code, 0, `exit ${status.code ?? status.signal}; output:\n${out}`);
       const timeline = out.slice(out.indexOf('\ntimeline'));
@@ -90,14 +44,14 @@ describe('vigil demo (docs/design.md §9)', () => {
       assert.ok(lines.some((l) => /\balert-firing\b/.test(l) && l.includes('orders-svc')), `an alert-firing line for orders-svc:\n${timeline}`);
       assert.ok(lines.some((l) => /\balert-resolved\b/.test(l) && l.includes('orders-svc')), `an alert-resolved line for orders-svc:\n${timeline}`);
       assert.match(out, /scenario stall-a-consumer: OK/);
-      assertNothingLeft(run);
+      assertDemoLeftNothing(run, DEMO_PROCESSES);
     } finally {
-      await cleanUp(run);
+      await cleanUpDemo(run);
     }
   });
 
   it('without a scenario: prints where everything is and a live summary until SIGINT, then stops everything', async () => {
-    const run = startDemo('live', []);
+    const run = startDemo(base, 'live', []);
     try {
       // Two summary lines naming the leader: the stack is up and the loop runs.
       await waitFor(() => (run.output().match(/^\+\s*[\d.]+s {2}leader vigil-\d \(term \d+\)/gm) ?? []).length >= 2, {
@@ -111,12 +65,17 @@ describe('vigil demo (docs/design.md §9)', () => {
       for (const route of ['/api/v1/status', '/api/v1/lag', '/api/v1/alerts', '/api/v1/events', '/metrics']) {
         assert.match(out, new RegExp(`http://127\\.0\\.0\\.1:\\d+${route.replace(/\//g, '\\/')}`), `the ${route} URL is printed`);
       }
+      // the try lines and the status page name the replica that leads, whichever it is
+      const leaderUrl = /^ {4}vigil-\d \(leader, term \d+\) {2}(http:\/\/127\.0\.0\.1:\d+)$/m.exec(out)?.[1];
+      assert.ok(leaderUrl, `the leader is marked in the replica list:\n${out}`);
+      assert.ok(out.includes(`status --url ${leaderUrl}\n`), `the try lines use the leader's URL ${leaderUrl}:\n${out}`);
+      assert.ok(out.includes(`  status page     ${leaderUrl}/\n`), `the status page line is the leader's GET /:\n${out}`);
       run.proc.signal('SIGINT');
-      const status = await exitOf(run, 60_000);
+      const status = await demoExit(run, 60_000);
       assert.equal(status.code, 130, run.output().slice(-3000));
-      assertNothingLeft(run);
+      assertDemoLeftNothing(run, DEMO_PROCESSES);
     } finally {
-      await cleanUp(run);
+      await cleanUpDemo(run);
     }
   });
 });

@@ -2,8 +2,10 @@
  * Creates the brokers' class-data-sharing archive (kafka.ts: kafkaClassArchive) once per
  * combination of Kafka jars, JDK and JVM flags. Run by scripts/setup.sh:
  *
- *   node dist/test/harness/class-archive.js      # prints one line: created or skipped
+ *   node dist/test/harness/class-archive.js --check   # exit 0 "skipped, ... is current", or 3: needs creating
+ *   node dist/test/harness/class-archive.js           # prints one line: created or skipped
  *
+ * setup.sh checks first, so it can announce the slow creation before it starts.
  * The archive is dumped by a real broker when it exits normally, so this starts a
  * one-broker cluster, creates a topic (loading the partition and log classes too), stops
  * the broker with SIGTERM, and moves the archive into place.
@@ -29,11 +31,18 @@ export function classArchiveKey(): string {
   return hash.digest('hex');
 }
 
-export async function ensureClassArchive(): Promise<string> {
-  const key = classArchiveKey();
+/** "skipped, <archive> is current" when the archive matches `key`, else undefined. */
+function currentArchive(key: string): string | undefined {
   if (fs.existsSync(kafkaClassArchive) && fs.existsSync(keyFile) && fs.readFileSync(keyFile, 'utf8') === key) {
     return `skipped, ${path.relative(process.cwd(), kafkaClassArchive)} is current`;
   }
+  return undefined;
+}
+
+export async function ensureClassArchive(): Promise<string> {
+  const key = classArchiveKey();
+  const current = currentArchive(key);
+  if (current !== undefined) return current;
   const partial = `${kafkaClassArchive}.${process.pid}.partial`;
   const t0 = performance.now();
   const cluster = await startKafka({
@@ -57,7 +66,17 @@ export async function ensureClassArchive(): Promise<string> {
   return `created ${path.relative(process.cwd(), kafkaClassArchive)} (${sizeMb.toFixed(0)} MB, ${((performance.now() - t0) / 1000).toFixed(1)} s)`;
 }
 
-if (require.main === module) {
+/** Exit status of `--check` when the archive has to be created. */
+const NEEDS_CREATING = 3;
+
+if (require.main === module && process.argv.includes('--check')) {
+  const current = currentArchive(classArchiveKey());
+  if (current === undefined) {
+    console.log(`${path.relative(process.cwd(), kafkaClassArchive)} is missing or was made for other jars, JDK or JVM flags`);
+    process.exit(NEEDS_CREATING);
+  }
+  console.log(current);
+} else if (require.main === module) {
   // setup.sh prints this script's output as its own line; keep kafkajs' warning out of it.
   silenceKafkajsNegativeTimeoutWarning();
   ensureClassArchive().then(

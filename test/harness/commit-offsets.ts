@@ -15,6 +15,12 @@ export interface OffsetToCommit {
   offset: number;
 }
 
+export interface CommitOptions {
+  /** OffsetCommit's retention_time_ms; absent: the broker's offsets.retention.minutes. A
+   *  broker stores a commit with a retention time as OffsetCommitValue v1 (expireTimestamp). */
+  retentionMs?: number;
+}
+
 export class OffsetCommitter {
   private readonly connections: KafkaConnections;
 
@@ -28,17 +34,17 @@ export class OffsetCommitter {
    * first lookup and answers COORDINATOR_NOT_AVAILABLE / NOT_COORDINATOR while its
    * partitions get leaders. The wait's error names the last failure.
    */
-  async commit(group: string, offsets: readonly OffsetToCommit[]): Promise<void> {
+  async commit(group: string, offsets: readonly OffsetToCommit[], opts: CommitOptions = {}): Promise<void> {
     await waitFor(
       async () => {
-        await this.commitOnce(group, offsets);
+        await this.commitOnce(group, offsets, opts.retentionMs ?? -1);
         return true;
       },
       { timeoutMs: 60_000, intervalMs: 200, what: `committing offsets of group ${group}` },
     );
   }
 
-  private async commitOnce(group: string, offsets: readonly OffsetToCommit[]): Promise<void> {
+  private async commitOnce(group: string, offsets: readonly OffsetToCommit[], retentionMs: number): Promise<void> {
     const { broker } = await this.connections.connectAny();
     const { coordinator } = await broker.findGroupCoordinator({ groupId: group, coordinatorType: 0 });
     const target = await this.connections.connect(`${coordinator.host}:${coordinator.port}`);
@@ -53,7 +59,7 @@ export class OffsetCommitter {
           .writeString(group)
           .writeInt32(-1) // generation: none
           .writeString('') // member id: none
-          .writeInt64(-1) // retention: broker default
+          .writeInt64(retentionMs) // -1: the broker's default
           .writeArray(
             [...byTopic].map(([topic, ps]) =>
               newEncoder()

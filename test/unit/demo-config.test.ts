@@ -57,6 +57,13 @@ describe('demo replica configs (docs/design.md §7, §9)', () => {
     }
   });
 
+  it('with --with-prometheus, adds an alertmanager channel to the demo\'s Alertmanager beside the webhook', () => {
+    const self = layouts[0] as (typeof layouts)[number];
+    const text = stringify(demoReplicaDoc(self, layouts, { ...ENDPOINTS, alertmanagerUrl: 'http://127.0.0.1:44001' }, SECRET, TOKEN));
+    const config = compileConfig(parseConfigYaml(text, self.configFile), {}, { baseDir: DIR });
+    assert.deepEqual(config.alerting.channels.map((c) => [c.type, c.url]), [['webhook', ENDPOINTS.webhookUrl], ['alertmanager', 'http://127.0.0.1:44001']]);
+  });
+
   it('lets extra sections replace the placeholders, so a group without them elects without Kafka or Redis', () => {
     const self = layouts[0] as (typeof layouts)[number];
     const bare = replicaConfigDoc(self, layouts, { cluster: 'test', secret: SECRET, adminToken: TOKEN });

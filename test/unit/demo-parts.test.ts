@@ -2,7 +2,8 @@
  * The pure parts of `vigil demo` besides configs and the timeline (docs/design.md §9): the slow
  * consumer's pace (falls behind, pages, catches up, slows again — "so the demo is not just
  * an alarm"), the prerequisite check and its advice, the webhook receiver's body check
- * (docs/design.md §4 version 1), and the demo directory's safety rule.
+ * (docs/design.md §4 version 1), the demo directory's safety rule, and the "where everything
+ * is" block with its "try" lines.
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -13,6 +14,7 @@ import { missingPrerequisites, prerequisitesMessage } from '../../src/demo/prere
 import { DEMO_MARKER, prepareDemoDir } from '../../src/demo/run';
 import { isScenarioName, SCENARIOS } from '../../src/demo/scenarios';
 import { parsePage } from '../../src/demo/webhook-receiver';
+import { whereEverythingIs, type WhereInput } from '../../src/demo/where';
 import { INITIAL_PACE, slowConsumerStep, type PaceRules } from '../../src/demo/workload';
 
 const RULES: PaceRules = { slowDelayMs: 625, speedUpAtMs: 15_000, fastForMs: 60_000, caughtUpBelowMs: 1000 };
@@ -38,7 +40,7 @@ describe('the slow consumer pace', () => {
 });
 
 describe('demo prerequisites', () => {
-  const all = { kafkaJars: true, kafkaLibsDir: '/repo/.cache/kafka/libs', java: true, redisServer: true };
+  const all = { kafkaJars: true, kafkaLibsDir: '/repo/.cache/kafka/libs', java: true, redisServer: true, prometheus: true, alertmanager: true };
 
   it('finds nothing missing when the jars, java and redis-server are there', () => {
     assert.deepEqual(missingPrerequisites(all), []);
@@ -53,6 +55,17 @@ describe('demo prerequisites', () => {
     assert.match(message, /missing 2 prerequisites/);
     assert.match(message, /Run `bash scripts\/setup\.sh`/);
     assert.match(missingPrerequisites({ ...all, java: false })[0] as string, /^java \(not on PATH\)/);
+  });
+
+  it('asks for prometheus and prometheus-alertmanager only with --with-prometheus, naming each and its Debian package', () => {
+    const without = { ...all, prometheus: false, alertmanager: false };
+    assert.deepEqual(missingPrerequisites(without), [], 'the plain demo does not need them');
+    const missing = missingPrerequisites(without, true);
+    assert.equal(missing.length, 2);
+    assert.match(missing[0] as string, /^prometheus \(not on PATH\): --with-prometheus .*\(Debian package prometheus\)/);
+    assert.match(missing[1] as string, /^prometheus-alertmanager \(not on PATH\): .*\(Debian package prometheus-alertmanager\)/);
+    assert.deepEqual(missingPrerequisites({ ...all, alertmanager: false }, true).length, 1);
+    assert.match(prerequisitesMessage(missing), /Run `bash scripts\/setup\.sh`.*prometheus-alertmanager/);
   });
 });
 
@@ -106,5 +119,54 @@ describe('demo directory', () => {
     fs.writeFileSync(path.join(dir, 'precious.txt'), 'keep me');
     assert.throws(() => prepareDemoDir(dir), /is not empty and was not made by vigil demo/);
     assert.deepEqual(fs.readdirSync(dir), ['precious.txt']);
+  });
+});
+
+describe('demo "where everything is" and "try" lines (docs/demo.md)', () => {
+  const base: WhereInput = {
+    dir: '/tmp/vigil-demo-x',
+    brokers: [{ id: 1, address: '127.0.0.1:41001' }, { id: 2, address: '127.0.0.1:41002' }, { id: 3, address: '127.0.0.1:41003' }],
+    redisUrl: 'redis://127.0.0.1:42001',
+    webhookUrl: 'http://127.0.0.1:43001/hook',
+    replicas: [{ id: 'vigil-1', url: 'http://127.0.0.1:44001' }, { id: 'vigil-2', url: 'http://127.0.0.1:44002' }, { id: 'vigil-3', url: 'http://127.0.0.1:44003' }],
+    // vigil-2 leads: the lines must not fall back on vigil-1's URL
+    leader: { nodeId: 'vigil-2', term: 3, pid: 4567 },
+    statusPage: { url: 'http://127.0.0.1:44002/' },
+    adminToken: 'token',
+  };
+  const tryBlock = (lines: string[]): string[] => lines.slice(lines.findIndex((l) => l.startsWith('  try ')));
+
+  it('points the API, status page and try lines at the current leader, not the first replica', () => {
+    const lines = whereEverythingIs(base);
+    assert.ok(lines.includes('    vigil-2 (leader, term 3)  http://127.0.0.1:44002'), lines.join('\n'));
+    const text = lines.join('\n');
+    assert.match(text, /^ {4}http:\/\/127\.0\.0\.1:44002\/api\/v1\/status {3}http:\/\/127\.0\.0\.1:44002\/api\/v1\/lag/m);
+    assert.match(text, /^ {2}status page {5}http:\/\/127\.0\.0\.1:44002\/$/m);
+    const tries = tryBlock(lines).join('\n');
+    assert.match(tries, /open http:\/\/127\.0\.0\.1:44002\/ in a browser/);
+    assert.match(tries, /status --url http:\/\/127\.0\.0\.1:44002$/m);
+    assert.match(tries, /lag --brokers 127\.0\.0\.1:41001,127\.0\.0\.1:41002,127\.0\.0\.1:41003$/m);
+    assert.match(tries, /kill -9 4567 .*vigil-2/);
+    assert.doesNotMatch(lines.filter((l) => !l.startsWith('    vigil-1')).join('\n'), /:44001/, "vigil-1's URL appears only in the replica list");
+  });
+
+  it('says why the status page is not shown when GET / did not answer, and offers no link to it', () => {
+    const lines = whereEverythingIs({ ...base, statusPage: { notServed: 'timed out after 30000 ms' } });
+    assert.ok(lines.includes('  status page     not answering: timed out after 30000 ms'));
+    assert.doesNotMatch(tryBlock(lines).join('\n'), /in a browser/);
+  });
+
+  it('with --with-prometheus, prints Prometheus and Alertmanager and what to try on them; without, neither', () => {
+    const plain = whereEverythingIs(base).join('\n');
+    assert.doesNotMatch(plain, /prometheus|alertmanager|amtool/i);
+    const lines = whereEverythingIs({ ...base, prometheus: { prometheusUrl: 'http://127.0.0.1:45001', alertmanagerUrl: 'http://127.0.0.1:45002' } });
+    const text = lines.join('\n');
+    assert.match(text, /^ {2}prometheus {6}http:\/\/127\.0\.0\.1:45001\/ .*vigil-rules\.yml/m);
+    assert.match(text, /^ {2}alertmanager {4}http:\/\/127\.0\.0\.1:45002 /m);
+    const tries = tryBlock(lines).join('\n');
+    assert.match(tries, /http:\/\/127\.0\.0\.1:45001\/classic\/alerts/);
+    assert.match(tries, /http:\/\/127\.0\.0\.1:45001\/api\/v1\/targets/);
+    assert.match(tries, /amtool alert query --alertmanager\.url=http:\/\/127\.0\.0\.1:45002/);
+    assert.match(text, /prometheus\/prometheus\.log, .*alertmanager\/alertmanager\.log/);
   });
 });

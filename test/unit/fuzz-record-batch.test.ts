@@ -1,22 +1,25 @@
 /**
- * Fuzzes the record-batch reader (issue 8, defect 4): broker bytes must never hang the
- * leader or crash it. Over random bytes and over valid record sets (plain, gzip,
- * LogAppendTime, control, zstd, legacy v1 messages, several batches of several records)
- * cut short or mutated, `probeRecordSet` must return within its case or throw
- * MalformedRecordBatchError, and nothing else; valid data, whole or cut short, must never
- * be called malformed and must answer what an independent reading of the batches says.
+ * Fuzzes the record-batch readers (issue 8, defect 4; issue 9 item 1): broker bytes must
+ * never hang the leader or crash it. Over random bytes and over valid record sets (plain,
+ * gzip, LogAppendTime, transaction markers, zstd, legacy v1 messages, several batches of
+ * several records) cut short or mutated, `probeRecordSet` must return within its case or
+ * throw MalformedRecordBatchError, and `iterateRecordBatches` must end within its case or
+ * throw MalformedRecordBatchError or UnsupportedRecordBatchError, and nothing else. Valid
+ * data, whole or cut short, must never be called malformed, and both must answer what an
+ * independent reading of the batches says: the probe its record, the iteration every
+ * complete batch up to the first it cannot decompress. Each case runs both readers; its
+ * outcome is `<probe outcome>|<iteration outcome>`.
  * See test/unit/fuzz.ts for seeds and replaying a case.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { MAX_INFLATED_BATCH_BYTES, MalformedRecordBatchError, probeRecordSet } from '../../src/kafka/record-batch';
+import { MAX_INFLATED_BATCH_BYTES, MalformedRecordBatchError, type RecordBatch, UnsupportedRecordBatchError, probeRecordSet } from '../../src/kafka/record-batch';
 import type { RecordProbe } from '../../src/kafka/types';
 import type { Rng } from '../sim/prng';
 import { fuzzSeed, runFuzz, serveFuzzCases } from './fuzz';
-import { T0, batch, legacyMessage } from './record-batch-fixture';
+import { T0, batch, legacyMessage, markerBatch, readAllBatches } from './record-batch-fixture';
 
 const LOG_APPEND_TIME = 0x08;
-const CONTROL = 0x20;
 const ZSTD = 4;
 
 /** What a reader of the format knows about one batch it wrote. */
@@ -25,9 +28,11 @@ interface Written {
   readonly end: number;
   readonly offsets: readonly number[];
   readonly timestampsMs: readonly number[];
+  readonly values: readonly string[];
   readonly maxTimestampMs: number;
   readonly logAppendTime: boolean;
-  readonly control: boolean;
+  /** a transaction marker of this type */
+  readonly control: 'ABORT' | 'COMMIT' | null;
   readonly zstd: boolean;
 }
 
@@ -47,25 +52,29 @@ function validRecordSet(rng: Rng): RecordSet {
     const n = kind === 'control' || kind === 'legacy' ? 1 : rng.int(1, 7);
     const timestampsMs = Array.from({ length: n }, () => (timeMs += rng.int(0, 50)));
     const values = timestampsMs.map(() => 'v'.repeat(rng.int(0, 40)));
+    const marker = kind === 'control' ? rng.pick(['ABORT', 'COMMIT'] as const) : null;
     const bytes =
       kind === 'legacy'
         ? legacyMessage(offset, 1, timestampsMs[0] as number, values[0])
-        : batch({
-            baseOffset: offset,
-            timestampsMs,
-            values,
-            gzip: kind === 'gzip',
-            codec: kind === 'zstd' ? ZSTD : 0,
-            attributes: kind === 'logAppendTime' ? LOG_APPEND_TIME : kind === 'control' ? CONTROL : 0,
-          });
+        : marker !== null
+          ? markerBatch(offset, rng.int(0, 1000), marker, timestampsMs[0])
+          : batch({
+              baseOffset: offset,
+              timestampsMs,
+              values,
+              gzip: kind === 'gzip',
+              codec: kind === 'zstd' ? ZSTD : 0,
+              attributes: kind === 'logAppendTime' ? LOG_APPEND_TIME : 0,
+            });
     batches.push({
       start: at,
       end: at + bytes.length,
       offsets: timestampsMs.map((_, i) => offset + i),
       timestampsMs,
+      values,
       maxTimestampMs: Math.max(...timestampsMs),
       logAppendTime: kind === 'logAppendTime',
-      control: kind === 'control',
+      control: marker,
       zstd: kind === 'zstd',
     });
     parts.push(bytes);
@@ -141,6 +150,51 @@ function checkAny(data: Buffer, target: number, mode: 'interpolate' | 'unknown',
   return `${label}:${probe.kind}`;
 }
 
+/**
+ * Valid data cut at `cut` bytes: the iteration yields every batch that ended before the cut,
+ * exactly as written, up to the first zstd batch, which it refuses; never malformed.
+ */
+function checkIterateValid(set: RecordSet, cut: number): string {
+  const { batches, error } = readAllBatches(set.data.subarray(0, cut));
+  const whole = set.batches.filter((b) => b.end <= cut);
+  const refused = whole.findIndex((b) => b.zstd);
+  const want = refused < 0 ? whole : whole.slice(0, refused);
+  if (refused >= 0) assert.ok(error instanceof UnsupportedRecordBatchError, `expected the zstd batch refused, got ${String(error)}`);
+  else assert.equal(error, null);
+  assert.equal(batches.length, want.length, 'batches yielded');
+  want.forEach((w, i) => {
+    const b = batches[i] as RecordBatch;
+    assert.deepEqual([b.baseOffset, b.lastOffset, b.isControl], [w.offsets[0], w.offsets.at(-1), w.control !== null], `batch ${i}`);
+    if (w.control !== null) {
+      assert.equal(b.records[0]?.control?.type, w.control);
+      return;
+    }
+    assert.deepEqual(
+      b.records.map((r) => [r.offset, r.timestampMs, r.value?.toString()]),
+      w.offsets.map((o, j) => [o, w.logAppendTime ? w.maxTimestampMs : w.timestampsMs[j], w.values[j]]),
+      `records of batch ${i}`,
+    );
+  });
+  const label = cut === set.data.length ? 'iter-valid' : 'iter-cut';
+  return `${label}:${refused >= 0 ? 'unsupported' : 'batches'}`;
+}
+
+/** Whatever the bytes: batches of the right shape, or one of the two typed errors. */
+function checkIterateAny(data: Buffer, label: string): string {
+  const { batches, error } = readAllBatches(data);
+  for (const b of batches) {
+    let previous = b.baseOffset - 1;
+    for (const r of b.records) {
+      assert.ok(r.offset > previous && r.offset <= b.lastOffset, `record offset ${r.offset} outside ${b.baseOffset}..${b.lastOffset} or not increasing`);
+      previous = r.offset;
+    }
+  }
+  if (error === null) return `${label}:batches`;
+  if (error instanceof MalformedRecordBatchError) return `${label}:malformed`;
+  if (error instanceof UnsupportedRecordBatchError) return `${label}:unsupported`;
+  throw error;
+}
+
 const INTERESTING_INT32 = [-0x80000000, -61, -12, -1, 0, 1, 6, 7, 13, 14, 21, 22, 48, 49, 50, 61, 0x7fff, 2 ** 31 - 1];
 const HEADER_FIELDS = [0, 4, 8, 12, 16, 17, 21, 23, 27, 35, 43, 51, 53, 57, 61, 62];
 
@@ -181,7 +235,10 @@ function bomb(index: number): string {
   assert.equal(probe.kind, 'record');
   if (probe.kind !== 'record') return 'unreachable';
   assert.equal(probe.exact, bytes < MAX_INFLATED_BATCH_BYTES, `inflated ${bytes} bytes against a cap of ${MAX_INFLATED_BATCH_BYTES}`);
-  return `bomb:${probe.exact ? 'exact' : 'interpolated'}`;
+  const { batches, error } = readAllBatches(data);
+  if (bytes < MAX_INFLATED_BATCH_BYTES) assert.deepEqual([error, batches[0]?.records[1]?.value?.length], [null, bytes]);
+  else assert.ok(error instanceof UnsupportedRecordBatchError, `expected the batch refused past the cap, got ${String(error)}`);
+  return `bomb:${probe.exact ? 'exact' : 'interpolated'}|iter-bomb:${error === null ? 'read' : 'unsupported'}`;
 }
 
 function oneCase(rng: Rng, index: number): string {
@@ -191,28 +248,37 @@ function oneCase(rng: Rng, index: number): string {
   const kind = rng.weighted([['valid', 2], ['cut', 3], ['mutated', 8], ['random', 2]] as const);
   if (kind === 'random') {
     const data = Buffer.from(Array.from({ length: rng.int(0, 200) }, () => rng.int(0, 256)));
-    return checkAny(data, rng.int(-5, 1000), mode, 'random');
+    return `${checkAny(data, rng.int(-5, 1000), mode, 'random')}|${checkIterateAny(data, 'iter-random')}`;
   }
   const set = validRecordSet(rng);
   const first = set.batches[0]!.offsets[0] as number;
   const last = set.batches[set.batches.length - 1]!.offsets.at(-1) as number;
   const target = rng.int(first - 2, last + 3);
-  if (kind === 'valid') return checkValid(set, target, set.data.length, mode);
-  if (kind === 'cut') return checkValid(set, target, rng.int(1, set.data.length), mode);
-  return checkAny(mutate(rng, set), target, mode, 'mutated');
+  if (kind === 'mutated') {
+    const data = mutate(rng, set);
+    return `${checkAny(data, target, mode, 'mutated')}|${checkIterateAny(data, 'iter-mutated')}`;
+  }
+  const cut = kind === 'valid' ? set.data.length : rng.int(1, set.data.length);
+  return `${checkValid(set, target, cut, mode)}|${checkIterateValid(set, cut)}`;
 }
 
 if (!serveFuzzCases(oneCase)) {
-  describe('fuzz: the record-batch reader over random and mutated broker bytes', () => {
-    it('always returns (or rejects the bytes with MalformedRecordBatchError), and reads valid data right', async (t) => {
+  describe('fuzz: the record-batch readers over random and mutated broker bytes', () => {
+    it('always return (or reject the bytes with their typed errors), and read valid data right', async (t) => {
       const seed = fuzzSeed();
       t.diagnostic(`fuzz seed ${seed} (VIGIL_FUZZ_SEED=${seed} replays this run)`);
       const run = await runFuzz(__filename, { seed, cases: 20_000 });
       t.diagnostic(`outcomes: ${JSON.stringify(run.outcomes)}`);
       if (run.cases < 20_000) return; // one case replayed
-      // the run reached every kind of answer, so it could have found a fault in each
-      for (const outcome of ['valid:exact', 'cut:exact', 'cut:interpolated', 'cut:unknown', 'mutated:malformed', 'mutated:record', 'mutated:unknown', 'random:malformed', 'bomb:exact', 'bomb:interpolated']) {
-        assert.ok((run.outcomes[outcome] ?? 0) > 0, `no case ended ${outcome}: ${JSON.stringify(run.outcomes)}`);
+      // the run reached every kind of answer of each reader, so it could have found a fault in each
+      const reached = new Map<string, number>();
+      for (const [outcome, n] of Object.entries(run.outcomes)) for (const part of outcome.split('|')) reached.set(part, (reached.get(part) ?? 0) + n);
+      for (const outcome of [
+        'valid:exact', 'cut:exact', 'cut:interpolated', 'cut:unknown', 'mutated:malformed', 'mutated:record', 'mutated:unknown', 'random:malformed', 'bomb:exact', 'bomb:interpolated',
+        'iter-valid:batches', 'iter-valid:unsupported', 'iter-cut:batches', 'iter-cut:unsupported', 'iter-mutated:batches', 'iter-mutated:malformed', 'iter-mutated:unsupported',
+        'iter-random:malformed', 'iter-bomb:read', 'iter-bomb:unsupported',
+      ]) {
+        assert.ok((reached.get(outcome) ?? 0) > 0, `no case ended ${outcome}: ${JSON.stringify(run.outcomes)}`);
       }
     });
   });
