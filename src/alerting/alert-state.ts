@@ -9,9 +9,9 @@
  */
 import type { Severity } from '../config/types';
 import { VigilError } from '../errors';
-import { lagScope } from '../monitor/detect';
+import { type Finding, type LagCause, type TopicPartitions, lagScope } from '../monitor/findings';
 import { firingSummary } from './summary';
-import type { Alert, AlertName, AlertStatus, Finding, LagCause, TopicPartitions } from './types';
+import type { Alert, AlertName, AlertStatus } from './types';
 
 /** Every finding that maps to an alert (LeaderChanged is an event only). */
 export type AlertFinding = Exclude<Finding, { readonly kind: 'LeaderChanged' }>;

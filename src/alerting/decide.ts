@@ -26,15 +26,13 @@
  * performance is reduced, data still flows).
  */
 import type { Severity } from '../config/types';
-import type { GroupTopicLag, LagView } from '../monitor/detect';
-import { DEFAULT_DETECT_OPTIONS, lagScope } from '../monitor/detect';
-import type { GroupTopicRule } from '../monitor/snapshot';
+import { DEFAULT_LAG_RULE, type Finding, type GroupTopicLag, type GroupTopicRule, type LagView, type TopicPartitions, lagScope } from '../monitor/findings';
 import {
   type AlertFinding, type AlertRecord, type AlertState, type BrokerFinding, type LagIncident,
   alertKey, toAlert, unreachable,
 } from './alert-state';
 import { type ResolveReason, resolvedSummary } from './summary';
-import { type Finding, type Notification, type TopicPartitions, notificationId } from './types';
+import { type Notification, notificationId } from './types';
 
 export interface DecideContext {
   readonly cluster: string;
@@ -130,7 +128,7 @@ export function decide(findings: readonly Finding[], state: AlertState, nowMs: n
 
 function open(f: AlertFinding, view: GroupTopicLag | undefined, nowMs: number, brokers: ReadonlyMap<number, BrokerFinding>, ctx: DecideContext): AlertRecord {
   if (f.kind !== 'ConsumerDeliveryLag') return { finding: f, severity: severityOf(f, undefined), startsAtMs: nowMs, quietSinceMs: null };
-  const rule = view?.rule ?? { ...(ctx.defaultLagRule ?? DEFAULT_DETECT_OPTIONS.defaultLagRule), thresholdMs: f.thresholdMs };
+  const rule = view?.rule ?? { ...(ctx.defaultLagRule ?? DEFAULT_LAG_RULE), thresholdMs: f.thresholdMs };
   const lag: LagIncident = {
     resolveBelowMs: rule.resolveBelowMs,
     resolveForMs: rule.resolveForMs,

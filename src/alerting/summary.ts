@@ -4,7 +4,7 @@
  *   "orders-svc is 12.4 s behind on orders (threshold 10 s); brokers healthy"
  */
 import type { AlertRecord, BrokerFinding } from './alert-state';
-import type { TopicPartitions } from './types';
+import type { TopicPartitions } from '../monitor/findings';
 
 /** Partition lists longer than this are cut: "0, 1, …, 9 and 190 more". */
 const MAX_LISTED = 10;

@@ -1,8 +1,10 @@
 /**
- * Findings, alerts and notifications (docs/design.md §4) as plain data, shared by detect and decide
- * (pure), the notifier (channels) and the state store (Redis outbox).
+ * Alerts and notifications (docs/design.md §4) as plain data, shared by decide (pure), the
+ * notifier (channels) and the outbox. The findings they come from are monitor's
+ * (src/monitor/findings.ts).
  */
 import type { Severity } from '../config/types';
+import type { LagCause } from '../monitor/findings';
 
 export type AlertName =
   | 'BrokerUnreachable'
@@ -14,45 +16,6 @@ export type AlertName =
   | 'ConsumerStalled'
   | 'CanaryDegraded'
   | 'KafkaUnreachable';
-
-/** Why a group lags (docs/design.md §4): the group itself, a broker leading its partitions, or no leader. */
-export type LagCause = 'consumer' | `broker:${number}` | 'partition-offline';
-
-/** Partitions of one topic, ascending. */
-export interface TopicPartitions {
-  readonly topic: string;
-  readonly partitions: readonly number[];
-}
-
-/** What detect (pure) reports about one snapshot. LeaderChanged is an event, not an alert. */
-export type Finding =
-  | { readonly kind: 'KafkaUnreachable'; readonly error: string }
-  | { readonly kind: 'BrokerUnreachable'; readonly broker: number; readonly address: string; readonly sinceMs: number; readonly error?: string }
-  /** Every partition without a leader, cluster-wide: one alert however many topics. */
-  | { readonly kind: 'PartitionOffline'; readonly topics: readonly TopicPartitions[] }
-  /**
-   * Partitions whose ISR lacks `broker` (a partition missing two brokers counts under both):
-   * one alert per broker that fell out of the ISR, not one per topic — a broker with
-   * replicas of 500 topics going down pages once.
-   */
-  | { readonly kind: 'PartitionUnderReplicated'; readonly broker: number; readonly topics: readonly TopicPartitions[] }
-  /** Partitions below min.insync.replicas whose ISR lacks `broker`; per broker as above. */
-  | { readonly kind: 'PartitionUnderMinIsr'; readonly broker: number; readonly topics: readonly TopicPartitions[] }
-  | { readonly kind: 'PreferredLeaderImbalance'; readonly broker: number; readonly partitions: number }
-  | { readonly kind: 'LeaderChanged'; readonly topic: string; readonly partition: number; readonly from: number; readonly to: number }
-  | {
-      readonly kind: 'ConsumerDeliveryLag';
-      readonly group: string;
-      readonly topic: string;
-      /** partitions in breach by the exact test */
-      readonly partitions: readonly number[];
-      /** reported seconds, max over the breaching partitions (null if none could be estimated) */
-      readonly lagSeconds: number | null;
-      readonly thresholdMs: number;
-      readonly cause: LagCause;
-    }
-  | { readonly kind: 'ConsumerStalled'; readonly group: string; readonly topic: string; readonly partitions: readonly number[]; readonly stalledForMs: number }
-  | { readonly kind: 'CanaryDegraded'; readonly broker: number; readonly latencyMs: number | null; readonly error?: string };
 
 export type AlertStatus = 'firing' | 'resolved';
 

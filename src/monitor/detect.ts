@@ -14,9 +14,9 @@
  * LeaderChanged is the exception: it is an event per partition (for the leader-change
  * counter and the timeline), never an alert.
  */
-import type { Finding, LagCause, TopicPartitions } from '../alerting/types';
 import type { VigilConfig } from '../config/types';
-import type { BrokerState, GroupTopicRule, KafkaSnapshot, PartitionState } from './snapshot';
+import { DEFAULT_LAG_RULE, type Finding, type GroupTopicLag, type GroupTopicRule, type LagCause, type LagView, type TopicPartitions, lagScope } from './findings';
+import type { BrokerState, KafkaSnapshot, PartitionState } from './snapshot';
 
 export interface DetectOptions {
   /**
@@ -44,8 +44,7 @@ export const DEFAULT_DETECT_OPTIONS: DetectOptions = {
   // A healthy broker round-trips the canary in milliseconds; two seconds is a broker that
   // is slow enough to explain consumer lag.
   canaryMaxLatencyMs: 2_000,
-  // lag.* defaults of docs/design.md §7
-  defaultLagRule: { thresholdMs: 10_000, resolveBelowMs: 8_000, resolveForMs: 30_000, severity: 'warning' },
+  defaultLagRule: DEFAULT_LAG_RULE,
 };
 
 /** The options for a compiled config: the defaults, with lag.* as the fallback rule. */
@@ -97,46 +96,10 @@ export function emptyDetectMemory(): DetectMemory {
   };
 }
 
-/** What decide needs to know about one group/topic beyond its finding: the hysteresis input. */
-export interface GroupTopicLag {
-  readonly group: string;
-  readonly topic: string;
-  readonly rule: GroupTopicRule;
-  /**
-   * true: every partition is caught up or below rule.resolveBelowMs by the exact test;
-   * false: some partition is above it (or in breach); null: some partition is unknown.
-   */
-  readonly clear: boolean | null;
-  /** max reported seconds over the partitions (null when none is known) */
-  readonly lagSeconds: number | null;
-  /**
-   * For a breach with cause broker:<id>: the breaching partitions that broker leads; for
-   * partition-offline: the breaching partitions without a leader; otherwise empty.
-   */
-  readonly causePartitions: readonly number[];
-  /** broker:<id> because that broker is the group's coordinator (not a partition leader) */
-  readonly causeIsCoordinator?: boolean;
-}
-
-export interface LagView {
-  /** by lag scope, `${group}/${topic}` (lagScope) */
-  readonly byScope: ReadonlyMap<string, GroupTopicLag>;
-  /**
-   * Groups whose committed offsets could not be read this cycle: a group/topic of theirs
-   * missing from byScope is unknown, not gone.
-   */
-  readonly unreadableGroups: ReadonlySet<string>;
-}
-
 export interface DetectResult {
   readonly findings: Finding[];
   readonly memory: DetectMemory;
   readonly lag: LagView;
-}
-
-/** Alert scope of a consumer alert. Topic names cannot contain '/', so the last '/' splits it. */
-export function lagScope(group: string, topic: string): string {
-  return `${group}/${topic}`;
 }
 
 /** Leader-table value of a partition the metadata does not list. */

@@ -3,7 +3,8 @@
  * unit tests and the detect+decide benchmark. Every builder takes the few facts a test is
  * about and fills the rest with a healthy default.
  */
-import type { BrokerState, CanaryState, GroupPartitionLag, GroupState, GroupTopicRule, KafkaSnapshot, PartitionState } from '../../src/monitor/snapshot';
+import type { GroupTopicRule } from '../../src/monitor/findings';
+import type { BrokerState, CanaryState, GroupPartitionLag, GroupState, KafkaSnapshot, PartitionState } from '../../src/monitor/snapshot';
 
 /** 2025-11-26T10:00:00.000Z */
 export const T0 = Date.UTC(2025, 10, 26, 10, 0, 0);

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { AlertRecord } from '../../src/alerting/alert-state';
 import { duration, firingSummary, list, resolvedSummary } from '../../src/alerting/summary';
-import type { Finding } from '../../src/alerting/types';
+import type { Finding } from '../../src/monitor/findings';
 import { T0 } from '../fakes/snapshots';
 
 function record(finding: Exclude<Finding, { kind: 'LeaderChanged' }>, startsAtMs = T0): AlertRecord {

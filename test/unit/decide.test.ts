@@ -18,7 +18,8 @@ import { lagRuleFor } from '../../src/config/lag-rule';
 import type { VigilConfig } from '../../src/config/types';
 import { isVigilError } from '../../src/errors';
 import { DEFAULT_DETECT_OPTIONS, type DetectMemory, detect, emptyDetectMemory } from '../../src/monitor/detect';
-import type { GroupPartitionLag, GroupTopicRule, KafkaSnapshot } from '../../src/monitor/snapshot';
+import type { GroupTopicRule } from '../../src/monitor/findings';
+import type { GroupPartitionLag, KafkaSnapshot } from '../../src/monitor/snapshot';
 import {
   RULE, T0, broker, downBroker, group, partition, rowAt, snapshot, topicPartitions, unreachableSnapshot, withPartitions,
 } from '../fakes/snapshots';

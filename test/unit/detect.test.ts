@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { Finding } from '../../src/alerting/types';
+import type { Finding } from '../../src/monitor/findings';
 import { DEFAULT_DETECT_OPTIONS, type DetectMemory, type DetectResult, detect, detectOptionsFor, emptyDetectMemory } from '../../src/monitor/detect';
 import type { KafkaSnapshot } from '../../src/monitor/snapshot';
 import {
