@@ -9,7 +9,7 @@
  */
 import type { Severity } from '../config/types';
 import { VigilError } from '../errors';
-import { type Finding, type LagCause, type TopicPartitions, lagScope } from '../monitor/findings';
+import { type CauseTouch, type Finding, type LagCause, type TopicPartitions, lagScope } from '../monitor/findings';
 import { firingSummary } from './summary';
 import type { Alert, AlertName, AlertStatus } from './types';
 
@@ -31,6 +31,8 @@ export interface LagIncident {
   readonly causePartitions: readonly number[];
   /** the cause broker is the group's coordinator rather than the partitions' leader */
   readonly causeIsCoordinator?: boolean;
+  /** how the cause broker touches the group, now or within the last minute (absent in records from before it existed) */
+  readonly causeTouch?: CauseTouch;
   /** the cause broker's own finding as last seen, for the summary ("which is unreachable") */
   readonly causeBroker: BrokerFinding | null;
 }

@@ -136,6 +136,7 @@ function open(f: AlertFinding, view: GroupTopicLag | undefined, nowMs: number, b
     causeSinceMs: nowMs,
     causePartitions: view?.causePartitions ?? [],
     ...(view?.causeIsCoordinator ? { causeIsCoordinator: true } : {}),
+    ...(view?.causeTouch ? { causeTouch: view.causeTouch } : {}),
     causeBroker: causeBrokerOf(f.cause, brokers),
   };
   return { finding: f, severity: severityOf(f, rule), startsAtMs: nowMs, quietSinceMs: null, lag };
@@ -154,6 +155,7 @@ function update(prev: AlertRecord, f: AlertFinding, view: GroupTopicLag | undefi
     causeSinceMs: before.cause === f.cause ? prev.lag.causeSinceMs : nowMs,
     causePartitions: view?.causePartitions ?? prev.lag.causePartitions,
     ...((view ? view.causeIsCoordinator : prev.lag.causeIsCoordinator) ? { causeIsCoordinator: true } : {}),
+    causeTouch: view ? view.causeTouch : prev.lag.causeTouch,
     causeBroker: causeBrokerOf(f.cause, brokers),
   };
   return { ...prev, finding: f, quietSinceMs: null, lag };

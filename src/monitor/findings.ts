@@ -76,6 +76,21 @@ export interface GroupTopicLag {
   readonly causePartitions: readonly number[];
   /** broker:<id> because that broker is the group's coordinator (not a partition leader) */
   readonly causeIsCoordinator?: boolean;
+  /** How a cause broker touches the group (docs/design.md §4.3); absent for other causes. */
+  readonly causeTouch?: CauseTouch;
+}
+
+/**
+ * How a cause broker touches a lagging group/topic: it leads the breaching partitions, is
+ * an in-sync follower of them (acks=all producers and the high watermark wait for it), or
+ * coordinates the group — now, or within the last minute (`now: false`: leadership,
+ * the ISR or the coordinator has moved since, and the backlog it caused remains).
+ * `healthySinceMs` is set once the broker itself is healthy again.
+ */
+export interface CauseTouch {
+  readonly role: 'leader' | 'follower' | 'coordinator';
+  readonly now: boolean;
+  readonly healthySinceMs?: number;
 }
 
 export interface LagView {
