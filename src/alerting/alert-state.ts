@@ -9,9 +9,9 @@
  */
 import type { Severity } from '../config/types';
 import { VigilError } from '../errors';
-import { lagScope } from '../monitor/detect';
+import { type CauseTouch, type Finding, type LagCause, type TopicPartitions, lagScope } from '../monitor/findings';
 import { firingSummary } from './summary';
-import type { Alert, AlertName, AlertStatus, Finding, LagCause, TopicPartitions } from './types';
+import type { Alert, AlertName, AlertStatus } from './types';
 
 /** Every finding that maps to an alert (LeaderChanged is an event only). */
 export type AlertFinding = Exclude<Finding, { readonly kind: 'LeaderChanged' }>;
@@ -31,6 +31,8 @@ export interface LagIncident {
   readonly causePartitions: readonly number[];
   /** the cause broker is the group's coordinator rather than the partitions' leader */
   readonly causeIsCoordinator?: boolean;
+  /** how the cause broker touches the group, now or within the last minute (absent in records from before it existed) */
+  readonly causeTouch?: CauseTouch;
   /** the cause broker's own finding as last seen, for the summary ("which is unreachable") */
   readonly causeBroker: BrokerFinding | null;
 }
@@ -123,7 +125,7 @@ export function toAlert(
     case 'ControllerQuorumLeaderless':
     case 'ControllerVoterLagging':
     case 'ControllerQuorumAtRisk':
-      // the key names the voter; the summary says the rest
+      // a controller quorum alert's key names the voter where there is one; the summary says the rest
       return base;
     case 'BrokerUnreachable':
     case 'PreferredLeaderImbalance':

@@ -28,15 +28,13 @@
  * warnings (redundancy or performance is reduced, data still flows).
  */
 import type { Severity } from '../config/types';
-import type { GroupTopicLag, LagView } from '../monitor/detect';
-import { DEFAULT_DETECT_OPTIONS, lagScope } from '../monitor/detect';
-import type { GroupTopicRule } from '../monitor/snapshot';
+import { DEFAULT_LAG_RULE, type Finding, type GroupTopicLag, type GroupTopicRule, type LagView, type TopicPartitions, lagScope } from '../monitor/findings';
 import {
   type AlertFinding, type AlertRecord, type AlertState, type BrokerFinding, type LagIncident,
   alertKey, toAlert, unreachable,
 } from './alert-state';
 import { type ResolveReason, resolvedSummary } from './summary';
-import { type Finding, type Notification, type TopicPartitions, notificationId } from './types';
+import { type Notification, notificationId } from './types';
 
 export interface DecideContext {
   readonly cluster: string;
@@ -135,7 +133,7 @@ export function decide(findings: readonly Finding[], state: AlertState, nowMs: n
 
 function open(f: AlertFinding, view: GroupTopicLag | undefined, nowMs: number, brokers: ReadonlyMap<number, BrokerFinding>, ctx: DecideContext): AlertRecord {
   if (f.kind !== 'ConsumerDeliveryLag') return { finding: f, severity: severityOf(f, undefined), startsAtMs: nowMs, quietSinceMs: null };
-  const rule = view?.rule ?? { ...(ctx.defaultLagRule ?? DEFAULT_DETECT_OPTIONS.defaultLagRule), thresholdMs: f.thresholdMs };
+  const rule = view?.rule ?? { ...(ctx.defaultLagRule ?? DEFAULT_LAG_RULE), thresholdMs: f.thresholdMs };
   const lag: LagIncident = {
     resolveBelowMs: rule.resolveBelowMs,
     resolveForMs: rule.resolveForMs,
@@ -143,6 +141,7 @@ function open(f: AlertFinding, view: GroupTopicLag | undefined, nowMs: number, b
     causeSinceMs: nowMs,
     causePartitions: view?.causePartitions ?? [],
     ...(view?.causeIsCoordinator ? { causeIsCoordinator: true } : {}),
+    ...(view?.causeTouch ? { causeTouch: view.causeTouch } : {}),
     causeBroker: causeBrokerOf(f.cause, brokers),
   };
   return { finding: f, severity: severityOf(f, rule), startsAtMs: nowMs, quietSinceMs: null, lag };
@@ -161,6 +160,7 @@ function update(prev: AlertRecord, f: AlertFinding, view: GroupTopicLag | undefi
     causeSinceMs: before.cause === f.cause ? prev.lag.causeSinceMs : nowMs,
     causePartitions: view?.causePartitions ?? prev.lag.causePartitions,
     ...((view ? view.causeIsCoordinator : prev.lag.causeIsCoordinator) ? { causeIsCoordinator: true } : {}),
+    causeTouch: view ? view.causeTouch : prev.lag.causeTouch,
     causeBroker: causeBrokerOf(f.cause, brokers),
   };
   return { ...prev, finding: f, quietSinceMs: null, lag };

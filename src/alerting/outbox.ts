@@ -47,12 +47,20 @@
 import type { Logger } from '../log';
 import { silentLogger } from '../log';
 import type { Metrics } from '../metrics';
-import type { Timers } from '../election/driver';
-import type { ClaimHolder, SettledOutcome, StateStore, StoreStatus } from '../state/types';
+import type { Timers } from '../util/timers';
+import type { ClaimHolder, PendingClaim, SettledOutcome, StateStore, StoreStatus } from '../state/types';
 import type { Clock } from '../util/clock';
 import { describeError } from '../errors';
 import { backoffDelayMs, type DeliveryOutcomeKind } from './notifier';
 import type { Notification } from './types';
+
+/**
+ * The notification of a pending claim. Only outboxes claim, and they store the Notification
+ * they were given whole (the store keeps it as an opaque document known by its id).
+ */
+function claimed(p: PendingClaim): Notification {
+  return p.notification as Notification;
+}
 
 /** What the outbox hands to `deliver` with each (notification, channel). */
 export interface SendContext {
@@ -350,7 +358,7 @@ export class Outbox {
           const known = this.ledger.get(key);
           // Settled here already (its settle was refused or is being written): not again.
           if (known && isFinal(known.state)) continue;
-          if (!work.has(key)) work.set(key, { key, notification: p.notification, channel: p.channel, orderMs: Number.MAX_SAFE_INTEGER });
+          if (!work.has(key)) work.set(key, { key, notification: claimed(p), channel: p.channel, orderMs: Number.MAX_SAFE_INTEGER });
         }
       } catch (err) {
         this.noteStoreTrouble('list pending notifications', err);
@@ -371,7 +379,7 @@ export class Outbox {
       try {
         for (const p of await this.store.pendingNotifications()) {
           out.set(itemKey(p.channel, p.notification.id), {
-            notification: p.notification,
+            notification: claimed(p),
             channel: p.channel,
             source: 'redis',
             holder: p.holder,

@@ -8,7 +8,8 @@
  * runbook_url annotations point at them. test/unit/runbook.test.ts fails when an alert
  * kind or cause has no entry in docs/operations.md.
  */
-import type { Alert, AlertName, LagCause } from './types';
+import type { LagCause } from '../monitor/findings';
+import type { Alert, AlertName } from './types';
 
 /** One anchor per alert kind; a Record, so a new AlertName does not compile without one. */
 const ALERT_ANCHORS: Readonly<Record<AlertName, string>> = {

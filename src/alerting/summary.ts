@@ -3,9 +3,9 @@
  * record. The consumer-lag line is a contract (docs/design.md §4 example):
  *   "orders-svc is 12.4 s behind on orders (threshold 10 s); brokers healthy"
  */
-import { majorityOf } from '../monitor/quorum';
 import type { AlertRecord, BrokerFinding } from './alert-state';
-import type { TopicPartitions } from './types';
+import type { CauseTouch, TopicPartitions } from '../monitor/findings';
+import { majorityOf } from '../monitor/quorum';
 
 /** Partition lists longer than this are cut: "0, 1, …, 9 and 190 more". */
 const MAX_LISTED = 10;
@@ -16,7 +16,8 @@ export function firingSummary(record: AlertRecord, nowMs: number): string {
     case 'KafkaUnreachable':
       return `Kafka cluster unreachable: ${f.error}`;
     case 'BrokerUnreachable':
-      return `broker ${f.broker} (${f.address}) unreachable for ${duration(nowMs - f.sinceMs)}${f.error === undefined ? '' : `: ${f.error}`}`;
+      // seen first this cycle: "for 0 s" would read as a glitch; the error says what was found
+      return `broker ${f.broker} (${f.address}) unreachable${nowMs - f.sinceMs < 1000 ? '' : ` for ${duration(nowMs - f.sinceMs)}`}${f.error === undefined ? '' : `: ${f.error}`}`;
     case 'PartitionOffline':
       return `${spread(f.topics, 'partition has', 'partitions have')} no leader (offline): ${topicList(f.topics)}`;
     case 'PartitionUnderReplicated':
@@ -32,7 +33,7 @@ export function firingSummary(record: AlertRecord, nowMs: number): string {
     case 'ConsumerDeliveryLag': {
       const threshold = seconds(f.thresholdMs / 1000);
       const behind = f.lagSeconds === null ? `over ${threshold} s behind` : `${seconds(f.lagSeconds)} s behind`;
-      return `${f.group} is ${behind} on ${f.topic} (threshold ${threshold} s); ${lagCauseText(record)}`;
+      return `${f.group} is ${behind} on ${f.topic} (threshold ${threshold} s); ${lagCauseText(record, nowMs)}`;
     }
     case 'ControllerQuorumLeaderless':
     case 'ControllerVoterLagging':
@@ -106,7 +107,7 @@ function quorumFiringText(f: QuorumFinding, nowMs: number): string {
   }
 }
 
-function lagCauseText(record: AlertRecord): string {
+function lagCauseText(record: AlertRecord, nowMs: number): string {
   const f = record.finding;
   if (f.kind !== 'ConsumerDeliveryLag') return '';
   const parts = record.lag?.causePartitions ?? f.partitions;
@@ -114,9 +115,25 @@ function lagCauseText(record: AlertRecord): string {
   if (cause === 'consumer') return 'brokers healthy';
   if (cause === 'partition-offline') return `${plural(parts.length, 'partition', 'partitions')} ${list(parts)} ${parts.length === 1 ? 'has' : 'have'} no leader`;
   const broker = cause.slice('broker:'.length);
-  if (record.lag?.causeIsCoordinator) return `its group coordinator, broker ${broker}, ${brokerProblem(record.lag.causeBroker).replace(/^which /, '')}`;
-  const led = `${plural(parts.length, 'partition', 'partitions')} ${list(parts)} ${parts.length === 1 ? 'is' : 'are'} led by broker ${broker}`;
-  return `${led}, ${brokerProblem(record.lag?.causeBroker ?? null)}`;
+  // records from before causeTouch existed: a coordinator, or a leader now
+  const touch: CauseTouch = record.lag?.causeTouch ?? { role: record.lag?.causeIsCoordinator ? 'coordinator' : 'leader', now: true };
+  const state = touch.healthySinceMs !== undefined ? `which was unhealthy until ${duration(nowMs - touch.healthySinceMs)} ago` : brokerProblem(record.lag?.causeBroker ?? null);
+  const these = `${plural(parts.length, 'partition', 'partitions')} ${list(parts)}`;
+  switch (touch.role) {
+    case 'coordinator':
+      return `its group coordinator${touch.now ? '' : ' until recently'}, broker ${broker}, ${state.replace(/^which /, '')}`;
+    case 'leader':
+      return touch.now
+        ? `${these} ${parts.length === 1 ? 'is' : 'are'} led by broker ${broker}, ${state}`
+        : `${these} ${parts.length === 1 ? 'was' : 'were'} led by broker ${broker} within the last minute, ${state}`;
+    case 'follower':
+      // acks=all producers and the high watermark (what consumers may read) wait for every ISR member
+      return touch.now
+        ? `broker ${broker}, an in-sync replica of ${these} that producers with acks=all and consumers wait for, ${state.replace(/^which /, '')}`
+        : `broker ${broker} was an in-sync replica of ${these} within the last minute, ${state}`;
+    default:
+      return never(touch.role);
+  }
 }
 
 function brokerProblem(f: BrokerFinding | null): string {

@@ -1,8 +1,10 @@
 /**
- * Findings, alerts and notifications (docs/design.md §4) as plain data, shared by detect and decide
- * (pure), the notifier (channels) and the state store (Redis outbox).
+ * Alerts and notifications (docs/design.md §4) as plain data, shared by decide (pure), the
+ * notifier (channels) and the outbox. The findings they come from are monitor's
+ * (src/monitor/findings.ts).
  */
 import type { Severity } from '../config/types';
+import type { LagCause } from '../monitor/findings';
 
 export type AlertName =
   | 'BrokerUnreachable'
@@ -17,71 +19,6 @@ export type AlertName =
   | 'ControllerQuorumLeaderless'
   | 'ControllerVoterLagging'
   | 'ControllerQuorumAtRisk';
-
-/** Why a group lags (docs/design.md §4): the group itself, a broker leading its partitions, or no leader. */
-export type LagCause = 'consumer' | `broker:${number}` | 'partition-offline';
-
-/** Partitions of one topic, ascending. */
-export interface TopicPartitions {
-  readonly topic: string;
-  readonly partitions: readonly number[];
-}
-
-/** What detect (pure) reports about one snapshot. LeaderChanged is an event, not an alert. */
-export type Finding =
-  | { readonly kind: 'KafkaUnreachable'; readonly error: string }
-  | { readonly kind: 'BrokerUnreachable'; readonly broker: number; readonly address: string; readonly sinceMs: number; readonly error?: string }
-  /** Every partition without a leader, cluster-wide: one alert however many topics. */
-  | { readonly kind: 'PartitionOffline'; readonly topics: readonly TopicPartitions[] }
-  /**
-   * Partitions whose ISR lacks `broker` (a partition missing two brokers counts under both):
-   * one alert per broker that fell out of the ISR, not one per topic — a broker with
-   * replicas of 500 topics going down pages once.
-   */
-  | { readonly kind: 'PartitionUnderReplicated'; readonly broker: number; readonly topics: readonly TopicPartitions[] }
-  /** Partitions below min.insync.replicas whose ISR lacks `broker`; per broker as above. */
-  | { readonly kind: 'PartitionUnderMinIsr'; readonly broker: number; readonly topics: readonly TopicPartitions[] }
-  | { readonly kind: 'PreferredLeaderImbalance'; readonly broker: number; readonly partitions: number }
-  | { readonly kind: 'LeaderChanged'; readonly topic: string; readonly partition: number; readonly from: number; readonly to: number }
-  | {
-      readonly kind: 'ConsumerDeliveryLag';
-      readonly group: string;
-      readonly topic: string;
-      /** partitions in breach by the exact test */
-      readonly partitions: readonly number[];
-      /** reported seconds, max over the breaching partitions (null if none could be estimated) */
-      readonly lagSeconds: number | null;
-      readonly thresholdMs: number;
-      readonly cause: LagCause;
-    }
-  | { readonly kind: 'ConsumerStalled'; readonly group: string; readonly topic: string; readonly partitions: readonly number[]; readonly stalledForMs: number }
-  | { readonly kind: 'CanaryDegraded'; readonly broker: number; readonly latencyMs: number | null; readonly error?: string }
-  /**
-   * The KRaft controller quorum has no leader: its answer names none, or it cannot be
-   * described although brokers answer (`error` says why). Metadata cannot change meanwhile.
-   */
-  | {
-      readonly kind: 'ControllerQuorumLeaderless';
-      /** wall ms since which vigil has seen no leader */
-      readonly sinceMs: number;
-      readonly error?: string;
-      /** the leader and epoch vigil saw last, when it saw one */
-      readonly lastLeaderId?: number;
-      readonly lastEpoch?: number;
-    }
-  /** A voter whose last caught-up time is older than the threshold, as the quorum's leader sees it. */
-  | {
-      readonly kind: 'ControllerVoterLagging';
-      readonly voter: number;
-      readonly leaderId: number;
-      /** wall ms since which it has not been caught up (vigil's clock) */
-      readonly sinceMs: number;
-      /** records behind the leader's log end, as first seen in the incident; null when unknown */
-      readonly lagRecords: number | null;
-      readonly thresholdMs: number;
-    }
-  /** Only a bare majority of the voters (or fewer) is caught up: one more lagging voter stops metadata changes. */
-  | { readonly kind: 'ControllerQuorumAtRisk'; readonly voters: number; readonly caughtUp: number; readonly lagging: readonly number[] };
 
 export type AlertStatus = 'firing' | 'resolved';
 

@@ -24,23 +24,13 @@ import { randomInt } from 'node:crypto';
 import type { Logger } from '../log';
 import type { Metrics } from '../metrics';
 import { systemClock, type Clock } from '../util/clock';
+import { realTimers, type Timers } from '../util/timers';
 import { describeError } from '../errors';
 import { ElectionNode } from './node';
 import type { ElectionTimingOptions } from './timing';
 import type { HardStateStore } from './storage';
 import type { PeerTransport } from './transport/types';
 import type { ElectionEvent, ElectionStatus, Input, NodeId, Output, Role, RoleChange, TransferRejectReason } from './types';
-
-/** The timer the driver arms; injectable so unit tests run on a manual clock. */
-export interface Timers {
-  set(fn: () => void, delayMs: number): unknown;
-  clear(handle: unknown): void;
-}
-
-export const realTimers: Timers = {
-  set: (fn, delayMs) => setTimeout(fn, delayMs),
-  clear: (handle) => clearTimeout(handle as NodeJS.Timeout),
-};
 
 export interface DriverOptions {
   readonly id: NodeId;

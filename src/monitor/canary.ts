@@ -25,7 +25,7 @@
  *  - a probe never throws: failures are states (`ok: false` with an error naming the
  *    produce, the read-back or the timeout).
  */
-import { realTimers, type Timers } from '../election/driver';
+import { realTimers, type Timers } from '../util/timers';
 import { describeError } from '../errors';
 import type { CanaryPartition, CanaryPort, CanaryTopology } from '../kafka/canary-port';
 import type { BrokerInfo } from '../kafka/types';

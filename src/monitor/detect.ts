@@ -14,10 +14,10 @@
  * LeaderChanged is the exception: it is an event per partition (for the leader-change
  * counter and the timeline), never an alert.
  */
-import type { Finding, LagCause, TopicPartitions } from '../alerting/types';
 import type { VigilConfig } from '../config/types';
+import { DEFAULT_LAG_RULE, type CauseTouch, type Finding, type GroupTopicLag, type GroupTopicRule, type LagCause, type LagView, type TopicPartitions, lagScope } from './findings';
 import { type QuorumMemory, type QuorumView, detectQuorum } from './quorum';
-import type { BrokerState, GroupTopicRule, KafkaSnapshot, PartitionState } from './snapshot';
+import type { BrokerState, KafkaSnapshot, PartitionState } from './snapshot';
 
 export interface DetectOptions {
   /**
@@ -47,8 +47,7 @@ export const DEFAULT_DETECT_OPTIONS: DetectOptions = {
   // A healthy broker round-trips the canary in milliseconds; two seconds is a broker that
   // is slow enough to explain consumer lag.
   canaryMaxLatencyMs: 2_000,
-  // lag.* defaults of docs/design.md §7
-  defaultLagRule: { thresholdMs: 10_000, resolveBelowMs: 8_000, resolveForMs: 30_000, severity: 'warning' },
+  defaultLagRule: DEFAULT_LAG_RULE,
   // A healthy voter is caught up within a fetch (Kafka appends a record to the metadata log
   // every 500 ms even when idle); one that has not been for 5 s has missed more than two of
   // Kafka's own 2 s fetch timeouts and would not be elected.
@@ -72,6 +71,8 @@ export interface LeaderTable {
   readonly start: ReadonlyMap<string, number>;
   readonly count: ReadonlyMap<string, number>;
   readonly leaders: Int32Array;
+  /** at the same index: the partition's position in the snapshot's partition list (-1: absent) */
+  readonly states: Int32Array;
 }
 
 /**
@@ -94,48 +95,39 @@ export interface DetectMemory {
   /** broker id → wall ms since which it has been unreachable (when the observer does not say) */
   readonly brokerDownSinceMs: ReadonlyMap<number, number>;
   readonly stalls: StallTable;
+  /** brokers bad now or within the last TROUBLE_MEMORY_MS, with what they touched when they went bad */
+  readonly trouble: ReadonlyMap<number, BrokerTrouble>;
   /** the KRaft controller quorum (src/monitor/quorum.ts); null before it was first described */
   readonly quorum: QuorumMemory | null;
 }
 
+/**
+ * A broker that is bad (unreachable, out of the metadata, canary-degraded) or was within
+ * the last TROUBLE_MEMORY_MS: what it led, followed in sync and coordinated when it went
+ * bad (and the cycle before, for leadership that had already moved), so that a lag it
+ * caused is still put down to it after Kafka has moved leadership, the ISR or the
+ * coordinator away (issue 7, "causes first").
+ */
+export interface BrokerTrouble {
+  readonly lastBadMs: number;
+  /** `${topic}\u0000${partition}` */
+  readonly led: ReadonlySet<string>;
+  readonly followed: ReadonlySet<string>;
+  /** group ids */
+  readonly coordinated: ReadonlySet<string>;
+}
+
+/** How long a broker that was bad still counts as the cause of a lag it touched. */
+export const TROUBLE_MEMORY_MS = 60_000;
+
 export function emptyDetectMemory(): DetectMemory {
   return {
-    leaders: { start: new Map(), count: new Map(), leaders: new Int32Array(0) },
+    leaders: { start: new Map(), count: new Map(), leaders: new Int32Array(0), states: new Int32Array(0) },
     brokerDownSinceMs: new Map(),
     stalls: { at: new Map(), values: new Float64Array(0) },
+    trouble: new Map(),
     quorum: null,
   };
-}
-
-/** What decide needs to know about one group/topic beyond its finding: the hysteresis input. */
-export interface GroupTopicLag {
-  readonly group: string;
-  readonly topic: string;
-  readonly rule: GroupTopicRule;
-  /**
-   * true: every partition is caught up or below rule.resolveBelowMs by the exact test;
-   * false: some partition is above it (or in breach); null: some partition is unknown.
-   */
-  readonly clear: boolean | null;
-  /** max reported seconds over the partitions (null when none is known) */
-  readonly lagSeconds: number | null;
-  /**
-   * For a breach with cause broker:<id>: the breaching partitions that broker leads; for
-   * partition-offline: the breaching partitions without a leader; otherwise empty.
-   */
-  readonly causePartitions: readonly number[];
-  /** broker:<id> because that broker is the group's coordinator (not a partition leader) */
-  readonly causeIsCoordinator?: boolean;
-}
-
-export interface LagView {
-  /** by lag scope, `${group}/${topic}` (lagScope) */
-  readonly byScope: ReadonlyMap<string, GroupTopicLag>;
-  /**
-   * Groups whose committed offsets could not be read this cycle: a group/topic of theirs
-   * missing from byScope is unknown, not gone.
-   */
-  readonly unreadableGroups: ReadonlySet<string>;
 }
 
 export interface DetectResult {
@@ -144,11 +136,6 @@ export interface DetectResult {
   readonly lag: LagView;
   /** the controller quorum's voters this cycle, for metrics and the status; null when not described */
   readonly quorum: QuorumView | null;
-}
-
-/** Alert scope of a consumer alert. Topic names cannot contain '/', so the last '/' splits it. */
-export function lagScope(group: string, topic: string): string {
-  return `${group}/${topic}`;
 }
 
 /** Leader-table value of a partition the metadata does not list. */
@@ -195,11 +182,55 @@ export function detect(snapshot: KafkaSnapshot, memory: DetectMemory, opts: Dete
     }
   }
 
+  const trouble = updateTrouble(memory.trouble, badBrokers, snapshot, memory.leaders, nowMs);
   const leaders = scanPartitions(snapshot.partitions, memory.leaders, snapshot.brokers, badBrokers, opts, findings);
-  const { lag, stalls } = scanGroups(snapshot, leaders, badBrokers, memory.stalls, opts, findings);
+  const { lag, stalls } = scanGroups(snapshot, leaders, badBrokers, trouble, memory.stalls, opts, findings);
   for (const f of canaryFindings) findings.push(f);
   const quorum = detectQuorum(snapshot.quorum, memory.quorum, nowMs, opts.voterLagMs, findings);
-  return { findings, memory: { leaders, brokerDownSinceMs, stalls, quorum: quorum.memory }, lag, quorum: quorum.view };
+  return { findings, memory: { leaders, brokerDownSinceMs, stalls, trouble, quorum: quorum.memory }, lag, quorum: quorum.view };
+}
+
+const partitionKey = (topic: string, partition: number) => `${topic}\u0000${partition}`;
+
+/**
+ * This cycle's trouble memory: a broker newly bad gets what it touches now (and the
+ * partitions it led in the previous cycle's table); one bad again keeps its record with
+ * lastBadMs moved on; one healthy for longer than TROUBLE_MEMORY_MS is forgotten. Costs a
+ * pass over the partitions only in the cycle a broker goes bad.
+ */
+function updateTrouble(
+  previous: ReadonlyMap<number, BrokerTrouble>,
+  badBrokers: ReadonlySet<number>,
+  snapshot: KafkaSnapshot & { ok: true },
+  prevLeaders: LeaderTable,
+  nowMs: number,
+): ReadonlyMap<number, BrokerTrouble> {
+  if (badBrokers.size === 0 && previous.size === 0) return previous;
+  const next = new Map<number, BrokerTrouble>();
+  for (const [b, t] of previous) if (!badBrokers.has(b) && nowMs - t.lastBadMs <= TROUBLE_MEMORY_MS) next.set(b, t);
+  const fresh = new Map<number, { led: Set<string>; followed: Set<string>; coordinated: Set<string> }>();
+  for (const b of badBrokers) {
+    const t = previous.get(b);
+    if (t !== undefined) next.set(b, { ...t, lastBadMs: nowMs });
+    else fresh.set(b, { led: new Set(), followed: new Set(), coordinated: new Set() });
+  }
+  if (fresh.size > 0) {
+    for (const p of snapshot.partitions) {
+      const byLeader = fresh.get(p.leader);
+      if (byLeader !== undefined) byLeader.led.add(partitionKey(p.topic, p.partition));
+      for (const r of p.isr) {
+        if (r === p.leader) continue;
+        fresh.get(r)?.followed.add(partitionKey(p.topic, p.partition));
+      }
+    }
+    for (const [topic, start] of prevLeaders.start) {
+      const n = prevLeaders.count.get(topic) ?? 0;
+      for (let i = 0; i < n; i++) fresh.get(prevLeaders.leaders[start + i] as number)?.led.add(partitionKey(topic, i));
+    }
+    for (const g of snapshot.groups) if (g.coordinator !== undefined) fresh.get(g.coordinator)?.coordinated.add(g.group);
+    for (const [b, touched] of fresh) next.set(b, { lastBadMs: nowMs, ...touched });
+  }
+  return next;
 }
 
 /** Per-topic lists of partition numbers, created on first use. */
@@ -260,6 +291,7 @@ function scanPartitions(
     total += c;
   }
   const leaders = new Int32Array(total).fill(ABSENT);
+  const states = new Int32Array(total).fill(-1);
 
   // pass 2: fill the table and find
   const offline = new TopicLists();
@@ -273,7 +305,8 @@ function scanPartitions(
   let base = 0;
   let prevBase = -1;
   let prevCount = 0;
-  for (const p of partitions) {
+  for (let i = 0; i < partitions.length; i++) {
+    const p = partitions[i] as PartitionState;
     if (p.topic !== topic) {
       topic = p.topic;
       base = start.get(topic) as number;
@@ -282,6 +315,7 @@ function scanPartitions(
     }
     const leader = p.leader;
     leaders[base + p.partition] = leader;
+    states[base + p.partition] = i;
     if (p.partition < prevCount) {
       const before = prevLeaders[prevBase + p.partition] as number;
       if (before !== ABSENT && before !== leader) {
@@ -324,7 +358,7 @@ function scanPartitions(
     if (notLed / all > opts.imbalanceRatio) findings.push({ kind: 'PreferredLeaderImbalance', broker, partitions: notLed });
   }
   for (const c of changes) findings.push(c);
-  return { start, count, leaders };
+  return { start, count, leaders, states };
 }
 
 /** Accumulates one group/topic over its partition rows. A class, so rows allocate nothing. */
@@ -335,8 +369,6 @@ class GroupTopicAcc {
   anyAbove = false;
   anyUnknown = false;
   offline: number[] | null = null;
-  /** broker → breaching partitions it leads, for bad brokers only */
-  byBroker: Map<number, number[]> | null = null;
   stalled: number[] | null = null;
   maxStalledMs = 0;
 
@@ -355,10 +387,79 @@ class GroupTopicAcc {
   ) {}
 }
 
+/** Ranks of a cause broker's touch on a tie: leading, then coordinating (it stalls the whole group), then following. */
+const TOUCH_RANK = { leader: 0, coordinator: 1, follower: 2 } as const;
+
+/**
+ * The broker in trouble that touches most of a group/topic's breaching partitions — as
+ * their leader or in-sync follower now (while it is bad), as their leader or in-sync
+ * follower when it went bad, or as the group's coordinator then or now — or null when
+ * none does. Ties: bad now over bad within the last minute, leader over coordinator over
+ * follower, then the lowest id.
+ */
+function troubleCause(
+  a: GroupTopicAcc,
+  group: string,
+  coordinator: number | undefined,
+  badBrokers: ReadonlySet<number>,
+  trouble: ReadonlyMap<number, BrokerTrouble>,
+  leaders: Int32Array,
+  isrOf: (acc: GroupTopicAcc, partition: number) => readonly number[],
+): { broker: number; partitions: readonly number[]; touch: CauseTouch } | null {
+  const breaching = a.breaching as number[];
+  let best: { broker: number; partitions: readonly number[]; touch: CauseTouch } | null = null;
+  const better = (broker: number, partitions: readonly number[], touch: CauseTouch): void => {
+    if (partitions.length === 0) return;
+    const key = (x: { broker: number; partitions: readonly number[]; touch: CauseTouch }) => [
+      -x.partitions.length,
+      x.touch.now && badBrokers.has(x.broker) ? 0 : badBrokers.has(x.broker) ? 1 : 2,
+      TOUCH_RANK[x.touch.role],
+      x.broker,
+    ];
+    const candidate = { broker, partitions, touch };
+    if (best === null) {
+      best = candidate;
+      return;
+    }
+    const [k1, k2] = [key(candidate), key(best)];
+    for (let i = 0; i < k1.length; i++) {
+      if ((k1[i] as number) !== (k2[i] as number)) {
+        if ((k1[i] as number) < (k2[i] as number)) best = candidate;
+        return;
+      }
+    }
+  };
+  for (const [broker, t] of trouble) {
+    const bad = badBrokers.has(broker);
+    const healthy = bad ? {} : { healthySinceMs: t.lastBadMs };
+    const ledNow: number[] = [];
+    const followsNow: number[] = [];
+    const ledThen: number[] = [];
+    const followedThen: number[] = [];
+    for (const p of breaching) {
+      const leader = p < a.leaderCount ? (leaders[a.leaderBase + p] as number) : ABSENT;
+      const key = partitionKey(a.topic, p);
+      if (bad && leader === broker) ledNow.push(p);
+      else if (bad && isrOf(a, p).includes(broker)) followsNow.push(p);
+      else if (t.led.has(key)) ledThen.push(p);
+      else if (t.followed.has(key)) followedThen.push(p);
+    }
+    better(broker, ledNow, { role: 'leader', now: true });
+    better(broker, followsNow, { role: 'follower', now: true });
+    better(broker, ledThen, { role: 'leader', now: false, ...healthy });
+    better(broker, followedThen, { role: 'follower', now: false, ...healthy });
+    // a coordinator that cannot serve stalls the whole group: every breaching partition
+    if (bad && coordinator === broker) better(broker, breaching, { role: 'coordinator', now: true });
+    else if (t.coordinated.has(group)) better(broker, breaching, { role: 'coordinator', now: false, ...healthy });
+  }
+  return best;
+}
+
 function scanGroups(
   snapshot: KafkaSnapshot & { ok: true },
   leaderTable: LeaderTable,
   badBrokers: ReadonlySet<number>,
+  trouble: ReadonlyMap<number, BrokerTrouble>,
   prevStalls: StallTable,
   opts: DetectOptions,
   findings: Finding[],
@@ -378,6 +479,11 @@ function scanGroups(
 
   const byScope = new Map<string, GroupTopicLag>();
   const unreadableGroups = new Set<string>();
+  // the ISR of a breaching partition, through the leader table's index into the snapshot
+  const isrOf = (acc: GroupTopicAcc, partition: number): readonly number[] => {
+    const i = partition < acc.leaderCount ? (leaderTable.states[acc.leaderBase + partition] as number) : -1;
+    return i < 0 ? NO_PARTITIONS : (snapshot.partitions[i] as PartitionState).isr;
+  };
   const lagFindings: Finding[] = [];
   const stallFindings: Finding[] = [];
 
@@ -433,12 +539,6 @@ function scanGroups(
         if (row.lagSeconds !== null && row.lagSeconds > acc.maxBreachSeconds) acc.maxBreachSeconds = row.lagSeconds;
         const leader = p < acc.leaderCount ? (leaders[acc.leaderBase + p] as number) : ABSENT;
         if (leader === NO_LEADER) (acc.offline ??= []).push(p);
-        else if (leader >= 0 && badBrokers.has(leader)) {
-          const byBroker = (acc.byBroker ??= new Map());
-          const list = byBroker.get(leader);
-          if (list === undefined) byBroker.set(leader, [p]);
-          else list.push(p);
-        }
       }
 
       // stall tracking: committed frozen while the end moved past where it stood then
@@ -463,28 +563,17 @@ function scanGroups(
     for (const a of accs.values()) {
       let cause: LagCause = 'consumer';
       let causePartitions: readonly number[] = NO_PARTITIONS;
-      let causeIsCoordinator = false;
+      let causeTouch: CauseTouch | undefined;
       if (a.offline !== null) {
         cause = 'partition-offline';
         causePartitions = a.offline;
-      } else if (a.byBroker !== null) {
-        // the bad broker leading most of the breaching partitions; the lowest id on a tie
-        let best = -1;
-        let bestList: number[] = [];
-        for (const [broker, list] of a.byBroker) {
-          if (list.length > bestList.length || (list.length === bestList.length && broker < best)) {
-            best = broker;
-            bestList = list;
-          }
+      } else if (a.breaching !== null && trouble.size > 0) {
+        const best = troubleCause(a, g.group, g.coordinator, badBrokers, trouble, leaders, isrOf);
+        if (best !== null) {
+          cause = `broker:${best.broker}`;
+          causePartitions = best.partitions;
+          causeTouch = best.touch;
         }
-        cause = `broker:${best}`;
-        causePartitions = bestList;
-      } else if (a.breaching !== null && g.coordinator !== undefined && badBrokers.has(g.coordinator)) {
-        // healthy leaders, but the group's coordinator is down: its consumers cannot commit
-        // or rebalance, so they stall — the broker is the cause, not the consumer
-        cause = `broker:${g.coordinator}`;
-        causePartitions = a.breaching;
-        causeIsCoordinator = true;
       }
       byScope.set(a.scope, {
         group: g.group,
@@ -493,7 +582,8 @@ function scanGroups(
         clear: a.anyAbove ? false : a.anyUnknown ? null : true,
         lagSeconds: a.maxSeconds >= 0 ? a.maxSeconds : null,
         causePartitions,
-        ...(causeIsCoordinator ? { causeIsCoordinator } : {}),
+        ...(causeTouch?.role === 'coordinator' ? { causeIsCoordinator: true } : {}),
+        ...(causeTouch ? { causeTouch } : {}),
       });
       if (a.breaching !== null) {
         lagFindings.push({

@@ -1,15 +1,19 @@
 /**
  * The one-shot delivery-latency report behind `vigil lag` (docs/design.md §7): every watched
- * group, per topic and partition, by the exact threshold test of docs/design.md §3.
+ * group, per topic and partition, by the exact threshold test of docs/design.md §3, run by
+ * the same pipeline as the service's (delivery-latency.ts), without a history: every
+ * partition behind is probed for the record at its committed offset.
  *
  * Requests per run, whatever the number of groups and partitions: one Metadata, one
  * ListGroups per broker, one FindCoordinator + OffsetFetch per group, one ListOffsets
- * (latest) and one ListOffsets (by timestamp) per partition leader, and one Fetch per leader
- * for the lagging partitions (more only when several groups lag on the same partition).
+ * (latest) per partition leader, one ListOffsets (by timestamp) per leader of a lagging
+ * partition, and one Fetch per leader for the lagging partitions (more only when several
+ * groups lag on the same partition).
  */
-import type { GroupOffsetsResult, KafkaAdmin, RecordProbeRequest, TopicPartition } from '../kafka/types';
-import { probeKey, tpKey } from '../kafka/types';
+import type { KafkaAdmin, TopicPartition } from '../kafka/types';
+import { tpKey } from '../kafka/types';
 import type { NameFilter } from '../util/glob';
+import { DeliveryLatency, type LaggingRow, PartitionIndex, type RowLatency } from './delivery-latency';
 import { type LagSummary, type PartitionLag, partitionLag, summarize } from './latency';
 
 export interface TopicLag extends LagSummary {
@@ -40,65 +44,65 @@ export interface LagReportOptions {
 
 export async function collectLagReport(admin: KafkaAdmin, opts: LagReportOptions): Promise<LagReport> {
   const metadata = await admin.metadata();
-  const known = new Set(metadata.topics.flatMap((t) => t.partitions.map((p) => tpKey(t.topic, p.partition))));
+  const index = new PartitionIndex(metadata.topics.filter((t) => opts.topics(t.topic)));
 
   const groupIds = (await admin.listGroups()).map((g) => g.groupId).filter(opts.groups);
   const committed = await admin.committedOffsets(groupIds);
 
-  // Every partition some watched group has committed on, once.
-  const partitions = new Map<string, TopicPartition>();
-  for (const result of committed.values()) {
-    if (!('offsets' in result)) continue;
+  // Every watched group's committed offsets on partitions the metadata lists (not those of
+  // a deleted topic), partitions in order.
+  const positions = new Map<string, Map<string, [partition: number, offset: number][]>>();
+  const partitions = new Map<number, TopicPartition>();
+  for (const groupId of groupIds) {
+    const result = committed.get(groupId);
+    if (!result || !('offsets' in result)) continue;
+    const topics = new Map<string, [number, number][]>();
+    positions.set(groupId, topics);
     for (const [topic, parts] of result.offsets) {
       if (!opts.topics(topic)) continue;
-      for (const partition of parts.keys()) {
-        const key = tpKey(topic, partition);
-        if (known.has(key)) partitions.set(key, { topic, partition });
-      }
+      const rows = [...parts].filter(([partition]) => index.of(topic, partition) >= 0).sort((a, b) => a[0] - b[0]);
+      topics.set(topic, rows);
+      for (const [partition] of rows) partitions.set(index.of(topic, partition), { topic, partition });
     }
   }
-  const tps = [...partitions.values()];
 
   // One instant for the whole report: the exact test's timestamp and the reported seconds
   // both measure against it, so a partition's breach flag and its seconds agree.
   const nowMs = opts.nowMs();
-  const [ends, thresholdOffsets] = await Promise.all([
-    admin.endOffsets(tps),
-    admin.offsetsForTimestamp(tps, nowMs - opts.thresholdMs),
-  ]);
+  const ends = await admin.endOffsets([...partitions.values()]);
   const endOf = new Map(ends.map((e) => [tpKey(e.topic, e.partition), e]));
-  const oOf = new Map(thresholdOffsets.map((o) => [tpKey(o.topic, o.partition), o.offset]));
 
-  const probes: RecordProbeRequest[] = [];
-  forEachCommitted(committed, opts, known, (_g, topic, partition, offset) => {
-    const end = endOf.get(tpKey(topic, partition))?.offset;
-    if (end !== null && end !== undefined && offset < end) probes.push({ topic, partition, offset });
-  });
-  const probed = probes.length > 0 ? await admin.probeRecords(probes) : new Map();
+  // The rows behind their end: the pipeline's input, tested at the one threshold.
+  const values = { thresholdMs: opts.thresholdMs, resolveBelowMs: opts.thresholdMs };
+  const lagging: LaggingRow[] = [];
+  for (const [group, topics] of positions) {
+    for (const [topic, rows] of topics) {
+      for (const [partition, offset] of rows) {
+        const end = endOf.get(tpKey(topic, partition))?.offset;
+        if (end !== null && end !== undefined && offset < end) lagging.push({ group, topic, partition, idx: index.of(topic, partition), committed: offset, rule: values });
+      }
+    }
+  }
+  const pipeline = new DeliveryLatency(admin, { maxProbes: Number.POSITIVE_INFINITY, untested: 'unknown' });
+  const results = await pipeline.measure(lagging, index, nowMs);
+  const measured = new Map<string, RowLatency>();
+  lagging.forEach((row, i) => measured.set(rowKey(row.group, row.idx), results[i] as RowLatency));
 
   const groups: GroupLag[] = [];
   for (const groupId of groupIds) {
     const result = committed.get(groupId);
-    if (!result || !('offsets' in result)) {
+    const topicsOf = positions.get(groupId);
+    if (!result || !('offsets' in result) || !topicsOf) {
       groups.push({ group: groupId, lagSeconds: null, lagMessages: null, breach: null, topics: [], error: result && 'error' in result ? result.error : 'no answer' });
       continue;
     }
     const topics: TopicLag[] = [];
-    for (const [topic, parts] of result.offsets) {
-      if (!opts.topics(topic)) continue;
+    for (const [topic, parts] of topicsOf) {
       const rows: PartitionLag[] = [];
-      for (const [partition, offset] of [...parts].sort((a, b) => a[0] - b[0])) {
-        const key = tpKey(topic, partition);
-        if (!known.has(key)) continue; // committed offsets of a deleted topic
-        const end = endOf.get(key);
-        const row = partitionLag({
-          partition,
-          committed: offset,
-          end: end?.offset ?? null,
-          thresholdOffset: oOf.get(key) ?? null,
-          probe: probed.get(probeKey(topic, partition, offset)),
-          nowMs,
-        });
+      for (const [partition, offset] of parts) {
+        const end = endOf.get(tpKey(topic, partition));
+        const m = measured.get(rowKey(groupId, index.of(topic, partition)));
+        const row = partitionLag({ partition, committed: offset, end: end?.offset ?? null, ...(m ? { measured: m } : {}) });
         rows.push(row.error === 'end offset unavailable' && end?.error ? { ...row, error: `end offset unavailable: ${end.error}` } : row);
       }
       if (rows.length > 0) topics.push({ topic, ...summarize(rows), partitions: rows });
@@ -111,19 +115,8 @@ export async function collectLagReport(admin: KafkaAdmin, opts: LagReportOptions
   return { generatedAt: new Date(nowMs).toISOString(), thresholdSeconds: opts.thresholdMs / 1000, groups };
 }
 
-function forEachCommitted(
-  committed: ReadonlyMap<string, GroupOffsetsResult>,
-  opts: LagReportOptions,
-  known: ReadonlySet<string>,
-  fn: (group: string, topic: string, partition: number, offset: number) => void,
-): void {
-  for (const [group, result] of committed) {
-    if (!('offsets' in result)) continue;
-    for (const [topic, parts] of result.offsets) {
-      if (!opts.topics(topic)) continue;
-      for (const [partition, offset] of parts) if (known.has(tpKey(topic, partition))) fn(group, topic, partition, offset);
-    }
-  }
+function rowKey(group: string, idx: number): string {
+  return `${idx}\n${group}`;
 }
 
 /** Breaches first, then by latency, then by messages behind; unknowns after known ones. */

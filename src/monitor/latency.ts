@@ -6,20 +6,28 @@
  *                         breach ⇔ c < e ∧ c < o
  *
  * The breach flag comes from the exact test alone, never from the reported seconds, so an
- * estimate's error can never flip an alert decision.
+ * estimate's error can never flip an alert decision. The pipeline that runs the test and
+ * finds the seconds for many rows at once is delivery-latency.ts.
  */
-import type { RecordProbe } from '../kafka/types';
+import type { RowLatency } from './delivery-latency';
+
+/**
+ * The exact test for a partition behind its end (c < e): is the record at c older than
+ * now − the tested value, o being the first offset whose timestamp is ≥ now − that value
+ * (+Infinity when every record is older)? null when o is unknown (null, or NaN in the
+ * pipeline's tables).
+ */
+export function exactTest(committed: number, o: number | null): boolean | null {
+  return o === null || Number.isNaN(o) ? null : committed < o;
+}
 
 export interface PartitionLagInput {
   readonly partition: number;
   readonly committed: number;
   /** null when the end offset could not be read */
   readonly end: number | null;
-  /** o of the exact test; +Infinity when every record is older than now − threshold */
-  readonly thresholdOffset: number | null;
-  /** the record at c; undefined when c >= e (nothing to probe) */
-  readonly probe?: RecordProbe;
-  readonly nowMs: number;
+  /** what the pipeline measured, for a partition behind its end (c < e) */
+  readonly measured?: RowLatency;
 }
 
 export interface PartitionLag {
@@ -36,8 +44,9 @@ export interface PartitionLag {
   readonly error?: string;
 }
 
+/** One partition's row of a lag report: caught up, unknown, or behind by what the pipeline measured. */
 export function partitionLag(input: PartitionLagInput): PartitionLag {
-  const { partition, committed, end, thresholdOffset, probe, nowMs } = input;
+  const { partition, committed, end, measured } = input;
   if (end === null) {
     return { partition, committed, end, lagMessages: null, lagSeconds: null, breach: null, error: 'end offset unavailable' };
   }
@@ -45,17 +54,14 @@ export function partitionLag(input: PartitionLagInput): PartitionLag {
     return { partition, committed, end, lagMessages: 0, lagSeconds: 0, breach: false };
   }
   const lagMessages = end - committed;
-  const breach = thresholdOffset === null ? null : committed < thresholdOffset;
-  if (!probe || probe.kind === 'unknown') {
-    const error = probe ? `record timestamp unavailable: ${probe.reason}` : 'record timestamp not probed';
-    return { partition, committed, end, lagMessages, lagSeconds: null, breach, error };
+  const breach = measured?.breach ?? null;
+  const lagSeconds = measured?.lagSeconds ?? null;
+  const probe = measured?.probe;
+  if (lagSeconds === null) {
+    const error = probe?.kind === 'unknown' ? `record timestamp unavailable: ${probe.reason}` : 'record timestamp not probed';
+    return { partition, committed, end, lagMessages, lagSeconds, breach, error };
   }
-  if (probe.kind === 'none') {
-    // only control records (transaction markers) lie between c and e: nothing to deliver
-    return { partition, committed, end, lagMessages, lagSeconds: 0, breach };
-  }
-  const lagSeconds = roundSeconds(Math.max(0, nowMs - probe.timestampMs) / 1000);
-  return probe.exact ? { partition, committed, end, lagMessages, lagSeconds, breach } : { partition, committed, end, lagMessages, lagSeconds, breach, exact: false };
+  return probe?.kind === 'record' && !probe.exact ? { partition, committed, end, lagMessages, lagSeconds, breach, exact: false } : { partition, committed, end, lagMessages, lagSeconds, breach };
 }
 
 /** Milliseconds resolution is all a record timestamp has. */

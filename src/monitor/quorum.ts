@@ -15,8 +15,8 @@
  * (unknown data neither fires nor resolves an alert), and a quorum that does not let vigil
  * watch it (ZooKeeper mode, no DESCRIBE on the cluster) gives no finding at all.
  */
-import type { Finding } from '../alerting/types';
 import type { ControllerQuorum, QuorumReplica } from '../kafka/types';
+import type { Finding } from './findings';
 
 /** What the quorum part of detect keeps between cycles; null before the first description. */
 export interface QuorumMemory {

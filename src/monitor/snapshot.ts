@@ -3,8 +3,8 @@
  * immutable data. The observer (src/monitor/observe.ts) builds it through the KafkaAdmin
  * port; detect (pure) turns a snapshot and the previous one into findings.
  */
-import type { Severity } from '../config/types';
 import type { ControllerQuorum } from '../kafka/types';
+import type { GroupTopicRule } from './findings';
 
 export interface BrokerState {
   readonly nodeId: number;
@@ -75,13 +75,6 @@ export interface GroupPartitionLag {
   /** reported delivery latency in seconds (estimate, docs/design.md §3); null when unknown */
   readonly lagSeconds: number | null;
   readonly error?: string;
-}
-
-export interface GroupTopicRule {
-  readonly thresholdMs: number;
-  readonly resolveBelowMs: number;
-  readonly resolveForMs: number;
-  readonly severity: Severity;
 }
 
 export interface GroupState {

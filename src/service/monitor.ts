@@ -21,7 +21,8 @@ import { GroupLatencyHistory } from '../monitor/latency-history';
 import { KafkaObserver } from '../monitor/observe';
 import { quorumStatus } from '../monitor/quorum';
 import { partitionHealth } from '../monitor/snapshot';
-import { type Leadership, Reconciler } from '../monitor/reconcile';
+import { type Leadership, Reconciler } from '../reconcile/loop';
+import { PagingActor } from '../reconcile/paging';
 import { RedisStateStore } from '../state/redis-store';
 import { type Clock, systemClock } from '../util/clock';
 import type { Replica } from './replica';
@@ -94,7 +95,8 @@ export function startMonitor(deps: MonitorDeps): Monitor {
     },
     clock,
   );
-  const reconciler = new Reconciler({ config, observer, store, outbox, leadership, metrics, logger, clock, ...(refresher ? { refresher } : {}) });
+  const paging = new PagingActor({ outbox, nodeId: config.node.id, logger: logger.child({ component: 'reconcile' }), ...(refresher ? { refresher } : {}) });
+  const reconciler = new Reconciler({ config, observer, store, actors: [paging], leadership, metrics, logger, clock });
 
   deps.leaderRoute(
     'GET',

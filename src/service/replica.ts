@@ -21,7 +21,7 @@ import { openFilesSoftLimit, peerConnectionBound, publicConnectionBound } from '
 import { registerRunbookRoute } from '../http/runbook';
 import { registerStatusPage } from '../http/status-page';
 import { HttpServer, PEER_LIMITS, PUBLIC_LIMITS, type Handler, type Method } from '../http/server';
-import { defaultStatusHooks, registerStatusRoutes, type StatusHooks } from '../http/status-routes';
+import { defaultStatusHooks, registerStatusRoutes, type StatusHooks } from './status-routes';
 import { createLogger, type Logger } from '../log';
 import { createMetrics, type Metrics } from '../metrics';
 

@@ -19,7 +19,6 @@
  */
 import { randomUUID } from 'node:crypto';
 import Redis, { ReplyError } from 'ioredis';
-import type { Notification } from '../alerting/types';
 import type { VigilConfig } from '../config/types';
 import { VigilError } from '../errors';
 import { silentLogger, type Logger } from '../log';
@@ -61,6 +60,7 @@ import {
   type SettleResult,
   type SettledOutcome,
   type StateStore,
+  type StoredNotification,
   type StoreStatus,
   type StoredEvent,
   type VersionedDoc,
@@ -656,7 +656,7 @@ export function decodeEntry(fields: Record<string, string>): OutboxEntry | undef
         : { state: outcome(state), holder: h, settledAtMs: Number(f('settledAtMs') ?? 0), attempts };
   }
   return {
-    notification: JSON.parse(fields['notification']) as Notification,
+    notification: JSON.parse(fields['notification']) as StoredNotification,
     createdAtMs: Number(fields['createdAtMs'] ?? 0),
     channels,
   };

@@ -19,7 +19,15 @@
  * Times (`nowMs`, `timeMs`) are wall-clock epoch milliseconds supplied by the caller; the
  * store reads no clock for the data it keeps.
  */
-import type { Notification } from '../alerting/types';
+
+/**
+ * A notification as the store keeps it (the outbox's, docs/design.md §4): one JSON
+ * document, stored whole and read back whole, that the store knows only by its stable id.
+ * The store reads nothing else of it, so it does not depend on what alerting puts in it.
+ */
+export interface StoredNotification {
+  readonly id: string;
+}
 
 /** The write was refused: a writer with a higher term exists. */
 export interface Fenced {
@@ -73,7 +81,7 @@ export type SettleResult =
 export interface ClaimRequest {
   readonly term: number;
   readonly owner: string;
-  readonly notification: Notification;
+  readonly notification: StoredNotification;
   readonly channel: string;
   readonly nowMs: number;
 }
@@ -106,7 +114,7 @@ export type ClaimCheckResult =
 
 /** A claim whose holder has not settled it: work a leader must finish. */
 export interface PendingClaim {
-  readonly notification: Notification;
+  readonly notification: StoredNotification;
   readonly channel: string;
   readonly holder: ClaimHolder;
   readonly claimedAtMs: number;
@@ -126,7 +134,7 @@ export type ChannelRecord =
 
 /** Everything the outbox holds about one notification. */
 export interface OutboxEntry {
-  readonly notification: Notification;
+  readonly notification: StoredNotification;
   readonly createdAtMs: number;
   readonly channels: Readonly<Record<string, ChannelRecord>>;
 }

@@ -2,7 +2,7 @@
  * A manual monotonic clock and the timers that fire on it (the Clock and Timers ports), for
  * unit tests of anything driven by timers: time moves only when a test moves it.
  */
-import type { Timers } from '../../src/election/driver';
+import type { Timers } from '../../src/util/timers';
 import type { Clock } from '../../src/util/clock';
 
 /** Wall time is this plus the monotonic time. */

@@ -8,7 +8,6 @@
  * the real adapter does) and start it again, by default without its data, as a Redis
  * without persistence comes back.
  */
-import type { Notification } from '../../src/alerting/types';
 import { checkKey, checkName, checkTerm, checkTimeMs, pendingMember, parsePendingMember, redisUnavailable, toJson } from '../../src/state/keys';
 import {
   DEFAULT_EVENTS_MAX_LEN,
@@ -32,6 +31,7 @@ import {
   type SettleRequest,
   type SettleResult,
   type StateStore,
+  type StoredNotification,
   type StoreStatus,
   type StoredEvent,
   type VersionedDoc,
@@ -339,7 +339,7 @@ export class MemoryStateStore implements StateStore {
       const rec = entry?.channels.get(channel);
       if (!entry || !rec || rec.state !== 'claimed') continue;
       out.push({
-        notification: JSON.parse(entry.notificationJson) as Notification,
+        notification: JSON.parse(entry.notificationJson) as StoredNotification,
         channel,
         holder: rec.holder,
         claimedAtMs: rec.claimedAtMs,
@@ -355,7 +355,7 @@ export class MemoryStateStore implements StateStore {
     const e = d.outbox.get(notificationId);
     if (!e) return undefined;
     return {
-      notification: JSON.parse(e.notificationJson) as Notification,
+      notification: JSON.parse(e.notificationJson) as StoredNotification,
       createdAtMs: e.createdAtMs,
       channels: Object.fromEntries(e.channels),
     };

@@ -4,7 +4,8 @@
  * about and fills the rest with a healthy default.
  */
 import type { ControllerQuorum } from '../../src/kafka/types';
-import type { BrokerState, CanaryState, GroupPartitionLag, GroupState, GroupTopicRule, KafkaSnapshot, PartitionState } from '../../src/monitor/snapshot';
+import type { GroupTopicRule } from '../../src/monitor/findings';
+import type { BrokerState, CanaryState, GroupPartitionLag, GroupState, KafkaSnapshot, PartitionState } from '../../src/monitor/snapshot';
 import { describedQuorum } from './memory-kafka';
 
 /** 2025-11-26T10:00:00.000Z */

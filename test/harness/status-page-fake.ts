@@ -2,7 +2,7 @@
  * The status page served by an HttpServer whose API answers from documents the test sets:
  * for rendering checks (1,000 groups) and the render benchmark, where real Kafka with a
  * thousand consumer groups would measure Kafka, not the page. The documents have the
- * shapes of the real routes (status-routes.ts, service/monitor.ts).
+ * shapes of the real routes (service/status-routes.ts, service/monitor.ts).
  */
 import { HttpServer } from '../../src/http/server';
 import { sendJson } from '../../src/http/respond';

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { AlertRecord } from '../../src/alerting/alert-state';
 import { duration, firingSummary, list, resolvedSummary } from '../../src/alerting/summary';
-import type { Finding } from '../../src/alerting/types';
+import type { Finding } from '../../src/monitor/findings';
 import { T0 } from '../fakes/snapshots';
 
 function record(finding: Exclude<Finding, { kind: 'LeaderChanged' }>, startsAtMs = T0): AlertRecord {
@@ -29,6 +29,35 @@ describe('alert summaries (docs/design.md §4)', () => {
       },
     };
     assert.equal(firingSummary(rec, T0), 'orders-svc is 14.2 s behind on orders (threshold 10 s); its group coordinator, broker 2, is unreachable');
+  });
+
+  it('says how the cause broker touches the group: leads, follows in sync, coordinates — now or within the last minute (issue 7, item 0)', () => {
+    const finding = { kind: 'ConsumerDeliveryLag' as const, group: 'orders-svc', topic: 'orders', partitions: [0, 3], lagSeconds: 12.5, thresholdMs: 10_000, cause: 'broker:3' as const };
+    const down = { kind: 'BrokerUnreachable' as const, broker: 3, address: '10.0.0.3:9092', sinceMs: T0 };
+    const withTouch = (causeTouch: NonNullable<AlertRecord['lag']>['causeTouch'], causeBroker: NonNullable<AlertRecord['lag']>['causeBroker'] = down): AlertRecord => ({
+      ...record(finding),
+      lag: { resolveBelowMs: 8_000, resolveForMs: 30_000, pagedCause: 'broker:3', causeSinceMs: T0, causePartitions: [0, 3], causeTouch, causeBroker },
+    });
+    const now = T0 + 12_000;
+    const head = 'orders-svc is 12.5 s behind on orders (threshold 10 s); ';
+    assert.equal(firingSummary(withTouch({ role: 'leader', now: true }), now), `${head}partitions 0, 3 are led by broker 3, which is unreachable`);
+    assert.equal(firingSummary(withTouch({ role: 'leader', now: false }), now), `${head}partitions 0, 3 were led by broker 3 within the last minute, which is unreachable`);
+    assert.equal(
+      firingSummary(withTouch({ role: 'follower', now: true }, { kind: 'CanaryDegraded', broker: 3, latencyMs: 4_200 }), now),
+      `${head}broker 3, an in-sync replica of partitions 0, 3 that producers with acks=all and consumers wait for, whose canary takes 4.2 s from produce to consume`,
+    );
+    assert.equal(firingSummary(withTouch({ role: 'coordinator', now: false }), now), `${head}its group coordinator until recently, broker 3, is unreachable`);
+    assert.equal(
+      firingSummary(withTouch({ role: 'leader', now: false, healthySinceMs: T0 + 2_000 }, null), now),
+      `${head}partitions 0, 3 were led by broker 3 within the last minute, which was unhealthy until 10 s ago`,
+    );
+    assert.doesNotMatch(firingSummary(withTouch({ role: 'leader', now: false }), now), /brokers healthy/);
+  });
+
+  it('a broker found unreachable this cycle is not "unreachable for 0 s"', () => {
+    const f = { kind: 'BrokerUnreachable' as const, broker: 3, address: '10.0.0.3:9092', sinceMs: T0, error: 'connect ECONNREFUSED 10.0.0.3:9092' };
+    assert.equal(firingSummary(record(f), T0 + 300), 'broker 3 (10.0.0.3:9092) unreachable: connect ECONNREFUSED 10.0.0.3:9092');
+    assert.equal(firingSummary(record(f), T0 + 9_000), 'broker 3 (10.0.0.3:9092) unreachable for 9 s: connect ECONNREFUSED 10.0.0.3:9092');
   });
 
   it('writes durations a person reads at a glance', () => {

@@ -18,7 +18,8 @@ import { lagRuleFor } from '../../src/config/lag-rule';
 import type { VigilConfig } from '../../src/config/types';
 import { isVigilError } from '../../src/errors';
 import { DEFAULT_DETECT_OPTIONS, type DetectMemory, detect, emptyDetectMemory } from '../../src/monitor/detect';
-import type { GroupPartitionLag, GroupTopicRule, KafkaSnapshot } from '../../src/monitor/snapshot';
+import type { GroupTopicRule } from '../../src/monitor/findings';
+import type { GroupPartitionLag, KafkaSnapshot } from '../../src/monitor/snapshot';
 import {
   RULE, T0, broker, downBroker, group, partition, rowAt, snapshot, topicPartitions, unreachableSnapshot, withPartitions,
 } from '../fakes/snapshots';
@@ -179,13 +180,20 @@ describe('decide: delivery-lag hysteresis (docs/design.md §4, §10 "false pages
     const lagAlerts = loop.sent.filter((n) => n.alert.alert === 'ConsumerDeliveryLag');
     assert.equal(lagAlerts.length, 1);
     assert.equal(lagAlerts[0]?.alert.cause, 'broker:1');
-    const [active] = activeAlerts(loop.state, 'local', at(29)).filter((a) => a.alert === 'ConsumerDeliveryLag');
+    // broker 1 is healthy again but was bad within the last minute: still the cause
+    let [active] = activeAlerts(loop.state, 'local', at(29)).filter((a) => a.alert === 'ConsumerDeliveryLag');
+    assert.equal(active?.cause, 'broker:1');
+    const record = () => loop.state.alerts['local/ConsumerDeliveryLag/orders-svc/orders'];
+    assert.deepEqual(record()?.lag?.causeTouch, { role: 'leader', now: false, healthySinceMs: at(0) });
+    // a minute after it recovered, the lag is the consumer's
+    for (let s = 30; s < 62; s++) loop.cycle(lagSnapshot(s, [12 + s, 11 + s, 1, 1]));
+    [active] = activeAlerts(loop.state, 'local', at(61)).filter((a) => a.alert === 'ConsumerDeliveryLag');
     assert.equal(active?.cause, 'consumer');
     assert.deepEqual(active?.partitions, [0, 1]);
-    assert.equal(active?.lagSeconds, 41);
-    const record = loop.state.alerts['local/ConsumerDeliveryLag/orders-svc/orders'];
-    assert.equal(record?.lag?.pagedCause, 'broker:1');
-    assert.equal(record?.lag?.causeSinceMs, at(1));
+    assert.equal(active?.lagSeconds, 73);
+    assert.equal(loop.sent.filter((n) => n.alert.alert === 'ConsumerDeliveryLag').length, 1, 'a change of cause does not page');
+    assert.equal(record()?.lag?.pagedCause, 'broker:1');
+    assert.equal(record()?.lag?.causeSinceMs, at(61));
   });
 
   it('closes the lag alert of a group that is no longer reported, after resolveFor, but not of one that could not be read', () => {

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { Finding } from '../../src/alerting/types';
+import type { Finding } from '../../src/monitor/findings';
 import { DEFAULT_DETECT_OPTIONS, type DetectMemory, type DetectResult, detect, detectOptionsFor, emptyDetectMemory } from '../../src/monitor/detect';
 import type { KafkaSnapshot } from '../../src/monitor/snapshot';
 import {
@@ -165,6 +165,79 @@ describe('detect: ConsumerDeliveryLag and its cause (docs/design.md §3, §4)', 
     const [lag] = only(r.findings, 'ConsumerDeliveryLag');
     assert.equal(lag?.cause, 'broker:1');
     assert.deepEqual(r.lag.byScope.get('orders-svc/orders')?.causePartitions, [0, 3]);
+  });
+
+  describe('causes first: a broker that touches the group now or did within the last minute (issue 7, item 0)', () => {
+    // leaders p0→1, p1→2, p2→3, p3→1, p4→2, p5→3; every ISR full
+    it('a broker that went down leading the partitions stays the cause after Kafka moved leadership away', () => {
+      const g = (rows: ReturnType<typeof rowAt>[]) => ({ ...group('orders-svc', rows), coordinator: 2 });
+      // the kill: broker 1 unreachable, still the leader in the metadata; the group is only 4 s behind
+      const first = run(snapshot({ takenAtMs: T0, brokers: [downBroker(1, T0), broker(2), broker(3)], partitions: ORDERS, groups: [g([rowAt('orders', 0, 4)])] }));
+      // the controller fenced it: out of the metadata and every ISR, p0 and p3 led by 2 and 3; the backlog breaches
+      const moved = withPartitions(ORDERS, partition('orders', 0, 2, [1, 2, 3], { isr: [2, 3], minIsr: 2 }), partition('orders', 3, 3, [1, 2, 3], { isr: [2, 3], minIsr: 2 }));
+      const fenced = broker(1, { inMetadata: false, reachable: false });
+      const r = run(snapshot({ takenAtMs: T0 + 10_000, brokers: [fenced, broker(2), broker(3)], partitions: moved, groups: [g([rowAt('orders', 0, 12), rowAt('orders', 3, 11)])] }), first.memory);
+      assert.equal(only(r.findings, 'ConsumerDeliveryLag')[0]?.cause, 'broker:1');
+      const view = r.lag.byScope.get('orders-svc/orders');
+      assert.deepEqual(view?.causePartitions, [0, 3]);
+      assert.deepEqual(view?.causeTouch, { role: 'leader', now: false });
+    });
+
+    it('a broker that coordinated the group when it went down stays the cause after the coordinator moved', () => {
+      const first = run(snapshot({ takenAtMs: T0, brokers: [downBroker(3, T0), broker(1), broker(2)], partitions: ORDERS, groups: [{ ...group('orders-svc', [rowAt('orders', 1, 3)]), coordinator: 3 }] }));
+      // 20 s on, 3 is out of p1's ISR (it followed p1 in sync when it went down)
+      const shrunk = withPartitions(ORDERS, partition('orders', 1, 2, [2, 3, 1], { isr: [2, 1], minIsr: 2 }));
+      const r = run(
+        snapshot({ takenAtMs: T0 + 20_000, brokers: [downBroker(3, T0), broker(1), broker(2)], partitions: shrunk, groups: [{ ...group('orders-svc', [rowAt('orders', 1, 14)]), coordinator: 1 }] }),
+        first.memory,
+      );
+      // it touched p1 as a follower and the group as its coordinator: the coordinator stalls the whole group
+      assert.equal(only(r.findings, 'ConsumerDeliveryLag')[0]?.cause, 'broker:3');
+      assert.deepEqual(r.lag.byScope.get('orders-svc/orders')?.causeTouch, { role: 'coordinator', now: false });
+      assert.equal(r.lag.byScope.get('orders-svc/orders')?.causeIsCoordinator, true);
+    });
+
+    it('an in-sync follower that is slow is the cause when the leaders are healthy (acks=all and the high watermark wait for it)', () => {
+      const canary = [{ broker: 1, latencyMs: 4, ok: true }, { broker: 2, latencyMs: 5, ok: true }, { broker: 3, latencyMs: 4_200, ok: true }];
+      // p0 led by 1, ISR 1,2,3; p3 led by 1 too
+      const r = run(snapshot({ partitions: ORDERS, groups: [group('orders-svc', [rowAt('orders', 0, 12), rowAt('orders', 3, 13)])], canary }));
+      assert.equal(only(r.findings, 'ConsumerDeliveryLag')[0]?.cause, 'broker:3');
+      assert.deepEqual(r.lag.byScope.get('orders-svc/orders')?.causeTouch, { role: 'follower', now: true });
+      assert.deepEqual(r.lag.byScope.get('orders-svc/orders')?.causePartitions, [0, 3]);
+    });
+
+    it('a broker healthy again is the cause for a minute (with since when), then the consumer is', () => {
+      const rows = [rowAt('orders', 0, 12)];
+      let memory = run(snapshot({ takenAtMs: T0, brokers: [downBroker(1, T0), broker(2), broker(3)], partitions: ORDERS, groups: [group('g', [rowAt('orders', 0, 2)])] })).memory;
+      const at = (s: number) => run(snapshot({ takenAtMs: T0 + s * 1000, partitions: ORDERS, groups: [group('g', rows)] }), memory);
+      let r = at(30);
+      memory = r.memory;
+      assert.equal(only(r.findings, 'ConsumerDeliveryLag')[0]?.cause, 'broker:1');
+      assert.deepEqual(r.lag.byScope.get('g/orders')?.causeTouch, { role: 'leader', now: false, healthySinceMs: T0 });
+      r = at(61);
+      assert.equal(only(r.findings, 'ConsumerDeliveryLag')[0]?.cause, 'consumer');
+      assert.equal(r.memory.trouble.size, 0, 'forgotten after a minute of health');
+    });
+
+    it('a bad broker that neither leads, follows in sync nor coordinates anything of the group is not its cause', () => {
+      // "pay" lives on brokers 1 and 2 only; broker 3 is down
+      const pay = topicPartitions('pay', 2, [1, 2], 2, 1);
+      const r = run(snapshot({ brokers: [broker(1), broker(2), downBroker(3, T0)], partitions: [...ORDERS, ...pay], groups: [{ ...group('pay-svc', [rowAt('pay', 0, 12)]), coordinator: 1 }] }));
+      assert.equal(only(r.findings, 'ConsumerDeliveryLag')[0]?.cause, 'consumer');
+    });
+
+    it('costs a pass over the partitions only in the cycle a broker goes bad', () => {
+      const down = { brokers: [downBroker(1, T0), broker(2), broker(3)], partitions: ORDERS };
+      const first = run(snapshot({ takenAtMs: T0, ...down }));
+      const t1 = first.memory.trouble.get(1);
+      const second = run(snapshot({ takenAtMs: T0 + 1000, ...down }), first.memory);
+      const t2 = second.memory.trouble.get(1);
+      assert.equal(t2?.led, t1?.led, 'what it touched is kept, not recomputed');
+      assert.deepEqual([...(t1?.led ?? [])].sort(), ['orders\u00000', 'orders\u00003']);
+      assert.equal(t2?.lastBadMs, T0 + 1000);
+      const healthy = run(snapshot({ takenAtMs: T0, partitions: ORDERS }));
+      assert.equal(healthy.memory.trouble.size, 0);
+    });
   });
 
   it('blames a broker whose canary is degraded though reachable', () => {

@@ -13,7 +13,7 @@ import { MemoryNetwork } from '../../src/election/transport/memory';
 import { forwardToLeader, FORWARDED_BY_HEADER } from '../../src/http/forward';
 import { readBody, sendJson } from '../../src/http/respond';
 import { HttpServer } from '../../src/http/server';
-import { defaultStatusHooks, registerStatusRoutes } from '../../src/http/status-routes';
+import { defaultStatusHooks, registerStatusRoutes } from '../../src/service/status-routes';
 import { silentLogger } from '../../src/log';
 import { createMetrics } from '../../src/metrics';
 import { waitFor } from '../harness/wait';

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { renderLagTable } from '../../src/cli/lag';
+import { probeKey, type RecordProbe } from '../../src/kafka/types';
+import { DeliveryLatency, type LatencyPort, PartitionIndex } from '../../src/monitor/delivery-latency';
 import { partitionLag, summarize } from '../../src/monitor/latency';
 import { collectLagReport, reportVerdict } from '../../src/monitor/lag-report';
 import { nameFilter } from '../../src/util/glob';
@@ -10,29 +12,44 @@ const NOW = 1_764_150_000_000;
 const all = nameFilter([]);
 
 describe('delivery latency of one partition (docs/design.md §3)', () => {
+  /**
+   * One partition 1 behind its end through the pipeline, with Kafka answering the lookup by
+   * timestamp with `o` and the probe of the record at c with `probe`, then its report row.
+   */
+  async function behind(committed: number, end: number, o: number, probe: RecordProbe) {
+    const answers: LatencyPort = {
+      offsetsForTimestamp: async (tps) => tps.map((tp) => ({ ...tp, offset: o })),
+      probeRecords: async (rs) => new Map(rs.map((r) => [probeKey(r.topic, r.partition, r.offset), probe])),
+    };
+    const index = new PartitionIndex([{ topic: 't', partitions: [{ partition: 0 }, { partition: 1 }] }]);
+    const [measured] = await new DeliveryLatency(answers, { maxProbes: Number.POSITIVE_INFINITY, untested: 'unknown' }).measure(
+      [{ group: 'g', topic: 't', partition: 1, idx: index.of('t', 1), committed, rule: { thresholdMs: 10_000, resolveBelowMs: 10_000 } }],
+      index,
+      NOW,
+    );
+    return partitionLag({ partition: 1, committed, end, ...(measured ? { measured } : {}) });
+  }
+
   it('is zero when the group is caught up, whatever the record times', () => {
-    assert.deepEqual(partitionLag({ partition: 0, committed: 10, end: 10, thresholdOffset: 0, nowMs: NOW }), {
+    assert.deepEqual(partitionLag({ partition: 0, committed: 10, end: 10 }), {
       partition: 0, committed: 10, end: 10, lagMessages: 0, lagSeconds: 0, breach: false,
     });
   });
 
-  it('is the age of the record at the committed offset, breach by the exact test alone', () => {
-    const row = partitionLag({
-      partition: 1, committed: 5, end: 9, thresholdOffset: 5,
-      probe: { kind: 'record', offset: 5, timestampMs: NOW - 12_400, exact: true }, nowMs: NOW,
-    });
+  it('is the age of the record at the committed offset, breach by the exact test alone', async () => {
+    const row = await behind(5, 9, 5, { kind: 'record', offset: 5, timestampMs: NOW - 12_400, exact: true });
     // c = o: the record at c is not older than now − threshold, so no breach even though an
     // (imagined) estimate might say otherwise
     assert.deepEqual(row, { partition: 1, committed: 5, end: 9, lagMessages: 4, lagSeconds: 12.4, breach: false });
   });
 
-  it('treats +Infinity from the timestamp lookup as "every record is older": breach when behind', () => {
-    const row = partitionLag({ partition: 0, committed: 3, end: 4, thresholdOffset: Number.POSITIVE_INFINITY, probe: { kind: 'none' }, nowMs: NOW });
+  it('treats +Infinity from the timestamp lookup as "every record is older": breach when behind', async () => {
+    const row = await behind(3, 4, Number.POSITIVE_INFINITY, { kind: 'none' });
     assert.equal(row.breach, true);
   });
 
   it('reports unknown, not zero, when the end offset cannot be read', () => {
-    const row = partitionLag({ partition: 0, committed: 3, end: null, thresholdOffset: null, nowMs: NOW });
+    const row = partitionLag({ partition: 0, committed: 3, end: null });
     assert.equal(row.lagSeconds, null);
     assert.equal(row.breach, null);
   });

@@ -10,7 +10,7 @@ import { describe, it } from 'node:test';
 import { type AlertRecord, emptyAlertState, parseAlertState, serializeAlertState } from '../../src/alerting/alert-state';
 import { decide } from '../../src/alerting/decide';
 import { firingSummary, resolvedSummary } from '../../src/alerting/summary';
-import type { Finding } from '../../src/alerting/types';
+import type { Finding } from '../../src/monitor/findings';
 import { describeQuorumRequest } from '../../src/kafka/describe-quorum';
 import { newDecoder } from '../../src/kafka/kafkajs-wire';
 import type { ControllerQuorum, QuorumReplica } from '../../src/kafka/types';

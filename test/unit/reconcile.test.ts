@@ -14,8 +14,10 @@ import type { VigilConfig } from '../../src/config/types';
 import { silentLogger } from '../../src/log';
 import { createMetrics } from '../../src/metrics';
 import { KafkaObserver } from '../../src/monitor/observe';
-import { type Leadership, Reconciler } from '../../src/monitor/reconcile';
+import { type Leadership, Reconciler } from '../../src/reconcile/loop';
+import { PagingActor } from '../../src/reconcile/paging';
 import { systemClock } from '../../src/util/clock';
+import { ManualTime, settle } from '../fakes/manual-time';
 import { MemoryKafka } from '../fakes/memory-kafka';
 import { MemoryStateBackend } from '../fakes/memory-state';
 import { waitFor } from '../harness/wait';
@@ -43,7 +45,7 @@ function replica(
   backend: MemoryStateBackend,
   leadership: FakeLeadership,
   pages: { node: string; n: Notification; channel: string }[],
-  extra: { refresher?: AlertmanagerRefresher } = {},
+  extra: { refresher?: AlertmanagerRefresher; time?: ManualTime } = {},
 ) {
   const store = backend.connect('test');
   const metrics = createMetrics({ nodeId: id, cluster: 'test' });
@@ -64,12 +66,12 @@ function replica(
     config: { cluster: 'test', node: { id }, lag, alerting: { channels: [], runbookUrl: '' }, monitor: { pollIntervalMs: 20, incidentPollIntervalMs: 20, groups: { include: ['*'], exclude: [] }, topics: { include: ['*'], exclude: [] } } },
     observer,
     store,
-    outbox,
+    actors: [new PagingActor({ outbox, nodeId: id, logger: silentLogger, ...(extra.refresher ? { refresher: extra.refresher } : {}) })],
     leadership,
     metrics,
     logger: silentLogger,
-    clock: systemClock,
-    ...extra,
+    clock: extra.time ?? systemClock,
+    ...(extra.time ? { timers: extra.time } : {}),
   });
   running.push(r);
   return { r, metrics, store, outbox, observer };
@@ -111,6 +113,24 @@ async function twoReplicasOneIncident() {
 }
 
 describe('reconcile loop', () => {
+  it('runs its cycles on the injected timers: the first when they fire, then one per poll interval', async () => {
+    const kafka = laggingCluster();
+    kafka.commit('svc', 'orders', 0, 30);
+    const time = new ManualTime();
+    const { r } = replica('a', kafka, new MemoryStateBackend(), new FakeLeadership(true, 1), [], { time });
+    r.start();
+    await settle();
+    assert.equal(r.status().cycles, 0, 'nothing runs before the timer fires');
+    await time.advanceSettling(0);
+    assert.equal(r.status().cycles, 1);
+    await time.advanceSettling(19); // monitor.pollInterval is 20 ms here
+    assert.equal(r.status().cycles, 1);
+    await time.advanceSettling(1);
+    assert.equal(r.status().cycles, 2);
+    await time.advanceSettling(100);
+    assert.equal(r.status().cycles, 7);
+  });
+
   it('pages once when a group falls behind, and once when it catches up', async () => {
     const kafka = laggingCluster();
     kafka.commit('svc', 'orders', 0, 30);

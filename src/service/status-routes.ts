@@ -6,9 +6,9 @@
 import type { ElectionDriver } from '../election/driver';
 import type { Metrics } from '../metrics';
 import { VERSION } from '../version';
-import { requireAdminToken } from './auth';
-import { HttpError, readJson, sendJson, sendText } from './respond';
-import type { HttpServer } from './server';
+import { requireAdminToken } from '../http/auth';
+import { HttpError, readJson, sendJson, sendText } from '../http/respond';
+import type { HttpServer } from '../http/server';
 
 export interface Readiness {
   readonly ready: boolean;

@@ -13,8 +13,9 @@
  *      one fenced write — so a successor either sees the incident *and* the page it owes,
  *      or neither (then it decides both again): no page lost, none doubled by the state;
  *   2. the events stream (fenced);
- *   3. hand the notifications to the outbox (claim → send → settle, fenced), in the
- *      background so a slow receiver never stalls monitoring; the Alertmanager refresh;
+ *   3. the actors (./actor.ts): the paging actor hands the notifications to the outbox
+ *      (claim → send → settle, fenced) and ticks the Alertmanager refresher, in the
+ *      background so a slow receiver never stalls monitoring;
  *   4. metrics.
  * A write refused by the fence (step 1 or 2) means a newer leader exists: the cycle ends
  * there, and this node acts no more in that term (the fence never goes back below a term
@@ -27,24 +28,26 @@
  * state (the leader died before writing it again) continues the open incidents with their
  * identity (docs/alerting.md, "Redis losing its data").
  */
-import type { AlertmanagerRefresher } from '../alerting/channels/alertmanager-refresh';
-import { activeAlerts, emptyAlertState, parseAlertState, serializeAlertState, type AlertState } from '../alerting/alert-state';
+import { activeAlerts, emptyAlertState, type AlertState } from '../alerting/alert-state';
 import { decide } from '../alerting/decide';
-import type { Outbox } from '../alerting/outbox';
-import type { Finding, Notification } from '../alerting/types';
 import type { VigilConfig } from '../config/types';
 import { describeError } from '../errors';
 import type { Logger } from '../log';
 import { clearLeaderOnlyGauges, type Metrics } from '../metrics';
 import type { StateStore } from '../state/types';
 import type { Clock } from '../util/clock';
-import { type DetectMemory, type DetectOptions, detect, detectOptionsFor, emptyDetectMemory } from './detect';
-import { LagSeries } from './lag-metrics';
-import { type LagReport, lagReportFromSnapshot } from './lag-report';
-import type { KafkaObserver } from './observe';
-import type { QuorumView } from './quorum';
-import { recordQuorumMetrics } from './quorum-metrics';
-import { type KafkaSnapshot, partitionHealth } from './snapshot';
+import { type DetectMemory, type DetectOptions, detect, detectOptionsFor, emptyDetectMemory } from '../monitor/detect';
+import { LagSeries } from '../monitor/lag-metrics';
+import { type LagReport, lagReportFromSnapshot } from '../monitor/lag-report';
+import type { KafkaObserver } from '../monitor/observe';
+import type { QuorumView } from '../monitor/quorum';
+import { recordQuorumMetrics } from '../monitor/quorum-metrics';
+import type { KafkaSnapshot } from '../monitor/snapshot';
+import { realTimers, type Timers } from '../util/timers';
+import type { Actor, TermFence } from './actor';
+import { CORE_KEY, coreDocument, nextOwed, type OwedNotification, parseCoreDocument } from './core-state';
+import { type CycleEvent, cycleEvents } from './cycle-events';
+import { recordCycleMetrics } from './cycle-metrics';
 
 /** What the loop needs from the election: answered from the lease, right before each use. */
 export interface Leadership {
@@ -56,36 +59,25 @@ export interface ReconcilerOptions {
   readonly config: Pick<VigilConfig, 'cluster' | 'monitor' | 'lag' | 'alerting'> & { readonly node: { readonly id: string } };
   readonly observer: KafkaObserver;
   readonly store: StateStore;
-  readonly outbox: Outbox;
-  readonly refresher?: AlertmanagerRefresher;
+  /** the act step's side effects, in this order (./actor.ts) */
+  readonly actors: readonly Actor[];
   readonly leadership: Leadership;
   readonly metrics: Metrics;
   readonly logger: Logger;
   readonly clock: Clock;
+  /** the cycle's timer; default setTimeout (unit tests pass a manual one) */
+  readonly timers?: Timers;
   readonly detectOptions?: DetectOptions;
 }
 
-/** The Redis document (key "core") a successor continues from. */
-interface PersistedCore {
-  readonly alertState: string;
-  /** notifications decided recently: a successor re-submits them (the outbox dedups) */
-  readonly owed: readonly { readonly atMs: number; readonly notification: Notification }[];
-}
-
-const CORE_KEY = 'core';
-/** owed notifications are kept this long; by then they are claimed in Redis or delivered */
-const OWED_RETENTION_MS = 10 * 60_000;
-/** at most this many LeaderChanged events per cycle go to the events stream */
-const MAX_LEADER_EVENTS_PER_CYCLE = 20;
-
 export class Reconciler {
   private alertState: AlertState = emptyAlertState();
-  private owed: { atMs: number; notification: Notification }[] = [];
+  private owed: OwedNotification[] = [];
   private memory: DetectMemory = emptyDetectMemory();
   private lastSnapshot: KafkaSnapshot | null = null;
   /** detect's view of the controller quorum's voters in the cycle of lastSnapshot */
   private lastQuorum: QuorumView | null = null;
-  private timer: NodeJS.Timeout | undefined;
+  private timer: unknown;
   private running = false;
   private stopped = true;
   /** the term this node took over in; 0 = not leading */
@@ -100,14 +92,15 @@ export class Reconciler {
   private view: { term: number; version: number; updatedAtMs: number } | null = null;
   private unsubscribeStore: (() => void) | undefined;
   private readonly detectOptions: DetectOptions;
+  private readonly timers: Timers;
   private readonly log: Logger;
   private cycles = 0;
   private lastCycleMs = 0;
-  private readonly submitting = new Set<Promise<unknown>>();
   private readonly lagSeries = new LagSeries();
 
   constructor(private readonly opts: ReconcilerOptions) {
     this.detectOptions = opts.detectOptions ?? detectOptionsFor(opts.config.lag);
+    this.timers = opts.timers ?? realTimers;
     this.log = opts.logger.child({ component: 'reconcile' });
   }
 
@@ -124,15 +117,15 @@ export class Reconciler {
     this.stopped = true;
     this.unsubscribeStore?.();
     this.unsubscribeStore = undefined;
-    if (this.timer) clearTimeout(this.timer);
+    if (this.timer !== undefined) this.timers.clear(this.timer);
     this.timer = undefined;
-    await Promise.allSettled([...this.submitting]);
+    await Promise.allSettled(this.opts.actors.map((a) => a.stop()));
   }
 
   /** The election changed: called by the replica on every role change. Runs a cycle now. */
   leadershipChanged(): void {
     if (this.stopped) return;
-    if (this.timer) clearTimeout(this.timer);
+    if (this.timer !== undefined) this.timers.clear(this.timer);
     this.schedule(0);
   }
 
@@ -173,7 +166,7 @@ export class Reconciler {
 
   private schedule(delayMs: number): void {
     if (this.stopped) return;
-    this.timer = setTimeout(() => void this.tick(), Math.max(0, delayMs));
+    this.timer = this.timers.set(() => void this.tick(), Math.max(0, delayMs));
   }
 
   private async tick(): Promise<void> {
@@ -210,12 +203,12 @@ export class Reconciler {
     const { store } = this.opts;
     this.log.info({ term }, 'taking over as leader');
     this.memory = emptyDetectMemory();
-    this.opts.refresher?.reset();
+    for (const a of this.opts.actors) a.reset();
     try {
-      const fence = await store.raiseFence(term);
-      if (fence.status === 'fenced') {
+      const raised = await store.raiseFence(term);
+      if (raised.status === 'fenced') {
         // a newer leader exists; our lease will say so soon — do nothing in this term
-        this.noteFenced(term, 'raising the fence', fence.fenceTerm);
+        this.noteFenced(term, 'raising the fence', raised.fenceTerm);
         return;
       }
       const doc = await store.readAlertState(CORE_KEY);
@@ -246,7 +239,9 @@ export class Reconciler {
     const elected = await this.appendEvents(term, this.opts.clock.wallMs(), [{ type: 'leader-elected', data: { openAlerts: Object.keys(this.alertState.alerts).length } }]);
     if (elected === 'fenced') return;
     // Finish what the previous leader claimed or owed (and what we owe ourselves).
-    this.submit(term, this.owed.map((o) => o.notification));
+    const fence = this.fence(term);
+    const owed = { notifications: this.owed.map((o) => o.notification) };
+    for (const a of this.opts.actors) a.takeOver(fence, owed);
   }
 
   /** Redis lost its data: the leader writes its state again now, not at the next change. */
@@ -256,7 +251,7 @@ export class Reconciler {
     if (this.ledTerm === 0) return;
     this.log.warn({ term: this.ledTerm }, 'Redis lost its data: writing the alert state again');
     if (!this.running && !this.stopped) {
-      if (this.timer) clearTimeout(this.timer);
+      if (this.timer !== undefined) this.timers.clear(this.timer);
       this.schedule(0);
     }
   }
@@ -281,6 +276,12 @@ export class Reconciler {
     }
   }
 
+  /** What the actors act under: this node leads in exactly `term`, and no write of it was refused. */
+  private fence(term: number): TermFence {
+    const { leadership } = this.opts;
+    return { term, mayAct: () => leadership.isLeader() && leadership.term() === term && this.fencedTerm !== term };
+  }
+
   /** One of our writes in `term` was refused by the fence: count it, log it, act no more in `term`. */
   private noteFenced(term: number, what: string, fenceTerm: number, count = 1): void {
     this.opts.metrics.fencedWritesRejected.inc(count);
@@ -292,7 +293,7 @@ export class Reconciler {
   private stepDown(): void {
     this.log.info({ term: this.ledTerm }, 'no longer leader; monitoring paused');
     this.ledTerm = 0;
-    this.opts.refresher?.reset();
+    for (const a of this.opts.actors) a.reset();
     // Only the leader reports Kafka's state: a follower exports no value (not 0), since
     // stale or zero gauges would mislead a dashboard that sums or maxes over replicas.
     clearLeaderOnlyGauges(this.opts.metrics);
@@ -301,9 +302,7 @@ export class Reconciler {
 
   private restore(data: unknown): void {
     try {
-      const core = data as PersistedCore;
-      this.alertState = parseAlertState(core.alertState);
-      this.owed = Array.isArray(core.owed) ? core.owed.map((o) => ({ atMs: o.atMs, notification: o.notification })) : [];
+      ({ alertState: this.alertState, owed: this.owed } = parseCoreDocument(data));
     } catch (err) {
       this.log.error({ err: describeError(err) }, 'stored alert state unreadable; starting from empty state');
       this.alertState = emptyAlertState();
@@ -327,22 +326,17 @@ export class Reconciler {
 
     const changed = decided.state !== this.alertState || decided.notifications.length > 0;
     this.alertState = decided.state;
-    this.owed = [...this.owed.filter((o) => nowMs - o.atMs < OWED_RETENTION_MS), ...decided.notifications.map((notification) => ({ atMs: nowMs, notification }))];
+    this.owed = nextOwed(this.owed, decided.notifications, nowMs);
     // A write refused by the fence ends the cycle: no page handed on, no event, no refresh.
     if ((changed || this.stateDirty) && (await this.persist(term, nowMs)) === 'fenced') return;
-    if ((await this.recordEvents(term, decided.notifications, detected.findings, nowMs)) === 'fenced') return;
-    if (decided.notifications.length > 0) {
-      for (const n of decided.notifications) {
-        this.log.info({ key: n.alert.key, status: n.alert.status, summary: n.alert.summary }, `alert ${n.alert.status}`);
-      }
-      this.submit(term, decided.notifications);
+    if ((await this.appendEvents(term, nowMs, cycleEvents(decided.notifications, detected.findings))) === 'fenced') return;
+    for (const n of decided.notifications) {
+      this.log.info({ key: n.alert.key, status: n.alert.status, summary: n.alert.summary }, `alert ${n.alert.status}`);
     }
-    if (this.opts.refresher) {
-      void this.opts.refresher
-        .tick(this.alerts(), { nodeId: config.node.id, term }, async () => this.opts.leadership.isLeader() && this.opts.leadership.term() === term && this.fencedTerm !== term)
-        .catch(() => undefined);
-    }
-    this.recordMetrics(snapshot, detected.findings);
+    const fence = this.fence(term);
+    const firing = this.alerts();
+    for (const a of this.opts.actors) a.act(fence, { notifications: decided.notifications, firing });
+    recordCycleMetrics(metrics, this.lagSeries, snapshot, detected.findings, firing);
     recordQuorumMetrics(metrics, snapshot, detected.quorum);
     this.cycles++;
     this.lastCycleMs = clock.monotonicMs() - t0;
@@ -350,10 +344,9 @@ export class Reconciler {
   }
 
   private async persist(term: number, nowMs: number): Promise<'ok' | 'fenced' | 'failed'> {
-    const core: PersistedCore = { alertState: serializeAlertState(this.alertState), owed: this.owed };
     const lossSeq = this.lossSeq;
     try {
-      const res = await this.opts.store.writeAlertState({ term, key: CORE_KEY, data: core, nowMs });
+      const res = await this.opts.store.writeAlertState({ term, key: CORE_KEY, data: coreDocument(this.alertState, this.owed), nowMs });
       if (res.status === 'fenced') {
         this.noteFenced(term, 'alert state write', res.fenceTerm);
         return 'fenced';
@@ -369,70 +362,12 @@ export class Reconciler {
     }
   }
 
-  /** Hands notifications to the outbox without waiting for the receivers. */
-  private submit(term: number, notifications: readonly Notification[]): void {
-    const p = this.opts.outbox
-      .submit(term, notifications)
-      .then((report) => {
-        for (const item of report.items) {
-          if (item.outcome === 'delivered' && this.opts.refresher) {
-            const n = notifications.find((x) => x.id === item.id);
-            if (n && n.alert.status === 'firing') this.opts.refresher.notePosted(item.channel, n.alert.key);
-          }
-        }
-      })
-      .catch((err) => this.log.error({ err: describeError(err) }, 'outbox submit failed'))
-      .finally(() => this.submitting.delete(p));
-    this.submitting.add(p);
-  }
-
-  private recordMetrics(snapshot: KafkaSnapshot, findings: readonly Finding[]): void {
-    const m = this.opts.metrics;
-    m.kafkaUp.set(snapshot.ok ? 1 : 0);
-    // Unmeasured lag exports no series (never 0); see lag-metrics.ts.
-    this.lagSeries.record(m, snapshot);
-    if (!snapshot.ok) {
-      // Kafka unreadable: broker and partition counts are unknown, not what they last were.
-      m.kafkaBrokers.reset();
-      m.kafkaPartitions.reset();
-    } else {
-      let up = 0;
-      let down = 0;
-      for (const b of snapshot.brokers) {
-        if (b.reachable && b.inMetadata) up++;
-        else down++;
-      }
-      m.kafkaBrokers.set({ state: 'up' }, up);
-      m.kafkaBrokers.set({ state: 'down' }, down);
-      const health = partitionHealth(snapshot.partitions);
-      m.kafkaPartitions.set({ state: 'total' }, health.total);
-      m.kafkaPartitions.set({ state: 'offline' }, health.offline);
-      m.kafkaPartitions.set({ state: 'under_replicated' }, health.underReplicated);
-      m.kafkaPartitions.set({ state: 'under_min_isr' }, health.underMinIsr);
-    }
-    const leaderChanges = findings.filter((f) => f.kind === 'LeaderChanged').length;
-    if (leaderChanges > 0) m.kafkaLeaderChanges.inc(leaderChanges);
-    m.alertsFiring.reset();
-    for (const a of this.alerts()) m.alertsFiring.inc({ alert: a.alert, severity: a.severity });
-  }
-
-  private recordEvents(term: number, notifications: readonly Notification[], findings: readonly Finding[], nowMs: number): Promise<'ok' | 'fenced'> {
-    const events: { type: string; data: unknown }[] = [];
-    for (const n of notifications) {
-      events.push({ type: n.alert.status === 'firing' ? 'alert-firing' : 'alert-resolved', data: { key: n.alert.key, alert: n.alert.alert, severity: n.alert.severity, summary: n.alert.summary } });
-    }
-    const moves = findings.filter((f): f is Extract<Finding, { kind: 'LeaderChanged' }> => f.kind === 'LeaderChanged');
-    for (const f of moves.slice(0, MAX_LEADER_EVENTS_PER_CYCLE)) events.push({ type: 'partition-leader-changed', data: { topic: f.topic, partition: f.partition, from: f.from, to: f.to } });
-    if (moves.length > MAX_LEADER_EVENTS_PER_CYCLE) events.push({ type: 'partition-leaders-changed', data: { count: moves.length, shown: MAX_LEADER_EVENTS_PER_CYCLE } });
-    return this.appendEvents(term, nowMs, events);
-  }
-
   /**
    * Appends events (fenced, in order: one connection keeps the order they were sent in).
    * 'fenced' when the fence refused any. An event lost to Redis being down is dropped: the
    * timeline is best effort, paging is not held up for it.
    */
-  private async appendEvents(term: number, nowMs: number, events: readonly { type: string; data: unknown }[]): Promise<'ok' | 'fenced'> {
+  private async appendEvents(term: number, nowMs: number, events: readonly CycleEvent[]): Promise<'ok' | 'fenced'> {
     if (events.length === 0) return 'ok';
     const { store, config } = this.opts;
     const nodeId = config.node.id;

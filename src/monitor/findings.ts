@@ -1,0 +1,138 @@
+/**
+ * The findings vocabulary (docs/design.md §4.1): what monitoring says about Kafka, as plain
+ * data. detect (src/monitor/detect.ts) makes findings and a per group/topic lag view;
+ * decide (src/alerting/decide.ts) turns them into alerts; the reconcile loop carries them
+ * between the two. Everything outside monitor/ that speaks of findings imports them from
+ * here, so monitor/ never needs to import its consumers back.
+ */
+import type { Severity } from '../config/types';
+
+/** Why a group lags (docs/design.md §4): the group itself, a broker leading its partitions, or no leader. */
+export type LagCause = 'consumer' | `broker:${number}` | 'partition-offline';
+
+/** Partitions of one topic, ascending. */
+export interface TopicPartitions {
+  readonly topic: string;
+  readonly partitions: readonly number[];
+}
+
+/** What detect (pure) reports about one snapshot. LeaderChanged is an event, not an alert. */
+export type Finding =
+  | { readonly kind: 'KafkaUnreachable'; readonly error: string }
+  | { readonly kind: 'BrokerUnreachable'; readonly broker: number; readonly address: string; readonly sinceMs: number; readonly error?: string }
+  /** Every partition without a leader, cluster-wide: one alert however many topics. */
+  | { readonly kind: 'PartitionOffline'; readonly topics: readonly TopicPartitions[] }
+  /**
+   * Partitions whose ISR lacks `broker` (a partition missing two brokers counts under both):
+   * one alert per broker that fell out of the ISR, not one per topic — a broker with
+   * replicas of 500 topics going down pages once.
+   */
+  | { readonly kind: 'PartitionUnderReplicated'; readonly broker: number; readonly topics: readonly TopicPartitions[] }
+  /** Partitions below min.insync.replicas whose ISR lacks `broker`; per broker as above. */
+  | { readonly kind: 'PartitionUnderMinIsr'; readonly broker: number; readonly topics: readonly TopicPartitions[] }
+  | { readonly kind: 'PreferredLeaderImbalance'; readonly broker: number; readonly partitions: number }
+  | { readonly kind: 'LeaderChanged'; readonly topic: string; readonly partition: number; readonly from: number; readonly to: number }
+  | {
+      readonly kind: 'ConsumerDeliveryLag';
+      readonly group: string;
+      readonly topic: string;
+      /** partitions in breach by the exact test */
+      readonly partitions: readonly number[];
+      /** reported seconds, max over the breaching partitions (null if none could be estimated) */
+      readonly lagSeconds: number | null;
+      readonly thresholdMs: number;
+      readonly cause: LagCause;
+    }
+  | { readonly kind: 'ConsumerStalled'; readonly group: string; readonly topic: string; readonly partitions: readonly number[]; readonly stalledForMs: number }
+  | { readonly kind: 'CanaryDegraded'; readonly broker: number; readonly latencyMs: number | null; readonly error?: string }
+  /**
+   * The KRaft controller quorum has no leader: its answer names none, or it cannot be
+   * described although brokers answer (`error` says why). Metadata cannot change meanwhile.
+   */
+  | {
+      readonly kind: 'ControllerQuorumLeaderless';
+      /** wall ms since which vigil has seen no leader */
+      readonly sinceMs: number;
+      readonly error?: string;
+      /** the leader and epoch vigil saw last, when it saw one */
+      readonly lastLeaderId?: number;
+      readonly lastEpoch?: number;
+    }
+  /** A voter whose last caught-up time is older than the threshold, as the quorum's leader sees it (docs/design.md §4.7). */
+  | {
+      readonly kind: 'ControllerVoterLagging';
+      readonly voter: number;
+      readonly leaderId: number;
+      /** wall ms since which it has not been caught up (vigil's clock) */
+      readonly sinceMs: number;
+      /**
+       * records behind the leader's log end when the incident's record last changed (null
+       * when unknown); the metrics carry the current value
+       */
+      readonly lagRecords: number | null;
+      readonly thresholdMs: number;
+    }
+  /** Only a bare majority of the voters (or fewer) is caught up: one more lagging voter stops metadata changes. */
+  | { readonly kind: 'ControllerQuorumAtRisk'; readonly voters: number; readonly caughtUp: number; readonly lagging: readonly number[] };
+
+/** A group/topic's lag rule after `lag.overrides` (docs/design.md §4.2). */
+export interface GroupTopicRule {
+  readonly thresholdMs: number;
+  readonly resolveBelowMs: number;
+  readonly resolveForMs: number;
+  readonly severity: Severity;
+}
+
+/** lag.* defaults of docs/design.md §7: the rule of a group/topic no override matches. */
+export const DEFAULT_LAG_RULE: GroupTopicRule = { thresholdMs: 10_000, resolveBelowMs: 8_000, resolveForMs: 30_000, severity: 'warning' };
+
+/** What decide needs to know about one group/topic beyond its finding: the hysteresis input. */
+export interface GroupTopicLag {
+  readonly group: string;
+  readonly topic: string;
+  readonly rule: GroupTopicRule;
+  /**
+   * true: every partition is caught up or below rule.resolveBelowMs by the exact test;
+   * false: some partition is above it (or in breach); null: some partition is unknown.
+   */
+  readonly clear: boolean | null;
+  /** max reported seconds over the partitions (null when none is known) */
+  readonly lagSeconds: number | null;
+  /**
+   * For a breach with cause broker:<id>: the breaching partitions that broker leads; for
+   * partition-offline: the breaching partitions without a leader; otherwise empty.
+   */
+  readonly causePartitions: readonly number[];
+  /** broker:<id> because that broker is the group's coordinator (not a partition leader) */
+  readonly causeIsCoordinator?: boolean;
+  /** How a cause broker touches the group (docs/design.md §4.3); absent for other causes. */
+  readonly causeTouch?: CauseTouch;
+}
+
+/**
+ * How a cause broker touches a lagging group/topic: it leads the breaching partitions, is
+ * an in-sync follower of them (acks=all producers and the high watermark wait for it), or
+ * coordinates the group — now, or within the last minute (`now: false`: leadership,
+ * the ISR or the coordinator has moved since, and the backlog it caused remains).
+ * `healthySinceMs` is set once the broker itself is healthy again.
+ */
+export interface CauseTouch {
+  readonly role: 'leader' | 'follower' | 'coordinator';
+  readonly now: boolean;
+  readonly healthySinceMs?: number;
+}
+
+export interface LagView {
+  /** by lag scope, `${group}/${topic}` (lagScope) */
+  readonly byScope: ReadonlyMap<string, GroupTopicLag>;
+  /**
+   * Groups whose committed offsets could not be read this cycle: a group/topic of theirs
+   * missing from byScope is unknown, not gone.
+   */
+  readonly unreadableGroups: ReadonlySet<string>;
+}
+
+/** Alert scope of a consumer alert. Topic names cannot contain '/', so the last '/' splits it. */
+export function lagScope(group: string, topic: string): string {
+  return `${group}/${topic}`;
+}

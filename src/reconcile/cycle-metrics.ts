@@ -1,0 +1,38 @@
+/**
+ * The leader's gauges after a cycle (docs/design.md §1 act step 4). Only the leader reports
+ * Kafka's state; a follower clears them (clearLeaderOnlyGauges).
+ */
+import type { Alert } from '../alerting/types';
+import type { Metrics } from '../metrics';
+import type { Finding } from '../monitor/findings';
+import type { LagSeries } from '../monitor/lag-metrics';
+import { type KafkaSnapshot, partitionHealth } from '../monitor/snapshot';
+
+export function recordCycleMetrics(m: Metrics, lagSeries: LagSeries, snapshot: KafkaSnapshot, findings: readonly Finding[], firing: readonly Alert[]): void {
+  m.kafkaUp.set(snapshot.ok ? 1 : 0);
+  // Unmeasured lag exports no series (never 0); see lag-metrics.ts.
+  lagSeries.record(m, snapshot);
+  if (!snapshot.ok) {
+    // Kafka unreadable: broker and partition counts are unknown, not what they last were.
+    m.kafkaBrokers.reset();
+    m.kafkaPartitions.reset();
+  } else {
+    let up = 0;
+    let down = 0;
+    for (const b of snapshot.brokers) {
+      if (b.reachable && b.inMetadata) up++;
+      else down++;
+    }
+    m.kafkaBrokers.set({ state: 'up' }, up);
+    m.kafkaBrokers.set({ state: 'down' }, down);
+    const health = partitionHealth(snapshot.partitions);
+    m.kafkaPartitions.set({ state: 'total' }, health.total);
+    m.kafkaPartitions.set({ state: 'offline' }, health.offline);
+    m.kafkaPartitions.set({ state: 'under_replicated' }, health.underReplicated);
+    m.kafkaPartitions.set({ state: 'under_min_isr' }, health.underMinIsr);
+  }
+  const leaderChanges = findings.filter((f) => f.kind === 'LeaderChanged').length;
+  if (leaderChanges > 0) m.kafkaLeaderChanges.inc(leaderChanges);
+  m.alertsFiring.reset();
+  for (const a of firing) m.alertsFiring.inc({ alert: a.alert, severity: a.severity });
+}
