@@ -43,6 +43,23 @@ export function createMetrics(opts: MetricsOptions) {
       registers: r,
     }),
     canaryLatencySeconds: new Gauge({ name: 'vigil_canary_latency_seconds', help: 'Canary produce-to-consume latency per broker', labelNames: ['broker'], registers: r }),
+    // The KRaft controller quorum (DescribeQuorum), as its leader reports it.
+    controllerQuorumObservable: new Gauge({
+      name: 'vigil_controller_quorum_observable',
+      help: '1 while the leader watches the KRaft controller quorum, 0 while Kafka refuses it DescribeQuorum (no DESCRIBE on the cluster); no sample when the cluster has no KRaft quorum',
+      registers: r,
+    }),
+    controllerQuorumLeaderId: new Gauge({ name: 'vigil_controller_quorum_leader_id', help: 'Node id of the KRaft controller quorum leader; -1 while there is none (or the quorum cannot be described)', registers: r }),
+    controllerQuorumLeaderEpoch: new Gauge({ name: 'vigil_controller_quorum_leader_epoch', help: 'Epoch of the KRaft controller quorum leader (rises with every controller election)', registers: r }),
+    controllerQuorumVoters: new Gauge({ name: 'vigil_controller_quorum_voters', help: 'Voters of the KRaft controller quorum', registers: r }),
+    controllerQuorumVotersCaughtUp: new Gauge({ name: 'vigil_controller_quorum_voters_caught_up', help: 'Voters caught up with the quorum leader (the leader included)', registers: r }),
+    controllerQuorumVoterLagRecords: new Gauge({ name: 'vigil_controller_quorum_voter_lag_records', help: "Records each voter is behind the quorum leader's log end", labelNames: ['voter'], registers: r }),
+    controllerQuorumVoterLagSeconds: new Gauge({
+      name: 'vigil_controller_quorum_voter_lag_seconds',
+      help: "Seconds since each voter was last caught up with the quorum leader, on the leader's clock",
+      labelNames: ['voter'],
+      registers: r,
+    }),
 
     alertsFiring: new Gauge({ name: 'vigil_alerts_firing', help: 'Alerts firing', labelNames: ['alert', 'severity'], registers: r }),
     notifications: new Counter({ name: 'vigil_notifications_total', help: 'Notification deliveries by channel and outcome', labelNames: ['channel', 'outcome'], registers: r }),
@@ -78,8 +95,19 @@ export type Metrics = ReturnType<typeof createMetrics>;
  */
 function leaderOnlyGauges(m: Metrics): { labelled: Gauge[]; unlabelled: Gauge[] } {
   return {
-    labelled: [m.kafkaBrokers, m.kafkaPartitions, m.consumerLagSeconds, m.consumerLagMessages, m.consumerLagLastMeasuredSeconds, m.alertsFiring, m.canaryLatencySeconds],
-    unlabelled: [m.kafkaUp],
+    labelled: [
+      m.kafkaBrokers, m.kafkaPartitions, m.consumerLagSeconds, m.consumerLagMessages, m.consumerLagLastMeasuredSeconds, m.alertsFiring, m.canaryLatencySeconds,
+      ...quorumGauges(m).labelled,
+    ],
+    unlabelled: [m.kafkaUp, ...quorumGauges(m).unlabelled],
+  };
+}
+
+/** The controller quorum's gauges (leader only): what src/monitor/quorum-metrics.ts writes. */
+export function quorumGauges(m: Metrics): { labelled: Gauge[]; unlabelled: Gauge[] } {
+  return {
+    labelled: [m.controllerQuorumVoterLagRecords, m.controllerQuorumVoterLagSeconds],
+    unlabelled: [m.controllerQuorumObservable, m.controllerQuorumLeaderId, m.controllerQuorumLeaderEpoch, m.controllerQuorumVoters, m.controllerQuorumVotersCaughtUp],
   };
 }
 

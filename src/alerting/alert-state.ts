@@ -68,12 +68,19 @@ export function alertNameOf(f: AlertFinding): AlertName {
   return f.kind;
 }
 
-/** The scope part of an alert key; null for the cluster-wide KafkaUnreachable and PartitionOffline. */
+/**
+ * The scope part of an alert key; null for the cluster-wide KafkaUnreachable,
+ * PartitionOffline, ControllerQuorumLeaderless and ControllerQuorumAtRisk.
+ */
 export function alertScope(f: AlertFinding): string | null {
   switch (f.kind) {
     case 'KafkaUnreachable':
     case 'PartitionOffline':
+    case 'ControllerQuorumLeaderless':
+    case 'ControllerQuorumAtRisk':
       return null;
+    case 'ControllerVoterLagging':
+      return String(f.voter);
     case 'BrokerUnreachable':
     case 'PreferredLeaderImbalance':
     case 'CanaryDegraded':
@@ -115,6 +122,10 @@ export function toAlert(
   };
   switch (f.kind) {
     case 'KafkaUnreachable':
+    case 'ControllerQuorumLeaderless':
+    case 'ControllerVoterLagging':
+    case 'ControllerQuorumAtRisk':
+      // a controller quorum alert's key names the voter where there is one; the summary says the rest
       return base;
     case 'BrokerUnreachable':
     case 'PreferredLeaderImbalance':
@@ -169,6 +180,7 @@ export function serializeAlertState(state: AlertState): string {
 const ALERT_NAMES: ReadonlySet<string> = new Set<AlertName>([
   'BrokerUnreachable', 'PartitionOffline', 'PartitionUnderReplicated', 'PartitionUnderMinIsr', 'PreferredLeaderImbalance',
   'ConsumerDeliveryLag', 'ConsumerStalled', 'CanaryDegraded', 'KafkaUnreachable',
+  'ControllerQuorumLeaderless', 'ControllerVoterLagging', 'ControllerQuorumAtRisk',
 ]);
 const SEVERITY_NAMES: ReadonlySet<string> = new Set<Severity>(['critical', 'warning', 'info']);
 

@@ -21,9 +21,11 @@
  *
  * Severity: ConsumerDeliveryLag takes its rule's severity (lag.severity or an override);
  * BrokerUnreachable, PartitionOffline, PartitionUnderMinIsr and KafkaUnreachable are
- * critical (data cannot be written or read); PartitionUnderReplicated,
- * PreferredLeaderImbalance, ConsumerStalled and CanaryDegraded are warnings (redundancy or
- * performance is reduced, data still flows).
+ * critical (data cannot be written or read), and so is ControllerQuorumLeaderless (no
+ * metadata change — no partition leader election, no ISR change — can happen, so the next
+ * broker failure is not healed); PartitionUnderReplicated, PreferredLeaderImbalance,
+ * ConsumerStalled, CanaryDegraded, ControllerVoterLagging and ControllerQuorumAtRisk are
+ * warnings (redundancy or performance is reduced, data still flows).
  */
 import type { Severity } from '../config/types';
 import { DEFAULT_LAG_RULE, type Finding, type GroupTopicLag, type GroupTopicRule, type LagView, type TopicPartitions, lagScope } from '../monitor/findings';
@@ -60,11 +62,14 @@ export function severityOf(f: AlertFinding, rule: GroupTopicRule | undefined): S
     case 'PartitionOffline':
     case 'PartitionUnderMinIsr':
     case 'KafkaUnreachable':
+    case 'ControllerQuorumLeaderless':
       return 'critical';
     case 'PartitionUnderReplicated':
     case 'PreferredLeaderImbalance':
     case 'ConsumerStalled':
     case 'CanaryDegraded':
+    case 'ControllerVoterLagging':
+    case 'ControllerQuorumAtRisk':
       return 'warning';
     default:
       return unreachable(f);
@@ -233,6 +238,14 @@ function sameFinding(a: AlertFinding, b: AlertFinding): boolean {
     case 'ConsumerStalled':
     case 'ConsumerDeliveryLag':
       return false;
+    case 'ControllerQuorumLeaderless':
+      return a.kind === b.kind && a.sinceMs === b.sinceMs && a.error === b.error && a.lastLeaderId === b.lastLeaderId;
+    case 'ControllerVoterLagging':
+      // records behind move with every metadata record: comparing them would rewrite the
+      // stored state every cycle (the metrics carry the current value)
+      return a.kind === b.kind && a.sinceMs === b.sinceMs && a.leaderId === b.leaderId && a.thresholdMs === b.thresholdMs;
+    case 'ControllerQuorumAtRisk':
+      return a.kind === b.kind && a.voters === b.voters && a.caughtUp === b.caughtUp && sameNumbers(a.lagging, b.lagging);
     default:
       return unreachable(b);
   }

@@ -22,6 +22,9 @@ const ALERT_ANCHORS: Readonly<Record<AlertName, string>> = {
   ConsumerStalled: 'consumerstalled',
   CanaryDegraded: 'canarydegraded',
   KafkaUnreachable: 'kafkaunreachable',
+  ControllerQuorumLeaderless: 'controllerquorumleaderless',
+  ControllerVoterLagging: 'controllervoterlagging',
+  ControllerQuorumAtRisk: 'controllerquorumatrisk',
 };
 
 /** The kinds of LagCause, without the broker id. */

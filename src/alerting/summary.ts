@@ -5,6 +5,7 @@
  */
 import type { AlertRecord, BrokerFinding } from './alert-state';
 import type { CauseTouch, TopicPartitions } from '../monitor/findings';
+import { majorityOf } from '../monitor/quorum';
 
 /** Partition lists longer than this are cut: "0, 1, …, 9 and 190 more". */
 const MAX_LISTED = 10;
@@ -34,6 +35,10 @@ export function firingSummary(record: AlertRecord, nowMs: number): string {
       const behind = f.lagSeconds === null ? `over ${threshold} s behind` : `${seconds(f.lagSeconds)} s behind`;
       return `${f.group} is ${behind} on ${f.topic} (threshold ${threshold} s); ${lagCauseText(record, nowMs)}`;
     }
+    case 'ControllerQuorumLeaderless':
+    case 'ControllerVoterLagging':
+    case 'ControllerQuorumAtRisk':
+      return quorumFiringText(f, nowMs);
     default:
       return never(f);
   }
@@ -66,6 +71,36 @@ export function resolvedSummary(record: AlertRecord, nowMs: number, reason: Reso
       const lag = record.lag;
       if (reason === 'gone' || lag === undefined) return `${f.group} no longer reports offsets on ${f.topic}; closing the lag alert`;
       return `${f.group} caught up on ${f.topic}: below ${seconds(lag.resolveBelowMs / 1000)} s for ${seconds(lag.resolveForMs / 1000)} s (threshold ${seconds(f.thresholdMs / 1000)} s)`;
+    }
+    case 'ControllerQuorumLeaderless':
+      return `the KRaft controller quorum has a leader again (none seen for ${duration((record.quietSinceMs ?? nowMs) - f.sinceMs)})`;
+    case 'ControllerVoterLagging':
+      return `KRaft controller voter ${f.voter} is caught up with the quorum leader again (lagged for ${duration((record.quietSinceMs ?? nowMs) - f.sinceMs)})`;
+    case 'ControllerQuorumAtRisk':
+      return 'more than a bare majority of the KRaft controller voters are caught up again';
+    default:
+      return never(f);
+  }
+}
+
+type QuorumFinding = Extract<AlertRecord['finding'], { kind: 'ControllerQuorumLeaderless' | 'ControllerVoterLagging' | 'ControllerQuorumAtRisk' }>;
+
+/** The KRaft controller quorum's pages (docs/design.md §4.7): what is wrong, and what it stops. */
+function quorumFiringText(f: QuorumFinding, nowMs: number): string {
+  switch (f.kind) {
+    case 'ControllerQuorumLeaderless': {
+      const last = f.lastLeaderId === undefined ? '' : `; last leader node ${f.lastLeaderId}, epoch ${f.lastEpoch}`;
+      const state = f.error === undefined ? 'has no leader' : 'cannot be described although brokers answer';
+      const why = f.error === undefined ? '' : `: ${f.error}`;
+      return `the KRaft controller quorum ${state} (for ${duration(nowMs - f.sinceMs)}${last})${why}; no metadata change (partition leader election, ISR change, topic change) can happen until a controller leads`;
+    }
+    case 'ControllerVoterLagging': {
+      const behind = f.lagRecords === null ? '' : `; ${count(f.lagRecords, 'record', 'records')} behind`;
+      return `KRaft controller voter ${f.voter} has not caught up with the quorum leader (node ${f.leaderId}) for ${duration(nowMs - f.sinceMs)} (threshold ${seconds(f.thresholdMs / 1000)} s)${behind}`;
+    }
+    case 'ControllerQuorumAtRisk': {
+      const risk = f.caughtUp < majorityOf(f.voters) ? 'below a majority, the quorum cannot commit metadata changes' : 'one more lagging voter and metadata changes stop';
+      return `only ${f.caughtUp} of ${f.voters} KRaft controller voters are caught up with the leader (lagging: ${plural(f.lagging.length, 'voter', 'voters')} ${list(f.lagging)}): ${risk}`;
     }
     default:
       return never(f);

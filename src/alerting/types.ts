@@ -15,7 +15,10 @@ export type AlertName =
   | 'ConsumerDeliveryLag'
   | 'ConsumerStalled'
   | 'CanaryDegraded'
-  | 'KafkaUnreachable';
+  | 'KafkaUnreachable'
+  | 'ControllerQuorumLeaderless'
+  | 'ControllerVoterLagging'
+  | 'ControllerQuorumAtRisk';
 
 export type AlertStatus = 'firing' | 'resolved';
 

@@ -9,6 +9,7 @@
  *                                      out of the answer silently, so vigil never sees it
  *   ListGroups                         DESCRIBE on the CLUSTER lists every group; without it
  *                                      only the groups with DESCRIBE on GROUP, silently
+ *   DescribeQuorum                     DESCRIBE on the CLUSTER (CLUSTER_AUTHORIZATION_FAILED)
  *   FindCoordinator, DescribeGroups,   DESCRIBE on the GROUP (GROUP_AUTHORIZATION_FAILED);
  *   OffsetFetch                        OffsetFetch also leaves out topics without DESCRIBE
  *   ListOffsets                        DESCRIBE on the TOPIC (TOPIC_AUTHORIZATION_FAILED)
@@ -96,8 +97,8 @@ export const MONITOR_ACLS: readonly AclRequirement[] = [
   {
     operation: 'DESCRIBE',
     resourceType: 'CLUSTER',
-    requests: 'ListGroups',
-    without: 'ListGroups lists only groups with a DESCRIBE ACL of their own; any other group is silently not monitored',
+    requests: 'ListGroups, DescribeQuorum',
+    without: 'ListGroups lists only groups with a DESCRIBE ACL of their own, so any other group is silently not monitored; and the KRaft controller quorum is not watched',
     severity: 'warn',
     untested: 'the brokers do not report the cluster authorized operations (Metadata v8)',
   },

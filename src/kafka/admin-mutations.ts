@@ -15,7 +15,20 @@
  * config of a resource, wiping the ones vigil did not set.
  */
 import { VigilError } from '../errors';
-import { API_KEYS, type KafkaConnections, type KafkajsDecoder, type KafkajsEncoder, type RawRequest, kafkaErrorName, newEncoder } from './kafkajs-wire';
+import {
+  API_KEYS,
+  type KafkaConnections,
+  type KafkajsDecoder,
+  type KafkajsEncoder,
+  type RawRequest,
+  type VersionedBroker,
+  compactArray,
+  kafkaErrorName,
+  newEncoder,
+  noTags,
+  readCompactArray,
+  unsupportedBy,
+} from './kafkajs-wire';
 import type { TopicPartition } from './types';
 
 /** Kafka's error codes this module interprets rather than reports. */
@@ -72,24 +85,7 @@ const CONFIG_OP: Record<ConfigOperation, number> = { set: 0, delete: 1, append: 
 /** Kafka's ElectionType codes. */
 const ELECTION_TYPE: Record<ElectionType, number> = { preferred: 0, unclean: 1 };
 
-// ---- compact (flexible-version) encoding ---------------------------------------------------
-
-function compactArray<T>(e: KafkajsEncoder, items: readonly T[] | null, write: (e: KafkajsEncoder, item: T) => void): KafkajsEncoder {
-  if (items === null) return e.writeUVarInt(0);
-  e.writeUVarInt(items.length + 1);
-  for (const item of items) write(e, item);
-  return e;
-}
-
-function readCompactArray<T>(d: KafkajsDecoder, read: (d: KafkajsDecoder) => T): T[] {
-  const n = d.readUVarInt() - 1;
-  const out: T[] = [];
-  for (let i = 0; i < n; i++) out.push(read(d));
-  return out;
-}
-
-/** An empty tag buffer: every structure of a flexible version ends with one. */
-const noTags = (e: KafkajsEncoder): KafkajsEncoder => e.writeUVarInt(0);
+// ---- helpers ------------------------------------------------------------------------------
 
 const errorOf = (code: number, message: string | null): { error?: string; message?: string } =>
   code === ERR_NONE ? {} : { error: kafkaErrorName(code), ...(message ? { message } : {}) };
@@ -270,17 +266,13 @@ export function incrementalAlterConfigsRequest(changes: readonly ConfigResourceC
 
 // ---- version check -------------------------------------------------------------------------
 
-/** What a connected kafkajs broker learnt from ApiVersions: apiKey → range. */
-type BrokerVersions = Record<number, { minVersion: number; maxVersion: number } | undefined>;
-
 /**
  * Throws KAFKA_API_UNSUPPORTED, naming the request, the version vigil sends and what the
  * broker speaks, when the broker's ApiVersions answer does not cover the request.
  */
-export function assertBrokerSpeaks(broker: { versions?: BrokerVersions | null }, req: RawRequest<unknown>, address: string): void {
-  const range = broker.versions?.[req.apiKey];
-  if (range && req.apiVersion >= range.minVersion && req.apiVersion <= range.maxVersion) return;
-  const speaks = range ? `v${range.minVersion}–v${range.maxVersion}` : 'no version of it';
+export function assertBrokerSpeaks(broker: VersionedBroker, req: RawRequest<unknown>, address: string): void {
+  const speaks = unsupportedBy(broker, req);
+  if (speaks === null) return;
   throw new VigilError(
     'KAFKA_API_UNSUPPORTED',
     `the broker at ${address} does not accept ${req.apiName} v${req.apiVersion} (it speaks ${speaks}); vigil needs Kafka 3.x or 4.x for this`,

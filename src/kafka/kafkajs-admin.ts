@@ -10,6 +10,7 @@ import type { Logger } from '../log';
 import { silentLogger } from '../log';
 import type { AbortedTransaction } from './read-committed';
 import { MalformedRecordBatchError, probeRecordSet } from './record-batch';
+import { describeQuorumRequest } from './describe-quorum';
 import {
   API_KEYS,
   KafkaConnections,
@@ -18,11 +19,13 @@ import {
   kafkaErrorName,
   newEncoder,
   readInt64Number,
+  unsupportedBy,
 } from './kafkajs-wire';
 import {
   type BrokerInfo,
   type BrokerPing,
   type ClusterMetadata,
+  type ControllerQuorum,
   type GroupDescription,
   type GroupListing,
   type GroupOffsetsResult,
@@ -63,11 +66,18 @@ const COORDINATOR_ERRORS = new Set([ERR_COORDINATOR_LOAD_IN_PROGRESS, ERR_COORDI
 
 export class KafkajsAdmin implements KafkaAdmin {
   readonly connections: KafkaConnections;
+  /**
+   * DescribeQuorum's own connections: a broker serves one request per connection at a time,
+   * and a DescribeQuorum it holds while no controller leads must not delay the cycle's
+   * other requests (or a ping) to that broker.
+   */
+  private readonly quorumConnections: KafkaConnections;
   private lastMetadata: ClusterMetadata | null = null;
   private readonly coordinators = new Map<string, string>(); // groupId → broker address
 
   constructor(config: KafkaConfig, private readonly logger: Logger = silentLogger) {
     this.connections = new KafkaConnections(config, logger);
+    this.quorumConnections = new KafkaConnections(config, logger);
   }
 
   // ---- metadata -------------------------------------------------------------------------
@@ -162,29 +172,53 @@ export class KafkajsAdmin implements KafkaAdmin {
     await Promise.all(
       brokers.map(async (b) => {
         const address = addressOf(b);
-        let timer: NodeJS.Timeout | undefined;
-        const deadline = new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
-        });
         try {
-          await Promise.race([
-            (async () => {
-              const broker = await this.connections.connect(address);
-              await this.connections.send(broker, { ...METADATA_NO_TOPICS, requestTimeoutMs: timeoutMs });
-            })(),
-            deadline,
-          ]);
+          await withinMs(timeoutMs, async () => {
+            const broker = await this.connections.connect(address);
+            await this.connections.send(broker, { ...METADATA_NO_TOPICS, requestTimeoutMs: timeoutMs });
+          });
           out.set(b.nodeId, { ok: true });
         } catch (err) {
           // a hung broker's connection is useless: the next ping must open a fresh one
           await this.connections.drop(address);
           out.set(b.nodeId, { ok: false, error: describeError(err) });
-        } finally {
-          clearTimeout(timer);
         }
       }),
     );
     return out;
+  }
+
+  // ---- the KRaft controller quorum ------------------------------------------------------
+
+  async describeQuorum(brokers: readonly BrokerInfo[], timeoutMs: number): Promise<ControllerQuorum> {
+    const req = describeQuorumRequest(timeoutMs);
+    const failures: string[] = [];
+    for (const b of brokers) {
+      const address = addressOf(b);
+      try {
+        return await withinMs(timeoutMs, async (): Promise<ControllerQuorum> => {
+          const broker = await this.quorumConnections.connect(address);
+          const speaks = unsupportedBy(broker, req);
+          if (speaks !== null) {
+            return {
+              state: 'unobservable',
+              cause: 'not-kraft',
+              reason: `the broker at ${address} does not accept DescribeQuorum v${req.apiVersion} (it speaks ${speaks}): the cluster runs in ZooKeeper mode or on Kafka older than 3.3, so there is no KRaft controller quorum to watch`,
+            };
+          }
+          return this.quorumConnections.send(broker, req);
+        });
+      } catch (err) {
+        // The broker may still hold the request (waiting for a controller): the next one
+        // goes out on a fresh connection rather than queue behind it.
+        await this.quorumConnections.drop(address);
+        failures.push(`${address}: ${describeError(err)}`);
+        // A broker that went away since its ping: ask the next. Anything else (a timeout, an
+        // error) is the quorum's answer, and another broker would only repeat it later.
+        if (!isConnectionLost(err)) break;
+      }
+    }
+    return { state: 'unanswered', error: failures.length > 0 ? `DescribeQuorum failed: ${failures.join('; ')}` : 'no broker to send DescribeQuorum to' };
   }
 
   async topicMinIsr(topics: readonly string[]): Promise<Map<string, number>> {
@@ -388,7 +422,7 @@ export class KafkajsAdmin implements KafkaAdmin {
   }
 
   async close(): Promise<void> {
-    await this.connections.close();
+    await Promise.all([this.connections.close(), this.quorumConnections.close()]);
   }
 }
 
@@ -464,6 +498,25 @@ function probeRounds(requests: readonly RecordProbeRequest[]): RecordProbeReques
     (rounds[i] ??= []).push(r);
   }
   return rounds;
+}
+
+/** Runs `fn`, failing with "no answer within N ms" at the deadline (it may still be pending then). */
+async function withinMs<T>(timeoutMs: number, fn: () => Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+  });
+  try {
+    return await Promise.race([fn(), deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** The connection broke or never opened (not a timeout, not an error answer). */
+function isConnectionLost(err: unknown): boolean {
+  const name = (err as { name?: string })?.name ?? '';
+  return name === 'KafkaJSConnectionError' || name === 'KafkaJSConnectionClosedError';
 }
 
 export async function forEachLimited<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {

@@ -86,6 +86,43 @@ export function kafkaErrorName(code: number): string {
   return entry ? entry.type : `KAFKA_ERROR_${code}`;
 }
 
+// ---- compact (flexible-version) encoding ---------------------------------------------------
+// Shared by the raw requests vigil writes itself (admin-mutations.ts, describe-quorum.ts).
+
+/** A compact array: length + 1 as an unsigned varint (0 = null), then the items. */
+export function compactArray<T>(e: KafkajsEncoder, items: readonly T[] | null, write: (e: KafkajsEncoder, item: T) => void): KafkajsEncoder {
+  if (items === null) return e.writeUVarInt(0);
+  e.writeUVarInt(items.length + 1);
+  for (const item of items) write(e, item);
+  return e;
+}
+
+/** Reads a compact array; a null one (length 0) reads as empty. */
+export function readCompactArray<T>(d: KafkajsDecoder, read: (d: KafkajsDecoder) => T): T[] {
+  const n = d.readUVarInt() - 1;
+  const out: T[] = [];
+  for (let i = 0; i < n; i++) out.push(read(d));
+  return out;
+}
+
+/** An empty tag buffer: every structure of a flexible version ends with one. */
+export const noTags = (e: KafkajsEncoder): KafkajsEncoder => e.writeUVarInt(0);
+
+/** A connected kafkajs broker: what it learnt from ApiVersions, apiKey → range. */
+export interface VersionedBroker {
+  versions?: Record<number, { minVersion: number; maxVersion: number } | undefined> | null;
+}
+
+/**
+ * null when the broker's ApiVersions answer covers the request's version, else what the
+ * broker speaks of it ("v0–v1", "no version of it").
+ */
+export function unsupportedBy(broker: VersionedBroker, req: RawRequest<unknown>): string | null {
+  const range = broker.versions?.[req.apiKey];
+  if (range && req.apiVersion >= range.minVersion && req.apiVersion <= range.maxVersion) return null;
+  return range ? `v${range.minVersion}–v${range.maxVersion}` : 'no version of it';
+}
+
 /**
  * Reads an INT64 as a JavaScript number without allocating (kafkajs's readInt64 builds a
  * BigInt). Exact below 2^53, which offsets and timestamps stay under.

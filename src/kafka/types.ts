@@ -101,6 +101,47 @@ export interface BrokerPing {
   readonly error?: string;
 }
 
+/**
+ * One replica of the KRaft controller quorum's log (`__cluster_metadata` partition 0) as the
+ * quorum's leader reports it (DescribeQuorum v1). Times are the leader's wall clock.
+ */
+export interface QuorumReplica {
+  readonly nodeId: number;
+  /** null when the leader does not know it */
+  readonly logEndOffset: number | null;
+  /** when the replica last fetched from the leader; for the leader itself, when it answered */
+  readonly lastFetchMs: number | null;
+  /**
+   * when the replica last had fetched everything the leader had at its previous fetch (Kafka's
+   * lastCaughtUpTimestamp); for the leader itself, when it answered. null: not since the
+   * leader's epoch began (a voter that has not fetched from this leader yet).
+   */
+  readonly lastCaughtUpMs: number | null;
+}
+
+/**
+ * What DescribeQuorum (API 55) says about the KRaft controller quorum (docs/design.md §4.7):
+ * - `described`: the quorum's leader answered (forwarded by a broker);
+ * - `unanswered`: brokers answer, but the quorum could not be described — no leader to
+ *   forward to, a timeout, an error from the quorum (vigil pages ControllerQuorumLeaderless);
+ * - `unobservable`: the cluster does not let vigil watch it — `not-kraft` (the broker does not
+ *   speak DescribeQuorum v1: ZooKeeper mode, or Kafka before 3.3) or `not-authorized` (vigil's
+ *   principal lacks DESCRIBE on the CLUSTER resource). No finding either way.
+ */
+export type ControllerQuorum =
+  | {
+      readonly state: 'described';
+      /** null when the answer names no leader (-1) */
+      readonly leaderId: number | null;
+      readonly leaderEpoch: number;
+      /** null when unknown (-1) */
+      readonly highWatermark: number | null;
+      readonly voters: readonly QuorumReplica[];
+      readonly observers: readonly QuorumReplica[];
+    }
+  | { readonly state: 'unanswered'; readonly error: string }
+  | { readonly state: 'unobservable'; readonly cause: 'not-kraft' | 'not-authorized'; readonly reason: string };
+
 export interface KafkaAdmin {
   /** Brokers and every topic's partitions with leader, replicas and ISR (one Metadata request). */
   metadata(): Promise<ClusterMetadata>;
@@ -123,6 +164,12 @@ export interface KafkaAdmin {
    * +Infinity when every record is older (ListOffsets by timestamp, one request per leader).
    */
   offsetsForTimestamp(partitions: readonly TopicPartition[], timestampMs: number): Promise<PartitionOffset[]>;
+  /**
+   * The KRaft controller quorum (DescribeQuorum v1, one request), asked through the first of
+   * `brokers` that connects (a broker forwards it to the active controller), within
+   * `timeoutMs`. Never throws: a failure is the `unanswered` answer.
+   */
+  describeQuorum(brokers: readonly BrokerInfo[], timeoutMs: number): Promise<ControllerQuorum>;
   /** Timestamps of the records at the given offsets (Fetch, batched per leader). */
   /** Keyed by `probeKey`. */
   probeRecords(requests: readonly RecordProbeRequest[]): Promise<Map<string, RecordProbe>>;

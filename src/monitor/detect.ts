@@ -16,6 +16,7 @@
  */
 import type { VigilConfig } from '../config/types';
 import { DEFAULT_LAG_RULE, type CauseTouch, type Finding, type GroupTopicLag, type GroupTopicRule, type LagCause, type LagView, type TopicPartitions, lagScope } from './findings';
+import { type QuorumMemory, type QuorumView, detectQuorum } from './quorum';
 import type { BrokerState, KafkaSnapshot, PartitionState } from './snapshot';
 
 export interface DetectOptions {
@@ -34,6 +35,8 @@ export interface DetectOptions {
   readonly canaryMaxLatencyMs: number;
   /** Used for a group/topic whose GroupState.rules has no entry (the observer should always set one). */
   readonly defaultLagRule: GroupTopicRule;
+  /** ControllerVoterLagging: a KRaft controller voter last caught up with the quorum's leader longer ago than this. */
+  readonly voterLagMs: number;
 }
 
 export const DEFAULT_DETECT_OPTIONS: DetectOptions = {
@@ -45,6 +48,10 @@ export const DEFAULT_DETECT_OPTIONS: DetectOptions = {
   // is slow enough to explain consumer lag.
   canaryMaxLatencyMs: 2_000,
   defaultLagRule: DEFAULT_LAG_RULE,
+  // A healthy voter is caught up within a fetch (Kafka appends a record to the metadata log
+  // every 500 ms even when idle); one that has not been for 5 s has missed more than two of
+  // Kafka's own 2 s fetch timeouts and would not be elected.
+  voterLagMs: 5_000,
 };
 
 /** The options for a compiled config: the defaults, with lag.* as the fallback rule. */
@@ -90,6 +97,8 @@ export interface DetectMemory {
   readonly stalls: StallTable;
   /** brokers bad now or within the last TROUBLE_MEMORY_MS, with what they touched when they went bad */
   readonly trouble: ReadonlyMap<number, BrokerTrouble>;
+  /** the KRaft controller quorum (src/monitor/quorum.ts); null before it was first described */
+  readonly quorum: QuorumMemory | null;
 }
 
 /**
@@ -117,6 +126,7 @@ export function emptyDetectMemory(): DetectMemory {
     brokerDownSinceMs: new Map(),
     stalls: { at: new Map(), values: new Float64Array(0) },
     trouble: new Map(),
+    quorum: null,
   };
 }
 
@@ -124,6 +134,8 @@ export interface DetectResult {
   readonly findings: Finding[];
   readonly memory: DetectMemory;
   readonly lag: LagView;
+  /** the controller quorum's voters this cycle, for metrics and the status; null when not described */
+  readonly quorum: QuorumView | null;
 }
 
 /** Leader-table value of a partition the metadata does not list. */
@@ -137,7 +149,7 @@ export function detect(snapshot: KafkaSnapshot, memory: DetectMemory, opts: Dete
   if (!snapshot.ok) {
     // Nothing is known this cycle: keep the memory as it was, so leader changes and stall
     // windows are measured across the outage instead of restarting after it.
-    return { findings: [{ kind: 'KafkaUnreachable', error: snapshot.error }], memory, lag: EMPTY_VIEW };
+    return { findings: [{ kind: 'KafkaUnreachable', error: snapshot.error }], memory, lag: EMPTY_VIEW, quorum: null };
   }
   const nowMs = snapshot.takenAtMs;
   const findings: Finding[] = [];
@@ -174,7 +186,8 @@ export function detect(snapshot: KafkaSnapshot, memory: DetectMemory, opts: Dete
   const leaders = scanPartitions(snapshot.partitions, memory.leaders, snapshot.brokers, badBrokers, opts, findings);
   const { lag, stalls } = scanGroups(snapshot, leaders, badBrokers, trouble, memory.stalls, opts, findings);
   for (const f of canaryFindings) findings.push(f);
-  return { findings, memory: { leaders, brokerDownSinceMs, stalls, trouble }, lag };
+  const quorum = detectQuorum(snapshot.quorum, memory.quorum, nowMs, opts.voterLagMs, findings);
+  return { findings, memory: { leaders, brokerDownSinceMs, stalls, trouble, quorum: quorum.memory }, lag, quorum: quorum.view };
 }
 
 const partitionKey = (topic: string, partition: number) => `${topic}\u0000${partition}`;

@@ -44,7 +44,36 @@ export type Finding =
       readonly cause: LagCause;
     }
   | { readonly kind: 'ConsumerStalled'; readonly group: string; readonly topic: string; readonly partitions: readonly number[]; readonly stalledForMs: number }
-  | { readonly kind: 'CanaryDegraded'; readonly broker: number; readonly latencyMs: number | null; readonly error?: string };
+  | { readonly kind: 'CanaryDegraded'; readonly broker: number; readonly latencyMs: number | null; readonly error?: string }
+  /**
+   * The KRaft controller quorum has no leader: its answer names none, or it cannot be
+   * described although brokers answer (`error` says why). Metadata cannot change meanwhile.
+   */
+  | {
+      readonly kind: 'ControllerQuorumLeaderless';
+      /** wall ms since which vigil has seen no leader */
+      readonly sinceMs: number;
+      readonly error?: string;
+      /** the leader and epoch vigil saw last, when it saw one */
+      readonly lastLeaderId?: number;
+      readonly lastEpoch?: number;
+    }
+  /** A voter whose last caught-up time is older than the threshold, as the quorum's leader sees it (docs/design.md §4.7). */
+  | {
+      readonly kind: 'ControllerVoterLagging';
+      readonly voter: number;
+      readonly leaderId: number;
+      /** wall ms since which it has not been caught up (vigil's clock) */
+      readonly sinceMs: number;
+      /**
+       * records behind the leader's log end when the incident's record last changed (null
+       * when unknown); the metrics carry the current value
+       */
+      readonly lagRecords: number | null;
+      readonly thresholdMs: number;
+    }
+  /** Only a bare majority of the voters (or fewer) is caught up: one more lagging voter stops metadata changes. */
+  | { readonly kind: 'ControllerQuorumAtRisk'; readonly voters: number; readonly caughtUp: number; readonly lagging: readonly number[] };
 
 /** A group/topic's lag rule after `lag.overrides` (docs/design.md §4.2). */
 export interface GroupTopicRule {

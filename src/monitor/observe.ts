@@ -7,6 +7,7 @@
  *   OffsetFetch 1 per group · ListOffsets latest 1 per leader · ListOffsets by timestamp
  *   1 per leader per distinct threshold (and resolveBelow) value · Fetch 1 per leader for
  *   the few partitions whose reported seconds need an exact record timestamp.
+ *   DescribeQuorum 1 (the KRaft controller quorum, on a connection of its own).
  *   DescribeConfigs (min.insync.replicas) 1 per minute.
  *
  * The rows where a group is behind go through the delivery-latency pipeline
@@ -18,7 +19,7 @@
 import type { VigilConfig } from '../config/types';
 import { lagRuleFor } from '../config/lag-rule';
 import { describeError } from '../errors';
-import type { BrokerInfo, GroupOffsets, GroupOffsetsResult, KafkaAdmin } from '../kafka/types';
+import type { BrokerInfo, ControllerQuorum, GroupOffsets, GroupOffsetsResult, KafkaAdmin } from '../kafka/types';
 import type { Clock } from '../util/clock';
 import { type NameFilter, nameFilter } from '../util/glob';
 import { DeliveryLatency, type LaggingRow, PartitionIndex, type RowLatency } from './delivery-latency';
@@ -32,6 +33,11 @@ export interface ObserverOptions {
   readonly topics: { readonly include: readonly string[]; readonly exclude: readonly string[] };
   /** the ping deadline for each broker; a broker slower than this counts as unreachable */
   readonly brokerPingTimeoutMs: number;
+  /**
+   * DescribeQuorum's deadline (default brokerPingTimeoutMs): a quorum that cannot answer
+   * within it is reported unanswered, which detect pages as ControllerQuorumLeaderless
+   */
+  readonly quorumTimeoutMs?: number;
   /** at most this many exact record probes per cycle (the rest keep the history estimate) */
   readonly maxProbesPerCycle?: number;
   /** how often topic min.insync.replicas is re-read */
@@ -60,6 +66,8 @@ export class KafkaObserver {
   private readonly lastCoordinator = new Map<string, number>();
   /** each group's committed offsets as last read, for when its coordinator is down */
   private readonly lastCommitted = new Map<string, { offsets: GroupOffsets; atMs: number }>();
+  /** the quorum's leader as last described: asked first, it answers without forwarding */
+  private quorumLeader: number | null = null;
   private minIsr = new Map<string, number>();
   private minIsrReadAtMs = Number.NEGATIVE_INFINITY;
   private readonly latency: DeliveryLatency;
@@ -138,12 +146,13 @@ export class KafkaObserver {
     }
 
     const endsSentMs = clock.wallMs();
-    const [described, committed, endsAt] = await Promise.all([
+    const [described, committed, endsAt, quorum] = await Promise.all([
       this.admin.describeGroups(groupIds),
       this.admin.committedOffsets(groupIds),
       // the history needs when the end offsets were asked for and answered, not when the
       // slowest of the three requests returned
       this.admin.endOffsets(index.all).then((ends) => ({ ends, atMs: clock.wallMs() })),
+      this.controllerQuorum(brokers),
     ]);
     lap('offsets');
     const staleGroups = new Set<string>();
@@ -241,7 +250,26 @@ export class KafkaObserver {
       partitions,
       groups,
       canary: this.opts.canaryStates ? this.opts.canaryStates() : null,
+      quorum,
     };
+  }
+
+  /**
+   * One DescribeQuorum, through a broker that answered its ping this cycle (a paused one
+   * would hold the request until the deadline, and the quorum would look leaderless).
+   */
+  private async controllerQuorum(brokers: readonly BrokerState[]): Promise<ControllerQuorum> {
+    const live = brokers.filter((b) => b.reachable && b.inMetadata);
+    const leader = live.find((b) => b.nodeId === this.quorumLeader);
+    const asked = leader === undefined ? live : [leader, ...live.filter((b) => b !== leader)];
+    let quorum: ControllerQuorum;
+    try {
+      quorum = await this.admin.describeQuorum(asked, this.opts.quorumTimeoutMs ?? this.opts.brokerPingTimeoutMs);
+    } catch (err) {
+      quorum = { state: 'unanswered', error: describeError(err) };
+    }
+    if (quorum.state === 'described' && quorum.leaderId !== null) this.quorumLeader = quorum.leaderId;
+    return quorum;
   }
 
   private ruleFor(group: string, topic: string): GroupTopicRule {

@@ -3,6 +3,7 @@
  * immutable data. The observer (src/monitor/observe.ts) builds it through the KafkaAdmin
  * port; detect (pure) turns a snapshot and the previous one into findings.
  */
+import type { ControllerQuorum } from '../kafka/types';
 import type { GroupTopicRule } from './findings';
 
 export interface BrokerState {
@@ -110,6 +111,8 @@ export type KafkaSnapshot =
       readonly groups: readonly GroupState[];
       /** null when the canary is disabled */
       readonly canary: readonly CanaryState[] | null;
+      /** the KRaft controller quorum, asked through a broker that answered this cycle's ping */
+      readonly quorum: ControllerQuorum;
     }
   | {
       readonly ok: false;

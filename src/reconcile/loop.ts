@@ -40,6 +40,8 @@ import { type DetectMemory, type DetectOptions, detect, detectOptionsFor, emptyD
 import { LagSeries } from '../monitor/lag-metrics';
 import { type LagReport, lagReportFromSnapshot } from '../monitor/lag-report';
 import type { KafkaObserver } from '../monitor/observe';
+import type { QuorumView } from '../monitor/quorum';
+import { recordQuorumMetrics } from '../monitor/quorum-metrics';
 import type { KafkaSnapshot } from '../monitor/snapshot';
 import { realTimers, type Timers } from '../util/timers';
 import type { Actor, TermFence } from './actor';
@@ -73,6 +75,8 @@ export class Reconciler {
   private owed: OwedNotification[] = [];
   private memory: DetectMemory = emptyDetectMemory();
   private lastSnapshot: KafkaSnapshot | null = null;
+  /** detect's view of the controller quorum's voters in the cycle of lastSnapshot */
+  private lastQuorum: QuorumView | null = null;
   private timer: unknown;
   private running = false;
   private stopped = true;
@@ -139,6 +143,11 @@ export class Reconciler {
 
   snapshot(): KafkaSnapshot | null {
     return this.lastSnapshot;
+  }
+
+  /** Each voter's lag as detect measured it from the latest snapshot (null when the quorum was not described). */
+  quorumView(): QuorumView | null {
+    return this.lastQuorum;
   }
 
   status(): { leading: boolean; term: number; cycles: number; lastCycleMs: number; stateDirty: boolean; kafka: { ok: boolean; error?: string } | null } {
@@ -313,6 +322,7 @@ export class Reconciler {
     if (!this.opts.leadership.isLeader() || this.opts.leadership.term() !== term) return;
     this.memory = detected.memory;
     this.lastSnapshot = snapshot;
+    this.lastQuorum = detected.quorum;
 
     const changed = decided.state !== this.alertState || decided.notifications.length > 0;
     this.alertState = decided.state;
@@ -327,6 +337,7 @@ export class Reconciler {
     const firing = this.alerts();
     for (const a of this.opts.actors) a.act(fence, { notifications: decided.notifications, firing });
     recordCycleMetrics(metrics, this.lagSeries, snapshot, detected.findings, firing);
+    recordQuorumMetrics(metrics, snapshot, detected.quorum);
     this.cycles++;
     this.lastCycleMs = clock.monotonicMs() - t0;
     metrics.pollDurationSeconds.observe(this.lastCycleMs / 1000);

@@ -19,6 +19,7 @@ import type { Logger } from '../log';
 import type { Metrics } from '../metrics';
 import { GroupLatencyHistory } from '../monitor/latency-history';
 import { KafkaObserver } from '../monitor/observe';
+import { quorumStatus } from '../monitor/quorum';
 import { partitionHealth } from '../monitor/snapshot';
 import { type Leadership, Reconciler } from '../reconcile/loop';
 import { PagingActor } from '../reconcile/paging';
@@ -136,6 +137,8 @@ export function startMonitor(deps: MonitorDeps): Monitor {
       brokerStates: snap.brokers.map((b) => ({ nodeId: b.nodeId, host: b.host, port: b.port, reachable: b.reachable, inMetadata: b.inMetadata, ...(b.error ? { error: b.error } : {}) })),
       partitionHealth: partitionHealth(snap.partitions),
       groups: snap.groups.length,
+      // The KRaft controller quorum: observed, leaderless or not observable (docs/monitoring.md).
+      controllerQuorum: quorumStatus(snap.quorum, reconciler.quorumView()),
       at: new Date(snap.takenAtMs).toISOString(),
     };
   };

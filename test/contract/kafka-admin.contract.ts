@@ -107,6 +107,28 @@ export function kafkaAdminContract(name: string, setup: () => Promise<KafkaAdmin
       assert.equal(res.get('contract-a'), 1);
     });
 
+    it('describes the KRaft controller quorum through a broker: a leader among the voters, each voter at or below its log end', async () => {
+      const md = await fx.admin.metadata();
+      const q = await fx.admin.describeQuorum(md.brokers, 5000);
+      assert.equal(q.state, 'described', JSON.stringify(q));
+      if (q.state !== 'described') return;
+      // the fixtures run three combined broker+controller nodes: the voters are the brokers
+      assert.deepEqual(q.voters.map((v) => v.nodeId), md.brokers.map((b) => b.nodeId));
+      const leader = q.voters.find((v) => v.nodeId === q.leaderId);
+      assert.ok(leader, `leader ${q.leaderId} is a voter`);
+      assert.ok(q.leaderEpoch >= 1);
+      // the leader reports itself caught up as of its answer, and holds the longest log
+      assert.ok(leader.lastCaughtUpMs !== null && leader.lastFetchMs !== null);
+      for (const v of q.voters) {
+        assert.ok(v.logEndOffset !== null && leader.logEndOffset !== null && v.logEndOffset <= leader.logEndOffset, `voter ${v.nodeId} at ${v.logEndOffset}`);
+      }
+      assert.ok(q.highWatermark !== null && leader.logEndOffset !== null && q.highWatermark <= leader.logEndOffset);
+    });
+
+    it('a quorum asked through no broker is unanswered, not an exception', async () => {
+      assert.equal((await fx.admin.describeQuorum([], 1000)).state, 'unanswered');
+    });
+
     it('a partition that does not exist gets an error, not an exception', async () => {
       const [end] = await fx.admin.endOffsets([{ topic: 'contract-missing', partition: 0 }]);
       assert.equal(end?.offset, null);

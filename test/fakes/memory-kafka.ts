@@ -7,6 +7,7 @@ import type {
   BrokerInfo,
   BrokerPing,
   ClusterMetadata,
+  ControllerQuorum,
   GroupDescription,
   GroupListing,
   GroupOffsetsResult,
@@ -39,6 +40,12 @@ export class MemoryKafka implements KafkaAdmin {
   readonly members = new Map<string, number>();
   /** group → its coordinator's node id (absent = the first broker) */
   readonly coordinators = new Map<string, number>();
+  /**
+   * What describeQuorum answers (when asked through at least one broker). Default: no KRaft
+   * quorum, as a ZooKeeper-mode cluster says; tests about the quorum set one
+   * (describedQuorum below).
+   */
+  quorum: ControllerQuorum = { state: 'unobservable', cause: 'not-kraft', reason: 'the in-memory Kafka has no controller quorum unless a test sets one' };
   closed = false;
 
   constructor(brokerCount = 3) {
@@ -164,7 +171,28 @@ export class MemoryKafka implements KafkaAdmin {
     return out;
   }
 
+  async describeQuorum(brokers: readonly BrokerInfo[], _timeoutMs: number): Promise<ControllerQuorum> {
+    if (brokers.length === 0) return { state: 'unanswered', error: 'no broker to send DescribeQuorum to' };
+    return this.quorum;
+  }
+
   async close(): Promise<void> {
     this.closed = true;
   }
+}
+
+/**
+ * A healthy quorum as its leader describes it at `nowMs` (its wall clock): every voter has
+ * fetched and caught up just now, all at log end offset `end`.
+ */
+export function describedQuorum(voterIds: readonly number[], leaderId: number, nowMs: number, opts: { epoch?: number; end?: number } = {}): ControllerQuorum & { state: 'described' } {
+  const end = opts.end ?? 100;
+  return {
+    state: 'described',
+    leaderId,
+    leaderEpoch: opts.epoch ?? 1,
+    highWatermark: end,
+    voters: voterIds.map((nodeId) => ({ nodeId, logEndOffset: end, lastFetchMs: nowMs, lastCaughtUpMs: nowMs })),
+    observers: [],
+  };
 }

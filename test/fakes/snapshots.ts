@@ -3,8 +3,10 @@
  * unit tests and the detect+decide benchmark. Every builder takes the few facts a test is
  * about and fills the rest with a healthy default.
  */
+import type { ControllerQuorum } from '../../src/kafka/types';
 import type { GroupTopicRule } from '../../src/monitor/findings';
 import type { BrokerState, CanaryState, GroupPartitionLag, GroupState, KafkaSnapshot, PartitionState } from '../../src/monitor/snapshot';
+import { describedQuorum } from './memory-kafka';
 
 /** 2025-11-26T10:00:00.000Z */
 export const T0 = Date.UTC(2025, 10, 26, 10, 0, 0);
@@ -95,18 +97,22 @@ export interface SnapshotParts {
   readonly partitions?: readonly PartitionState[];
   readonly groups?: readonly GroupState[];
   readonly canary?: readonly CanaryState[] | null;
+  /** default: voters 1, 2, 3 led by 1, all caught up as of takenAtMs */
+  readonly quorum?: ControllerQuorum;
 }
 
 export function snapshot(parts: SnapshotParts = {}): KafkaSnapshot {
+  const takenAtMs = parts.takenAtMs ?? T0;
   return {
     ok: true,
-    takenAtMs: parts.takenAtMs ?? T0,
+    takenAtMs,
     clusterId: 'vigil-test-cluster-id00',
     controllerId: 1,
     brokers: parts.brokers ?? brokers(1, 2, 3),
     partitions: parts.partitions ?? [],
     groups: parts.groups ?? [],
     canary: parts.canary ?? null,
+    quorum: parts.quorum ?? describedQuorum([1, 2, 3], 1, takenAtMs),
   };
 }
 
@@ -177,9 +183,12 @@ export function syntheticCluster(o: SyntheticClusterOptions): SyntheticCluster {
     brokerStates,
     snapshotAt(cycle: number): KafkaSnapshot {
       const groups = steady.map((g, t) => g ?? groupAt(t, cycle));
+      const takenAtMs = T0 + cycle * 1000;
       return {
-        ok: true, takenAtMs: T0 + cycle * 1000, clusterId: 'synthetic', controllerId: 1,
+        ok: true, takenAtMs, clusterId: 'synthetic', controllerId: 1,
         brokers: brokerStates, partitions, groups, canary: null,
+        // a healthy quorum of three voters, as a dedicated controller quorum reports it
+        quorum: describedQuorum([1001, 1002, 1003], 1001, takenAtMs, { end: 50_000 + cycle * 2 }),
       };
     },
   };

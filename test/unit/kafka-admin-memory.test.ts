@@ -1,8 +1,10 @@
 import { kafkaAdminContract } from '../contract/kafka-admin.contract';
-import { MemoryKafka } from '../fakes/memory-kafka';
+import { MemoryKafka, describedQuorum } from '../fakes/memory-kafka';
 
 kafkaAdminContract('in-memory fake', async () => {
   const kafka = new MemoryKafka();
+  // as the local stack runs it: three combined broker+controller nodes, node 1 leading
+  kafka.quorum = describedQuorum([1, 2, 3], 1, Date.now());
   return {
     admin: kafka,
     createTopic: async (topic, partitions) => kafka.createTopic(topic, partitions),

@@ -23,7 +23,7 @@ function group(name: string, parts: Part[], error?: string): GroupState {
 }
 
 function snapshot(takenAtMs: number, groups: GroupState[]): KafkaSnapshot {
-  return { ok: true, takenAtMs, clusterId: 'c', controllerId: 1, brokers: [], partitions: [], groups, canary: null };
+  return { ok: true, takenAtMs, clusterId: 'c', controllerId: 1, brokers: [], partitions: [], groups, canary: null, quorum: { state: 'unobservable', cause: 'not-kraft', reason: 'not asked' } };
 }
 
 async function series(metrics: ReturnType<typeof createMetrics>, name: string): Promise<Record<string, number>> {
