@@ -37,6 +37,8 @@ export interface DetectOptions {
   readonly defaultLagRule: GroupTopicRule;
   /** ControllerVoterLagging: a KRaft controller voter last caught up with the quorum's leader longer ago than this. */
   readonly voterLagMs: number;
+  /** ControllerQuorumLeaderless: only once the quorum has been without a leader this long. */
+  readonly quorumLeaderlessGraceMs: number;
 }
 
 export const DEFAULT_DETECT_OPTIONS: DetectOptions = {
@@ -52,6 +54,9 @@ export const DEFAULT_DETECT_OPTIONS: DetectOptions = {
   // every 500 ms even when idle); one that has not been for 5 s has missed more than two of
   // Kafka's own 2 s fetch timeouts and would not be elected.
   voterLagMs: 5_000,
+  // Kafka elects a new controller within a second or two of losing one (its own election
+  // timeout is 1 s); a quorum without a leader for 5 s is not an election in progress.
+  quorumLeaderlessGraceMs: 5_000,
 };
 
 /** The options for a compiled config: the defaults, with lag.* as the fallback rule. */
@@ -186,7 +191,7 @@ export function detect(snapshot: KafkaSnapshot, memory: DetectMemory, opts: Dete
   const leaders = scanPartitions(snapshot.partitions, memory.leaders, snapshot.brokers, badBrokers, opts, findings);
   const { lag, stalls } = scanGroups(snapshot, leaders, badBrokers, trouble, memory.stalls, opts, findings);
   for (const f of canaryFindings) findings.push(f);
-  const quorum = detectQuorum(snapshot.quorum, memory.quorum, nowMs, opts.voterLagMs, findings);
+  const quorum = detectQuorum(snapshot.quorum, memory.quorum, nowMs, { voterLagMs: opts.voterLagMs, leaderlessGraceMs: opts.quorumLeaderlessGraceMs }, findings);
   return { findings, memory: { leaders, brokerDownSinceMs, stalls, trouble, quorum: quorum.memory }, lag, quorum: quorum.view };
 }
 

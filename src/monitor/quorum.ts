@@ -64,11 +64,16 @@ export function majorityOf(voters: number): number {
   return Math.floor(voters / 2) + 1;
 }
 
-/**
- * Findings of the controller quorum, pushed onto `findings`. `voterLagMs`: a voter whose
- * last caught-up time is older than this is lagging.
- */
-export function detectQuorum(quorum: ControllerQuorum, memory: QuorumMemory | null, nowMs: number, voterLagMs: number, findings: Finding[]): QuorumResult {
+export interface QuorumDetectOptions {
+  /** a voter whose last caught-up time is older than this is lagging */
+  readonly voterLagMs: number;
+  /** ControllerQuorumLeaderless only after this long without a leader: an election is not an outage */
+  readonly leaderlessGraceMs: number;
+}
+
+/** Findings of the controller quorum, pushed onto `findings`. */
+export function detectQuorum(quorum: ControllerQuorum, memory: QuorumMemory | null, nowMs: number, opts: QuorumDetectOptions, findings: Finding[]): QuorumResult {
+  const { voterLagMs } = opts;
   if (quorum.state === 'unobservable') {
     // Not watchable: nothing to say. What was found before stands until it can be seen again.
     if (memory !== null) for (const f of memory.held) findings.push(f);
@@ -76,12 +81,14 @@ export function detectQuorum(quorum: ControllerQuorum, memory: QuorumMemory | nu
   }
   if (quorum.state === 'unanswered' || quorum.leaderId === null) {
     const sinceMs = memory?.leaderlessSinceMs ?? nowMs;
-    findings.push({
-      kind: 'ControllerQuorumLeaderless',
-      sinceMs,
-      ...(quorum.state === 'unanswered' ? { error: quorum.error } : {}),
-      ...(memory !== null && memory.leaderId !== null ? { lastLeaderId: memory.leaderId, lastEpoch: memory.epoch } : {}),
-    });
+    if (nowMs - sinceMs >= opts.leaderlessGraceMs) {
+      findings.push({
+        kind: 'ControllerQuorumLeaderless',
+        sinceMs,
+        ...(quorum.state === 'unanswered' ? { error: quorum.error } : {}),
+        ...(memory !== null && memory.leaderId !== null ? { lastLeaderId: memory.leaderId, lastEpoch: memory.epoch } : {}),
+      });
+    }
     if (memory !== null) for (const f of memory.held) findings.push(f);
     const next: QuorumMemory = memory === null
       ? { leaderId: null, epoch: -1, epochSinceMs: nowMs, leaderlessSinceMs: sinceMs, lagging: new Map(), held: [] }

@@ -199,16 +199,22 @@ describe('detect: the KRaft controller quorum (docs/design.md §4.7)', () => {
     assert.equal(rs[3]?.quorum?.voters[0]?.lagMs, 6_000);
   });
 
-  it('no leader in the answer, or no answer while brokers answer: ControllerQuorumLeaderless, since the first such cycle, naming the last leader', () => {
+  it('no leader in the answer, or no answer while brokers answer, for longer than an election takes: ControllerQuorumLeaderless, since the first such cycle, naming the last leader', () => {
     const noLeader: ControllerQuorum = { state: 'described', leaderId: null, leaderEpoch: 5, highWatermark: null, voters: [], observers: [] };
     const failed: ControllerQuorum = { state: 'unanswered', error: 'DescribeQuorum failed: 127.0.0.1:9092: no answer within 800 ms' };
-    const rs = cycles(at(T0, quorumAt(T0)), at(T0 + 1_000, noLeader), at(T0 + 2_000, failed), at(T0 + 3_000, quorumAt(T0 + 3_000, {}, { leader: 2, epoch: 6 })));
-    assert.deepEqual(quorumFindings(rs[1] as DetectResult), [{ kind: 'ControllerQuorumLeaderless', sinceMs: T0 + 1_000, lastLeaderId: 1, lastEpoch: 5 }]);
-    assert.deepEqual(quorumFindings(rs[2] as DetectResult), [{ kind: 'ControllerQuorumLeaderless', sinceMs: T0 + 1_000, error: failed.state === 'unanswered' ? failed.error : '', lastLeaderId: 1, lastEpoch: 5 }]);
-    assert.deepEqual(quorumFindings(rs[3] as DetectResult), []);
-    assert.equal(rs[2]?.quorum, null);
-    // a new vigil leader whose first look finds none: no last leader to name
-    assert.deepEqual(quorumFindings(cycles(at(T0, failed))[0] as DetectResult), [{ kind: 'ControllerQuorumLeaderless', sinceMs: T0, error: failed.state === 'unanswered' ? failed.error : '' }]);
+    const grace = DEFAULT_DETECT_OPTIONS.quorumLeaderlessGraceMs;
+    const rs = cycles(at(T0, quorumAt(T0)), at(T0 + 1_000, noLeader), at(T0 + 1_000 + grace - 1, noLeader), at(T0 + 1_000 + grace, noLeader), at(T0 + 2_000 + grace, failed), at(T0 + 3_000 + grace, quorumAt(T0 + 3_000 + grace, {}, { leader: 2, epoch: 6 })));
+    assert.deepEqual(quorumFindings(rs[1] as DetectResult), [], 'an election in progress is not paged');
+    assert.deepEqual(quorumFindings(rs[2] as DetectResult), []);
+    assert.deepEqual(quorumFindings(rs[3] as DetectResult), [{ kind: 'ControllerQuorumLeaderless', sinceMs: T0 + 1_000, lastLeaderId: 1, lastEpoch: 5 }]);
+    assert.deepEqual(quorumFindings(rs[4] as DetectResult), [{ kind: 'ControllerQuorumLeaderless', sinceMs: T0 + 1_000, error: failed.state === 'unanswered' ? failed.error : '', lastLeaderId: 1, lastEpoch: 5 }]);
+    assert.deepEqual(quorumFindings(rs[5] as DetectResult), []);
+    assert.equal(rs[4]?.quorum, null);
+    // a new vigil leader whose first looks find none: no last leader to name
+    assert.deepEqual(quorumFindings(cycles(at(T0, failed), at(T0 + grace, failed))[1] as DetectResult), [{ kind: 'ControllerQuorumLeaderless', sinceMs: T0, error: failed.state === 'unanswered' ? failed.error : '' }]);
+    // a leader again within the grace: nothing was paged, and the next outage is timed afresh
+    const blip = cycles(at(T0, quorumAt(T0)), at(T0 + 1_000, noLeader), at(T0 + 2_000, quorumAt(T0 + 2_000, {}, { leader: 2, epoch: 6 })), at(T0 + 60_000, noLeader), at(T0 + 60_000 + grace, noLeader));
+    assert.deepEqual(blip.map((r) => quorumFindings(r).map((f) => f.kind)), [[], [], [], [], ['ControllerQuorumLeaderless']]);
   });
 
   it('while the quorum cannot be described, the voter findings of the last answer stand (unknown neither fires nor resolves)', () => {
@@ -232,9 +238,10 @@ describe('detect: the KRaft controller quorum (docs/design.md §4.7)', () => {
   });
 
   it('Kafka unreachable: the quorum memory is kept for after the outage', () => {
-    const rs = cycles(at(T0, quorumAt(T0)), unreachableSnapshot(T0 + 1_000), at(T0 + 2_000, { state: 'unanswered', error: 'x' }));
+    const grace = DEFAULT_DETECT_OPTIONS.quorumLeaderlessGraceMs;
+    const rs = cycles(at(T0, quorumAt(T0)), unreachableSnapshot(T0 + 1_000), at(T0 + 2_000, { state: 'unanswered', error: 'x' }), at(T0 + 2_000 + grace, { state: 'unanswered', error: 'x' }));
     assert.equal(rs[1]?.quorum, null);
-    const leaderless = quorumFindings(rs[2] as DetectResult)[0];
+    const leaderless = quorumFindings(rs[3] as DetectResult)[0];
     assert.ok(leaderless?.kind === 'ControllerQuorumLeaderless' && leaderless.lastLeaderId === 1);
   });
 });
