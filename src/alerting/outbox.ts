@@ -39,9 +39,10 @@
  *   receiver never sees `resolved` before `firing`.
  * - One (notification, channel) is sent by at most one call at a time on this node.
  *
- * The caller (the reconcile loop) should persist alert state after `submit` returns:
- * the notification ids are stable, so a leader that dies in between makes its successor
- * decide the same transitions again, and the outbox turns them into no-ops or completes them.
+ * The caller (the reconcile loop, src/reconcile/loop.ts) persists the alert state, with
+ * the notifications decided, before it calls `submit`: the notification ids are stable, so
+ * a leader that dies in between leaves its successor the same notifications to finish, and
+ * the outbox turns what was already sent into no-ops.
  * `deliver` counts vigil_notifications_total; the outbox counts fenced writes.
  */
 import type { Logger } from '../log';
