@@ -52,6 +52,7 @@ export async function runPlan(opts: PlanOptions, out: NodeJS.WritableStream, err
   const kafka = kafkaConfigFromOptions(opts, config?.kafka);
   const admin = new KafkajsAdmin(kafka);
   let plan: Plan;
+  let live = true;
   try {
     const metadata = await admin.metadata();
     const broker = wanted ?? missingBroker(metadata);
@@ -60,7 +61,7 @@ export async function runPlan(opts: PlanOptions, out: NodeJS.WritableStream, err
       err.write('vigil plan: every broker that holds replicas is in the cluster; nothing to restore. Name a broker with --broker <id> to plan for it.\n');
       return 0;
     }
-    const live = metadata.brokers.some((b) => b.nodeId === broker);
+    live = metadata.brokers.some((b) => b.nodeId === broker);
     const kind: Action = action ?? (live ? 'lead-elsewhere' : 'restore-rf');
     if (kind !== 'restore-rf' && !live) {
       throw new VigilError('USAGE', `broker ${broker} is not in the cluster's metadata, so it leads and follows nothing: ${kind} has nothing to move; use --action restore-rf`);
@@ -81,17 +82,23 @@ export async function runPlan(opts: PlanOptions, out: NodeJS.WritableStream, err
     await admin.close();
   }
   out.write(`${JSON.stringify(opts.full ? plan : reassignmentJson(plan), null, opts.full ? 2 : undefined)}\n`);
-  err.write(describePlan(plan));
+  err.write(describePlan(plan, !live));
   return plan.refused ? 1 : 0;
 }
 
 /** The plan for a person: what it does, what it skips, what to run after it. */
-export function describePlan(plan: Plan): string {
+export function describePlan(plan: Plan, brokerGone = false): string {
   const lines = [`vigil plan: ${plan.reason} (${plan.kind}, plan ${plan.id})`];
   if (plan.refused) lines.push(`  REFUSED: ${plan.refused}`);
   for (const s of plan.skipped) lines.push(`  skipped ${s.topic}-${s.partition}: ${s.reason}`);
-  if (plan.throttle) {
+  if (plan.throttle && !brokerGone) {
     lines.push(`  copies data: run kafka-reassign-partitions.sh --execute with --throttle ${plan.throttle.bytesPerSec} (and --verify afterwards, which removes the throttle)`);
+  } else if (plan.throttle) {
+    // the tool sets the rate on every broker of the old and new assignment, the gone one too, and times out on it
+    const rate = plan.throttle.bytesPerSec;
+    lines.push(
+      `  copies data: kafka-reassign-partitions.sh --throttle would also set the rate on broker ${plan.broker}, which is gone, and fail; throttle the live brokers ${plan.throttle.brokers.filter((b) => b !== plan.broker).join(', ')} instead (kafka-configs.sh --alter --entity-type brokers --entity-name <id> --add-config leader.replication.throttled.rate=${rate},follower.replication.throttled.rate=${rate}) and run --execute without --throttle`,
+    );
   }
   if (plan.elections.length > 0) {
     lines.push(`  then elect the preferred leader of ${plan.elections.length} partition${plan.elections.length === 1 ? '' : 's'} (kafka-leader-election.sh --election-type PREFERRED; --full lists them)`);

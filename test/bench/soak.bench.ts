@@ -6,6 +6,7 @@
  * drain, then the oracle (test/harness/soak-oracle.ts) judges every page.
  *
  *   npm run bench -- soak --minutes 3 [--seed N] [--out report.json] [--redis sentinel]
+ *   npm run bench -- soak --rejudge report.json     (the oracle again on a saved run)
  *
  * Needs root (network namespaces, test/harness/netns.ts). The process builds the lab, runs
  * itself again inside the lab's service namespace (`--in-lab <tag>`), where Kafka, Redis,
@@ -482,12 +483,29 @@ async function soak(r: Running, lab: NetLab, rng: Rng, seed: number, minutes: nu
   };
   for (const f of verdict.findings) progress(`FINDING ${JSON.stringify(f)}`);
   for (const e of verdict.edges) progress(`edge ${JSON.stringify(e)}`);
-  if (outFile !== undefined) fs.writeFileSync(outFile, JSON.stringify({ ...line, findings: verdict.findings, edges: verdict.edges, faultLog: faults, exits, openAtEnd }, null, 1));
+  // the timeline too, so a report can be judged again (`--rejudge <file>`) after an oracle fix
+  if (outFile !== undefined) fs.writeFileSync(outFile, JSON.stringify({ ...line, findings: verdict.findings, edges: verdict.edges, faultLog: faults, exits, openAtEnd, timeline }));
   console.log(JSON.stringify(line));
   return verdict;
 }
 
+/** `--rejudge <report.json>`: the oracle's verdict on a saved run's timeline, nothing started. */
+function rejudge(file: string): number {
+  const saved = JSON.parse(fs.readFileSync(file, 'utf8')) as { timeline?: SoakTimeline };
+  if (saved.timeline === undefined) {
+    console.error(`soak: ${file} holds no timeline (written by an older soak); only reports of --out runs since can be judged again`);
+    return 2;
+  }
+  const v = judgeSoak(saved.timeline);
+  for (const f of v.findings) progress(`FINDING ${JSON.stringify(f)}`);
+  const { findings: _f, edges: _e, ...counts } = v;
+  console.log(JSON.stringify({ bench: 'soak', rejudged: file, ...counts, missed: missedTargets(v) }));
+  return missedTargets(v).length === 0 ? 0 : 1;
+}
+
 async function main(): Promise<number> {
+  const again = flag('rejudge');
+  if (again !== undefined) return rejudge(again);
   const tag = flag('in-lab');
   if (tag !== undefined) return inLab(tag);
   return outer();

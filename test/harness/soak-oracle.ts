@@ -173,6 +173,7 @@ export interface OracleReport {
 const LAG_ALERT = '/ConsumerDeliveryLag/';
 const SENDER_FAULTS: readonly FaultKind[] = ['leader-kill', 'leader-stop', 'leader-term', 'peer-partition'];
 const REDIS_FAULTS: readonly FaultKind[] = ['redis-restart-aof', 'redis-restart-wiped', 'sentinel-failover'];
+const RECEIVER_FAULTS: readonly FaultKind[] = ['receiver-down', 'receiver-blackhole', 'receiver-slow'];
 const PAGING_FAULTS: readonly FaultKind[] = [...SENDER_FAULTS, ...REDIS_FAULTS, 'broker-kill', 'broker-pause'];
 
 /** True incidents of one series, with vigil's hysteresis (fire above threshold, resolve below resolveBelow for resolveFor). */
@@ -328,7 +329,9 @@ export function judgeSoak(t: SoakTimeline, o: OracleOptions = {}): OracleReport 
       }
       // a re-send of a page the receiver had answered: the sender did not record it
       const sender = prev.sentBy?.nodeId;
-      const senderFaults = sender === undefined ? [] : faultsIn(SENDER_FAULTS, prev.read.receivedAtMs - senderBeforeMs, at(prev) + senderAfterMs, sender);
+      // A PagerDuty resolve event carries no payload, so its sender is unknown: then a fault of
+      // any replica around the first copy may be what kept the answer from being recorded.
+      const senderFaults = faultsIn(SENDER_FAULTS, prev.read.receivedAtMs - senderBeforeMs, at(prev) + senderAfterMs, sender);
       const redisDown = faultsIn(REDIS_FAULTS, prev.read.receivedAtMs - senderBeforeMs, at(prev) + senderAfterMs);
       const otherSender = n.sentBy?.nodeId !== sender;
       // Leadership moved (no fault needed: a lost quorum under load does it) while the first
@@ -430,7 +433,8 @@ export function judgeSoak(t: SoakTimeline, o: OracleOptions = {}): OracleReport 
       if (!(dueMs < f.endMs) || !(at(n) > f.endMs)) continue;
       // owed before the receiver came back and not answered before: how long after?
       const delayMs = at(n) - f.endMs;
-      const overlapping = faultsIn(PAGING_FAULTS, f.endMs - 1000, at(n)).filter((x) => x.id !== f.id);
+      // another fault on the way (a paging fault, or this receiver failing again) is what the wait measures then
+      const overlapping = [...faultsIn(PAGING_FAULTS, f.endMs - 1000, at(n)), ...faultsIn(RECEIVER_FAULTS, f.endMs - 1000, at(n), f.target)].filter((x) => x.id !== f.id);
       const blackhole = f.kind === 'receiver-blackhole';
       if (overlapping.length > 0) continue;
       if (blackhole) report.worstDelayAfterBlackholeMs = Math.max(report.worstDelayAfterBlackholeMs ?? 0, delayMs);

@@ -37,6 +37,8 @@ describe('vigil plan (issue 7)', () => {
     assert.match(text, /^vigil plan: restore the replication factor of 1 partition that had a replica on broker 3 \(restore-rf, plan restore-rf-3-[0-9a-f]{12}\)$/m);
     assert.match(text, /skipped t-1: no live broker outside its replica set \(3,1,2\)/);
     assert.match(text, /--throttle 1000/);
+    // broker 3 gone: Kafka's tool would try to set the rate on it too
+    assert.match(describePlan(plan, true), /would also set the rate on broker 3, which is gone, and fail; throttle the live brokers 1, 2 instead .*leader.replication.throttled.rate=1000/);
     assert.match(text, /then elect the preferred leader of 1 partition/);
     assert.doesNotMatch(text, /REFUSED/);
   });

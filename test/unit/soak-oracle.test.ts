@@ -167,6 +167,26 @@ describe('soak oracle', () => {
     assert.equal(r.unjudgedPages, 1);
   });
 
+  it('a PagerDuty resolve (no payload, sender unknown) sent again after a replica fault around the first copy is the edge', () => {
+    const term: FaultRecord = { id: 9, kind: 'leader-term', target: 'vigil-3', startMs: T0 + 38_590, endMs: T0 + 41_000 };
+    const pages = [...clean(), pd('resolve', 39_600)];
+    const explained = judgeSoak(timeline(pages, { faults: [term] }));
+    assert.equal(explained.duplicates, 0);
+    assert.equal(explained.atLeastOnceEdge, 1);
+    assert.equal(judgeSoak(timeline(pages)).duplicates, 1, 'without a fault it is a duplicate');
+  });
+
+  it('the wait after a receiver came back is not measured when the same receiver fails again meanwhile', () => {
+    const hole: FaultRecord = { id: 1, kind: 'receiver-blackhole', target: 'pagerduty', startMs: T0 + 15_000, endMs: T0 + 30_000 };
+    const downAgain: FaultRecord = { id: 2, kind: 'receiver-down', target: 'pagerduty', startMs: T0 + 31_000, endMs: T0 + 36_000 };
+    const pages = [webhook('firing', 21_500), pd('trigger', 36_200), webhook('resolved', 38_600), pd('resolve', 38_600)];
+    const r = judgeSoak(timeline(pages, { faults: [hole, downAgain] }));
+    assert.equal(r.lateAfterBack, 0);
+    assert.equal(r.worstDelayAfterBlackholeMs ?? null, null, 'the black hole\'s wait overlapped the second fault');
+    assert.equal(r.worstDelayAfterBackMs, 202, 'the second fault\'s own wait is measured');
+    assert.equal(judgeSoak(timeline(pages, { faults: [hole] })).lateAfterBack, 1, 'alone, the black hole\'s wait is late');
+  });
+
   it('the delay of an owed page after its receiver came back is measured; past 2 s it is late', () => {
     const down: FaultRecord = { id: 1, kind: 'receiver-down', target: 'pagerduty', startMs: T0 + 15_000, endMs: T0 + 30_000 };
     const onTime = judgeSoak(timeline([webhook('firing', 21_500), pd('trigger', 30_800), webhook('resolved', 38_600), pd('resolve', 38_600)], { faults: [down] }));
