@@ -6,12 +6,12 @@
  * (scripts/setup.sh installs both).
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { after, describe, it, type TestContext } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { parse, stringify } from 'yaml';
+import { assertOk, runTool } from '../harness/tools';
 import {
   DEMO_ALERTMANAGER_RECEIVER,
   DEMO_PROMETHEUS_GLOBAL,
@@ -33,25 +33,6 @@ const INPUT = {
   alertmanager: '127.0.0.1:42001',
   self: '127.0.0.1:43001',
 };
-
-/**
- * Runs a validator and returns its exit status and output, or undefined after skipping the
- * test (saying how to get the tool) when it is not installed.
- */
-function validator(t: TestContext, tool: string, args: string[]): { status: number | null; output: string } | undefined {
-  const r = spawnSync(tool, args, { encoding: 'utf8', timeout: 60_000 });
-  if (r.error && (r.error as NodeJS.ErrnoException).code === 'ENOENT') {
-    t.skip(`${tool} is not installed (bash scripts/setup.sh installs it)`);
-    return undefined;
-  }
-  if (r.error) throw r.error;
-  return { status: r.status, output: `${tool} ${args.join(' ')}:\n${r.stdout}\n${r.stderr}` };
-}
-
-function validate(t: TestContext, tool: string, args: string[]): void {
-  const r = validator(t, tool, args);
-  if (r) assert.equal(r.status, 0, r.output);
-}
 
 describe('the demo\'s prometheus.yml (docs/demo.md --with-prometheus)', () => {
   const config = demoPrometheusConfig(INPUT) as Json;
@@ -80,17 +61,17 @@ describe('the demo\'s prometheus.yml (docs/demo.md --with-prometheus)', () => {
     assert.deepEqual(config['global'], DEMO_PROMETHEUS_GLOBAL);
   });
 
-  it('passes promtool check config, which also loads and checks the rule file', (t) => {
+  it('passes promtool check config, which also loads and checks the rule file', () => {
     const file = path.join(tmp, 'prometheus.yml');
     fs.writeFileSync(file, stringify(config));
-    validate(t, 'promtool', ['check', 'config', file]);
+    assertOk(runTool('promtool', 'prometheus', ['check', 'config', file]), 'promtool check config');
   });
 
-  it('a missing rule file fails the check (so the check above is a real one)', (t) => {
+  it('a missing rule file fails the check (so the check above is a real one)', () => {
     const file = path.join(tmp, 'prometheus-bad.yml');
     fs.writeFileSync(file, stringify(demoPrometheusConfig({ ...INPUT, ruleFiles: [path.join(tmp, 'no-such-rules.yml')] })));
-    const r = validator(t, 'promtool', ['check', 'config', file]);
-    if (r) assert.notEqual(r.status, 0, r.output);
+    const r = runTool('promtool', 'prometheus', ['check', 'config', file]);
+    assert.notEqual(r.status, 0, `${r.stdout}\n${r.stderr}`);
   });
 
   it('takes a replica URL as its host:port target', () => {
@@ -108,9 +89,9 @@ describe('the demo\'s alertmanager.yml', () => {
     assert.deepEqual(config['receivers'], [{ name: DEMO_ALERTMANAGER_RECEIVER }]);
   });
 
-  it('passes amtool check-config', (t) => {
+  it('passes amtool check-config', () => {
     const file = path.join(tmp, 'alertmanager.yml');
     fs.writeFileSync(file, stringify(config));
-    validate(t, 'amtool', ['check-config', file]);
+    assertOk(runTool('amtool', 'prometheus-alertmanager', ['check-config', file]), 'amtool check-config');
   });
 });

@@ -17,6 +17,7 @@ import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parse, parseAllDocuments, stringify } from 'yaml';
 import { createMetrics } from '../../src/metrics';
+import { assertOk, runTool as runSharedTool } from '../harness/tools';
 
 const root = path.resolve(__dirname, '..', '..', '..');
 const mainJs = path.join(root, 'dist', 'src', 'cli', 'main.js');
@@ -41,22 +42,9 @@ function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   return { ...env, ...extra };
 }
 
-/**
- * Runs a validator that the project's setup installs (scripts/setup.sh). A missing one is
- * a failure that says how to get it, never a skip: these tests are the only check the
- * deployment files get.
- */
+/** A validator (test/harness/tools.ts), by default in an environment without the deploy variables. */
 function runTool(tool: string, debianPackage: string, args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): SpawnSyncReturns<string> {
-  const r = spawnSync(tool, args, { encoding: 'utf8', cwd: opts.cwd ?? root, env: opts.env ?? cleanEnv(), timeout: 60_000 });
-  if (r.error && (r.error as NodeJS.ErrnoException).code === 'ENOENT') {
-    assert.fail(`${tool} is not installed; run scripts/setup.sh (or apt-get install ${debianPackage}) — the deployment files cannot be validated without it`);
-  }
-  if (r.error) throw r.error;
-  return r;
-}
-
-function assertOk(r: SpawnSyncReturns<string>, what: string): void {
-  assert.equal(r.status, 0, `${what} failed (exit ${r.status}):\n${r.stdout}\n${r.stderr}`);
+  return runSharedTool(tool, debianPackage, args, { ...opts, env: opts.env ?? cleanEnv() });
 }
 
 function checkConfig(file: string, env: Record<string, string>): SpawnSyncReturns<string> {
