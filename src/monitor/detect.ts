@@ -412,27 +412,16 @@ function troubleCause(
   isrOf: (acc: GroupTopicAcc, partition: number) => readonly number[],
 ): { broker: number; partitions: readonly number[]; touch: CauseTouch } | null {
   const breaching = a.breaching as number[];
-  let best: { broker: number; partitions: readonly number[]; touch: CauseTouch } | null = null;
+  type Candidate = { broker: number; partitions: readonly number[]; touch: CauseTouch };
+  let best: Candidate | null = null;
+  // more partitions touched, then bad now over bad within the last minute, then the role, then the lowest id
+  const freshness = (c: Candidate) => (badBrokers.has(c.broker) ? (c.touch.now ? 0 : 1) : 2);
+  const before = (a: Candidate, b: Candidate) =>
+    b.partitions.length - a.partitions.length || freshness(a) - freshness(b) || TOUCH_RANK[a.touch.role] - TOUCH_RANK[b.touch.role] || a.broker - b.broker;
   const better = (broker: number, partitions: readonly number[], touch: CauseTouch): void => {
     if (partitions.length === 0) return;
-    const key = (x: { broker: number; partitions: readonly number[]; touch: CauseTouch }) => [
-      -x.partitions.length,
-      x.touch.now && badBrokers.has(x.broker) ? 0 : badBrokers.has(x.broker) ? 1 : 2,
-      TOUCH_RANK[x.touch.role],
-      x.broker,
-    ];
     const candidate = { broker, partitions, touch };
-    if (best === null) {
-      best = candidate;
-      return;
-    }
-    const [k1, k2] = [key(candidate), key(best)];
-    for (let i = 0; i < k1.length; i++) {
-      if ((k1[i] as number) !== (k2[i] as number)) {
-        if ((k1[i] as number) < (k2[i] as number)) best = candidate;
-        return;
-      }
-    }
+    if (best === null || before(candidate, best) < 0) best = candidate;
   };
   for (const [broker, t] of trouble) {
     const bad = badBrokers.has(broker);
