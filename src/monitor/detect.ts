@@ -416,8 +416,8 @@ function troubleCause(
   let best: Candidate | null = null;
   // more partitions touched, then bad now over bad within the last minute, then the role, then the lowest id
   const freshness = (c: Candidate) => (badBrokers.has(c.broker) ? (c.touch.now ? 0 : 1) : 2);
-  const before = (a: Candidate, b: Candidate) =>
-    b.partitions.length - a.partitions.length || freshness(a) - freshness(b) || TOUCH_RANK[a.touch.role] - TOUCH_RANK[b.touch.role] || a.broker - b.broker;
+  const before = (x: Candidate, y: Candidate) =>
+    y.partitions.length - x.partitions.length || freshness(x) - freshness(y) || TOUCH_RANK[x.touch.role] - TOUCH_RANK[y.touch.role] || x.broker - y.broker;
   const better = (broker: number, partitions: readonly number[], touch: CauseTouch): void => {
     if (partitions.length === 0) return;
     const candidate = { broker, partitions, touch };
