@@ -72,7 +72,8 @@ export function createMetrics(opts: MetricsOptions) {
       labelNames: ['channel'],
       registers: r,
     }),
-    remediationActions: new Counter({ name: 'vigil_remediation_actions_total', help: 'Remediation actions by action and outcome', labelNames: ['action', 'outcome'], registers: r }),
+    remediationActions: new Counter({ name: 'vigil_remediation_actions_total', help: 'Kafka mutations remediation sent, by step (throttle, reassign, elect, unthrottle) and outcome (ok, error)', labelNames: ['action', 'outcome'], registers: r }),
+    remediationPlans: new Counter({ name: 'vigil_remediation_plans_total', help: 'Remediation plans made, by kind and first status (proposed, executing, refused)', labelNames: ['kind', 'status'], registers: r }),
     pollDurationSeconds: new Histogram({
       name: 'vigil_poll_duration_seconds',
       help: 'Duration of one reconcile cycle (observe + detect + decide + act)',

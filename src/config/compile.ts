@@ -85,6 +85,8 @@ export const CONFIG_KEYS = {
   remediation: [
     'mode',
     'brokerDownGrace',
+    'hungAfter',
+    'recoverGrace',
     'maxPartitionMovesPerBroker',
     'allowUncleanElection',
     'maxBrokersDownFraction',
@@ -778,6 +780,8 @@ function buildRemediation(p: Problems, value: unknown): VigilConfig['remediation
   return {
     mode: readEnum(p, 'remediation.mode', m['mode'], REMEDIATION_MODES, d.mode),
     brokerDownGraceMs: readDuration(p, 'remediation.brokerDownGrace', m['brokerDownGrace'], d.brokerDownGraceMs),
+    hungAfterMs: readDuration(p, 'remediation.hungAfter', m['hungAfter'], d.hungAfterMs),
+    recoverGraceMs: readDuration(p, 'remediation.recoverGrace', m['recoverGrace'], d.recoverGraceMs),
     maxPartitionMovesPerBroker: readInteger(p, 'remediation.maxPartitionMovesPerBroker', m['maxPartitionMovesPerBroker'], d.maxPartitionMovesPerBroker),
     allowUncleanElection: readBoolean(p, 'remediation.allowUncleanElection', m['allowUncleanElection'], d.allowUncleanElection),
     maxBrokersDownFraction: readFraction(p, 'remediation.maxBrokersDownFraction', m['maxBrokersDownFraction'], d.maxBrokersDownFraction),

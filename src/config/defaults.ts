@@ -55,6 +55,10 @@ export const DEFAULTS = {
   remediation: {
     mode: 'dry-run' as RemediationMode,
     brokerDownGraceMs: 600_000,
+    // Longer than a young-generation GC pause or a brief network blip, well short of
+    // Kafka's own broker.session.timeout.ms (9 s): a 2 s silence is an outage, not a pause.
+    hungAfterMs: 2_000,
+    recoverGraceMs: 300_000,
     maxPartitionMovesPerBroker: 5,
     allowUncleanElection: false,
     // With 3 brokers: one down may be healed, two down is an outage people handle.

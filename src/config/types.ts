@@ -192,6 +192,10 @@ export interface VigilConfig {
   readonly remediation: {
     readonly mode: RemediationMode;
     readonly brokerDownGraceMs: number;
+    /** A broker in the metadata that has answered nothing this long is hung: moved off (docs/design.md §5). */
+    readonly hungAfterMs: number;
+    /** A broker vigil moved partitions off gets them back after being healthy this long. */
+    readonly recoverGraceMs: number;
     readonly maxPartitionMovesPerBroker: number;
     readonly allowUncleanElection: boolean;
     /** Refuse automated moves when more than this fraction of brokers is down. */

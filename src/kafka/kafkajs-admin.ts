@@ -589,7 +589,7 @@ function readMetadata(d: KafkajsDecoder, version: 5 | 8): RawMetadata {
 }
 
 /** Metadata v5: all topics (null list), no auto-creation; partition errors kept per partition. */
-const METADATA_V5 = {
+export const METADATA_V5 = {
   apiKey: API_KEYS.Metadata as number,
   apiVersion: 5,
   apiName: 'Metadata',

@@ -1,6 +1,7 @@
 /**
  * Actors run the side effects of the act step (docs/design.md §1, step 3): the outbox with
- * its Alertmanager refresher (./paging.ts) today, the remediation executor later (issue 7).
+ * its Alertmanager refresher (./paging.ts) and the remediation executor
+ * (src/remediation/executor.ts).
  * The loop hands each one its work after the state that owes the work is stored, and never
  * waits for it: an actor's sends run off the cycle's path, so a slow receiver or a slow
  * Kafka request never stalls monitoring.
@@ -13,6 +14,8 @@
  * alone nor records anything after its successor raised the fence.
  */
 import type { Alert, Notification } from '../alerting/types';
+import type { Finding } from '../monitor/findings';
+import type { KafkaSnapshot } from '../monitor/snapshot';
 
 /** The term an actor acts in, and whether it still may. */
 export interface TermFence {
@@ -33,6 +36,9 @@ export interface Decision {
   readonly notifications: readonly Notification[];
   /** every alert firing after decide */
   readonly firing: readonly Alert[];
+  /** what detect found this cycle, and the snapshot it found it in (the remediation policy reads both) */
+  readonly findings: readonly Finding[];
+  readonly snapshot: KafkaSnapshot;
 }
 
 export interface Actor {

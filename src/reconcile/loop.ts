@@ -335,7 +335,7 @@ export class Reconciler {
     }
     const fence = this.fence(term);
     const firing = this.alerts();
-    for (const a of this.opts.actors) a.act(fence, { notifications: decided.notifications, firing });
+    for (const a of this.opts.actors) a.act(fence, { notifications: decided.notifications, firing, findings: detected.findings, snapshot });
     recordCycleMetrics(metrics, this.lagSeries, snapshot, detected.findings, firing);
     recordQuorumMetrics(metrics, snapshot, detected.quorum);
     this.cycles++;

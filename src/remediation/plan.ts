@@ -86,6 +86,11 @@ export interface PlanContext {
   readonly avoid?: ReadonlySet<number>;
   /** Internal topics (__consumer_offsets, ...) are included unless false. */
   readonly includeInternal?: boolean;
+  /**
+   * Partitions (`topic/partition`) the plan must leave alone, with the reason (the
+   * executor's cooldown): listed in `skipped`, never moved or elected.
+   */
+  readonly exclude?: ReadonlyMap<string, string>;
 }
 
 interface Scoped {
@@ -136,7 +141,17 @@ export function planEvict(ctx: PlanContext, broker: number): Plan {
     const restIsr = p.isr.filter((r) => r !== broker);
     const minIsr = ctx.minIsr?.get(topic) ?? 1;
     if (restIsr.length < Math.max(1, minIsr)) {
-      skipped.push({ topic, partition: p.partition, reason: `the rest of the ISR (${restIsr.join(',') || 'none'}) would be below min.insync.replicas ${minIsr}` });
+      const reason = `the rest of the ISR (${restIsr.join(',') || 'none'}) would be below min.insync.replicas ${minIsr}`;
+      // it stays in the set; where it leads and another in-sync replica can, that one leads
+      const next = p.leader === broker ? restIsr[0] : undefined;
+      if (next === undefined) {
+        skipped.push({ topic, partition: p.partition, reason });
+        continue;
+      }
+      const to = [next, ...p.replicas.filter((r) => r !== next && r !== broker), broker];
+      if (!same(to, p.replicas)) moves.push({ topic, partition: p.partition, from: p.replicas, to });
+      elections.push({ topic, partition: p.partition });
+      skipped.push({ topic, partition: p.partition, reason: `${reason}: kept as the last replica, led by ${next} instead` });
       continue;
     }
     // in-sync members first, in their current order, so the preferred leader is one of them
@@ -225,6 +240,15 @@ function finish(
   copies: boolean,
 ): Plan {
   const order = (a: PartitionRef, b: PartitionRef) => (a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : a.partition - b.partition);
+  if (ctx.exclude && ctx.exclude.size > 0) {
+    const reasonOf = (r: PartitionRef) => ctx.exclude?.get(`${r.topic}/${r.partition}`);
+    for (const r of [...moves, ...elections.filter((e) => !moves.some((m) => m.topic === e.topic && m.partition === e.partition))]) {
+      const reason = reasonOf(r);
+      if (reason !== undefined) skipped.push({ topic: r.topic, partition: r.partition, reason });
+    }
+    moves = moves.filter((m) => reasonOf(m) === undefined);
+    elections = elections.filter((e) => reasonOf(e) === undefined);
+  }
   moves.sort(order);
   elections.sort(order);
   skipped.sort(order);

@@ -23,6 +23,9 @@ import { quorumStatus } from '../monitor/quorum';
 import { partitionHealth } from '../monitor/snapshot';
 import { type Leadership, Reconciler } from '../reconcile/loop';
 import { PagingActor } from '../reconcile/paging';
+import { RemediationActor } from '../remediation/executor';
+import { KafkaRemediation } from '../kafka/remediation-kafka';
+import { requireAdminToken } from '../http/auth';
 import { RedisStateStore } from '../state/redis-store';
 import { type Clock, systemClock } from '../util/clock';
 import type { Replica } from './replica';
@@ -96,7 +99,16 @@ export function startMonitor(deps: MonitorDeps): Monitor {
     clock,
   );
   const paging = new PagingActor({ outbox, nodeId: config.node.id, logger: logger.child({ component: 'reconcile' }), ...(refresher ? { refresher } : {}) });
-  const reconciler = new Reconciler({ config, observer, store, actors: [paging], leadership, metrics, logger, clock });
+  const remediation = new RemediationActor({
+    kafka: new KafkaRemediation(config.kafka, logger.child({ component: 'kafka-remediation' })),
+    store,
+    config: config.remediation,
+    nodeId: config.node.id,
+    clock,
+    metrics,
+    logger,
+  });
+  const reconciler = new Reconciler({ config, observer, store, actors: [paging, remediation], leadership, metrics, logger, clock });
 
   deps.leaderRoute(
     'GET',
@@ -120,6 +132,24 @@ export function startMonitor(deps: MonitorDeps): Monitor {
       }
     },
   );
+
+  // Remediation plans (docs/remediation.md): the leader's, read from Redis in its term.
+  deps.leaderRoute('GET', '/api/v1/plans', ({ res }) => sendJson(res, 200, remediation.view()));
+  deps.leaderRoute('POST', '/api/v1/plans/:id/execute', async ({ req, res, params }) => {
+    requireAdminToken(req, config.http.adminToken);
+    const term = leadership.term();
+    const out = await remediation.execute({ term, mayAct: () => stillLeading(term) }, params['id'] ?? '');
+    switch (out.status) {
+      case 'executing':
+        return sendJson(res, 202, { plan: out.record });
+      case 'not-found':
+        throw new HttpError(404, 'PLAN_NOT_FOUND', `no plan ${params['id']} (GET /api/v1/plans lists them; a plan whose cause is gone is dropped)`);
+      case 'not-proposed':
+        throw new HttpError(409, 'PLAN_NOT_PROPOSED', `plan ${out.record.plan.id} is ${out.record.status}${out.record.reason ? ` (${out.record.reason})` : ''}: only a proposed plan can be executed`);
+      case 'unavailable':
+        throw new HttpError(503, 'REMEDIATION_UNAVAILABLE', out.reason);
+    }
+  });
 
   const kafkaStatus = (): Record<string, unknown> => {
     const snap = reconciler.snapshot();

@@ -89,6 +89,8 @@ describe('a full config (the docs/design.md §7 example) compiles', () => {
       remediation: {
         mode: 'dry-run',
         brokerDownGraceMs: 600_000,
+        hungAfterMs: 2_000,
+        recoverGraceMs: 300_000,
         maxPartitionMovesPerBroker: 5,
         allowUncleanElection: false,
         maxBrokersDownFraction: 0.5,

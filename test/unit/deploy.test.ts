@@ -511,6 +511,8 @@ const LABEL_VALUES: Record<string, Record<string, string[]>> = {
   vigil_kafka_brokers: { state: ['up', 'down'] },
   vigil_kafka_partitions: { state: ['total', 'offline', 'under_replicated', 'under_min_isr'] },
   vigil_notifications_total: { outcome: ['delivered', 'failed', 'rejected', 'aborted'] },
+  vigil_remediation_actions_total: { action: ['throttle', 'reassign', 'elect', 'unthrottle'], outcome: ['ok', 'error'] },
+  vigil_remediation_plans_total: { kind: ['lead-elsewhere', 'evict', 'give-back', 'restore-rf'], status: ['proposed', 'executing', 'refused'] },
 };
 
 interface Query {

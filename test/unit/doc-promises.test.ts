@@ -503,7 +503,8 @@ describe('the doc reader', () => {
     assert.equal(isConfigKey('peers[].peerUrl'), true);
     assert.equal(isConfigKey('redis.sentinel.sentinelTls.ca'), true);
     assert.equal(isConfigKey('lag.overrides[].nope'), false);
-    assert.equal(isConfigKey('remediation.hungAfter'), false);
+    assert.equal(isConfigKey('remediation.hungAfter'), true);
+    assert.equal(isConfigKey('remediation.hungAfterMs'), false);
     const table: RouteEntry[] = [{ method: 'GET', segments: ['api', 'v1', 'lag'] }, { method: 'POST', segments: ['internal', '*'] }, { method: 'GET', segments: ['x', ':id'] }];
     assert.equal(routed(table, '/api/v1/lag', 'GET'), true);
     assert.equal(routed(table, '/api/v1/lag', 'POST'), false);

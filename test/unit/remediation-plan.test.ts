@@ -78,13 +78,20 @@ describe('remediation plans (issue 7)', () => {
     const plan = planEvict(ctx(md, { minIsr: new Map([['a', 2]]) }), 3);
     assert.deepEqual(plan.moves, [
       { topic: 'a', partition: 0, from: [1, 3, 2], to: [1, 2] },
+      // min.insync.replicas forbids dropping 3 where it leads: it stays, last, and another in-sync replica leads
+      { topic: 'a', partition: 1, from: [3, 1], to: [1, 3] },
+      { topic: 'a', partition: 2, from: [3, 1, 2], to: [2, 1, 3] },
       // led by 3, 1 out of sync: the in-sync 2 goes first
       { topic: 'b', partition: 0, from: [3, 1, 2], to: [2, 1] },
     ]);
-    assert.deepEqual(plan.elections, [{ topic: 'b', partition: 0 }]);
+    assert.deepEqual(plan.elections, [
+      { topic: 'a', partition: 1 },
+      { topic: 'a', partition: 2 },
+      { topic: 'b', partition: 0 },
+    ]);
     assert.deepEqual(plan.skipped, [
-      { topic: 'a', partition: 1, reason: 'the rest of the ISR (1) would be below min.insync.replicas 2' },
-      { topic: 'a', partition: 2, reason: 'the rest of the ISR (2) would be below min.insync.replicas 2' },
+      { topic: 'a', partition: 1, reason: 'the rest of the ISR (1) would be below min.insync.replicas 2: kept as the last replica, led by 1 instead' },
+      { topic: 'a', partition: 2, reason: 'the rest of the ISR (2) would be below min.insync.replicas 2: kept as the last replica, led by 2 instead' },
     ]);
     assert.equal(plan.throttle, null, 'dropping a replica copies nothing');
     // with min.insync.replicas 1 everywhere, every in-sync set loses broker 3; a-3 (3 out of sync) is untouched

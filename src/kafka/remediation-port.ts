@@ -1,0 +1,24 @@
+/**
+ * What the remediation executor needs from Kafka (docs/design.md §5): fresh metadata, the
+ * reassignments in flight, and the four mutations — as plain data, so the executor's
+ * logic is tested against an in-memory cluster and the adapter
+ * (./remediation-kafka.ts) against real brokers.
+ *
+ * `avoid`: brokers the request must not be sent through (the sick broker itself: a hung
+ * broker accepts the connection and answers nothing, so a request sent through it waits
+ * out its whole timeout). KRaft brokers forward admin requests to the active controller,
+ * so any other live broker serves.
+ */
+import type { ConfigResourceChange, ConfigResourceOutcome, ElectionType, OngoingReassignment, PartitionOutcome, ReassignmentTarget } from './admin-mutations';
+import type { ClusterMetadata, TopicPartition } from './types';
+
+export interface RemediationKafka {
+  metadata(avoid: ReadonlySet<number>): Promise<ClusterMetadata>;
+  /** Effective min.insync.replicas per topic (topics missing from the answer count as 1). */
+  minIsr(topics: readonly string[], avoid: ReadonlySet<number>): Promise<ReadonlyMap<string, number>>;
+  listReassignments(avoid: ReadonlySet<number>): Promise<OngoingReassignment[]>;
+  alterReassignments(targets: readonly ReassignmentTarget[], avoid: ReadonlySet<number>): Promise<PartitionOutcome[]>;
+  electLeaders(type: ElectionType, partitions: readonly TopicPartition[], avoid: ReadonlySet<number>): Promise<PartitionOutcome[]>;
+  alterConfigs(changes: readonly ConfigResourceChange[], avoid: ReadonlySet<number>): Promise<ConfigResourceOutcome[]>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,372 @@
+/**
+ * The remediation executor (src/remediation/executor.ts) against an in-memory cluster and
+ * the in-memory state store: which plans it makes from detect's findings, each mode, the
+ * guards, give-back, and the fencing — a deposed leader sends nothing, a new leader
+ * finishes a plan exactly once. The same behaviour against real Kafka and Redis is in
+ * test/integration/remediation.test.ts.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { DEFAULTS } from '../../src/config/defaults';
+import type { VigilConfig } from '../../src/config/types';
+import { silentLogger } from '../../src/log';
+import { createMetrics } from '../../src/metrics';
+import { detect, emptyDetectMemory } from '../../src/monitor/detect';
+import type { BrokerState, KafkaSnapshot } from '../../src/monitor/snapshot';
+import type { TermFence } from '../../src/reconcile/actor';
+import { RemediationActor } from '../../src/remediation/executor';
+import { REMEDIATION_KEY, parseRemediationDoc } from '../../src/remediation/record';
+import { describedQuorum } from '../fakes/memory-kafka';
+import { MemoryRemediationKafka } from '../fakes/memory-remediation';
+import { MemoryStateBackend, type MemoryStateStore } from '../fakes/memory-state';
+import { T0, broker } from '../fakes/snapshots';
+import { waitFor } from '../harness/wait';
+
+type Remediation = VigilConfig['remediation'];
+
+interface Leader {
+  actor: RemediationActor;
+  store: MemoryStateStore;
+  term: number;
+  leading: boolean;
+  fence(): TermFence;
+}
+
+class World {
+  readonly backend = new MemoryStateBackend();
+  readonly kafka = new MemoryRemediationKafka([1, 2, 3]);
+  nowMs = T0;
+  readonly metrics = createMetrics({ nodeId: 'a', cluster: 'test' });
+  /** brokers that answer nothing (still in the metadata) since when */
+  readonly hung = new Map<number, number>();
+  /** report the controller quorum leaderless (detect needs its grace across cycles; injected here) */
+  quorumLeaderless = false;
+
+  constructor(readonly remediation: Partial<Remediation> = {}) {
+    // 6 partitions over 3 brokers, RF 3; broker 3 leads orders-2 and orders-5
+    for (let p = 0; p < 6; p++) this.kafka.add('orders', p, [1, 2, 3].map((_, i) => ((p + i) % 3) + 1));
+  }
+
+  async leader(nodeId: string, term: number): Promise<Leader> {
+    const store = this.backend.connect('test');
+    await waitFor(() => store.isUp(), { timeoutMs: 1000, what: 'the fake store to connect' });
+    assert.equal((await store.raiseFence(term)).status, 'ok');
+    const clock = { wallMs: () => this.nowMs, monotonicMs: () => this.nowMs };
+    const actor = new RemediationActor({
+      kafka: this.kafka,
+      store,
+      config: { ...DEFAULTS.remediation, mode: 'auto', maxPartitionMovesPerBroker: 10, hungAfterMs: 2_000, recoverGraceMs: 60_000, cooldownMs: 300_000, ...this.remediation },
+      nodeId,
+      clock,
+      metrics: this.metrics,
+      logger: silentLogger,
+    });
+    const l: Leader = {
+      actor,
+      store,
+      term,
+      leading: true,
+      fence: () => ({ term: l.term, mayAct: () => l.leading }),
+    };
+    actor.takeOver(l.fence());
+    await actor.idle();
+    return l;
+  }
+
+  snapshot(): KafkaSnapshot {
+    const brokers: BrokerState[] = this.kafka.brokers.map((id) => {
+      const since = this.hung.get(id);
+      return since === undefined ? broker(id) : broker(id, { reachable: false, error: 'request timed out', unreachableSinceMs: since });
+    });
+    const partitions = [...this.kafka.partitions].map(([key, p]) => {
+      const [topic, part] = key.split('/') as [string, string];
+      return { topic, partition: Number(part), leader: p.leader, replicas: [...p.replicas], isr: [...p.isr], offlineReplicas: [], minIsr: 2 };
+    });
+    const quorum = describedQuorum([1, 2, 3], 1, this.nowMs);
+    return { ok: true, takenAtMs: this.nowMs, clusterId: 'mem', controllerId: 1, brokers, partitions, groups: [], canary: null, quorum };
+  }
+
+  /** One reconcile cycle's act step, with detect's real findings; waits for the pass. */
+  async cycle(l: Leader): Promise<void> {
+    const snapshot = this.snapshot();
+    const { findings } = detect(snapshot, emptyDetectMemory());
+    if (this.quorumLeaderless) findings.push({ kind: 'ControllerQuorumLeaderless', sinceMs: this.nowMs - 10_000, lastLeaderId: 1, lastEpoch: 7 });
+    l.actor.act(l.fence(), { notifications: [], firing: [], findings, snapshot });
+    await l.actor.idle();
+  }
+
+  /** Broker 3 hangs and is evicted, then answers again; the clock moves on by `healthyMs`. */
+  async evictThenRecover(l: Leader, healthyMs: number): Promise<void> {
+    this.hung.set(3, this.nowMs - 3_000);
+    await this.cycle(l);
+    this.hung.clear();
+    await this.cycle(l);
+    this.nowMs += healthyMs;
+  }
+
+  async doc(store: MemoryStateStore) {
+    const stored = await store.readAlertState(REMEDIATION_KEY);
+    assert.ok(stored, 'a remediation document in the store');
+    return parseRemediationDoc(stored.data);
+  }
+
+  replicasOf(): string[] {
+    return [...this.kafka.partitions].map(([k, p]) => `${k}=${p.replicas.join(',')}@${p.leader}`);
+  }
+
+  actions(outcome: string): number {
+    const m = this.metrics.remediationActions as unknown as { hashMap: Record<string, { value: number; labels: Record<string, string> }> };
+    return Object.values(m.hashMap).filter((v) => v.labels['outcome'] === outcome).reduce((a, v) => a + v.value, 0);
+  }
+}
+
+describe('remediation executor', () => {
+  it('auto: a broker hung for hungAfter is evicted from its in-sync replica sets and its partitions led elsewhere; a shorter pause moves nothing', async () => {
+    const w = new World();
+    const l = await w.leader('a', 1);
+    w.hung.set(3, w.nowMs);
+    w.nowMs += 1_500; // a GC-length pause
+    await w.cycle(l);
+    assert.equal(w.kafka.sent.length, 0, "nothing sent for a pause shorter than hungAfter");
+
+    w.nowMs += 600;
+    await w.cycle(l);
+    // dropping the leader from the replica set makes the controller elect the new first
+    // replica: the election step finds nothing left to elect
+    assert.deepEqual(
+      w.kafka.sent.map((s) => s.api),
+      ['AlterPartitionReassignments'],
+    );
+    for (const [key, p] of w.kafka.partitions) {
+      assert.ok(!p.replicas.includes(3), `${key}: broker 3 dropped (${p.replicas})`);
+      assert.notEqual(p.leader, 3, `${key}: not led by 3`);
+    }
+    const doc = await w.doc(l.store);
+    assert.equal(doc.plans.length, 1);
+    const [rec] = doc.plans;
+    assert.equal(rec?.status, 'done');
+    assert.equal(rec?.plan.kind, 'evict');
+    assert.equal(rec?.approvedBy, 'auto');
+    assert.match(rec?.plan.cause ?? '', /^broker:3 hung \(no answer for 2\.1 s, still in the metadata\)$/);
+    assert.equal(rec?.intent, undefined, 'no intent left open');
+    assert.equal(w.actions('ok'), 1);
+
+    // still hung next cycle: nothing left to move, nothing sent again
+    w.nowMs += 1_000;
+    await w.cycle(l);
+    assert.equal(w.kafka.sent.length, 1);
+  });
+
+  it('dry-run: the plan is proposed and nothing moves until a person executes it; a proposal whose cause is gone is dropped', async () => {
+    const w = new World({ mode: 'dry-run' });
+    const l = await w.leader('a', 1);
+    const before = w.replicasOf();
+    w.hung.set(3, w.nowMs - 3_000);
+    await w.cycle(l);
+    await w.cycle(l);
+    assert.equal(w.kafka.sent.length, 0);
+    assert.deepEqual(w.replicasOf(), before);
+    const view = l.actor.view();
+    assert.equal(view.mode, 'dry-run');
+    assert.equal(view.plans.length, 1, 'proposed once, not once per cycle');
+    const id = view.plans[0]?.plan.id as string;
+    assert.equal(view.plans[0]?.status, 'proposed');
+
+    const out = await l.actor.execute(l.fence(), id);
+    assert.equal(out.status, 'executing');
+    await l.actor.idle();
+    assert.deepEqual(w.kafka.sent.map((s) => s.api), ['AlterPartitionReassignments']);
+    const rec = (await w.doc(l.store)).plans[0];
+    assert.equal(rec?.status, 'done');
+    assert.equal(rec?.approvedBy, 'operator');
+    assert.equal((await l.actor.execute(l.fence(), id)).status, 'not-proposed');
+    assert.equal((await l.actor.execute(l.fence(), 'no-such-plan')).status, 'not-found');
+
+    // a new proposal, then the broker answers again: the proposal is dropped, never run
+    const w2 = new World({ mode: 'dry-run' });
+    const l2 = await w2.leader('a', 1);
+    w2.hung.set(2, w2.nowMs - 3_000);
+    await w2.cycle(l2);
+    w2.hung.clear();
+    await w2.cycle(l2);
+    assert.equal(l2.actor.view().plans[0]?.status, 'dropped');
+    assert.deepEqual(w2.kafka.sent, []);
+  });
+
+  it('off: no plan at all', async () => {
+    const w = new World({ mode: 'off' });
+    const l = await w.leader('a', 1);
+    w.hung.set(3, w.nowMs - 10_000);
+    await w.cycle(l);
+    assert.deepEqual(l.actor.view().plans, []);
+    assert.equal(w.kafka.sent.length, 0);
+    assert.equal(await l.store.readAlertState(REMEDIATION_KEY), undefined);
+  });
+
+  it('give back: after recoverGrace of health the original replica order and preferred leaders return, throttled while broker 3 catches up, and only what vigil changed', async () => {
+    const w = new World();
+    const l = await w.leader('a', 1);
+    const before = w.replicasOf();
+    w.kafka.add('other', 0, [3, 1]); // not in sync on 3? in sync: evicted too; then a person moves it
+    w.hung.set(3, w.nowMs - 3_000);
+    await w.cycle(l);
+    // a person changes other/0 while vigil holds it: give-back must leave it alone
+    await w.kafka.alterReassignments([{ topic: 'other', partition: 0, replicas: [1] }]);
+    const sentBefore = w.kafka.sent.length;
+    w.hung.clear();
+    await w.cycle(l); // healthy from now
+    w.nowMs += 59_000;
+    await w.cycle(l);
+    assert.equal(w.kafka.sent.length, sentBefore, 'nothing before recoverGrace');
+    w.nowMs += 1_000;
+    await w.cycle(l);
+    // broker 3 must catch up: throttle set, reassignment in flight
+    assert.deepEqual(w.kafka.sent.slice(sentBefore).map((s) => s.api), ['IncrementalAlterConfigs', 'AlterPartitionReassignments']);
+    assert.ok(w.kafka.configs.get('broker:3')?.get('follower.replication.throttled.rate'), 'rate set on the broker catching up');
+    assert.equal(w.kafka.ongoing.size, 6);
+    await w.cycle(l);
+    assert.equal(w.kafka.sent.length, sentBefore + 2, 'waits while the copies are in flight');
+    w.kafka.completeCopies();
+    await w.cycle(l);
+    assert.deepEqual(w.kafka.sent.slice(sentBefore + 2).map((s) => s.api), ['ElectLeaders', 'IncrementalAlterConfigs']);
+    w.kafka.partitions.delete('other/0');
+    assert.deepEqual(w.replicasOf(), before, 'order and preferred leaders as before');
+    for (const [resource, cfg] of w.kafka.configs) assert.equal(cfg.size, 0, `${resource}: throttles removed (${[...cfg.keys()]})`);
+    const doc = await w.doc(l.store);
+    const giveBack = doc.plans[0];
+    assert.equal(giveBack?.plan.kind, 'give-back');
+    assert.equal(giveBack?.status, 'done');
+    assert.deepEqual(giveBack?.plan.skipped.map((s) => `${s.topic}-${s.partition}`), ['other-0']);
+    assert.equal(doc.plans[1]?.givenBackBy, giveBack?.plan.id);
+
+    // healthy on: nothing more to give back
+    w.nowMs += 120_000;
+    await w.cycle(l);
+    assert.equal(w.kafka.sent.length, sentBefore + 4);
+  });
+
+  it('cooldown: a broker that hangs again soon after it got its partitions back is not moved off again (no back and forth)', async () => {
+    const w = new World({ recoverGraceMs: 10_000, cooldownMs: 300_000 });
+    const l = await w.leader('a', 1);
+    await w.evictThenRecover(l, 10_000);
+    await w.cycle(l);
+    w.kafka.completeCopies();
+    await w.cycle(l);
+    const sent = w.kafka.sent.length;
+    assert.equal((await w.doc(l.store)).plans[0]?.status, 'done');
+    w.nowMs += 5_000;
+    w.hung.set(3, w.nowMs - 3_000);
+    await w.cycle(l);
+    assert.equal(w.kafka.sent.length, sent, 'every partition is cooling down: nothing sent');
+    // after the cooldown the same hang moves it off again
+    w.nowMs += 300_000;
+    w.hung.set(3, w.nowMs - 3_000);
+    await w.cycle(l);
+    assert.ok(w.kafka.sent.length > sent);
+  });
+
+  it('guards: a foreign reassignment in flight, a leaderless controller quorum, too many brokers down, a plan too large — each refused with its reason, nothing sent, nothing cancelled', async () => {
+    const cases: Array<{ name: string; world: () => World; setup: (w: World) => Promise<void> | void; reason: RegExp }> = [
+      {
+        name: 'foreign',
+        world: () => new World(),
+        setup: async (w) => {
+          w.kafka.add('foreign', 0, [1, 2]);
+          w.kafka.partitions.get('foreign/0')!.isr = [1, 2];
+          await w.kafka.alterReassignments([{ topic: 'foreign', partition: 0, replicas: [1, 2, 3] }]);
+          w.kafka.sent.length = 0;
+        },
+        reason: /^another reassignment is in flight that vigil did not start \(foreign-0\); vigil never cancels it$/,
+      },
+      { name: 'quorum', world: () => new World(), setup: (w) => void (w.quorumLeaderless = true), reason: /controller quorum has no leader/ },
+      {
+        name: 'down',
+        world: () => new World({ maxBrokersDownFraction: 0.3 }),
+        setup: () => undefined,
+        reason: /^1 of 3 brokers are down, more than remediation.maxBrokersDownFraction \(0.3\)/,
+      },
+      { name: 'size', world: () => new World({ maxPlanSize: 2 }), setup: () => undefined, reason: /exceed remediation.maxPlanSize \(2\)/ },
+    ];
+    for (const c of cases) {
+      const w = c.world();
+      const l = await w.leader('a', 1);
+      await c.setup(w);
+      w.hung.set(3, w.nowMs - 3_000);
+      await w.cycle(l);
+      const rec = (await w.doc(l.store)).plans[0];
+      assert.equal(rec?.status, 'refused', c.name);
+      assert.match(rec?.reason ?? '', c.reason, c.name);
+      assert.equal(w.kafka.sent.length, 0, `${c.name}: nothing sent`);
+      if (c.name === 'foreign') assert.equal(w.kafka.ongoing.size, 1, 'the foreign reassignment is still in flight');
+      // refused plans are not made again every cycle
+      await w.cycle(l);
+      assert.equal(l.actor.view().plans.length, 1, `${c.name}: refused once per retry interval`);
+    }
+  });
+
+  it('fencing: a deposed leader records no intent and sends nothing; the new leader finishes the plan exactly once', async () => {
+    const w = new World({ recoverGraceMs: 10_000 });
+    const a = await w.leader('a', 1);
+    // give-back has three requests (throttle, reassign, elect + unthrottle); depose A right
+    // after its first request: B (term 2) raises the fence before A's next step
+    await w.evictThenRecover(a, 10_000);
+    const sentByA: string[] = [];
+    let b: Leader | undefined;
+    w.kafka.onMutation = (m) => {
+      sentByA.push(m.api);
+      if (m.api === 'IncrementalAlterConfigs' && b === undefined) a.leading = false;
+    };
+    await w.cycle(a);
+    w.kafka.onMutation = undefined;
+    assert.deepEqual(sentByA, ['IncrementalAlterConfigs'], 'A stopped after losing its lease');
+    const afterA = w.kafka.sent.length;
+
+    const stored = (await w.doc(a.store)).plans[0];
+    assert.equal(stored?.plan.kind, 'give-back');
+    assert.equal(stored?.status, 'executing', 'the plan is still executing for B to finish');
+    assert.equal(stored?.intent?.step, 'reassign', "A's intent for the step it did not send is on record");
+    assert.equal(stored?.intent?.term, 1);
+
+    // B takes over in term 2 and resumes the plan at that step at once
+    b = await w.leader('b', 2);
+    assert.deepEqual(w.kafka.sent.slice(afterA).map((s) => s.api), ['AlterPartitionReassignments']);
+    const afterB = w.kafka.sent.length;
+    // A's lease looks valid again (the brief overlap the election admits): the fence still stops it
+    a.leading = true;
+    await w.cycle(a);
+    assert.equal(w.kafka.sent.length, afterB, 'A, fenced, sends nothing');
+    await w.cycle(b);
+    w.kafka.completeCopies();
+    await w.cycle(b);
+    const apis = w.kafka.sent.slice(afterA).map((s) => s.api);
+    assert.deepEqual(apis, ['AlterPartitionReassignments', 'ElectLeaders', 'IncrementalAlterConfigs']);
+    const moved = w.kafka.sent.filter((s) => s.api === 'AlterPartitionReassignments').flatMap((s) => s.partitions);
+    // evict moved each partition once, give-back once: no partition is in two give-back requests
+    assert.equal(moved.length, new Set(moved).size * 2);
+    assert.equal((await w.doc(b.store)).plans[0]?.status, 'done');
+    assert.ok(w.metrics.fencedWritesRejected, 'fenced writes are counted');
+  });
+
+  it('Kafka unreachable mid-plan: the step is retried on the next cycle, with nothing lost', async () => {
+    const w = new World();
+    const l = await w.leader('a', 1);
+    w.hung.set(3, w.nowMs - 3_000);
+    w.kafka.down = true;
+    await w.cycle(l);
+    assert.equal((await w.doc(l.store)).plans[0]?.status, 'executing');
+    w.kafka.down = false;
+    await w.cycle(l);
+    assert.equal((await w.doc(l.store)).plans[0]?.status, 'done');
+    for (const p of w.kafka.partitions.values()) assert.ok(!p.replicas.includes(3));
+  });
+
+  it('Redis down: nothing is planned or sent (no intent can be recorded)', async () => {
+    const w = new World();
+    const l = await w.leader('a', 1);
+    w.backend.stop();
+    await waitFor(() => !l.store.isUp(), { timeoutMs: 1000, what: 'the store to report down' });
+    w.hung.set(3, w.nowMs - 3_000);
+    await w.cycle(l);
+    assert.equal(w.kafka.sent.length, 0);
+  });
+});
