@@ -312,10 +312,14 @@ export class RemediationActor implements Actor {
     const { config } = this.opts;
     const metadata = metadataOf(snapshot);
     const minIsr = new Map(snapshot.partitions.map((p) => [p.topic, p.minIsr]));
+    // The cooldown keeps a flapping broker's partitions from moving off it again soon after
+    // they moved (back); it does not hold a further step off the same broker (evict after
+    // lead-elsewhere), nor give-back and restore-rf, which put things back.
     const cooling = new Map<string, string>();
-    if (want.kind !== 'give-back') {
+    if (want.kind === 'evict' || want.kind === 'lead-elsewhere') {
+      const escalating = new Set(changedOffBroker(this.doc, want.broker).moves.map((m) => movedKey(m.topic, m.partition)));
       for (const [k, at] of Object.entries(this.doc.moved)) {
-        if (nowMs - at < config.cooldownMs) cooling.set(k, `moved by vigil ${Math.round((nowMs - at) / 1000)} s ago (remediation.cooldown ${Math.round(config.cooldownMs / 1000)} s)`);
+        if (nowMs - at < config.cooldownMs && !escalating.has(k)) cooling.set(k, `moved by vigil ${Math.round((nowMs - at) / 1000)} s ago (remediation.cooldown ${Math.round(config.cooldownMs / 1000)} s)`);
       }
     }
     const avoid = new Set([...troubled].filter((b) => b !== want.broker));
@@ -327,8 +331,12 @@ export class RemediationActor implements Actor {
         return planLeadElsewhere(ctx, want.broker);
       case 'give-back':
         return planGiveBack(ctx, want.broker, changedOffBroker(this.doc, want.broker).moves);
-      case 'restore-rf':
-        return planRestoreReplicationFactor({ ...ctx, metadata: withEvictedBack(metadata, changedOffBroker(this.doc, want.broker).moves, want.broker) }, want.broker);
+      case 'restore-rf': {
+        const plan = planRestoreReplicationFactor({ ...ctx, metadata: withEvictedBack(metadata, changedOffBroker(this.doc, want.broker).moves, want.broker) }, want.broker);
+        // an evicted partition's move starts from where it is now, not from the virtual set
+        const now = partitionsOf(metadata);
+        return { ...plan, moves: plan.moves.map((m) => ({ ...m, from: now.get(movedKey(m.topic, m.partition))?.replicas ?? m.from })) };
+      }
     }
   }
 

@@ -8,7 +8,6 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { Kafka, logLevel, ConfigResourceTypes } from 'kafkajs';
 import {
   alterPartitionReassignmentsRequest,
   electLeadersRequest,
@@ -19,6 +18,7 @@ import {
 import { KafkaConnections } from '../../src/kafka/kafkajs-wire';
 import { createLogger } from '../../src/log';
 import { withLogsOnFailure } from '../harness/failure';
+import { describeConfigs as describeTopicOrBroker } from '../harness/kafka-configs';
 import { type KafkaCluster, startKafka } from '../harness/kafka';
 import { waitFor } from '../harness/wait';
 
@@ -46,21 +46,7 @@ const partitionOf = async (topic: string, partition: number) => {
   return p;
 };
 
-async function describeConfigs(type: 'topic' | 'broker', name: string, configNames?: string[]): Promise<Map<string, { value: string; isDefault: boolean }>> {
-  const admin = new Kafka({ brokers: cluster.bootstrap, clientId: 'vigil-mutations-check', logLevel: logLevel.NOTHING }).admin();
-  await admin.connect();
-  try {
-    const res = await admin.describeConfigs({
-      // a broker's throttle rates are listed only when asked for by name
-      resources: [{ type: type === 'topic' ? ConfigResourceTypes.TOPIC : ConfigResourceTypes.BROKER, name, ...(configNames ? { configNames } : {}) }],
-      includeSynonyms: false,
-    });
-    const entries = res.resources[0]?.configEntries ?? [];
-    return new Map(entries.map((e) => [e.configName, { value: e.configValue, isDefault: e.isDefault }]));
-  } finally {
-    await admin.disconnect();
-  }
-}
+const describeConfigs = (type: 'topic' | 'broker', name: string, configNames?: string[]) => describeTopicOrBroker(cluster.bootstrap, type, name, configNames);
 
 describe('Kafka mutations over the raw-request layer (issue 7, Kafka wire)', () => {
   it('reorders a replica set, moves leadership with a preferred election, and answers an election that is not needed as success', () =>

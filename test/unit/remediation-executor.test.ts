@@ -12,6 +12,7 @@ import type { VigilConfig } from '../../src/config/types';
 import { silentLogger } from '../../src/log';
 import { createMetrics } from '../../src/metrics';
 import { detect, emptyDetectMemory } from '../../src/monitor/detect';
+import type { Finding } from '../../src/monitor/findings';
 import type { BrokerState, KafkaSnapshot } from '../../src/monitor/snapshot';
 import type { TermFence } from '../../src/reconcile/actor';
 import { RemediationActor } from '../../src/remediation/executor';
@@ -39,6 +40,8 @@ class World {
   readonly metrics = createMetrics({ nodeId: 'a', cluster: 'test' });
   /** brokers that answer nothing (still in the metadata) since when */
   readonly hung = new Map<number, number>();
+  /** brokers gone from the metadata (still reported, as the observer does for brokers it saw before) */
+  readonly gone = new Set<number>();
   /** report the controller quorum leaderless (detect needs its grace across cycles; injected here) */
   quorumLeaderless = false;
 
@@ -78,6 +81,7 @@ class World {
       const since = this.hung.get(id);
       return since === undefined ? broker(id) : broker(id, { reachable: false, error: 'request timed out', unreachableSinceMs: since });
     });
+    for (const id of this.gone) brokers.push(broker(id, { inMetadata: false, reachable: false, error: 'connect ECONNREFUSED', unreachableSinceMs: this.nowMs }));
     const partitions = [...this.kafka.partitions].map(([key, p]) => {
       const [topic, part] = key.split('/') as [string, string];
       return { topic, partition: Number(part), leader: p.leader, replicas: [...p.replicas], isr: [...p.isr], offlineReplicas: [], minIsr: 2 };
@@ -87,9 +91,9 @@ class World {
   }
 
   /** One reconcile cycle's act step, with detect's real findings; waits for the pass. */
-  async cycle(l: Leader): Promise<void> {
+  async cycle(l: Leader, extra: readonly Finding[] = []): Promise<void> {
     const snapshot = this.snapshot();
-    const { findings } = detect(snapshot, emptyDetectMemory());
+    const findings = [...detect(snapshot, emptyDetectMemory()).findings, ...extra];
     if (this.quorumLeaderless) findings.push({ kind: 'ControllerQuorumLeaderless', sinceMs: this.nowMs - 10_000, lastLeaderId: 1, lastEpoch: 7 });
     l.actor.act(l.fence(), { notifications: [], firing: [], findings, snapshot });
     await l.actor.idle();
@@ -345,6 +349,71 @@ describe('remediation executor', () => {
     assert.equal(moved.length, new Set(moved).size * 2);
     assert.equal((await w.doc(b.store)).plans[0]?.status, 'done');
     assert.ok(w.metrics.fencedWritesRejected, 'fenced writes are counted');
+  });
+
+  it('slow broker (a lag cause that answers): leadership moved first; evicted only if groups still lag because of it 10 s later; a consumer cause moves nothing', async () => {
+    const w = new World();
+    const l = await w.leader('a', 1);
+    const lag = (cause: `broker:${number}` | 'consumer'): Finding => ({ kind: 'ConsumerDeliveryLag', group: 'orders-svc', topic: 'orders', partitions: [2], lagSeconds: 14, thresholdMs: 10_000, cause });
+    await w.cycle(l, [lag('consumer')]);
+    assert.equal(w.kafka.sent.length, 0, 'a slow consumer: nothing to move');
+
+    await w.cycle(l, [lag('broker:3')]);
+    const lead = (await w.doc(l.store)).plans[0];
+    assert.equal(lead?.plan.kind, 'lead-elsewhere');
+    assert.equal(lead?.status, 'done');
+    assert.match(lead?.plan.cause ?? '', /^broker:3 slow/);
+    for (const [key, p] of w.kafka.partitions) {
+      assert.notEqual(p.leader, 3, `${key} led elsewhere`);
+      assert.ok(p.replicas.includes(3), `${key} keeps broker 3 (leadership only)`);
+    }
+    w.nowMs += 5_000;
+    await w.cycle(l, [lag('broker:3')]);
+    assert.equal(l.actor.view().plans.length, 1, 'not evicted 5 s later');
+    w.nowMs += 5_000;
+    await w.cycle(l, [lag('broker:3')]);
+    const evict = (await w.doc(l.store)).plans[0];
+    assert.equal(evict?.plan.kind, 'evict');
+    assert.match(evict?.plan.cause ?? '', /still lag because of it 10\.0 s after its leadership moved/);
+    assert.equal(evict?.status, 'done');
+    for (const p of w.kafka.partitions.values()) assert.ok(!p.replicas.includes(3));
+  });
+
+  it('copies are limited to maxPartitionMovesPerBroker in flight per broker; the rest follow as they finish', async () => {
+    const w = new World({ maxPartitionMovesPerBroker: 2, recoverGraceMs: 10_000 });
+    const l = await w.leader('a', 1);
+    await w.evictThenRecover(l, 10_000);
+    await w.cycle(l);
+    const inFlight: number[] = [];
+    for (let i = 0; i < 5 && w.kafka.ongoing.size > 0; i++) {
+      inFlight.push(w.kafka.ongoing.size);
+      w.kafka.completeCopies();
+      await w.cycle(l);
+    }
+    assert.deepEqual(inFlight, [2, 2, 2], 'six copies into broker 3, two at a time');
+    assert.equal((await w.doc(l.store)).plans[0]?.status, 'done');
+  });
+
+  it('restore-rf: a broker gone for brokerDownGrace is replaced, also in the partitions vigil had evicted it from', async () => {
+    const w = new World({ brokerDownGraceMs: 60_000 });
+    w.kafka.brokers.push(4);
+    const l = await w.leader('a', 1);
+    w.hung.set(3, w.nowMs - 3_000);
+    await w.cycle(l); // evicted while hung
+    // Kafka fences it: it leaves the metadata
+    w.kafka.brokers.splice(w.kafka.brokers.indexOf(3), 1);
+    w.hung.delete(3);
+    w.gone.add(3);
+    await w.cycle(l);
+    w.nowMs += 60_000;
+    await w.cycle(l);
+    w.kafka.completeCopies();
+    await w.cycle(l);
+    const restore = (await w.doc(l.store)).plans[0];
+    assert.equal(restore?.plan.kind, 'restore-rf');
+    assert.equal(restore?.status, 'done');
+    for (const [key, p] of w.kafka.partitions) assert.deepEqual([...p.replicas].sort(), [1, 2, 4], `${key} back at 3 replicas on live brokers`);
+    assert.equal((await w.doc(l.store)).plans[1]?.givenBackBy, restore?.plan.id, 'the eviction is settled by the restore');
   });
 
   it('Kafka unreachable mid-plan: the step is retried on the next cycle, with nothing lost', async () => {
