@@ -3,6 +3,10 @@
  * kafkajs's Admin). Every read is batched: one Metadata request, one ListOffsets and one
  * Fetch per partition leader, one OffsetFetch per group on its coordinator. A broker that
  * cannot be reached fails only the partitions it leads; the answer says which and why.
+ *
+ * A broker that failed its latest ping is asked nothing else until a ping to it succeeds
+ * (KafkaAdmin.pingBrokers): a hung broker accepts connections and answers nothing, so each
+ * request would wait out kafka.requestTimeout, and the cycle with it.
  */
 import type { KafkaConfig } from '../config/types';
 import { VigilError, describeError } from '../errors';
@@ -74,6 +78,8 @@ export class KafkajsAdmin implements KafkaAdmin {
   private readonly quorumConnections: KafkaConnections;
   private lastMetadata: ClusterMetadata | null = null;
   private readonly coordinators = new Map<string, string>(); // groupId → broker address
+  /** address → why, for brokers whose latest ping failed */
+  private readonly unanswered = new Map<string, string>();
 
   constructor(config: KafkaConfig, private readonly logger: Logger = silentLogger) {
     this.connections = new KafkaConnections(config, logger);
@@ -85,10 +91,11 @@ export class KafkajsAdmin implements KafkaAdmin {
   async metadata(): Promise<ClusterMetadata> {
     const preferred = this.lastMetadata ? this.lastMetadata.brokers.map(addressOf) : [];
     // Ask the first broker that answers; a broker that connects but then fails the request
-    // is dropped and the next one is tried.
+    // is dropped and the next one is tried. One that failed its ping only when no other
+    // connects: metadata is the one request that may still go to it.
     const failures: string[] = [];
     for (let attempt = 0; attempt < 3; attempt++) {
-      const { address, broker } = await this.connections.connectAny(preferred);
+      const { address, broker } = await this.connections.connectAny(preferred, this.unansweredAddresses());
       try {
         const md = await this.connections.send(broker, METADATA_V5);
         this.lastMetadata = md;
@@ -114,7 +121,7 @@ export class KafkajsAdmin implements KafkaAdmin {
     await Promise.all(
       md.brokers.map(async (b) => {
         try {
-          const broker = await this.connections.connect(addressOf(b));
+          const broker = await this.connect(addressOf(b));
           const res = await broker.listGroups();
           for (const g of res.groups as { groupId: string; protocolType: string }[]) {
             seen.set(g.groupId, { groupId: g.groupId, protocolType: g.protocolType });
@@ -146,7 +153,7 @@ export class KafkajsAdmin implements KafkaAdmin {
     await Promise.all(
       [...byCoordinator].map(async ([address, ids]) => {
         try {
-          const broker = await this.connections.connect(address);
+          const broker = await this.connect(address);
           for (const g of await this.connections.send(broker, describeGroupsV1(ids))) {
             if (g.errorCode !== ERR_NONE) {
               if (COORDINATOR_ERRORS.has(g.errorCode)) this.coordinators.delete(g.groupId);
@@ -177,15 +184,34 @@ export class KafkajsAdmin implements KafkaAdmin {
             const broker = await this.connections.connect(address);
             await this.connections.send(broker, { ...METADATA_NO_TOPICS, requestTimeoutMs: timeoutMs });
           });
+          this.unanswered.delete(address);
           out.set(b.nodeId, { ok: true });
         } catch (err) {
           // a hung broker's connection is useless: the next ping must open a fresh one
           await this.connections.drop(address);
+          this.unanswered.set(address, describeError(err));
           out.set(b.nodeId, { ok: false, error: describeError(err) });
         }
       }),
     );
     return out;
+  }
+
+  /**
+   * The broker at `address`, connected, unless it failed its latest ping: then this fails at
+   * once, as a refused connection would, instead of waiting for a broker that did not answer
+   * a ping to answer a larger request.
+   */
+  private async connect(address: string): Promise<any> {
+    const why = this.unanswered.get(address);
+    if (why !== undefined) {
+      throw new VigilError('KAFKA_UNREACHABLE', `not asked: the broker at ${address} did not answer its last ping (${why}); it is asked again once it answers one`, { retriable: true });
+    }
+    return this.connections.connect(address);
+  }
+
+  private unansweredAddresses(): ReadonlySet<string> {
+    return new Set(this.unanswered.keys());
   }
 
   // ---- the KRaft controller quorum ------------------------------------------------------
@@ -195,6 +221,11 @@ export class KafkajsAdmin implements KafkaAdmin {
     const failures: string[] = [];
     for (const b of brokers) {
       const address = addressOf(b);
+      const why = this.unanswered.get(address);
+      if (why !== undefined) {
+        failures.push(`${address}: not asked, it did not answer its last ping (${why})`);
+        continue;
+      }
       try {
         return await withinMs(timeoutMs, async (): Promise<ControllerQuorum> => {
           const broker = await this.quorumConnections.connect(address);
@@ -224,7 +255,7 @@ export class KafkajsAdmin implements KafkaAdmin {
   async topicMinIsr(topics: readonly string[]): Promise<Map<string, number>> {
     const out = new Map<string, number>();
     if (topics.length === 0) return out;
-    const { address, broker } = await this.connections.connectAny(this.lastMetadata?.brokers.map(addressOf));
+    const { address, broker } = await this.connections.connectAny(this.lastMetadata?.brokers.map(addressOf), this.unansweredAddresses());
     try {
       for (const r of await this.connections.send(broker, describeTopicConfigsV1(topics, ['min.insync.replicas']))) {
         const value = r.errorCode === ERR_NONE ? Number(r.configs.get('min.insync.replicas')) : NaN;
@@ -250,7 +281,7 @@ export class KafkajsAdmin implements KafkaAdmin {
     for (let attempt = 0; attempt < 2; attempt++) {
       try {
         const address = await this.coordinatorOf(groupId, attempt > 0);
-        const broker = await this.connections.connect(address);
+        const broker = await this.connect(address);
         const res = await this.connections.send(broker, offsetFetchV3(groupId));
         if (res.errorCode !== ERR_NONE) {
           lastError = kafkaErrorName(res.errorCode);
@@ -272,9 +303,10 @@ export class KafkajsAdmin implements KafkaAdmin {
   private async coordinatorOf(groupId: string, refresh: boolean): Promise<string> {
     const cached = this.coordinators.get(groupId);
     if (cached && !refresh) return cached;
-    const { broker } = await this.connections.connectAny();
+    const { broker } = await this.connections.connectAny([], this.unansweredAddresses());
     const res = await broker.findGroupCoordinator({ groupId, coordinatorType: 0 });
-    const address = `${res.coordinator.host}:${res.coordinator.port}`;
+    // as addressOf spells it, so that it matches the brokers' addresses (and an IPv6 host works)
+    const address = addressOf(res.coordinator);
     this.coordinators.set(groupId, address);
     return address;
   }
@@ -304,7 +336,7 @@ export class KafkajsAdmin implements KafkaAdmin {
             return;
           }
           try {
-            const broker = await this.connections.connect(addressOf(leader.broker));
+            const broker = await this.connect(addressOf(leader.broker));
             const res = await this.connections.send(broker, listOffsetsV2(tps, timestamp));
             for (const p of res) {
               const key = tpKey(p.topic, p.partition);
@@ -385,7 +417,7 @@ export class KafkajsAdmin implements KafkaAdmin {
           return;
         }
         try {
-          const broker = await this.connections.connect(addressOf(leader.broker));
+          const broker = await this.connect(addressOf(leader.broker));
           const res = await this.connections.send(broker, fetchV4(reqs, partitionBytes));
           const answered = new Set<string>();
           for (const p of res) {
@@ -531,7 +563,7 @@ export async function forEachLimited<T>(items: readonly T[], limit: number, fn: 
 }
 
 /** A broker's host:port, IPv6 hosts in brackets. */
-export function addressOf(b: BrokerInfo): string {
+export function addressOf(b: { readonly host: string; readonly port: number }): string {
   return b.host.includes(':') ? `[${b.host}]:${b.port}` : `${b.host}:${b.port}`;
 }
 

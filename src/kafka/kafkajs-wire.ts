@@ -197,12 +197,14 @@ export class KafkaConnections {
   }
 
   /**
-   * The first bootstrap (or known) address that connects, in order. Fails with
-   * KAFKA_UNREACHABLE naming every address tried and why.
+   * The first bootstrap (or known) address that connects, in order; addresses in `last`
+   * only after every other one failed. Fails with KAFKA_UNREACHABLE naming every address
+   * tried and why.
    */
-  async connectAny(preferred: readonly string[] = []): Promise<{ address: string; broker: any }> {
+  async connectAny(preferred: readonly string[] = [], last: ReadonlySet<string> = new Set()): Promise<{ address: string; broker: any }> {
     const tried: string[] = [];
-    const candidates = [...new Set([...preferred, ...this.handles.keys(), ...this.config.brokers])];
+    const all = [...new Set([...preferred, ...this.handles.keys(), ...this.config.brokers])];
+    const candidates = [...all.filter((a) => !last.has(a)), ...all.filter((a) => last.has(a))];
     for (const address of candidates) {
       try {
         return { address, broker: await this.connect(address) };

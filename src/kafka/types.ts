@@ -151,6 +151,13 @@ export interface KafkaAdmin {
   /**
    * Whether each broker answers a minimal request at its advertised address within
    * timeoutMs — a fresh check every call, never a cached connection state.
+   *
+   * A broker that fails it is asked nothing else until a later ping to it succeeds: a
+   * request that needs it (its partitions' offsets and records, its groups) fails at once
+   * with an answer saying so, as if it were down, and metadata() asks it only when no
+   * other broker connects. A hung broker (one that accepts connections and answers
+   * nothing) thus costs a caller that pings first the ping deadline, not a request timeout
+   * per request.
    */
   pingBrokers(brokers: readonly BrokerInfo[], timeoutMs: number): Promise<Map<number, BrokerPing>>;
   /** Effective min.insync.replicas of each topic (DescribeConfigs, one request). */

@@ -3,12 +3,17 @@
  * KafkaSnapshot. Everything is batched (see src/kafka/kafkajs-admin.ts), so the cost of a
  * cycle grows with brokers and groups, not with partitions × groups in requests:
  *
- *   Metadata 1 · liveness ping 1 per broker · ListGroups 1 per broker · DescribeGroups and
+ *   liveness ping 1 per broker, first · Metadata 1 · ListGroups 1 per broker · DescribeGroups and
  *   OffsetFetch 1 per group · ListOffsets latest 1 per leader · ListOffsets by timestamp
  *   1 per leader per distinct threshold (and resolveBelow) value · Fetch 1 per leader for
  *   the few partitions whose reported seconds need an exact record timestamp.
  *   DescribeQuorum 1 (the KRaft controller quorum, on a connection of its own).
  *   DescribeConfigs (min.insync.replicas) 1 per minute.
+ *
+ * The pings go first, and a broker that fails its ping is asked nothing else this cycle
+ * (KafkaAdmin.pingBrokers): a hung broker — connections accepted, nothing answered — would
+ * hold each request for kafka.requestTimeout; this way it costs the cycle the ping deadline.
+ * What it leads, coordinates or would have listed is then handled as for a dead broker.
  *
  * The rows where a group is behind go through the delivery-latency pipeline
  * (delivery-latency.ts, shared with `vigil lag`): the exact test per partition against
@@ -19,7 +24,7 @@
 import type { VigilConfig } from '../config/types';
 import { lagRuleFor } from '../config/lag-rule';
 import { describeError } from '../errors';
-import type { BrokerInfo, ControllerQuorum, GroupOffsets, GroupOffsetsResult, KafkaAdmin } from '../kafka/types';
+import type { BrokerInfo, BrokerPing, ClusterMetadata, ControllerQuorum, GroupOffsets, GroupOffsetsResult, KafkaAdmin } from '../kafka/types';
 import type { Clock } from '../util/clock';
 import { type NameFilter, nameFilter } from '../util/glob';
 import { DeliveryLatency, type LaggingRow, PartitionIndex, type RowLatency } from './delivery-latency';
@@ -59,6 +64,8 @@ export class KafkaObserver {
   private readonly topicFilter: NameFilter;
   /** brokers seen in any metadata: a broker that leaves the metadata is still reported */
   private readonly knownBrokers = new Map<number, BrokerInfo>();
+  /** the brokers of the last metadata a follower's warm cycle read: its next one pings them first */
+  private warmBrokers: readonly BrokerInfo[] = [];
   private readonly unreachableSince = new Map<number, number>();
   /** groups listed in any cycle and not since deleted */
   private readonly knownGroups = new Set<string>();
@@ -91,7 +98,8 @@ export class KafkaObserver {
    * history warm, so that a new leader's first full cycle reports seconds at once.
    */
   async warm(): Promise<void> {
-    const md = await this.admin.metadata();
+    const { md } = await this.pingThenMetadata(this.warmBrokers);
+    this.warmBrokers = md.brokers;
     const tps = md.topics.filter((t) => !t.isInternal && this.topicFilter(t.topic)).flatMap((t) => t.partitions.map((p) => ({ topic: t.topic, partition: p.partition })));
     const sentMs = this.clock.wallMs();
     const ends = await this.admin.endOffsets(tps);
@@ -110,18 +118,18 @@ export class KafkaObserver {
       mark = t;
     };
     this.lastPhasesMs = phases;
-    let md;
+    let md: ClusterMetadata;
+    let pings: ReadonlyMap<number, BrokerPing>;
     try {
-      md = await this.admin.metadata();
+      ({ md, pings } = await this.pingThenMetadata([...this.knownBrokers.values()], lap));
     } catch (err) {
       return { ok: false, takenAtMs: startedAtMs, error: describeError(err) };
     }
     for (const b of md.brokers) this.knownBrokers.set(b.nodeId, b);
-    lap('metadata');
+    const brokers = this.brokerStates(pings, new Set(md.brokers.map((b) => b.nodeId)), startedAtMs);
 
     const watchedTopics = md.topics.filter((t) => !t.isInternal && this.topicFilter(t.topic));
-    const [brokers, minIsr, listed] = await Promise.all([
-      this.brokerStates(new Set(md.brokers.map((b) => b.nodeId)), startedAtMs),
+    const [minIsr, listed] = await Promise.all([
       this.minIsrFor(watchedTopics.map((t) => t.topic), startedAtMs),
       this.admin.listGroups().then(
         (gs) => new Set(gs.map((g) => g.groupId).filter(this.groupFilter)),
@@ -132,7 +140,7 @@ export class KafkaObserver {
     // lives on: keep asking for groups seen before until their offsets are gone.
     for (const g of listed) this.knownGroups.add(g);
     const groupIds = [...this.knownGroups].sort();
-    lap('brokers+groups');
+    lap('groups');
 
     // Every watched partition gets an index: topic t's partition p is base(t) + p. Per-row
     // work below is array access, not string-keyed maps (100,000 rows a cycle).
@@ -277,9 +285,26 @@ export class KafkaObserver {
     return { thresholdMs: r.thresholdMs, resolveBelowMs: r.resolveBelowMs, resolveForMs: r.resolveForMs, severity: r.severity };
   }
 
-  private async brokerStates(inMetadata: ReadonlySet<number>, nowMs: number): Promise<BrokerState[]> {
+  /**
+   * The pings, then Metadata. `known` are pinged first, so that the metadata and everything
+   * after it go to brokers that answered; brokers the metadata names that were not pinged
+   * at that address (the first cycle, a new broker, a moved one) are pinged right after it,
+   * before anything else is asked of them. Throws when the metadata cannot be read.
+   */
+  private async pingThenMetadata(known: readonly BrokerInfo[], lap?: (name: string) => void): Promise<{ md: ClusterMetadata; pings: Map<number, BrokerPing> }> {
+    const timeoutMs = this.opts.brokerPingTimeoutMs;
+    const pings = known.length > 0 ? await this.admin.pingBrokers(known, timeoutMs) : new Map<number, BrokerPing>();
+    lap?.('ping');
+    const md = await this.admin.metadata();
+    const pinged = new Set(known.map(hostPort));
+    const unpinged = md.brokers.filter((b) => !pinged.has(hostPort(b)));
+    if (unpinged.length > 0) for (const [id, ping] of await this.admin.pingBrokers(unpinged, timeoutMs)) pings.set(id, ping);
+    lap?.('metadata');
+    return { md, pings };
+  }
+
+  private brokerStates(pings: ReadonlyMap<number, BrokerPing>, inMetadata: ReadonlySet<number>, nowMs: number): BrokerState[] {
     const all = [...this.knownBrokers.values()].sort((a, b) => a.nodeId - b.nodeId);
-    const pings = await this.admin.pingBrokers(all, this.opts.brokerPingTimeoutMs);
     return all.map((b) => {
       const ping = pings.get(b.nodeId) ?? { ok: false, error: 'not pinged' };
       if (ping.ok) this.unreachableSince.delete(b.nodeId);
@@ -349,4 +374,8 @@ export class KafkaObserver {
     }
     return { group, state, ...known, partitions, rules: rules ?? new Map() };
   }
+}
+
+function hostPort(b: BrokerInfo): string {
+  return `${b.host}:${b.port}`;
 }

@@ -5,8 +5,9 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { KafkaAdmin } from '../../src/kafka/types';
+import type { BrokerInfo, KafkaAdmin } from '../../src/kafka/types';
 import { probeKey } from '../../src/kafka/types';
+import { waitFor } from '../harness/wait';
 
 export interface KafkaAdminFixture {
   readonly admin: KafkaAdmin;
@@ -14,6 +15,9 @@ export interface KafkaAdminFixture {
   /** Appends records with these CreateTime timestamps to one partition, in order. */
   produce(topic: string, partition: number, timestampsMs: readonly number[]): Promise<void>;
   commit(group: string, topic: string, partition: number, offset: number): Promise<void>;
+  /** Makes a broker hang (accept connections, answer nothing: SIGSTOP) and undoes it. */
+  hang(nodeId: number): Promise<void>;
+  unhang(nodeId: number): Promise<void>;
   teardown(): Promise<void>;
 }
 
@@ -133,6 +137,47 @@ export function kafkaAdminContract(name: string, setup: () => Promise<KafkaAdmin
       const [end] = await fx.admin.endOffsets([{ topic: 'contract-missing', partition: 0 }]);
       assert.equal(end?.offset, null);
       assert.match(end?.error ?? '', /UNKNOWN_TOPIC_OR_PARTITION/);
+    });
+
+    // last: the other cases want every broker answering
+    it('a broker that fails its ping is asked nothing else until a ping succeeds: what needs it fails at once, saying so, and the rest answers', async () => {
+      const md = await fx.admin.metadata();
+      const tps = [0, 1, 2].map((partition) => ({ topic: 'contract-a', partition }));
+      const leaders = new Map((md.topics.find((t) => t.topic === 'contract-a')?.partitions ?? []).map((p) => [p.partition, p.leader]));
+      const coordinators = new Map([...(await fx.admin.describeGroups(['contract-g1', 'contract-g2']))].map(([g, d]) => [g, d.coordinator]));
+      // a broker that leads a partition but not the controller quorum (whose failover would
+      // leave DescribeQuorum unanswered through any broker), a group's coordinator if one is
+      const quorumLeader = (q => (q.state === 'described' ? q.leaderId : null))(await fx.admin.describeQuorum(md.brokers, 5000));
+      const candidates = [...new Set(leaders.values())].filter((id) => id !== quorumLeader);
+      const hung = candidates.find((id) => [...coordinators.values()].includes(id)) ?? (candidates[0] as number);
+      await fx.hang(hung);
+      try {
+        const pings = await fx.admin.pingBrokers(md.brokers, 1000);
+        assert.deepEqual(
+          md.brokers.map((b) => [b.nodeId, pings.get(b.nodeId)?.ok]),
+          md.brokers.map((b) => [b.nodeId, b.nodeId !== hung]),
+        );
+        const ends = await fx.admin.endOffsets(tps);
+        for (const e of ends) {
+          if (leaders.get(e.partition) === hung) assert.match(e.error ?? '', /not asked/, `partition ${e.partition}, led by the hung broker`);
+          else assert.equal(e.error, undefined, `partition ${e.partition}, led by broker ${leaders.get(e.partition)}`);
+        }
+        assert.deepEqual(ends.map((e) => e.offset), ends.map((e) => (leaders.get(e.partition) === hung ? null : [6, 2, 0][e.partition])));
+        const committed = await fx.admin.committedOffsets(['contract-g1', 'contract-g2']);
+        for (const [g, r] of committed) {
+          if (coordinators.get(g) === hung) assert.match('error' in r ? r.error : '', /not asked/, `${g}, coordinated by the hung broker`);
+          else assert.ok('offsets' in r, `${g}, coordinated by broker ${coordinators.get(g)}: ${JSON.stringify(r)}`);
+        }
+        // still named by the metadata (it keeps its session), which a broker that answered gave
+        assert.ok((await fx.admin.metadata()).brokers.some((b) => b.nodeId === hung));
+        const others = md.brokers.filter((b) => b.nodeId !== hung);
+        const quorum = await fx.admin.describeQuorum([md.brokers.find((b) => b.nodeId === hung) as BrokerInfo, ...others], 5000);
+        assert.equal(quorum.state, 'described', `asked through the brokers that answered: ${JSON.stringify(quorum)}`);
+      } finally {
+        await fx.unhang(hung);
+      }
+      await waitFor(async () => (await fx.admin.pingBrokers(md.brokers, 1000)).get(hung)?.ok === true, { timeoutMs: 30_000, what: `broker ${hung} answering its ping again` });
+      assert.deepEqual((await fx.admin.endOffsets(tps)).map((e) => e.offset), [6, 2, 0]);
     });
   });
 }

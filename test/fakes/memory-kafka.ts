@@ -34,6 +34,16 @@ export class MemoryKafka implements KafkaAdmin {
   readonly groups = new Map<string, Map<string, Map<number, number>>>();
   /** brokers that answer nothing (their partitions fail like a dead leader's) */
   readonly down = new Set<number>();
+  /**
+   * Hung brokers (SIGSTOP): they stay in the metadata and accept connections but answer
+   * nothing. A request sent to one would hold its caller for the request timeout; each is
+   * recorded in `waitedOn`, and fails.
+   */
+  readonly hung = new Set<number>();
+  /** `<request>@<broker>` for every request sent to a hung broker, in order */
+  readonly waitedOn: string[] = [];
+  /** brokers whose latest ping failed: asked nothing else until one succeeds (the port's contract) */
+  private readonly unanswered = new Set<number>();
   /** per-topic min.insync.replicas; absent = the broker default, 1 */
   readonly minIsr = new Map<string, number>();
   /** group → number of live members (absent = 0, state Empty) */
@@ -82,6 +92,14 @@ export class MemoryKafka implements KafkaAdmin {
   }
 
   async metadata(): Promise<ClusterMetadata> {
+    // asked in node order, brokers that failed their ping last; a hung one holds the request
+    const asked = this.brokers.filter((b) => !this.down.has(b.nodeId)).sort((a, b) => Number(this.unanswered.has(a.nodeId)) - Number(this.unanswered.has(b.nodeId)) || a.nodeId - b.nodeId);
+    const answering = asked.find((b) => !this.hung.has(b.nodeId));
+    for (const b of asked) {
+      if (b === answering) break;
+      this.waitedOn.push(`Metadata@${b.nodeId}`);
+    }
+    if (asked.length > 0 && !answering) throw new Error(`Metadata request failed on every broker tried (${asked.map((b) => `broker ${b.nodeId}: Request timed out`).join('; ')})`);
     return {
       clusterId: 'memory',
       controllerId: this.brokers.find((b) => !this.down.has(b.nodeId))?.nodeId ?? null,
@@ -101,7 +119,32 @@ export class MemoryKafka implements KafkaAdmin {
   }
 
   async listGroups(): Promise<GroupListing[]> {
-    return [...this.groups.keys()].sort().map((groupId) => ({ groupId, protocolType: '' }));
+    // each broker lists the groups it coordinates
+    const failed = new Set(this.brokers.map((b) => b.nodeId).filter((id) => this.refusal(id, 'ListGroups') !== null));
+    if (failed.size === this.brokers.length && failed.size > 0) throw new Error('could not list consumer groups on any broker');
+    return [...this.groups.keys()]
+      .filter((g) => !failed.has(this.coordinatorOf(g)))
+      .sort()
+      .map((groupId) => ({ groupId, protocolType: '' }));
+  }
+
+  private coordinatorOf(groupId: string): number {
+    return this.coordinators.get(groupId) ?? (this.brokers[0] as BrokerInfo).nodeId;
+  }
+
+  /**
+   * Why broker `id` cannot answer `request` now, or null when it can: it failed its latest
+   * ping (not asked), it is down (the connection fails), or it is hung (the request is sent,
+   * waited on, and times out).
+   */
+  private refusal(id: number, request: string): string | null {
+    if (this.unanswered.has(id)) return `not asked: broker ${id} did not answer its last ping`;
+    if (this.down.has(id)) return `broker ${id}: Connection error`;
+    if (this.hung.has(id)) {
+      this.waitedOn.push(`${request}@${id}`);
+      return `broker ${id}: Request ${request} timed out`;
+    }
+    return null;
   }
 
   async describeGroups(groupIds: readonly string[]): Promise<Map<string, GroupDescription>> {
@@ -109,15 +152,23 @@ export class MemoryKafka implements KafkaAdmin {
       groupIds.map((groupId): [string, GroupDescription] => {
         const members = this.members.get(groupId) ?? 0;
         const state = !this.groups.has(groupId) && members === 0 ? 'Dead' : members > 0 ? 'Stable' : 'Empty';
-        const coordinator = this.coordinators.get(groupId) ?? (this.brokers[0] as BrokerInfo).nodeId;
-        if (this.down.has(coordinator)) return [groupId, { groupId, state: '', members: 0, error: `connect ECONNREFUSED (coordinator ${coordinator})` }];
+        const coordinator = this.coordinatorOf(groupId);
+        const refused = this.refusal(coordinator, 'DescribeGroups');
+        if (refused !== null) return [groupId, { groupId, state: '', members: 0, error: refused }];
         return [groupId, { groupId, state, members, coordinator }];
       }),
     );
   }
 
-  async pingBrokers(brokers: readonly BrokerInfo[], _timeoutMs: number): Promise<Map<number, BrokerPing>> {
-    return new Map(brokers.map((b) => [b.nodeId, this.down.has(b.nodeId) ? { ok: false, error: `connect ECONNREFUSED ${b.host}:${b.port}` } : { ok: true }]));
+  async pingBrokers(brokers: readonly BrokerInfo[], timeoutMs: number): Promise<Map<number, BrokerPing>> {
+    const out = new Map<number, BrokerPing>();
+    for (const b of brokers) {
+      const error = this.down.has(b.nodeId) ? `connect ECONNREFUSED ${b.host}:${b.port}` : this.hung.has(b.nodeId) ? `no answer within ${timeoutMs} ms` : undefined;
+      if (error === undefined) this.unanswered.delete(b.nodeId);
+      else this.unanswered.add(b.nodeId);
+      out.set(b.nodeId, error === undefined ? { ok: true } : { ok: false, error });
+    }
+    return out;
   }
 
   async topicMinIsr(topics: readonly string[]): Promise<Map<string, number>> {
@@ -127,27 +178,33 @@ export class MemoryKafka implements KafkaAdmin {
   async committedOffsets(groupIds: readonly string[]): Promise<Map<string, GroupOffsetsResult>> {
     const out = new Map<string, GroupOffsetsResult>();
     for (const id of groupIds) {
+      const refused = this.refusal(this.coordinatorOf(id), 'OffsetFetch');
+      if (refused !== null) {
+        out.set(id, { error: refused });
+        continue;
+      }
       const g = this.groups.get(id);
       out.set(id, { offsets: new Map([...(g ?? new Map<string, Map<number, number>>())].map(([t, ps]) => [t, new Map(ps)])) });
     }
     return out;
   }
 
-  private answer(tp: TopicPartition, fn: (p: MemPartition) => number): PartitionOffset {
+  private answer(tp: TopicPartition, request: string, fn: (p: MemPartition) => number): PartitionOffset {
     const p = this.topics.get(tp.topic)?.[tp.partition];
     if (!p) return { ...tp, offset: null, error: 'UNKNOWN_TOPIC_OR_PARTITION' };
     if (p.leader < 0) return { ...tp, offset: null, error: 'partition offline (no leader)' };
-    if (this.down.has(p.leader)) return { ...tp, offset: null, error: `broker ${p.leader}: Connection error` };
+    const refused = this.refusal(p.leader, request);
+    if (refused !== null) return { ...tp, offset: null, error: refused };
     return { ...tp, offset: fn(p) };
   }
 
   async endOffsets(partitions: readonly TopicPartition[]): Promise<PartitionOffset[]> {
-    return partitions.map((tp) => this.answer(tp, (p) => p.logStart + p.timestampsMs.length));
+    return partitions.map((tp) => this.answer(tp, 'ListOffsets', (p) => p.logStart + p.timestampsMs.length));
   }
 
   async offsetsForTimestamp(partitions: readonly TopicPartition[], timestampMs: number): Promise<PartitionOffset[]> {
     return partitions.map((tp) =>
-      this.answer(tp, (p) => {
+      this.answer(tp, 'ListOffsets', (p) => {
         const i = p.timestampsMs.findIndex((t) => t >= timestampMs);
         return i < 0 ? Number.POSITIVE_INFINITY : p.logStart + i;
       }),
@@ -157,7 +214,7 @@ export class MemoryKafka implements KafkaAdmin {
   async probeRecords(requests: readonly RecordProbeRequest[]): Promise<Map<string, RecordProbe>> {
     const out = new Map<string, RecordProbe>();
     for (const r of requests) {
-      const a = this.answer(r, () => 0);
+      const a = this.answer(r, 'Fetch', () => 0);
       const key = probeKey(r.topic, r.partition, r.offset);
       if (a.offset === null) {
         out.set(key, { kind: 'unknown', reason: a.error ?? 'unknown' });
@@ -171,8 +228,11 @@ export class MemoryKafka implements KafkaAdmin {
     return out;
   }
 
-  async describeQuorum(brokers: readonly BrokerInfo[], _timeoutMs: number): Promise<ControllerQuorum> {
-    if (brokers.length === 0) return { state: 'unanswered', error: 'no broker to send DescribeQuorum to' };
+  async describeQuorum(brokers: readonly BrokerInfo[], timeoutMs: number): Promise<ControllerQuorum> {
+    // the first broker that connects forwards it; a hung one holds it until the deadline
+    const via = brokers.find((b) => !this.unanswered.has(b.nodeId) && !this.down.has(b.nodeId));
+    if (!via) return { state: 'unanswered', error: 'no broker to send DescribeQuorum to' };
+    if (this.refusal(via.nodeId, 'DescribeQuorum') !== null) return { state: 'unanswered', error: `DescribeQuorum failed: broker ${via.nodeId}: no answer within ${timeoutMs} ms` };
     return this.quorum;
   }
 

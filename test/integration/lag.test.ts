@@ -75,7 +75,15 @@ kafkaAdminContract('kafkajs adapter on real Kafka', async () => {
     connectionTimeoutMs: 3000,
     requestTimeoutMs: 10_000,
   });
-  return { admin: kafkaAdmin, createTopic, produce, commit, teardown: () => kafkaAdmin.close() };
+  return {
+    admin: kafkaAdmin,
+    createTopic,
+    produce,
+    commit,
+    hang: async (id) => cluster.pause(id),
+    unhang: async (id) => cluster.resume(id),
+    teardown: () => kafkaAdmin.close(),
+  };
 });
 
 const vigil = runVigil;

@@ -10,6 +10,8 @@ kafkaAdminContract('in-memory fake', async () => {
     createTopic: async (topic, partitions) => kafka.createTopic(topic, partitions),
     produce: async (topic, partition, ts) => kafka.produce(topic, partition, ts),
     commit: async (group, topic, partition, offset) => kafka.commit(group, topic, partition, offset),
+    hang: async (id) => void kafka.hung.add(id),
+    unhang: async (id) => void kafka.hung.delete(id),
     teardown: async () => kafka.close(),
   };
 });

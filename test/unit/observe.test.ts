@@ -276,4 +276,100 @@ describe('the observer builds a snapshot from Kafka', () => {
     assert.match(g.state, /coordinator unavailable/);
     assert.deepEqual(g.partitions.map((p) => [p.partition, p.committed, p.breach]), [[0, 49, true]]);
   });
+
+  describe('a hung broker: connections accepted, nothing answered (issue 7 item 2; docs/design.md §1)', () => {
+    // broker 1 leads orders/0 and payments/0 and coordinates svc; broker 2 leads orders/1 and coordinates batch
+    function watched(): MemoryKafka {
+      const k = cluster();
+      k.commit('svc', 'orders', 0, 49);
+      k.commit('svc', 'payments', 0, 50);
+      k.commit('batch', 'orders', 1, 55);
+      k.coordinators.set('batch', 2);
+      return k;
+    }
+
+    it('is pinged first and asked nothing else: no request waits on it, it is unreachable since the cycle it hung, and the others are reported', async () => {
+      const k = watched();
+      const clock = new ManualClock();
+      const obs = observer(k, clock);
+      await obs.observe();
+      k.hung.add(1);
+      clock.wall += 1000;
+      const snap = await obs.observe();
+      assert.deepEqual(k.waitedOn, [], 'no request was sent to the hung broker but its ping');
+      assert.ok(snap.ok);
+      const b1 = snap.brokers.find((b) => b.nodeId === 1)!;
+      assert.deepEqual([b1.reachable, b1.inMetadata, b1.unreachableSinceMs, b1.error], [false, true, T0 + 1000, 'no answer within 500 ms']);
+      // broker 2's partition and group: read this cycle
+      const batch = snap.groups.find((g) => g.group === 'batch')!;
+      assert.deepEqual([batch.state, batch.error, batch.coordinator], ['Empty', undefined, 2]);
+      assert.deepEqual(batch.partitions.map((p) => [p.partition, p.committed, p.end, p.error]), [[1, 55, 60, undefined]]);
+      // broker 1's: the group's last commits, its partitions' last end offsets
+      const svc = snap.groups.find((g) => g.group === 'svc')!;
+      assert.match(svc.state, /coordinator unavailable; committed offsets as last seen/);
+      assert.equal(svc.coordinator, 1, 'the coordinator as last known');
+      assert.deepEqual(svc.partitions.map((p) => [p.topic, p.committed, p.end]), [['orders', 49, 60], ['payments', 50, 60]]);
+      for (const p of svc.partitions) assert.match(p.error ?? '', /not asked: broker 1 did not answer its last ping; end offset as last seen/);
+      assert.equal(snap.partitions.find((p) => p.topic === 'orders' && p.partition === 0)?.leader, 1, 'the metadata still names it leader');
+    });
+
+    it('stays unreachable since its first failed ping while it hangs, and is asked again once it answers one', async () => {
+      const k = watched();
+      const clock = new ManualClock();
+      const obs = observer(k, clock);
+      await obs.observe();
+      k.hung.add(1);
+      for (let i = 1; i <= 3; i++) {
+        clock.wall += 1000;
+        const snap = await obs.observe();
+        assert.ok(snap.ok);
+        assert.equal(snap.brokers.find((b) => b.nodeId === 1)?.unreachableSinceMs, T0 + 1000, `cycle ${i}`);
+      }
+      assert.deepEqual(k.waitedOn, []);
+      k.hung.delete(1);
+      clock.wall += 1000;
+      const snap = await obs.observe();
+      assert.ok(snap.ok);
+      const b1 = snap.brokers.find((b) => b.nodeId === 1)!;
+      assert.deepEqual([b1.reachable, b1.unreachableSinceMs], [true, undefined]);
+      const svc = snap.groups.find((g) => g.group === 'svc')!;
+      assert.deepEqual([svc.state, svc.partitions.map((p) => p.error)], ['Empty', [undefined, undefined]]);
+    });
+
+    it('a broker new in the metadata is pinged before anything else is asked of it', async () => {
+      const k = watched();
+      const obs = observer(k, new ManualClock());
+      await obs.observe();
+      k.brokers = [...k.brokers, { nodeId: 4, host: '127.0.0.1', port: 9003, rack: null }];
+      k.hung.add(4);
+      k.coordinators.set('batch', 4);
+      const snap = await obs.observe();
+      assert.deepEqual(k.waitedOn, []);
+      assert.ok(snap.ok);
+      assert.equal(snap.brokers.find((b) => b.nodeId === 4)?.reachable, false);
+    });
+
+    it('a new observer has no broker to ping before its first metadata: that one request is the only one that can wait on it', async () => {
+      const k = watched();
+      k.hung.add(1);
+      const snap = await observer(k, new ManualClock()).observe();
+      assert.deepEqual(k.waitedOn, ['Metadata@1']);
+      assert.ok(snap.ok);
+      assert.equal(snap.brokers.find((b) => b.nodeId === 1)?.reachable, false);
+    });
+
+    it("a follower's warm cycle pings first too: the other partitions' end offsets are recorded without waiting on it", async () => {
+      const k = watched();
+      const clock = new ManualClock();
+      const obs = observer(k, clock);
+      await obs.warm();
+      k.hung.add(1);
+      clock.wall += 1000;
+      k.produce('orders', 1, [clock.wall]);
+      await obs.warm();
+      assert.deepEqual(k.waitedOn, []);
+      assert.equal(obs.history.lastEnd('orders', 1), 61);
+      assert.equal(obs.history.lastEnd('orders', 0), 60);
+    });
+  });
 });
