@@ -34,8 +34,9 @@ export const DEFAULTS = {
     clientId: 'vigil',
     // kafkajs' own default; a refused connection fails at once anyway.
     connectionTimeoutMs: 1_000,
-    // Well under kafkajs' 30 s: the leader polls every second and must notice a hung
-    // broker within a few cycles, not after half a minute.
+    // Well under kafkajs' 30 s. The leader notices a hung broker by its ping and asks it
+    // nothing else (src/monitor/observe.ts); this bounds requests to brokers that answered
+    // it, and `vigil lag`, which does not ping.
     requestTimeoutMs: 5_000,
   },
   monitor: {

@@ -95,7 +95,7 @@ export class KafkajsAdmin implements KafkaAdmin {
     // connects: metadata is the one request that may still go to it.
     const failures: string[] = [];
     for (let attempt = 0; attempt < 3; attempt++) {
-      const { address, broker } = await this.connections.connectAny(preferred, this.unansweredAddresses());
+      const { address, broker } = await this.connections.connectAny(preferred, this.unanswered);
       try {
         const md = await this.connections.send(broker, METADATA_V5);
         this.lastMetadata = md;
@@ -210,10 +210,6 @@ export class KafkajsAdmin implements KafkaAdmin {
     return this.connections.connect(address);
   }
 
-  private unansweredAddresses(): ReadonlySet<string> {
-    return new Set(this.unanswered.keys());
-  }
-
   // ---- the KRaft controller quorum ------------------------------------------------------
 
   async describeQuorum(brokers: readonly BrokerInfo[], timeoutMs: number): Promise<ControllerQuorum> {
@@ -255,7 +251,7 @@ export class KafkajsAdmin implements KafkaAdmin {
   async topicMinIsr(topics: readonly string[]): Promise<Map<string, number>> {
     const out = new Map<string, number>();
     if (topics.length === 0) return out;
-    const { address, broker } = await this.connections.connectAny(this.lastMetadata?.brokers.map(addressOf), this.unansweredAddresses());
+    const { address, broker } = await this.connections.connectAny(this.lastMetadata?.brokers.map(addressOf), this.unanswered);
     try {
       for (const r of await this.connections.send(broker, describeTopicConfigsV1(topics, ['min.insync.replicas']))) {
         const value = r.errorCode === ERR_NONE ? Number(r.configs.get('min.insync.replicas')) : NaN;
@@ -303,7 +299,7 @@ export class KafkajsAdmin implements KafkaAdmin {
   private async coordinatorOf(groupId: string, refresh: boolean): Promise<string> {
     const cached = this.coordinators.get(groupId);
     if (cached && !refresh) return cached;
-    const { broker } = await this.connections.connectAny([], this.unansweredAddresses());
+    const { broker } = await this.connections.connectAny([], this.unanswered);
     const res = await broker.findGroupCoordinator({ groupId, coordinatorType: 0 });
     // as addressOf spells it, so that it matches the brokers' addresses (and an IPv6 host works)
     const address = addressOf(res.coordinator);

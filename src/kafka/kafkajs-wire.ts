@@ -201,7 +201,7 @@ export class KafkaConnections {
    * only after every other one failed. Fails with KAFKA_UNREACHABLE naming every address
    * tried and why.
    */
-  async connectAny(preferred: readonly string[] = [], last: ReadonlySet<string> = new Set()): Promise<{ address: string; broker: any }> {
+  async connectAny(preferred: readonly string[] = [], last: { has(address: string): boolean } = new Set()): Promise<{ address: string; broker: any }> {
     const tried: string[] = [];
     const all = [...new Set([...preferred, ...this.handles.keys(), ...this.config.brokers])];
     const candidates = [...all.filter((a) => !last.has(a)), ...all.filter((a) => last.has(a))];
