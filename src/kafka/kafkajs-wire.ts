@@ -241,12 +241,18 @@ export class KafkaConnections {
     });
   }
 
-  /** Forgets a broker's connection (after a request failed on it), closing its sockets. */
+  /**
+   * Forgets a broker's connection (after a request failed on it): the next request opens a
+   * fresh one. Its sockets close in the background, not before this returns: kafkajs first
+   * waits for the requests still pending on them, which on a hung broker is until
+   * kafka.requestTimeout — it stretches a request's own shorter timeout to that — and a
+   * caller that gave up on the broker sooner (a ping's deadline) must not wait for it.
+   */
   async drop(address: string): Promise<void> {
     const handle = this.handles.get(address);
     if (!handle) return;
     this.handles.delete(address);
-    await handle.broker.disconnect().catch(() => undefined);
+    void handle.broker.disconnect().catch(() => undefined);
   }
 
   async close(): Promise<void> {

@@ -45,12 +45,14 @@ interface Cycle {
   readonly pausedLeads: number;
   /** groups whose offsets this cycle read from their coordinator (not as last seen) */
   readonly groupsRead: number;
+  /** the controller quorum's answer: `unanswered` costs the cycle the quorum deadline */
+  readonly quorum: string | null;
 }
 
 const progress = (what: string) => console.error(`# ${new Date().toISOString()} ${what}`);
 
 function summarize(stage: Cycle['stage'], snap: KafkaSnapshot, paused: number, ms: number, startedAfterPauseMs: number, phases: Record<string, number>): Cycle {
-  if (!snap.ok) return { stage, startedAfterPauseMs, ms, phases, pausedReachable: null, pausedLeads: 0, groupsRead: 0 };
+  if (!snap.ok) return { stage, startedAfterPauseMs, ms, phases, pausedReachable: null, pausedLeads: 0, groupsRead: 0, quorum: null };
   return {
     stage,
     startedAfterPauseMs,
@@ -59,6 +61,7 @@ function summarize(stage: Cycle['stage'], snap: KafkaSnapshot, paused: number, m
     pausedReachable: snap.brokers.find((b) => b.nodeId === paused)?.reachable ?? null,
     pausedLeads: snap.partitions.filter((p) => p.leader === paused).length,
     groupsRead: snap.groups.filter((g) => g.error === undefined && !/as last seen/.test(g.state)).length,
+    quorum: snap.quorum.state === 'described' ? `described, leader ${snap.quorum.leaderId}` : snap.quorum.state,
   };
 }
 
@@ -147,6 +150,7 @@ async function main(): Promise<void> {
           pausedSeenUnreachable: during.map((c) => c.pausedReachable === false),
           pausedLeads: during.map((c) => c.pausedLeads),
           groupsRead: during.map((c) => c.groupsRead),
+          quorum: during.map((c) => c.quorum),
         },
         resumed: { cycles: after.length, cycleMs: after.map((c) => c.ms) },
         loadavg: { before: load0, after: os.loadavg()[0] },
