@@ -4,7 +4,7 @@
  * `kafka.requestTimeout` unless the cycle avoids it. The figure is the cycle time before,
  * during and after the pause, with the observer's phases.
  *
- *   npm run build && node scripts/run-bench.js observe-hung [--broker 1] [--pause-s 7] [--trace]
+ *   npm run build && node scripts/run-bench.js observe-hung [--broker 1 | --quorum-leader] [--pause-s 7] [--trace]
  *
  * One real 3-broker Kafka; a topic of 6 partitions (replication factor 3, so the paused
  * broker leads two), produced to 5 records a second per partition, and 6 consumer groups
@@ -13,8 +13,10 @@
  * 1 s poll (800 ms), one cycle a second. The pause lasts `--pause-s` (default 7 s, under
  * Kafka's 9 s broker session timeout: the broker still leads its partitions and coordinates
  * its groups throughout, as in the window vigil's remediation acts in). Broker 1 is the
- * default: the first bootstrap address and the first in the Metadata order. Prints one JSON
- * line; `--trace` prints every cycle on stderr.
+ * default: the first bootstrap address and the first in the Metadata order;
+ * `--quorum-leader` pauses the active KRaft controller instead, through which DescribeQuorum
+ * then goes unanswered until its own deadline (the ping deadline). Prints one JSON line;
+ * `--trace` prints every cycle on stderr.
  */
 import * as os from 'node:os';
 import { KafkajsAdmin } from '../../src/kafka/kafkajs-admin';
@@ -66,7 +68,7 @@ function summarize(stage: Cycle['stage'], snap: KafkaSnapshot, paused: number, m
 }
 
 async function main(): Promise<void> {
-  const paused = arg('broker', 1);
+  let paused = arg('broker', 1);
   const pauseMs = arg('pause-s', 7) * 1000;
   const trace = process.argv.includes('--trace');
   const load0 = os.loadavg()[0] as number;
@@ -101,18 +103,22 @@ async function main(): Promise<void> {
       return snap;
     };
 
-    // the coordinators of the groups, and a few steady cycles
-    let coordinated: string[] = [];
+    // every group described with its coordinator, then a few steady cycles
     await waitFor(
       async () => {
         const snap = await cycle('before');
-        if (!snap.ok || snap.groups.length < GROUPS || snap.groups.some((g) => g.coordinator === undefined)) return false;
-        coordinated = snap.groups.filter((g) => g.coordinator === paused).map((g) => g.group);
-        return true;
+        return snap.ok && snap.groups.length === GROUPS && snap.groups.every((g) => g.coordinator !== undefined);
       },
       { timeoutMs: 60_000, intervalMs: 0, what: 'every group described with its coordinator' },
     );
-    for (let i = 0; i < 4; i++) await cycle('before');
+    let last: KafkaSnapshot | undefined;
+    for (let i = 0; i < 4; i++) last = await cycle('before');
+    if (!last?.ok) throw new Error(`the last cycle before the pause failed: ${last && !last.ok ? last.error : ''}`);
+    if (process.argv.includes('--quorum-leader')) {
+      if (last.quorum.state !== 'described' || last.quorum.leaderId === null) throw new Error(`no quorum leader to pause: ${JSON.stringify(last.quorum)}`);
+      paused = last.quorum.leaderId;
+    }
+    const coordinated = last.groups.filter((g) => g.coordinator === paused).map((g) => g.group);
     progress(`pausing broker ${paused} (coordinator of ${coordinated.length} group(s): ${coordinated.join(', ') || 'none'})`);
 
     pausedAt = performance.now();
