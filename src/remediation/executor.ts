@@ -130,6 +130,30 @@ export class RemediationActor implements Actor {
     await this.opts.kafka.close().catch(() => undefined);
   }
 
+  /**
+   * The plans waiting for a person (dry-run) and the ones a guard refused recently, as
+   * findings: one per plan kind and broker, the newest record's. A refusal stays a finding
+   * while the plan keeps being refused (it is made again every REFUSAL_RETRY_MS).
+   */
+  findings(): Finding[] {
+    if (this.loadedTerm === 0) return [];
+    const nowMs = this.opts.clock.wallMs();
+    const out: Finding[] = [];
+    const seen = new Set<string>();
+    for (const r of this.doc.plans) {
+      const scope = `${r.plan.kind}/${r.plan.broker}`;
+      if (seen.has(scope)) continue;
+      seen.add(scope);
+      const p = r.plan;
+      if (r.status === 'proposed') {
+        out.push({ kind: 'RemediationProposed', broker: p.broker, plan: p.kind, planId: p.id, reason: p.reason, cause: p.cause, moves: p.moves.length, elections: p.elections.length, skipped: p.skipped.length });
+      } else if (r.status === 'refused' && nowMs - r.updatedAtMs < 2 * REFUSAL_RETRY_MS) {
+        out.push({ kind: 'RemediationRefused', broker: p.broker, plan: p.kind, planId: p.id, reason: p.reason, cause: p.cause, refusal: r.reason ?? 'refused' });
+      }
+    }
+    return out;
+  }
+
   /** Resolves when the passes queued so far have run (tests; shutdown). */
   idle(): Promise<void> {
     return this.chain;

@@ -25,8 +25,9 @@
  */
 import { createHash } from 'node:crypto';
 import type { ClusterMetadata, PartitionInfo } from '../kafka/types';
+import type { RemediationPlanKind } from '../monitor/findings';
 
-export type PlanKind = 'lead-elsewhere' | 'evict' | 'give-back' | 'restore-rf';
+export type PlanKind = RemediationPlanKind;
 
 export interface PartitionMove {
   readonly topic: string;

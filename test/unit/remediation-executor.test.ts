@@ -15,7 +15,9 @@ import { detect, emptyDetectMemory } from '../../src/monitor/detect';
 import type { Finding } from '../../src/monitor/findings';
 import type { BrokerState, KafkaSnapshot } from '../../src/monitor/snapshot';
 import type { TermFence } from '../../src/reconcile/actor';
-import { RemediationActor } from '../../src/remediation/executor';
+import { REFUSAL_RETRY_MS, RemediationActor } from '../../src/remediation/executor';
+import { decide } from '../../src/alerting/decide';
+import { emptyAlertState } from '../../src/alerting/alert-state';
 import { REMEDIATION_KEY, parseRemediationDoc } from '../../src/remediation/record';
 import { describedQuorum } from '../fakes/memory-kafka';
 import { MemoryRemediationKafka } from '../fakes/memory-remediation';
@@ -195,6 +197,36 @@ describe('remediation executor', () => {
     await w2.cycle(l2);
     assert.equal(l2.actor.view().plans[0]?.status, 'dropped');
     assert.deepEqual(w2.kafka.sent, []);
+  });
+
+  it('dry-run proposals and refusals are findings that page with the plan; they resolve when the plan runs', async () => {
+    const w = new World({ mode: 'dry-run' });
+    const l = await w.leader('a', 1);
+    w.hung.set(3, w.nowMs - 3_000);
+    await w.cycle(l);
+    const [proposed] = l.actor.findings();
+    assert.equal(proposed?.kind, 'RemediationProposed');
+    const ctx = { cluster: 'test', lag: { byScope: new Map(), unreadableGroups: new Set<string>() } };
+    const fired = decide(l.actor.findings(), emptyAlertState(), w.nowMs, ctx);
+    const page = fired.notifications[0];
+    assert.equal(page?.alert.key, 'test/RemediationProposed/evict/3');
+    assert.equal(page?.alert.broker, 3);
+    assert.match(page?.alert.summary ?? '', /^vigil would drop broker 3 from 6 in-sync replica sets \(broker:3 hung \(no answer for 3\.0 s, still in the metadata\)\); dry-run: nothing moves until a person runs it: POST \/api\/v1\/plans\/evict-3-[0-9a-f]{12}\/execute$/);
+    assert.match(page?.plan ?? '', /^evict plan evict-3-[0-9a-f]{12}: 6 partition moves, 2 preferred elections\. GET \/api\/v1\/plans lists every move/);
+    await l.actor.execute(l.fence(), l.actor.view().plans[0]?.plan.id as string);
+    await l.actor.idle();
+    assert.deepEqual(l.actor.findings(), [], 'executed: no longer a proposal');
+
+    const r = new World({ maxPlanSize: 2 });
+    const rl = await r.leader('a', 1);
+    r.hung.set(3, r.nowMs - 3_000);
+    await r.cycle(rl);
+    const [refused] = rl.actor.findings();
+    assert.equal(refused?.kind, 'RemediationRefused');
+    const refusedPage = decide(rl.actor.findings(), emptyAlertState(), r.nowMs, ctx).notifications[0];
+    assert.match(refusedPage?.alert.summary ?? '', /^vigil did not drop broker 3 from 6 in-sync replica sets \(broker:3 hung .*\): 6 partition moves exceed remediation.maxPlanSize \(2\)/);
+    r.nowMs += 2 * REFUSAL_RETRY_MS;
+    assert.deepEqual(rl.actor.findings(), [], 'a refusal not made again is no longer a finding');
   });
 
   it('off: no plan at all', async () => {
