@@ -91,8 +91,8 @@ export class RemediationActor implements Actor {
   private passQueued = false;
   private readonly healthySinceMs = new Map<number, number>();
   private readonly goneSinceMs = new Map<number, number>();
-  /** brokers not healthy in the latest cycle: requests avoid them */
-  private troubled: ReadonlySet<number> = new Set();
+  /** brokers that did not answer vigil's ping, or left the metadata, in the latest cycle: requests avoid them */
+  private unanswering: ReadonlySet<number> = new Set();
   /** when each executing plan's election step first found an election it could not make */
   private readonly electSinceMs = new Map<string, number>();
   private readonly log: Logger;
@@ -215,7 +215,7 @@ export class RemediationActor implements Actor {
   private noteBrokers(snapshot: OkSnapshot, findings: readonly Finding[]): void {
     const now = snapshot.takenAtMs;
     const troubled = troubledBrokers(snapshot, findings);
-    this.troubled = troubled;
+    this.unanswering = new Set(snapshot.brokers.filter((b) => !b.reachable || !b.inMetadata).map((b) => b.nodeId));
     const known = new Set<number>();
     for (const b of snapshot.brokers) {
       known.add(b.nodeId);
@@ -269,6 +269,13 @@ export class RemediationActor implements Actor {
       if (res.status === 'ok') {
         this.docVersion = res.version;
         return true;
+      }
+      if (res.status === 'conflict' && res.version === 0 && this.docVersion > 0) {
+        // Redis lost the document (a restart without persistence, FLUSHALL): write ours
+        // again, still fenced by the term, rather than forget the plans in progress
+        this.log.warn({ term: fence.term }, 'the remediation plans were gone from Redis (data lost?): writing them again');
+        this.docVersion = 0;
+        return this.save(fence);
       }
       if (res.status === 'fenced') {
         this.opts.metrics.fencedWritesRejected.inc();
@@ -396,7 +403,7 @@ export class RemediationActor implements Actor {
   private async step(fence: TermFence, record: PlanRecord, step: StepKind): Promise<StepResult> {
     const { kafka } = this.opts;
     const plan = record.plan;
-    const avoid = new Set(this.troubled);
+    const avoid = new Set(this.unanswering);
     if (plan.kind !== 'give-back') avoid.add(plan.broker);
     const metadata = await kafka.metadata(avoid);
     const current = partitionsOf(metadata);
@@ -420,7 +427,10 @@ export class RemediationActor implements Actor {
         const ongoing = await kafka.listReassignments(avoid);
         const foreign = ongoing.filter((o) => !this.ours(o));
         const ourInFlight = ongoing.filter((o) => plan.moves.some((m) => sameTp(m, o)));
-        const pending = plan.moves.filter((m) => same(current.get(movedKey(m.topic, m.partition))?.replicas, m.from) && !ourInFlight.some((o) => sameTp(m, o)));
+        const { pending, unsafe } = sendable(record, current, ourInFlight);
+        if (unsafe.length > 0) {
+          this.log.warn({ plan: plan.id, partitions: unsafe }, 'not dropping the broker where the ISR shrank since the plan was made: the rest would be below min.insync.replicas');
+        }
         // one appeared after this plan started: wait for it, never cancel it
         if (foreign.length > 0 && pending.length > 0) return this.note(fence, record, step, `waiting: ${foreignReason(foreign)}`);
         const batch = limitInFlight(pending, ourInFlight, this.opts.config.maxPartitionMovesPerBroker);
@@ -429,6 +439,9 @@ export class RemediationActor implements Actor {
           const out = await kafka.alterReassignments(batch.map((m) => ({ topic: m.topic, partition: m.partition, replicas: m.to })), avoid);
           const nowMs = this.opts.clock.wallMs();
           for (const m of batch) this.doc.moved[movedKey(m.topic, m.partition)] = nowMs;
+          // a partition Kafka refused is not sent again by this plan (its outcome says why)
+          const refused = out.filter((o) => o.error).map((o) => movedKey(o.topic, o.partition));
+          if (refused.length > 0) record.failed = [...(record.failed ?? []), ...refused];
           return partitionErrors(out);
         });
       }
@@ -436,7 +449,7 @@ export class RemediationActor implements Actor {
         const ongoing = await kafka.listReassignments(avoid);
         if (ongoing.some((o) => plan.moves.some((m) => sameTp(m, o)))) return 'blocked';
         // moves held back by maxPartitionMovesPerBroker: back to the reassign step
-        if (plan.moves.some((m) => same(current.get(movedKey(m.topic, m.partition))?.replicas, m.from))) {
+        if (sendable(record, current, []).pending.length > 0) {
           record.next = record.steps.indexOf('reassign');
           return 'advanced';
         }
@@ -538,6 +551,29 @@ export class RemediationActor implements Actor {
 const same = (a: readonly number[] | undefined, b: readonly number[]) => a !== undefined && a.length === b.length && a.every((x, i) => x === b[i]);
 const sameTp = (a: { topic: string; partition: number }, b: { topic: string; partition: number }) => a.topic === b.topic && a.partition === b.partition;
 
+/**
+ * The plan's moves still to send: the partition is where the plan found it, not in flight,
+ * not refused by Kafka before, and — for a move that drops replicas — its ISR still leaves
+ * at least min.insync.replicas (it may have shrunk since the plan was made: `unsafe`).
+ */
+function sendable(record: PlanRecord, current: ReadonlyMap<string, { replicas: readonly number[]; isr: readonly number[] }>, inFlight: readonly OngoingReassignment[]) {
+  const plan = record.plan;
+  const failed = new Set(record.failed ?? []);
+  const unsafe: string[] = [];
+  const pending = plan.moves.filter((m) => {
+    const key = movedKey(m.topic, m.partition);
+    const p = current.get(key);
+    if (p === undefined || !same(p.replicas, m.from) || failed.has(key) || inFlight.some((o) => sameTp(m, o))) return false;
+    const minIsr = plan.minIsr?.[m.topic];
+    if (minIsr !== undefined && m.to.length < m.from.length && m.to.filter((r) => p.isr.includes(r)).length < Math.max(1, minIsr)) {
+      unsafe.push(`${m.topic}-${m.partition}`);
+      return false;
+    }
+    return true;
+  });
+  return { pending, unsafe };
+}
+
 function foreignReason(foreign: readonly OngoingReassignment[]): string {
   const named = foreign.slice(0, 5).map((o) => `${o.topic}-${o.partition}`).join(', ');
   return `another reassignment is in flight that vigil did not start (${named}${foreign.length > 5 ? `, and ${foreign.length - 5} more` : ''}); vigil never cancels it`;
@@ -548,7 +584,7 @@ function partitionErrors(out: readonly PartitionOutcome[]): string[] {
 }
 
 function partitionsOf(md: ClusterMetadata) {
-  const out = new Map<string, { leader: number; replicas: readonly number[] }>();
+  const out = new Map<string, { leader: number; replicas: readonly number[]; isr: readonly number[] }>();
   for (const t of md.topics) for (const p of t.partitions) out.set(movedKey(t.topic, p.partition), p);
   return out;
 }

@@ -69,6 +69,11 @@ export interface Plan {
   readonly skipped: readonly SkippedPartition[];
   /** Set when the plan must not run at all (e.g. larger than maxPlanSize). */
   readonly refused?: string;
+  /**
+   * evict: each moved topic's min.insync.replicas as planned with, so the executor can
+   * re-check a move that drops a replica against the ISR it finds when it sends it.
+   */
+  readonly minIsr?: Readonly<Record<string, number>>;
   readonly createdAtMs: number;
   /** The election term of the leader that made it; 0 outside the service (`vigil plan`). */
   readonly term: number;
@@ -161,7 +166,10 @@ export function planEvict(ctx: PlanContext, broker: number): Plan {
     moves.push({ topic, partition: p.partition, from: p.replicas, to });
     if (p.leader === broker || p.leader !== to[0]) elections.push({ topic, partition: p.partition });
   }
-  return finish(ctx, 'evict', broker, `drop broker ${broker} from ${moves.length} in-sync replica set${moves.length === 1 ? '' : 's'}`, moves, elections, skipped, false);
+  const plan = finish(ctx, 'evict', broker, `drop broker ${broker} from ${moves.length} in-sync replica set${moves.length === 1 ? '' : 's'}`, moves, elections, skipped, false);
+  const minIsr: Record<string, number> = {};
+  for (const m of plan.moves) minIsr[m.topic] = ctx.minIsr?.get(m.topic) ?? 1;
+  return { ...plan, minIsr };
 }
 
 /**

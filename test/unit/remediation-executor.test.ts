@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { DEFAULTS } from '../../src/config/defaults';
 import type { VigilConfig } from '../../src/config/types';
-import { silentLogger } from '../../src/log';
+import { createLogger, silentLogger } from '../../src/log';
 import { createMetrics } from '../../src/metrics';
 import { detect, emptyDetectMemory } from '../../src/monitor/detect';
 import type { Finding } from '../../src/monitor/findings';
@@ -64,7 +64,7 @@ class World {
       nodeId,
       clock,
       metrics: this.metrics,
-      logger: silentLogger,
+      logger: process.env.REM_DEBUG ? createLogger({ level: 'debug' }) : silentLogger,
     });
     const l: Leader = {
       actor,
@@ -446,6 +446,44 @@ describe('remediation executor', () => {
     assert.equal(restore?.status, 'done');
     for (const [key, p] of w.kafka.partitions) assert.deepEqual([...p.replicas].sort(), [1, 2, 4], `${key} back at 3 replicas on live brokers`);
     assert.equal((await w.doc(l.store)).plans[1]?.givenBackBy, restore?.plan.id, 'the eviction is settled by the restore');
+  });
+
+  it('each move is checked again when sent: one whose ISR shrank below min.insync.replicas is not dropped, one Kafka refuses is not sent again', async () => {
+    const w = new World({ mode: 'dry-run' });
+    const l = await w.leader('a', 1);
+    w.hung.set(3, w.nowMs - 3_000);
+    await w.cycle(l);
+    const id = l.actor.view().plans[0]?.plan.id as string;
+    // after the plan was made: orders/0's ISR loses broker 1; orders/1 is refused by Kafka
+    const p0 = w.kafka.get('orders', 0);
+    p0.isr = p0.isr.filter((r) => r !== 1);
+    w.kafka.refuse.add('orders/1');
+    assert.equal((await l.actor.execute(l.fence(), id)).status, 'executing');
+    await l.actor.idle();
+    await w.cycle(l);
+    assert.ok(w.kafka.get('orders', 0).replicas.includes(3), 'orders/0 keeps broker 3: dropping it would leave 1 in-sync replica');
+    assert.ok(w.kafka.get('orders', 1).replicas.includes(3), 'orders/1: refused by Kafka');
+    for (const p of [2, 3, 4, 5]) assert.ok(!w.kafka.get('orders', p).replicas.includes(3), `orders/${p} moved`);
+    const rec = (await w.doc(l.store)).plans.find((r) => r.plan.id === id);
+    assert.equal(rec?.status, 'done');
+    assert.deepEqual(rec?.failed, ['orders/1']);
+    const sentFor1 = w.kafka.sent.filter((s) => s.partitions.includes('orders/1')).length;
+    assert.equal(sentFor1, 1, 'the refused move was sent once');
+  });
+
+  it('Redis losing the plan document: the leader writes its plans again, fenced, instead of forgetting them', async () => {
+    const w = new World({ cooldownMs: 0 });
+    const l = await w.leader('a', 1);
+    w.hung.set(3, w.nowMs - 3_000);
+    await w.cycle(l);
+    w.backend.stop();
+    w.backend.start();
+    await waitFor(() => l.store.isUp(), { timeoutMs: 1000, what: 'the store back' });
+    assert.equal(await l.store.readAlertState(REMEDIATION_KEY), undefined, 'the document is gone');
+    w.hung.set(2, w.nowMs - 3_000); // another plan: the next write finds the document gone
+    await w.cycle(l);
+    const doc = await w.doc(l.store);
+    assert.deepEqual(doc.plans.map((r) => `${r.plan.kind}-${r.plan.broker} ${r.status}`).sort(), ['evict-2 refused', 'evict-3 done']);
   });
 
   it('Kafka unreachable mid-plan: the step is retried on the next cycle, with nothing lost', async () => {
