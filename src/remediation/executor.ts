@@ -93,6 +93,8 @@ export class RemediationActor implements Actor {
   private readonly goneSinceMs = new Map<number, number>();
   /** brokers that did not answer vigil's ping, or left the metadata, in the latest cycle: requests avoid them */
   private unanswering: ReadonlySet<number> = new Set();
+  /** min.insync.replicas of topics the monitor does not watch (internal ones included), read once per term */
+  private readonly minIsrCache = new Map<string, number>();
   /** when each executing plan's election step first found an election it could not make */
   private readonly electSinceMs = new Map<string, number>();
   private readonly log: Logger;
@@ -122,6 +124,7 @@ export class RemediationActor implements Actor {
     this.healthySinceMs.clear();
     this.goneSinceMs.clear();
     this.electSinceMs.clear();
+    this.minIsrCache.clear();
   }
 
   async stop(): Promise<void> {
@@ -309,9 +312,11 @@ export class RemediationActor implements Actor {
         changed = true;
       }
     }
+    let view: { metadata: ClusterMetadata; minIsr: ReadonlyMap<string, number> } | undefined;
     for (const want of policy.wants) {
       if (hasActive(this.doc, want.kind, want.broker)) continue;
-      const plan = this.makePlan(want, snapshot, fence.term, nowMs, policy.troubled);
+      view ??= await this.planningView(snapshot);
+      const plan = this.makePlan(want, view, fence.term, nowMs, policy.troubled);
       if (plan.moves.length === 0 && plan.elections.length === 0) continue;
       const last = this.doc.plans.find((r) => r.plan.kind === want.kind && r.plan.broker === want.broker);
       if (last?.status === 'refused' && nowMs - last.updatedAtMs < REFUSAL_RETRY_MS) continue;
@@ -339,10 +344,28 @@ export class RemediationActor implements Actor {
     if (changed) await this.save(fence);
   }
 
-  private makePlan(want: Want, snapshot: OkSnapshot, term: number, nowMs: number, troubled: ReadonlySet<number>): Plan {
+  /**
+   * What plans are made from: the whole cluster's metadata, read now — internal topics
+   * (__consumer_offsets: group coordinators) and topics the monitor does not watch move
+   * too — with each topic's min.insync.replicas. Falls back to the cycle's snapshot (the
+   * watched topics only) when Kafka does not answer.
+   */
+  private async planningView(snapshot: OkSnapshot): Promise<{ metadata: ClusterMetadata; minIsr: ReadonlyMap<string, number> }> {
+    const known = new Map(snapshot.partitions.map((p) => [p.topic, p.minIsr]));
+    try {
+      const metadata = await this.opts.kafka.metadata(this.unanswering);
+      const missing = metadata.topics.map((t) => t.topic).filter((t) => !known.has(t) && !this.minIsrCache.has(t));
+      if (missing.length > 0) for (const [t, v] of await this.opts.kafka.minIsr(missing, this.unanswering)) this.minIsrCache.set(t, v);
+      return { metadata, minIsr: new Map([...this.minIsrCache, ...known]) };
+    } catch (err) {
+      this.log.warn({ err: describeError(err) }, 'could not read the whole cluster metadata to plan; planning for the watched topics only');
+      return { metadata: metadataOf(snapshot), minIsr: known };
+    }
+  }
+
+  private makePlan(want: Want, view: { metadata: ClusterMetadata; minIsr: ReadonlyMap<string, number> }, term: number, nowMs: number, troubled: ReadonlySet<number>): Plan {
     const { config } = this.opts;
-    const metadata = metadataOf(snapshot);
-    const minIsr = new Map(snapshot.partitions.map((p) => [p.topic, p.minIsr]));
+    const { metadata, minIsr } = view;
     // The cooldown keeps a flapping broker's partitions from moving off it again soon after
     // they moved (back); it does not hold a further step off the same broker (evict after
     // lead-elsewhere), nor give-back and restore-rf, which put things back.
