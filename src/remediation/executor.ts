@@ -51,6 +51,8 @@ import {
 export const REFUSAL_RETRY_MS = 10_000;
 /** Preferred elections that cannot happen yet (the new leader not in sync) are retried this long. */
 export const ELECT_RETRY_MS = 30_000;
+/** An accepted move the metadata does not show after this long is given up on. */
+export const METADATA_LAG_MAX_MS = 30_000;
 
 type OkSnapshot = Extract<KafkaSnapshot, { ok: true }>;
 
@@ -462,15 +464,27 @@ export class RemediationActor implements Actor {
           const out = await kafka.alterReassignments(batch.map((m) => ({ topic: m.topic, partition: m.partition, replicas: m.to })), avoid);
           const nowMs = this.opts.clock.wallMs();
           for (const m of batch) this.doc.moved[movedKey(m.topic, m.partition)] = nowMs;
-          // a partition Kafka refused is not sent again by this plan (its outcome says why)
-          const refused = out.filter((o) => o.error).map((o) => movedKey(o.topic, o.partition));
-          if (refused.length > 0) record.failed = [...(record.failed ?? []), ...refused];
+          // a partition Kafka refused is not sent again by this plan (its outcome says why);
+          // one it accepted is waited for, never sent again (the metadata may lag the controller)
+          const refused = new Set(out.filter((o) => o.error).map((o) => movedKey(o.topic, o.partition)));
+          if (refused.size > 0) record.failed = [...(record.failed ?? []), ...refused];
+          record.sent = [...(record.sent ?? []), ...batch.map((m) => movedKey(m.topic, m.partition)).filter((k) => !refused.has(k))];
+          record.reassignSentAtMs = this.opts.clock.wallMs();
           return partitionErrors(out);
         });
       }
       case 'await-reassign': {
         const ongoing = await kafka.listReassignments(avoid);
         if (ongoing.some((o) => plan.moves.some((m) => sameTp(m, o)))) return 'blocked';
+        // accepted moves the metadata does not show yet (brokers learn of a completed
+        // reassignment a moment after the controller): wait, up to METADATA_LAG_MAX_MS
+        const sent = new Set(record.sent ?? []);
+        const unseen = plan.moves.filter((m) => sent.has(movedKey(m.topic, m.partition)) && same(current.get(movedKey(m.topic, m.partition))?.replicas, m.from));
+        if (unseen.length > 0) {
+          if (this.opts.clock.wallMs() - (record.reassignSentAtMs ?? 0) < METADATA_LAG_MAX_MS) return 'blocked';
+          record.failed = [...(record.failed ?? []), ...unseen.map((m) => movedKey(m.topic, m.partition))];
+          this.log.warn({ plan: plan.id, partitions: unseen.map((m) => `${m.topic}-${m.partition}`) }, 'accepted moves never showed in the metadata; giving up on them');
+        }
         // moves held back by maxPartitionMovesPerBroker: back to the reassign step
         if (sendable(record, current, []).pending.length > 0) {
           record.next = record.steps.indexOf('reassign');
@@ -576,12 +590,12 @@ const sameTp = (a: { topic: string; partition: number }, b: { topic: string; par
 
 /**
  * The plan's moves still to send: the partition is where the plan found it, not in flight,
- * not refused by Kafka before, and — for a move that drops replicas — its ISR still leaves
+ * not sent (accepted) or refused by Kafka before, and — for a move that drops replicas — its ISR still leaves
  * at least min.insync.replicas (it may have shrunk since the plan was made: `unsafe`).
  */
 function sendable(record: PlanRecord, current: ReadonlyMap<string, { replicas: readonly number[]; isr: readonly number[] }>, inFlight: readonly OngoingReassignment[]) {
   const plan = record.plan;
-  const failed = new Set(record.failed ?? []);
+  const failed = new Set([...(record.failed ?? []), ...(record.sent ?? [])]);
   const unsafe: string[] = [];
   const pending = plan.moves.filter((m) => {
     const key = movedKey(m.topic, m.partition);
