@@ -90,6 +90,10 @@ export function alertScope(f: AlertFinding): string | null {
     case 'ConsumerDeliveryLag':
     case 'ConsumerStalled':
       return lagScope(f.group, f.topic);
+    case 'RemediationProposed':
+    case 'RemediationRefused':
+      // one per plan kind and broker: a new plan for the same broker continues the incident
+      return `${f.plan}/${f.broker}`;
     default:
       return unreachable(f);
   }
@@ -130,6 +134,8 @@ export function toAlert(
     case 'BrokerUnreachable':
     case 'PreferredLeaderImbalance':
     case 'CanaryDegraded':
+    case 'RemediationProposed':
+    case 'RemediationRefused':
       return { ...base, broker: f.broker };
     case 'PartitionOffline':
       return { ...base, ...singleTopic(f.topics) };

@@ -33,7 +33,7 @@ import {
   type AlertFinding, type AlertRecord, type AlertState, type BrokerFinding, type LagIncident,
   alertKey, toAlert, unreachable,
 } from './alert-state';
-import { type ResolveReason, resolvedSummary } from './summary';
+import { type ResolveReason, planText, resolvedSummary } from './summary';
 import { type Notification, notificationId } from './types';
 
 export interface DecideContext {
@@ -70,6 +70,8 @@ export function severityOf(f: AlertFinding, rule: GroupTopicRule | undefined): S
     case 'CanaryDegraded':
     case 'ControllerVoterLagging':
     case 'ControllerQuorumAtRisk':
+    case 'RemediationProposed':
+    case 'RemediationRefused':
       return 'warning';
     default:
       return unreachable(f);
@@ -211,7 +213,10 @@ function causeBrokerOf(cause: string, brokers: ReadonlyMap<number, BrokerFinding
 
 function notify(cluster: string, key: string, record: AlertRecord, status: 'firing' | 'resolved', nowMs: number, summary?: string): Notification {
   const alert = toAlert(cluster, key, record, status, nowMs, summary);
-  return { id: notificationId(alert), alert };
+  const f = record.finding;
+  // a proposed plan rides in the channels' plan slot (Slack, PagerDuty, Alertmanager)
+  const plan = f.kind === 'RemediationProposed' && status === 'firing' ? planText(f) : undefined;
+  return { id: notificationId(alert), alert, ...(plan === undefined ? {} : { plan }) };
 }
 
 /**
@@ -246,6 +251,10 @@ function sameFinding(a: AlertFinding, b: AlertFinding): boolean {
       return a.kind === b.kind && a.sinceMs === b.sinceMs && a.leaderId === b.leaderId && a.thresholdMs === b.thresholdMs;
     case 'ControllerQuorumAtRisk':
       return a.kind === b.kind && a.voters === b.voters && a.caughtUp === b.caughtUp && sameNumbers(a.lagging, b.lagging);
+    case 'RemediationProposed':
+      return a.kind === b.kind && a.planId === b.planId;
+    case 'RemediationRefused':
+      return a.kind === b.kind && a.planId === b.planId && a.refusal === b.refusal;
     default:
       return unreachable(b);
   }

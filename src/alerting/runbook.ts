@@ -25,6 +25,8 @@ const ALERT_ANCHORS: Readonly<Record<AlertName, string>> = {
   ControllerQuorumLeaderless: 'controllerquorumleaderless',
   ControllerVoterLagging: 'controllervoterlagging',
   ControllerQuorumAtRisk: 'controllerquorumatrisk',
+  RemediationProposed: 'remediationproposed',
+  RemediationRefused: 'remediationrefused',
 };
 
 /** The kinds of LagCause, without the broker id. */

@@ -39,9 +39,19 @@ export function firingSummary(record: AlertRecord, nowMs: number): string {
     case 'ControllerVoterLagging':
     case 'ControllerQuorumAtRisk':
       return quorumFiringText(f, nowMs);
+    case 'RemediationProposed':
+      return `vigil would ${f.reason} (${f.cause}); dry-run: nothing moves until a person runs it: POST /api/v1/plans/${f.planId}/execute`;
+    case 'RemediationRefused':
+      return `vigil did not ${f.reason} (${f.cause}): ${f.refusal}`;
     default:
       return never(f);
   }
+}
+
+/** A proposed plan for the channels' plan slot: what it does, its size, how to run or read it. */
+export function planText(f: Extract<AlertRecord['finding'], { kind: 'RemediationProposed' }>): string {
+  const skipped = f.skipped === 0 ? '' : `, ${count(f.skipped, 'partition', 'partitions')} left alone`;
+  return `${f.plan} plan ${f.planId}: ${count(f.moves, 'partition move', 'partition moves')}, ${count(f.elections, 'preferred election', 'preferred elections')}${skipped}. GET /api/v1/plans lists every move; POST /api/v1/plans/${f.planId}/execute (admin token) runs it.`;
 }
 
 /** How the incident ended. 'gone': the group/topic is no longer reported at all (deleted, or no longer watched). */
@@ -78,6 +88,10 @@ export function resolvedSummary(record: AlertRecord, nowMs: number, reason: Reso
       return `KRaft controller voter ${f.voter} is caught up with the quorum leader again (lagged for ${duration((record.quietSinceMs ?? nowMs) - f.sinceMs)})`;
     case 'ControllerQuorumAtRisk':
       return 'more than a bare majority of the KRaft controller voters are caught up again';
+    case 'RemediationProposed':
+      return `the ${f.plan} plan for broker ${f.broker} is no longer waiting: it was executed, or its cause is gone (GET /api/v1/plans says which)`;
+    case 'RemediationRefused':
+      return `the ${f.plan} plan for broker ${f.broker} is no longer refused: it runs, or its cause is gone`;
     default:
       return never(f);
   }

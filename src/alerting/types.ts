@@ -18,7 +18,9 @@ export type AlertName =
   | 'KafkaUnreachable'
   | 'ControllerQuorumLeaderless'
   | 'ControllerVoterLagging'
-  | 'ControllerQuorumAtRisk';
+  | 'ControllerQuorumAtRisk'
+  | 'RemediationProposed'
+  | 'RemediationRefused';
 
 export type AlertStatus = 'firing' | 'resolved';
 

@@ -10,6 +10,7 @@ import type { Logger } from '../log';
 import type { RemediationKafka } from './remediation-port';
 import {
   type ConfigResourceChange,
+  type ConfigResourceOutcome,
   type ElectionType,
   type ReassignmentTarget,
   alterPartitionReassignmentsRequest,
@@ -59,12 +60,39 @@ export class KafkaRemediation implements RemediationKafka {
     return this.send(electLeadersRequest(type, partitions), avoid);
   }
 
-  alterConfigs(changes: readonly ConfigResourceChange[], avoid: ReadonlySet<number>) {
-    return this.send(incrementalAlterConfigsRequest(changes), avoid);
+  /**
+   * Topic configs through any broker; a broker's own configs through that broker, which is
+   * the only one that accepts them ("Unexpected broker id" elsewhere).
+   */
+  async alterConfigs(changes: readonly ConfigResourceChange[], avoid: ReadonlySet<number>): Promise<ConfigResourceOutcome[]> {
+    const topics = changes.filter((c) => c.type === 'topic');
+    const out: ConfigResourceOutcome[] = topics.length > 0 ? await this.send(incrementalAlterConfigsRequest(topics), avoid) : [];
+    for (const c of changes) {
+      if (c.type !== 'broker') continue;
+      const id = Number(c.name);
+      const address = this.addresses.get(id);
+      if (address === undefined || avoid.has(id)) {
+        out.push({ type: 'broker', name: c.name, error: 'BROKER_NOT_AVAILABLE', message: `broker ${c.name} is not answering; its own configs can only be changed through it` });
+        continue;
+      }
+      out.push(...(await this.sendTo(address, incrementalAlterConfigsRequest([c]))));
+    }
+    return out;
   }
 
   close(): Promise<void> {
     return this.conns.close();
+  }
+
+  private async sendTo<T>(address: string, req: RawRequest<T>): Promise<T> {
+    const broker = await this.conns.connect(address);
+    assertBrokerSpeaks(broker as never, req, address);
+    try {
+      return await this.conns.send(broker, req);
+    } catch (err) {
+      if (isConnectionError(err)) await this.conns.drop(address);
+      throw err;
+    }
   }
 
   /**

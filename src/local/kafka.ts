@@ -45,6 +45,12 @@ export interface LocalKafkaOptions {
   dir?: string;
   /** Never remove the directory: not at shutdown, not on failure, not at exit (default false). */
   keepAll?: boolean;
+  /**
+   * Log every completed request with its client id and body (kafka.request.logger at
+   * DEBUG) in each node's log: benchmarks count the mutations each client sent, at the
+   * broker. Verbose; default false.
+   */
+  requestLog?: boolean;
   /** Start the JVMs in process groups of their own (see SpawnOptions.ownProcessGroup). */
   ownProcessGroup?: boolean;
   /**
@@ -318,7 +324,7 @@ async function startOnce(opts: LocalKafkaOptions): Promise<LocalKafka> {
       ...opts.nodeOverrides?.[node.id],
     };
     fs.writeFileSync(node.propsFile, toProperties(props));
-    fs.writeFileSync(node.log4jFile, LOG4J_PROPERTIES);
+    fs.writeFileSync(node.log4jFile, opts.requestLog ? LOG4J_PROPERTIES.replace('kafka.request.logger=WARN', 'kafka.request.logger=DEBUG') : LOG4J_PROPERTIES);
   }
 
   let shutDown = false;

@@ -7,6 +7,9 @@
  */
 import type { Severity } from '../config/types';
 
+/** The kinds of remediation plan (docs/design.md §5.2); the plans themselves live in src/remediation/. */
+export type RemediationPlanKind = 'lead-elsewhere' | 'evict' | 'give-back' | 'restore-rf';
+
 /** Why a group lags (docs/design.md §4): the group itself, a broker leading its partitions, or no leader. */
 export type LagCause = 'consumer' | `broker:${number}` | 'partition-offline';
 
@@ -73,7 +76,35 @@ export type Finding =
       readonly thresholdMs: number;
     }
   /** Only a bare majority of the voters (or fewer) is caught up: one more lagging voter stops metadata changes. */
-  | { readonly kind: 'ControllerQuorumAtRisk'; readonly voters: number; readonly caughtUp: number; readonly lagging: readonly number[] };
+  | { readonly kind: 'ControllerQuorumAtRisk'; readonly voters: number; readonly caughtUp: number; readonly lagging: readonly number[] }
+  /**
+   * Remediation's findings (docs/design.md §5), made by the remediation executor from its
+   * plans, not by detect. Proposed: a plan made in dry-run, waiting for a person to execute
+   * it (`POST /api/v1/plans/:id/execute`). One per plan kind and broker.
+   */
+  | {
+      readonly kind: 'RemediationProposed';
+      readonly broker: number;
+      readonly plan: RemediationPlanKind;
+      readonly planId: string;
+      /** what the plan does, e.g. "drop broker 3 from 12 in-sync replica sets" */
+      readonly reason: string;
+      /** why vigil wants it, e.g. "broker:3 hung (no answer for 2.4 s, still in the metadata)" */
+      readonly cause: string;
+      readonly moves: number;
+      readonly elections: number;
+      readonly skipped: number;
+    }
+  /** A plan a guard refused (docs/design.md §5.3): `refusal` is the guard's reason. One per plan kind and broker. */
+  | {
+      readonly kind: 'RemediationRefused';
+      readonly broker: number;
+      readonly plan: RemediationPlanKind;
+      readonly planId: string;
+      readonly reason: string;
+      readonly cause: string;
+      readonly refusal: string;
+    };
 
 /** A group/topic's lag rule after `lag.overrides` (docs/design.md §4.2). */
 export interface GroupTopicRule {

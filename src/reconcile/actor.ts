@@ -50,4 +50,10 @@ export interface Actor {
   reset(): void;
   /** The loop is stopping: settle the work in flight. */
   stop(): Promise<void>;
+  /**
+   * Findings about the actor's own work, decided with detect's in the next cycle (the
+   * remediation executor's proposed and refused plans), so they page and resolve like any
+   * other alert.
+   */
+  findings?(): readonly Finding[];
 }

@@ -316,7 +316,9 @@ export class Reconciler {
     const snapshot = await observer.observe();
     const detected = detect(snapshot, this.memory, this.detectOptions);
     const nowMs = clock.wallMs();
-    const decided = decide(detected.findings, this.alertState, nowMs, { cluster: config.cluster, lag: detected.lag });
+    // the actors' own findings (proposed or refused remediation plans) page like detect's
+    const findings = [...detected.findings, ...this.opts.actors.flatMap((a) => a.findings?.() ?? [])];
+    const decided = decide(findings, this.alertState, nowMs, { cluster: config.cluster, lag: detected.lag });
 
     // Everything below is an effect: only while we still lead in this term.
     if (!this.opts.leadership.isLeader() || this.opts.leadership.term() !== term) return;

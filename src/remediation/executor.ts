@@ -51,6 +51,8 @@ import {
 export const REFUSAL_RETRY_MS = 10_000;
 /** Preferred elections that cannot happen yet (the new leader not in sync) are retried this long. */
 export const ELECT_RETRY_MS = 30_000;
+/** An accepted move the metadata does not show after this long is given up on. */
+export const METADATA_LAG_MAX_MS = 30_000;
 
 type OkSnapshot = Extract<KafkaSnapshot, { ok: true }>;
 
@@ -91,8 +93,10 @@ export class RemediationActor implements Actor {
   private passQueued = false;
   private readonly healthySinceMs = new Map<number, number>();
   private readonly goneSinceMs = new Map<number, number>();
-  /** brokers not healthy in the latest cycle: requests avoid them */
-  private troubled: ReadonlySet<number> = new Set();
+  /** brokers that did not answer vigil's ping, or left the metadata, in the latest cycle: requests avoid them */
+  private unanswering: ReadonlySet<number> = new Set();
+  /** min.insync.replicas of topics the monitor does not watch (internal ones included), read once per term */
+  private readonly minIsrCache = new Map<string, number>();
   /** when each executing plan's election step first found an election it could not make */
   private readonly electSinceMs = new Map<string, number>();
   private readonly log: Logger;
@@ -122,12 +126,37 @@ export class RemediationActor implements Actor {
     this.healthySinceMs.clear();
     this.goneSinceMs.clear();
     this.electSinceMs.clear();
+    this.minIsrCache.clear();
   }
 
   async stop(): Promise<void> {
     this.latest = null;
     await this.chain;
     await this.opts.kafka.close().catch(() => undefined);
+  }
+
+  /**
+   * The plans waiting for a person (dry-run) and the ones a guard refused recently, as
+   * findings: one per plan kind and broker, the newest record's. A refusal stays a finding
+   * while the plan keeps being refused (it is made again every REFUSAL_RETRY_MS).
+   */
+  findings(): Finding[] {
+    if (this.loadedTerm === 0) return [];
+    const nowMs = this.opts.clock.wallMs();
+    const out: Finding[] = [];
+    const seen = new Set<string>();
+    for (const r of this.doc.plans) {
+      const scope = `${r.plan.kind}/${r.plan.broker}`;
+      if (seen.has(scope)) continue;
+      seen.add(scope);
+      const p = r.plan;
+      if (r.status === 'proposed') {
+        out.push({ kind: 'RemediationProposed', broker: p.broker, plan: p.kind, planId: p.id, reason: p.reason, cause: p.cause, moves: p.moves.length, elections: p.elections.length, skipped: p.skipped.length });
+      } else if (r.status === 'refused' && nowMs - r.updatedAtMs < 2 * REFUSAL_RETRY_MS) {
+        out.push({ kind: 'RemediationRefused', broker: p.broker, plan: p.kind, planId: p.id, reason: p.reason, cause: p.cause, refusal: r.reason ?? 'refused' });
+      }
+    }
+    return out;
   }
 
   /** Resolves when the passes queued so far have run (tests; shutdown). */
@@ -191,7 +220,7 @@ export class RemediationActor implements Actor {
   private noteBrokers(snapshot: OkSnapshot, findings: readonly Finding[]): void {
     const now = snapshot.takenAtMs;
     const troubled = troubledBrokers(snapshot, findings);
-    this.troubled = troubled;
+    this.unanswering = new Set(snapshot.brokers.filter((b) => !b.reachable || !b.inMetadata).map((b) => b.nodeId));
     const known = new Set<number>();
     for (const b of snapshot.brokers) {
       known.add(b.nodeId);
@@ -246,6 +275,13 @@ export class RemediationActor implements Actor {
         this.docVersion = res.version;
         return true;
       }
+      if (res.status === 'conflict' && res.version === 0 && this.docVersion > 0) {
+        // Redis lost the document (a restart without persistence, FLUSHALL): write ours
+        // again, still fenced by the term, rather than forget the plans in progress
+        this.log.warn({ term: fence.term }, 'the remediation plans were gone from Redis (data lost?): writing them again');
+        this.docVersion = 0;
+        return this.save(fence);
+      }
       if (res.status === 'fenced') {
         this.opts.metrics.fencedWritesRejected.inc();
         this.fencedTerm = fence.term;
@@ -278,9 +314,11 @@ export class RemediationActor implements Actor {
         changed = true;
       }
     }
+    let view: { metadata: ClusterMetadata; minIsr: ReadonlyMap<string, number> } | undefined;
     for (const want of policy.wants) {
       if (hasActive(this.doc, want.kind, want.broker)) continue;
-      const plan = this.makePlan(want, snapshot, fence.term, nowMs, policy.troubled);
+      view ??= await this.planningView(snapshot);
+      const plan = this.makePlan(want, view, fence.term, nowMs, policy.troubled);
       if (plan.moves.length === 0 && plan.elections.length === 0) continue;
       const last = this.doc.plans.find((r) => r.plan.kind === want.kind && r.plan.broker === want.broker);
       if (last?.status === 'refused' && nowMs - last.updatedAtMs < REFUSAL_RETRY_MS) continue;
@@ -308,10 +346,28 @@ export class RemediationActor implements Actor {
     if (changed) await this.save(fence);
   }
 
-  private makePlan(want: Want, snapshot: OkSnapshot, term: number, nowMs: number, troubled: ReadonlySet<number>): Plan {
+  /**
+   * What plans are made from: the whole cluster's metadata, read now — internal topics
+   * (__consumer_offsets: group coordinators) and topics the monitor does not watch move
+   * too — with each topic's min.insync.replicas. Falls back to the cycle's snapshot (the
+   * watched topics only) when Kafka does not answer.
+   */
+  private async planningView(snapshot: OkSnapshot): Promise<{ metadata: ClusterMetadata; minIsr: ReadonlyMap<string, number> }> {
+    const known = new Map(snapshot.partitions.map((p) => [p.topic, p.minIsr]));
+    try {
+      const metadata = await this.opts.kafka.metadata(this.unanswering);
+      const missing = metadata.topics.map((t) => t.topic).filter((t) => !known.has(t) && !this.minIsrCache.has(t));
+      if (missing.length > 0) for (const [t, v] of await this.opts.kafka.minIsr(missing, this.unanswering)) this.minIsrCache.set(t, v);
+      return { metadata, minIsr: new Map([...this.minIsrCache, ...known]) };
+    } catch (err) {
+      this.log.warn({ err: describeError(err) }, 'could not read the whole cluster metadata to plan; planning for the watched topics only');
+      return { metadata: metadataOf(snapshot), minIsr: known };
+    }
+  }
+
+  private makePlan(want: Want, view: { metadata: ClusterMetadata; minIsr: ReadonlyMap<string, number> }, term: number, nowMs: number, troubled: ReadonlySet<number>): Plan {
     const { config } = this.opts;
-    const metadata = metadataOf(snapshot);
-    const minIsr = new Map(snapshot.partitions.map((p) => [p.topic, p.minIsr]));
+    const { metadata, minIsr } = view;
     // The cooldown keeps a flapping broker's partitions from moving off it again soon after
     // they moved (back); it does not hold a further step off the same broker (evict after
     // lead-elsewhere), nor give-back and restore-rf, which put things back.
@@ -372,7 +428,7 @@ export class RemediationActor implements Actor {
   private async step(fence: TermFence, record: PlanRecord, step: StepKind): Promise<StepResult> {
     const { kafka } = this.opts;
     const plan = record.plan;
-    const avoid = new Set(this.troubled);
+    const avoid = new Set(this.unanswering);
     if (plan.kind !== 'give-back') avoid.add(plan.broker);
     const metadata = await kafka.metadata(avoid);
     const current = partitionsOf(metadata);
@@ -396,7 +452,10 @@ export class RemediationActor implements Actor {
         const ongoing = await kafka.listReassignments(avoid);
         const foreign = ongoing.filter((o) => !this.ours(o));
         const ourInFlight = ongoing.filter((o) => plan.moves.some((m) => sameTp(m, o)));
-        const pending = plan.moves.filter((m) => same(current.get(movedKey(m.topic, m.partition))?.replicas, m.from) && !ourInFlight.some((o) => sameTp(m, o)));
+        const { pending, unsafe } = sendable(record, current, ourInFlight);
+        if (unsafe.length > 0) {
+          this.log.warn({ plan: plan.id, partitions: unsafe }, 'not dropping the broker where the ISR shrank since the plan was made: the rest would be below min.insync.replicas');
+        }
         // one appeared after this plan started: wait for it, never cancel it
         if (foreign.length > 0 && pending.length > 0) return this.note(fence, record, step, `waiting: ${foreignReason(foreign)}`);
         const batch = limitInFlight(pending, ourInFlight, this.opts.config.maxPartitionMovesPerBroker);
@@ -405,14 +464,29 @@ export class RemediationActor implements Actor {
           const out = await kafka.alterReassignments(batch.map((m) => ({ topic: m.topic, partition: m.partition, replicas: m.to })), avoid);
           const nowMs = this.opts.clock.wallMs();
           for (const m of batch) this.doc.moved[movedKey(m.topic, m.partition)] = nowMs;
+          // a partition Kafka refused is not sent again by this plan (its outcome says why);
+          // one it accepted is waited for, never sent again (the metadata may lag the controller)
+          const refused = new Set(out.filter((o) => o.error).map((o) => movedKey(o.topic, o.partition)));
+          if (refused.size > 0) record.failed = [...(record.failed ?? []), ...refused];
+          record.sent = [...(record.sent ?? []), ...batch.map((m) => movedKey(m.topic, m.partition)).filter((k) => !refused.has(k))];
+          record.reassignSentAtMs = this.opts.clock.wallMs();
           return partitionErrors(out);
         });
       }
       case 'await-reassign': {
         const ongoing = await kafka.listReassignments(avoid);
         if (ongoing.some((o) => plan.moves.some((m) => sameTp(m, o)))) return 'blocked';
+        // accepted moves the metadata does not show yet (brokers learn of a completed
+        // reassignment a moment after the controller): wait, up to METADATA_LAG_MAX_MS
+        const sent = new Set(record.sent ?? []);
+        const unseen = plan.moves.filter((m) => sent.has(movedKey(m.topic, m.partition)) && same(current.get(movedKey(m.topic, m.partition))?.replicas, m.from));
+        if (unseen.length > 0) {
+          if (this.opts.clock.wallMs() - (record.reassignSentAtMs ?? 0) < METADATA_LAG_MAX_MS) return 'blocked';
+          record.failed = [...(record.failed ?? []), ...unseen.map((m) => movedKey(m.topic, m.partition))];
+          this.log.warn({ plan: plan.id, partitions: unseen.map((m) => `${m.topic}-${m.partition}`) }, 'accepted moves never showed in the metadata; giving up on them');
+        }
         // moves held back by maxPartitionMovesPerBroker: back to the reassign step
-        if (plan.moves.some((m) => same(current.get(movedKey(m.topic, m.partition))?.replicas, m.from))) {
+        if (sendable(record, current, []).pending.length > 0) {
           record.next = record.steps.indexOf('reassign');
           return 'advanced';
         }
@@ -514,6 +588,29 @@ export class RemediationActor implements Actor {
 const same = (a: readonly number[] | undefined, b: readonly number[]) => a !== undefined && a.length === b.length && a.every((x, i) => x === b[i]);
 const sameTp = (a: { topic: string; partition: number }, b: { topic: string; partition: number }) => a.topic === b.topic && a.partition === b.partition;
 
+/**
+ * The plan's moves still to send: the partition is where the plan found it, not in flight,
+ * not sent (accepted) or refused by Kafka before, and — for a move that drops replicas — its ISR still leaves
+ * at least min.insync.replicas (it may have shrunk since the plan was made: `unsafe`).
+ */
+function sendable(record: PlanRecord, current: ReadonlyMap<string, { replicas: readonly number[]; isr: readonly number[] }>, inFlight: readonly OngoingReassignment[]) {
+  const plan = record.plan;
+  const failed = new Set([...(record.failed ?? []), ...(record.sent ?? [])]);
+  const unsafe: string[] = [];
+  const pending = plan.moves.filter((m) => {
+    const key = movedKey(m.topic, m.partition);
+    const p = current.get(key);
+    if (p === undefined || !same(p.replicas, m.from) || failed.has(key) || inFlight.some((o) => sameTp(m, o))) return false;
+    const minIsr = plan.minIsr?.[m.topic];
+    if (minIsr !== undefined && m.to.length < m.from.length && m.to.filter((r) => p.isr.includes(r)).length < Math.max(1, minIsr)) {
+      unsafe.push(`${m.topic}-${m.partition}`);
+      return false;
+    }
+    return true;
+  });
+  return { pending, unsafe };
+}
+
 function foreignReason(foreign: readonly OngoingReassignment[]): string {
   const named = foreign.slice(0, 5).map((o) => `${o.topic}-${o.partition}`).join(', ');
   return `another reassignment is in flight that vigil did not start (${named}${foreign.length > 5 ? `, and ${foreign.length - 5} more` : ''}); vigil never cancels it`;
@@ -524,7 +621,7 @@ function partitionErrors(out: readonly PartitionOutcome[]): string[] {
 }
 
 function partitionsOf(md: ClusterMetadata) {
-  const out = new Map<string, { leader: number; replicas: readonly number[] }>();
+  const out = new Map<string, { leader: number; replicas: readonly number[]; isr: readonly number[] }>();
   for (const t of md.topics) for (const p of t.partitions) out.set(movedKey(t.topic, p.partition), p);
   return out;
 }

@@ -25,8 +25,9 @@
  */
 import { createHash } from 'node:crypto';
 import type { ClusterMetadata, PartitionInfo } from '../kafka/types';
+import type { RemediationPlanKind } from '../monitor/findings';
 
-export type PlanKind = 'lead-elsewhere' | 'evict' | 'give-back' | 'restore-rf';
+export type PlanKind = RemediationPlanKind;
 
 export interface PartitionMove {
   readonly topic: string;
@@ -68,6 +69,11 @@ export interface Plan {
   readonly skipped: readonly SkippedPartition[];
   /** Set when the plan must not run at all (e.g. larger than maxPlanSize). */
   readonly refused?: string;
+  /**
+   * evict: each moved topic's min.insync.replicas as planned with, so the executor can
+   * re-check a move that drops a replica against the ISR it finds when it sends it.
+   */
+  readonly minIsr?: Readonly<Record<string, number>>;
   readonly createdAtMs: number;
   /** The election term of the leader that made it; 0 outside the service (`vigil plan`). */
   readonly term: number;
@@ -75,7 +81,10 @@ export interface Plan {
 
 export interface PlanContext {
   readonly metadata: ClusterMetadata;
-  /** Effective min.insync.replicas per topic; a topic missing here counts as 1. */
+  /**
+   * Effective min.insync.replicas per topic. Without a map every topic counts as 1; with
+   * one, a topic missing from it is unknown, and evict never drops a replica of it.
+   */
   readonly minIsr?: ReadonlyMap<string, number>;
   readonly maxPlanSize: number;
   readonly throttleBytesPerSec: number;
@@ -139,9 +148,10 @@ export function planEvict(ctx: PlanContext, broker: number): Plan {
   for (const { topic, p } of partitions(ctx)) {
     if (!p.replicas.includes(broker) || !p.isr.includes(broker)) continue;
     const restIsr = p.isr.filter((r) => r !== broker);
-    const minIsr = ctx.minIsr?.get(topic) ?? 1;
-    if (restIsr.length < Math.max(1, minIsr)) {
-      const reason = `the rest of the ISR (${restIsr.join(',') || 'none'}) would be below min.insync.replicas ${minIsr}`;
+    // without a map every topic counts as 1; a topic the map lacks is unknown: never dropped
+    const minIsr = ctx.minIsr === undefined ? 1 : ctx.minIsr.get(topic);
+    if (minIsr === undefined || restIsr.length < Math.max(1, minIsr)) {
+      const reason = minIsr === undefined ? "its min.insync.replicas is unknown (DescribeConfigs did not say)" : `the rest of the ISR (${restIsr.join(',') || 'none'}) would be below min.insync.replicas ${minIsr}`;
       // it stays in the set; where it leads and another in-sync replica can, that one leads
       const next = p.leader === broker ? restIsr[0] : undefined;
       if (next === undefined) {
@@ -160,7 +170,10 @@ export function planEvict(ctx: PlanContext, broker: number): Plan {
     moves.push({ topic, partition: p.partition, from: p.replicas, to });
     if (p.leader === broker || p.leader !== to[0]) elections.push({ topic, partition: p.partition });
   }
-  return finish(ctx, 'evict', broker, `drop broker ${broker} from ${moves.length} in-sync replica set${moves.length === 1 ? '' : 's'}`, moves, elections, skipped, false);
+  const plan = finish(ctx, 'evict', broker, `drop broker ${broker} from ${moves.length} in-sync replica set${moves.length === 1 ? '' : 's'}`, moves, elections, skipped, false);
+  const minIsr: Record<string, number> = {};
+  for (const m of plan.moves) minIsr[m.topic] = ctx.minIsr?.get(m.topic) ?? 1; // a dropping move's topic is known (above)
+  return { ...plan, minIsr };
 }
 
 /**

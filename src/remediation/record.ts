@@ -53,6 +53,12 @@ export interface PlanRecord {
   intent?: { readonly step: StepKind; readonly term: number; readonly nodeId: string; readonly atMs: number };
   /** last outcomes, oldest first (bounded) */
   outcomes: StepOutcome[];
+  /** partitions (`topic/partition`) whose move Kafka refused: not sent again by this plan */
+  failed?: string[];
+  /** partitions whose move Kafka accepted: not sent again, waited for until the metadata shows them moved */
+  sent?: string[];
+  /** when the last reassign batch was accepted */
+  reassignSentAtMs?: number;
   /** for plans that moved partitions off a broker: the give-back plan that undid them */
   givenBackBy?: string;
   /** for give-back plans: the plans it undoes */

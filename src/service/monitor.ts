@@ -100,7 +100,9 @@ export function startMonitor(deps: MonitorDeps): Monitor {
   );
   const paging = new PagingActor({ outbox, nodeId: config.node.id, logger: logger.child({ component: 'reconcile' }), ...(refresher ? { refresher } : {}) });
   const remediation = new RemediationActor({
-    kafka: new KafkaRemediation(config.kafka, logger.child({ component: 'kafka-remediation' })),
+    // Mutations carry the replica in their client id, so the brokers' request log and
+    // quotas tell which vigil replica changed the cluster (docs/remediation.md).
+    kafka: new KafkaRemediation({ ...config.kafka, clientId: `${config.kafka.clientId}-${config.node.id}` }, logger.child({ component: 'kafka-remediation' })),
     store,
     config: config.remediation,
     nodeId: config.node.id,

@@ -31,6 +31,8 @@ export class MemoryRemediationKafka implements RemediationKafka {
   readonly configs = new Map<string, Map<string, string>>();
   /** set to make every request fail as if no broker answered */
   down = false;
+  /** partitions (`topic/partition`) whose reassignment the broker refuses */
+  readonly refuse = new Set<string>();
   /** called before each mutation is applied (tests use it to depose the leader mid-plan) */
   onMutation: ((m: SentMutation) => void) | undefined;
 
@@ -94,6 +96,7 @@ export class MemoryRemediationKafka implements RemediationKafka {
       const key = `${t.topic}/${t.partition}`;
       const p = this.partitions.get(key);
       if (!p) return { topic: t.topic, partition: t.partition, error: 'UNKNOWN_TOPIC_OR_PARTITION' };
+      if (this.refuse.has(key)) return { topic: t.topic, partition: t.partition, error: 'INVALID_REPLICA_ASSIGNMENT' };
       if (t.replicas === null) {
         this.ongoing.delete(key);
         return { topic: t.topic, partition: t.partition };

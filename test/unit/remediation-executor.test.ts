@@ -9,13 +9,15 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { DEFAULTS } from '../../src/config/defaults';
 import type { VigilConfig } from '../../src/config/types';
-import { silentLogger } from '../../src/log';
+import { createLogger, silentLogger } from '../../src/log';
 import { createMetrics } from '../../src/metrics';
 import { detect, emptyDetectMemory } from '../../src/monitor/detect';
 import type { Finding } from '../../src/monitor/findings';
 import type { BrokerState, KafkaSnapshot } from '../../src/monitor/snapshot';
 import type { TermFence } from '../../src/reconcile/actor';
-import { RemediationActor } from '../../src/remediation/executor';
+import { REFUSAL_RETRY_MS, RemediationActor } from '../../src/remediation/executor';
+import { decide } from '../../src/alerting/decide';
+import { emptyAlertState } from '../../src/alerting/alert-state';
 import { REMEDIATION_KEY, parseRemediationDoc } from '../../src/remediation/record';
 import { describedQuorum } from '../fakes/memory-kafka';
 import { MemoryRemediationKafka } from '../fakes/memory-remediation';
@@ -62,7 +64,7 @@ class World {
       nodeId,
       clock,
       metrics: this.metrics,
-      logger: silentLogger,
+      logger: process.env.REM_DEBUG ? createLogger({ level: 'debug' }) : silentLogger,
     });
     const l: Leader = {
       actor,
@@ -195,6 +197,36 @@ describe('remediation executor', () => {
     await w2.cycle(l2);
     assert.equal(l2.actor.view().plans[0]?.status, 'dropped');
     assert.deepEqual(w2.kafka.sent, []);
+  });
+
+  it('dry-run proposals and refusals are findings that page with the plan; they resolve when the plan runs', async () => {
+    const w = new World({ mode: 'dry-run' });
+    const l = await w.leader('a', 1);
+    w.hung.set(3, w.nowMs - 3_000);
+    await w.cycle(l);
+    const [proposed] = l.actor.findings();
+    assert.equal(proposed?.kind, 'RemediationProposed');
+    const ctx = { cluster: 'test', lag: { byScope: new Map(), unreadableGroups: new Set<string>() } };
+    const fired = decide(l.actor.findings(), emptyAlertState(), w.nowMs, ctx);
+    const page = fired.notifications[0];
+    assert.equal(page?.alert.key, 'test/RemediationProposed/evict/3');
+    assert.equal(page?.alert.broker, 3);
+    assert.match(page?.alert.summary ?? '', /^vigil would drop broker 3 from 6 in-sync replica sets \(broker:3 hung \(no answer for 3\.0 s, still in the metadata\)\); dry-run: nothing moves until a person runs it: POST \/api\/v1\/plans\/evict-3-[0-9a-f]{12}\/execute$/);
+    assert.match(page?.plan ?? '', /^evict plan evict-3-[0-9a-f]{12}: 6 partition moves, 2 preferred elections\. GET \/api\/v1\/plans lists every move/);
+    await l.actor.execute(l.fence(), l.actor.view().plans[0]?.plan.id as string);
+    await l.actor.idle();
+    assert.deepEqual(l.actor.findings(), [], 'executed: no longer a proposal');
+
+    const r = new World({ maxPlanSize: 2 });
+    const rl = await r.leader('a', 1);
+    r.hung.set(3, r.nowMs - 3_000);
+    await r.cycle(rl);
+    const [refused] = rl.actor.findings();
+    assert.equal(refused?.kind, 'RemediationRefused');
+    const refusedPage = decide(rl.actor.findings(), emptyAlertState(), r.nowMs, ctx).notifications[0];
+    assert.match(refusedPage?.alert.summary ?? '', /^vigil did not drop broker 3 from 6 in-sync replica sets \(broker:3 hung .*\): 6 partition moves exceed remediation.maxPlanSize \(2\)/);
+    r.nowMs += 2 * REFUSAL_RETRY_MS;
+    assert.deepEqual(rl.actor.findings(), [], 'a refusal not made again is no longer a finding');
   });
 
   it('off: no plan at all', async () => {
@@ -414,6 +446,44 @@ describe('remediation executor', () => {
     assert.equal(restore?.status, 'done');
     for (const [key, p] of w.kafka.partitions) assert.deepEqual([...p.replicas].sort(), [1, 2, 4], `${key} back at 3 replicas on live brokers`);
     assert.equal((await w.doc(l.store)).plans[1]?.givenBackBy, restore?.plan.id, 'the eviction is settled by the restore');
+  });
+
+  it('each move is checked again when sent: one whose ISR shrank below min.insync.replicas is not dropped, one Kafka refuses is not sent again', async () => {
+    const w = new World({ mode: 'dry-run' });
+    const l = await w.leader('a', 1);
+    w.hung.set(3, w.nowMs - 3_000);
+    await w.cycle(l);
+    const id = l.actor.view().plans[0]?.plan.id as string;
+    // after the plan was made: orders/0's ISR loses broker 1; orders/1 is refused by Kafka
+    const p0 = w.kafka.get('orders', 0);
+    p0.isr = p0.isr.filter((r) => r !== 1);
+    w.kafka.refuse.add('orders/1');
+    assert.equal((await l.actor.execute(l.fence(), id)).status, 'executing');
+    await l.actor.idle();
+    await w.cycle(l);
+    assert.ok(w.kafka.get('orders', 0).replicas.includes(3), 'orders/0 keeps broker 3: dropping it would leave 1 in-sync replica');
+    assert.ok(w.kafka.get('orders', 1).replicas.includes(3), 'orders/1: refused by Kafka');
+    for (const p of [2, 3, 4, 5]) assert.ok(!w.kafka.get('orders', p).replicas.includes(3), `orders/${p} moved`);
+    const rec = (await w.doc(l.store)).plans.find((r) => r.plan.id === id);
+    assert.equal(rec?.status, 'done');
+    assert.deepEqual(rec?.failed, ['orders/1']);
+    const sentFor1 = w.kafka.sent.filter((s) => s.partitions.includes('orders/1')).length;
+    assert.equal(sentFor1, 1, 'the refused move was sent once');
+  });
+
+  it('Redis losing the plan document: the leader writes its plans again, fenced, instead of forgetting them', async () => {
+    const w = new World({ cooldownMs: 0 });
+    const l = await w.leader('a', 1);
+    w.hung.set(3, w.nowMs - 3_000);
+    await w.cycle(l);
+    w.backend.stop();
+    w.backend.start();
+    await waitFor(() => l.store.isUp(), { timeoutMs: 1000, what: 'the store back' });
+    assert.equal(await l.store.readAlertState(REMEDIATION_KEY), undefined, 'the document is gone');
+    w.hung.set(2, w.nowMs - 3_000); // another plan: the next write finds the document gone
+    await w.cycle(l);
+    const doc = await w.doc(l.store);
+    assert.deepEqual(doc.plans.map((r) => `${r.plan.kind}-${r.plan.broker} ${r.status}`).sort(), ['evict-2 refused', 'evict-3 done']);
   });
 
   it('Kafka unreachable mid-plan: the step is retried on the next cycle, with nothing lost', async () => {

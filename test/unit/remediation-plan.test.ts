@@ -75,7 +75,7 @@ describe('remediation plans (issue 7)', () => {
       a: [part(0, [1, 3, 2]), part(1, [3, 1]), part(2, [3, 1, 2], [3, 2]), part(3, [1, 3], [1])],
       b: [part(0, [3, 1, 2], [3, 2])],
     });
-    const plan = planEvict(ctx(md, { minIsr: new Map([['a', 2]]) }), 3);
+    const plan = planEvict(ctx(md, { minIsr: new Map([['a', 2], ['b', 1]]) }), 3);
     assert.deepEqual(plan.moves, [
       { topic: 'a', partition: 0, from: [1, 3, 2], to: [1, 2] },
       // min.insync.replicas forbids dropping 3 where it leads: it stays, last, and another in-sync replica leads
@@ -94,6 +94,10 @@ describe('remediation plans (issue 7)', () => {
       { topic: 'a', partition: 2, reason: 'the rest of the ISR (2) would be below min.insync.replicas 2: kept as the last replica, led by 2 instead' },
     ]);
     assert.equal(plan.throttle, null, 'dropping a replica copies nothing');
+    // a topic whose min.insync.replicas the map lacks is never dropped from: led elsewhere only
+    const unknown = planEvict(ctx(md, { minIsr: new Map([['a', 2]]) }), 3);
+    assert.deepEqual(unknown.moves.find((m) => m.topic === 'b'), { topic: 'b', partition: 0, from: [3, 1, 2], to: [2, 1, 3] });
+    assert.match(unknown.skipped.find((s) => s.topic === 'b')?.reason ?? '', /^its min.insync.replicas is unknown/);
     // with min.insync.replicas 1 everywhere, every in-sync set loses broker 3; a-3 (3 out of sync) is untouched
     assert.deepEqual(planEvict(ctx(md), 3).moves.map((m) => `${m.topic}-${m.partition}`), ['a-0', 'a-1', 'a-2', 'b-0']);
   });
