@@ -6,7 +6,10 @@
  *
  * A broker that failed its latest ping is asked nothing else until a ping to it succeeds
  * (KafkaAdmin.pingBrokers): a hung broker accepts connections and answers nothing, so each
- * request would wait out kafka.requestTimeout, and the cycle with it.
+ * request would wait out kafka.requestTimeout, and the cycle with it. A broker that hangs
+ * while requests to it are in flight is caught by the SilenceWatch (silence-watch.ts): a
+ * request waiting longer than the ping deadline gets its broker pinged, and a failed ping
+ * abandons every request to it and counts as its latest ping.
  */
 import type { KafkaConfig } from '../config/types';
 import { VigilError, describeError } from '../errors';
@@ -15,6 +18,7 @@ import { silentLogger } from '../log';
 import type { AbortedTransaction } from './read-committed';
 import { MalformedRecordBatchError, probeRecordSet } from './record-batch';
 import { describeQuorumRequest } from './describe-quorum';
+import { SilenceWatch } from './silence-watch';
 import {
   API_KEYS,
   KafkaConnections,
@@ -78,12 +82,28 @@ export class KafkajsAdmin implements KafkaAdmin {
   private readonly quorumConnections: KafkaConnections;
   private lastMetadata: ClusterMetadata | null = null;
   private readonly coordinators = new Map<string, string>(); // groupId → broker address
-  /** address → why, for brokers whose latest ping failed */
-  private readonly unanswered = new Map<string, string>();
+  /**
+   * address → why, and since when it has answered nothing sent to it (wall clock), for
+   * brokers whose latest ping failed or that fell silent under their requests
+   */
+  private readonly unanswered = new Map<string, { why: string; sinceMs: number }>();
+  /** the watchdog's pings, on connections of their own: a ping must not queue behind a slow request */
+  private readonly pingConnections: KafkaConnections;
+  /** the requests in flight to each broker, abandoned at once if it falls silent under them */
+  readonly silence: SilenceWatch;
 
   constructor(config: KafkaConfig, private readonly logger: Logger = silentLogger) {
     this.connections = new KafkaConnections(config, logger);
     this.quorumConnections = new KafkaConnections(config, logger);
+    this.pingConnections = new KafkaConnections(config, logger);
+    this.silence = new SilenceWatch(
+      (address, timeoutMs) => this.pingOne(this.pingConnections, address, timeoutMs),
+      (address, why, sinceMs) => {
+        this.logger.debug({ broker: address, why }, 'a broker fell silent under requests in flight: they are abandoned');
+        this.markUnanswered(address, why, sinceMs);
+        void this.connections.drop(address);
+      },
+    );
   }
 
   // ---- metadata -------------------------------------------------------------------------
@@ -97,7 +117,7 @@ export class KafkajsAdmin implements KafkaAdmin {
     for (let attempt = 0; attempt < 3; attempt++) {
       const { address, broker } = await this.connections.connectAny(preferred, this.unanswered);
       try {
-        const md = await this.connections.send(broker, METADATA_V5);
+        const md = await this.silence.run(address, () => this.connections.send(broker, METADATA_V5));
         this.lastMetadata = md;
         return md;
       } catch (err) {
@@ -121,8 +141,7 @@ export class KafkajsAdmin implements KafkaAdmin {
     await Promise.all(
       md.brokers.map(async (b) => {
         try {
-          const broker = await this.connect(addressOf(b));
-          const res = await broker.listGroups();
+          const res = await this.ask<{ groups: unknown[] }>(addressOf(b), (broker) => broker.listGroups());
           for (const g of res.groups as { groupId: string; protocolType: string }[]) {
             seen.set(g.groupId, { groupId: g.groupId, protocolType: g.protocolType });
           }
@@ -153,8 +172,7 @@ export class KafkajsAdmin implements KafkaAdmin {
     await Promise.all(
       [...byCoordinator].map(async ([address, ids]) => {
         try {
-          const broker = await this.connect(address);
-          for (const g of await this.connections.send(broker, describeGroupsV1(ids))) {
+          for (const g of await this.ask(address, (broker) => this.connections.send(broker, describeGroupsV1(ids)))) {
             if (g.errorCode !== ERR_NONE) {
               if (COORDINATOR_ERRORS.has(g.errorCode)) this.coordinators.delete(g.groupId);
               out.set(g.groupId, { groupId: g.groupId, state: '', members: 0, error: kafkaErrorName(g.errorCode) });
@@ -175,26 +193,53 @@ export class KafkajsAdmin implements KafkaAdmin {
   }
 
   async pingBrokers(brokers: readonly BrokerInfo[], timeoutMs: number): Promise<Map<number, BrokerPing>> {
+    // from now on a request that waits longer than this gets its broker pinged (SilenceWatch)
+    this.silence.deadlineMs = timeoutMs;
     const out = new Map<number, BrokerPing>();
     await Promise.all(
       brokers.map(async (b) => {
         const address = addressOf(b);
-        try {
-          await withinMs(timeoutMs, async () => {
-            const broker = await this.connections.connect(address);
-            await this.connections.send(broker, { ...METADATA_NO_TOPICS, requestTimeoutMs: timeoutMs });
-          });
-          this.unanswered.delete(address);
-          out.set(b.nodeId, { ok: true });
-        } catch (err) {
-          // a hung broker's connection is useless: the next ping must open a fresh one
-          await this.connections.drop(address);
-          this.unanswered.set(address, describeError(err));
-          out.set(b.nodeId, { ok: false, error: describeError(err) });
-        }
+        const sentAtMs = Date.now();
+        const error = await this.pingOne(this.connections, address, timeoutMs);
+        if (error !== null) this.markUnanswered(address, error, sentAtMs);
+        out.set(b.nodeId, this.standingOf(address));
       }),
     );
     return out;
+  }
+
+  brokerStanding(brokers: readonly BrokerInfo[]): Map<number, BrokerPing> {
+    return new Map(brokers.map((b) => [b.nodeId, this.standingOf(addressOf(b))]));
+  }
+
+  private standingOf(address: string): BrokerPing {
+    const silent = this.unanswered.get(address);
+    return silent === undefined ? { ok: true } : { ok: false, error: silent.why, silentSinceMs: silent.sinceMs };
+  }
+
+  /** A failed ping or a silence: the earliest known start of the silence is kept until a ping succeeds. */
+  private markUnanswered(address: string, why: string, sinceMs: number): void {
+    const before = this.unanswered.get(address);
+    this.unanswered.set(address, { why, sinceMs: Math.min(sinceMs, before?.sinceMs ?? sinceMs) });
+  }
+
+  /**
+   * One ping: a Metadata for no topics within `timeoutMs`; null when answered (the broker is
+   * asked again from then on), else why not (its connection is dropped: on a hung broker it is
+   * useless, and the next ping must open a fresh one).
+   */
+  private async pingOne(connections: KafkaConnections, address: string, timeoutMs: number): Promise<string | null> {
+    try {
+      await withinMs(timeoutMs, async () => {
+        const broker = await connections.connect(address);
+        await connections.send(broker, { ...METADATA_NO_TOPICS, requestTimeoutMs: timeoutMs });
+      });
+      this.unanswered.delete(address);
+      return null;
+    } catch (err) {
+      await connections.drop(address);
+      return describeError(err);
+    }
   }
 
   /**
@@ -203,11 +248,16 @@ export class KafkajsAdmin implements KafkaAdmin {
    * a ping to answer a larger request.
    */
   private async connect(address: string): Promise<any> {
-    const why = this.unanswered.get(address);
-    if (why !== undefined) {
-      throw new VigilError('KAFKA_UNREACHABLE', `not asked: the broker at ${address} did not answer its last ping (${why}); it is asked again once it answers one`, { retriable: true });
+    const silent = this.unanswered.get(address);
+    if (silent !== undefined) {
+      throw new VigilError('KAFKA_UNREACHABLE', `not asked: the broker at ${address} did not answer its last ping (${silent.why}); it is asked again once it answers one`, { retriable: true });
     }
     return this.connections.connect(address);
+  }
+
+  /** `request` sent to the broker at `address` (see connect), abandoned if it falls silent under it. */
+  private ask<T>(address: string, request: (broker: any) => Promise<T>): Promise<T> {
+    return this.silence.run(address, async () => request(await this.connect(address)));
   }
 
   // ---- the KRaft controller quorum ------------------------------------------------------
@@ -217,9 +267,9 @@ export class KafkajsAdmin implements KafkaAdmin {
     const failures: string[] = [];
     for (const b of brokers) {
       const address = addressOf(b);
-      const why = this.unanswered.get(address);
-      if (why !== undefined) {
-        failures.push(`${address}: not asked, it did not answer its last ping (${why})`);
+      const silent = this.unanswered.get(address);
+      if (silent !== undefined) {
+        failures.push(`${address}: not asked, it did not answer its last ping (${silent.why})`);
         continue;
       }
       try {
@@ -253,7 +303,7 @@ export class KafkajsAdmin implements KafkaAdmin {
     if (topics.length === 0) return out;
     const { address, broker } = await this.connections.connectAny(this.lastMetadata?.brokers.map(addressOf), this.unanswered);
     try {
-      for (const r of await this.connections.send(broker, describeTopicConfigsV1(topics, ['min.insync.replicas']))) {
+      for (const r of await this.silence.run(address, () => this.connections.send(broker, describeTopicConfigsV1(topics, ['min.insync.replicas'])))) {
         const value = r.errorCode === ERR_NONE ? Number(r.configs.get('min.insync.replicas')) : NaN;
         if (Number.isInteger(value) && value > 0) out.set(r.name, value);
       }
@@ -277,8 +327,7 @@ export class KafkajsAdmin implements KafkaAdmin {
     for (let attempt = 0; attempt < 2; attempt++) {
       try {
         const address = await this.coordinatorOf(groupId, attempt > 0);
-        const broker = await this.connect(address);
-        const res = await this.connections.send(broker, offsetFetchV3(groupId));
+        const res = await this.ask(address, (broker) => this.connections.send(broker, offsetFetchV3(groupId)));
         if (res.errorCode !== ERR_NONE) {
           lastError = kafkaErrorName(res.errorCode);
           if (COORDINATOR_ERRORS.has(res.errorCode)) {
@@ -299,8 +348,8 @@ export class KafkajsAdmin implements KafkaAdmin {
   private async coordinatorOf(groupId: string, refresh: boolean): Promise<string> {
     const cached = this.coordinators.get(groupId);
     if (cached && !refresh) return cached;
-    const { broker } = await this.connections.connectAny([], this.unanswered);
-    const res = await broker.findGroupCoordinator({ groupId, coordinatorType: 0 });
+    const { address: via, broker } = await this.connections.connectAny([], this.unanswered);
+    const res = await this.silence.run<{ coordinator: BrokerInfo }>(via, () => broker.findGroupCoordinator({ groupId, coordinatorType: 0 }));
     // as addressOf spells it, so that it matches the brokers' addresses (and an IPv6 host works)
     const address = addressOf(res.coordinator);
     this.coordinators.set(groupId, address);
@@ -332,8 +381,7 @@ export class KafkajsAdmin implements KafkaAdmin {
             return;
           }
           try {
-            const broker = await this.connect(addressOf(leader.broker));
-            const res = await this.connections.send(broker, listOffsetsV2(tps, timestamp));
+            const res = await this.ask(addressOf(leader.broker), (broker) => this.connections.send(broker, listOffsetsV2(tps, timestamp)));
             for (const p of res) {
               const key = tpKey(p.topic, p.partition);
               if (p.errorCode === ERR_NONE) {
@@ -413,8 +461,7 @@ export class KafkajsAdmin implements KafkaAdmin {
           return;
         }
         try {
-          const broker = await this.connect(addressOf(leader.broker));
-          const res = await this.connections.send(broker, fetchV4(reqs, partitionBytes));
+          const res = await this.ask(addressOf(leader.broker), (broker) => this.connections.send(broker, fetchV4(reqs, partitionBytes)));
           const answered = new Set<string>();
           for (const p of res) {
             const req = byOffset.get(tpKey(p.topic, p.partition));
@@ -450,7 +497,8 @@ export class KafkajsAdmin implements KafkaAdmin {
   }
 
   async close(): Promise<void> {
-    await Promise.all([this.connections.close(), this.quorumConnections.close()]);
+    this.silence.close();
+    await Promise.all([this.connections.close(), this.quorumConnections.close(), this.pingConnections.close()]);
   }
 }
 

@@ -99,6 +99,12 @@ export interface BrokerPing {
   readonly ok: boolean;
   /** why not, e.g. "connect ECONNREFUSED 127.0.0.1:9093" or "no answer within 800 ms" */
   readonly error?: string;
+  /**
+   * when not ok: the wall-clock time since which the broker has answered nothing sent to it
+   * — the send time of the oldest request (or ping) it left unanswered — where the adapter
+   * knows it. The silence began at or before this time.
+   */
+  readonly silentSinceMs?: number;
 }
 
 /**
@@ -158,8 +164,20 @@ export interface KafkaAdmin {
    * other broker connects. A hung broker (one that accepts connections and answers
    * nothing) thus costs a caller that pings first the ping deadline, not a request timeout
    * per request.
+   *
+   * From the first call on, `timeoutMs` also watches every request: one still unanswered
+   * after `timeoutMs` gets its broker pinged again, and if that ping fails too, every
+   * request in flight to the broker fails at once (KAFKA_UNREACHABLE, "not answered"), and
+   * the broker counts as having failed its latest ping (brokerStanding says so). A broker
+   * that hangs under a caller's requests thus costs it at most twice the ping deadline. An
+   * abandoned request's late answer is never used.
    */
   pingBrokers(brokers: readonly BrokerInfo[], timeoutMs: number): Promise<Map<number, BrokerPing>>;
+  /**
+   * Each broker's standing now, without asking it: not ok when its latest ping failed or it
+   * fell silent under requests since (see pingBrokers), with why and since when.
+   */
+  brokerStanding(brokers: readonly BrokerInfo[]): Map<number, BrokerPing>;
   /** Effective min.insync.replicas of each topic (DescribeConfigs, one request). */
   topicMinIsr(topics: readonly string[]): Promise<Map<string, number>>;
   /** Committed offsets of each group, all topics. Groups are fetched concurrently. */

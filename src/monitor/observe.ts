@@ -13,6 +13,9 @@
  * The pings go first, and a broker that fails its ping is asked nothing else this cycle
  * (KafkaAdmin.pingBrokers): a hung broker — connections accepted, nothing answered — would
  * hold each request for kafka.requestTimeout; this way it costs the cycle the ping deadline.
+ * One that hangs later in the cycle, under requests already sent, costs it at most twice
+ * the deadline: the port pings it again and abandons its requests, and the snapshot reports
+ * it unreachable (KafkaAdmin.brokerStanding) since the oldest request it left unanswered.
  * What it leads, coordinates or would have listed is then handled as for a dead broker.
  *
  * The rows where a group is behind go through the delivery-latency pipeline
@@ -126,7 +129,7 @@ export class KafkaObserver {
       return { ok: false, takenAtMs: startedAtMs, error: describeError(err) };
     }
     for (const b of md.brokers) this.knownBrokers.set(b.nodeId, b);
-    const brokers = this.brokerStates(pings, new Set(md.brokers.map((b) => b.nodeId)), startedAtMs);
+    const answered = md.brokers.filter((b) => pings.get(b.nodeId)?.ok === true);
 
     const watchedTopics = md.topics.filter((t) => !t.isInternal && this.topicFilter(t.topic));
     const [minIsr, listed] = await Promise.all([
@@ -160,7 +163,7 @@ export class KafkaObserver {
       // the history needs when the end offsets were asked for and answered, not when the
       // slowest of the three requests returned
       this.admin.endOffsets(index.all).then((ends) => ({ ends, atMs: clock.wallMs() })),
-      this.controllerQuorum(brokers),
+      this.controllerQuorum(answered),
     ]);
     lap('offsets');
     const staleGroups = new Set<string>();
@@ -248,6 +251,9 @@ export class KafkaObserver {
         this.lastCoordinator.get(group),
       ),
     );
+    // a broker that fell silent under this cycle's requests is unreachable in this snapshot
+    const standing = this.admin.brokerStanding([...this.knownBrokers.values()]);
+    const brokers = this.brokerStates(pings, standing, new Set(md.brokers.map((b) => b.nodeId)), startedAtMs);
     lap('assemble');
     return {
       ok: true,
@@ -266,8 +272,7 @@ export class KafkaObserver {
    * One DescribeQuorum, through a broker that answered its ping this cycle (a paused one
    * would hold the request until the deadline, and the quorum would look leaderless).
    */
-  private async controllerQuorum(brokers: readonly BrokerState[]): Promise<ControllerQuorum> {
-    const live = brokers.filter((b) => b.reachable && b.inMetadata);
+  private async controllerQuorum(live: readonly BrokerInfo[]): Promise<ControllerQuorum> {
     const leader = live.find((b) => b.nodeId === this.quorumLeader);
     const asked = leader === undefined ? live : [leader, ...live.filter((b) => b !== leader)];
     let quorum: ControllerQuorum;
@@ -303,12 +308,19 @@ export class KafkaObserver {
     return { md, pings };
   }
 
-  private brokerStates(pings: ReadonlyMap<number, BrokerPing>, inMetadata: ReadonlySet<number>, nowMs: number): BrokerState[] {
+  /**
+   * Each known broker: unreachable when it failed this cycle's ping or fell silent under its
+   * requests later in the cycle (`standing`), since the start of its silence where the port
+   * knows it (the oldest request it left unanswered), else since the cycle that first found it.
+   */
+  private brokerStates(pings: ReadonlyMap<number, BrokerPing>, standing: ReadonlyMap<number, BrokerPing>, inMetadata: ReadonlySet<number>, cycleStartMs: number): BrokerState[] {
     const all = [...this.knownBrokers.values()].sort((a, b) => a.nodeId - b.nodeId);
     return all.map((b) => {
-      const ping = pings.get(b.nodeId) ?? { ok: false, error: 'not pinged' };
+      const pinged = pings.get(b.nodeId) ?? { ok: false, error: 'not pinged' };
+      const now = standing.get(b.nodeId);
+      const ping = pinged.ok && now !== undefined && !now.ok ? now : pinged;
       if (ping.ok) this.unreachableSince.delete(b.nodeId);
-      else if (!this.unreachableSince.has(b.nodeId)) this.unreachableSince.set(b.nodeId, nowMs);
+      else if (!this.unreachableSince.has(b.nodeId)) this.unreachableSince.set(b.nodeId, ping.silentSinceMs ?? cycleStartMs);
       const since = this.unreachableSince.get(b.nodeId);
       return {
         nodeId: b.nodeId,

@@ -4,7 +4,7 @@
  * `kafka.requestTimeout` unless the cycle avoids it. The figure is the cycle time before,
  * during and after the pause, with the observer's phases.
  *
- *   npm run build && node scripts/run-bench.js observe-hung [--broker 1 | --quorum-leader] [--pause-s 7] [--trace]
+ *   npm run build && node scripts/run-bench.js observe-hung [--broker 1 | --quorum-leader] [--in-flight] [--pause-s 7] [--trace]
  *
  * One real 3-broker Kafka; a topic of 6 partitions (replication factor 3, so the paused
  * broker leads two), produced to 5 records a second per partition, and 6 consumer groups
@@ -16,7 +16,10 @@
  * default: the first bootstrap address and the first in the Metadata order;
  * `--quorum-leader` pauses the active KRaft controller instead, through which DescribeQuorum
  * then goes unanswered until its own deadline (the ping deadline). Prints one JSON line;
- * `--trace` prints every cycle on stderr.
+ * `--in-flight` lands the pause inside a cycle, right after its pings answered, so that
+ * the cycle's requests to the broker are in flight when it stops answering (the first paused
+ * cycle's time is then the figure). Prints one JSON line; `--trace` prints every cycle on
+ * stderr.
  */
 import * as os from 'node:os';
 import { KafkajsAdmin } from '../../src/kafka/kafkajs-admin';
@@ -71,6 +74,7 @@ async function main(): Promise<void> {
   let paused = arg('broker', 1);
   const pauseMs = arg('pause-s', 7) * 1000;
   const trace = process.argv.includes('--trace');
+  const inFlight = process.argv.includes('--in-flight');
   const load0 = os.loadavg()[0] as number;
   progress('starting 3 brokers');
   const cluster = await startKafka({ brokers: 3, name: 'bench-observe-hung' });
@@ -121,9 +125,22 @@ async function main(): Promise<void> {
     const coordinated = last.groups.filter((g) => g.coordinator === paused).map((g) => g.group);
     progress(`pausing broker ${paused} (coordinator of ${coordinated.length} group(s): ${coordinated.join(', ') || 'none'})`);
 
-    pausedAt = performance.now();
-    cluster.pause(paused);
-    resumed = false;
+    const pause = () => {
+      pausedAt = performance.now();
+      cluster.pause(paused);
+      resumed = false;
+    };
+    if (inFlight) {
+      // the next cycle pings every broker, then finds the paused one stopped under its requests
+      const ping = admin.pingBrokers.bind(admin);
+      admin.pingBrokers = async (brokers, timeoutMs) => {
+        const pings = await ping(brokers, timeoutMs);
+        if (Number.isNaN(pausedAt)) pause();
+        return pings;
+      };
+    } else {
+      pause();
+    }
     do await cycle('paused');
     while (performance.now() - pausedAt < pauseMs);
     cluster.resume(paused);
@@ -145,6 +162,7 @@ async function main(): Promise<void> {
         bench: 'observe-hung',
         pausedBroker: paused,
         pauseMs,
+        pauseLands: inFlight ? 'in flight' : 'between cycles',
         groupsCoordinatedByPaused: coordinated.length,
         requestTimeoutMs: 5_000,
         pingTimeoutMs: PING_TIMEOUT_MS,

@@ -139,17 +139,25 @@ export function kafkaAdminContract(name: string, setup: () => Promise<KafkaAdmin
       assert.match(end?.error ?? '', /UNKNOWN_TOPIC_OR_PARTITION/);
     });
 
-    // last: the other cases want every broker answering
-    it('a broker that fails its ping is asked nothing else until a ping succeeds: what needs it fails at once, saying so, and the rest answers', async () => {
+    /**
+     * The broker to hang: one that leads a partition of contract-a but not the controller
+     * quorum (whose failover would leave DescribeQuorum unanswered through any broker), a
+     * group's coordinator if one is.
+     */
+    async function brokerToHang() {
       const md = await fx.admin.metadata();
-      const tps = [0, 1, 2].map((partition) => ({ topic: 'contract-a', partition }));
       const leaders = new Map((md.topics.find((t) => t.topic === 'contract-a')?.partitions ?? []).map((p) => [p.partition, p.leader]));
       const coordinators = new Map([...(await fx.admin.describeGroups(['contract-g1', 'contract-g2']))].map(([g, d]) => [g, d.coordinator]));
-      // a broker that leads a partition but not the controller quorum (whose failover would
-      // leave DescribeQuorum unanswered through any broker), a group's coordinator if one is
       const quorumLeader = (q => (q.state === 'described' ? q.leaderId : null))(await fx.admin.describeQuorum(md.brokers, 5000));
       const candidates = [...new Set(leaders.values())].filter((id) => id !== quorumLeader);
       const hung = candidates.find((id) => [...coordinators.values()].includes(id)) ?? (candidates[0] as number);
+      return { md, leaders, coordinators, hung };
+    }
+    const tps = [0, 1, 2].map((partition) => ({ topic: 'contract-a', partition }));
+
+    // last: the other cases want every broker answering
+    it('a broker that fails its ping is asked nothing else until a ping succeeds: what needs it fails at once, saying so, and the rest answers', async () => {
+      const { md, leaders, coordinators, hung } = await brokerToHang();
       await fx.hang(hung);
       try {
         const pings = await fx.admin.pingBrokers(md.brokers, 1000);
@@ -177,6 +185,33 @@ export function kafkaAdminContract(name: string, setup: () => Promise<KafkaAdmin
         await fx.unhang(hung);
       }
       await waitFor(async () => (await fx.admin.pingBrokers(md.brokers, 1000)).get(hung)?.ok === true, { timeoutMs: 30_000, what: `broker ${hung} answering its ping again` });
+      assert.deepEqual((await fx.admin.endOffsets(tps)).map((e) => e.offset), [6, 2, 0]);
+    });
+
+    it('a broker that hangs after answering its ping: the requests sent to it fail "not answered" (at the watch, not at the request timeout), it stands as failed, and is asked nothing else until a ping succeeds', async () => {
+      const { md, leaders, hung } = await brokerToHang();
+      const pings = await fx.admin.pingBrokers(md.brokers, 1000);
+      assert.ok([...pings.values()].every((p) => p.ok), `every broker answered: ${JSON.stringify([...pings])}`);
+      await fx.hang(hung);
+      try {
+        const ends = await fx.admin.endOffsets(tps);
+        for (const e of ends) {
+          if (leaders.get(e.partition) === hung) assert.match(e.error ?? '', /not answered/, `partition ${e.partition}, led by the hung broker`);
+          else assert.equal(e.error, undefined, `partition ${e.partition}, led by broker ${leaders.get(e.partition)}`);
+        }
+        const standing = fx.admin.brokerStanding(md.brokers);
+        assert.deepEqual(
+          md.brokers.map((b) => [b.nodeId, standing.get(b.nodeId)?.ok]),
+          md.brokers.map((b) => [b.nodeId, b.nodeId !== hung]),
+        );
+        for (const e of await fx.admin.endOffsets(tps)) {
+          if (leaders.get(e.partition) === hung) assert.match(e.error ?? '', /not asked/, `partition ${e.partition}, asked again`);
+        }
+      } finally {
+        await fx.unhang(hung);
+      }
+      await waitFor(async () => (await fx.admin.pingBrokers(md.brokers, 1000)).get(hung)?.ok === true, { timeoutMs: 30_000, what: `broker ${hung} answering its ping again` });
+      assert.equal(fx.admin.brokerStanding(md.brokers).get(hung)?.ok, true);
       assert.deepEqual((await fx.admin.endOffsets(tps)).map((e) => e.offset), [6, 2, 0]);
     });
   });

@@ -36,14 +36,22 @@ export class MemoryKafka implements KafkaAdmin {
   readonly down = new Set<number>();
   /**
    * Hung brokers (SIGSTOP): they stay in the metadata and accept connections but answer
-   * nothing. A request sent to one would hold its caller for the request timeout; each is
-   * recorded in `waitedOn`, and fails.
+   * nothing. Before the first ping, a request sent to one holds its caller for the request
+   * timeout: it is recorded in `waitedOn`, and fails. After it (the port's watch, see
+   * KafkaAdmin.pingBrokers), it is abandoned once a second ping fails: it is recorded in
+   * `abandoned`, fails "not answered", and the broker counts as having failed its ping.
    */
   readonly hung = new Set<number>();
-  /** `<request>@<broker>` for every request sent to a hung broker, in order */
+  /** `<request>@<broker>` for every request that waited out its timeout on a hung broker, in order */
   readonly waitedOn: string[] = [];
-  /** brokers whose latest ping failed: asked nothing else until one succeeds (the port's contract) */
-  private readonly unanswered = new Set<number>();
+  /** `<request>@<broker>` for every request abandoned because its hung broker failed the watch's ping */
+  readonly abandoned: string[] = [];
+  /** the latest ping deadline (null before the first ping: requests are not watched) */
+  private pingDeadlineMs: number | null = null;
+  /** the wall clock for `silentSinceMs`; without one, pings report no time */
+  wallMs: (() => number) | null = null;
+  /** brokers whose latest ping failed, or that fell silent under a request: asked nothing else until a ping succeeds */
+  private readonly unanswered = new Map<number, { why: string; sinceMs: number | null }>();
   /** per-topic min.insync.replicas; absent = the broker default, 1 */
   readonly minIsr = new Map<string, number>();
   /** group → number of live members (absent = 0, state Empty) */
@@ -97,7 +105,7 @@ export class MemoryKafka implements KafkaAdmin {
     const answering = asked.find((b) => !this.hung.has(b.nodeId));
     for (const b of asked) {
       if (b === answering) break;
-      this.waitedOn.push(`Metadata@${b.nodeId}`);
+      this.stall(b.nodeId, 'Metadata');
     }
     if (asked.length > 0 && !answering) throw new Error(`Metadata request failed on every broker tried (${asked.map((b) => `broker ${b.nodeId}: Request timed out`).join('; ')})`);
     return {
@@ -140,11 +148,30 @@ export class MemoryKafka implements KafkaAdmin {
   private refusal(id: number, request: string): string | null {
     if (this.unanswered.has(id)) return `not asked: broker ${id} did not answer its last ping`;
     if (this.down.has(id)) return `broker ${id}: Connection error`;
-    if (this.hung.has(id)) {
+    if (this.hung.has(id)) return this.stall(id, request);
+    return null;
+  }
+
+  /** A request sent to hung broker `id`: waited out, or abandoned by the watch (see `hung`). */
+  private stall(id: number, request: string): string {
+    if (this.pingDeadlineMs === null) {
       this.waitedOn.push(`${request}@${id}`);
       return `broker ${id}: Request ${request} timed out`;
     }
-    return null;
+    this.abandoned.push(`${request}@${id}`);
+    const why = `no answer within ${this.pingDeadlineMs} ms`;
+    this.unanswered.set(id, { why, sinceMs: this.unanswered.get(id)?.sinceMs ?? this.wallMs?.() ?? null });
+    return `not answered: broker ${id} answered neither this request nor a ping within ${this.pingDeadlineMs} ms`;
+  }
+
+  brokerStanding(brokers: readonly BrokerInfo[]): Map<number, BrokerPing> {
+    return new Map(brokers.map((b) => [b.nodeId, this.standingOf(b.nodeId)]));
+  }
+
+  private standingOf(id: number): BrokerPing {
+    const silent = this.unanswered.get(id);
+    if (silent === undefined) return { ok: true };
+    return { ok: false, error: silent.why, ...(silent.sinceMs !== null ? { silentSinceMs: silent.sinceMs } : {}) };
   }
 
   async describeGroups(groupIds: readonly string[]): Promise<Map<string, GroupDescription>> {
@@ -161,12 +188,13 @@ export class MemoryKafka implements KafkaAdmin {
   }
 
   async pingBrokers(brokers: readonly BrokerInfo[], timeoutMs: number): Promise<Map<number, BrokerPing>> {
+    this.pingDeadlineMs = timeoutMs;
     const out = new Map<number, BrokerPing>();
     for (const b of brokers) {
       const error = this.down.has(b.nodeId) ? `connect ECONNREFUSED ${b.host}:${b.port}` : this.hung.has(b.nodeId) ? `no answer within ${timeoutMs} ms` : undefined;
       if (error === undefined) this.unanswered.delete(b.nodeId);
-      else this.unanswered.add(b.nodeId);
-      out.set(b.nodeId, error === undefined ? { ok: true } : { ok: false, error });
+      else this.unanswered.set(b.nodeId, { why: error, sinceMs: this.unanswered.get(b.nodeId)?.sinceMs ?? this.wallMs?.() ?? null });
+      out.set(b.nodeId, this.standingOf(b.nodeId));
     }
     return out;
   }

@@ -336,6 +336,44 @@ describe('the observer builds a snapshot from Kafka', () => {
       assert.deepEqual([svc.state, svc.partitions.map((p) => p.error)], ['Empty', [undefined, undefined]]);
     });
 
+    it('hangs after its ping, under the cycle\'s requests: they are abandoned, the cycle completes, and it is unreachable since the first of them', async () => {
+      const k = watched();
+      const clock = new ManualClock();
+      k.wallMs = () => clock.wall;
+      const obs = observer(k, clock);
+      await obs.observe();
+      // the next cycle's pings all answer; broker 1 stops answering right after, 200 ms in
+      const ping = k.pingBrokers.bind(k);
+      k.pingBrokers = async (brokers, timeoutMs) => {
+        const pings = await ping(brokers, timeoutMs);
+        k.hung.add(1);
+        clock.wall += 200;
+        return pings;
+      };
+      clock.wall += 1000;
+      const snap = await obs.observe();
+      assert.deepEqual(k.waitedOn, [], 'no request waited out its timeout');
+      assert.ok(k.abandoned.length >= 1, 'the first request to it was abandoned');
+      assert.ok(snap.ok);
+      const b1 = snap.brokers.find((b) => b.nodeId === 1)!;
+      assert.deepEqual([b1.reachable, b1.inMetadata, b1.unreachableSinceMs, b1.error], [false, true, T0 + 1200, 'no answer within 500 ms']);
+      // asked nothing after the abandoned request: what it leads and coordinates is as for a dead broker
+      assert.equal(k.abandoned.length, 1, `only the first request: ${k.abandoned.join(', ')}`);
+      const svc = snap.groups.find((g) => g.group === 'svc')!;
+      assert.deepEqual(svc.partitions.map((p) => [p.topic, p.committed, p.end]), [['orders', 49, 60], ['payments', 50, 60]]);
+      for (const p of svc.partitions) assert.ok(p.error !== undefined, `${p.topic}/${p.partition}: no end offset read this cycle`);
+      const batch = snap.groups.find((g) => g.group === 'batch')!;
+      assert.deepEqual(batch.partitions.map((p) => [p.partition, p.committed, p.end, p.error]), [[1, 55, 60, undefined]], "broker 2's partition read this cycle");
+
+      // the next cycle: its ping fails too; still unreachable since the same time
+      k.pingBrokers = ping;
+      clock.wall += 1000;
+      const next = await obs.observe();
+      assert.ok(next.ok);
+      assert.deepEqual(next.brokers.filter((b) => b.nodeId === 1).map((b) => [b.reachable, b.unreachableSinceMs]), [[false, T0 + 1200]]);
+      assert.equal(k.abandoned.length, 1, 'asked nothing but its ping');
+    });
+
     it('a broker new in the metadata is pinged before anything else is asked of it', async () => {
       const k = watched();
       const obs = observer(k, new ManualClock());
