@@ -69,27 +69,45 @@ after(async () => {
 
 type Snapshot = KafkaSnapshot & { ok: true };
 
+/**
+ * An observer whose cycles all see every group committed on every partition and described
+ * with its coordinator, and the broker to pause: one coordinating some groups but not all.
+ */
+async function watching() {
+  const observer = new KafkaObserver(admin, { lag, groups: { include: ['hung-group-*'], exclude: [] }, topics: { include: [TOPIC], exclude: [] }, brokerPingTimeoutMs: 800 }, systemClock);
+  const cycle = async (): Promise<Snapshot> => {
+    const snap = await observer.observe();
+    assert.ok(snap.ok, `the snapshot failed: ${snap.ok ? '' : snap.error}`);
+    return snap;
+  };
+  const healthy = await waitFor(
+    async () => {
+      const snap = await cycle();
+      const ready = snap.groups.length === GROUPS && snap.groups.every((g) => g.coordinator !== undefined && g.error === undefined && !/unknown/.test(g.state) && g.partitions.length === PARTITIONS && g.partitions.every((p) => p.error === undefined));
+      return ready ? snap : null;
+    },
+    { timeoutMs: WAIT_MS, intervalMs: 200, what: 'every group committed on every partition and described' },
+  );
+  const coordinated = (id: number) => healthy.groups.filter((g) => g.coordinator === id).map((g) => g.group);
+  const victim = [1, 2, 3].find((id) => coordinated(id).length > 0 && coordinated(id).length < GROUPS) as number;
+  assert.ok(victim !== undefined, `the groups are spread over more than one coordinator: ${healthy.groups.map((g) => `${g.group}@${g.coordinator}`).join(', ')}`);
+  /** resumed: asked again from its first answered ping */
+  const recovered = () =>
+    waitFor(
+      async () => {
+        const snap = await cycle();
+        const back = snap.brokers.find((x) => x.nodeId === victim)?.reachable === true;
+        return back && snap.groups.every((g) => g.error === undefined && !/unknown/.test(g.state) && g.partitions.every((p) => p.error === undefined));
+      },
+      { timeoutMs: WAIT_MS, intervalMs: 200, what: `broker ${victim} reachable and every group and partition read again` },
+    );
+  return { cycle, coordinated, victim, recovered };
+}
+
 describe('the observe cycle with a hung broker (issue 7 item 2)', () => {
   it("asks the paused broker nothing but its ping, marks it unreachable since the first such cycle, and reports the other brokers' partitions and groups", () =>
     withLogsOnFailure([cluster], async () => {
-      const observer = new KafkaObserver(admin, { lag, groups: { include: ['hung-group-*'], exclude: [] }, topics: { include: [TOPIC], exclude: [] }, brokerPingTimeoutMs: 800 }, systemClock);
-      const cycle = async (): Promise<Snapshot> => {
-        const snap = await observer.observe();
-        assert.ok(snap.ok, `the snapshot failed: ${snap.ok ? '' : snap.error}`);
-        return snap;
-      };
-      // every group committed on every partition and described with its coordinator
-      const healthy = await waitFor(
-        async () => {
-          const snap = await cycle();
-          const ready = snap.groups.length === GROUPS && snap.groups.every((g) => g.coordinator !== undefined && g.error === undefined && g.partitions.length === PARTITIONS);
-          return ready ? snap : null;
-        },
-        { timeoutMs: WAIT_MS, intervalMs: 200, what: 'every group committed on every partition and described' },
-      );
-      const coordinated = (id: number) => healthy.groups.filter((g) => g.coordinator === id).map((g) => g.group);
-      const victim = [1, 2, 3].find((id) => coordinated(id).length > 0 && coordinated(id).length < GROUPS) as number;
-      assert.ok(victim !== undefined, `the groups are spread over more than one coordinator: ${healthy.groups.map((g) => `${g.group}@${g.coordinator}`).join(', ')}`);
+      const { cycle, coordinated, victim, recovered } = await watching();
       const address = cluster.brokerAddress(victim);
 
       cluster.pause(victim);
@@ -127,15 +145,45 @@ describe('the observe cycle with a hung broker (issue 7 item 2)', () => {
       } finally {
         cluster.resume(victim);
       }
+      await recovered();
+    }));
 
-      // resumed: asked again from its first answered ping
-      await waitFor(
-        async () => {
-          const snap = await cycle();
-          const back = snap.brokers.find((x) => x.nodeId === victim)?.reachable === true;
-          return back && snap.groups.every((g) => g.error === undefined && !/unknown/.test(g.state) && g.partitions.every((p) => p.error === undefined));
-        },
-        { timeoutMs: WAIT_MS, intervalMs: 200, what: `broker ${victim} reachable and every group and partition read again` },
-      );
+  it('a broker paused right after answering its ping, under the cycle\'s requests: they are abandoned at the watch (none waits out the request timeout), and that cycle already reports it unreachable', () =>
+    withLogsOnFailure([cluster], async () => {
+      const { cycle, coordinated, victim, recovered } = await watching();
+      const abandonedBefore = admin.silence.abandoned;
+      const ping = admin.pingBrokers.bind(admin);
+      let pausedAtMs: number | undefined;
+      admin.pingBrokers = async (brokers, timeoutMs) => {
+        const pings = await ping(brokers, timeoutMs);
+        if (pausedAtMs === undefined) {
+          pausedAtMs = Date.now();
+          cluster.pause(victim);
+        }
+        return pings;
+      };
+      try {
+        const snap = await cycle();
+        assert.ok(pausedAtMs !== undefined, 'paused during the cycle');
+        assert.ok(admin.silence.abandoned > abandonedBefore, `requests to broker ${victim} abandoned by the watch (${admin.silence.abandoned - abandonedBefore})`);
+        const b = snap.brokers.find((x) => x.nodeId === victim);
+        assert.equal(b?.reachable, false, `broker ${victim} unreachable in the cycle it was paused in`);
+        assert.ok(b?.unreachableSinceMs !== undefined && b.unreachableSinceMs >= pausedAtMs, `unreachable since its first unanswered request, after the pause: ${b?.unreachableSinceMs} vs ${pausedAtMs}`);
+        const leader = new Map(snap.partitions.map((p) => [p.partition, p.leader]));
+        for (const g of snap.groups) {
+          if (!coordinated(victim).includes(g.group)) assert.equal(g.error, undefined, `${g.group}, coordinated by broker ${g.coordinator}`);
+          for (const p of g.partitions) {
+            // abandoned, or not asked after the abandonment: never a request timeout
+            if (leader.get(p.partition) === victim) assert.match(p.error ?? '', /(not answered|not asked): the broker at /, `${g.group}/${p.partition}`);
+          }
+        }
+        // the next cycle: its ping fails, and it is asked nothing else
+        const next = await cycle();
+        assert.deepEqual(next.brokers.filter((x) => x.nodeId === victim).map((x) => [x.reachable, x.unreachableSinceMs]), [[false, b.unreachableSinceMs]]);
+      } finally {
+        admin.pingBrokers = ping;
+        cluster.resume(victim);
+      }
+      await recovered();
     }));
 });
