@@ -5,7 +5,8 @@
  *   npm run build && node scripts/run-bench.js remediation-fencing [--trials 10]
  *
  * A real 3-broker Kafka whose nodes log every completed request with its client id
- * (`kafka.request.logger` at DEBUG), a real Redis, three vigil replicas with
+ * (`kafka.request.logger` at DEBUG) and fence a silent broker after 30 s (so that vigil,
+ * not Kafka, moves the paused broker's partitions), a real Redis, three vigil replicas with
  * `remediation.mode: auto` (hungAfter 2 s, recoverGrace 3 s, throttle 200 KB/s, so a
  * give-back that copies data runs for seconds), a topic of 12 partitions with a producer.
  * vigil's mutations carry the client id `vigil-<node id>`.
@@ -188,7 +189,12 @@ async function trial(kafka: KafkaCluster, group: ReplicaGroup, i: number, origin
 async function main(): Promise<void> {
   const trials = arg('trials', 10);
   const load0 = os.loadavg()[0] as number;
-  const [kafka, redis] = await Promise.all([startKafka({ brokers: 3, name: 'bench-fence', requestLog: true }), startRedis()]);
+  // Kafka's own fencing after 30 s, not 9: this benchmark is about vigil's fencing, and each
+  // trial needs vigil (not Kafka) to move the paused broker's partitions.
+  const [kafka, redis] = await Promise.all([
+    startKafka({ brokers: 3, name: 'bench-fence', requestLog: true, brokerOverrides: { 'broker.session.timeout.ms': 30_000 } }),
+    startRedis(),
+  ]);
   let group: ReplicaGroup | undefined;
   let workload: Workload | undefined;
   const results: TrialResult[] = [];
