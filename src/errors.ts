@@ -13,6 +13,8 @@ export type ErrorCode =
   | 'KAFKA_AUTH_FAILED'
   | 'KAFKA_REQUEST_REFUSED'
   | 'KAFKA_API_UNSUPPORTED'
+  // a Kafka mutation not sent because the sender no longer leads (remediation, docs/design.md §5.3)
+  | 'LEASE_LOST'
   | 'KAFKA_RECORDS_MALFORMED'
   | 'KAFKA_RECORDS_UNSUPPORTED'
   | 'REDIS_UNAVAILABLE'

@@ -52,21 +52,21 @@ export class KafkaRemediation implements RemediationKafka {
     return this.send(listPartitionReassignmentsRequest(), avoid);
   }
 
-  alterReassignments(targets: readonly ReassignmentTarget[], avoid: ReadonlySet<number>) {
-    return this.send(alterPartitionReassignmentsRequest(targets), avoid);
+  alterReassignments(targets: readonly ReassignmentTarget[], avoid: ReadonlySet<number>, mayAct: () => boolean) {
+    return this.send(alterPartitionReassignmentsRequest(targets), avoid, mayAct);
   }
 
-  electLeaders(type: ElectionType, partitions: readonly TopicPartition[], avoid: ReadonlySet<number>) {
-    return this.send(electLeadersRequest(type, partitions), avoid);
+  electLeaders(type: ElectionType, partitions: readonly TopicPartition[], avoid: ReadonlySet<number>, mayAct: () => boolean) {
+    return this.send(electLeadersRequest(type, partitions), avoid, mayAct);
   }
 
   /**
    * Topic configs through any broker; a broker's own configs through that broker, which is
    * the only one that accepts them ("Unexpected broker id" elsewhere).
    */
-  async alterConfigs(changes: readonly ConfigResourceChange[], avoid: ReadonlySet<number>): Promise<ConfigResourceOutcome[]> {
+  async alterConfigs(changes: readonly ConfigResourceChange[], avoid: ReadonlySet<number>, mayAct: () => boolean): Promise<ConfigResourceOutcome[]> {
     const topics = changes.filter((c) => c.type === 'topic');
-    const out: ConfigResourceOutcome[] = topics.length > 0 ? await this.send(incrementalAlterConfigsRequest(topics), avoid) : [];
+    const out: ConfigResourceOutcome[] = topics.length > 0 ? await this.send(incrementalAlterConfigsRequest(topics), avoid, mayAct) : [];
     for (const c of changes) {
       if (c.type !== 'broker') continue;
       const id = Number(c.name);
@@ -75,7 +75,7 @@ export class KafkaRemediation implements RemediationKafka {
         out.push({ type: 'broker', name: c.name, error: 'BROKER_NOT_AVAILABLE', message: `broker ${c.name} is not answering; its own configs can only be changed through it` });
         continue;
       }
-      out.push(...(await this.sendTo(address, incrementalAlterConfigsRequest([c]))));
+      out.push(...(await this.sendTo(address, incrementalAlterConfigsRequest([c]), mayAct)));
     }
     return out;
   }
@@ -84,9 +84,10 @@ export class KafkaRemediation implements RemediationKafka {
     return this.conns.close();
   }
 
-  private async sendTo<T>(address: string, req: RawRequest<T>): Promise<T> {
+  private async sendTo<T>(address: string, req: RawRequest<T>, mayAct: () => boolean): Promise<T> {
     const broker = await this.conns.connect(address);
     assertBrokerSpeaks(broker as never, req, address);
+    assertMayAct(mayAct, req);
     try {
       return await this.conns.send(broker, req);
     } catch (err) {
@@ -101,7 +102,7 @@ export class KafkaRemediation implements RemediationKafka {
    * skipped in both). A broker that fails the request on the connection is dropped and
    * the next one tried; a broker's refusal (an answer) is returned or thrown as it is.
    */
-  private async send<T>(req: RawRequest<T>, avoid: ReadonlySet<number>): Promise<T> {
+  private async send<T>(req: RawRequest<T>, avoid: ReadonlySet<number>, mayAct?: () => boolean): Promise<T> {
     const avoided = new Set([...avoid].map((id) => this.addresses.get(id)).filter((a): a is string => a !== undefined));
     const candidates = [...new Set([...this.addresses.values(), ...this.config.brokers])].filter((a) => !avoided.has(a));
     const failures: string[] = [];
@@ -114,6 +115,7 @@ export class KafkaRemediation implements RemediationKafka {
         continue;
       }
       assertBrokerSpeaks(broker as never, req, address);
+      if (mayAct) assertMayAct(mayAct, req);
       try {
         return await this.conns.send(broker, req);
       } catch (err) {
@@ -124,4 +126,10 @@ export class KafkaRemediation implements RemediationKafka {
     }
     throw new VigilError('KAFKA_UNREACHABLE', `${req.apiName}: no broker outside ${[...avoid].join(', ') || 'none'} answered; tried ${failures.join(', ') || 'none'}`, { retriable: true });
   }
+}
+
+/** Right before a mutation is written: the caller's lease must still hold (docs/design.md §5.3). */
+function assertMayAct(mayAct: () => boolean, req: RawRequest<unknown>): void {
+  if (mayAct()) return;
+  throw new VigilError('LEASE_LOST', `${req.apiName} not sent: this replica no longer holds the lease of the term it acts in`);
 }

@@ -17,8 +17,11 @@ export interface RemediationKafka {
   /** Effective min.insync.replicas per topic (topics missing from the answer count as 1). */
   minIsr(topics: readonly string[], avoid: ReadonlySet<number>): Promise<ReadonlyMap<string, number>>;
   listReassignments(avoid: ReadonlySet<number>): Promise<OngoingReassignment[]>;
-  alterReassignments(targets: readonly ReassignmentTarget[], avoid: ReadonlySet<number>): Promise<PartitionOutcome[]>;
-  electLeaders(type: ElectionType, partitions: readonly TopicPartition[], avoid: ReadonlySet<number>): Promise<PartitionOutcome[]>;
-  alterConfigs(changes: readonly ConfigResourceChange[], avoid: ReadonlySet<number>): Promise<ConfigResourceOutcome[]>;
+  // The mutations take `mayAct`, asked right before every request written to a socket (a
+  // retry through another broker, each broker's own configs): false throws LEASE_LOST and
+  // nothing more is sent. A mutation may take several requests; the lease may end between them.
+  alterReassignments(targets: readonly ReassignmentTarget[], avoid: ReadonlySet<number>, mayAct: () => boolean): Promise<PartitionOutcome[]>;
+  electLeaders(type: ElectionType, partitions: readonly TopicPartition[], avoid: ReadonlySet<number>, mayAct: () => boolean): Promise<PartitionOutcome[]>;
+  alterConfigs(changes: readonly ConfigResourceChange[], avoid: ReadonlySet<number>, mayAct: () => boolean): Promise<ConfigResourceOutcome[]>;
   close(): Promise<void>;
 }

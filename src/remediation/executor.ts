@@ -20,7 +20,7 @@
  * at a time; a cycle that arrives during a pass is folded into the next one.
  */
 import type { VigilConfig } from '../config/types';
-import { describeError } from '../errors';
+import { VigilError, describeError } from '../errors';
 import type { ConfigResourceChange, OngoingReassignment, PartitionOutcome } from '../kafka/admin-mutations';
 import type { ClusterMetadata, TopicInfo } from '../kafka/types';
 import type { Logger } from '../log';
@@ -444,7 +444,7 @@ export class RemediationActor implements Actor {
         const changes = throttleChanges(plan, step, new Set(metadata.brokers.map((b) => b.nodeId)), this.throttleInUse(record));
         if (changes.length === 0) return this.advance(fence, record, step, 'nothing to change');
         return this.send(fence, record, step, `${changes.length} config resources`, async () => {
-          const out = await kafka.alterConfigs(changes, avoid);
+          const out = await kafka.alterConfigs(changes, avoid, fence.mayAct);
           return out.filter((o) => o.error).map((o) => `${o.type} ${o.name}: ${o.error}${o.message ? ` (${o.message})` : ''}`);
         });
       }
@@ -461,7 +461,7 @@ export class RemediationActor implements Actor {
         const batch = limitInFlight(pending, ourInFlight, this.opts.config.maxPartitionMovesPerBroker);
         if (batch.length === 0) return this.advance(fence, record, step, pending.length === 0 ? 'every move done, in flight, or changed by someone else' : 'waiting for moves in flight');
         return this.send(fence, record, step, `${batch.length} partition moves`, async () => {
-          const out = await kafka.alterReassignments(batch.map((m) => ({ topic: m.topic, partition: m.partition, replicas: m.to })), avoid);
+          const out = await kafka.alterReassignments(batch.map((m) => ({ topic: m.topic, partition: m.partition, replicas: m.to })), avoid, fence.mayAct);
           const nowMs = this.opts.clock.wallMs();
           for (const m of batch) this.doc.moved[movedKey(m.topic, m.partition)] = nowMs;
           // a partition Kafka refused is not sent again by this plan (its outcome says why);
@@ -505,7 +505,7 @@ export class RemediationActor implements Actor {
         this.electSinceMs.set(plan.id, since);
         let errors: string[] = [];
         const sent = await this.send(fence, record, step, `${needed.length} preferred elections`, async () => {
-          errors = partitionErrors(await kafka.electLeaders('preferred', needed, avoid));
+          errors = partitionErrors(await kafka.electLeaders('preferred', needed, avoid, fence.mayAct));
           return errors;
         }, { advance: false });
         if (sent === 'stopped') return sent;
@@ -545,6 +545,11 @@ export class RemediationActor implements Actor {
     try {
       errors = await request();
     } catch (err) {
+      if (err instanceof VigilError && err.code === 'LEASE_LOST') {
+        // the lease ended between two requests of the step: the rest is the next leader's
+        this.log.warn({ plan: record.plan.id, step, term: fence.term }, 'lease lost during the step: nothing more sent; the next leader runs the step again');
+        return 'stopped';
+      }
       metrics.remediationActions.inc({ action: step, outcome: 'error' });
       throw err;
     }

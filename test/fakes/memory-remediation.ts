@@ -10,6 +10,7 @@
 import type { ConfigResourceChange, ConfigResourceOutcome, ElectionType, OngoingReassignment, PartitionOutcome, ReassignmentTarget } from '../../src/kafka/admin-mutations';
 import type { ClusterMetadata, TopicPartition } from '../../src/kafka/types';
 import type { RemediationKafka } from '../../src/kafka/remediation-port';
+import { VigilError } from '../../src/errors';
 
 export interface MemPartition {
   leader: number;
@@ -90,8 +91,8 @@ export class MemoryRemediationKafka implements RemediationKafka {
     });
   }
 
-  async alterReassignments(targets: readonly ReassignmentTarget[]): Promise<PartitionOutcome[]> {
-    this.record({ api: 'AlterPartitionReassignments', partitions: targets.map((t) => `${t.topic}/${t.partition}`) });
+  async alterReassignments(targets: readonly ReassignmentTarget[], _avoid?: ReadonlySet<number>, mayAct: () => boolean = () => true): Promise<PartitionOutcome[]> {
+    this.record(mayAct, { api: 'AlterPartitionReassignments', partitions: targets.map((t) => `${t.topic}/${t.partition}`) });
     return targets.map((t) => {
       const key = `${t.topic}/${t.partition}`;
       const p = this.partitions.get(key);
@@ -112,8 +113,8 @@ export class MemoryRemediationKafka implements RemediationKafka {
     });
   }
 
-  async electLeaders(_type: ElectionType, partitions: readonly TopicPartition[]): Promise<PartitionOutcome[]> {
-    this.record({ api: 'ElectLeaders', partitions: partitions.map((t) => `${t.topic}/${t.partition}`) });
+  async electLeaders(_type: ElectionType, partitions: readonly TopicPartition[], _avoid?: ReadonlySet<number>, mayAct: () => boolean = () => true): Promise<PartitionOutcome[]> {
+    this.record(mayAct, { api: 'ElectLeaders', partitions: partitions.map((t) => `${t.topic}/${t.partition}`) });
     return partitions.map((tp) => {
       const p = this.get(tp.topic, tp.partition);
       const preferred = p.replicas[0] as number;
@@ -124,8 +125,8 @@ export class MemoryRemediationKafka implements RemediationKafka {
     });
   }
 
-  async alterConfigs(changes: readonly ConfigResourceChange[]): Promise<ConfigResourceOutcome[]> {
-    this.record({ api: 'IncrementalAlterConfigs', partitions: [], changes });
+  async alterConfigs(changes: readonly ConfigResourceChange[], _avoid?: ReadonlySet<number>, mayAct: () => boolean = () => true): Promise<ConfigResourceOutcome[]> {
+    this.record(mayAct, { api: 'IncrementalAlterConfigs', partitions: [], changes });
     for (const c of changes) {
       const key = `${c.type}:${c.name}`;
       const cfg = this.configs.get(key) ?? new Map<string, string>();
@@ -152,8 +153,9 @@ export class MemoryRemediationKafka implements RemediationKafka {
     if (this.down) throw Object.assign(new Error('connect ECONNREFUSED'), { name: 'KafkaJSConnectionError' });
   }
 
-  private record(m: SentMutation): void {
+  private record(mayAct: () => boolean, m: SentMutation): void {
     this.check();
+    if (!mayAct()) throw new VigilError('LEASE_LOST', `${m.api} not sent: the lease ended`);
     this.onMutation?.(m);
     this.sent.push(m);
   }
