@@ -21,7 +21,7 @@ import {
 } from './admin-mutations';
 import { METADATA_V5, addressOf, describeTopicConfigsV1 } from './kafkajs-admin';
 import { KafkaConnections, type RawRequest, isConnectionError } from './kafkajs-wire';
-import type { ClusterMetadata, TopicPartition } from './types';
+import type { BrokerInfo, ClusterMetadata, TopicPartition } from './types';
 
 export class KafkaRemediation implements RemediationKafka {
   private readonly conns: KafkaConnections;
@@ -32,9 +32,13 @@ export class KafkaRemediation implements RemediationKafka {
     this.conns = new KafkaConnections(config, logger);
   }
 
+  knowBrokers(brokers: readonly BrokerInfo[]): void {
+    for (const b of brokers) this.addresses.set(b.nodeId, addressOf(b));
+  }
+
   async metadata(avoid: ReadonlySet<number>): Promise<ClusterMetadata> {
     const md = await this.send(METADATA_V5, avoid);
-    this.addresses = new Map(md.brokers.map((b) => [b.nodeId, addressOf(b)]));
+    for (const b of md.brokers) this.addresses.set(b.nodeId, addressOf(b));
     return md;
   }
 

@@ -10,9 +10,15 @@
  * so any other live broker serves.
  */
 import type { ConfigResourceChange, ConfigResourceOutcome, ElectionType, OngoingReassignment, PartitionOutcome, ReassignmentTarget } from './admin-mutations';
-import type { ClusterMetadata, TopicPartition } from './types';
+import type { BrokerInfo, ClusterMetadata, TopicPartition } from './types';
 
 export interface RemediationKafka {
+  /**
+   * The brokers as the monitor last saw them (id → address), so that `avoid` can be honoured
+   * before this client has read any metadata of its own — a hung broker's address is then
+   * never tried, not even for the first request.
+   */
+  knowBrokers(brokers: readonly BrokerInfo[]): void;
   metadata(avoid: ReadonlySet<number>): Promise<ClusterMetadata>;
   /** Effective min.insync.replicas per topic (topics missing from the answer count as 1). */
   minIsr(topics: readonly string[], avoid: ReadonlySet<number>): Promise<ReadonlyMap<string, number>>;

@@ -60,6 +60,8 @@ export class MemoryRemediationKafka implements RemediationKafka {
     this.ongoing.clear();
   }
 
+  knowBrokers(): void {}
+
   async metadata(): Promise<ClusterMetadata> {
     this.check();
     const topics = new Map<string, ClusterMetadata['topics'][number]['partitions'][number][]>();
