@@ -10,6 +10,7 @@
 import type { Severity } from '../config/types';
 import { VigilError } from '../errors';
 import { type CauseTouch, type Finding, type LagCause, type TopicPartitions, lagScope } from '../monitor/findings';
+import { ALERT_NAMES } from './runbook';
 import { firingSummary } from './summary';
 import type { Alert, AlertName, AlertStatus } from './types';
 
@@ -183,11 +184,10 @@ export function serializeAlertState(state: AlertState): string {
   return JSON.stringify(state);
 }
 
-const ALERT_NAMES: ReadonlySet<string> = new Set<AlertName>([
-  'BrokerUnreachable', 'PartitionOffline', 'PartitionUnderReplicated', 'PartitionUnderMinIsr', 'PreferredLeaderImbalance',
-  'ConsumerDeliveryLag', 'ConsumerStalled', 'CanaryDegraded', 'KafkaUnreachable',
-  'ControllerQuorumLeaderless', 'ControllerVoterLagging', 'ControllerQuorumAtRisk',
-]);
+// Every alert kind (runbook.ts keeps one entry per AlertName, checked by the compiler): a
+// hand-written list here once lacked a new kind, and a successor then read the whole stored
+// state as unreadable and paged every open incident again.
+const STORED_ALERT_NAMES: ReadonlySet<string> = new Set<string>(ALERT_NAMES);
 const SEVERITY_NAMES: ReadonlySet<string> = new Set<Severity>(['critical', 'warning', 'info']);
 
 /**
@@ -208,7 +208,7 @@ export function parseAlertState(text: string): AlertState {
     const where = `alert "${key}"`;
     if (!isObject(r)) throw invalid(`${where} is not an object`);
     const f = r['finding'];
-    if (!isObject(f) || typeof f['kind'] !== 'string' || !ALERT_NAMES.has(f['kind'])) throw invalid(`${where} has no valid finding`);
+    if (!isObject(f) || typeof f['kind'] !== 'string' || !STORED_ALERT_NAMES.has(f['kind'])) throw invalid(`${where} has no valid finding`);
     if (typeof r['severity'] !== 'string' || !SEVERITY_NAMES.has(r['severity'])) throw invalid(`${where} has no valid severity`);
     if (typeof r['startsAtMs'] !== 'number') throw invalid(`${where} has no startsAtMs`);
     if (r['quietSinceMs'] !== null && typeof r['quietSinceMs'] !== 'number') throw invalid(`${where} has an invalid quietSinceMs`);

@@ -17,7 +17,7 @@ import type { BrokerState, KafkaSnapshot } from '../../src/monitor/snapshot';
 import type { TermFence } from '../../src/reconcile/actor';
 import { REFUSAL_RETRY_MS, RemediationActor } from '../../src/remediation/executor';
 import { decide } from '../../src/alerting/decide';
-import { emptyAlertState } from '../../src/alerting/alert-state';
+import { emptyAlertState, parseAlertState, serializeAlertState } from '../../src/alerting/alert-state';
 import { REMEDIATION_KEY, parseRemediationDoc } from '../../src/remediation/record';
 import { describedQuorum } from '../fakes/memory-kafka';
 import { MemoryRemediationKafka } from '../fakes/memory-remediation';
@@ -213,6 +213,8 @@ describe('remediation executor', () => {
     assert.equal(page?.alert.broker, 3);
     assert.match(page?.alert.summary ?? '', /^vigil would drop broker 3 from 6 in-sync replica sets \(broker:3 hung \(no answer for 3\.0 s, still in the metadata\)\); dry-run: nothing moves until a person runs it: POST \/api\/v1\/plans\/evict-3-[0-9a-f]{12}\/execute$/);
     assert.match(page?.plan ?? '', /^evict plan evict-3-[0-9a-f]{12}: 6 partition moves, 2 preferred elections\. GET \/api\/v1\/plans lists every move/);
+    // the stored alert state with this alert reads back (a successor continues the incident)
+    assert.deepEqual(parseAlertState(serializeAlertState(fired.state)), fired.state);
     await l.actor.execute(l.fence(), l.actor.view().plans[0]?.plan.id as string);
     await l.actor.idle();
     assert.deepEqual(l.actor.findings(), [], 'executed: no longer a proposal');
@@ -223,7 +225,9 @@ describe('remediation executor', () => {
     await r.cycle(rl);
     const [refused] = rl.actor.findings();
     assert.equal(refused?.kind, 'RemediationRefused');
-    const refusedPage = decide(rl.actor.findings(), emptyAlertState(), r.nowMs, ctx).notifications[0];
+    const refusedDecision = decide(rl.actor.findings(), emptyAlertState(), r.nowMs, ctx);
+    assert.deepEqual(parseAlertState(serializeAlertState(refusedDecision.state)), refusedDecision.state);
+    const refusedPage = refusedDecision.notifications[0];
     assert.match(refusedPage?.alert.summary ?? '', /^vigil did not drop broker 3 from 6 in-sync replica sets \(broker:3 hung .*\): 6 partition moves exceed remediation.maxPlanSize \(2\)/);
     r.nowMs += 2 * REFUSAL_RETRY_MS;
     assert.deepEqual(rl.actor.findings(), [], 'a refusal not made again is no longer a finding');
