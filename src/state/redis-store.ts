@@ -290,7 +290,9 @@ export class RedisStateStore implements StateStore {
       scripts.checkClaim,
       [this.keys.fence, this.keys.outboxEntry(req.notificationId)],
       [req.term, req.owner, req.channel],
-      req.term,
+      // read-only: the term it presents is not one the fence accepted, so it is not
+      // remembered (restore would otherwise raise the fence to it within a probe interval)
+      undefined,
     );
     switch (reply[0]) {
       case RESULT.OK:
@@ -453,9 +455,12 @@ export class RedisStateStore implements StateStore {
     }
   }
 
-  /** Runs a fenced script; remembers the terms it presents and the fence it learns. */
-  private async script(op: string, def: ScriptDef, keys: string[], args: Array<string | number>, term: number): Promise<unknown[]> {
-    this.seeTerm(term);
+  /**
+   * Runs a fenced script; remembers the term a write presents (a write raises the fence to
+   * it) and the fence it learns. A read-only check passes no term.
+   */
+  private async script(op: string, def: ScriptDef, keys: string[], args: Array<string | number>, term: number | undefined): Promise<unknown[]> {
+    if (term !== undefined) this.seeTerm(term);
     const reply = await this.command(op, () => this.call(def, keys, args));
     if (!Array.isArray(reply)) throw new VigilError('INTERNAL', `Redis script ${def.name} returned ${String(reply)}, expected an array`);
     this.seeTerm(num(reply[1]));

@@ -409,6 +409,23 @@ export function stateStoreContract(name: string, setup: () => Promise<StateStore
       assert.deepEqual(await s.raiseFence(5), { status: 'fenced', fenceTerm: 6 });
     });
 
+    it('a read-only checkClaim with a higher term is not remembered: a restored fence never rises to it (regression: the fence rose to the checked term within a probe interval)', async () => {
+      const s = await fx.open(cluster('check-wipe'));
+      const changes: StoreStatus[] = [];
+      s.onStatus((st) => changes.push(st));
+      const n = sampleNotification('local/KafkaUnreachable/check-wipe');
+      assert.equal((await s.claimNotification({ term: 2, owner: 'vigil-1', notification: n, channel: 'webhook-0', nowMs: now() })).status, 'claimed');
+      assert.deepEqual(await s.checkClaim({ term: 9, owner: 'vigil-1', notificationId: n.id, channel: 'webhook-0' }), {
+        status: 'lost',
+        holder: { term: 2, owner: 'vigil-1' },
+      });
+      // the restore that follows a wipe puts back the highest term a write presented
+      await fx.wipe();
+      await waitFor(() => changes.some((c) => c.up && c.dataLost), { timeoutMs: 20_000, what: 'the store to report its data lost' });
+      assert.equal(await s.fenceTerm(), 2);
+      assert.equal((await s.raiseFence(3)).status, 'ok');
+    });
+
     it('while the backend is down every call fails fast with REDIS_UNAVAILABLE; back up, the fence is restored and data loss reported', async () => {
       const s = await fx.open(cluster('down'));
       const changes: StoreStatus[] = [];

@@ -318,8 +318,8 @@ export class MemoryStateStore implements StateStore {
     checkName('owner', req.owner);
     checkName('channel', req.channel);
     checkKey('notification id', req.notificationId);
-    // Read-only like the script: compares with the fence, never raises it.
-    this.seeTerm(req.term);
+    // Read-only like the script: compares with the fence, never raises it, and the
+    // term it presents is not remembered (a restored fence must not rise to it).
     const d = await this.data('checkClaim');
     this.seeTerm(d.fence);
     if (req.term < d.fence) return { status: 'fenced', fenceTerm: d.fence };
