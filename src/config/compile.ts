@@ -64,7 +64,7 @@ export const CONFIG_KEYS = {
   'node.tls': ['ca', 'cert', 'key'],
   'peers[]': ['id', 'url', 'peerUrl'],
   election: ['heartbeatInterval', 'electionTimeout', 'secret', 'maxClockSkew'],
-  kafka: ['brokers', 'clientId', 'ssl', 'sasl', 'connectionTimeout', 'requestTimeout'],
+  kafka: ['brokers', 'controllers', 'clientId', 'ssl', 'sasl', 'connectionTimeout', 'requestTimeout'],
   'kafka.ssl': TLS_KEYS,
   'kafka.sasl': ['mechanism', 'username', 'password'],
   redis: ['url', 'sentinel', 'username', 'password', 'tls'],
@@ -420,6 +420,7 @@ function buildKafka(p: Problems, value: unknown, baseDir: string): KafkaConfig {
     connectionTimeoutMs,
     requestTimeoutMs,
   };
+  if (!isAbsent(m['controllers'])) kafka.controllers = readBrokers(p, 'kafka.controllers', m['controllers']);
   if (!isAbsent(m['sasl'])) {
     const s = readMap(p, 'kafka.sasl', m['sasl'], CONFIG_KEYS['kafka.sasl']);
     kafka.sasl = {

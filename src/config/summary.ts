@@ -57,7 +57,7 @@ export function summarizeConfig(config: VigilConfig): [string, string][] {
       'election',
       `heartbeat ${ms(election.heartbeatIntervalMs)}, timeout ${ms(election.electionTimeoutMs)}, secret ${election.secret === '' ? 'not set' : 'set'}`,
     ],
-    ['kafka', `${kafka.brokers.join(', ')} (${security.join(', ')})`],
+    ['kafka', `${kafka.brokers.join(', ')} (${security.join(', ')})${kafka.controllers ? `; controllers ${kafka.controllers.join(', ')}` : ''}`],
     ['redis', redisText],
     ['monitor', `every ${ms(monitor.pollIntervalMs)}, groups ${monitor.groups.include.join(' ')}${monitor.groups.exclude.length > 0 ? ` except ${monitor.groups.exclude.join(' ')}` : ''}`],
     ['lag', `fire at ${ms(lag.thresholdMs)}, resolve below ${ms(lag.resolveBelowMs)} for ${ms(lag.resolveForMs)}, ${lag.overrides.length} override(s)`],

@@ -55,6 +55,14 @@ export type KafkaSslConfig = TlsConfig;
 
 export interface KafkaConfig {
   readonly brokers: readonly string[];
+  /**
+   * Bootstrap controllers (KIP-919, Kafka ≥ 3.7): the KRaft controllers' client-reachable
+   * listener, same TLS/SASL as the brokers. When set, remediation sends its partition
+   * mutations straight to the active controller instead of through a broker, whose
+   * forwarding stalls for its request timeout when the active controller hangs
+   * (docs/remediation.md). Absent: through brokers.
+   */
+  readonly controllers?: readonly string[];
   readonly clientId: string;
   /** false = plaintext; otherwise TLS options passed through to kafkajs. */
   readonly ssl: KafkaSslConfig | false;

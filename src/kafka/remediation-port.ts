@@ -16,9 +16,12 @@ export interface RemediationKafka {
   /**
    * The brokers as the monitor last saw them (id → address), so that `avoid` can be honoured
    * before this client has read any metadata of its own — a hung broker's address is then
-   * never tried, not even for the first request.
+   * never tried, not even for the first request. `silent`: the brokers the monitor found
+   * not answering; a request in flight to one of them is abandoned at once (it fails
+   * retriably, and the step runs again), so a broker that hangs under a step does not hold
+   * the executor for kafka.requestTimeout.
    */
-  knowBrokers(brokers: readonly BrokerInfo[]): void;
+  knowBrokers(brokers: readonly BrokerInfo[], silent: ReadonlySet<number>): void;
   metadata(avoid: ReadonlySet<number>): Promise<ClusterMetadata>;
   /** Effective min.insync.replicas per topic (topics missing from the answer count as 1). */
   minIsr(topics: readonly string[], avoid: ReadonlySet<number>): Promise<ReadonlyMap<string, number>>;

@@ -97,6 +97,11 @@ export interface LocalKafka {
   brokerAddress(id: number): string;
   /** 'host:port' of every broker on an `extraListeners` listener. */
   listenerBootstrap(name: string): string[];
+  /**
+   * 'host:port' of every controller's CONTROLLER listener — what a client gives as
+   * bootstrap controllers (KIP-919) to talk to the quorum without going through a broker.
+   */
+  readonly controllerBootstrap: string[];
   /** Process id of the running JVM of a node, undefined when it is not running. */
   pid(id: number): number | undefined;
   isRunning(id: number): boolean;
@@ -483,6 +488,7 @@ async function startOnce(opts: LocalKafkaOptions): Promise<LocalKafka> {
     clusterId,
     dir,
     brokerAddress: (id) => addressOf(nodeOf(id)),
+    controllerBootstrap: [...nodes.values()].filter((n) => n.isController).map((n) => `${host}:${n.controllerPort}`),
     listenerBootstrap: (name) =>
       [...nodes.values()].map((n) => {
         const port = n.extraPorts.get(name);

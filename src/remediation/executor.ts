@@ -221,7 +221,7 @@ export class RemediationActor implements Actor {
     const now = snapshot.takenAtMs;
     const troubled = troubledBrokers(snapshot, findings);
     this.unanswering = new Set(snapshot.brokers.filter((b) => !b.reachable || !b.inMetadata).map((b) => b.nodeId));
-    this.opts.kafka.knowBrokers(snapshot.brokers);
+    this.opts.kafka.knowBrokers(snapshot.brokers, this.unanswering);
     const known = new Set<number>();
     for (const b of snapshot.brokers) {
       known.add(b.nodeId);

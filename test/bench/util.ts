@@ -10,3 +10,15 @@ export function arg(name: string, fallback: number): number {
   const v = i >= 0 ? Number(process.argv[i + 1]) : NaN;
   return Number.isFinite(v) && v > 0 ? v : fallback;
 }
+
+/** `--name <number>` allowing 0 (e.g. `--baseline 0` to skip a part), or `fallback`. */
+export function count(name: string, fallback: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  const v = i >= 0 ? Number(process.argv[i + 1]) : NaN;
+  return Number.isInteger(v) && v >= 0 ? v : fallback;
+}
+
+/** `--name` present on the command line. */
+export function flag(name: string): boolean {
+  return process.argv.includes(`--${name}`);
+}

@@ -50,6 +50,7 @@ export async function startKafka(opts: StartKafkaOptions = {}): Promise<KafkaClu
     clusterId: local.clusterId,
     dir: local.dir,
     brokerAddress: (id) => local.brokerAddress(id),
+    controllerBootstrap: local.controllerBootstrap,
     listenerBootstrap: (name) => local.listenerBootstrap(name),
     pid: (id) => local.pid(id),
     isRunning: (id) => local.isRunning(id),

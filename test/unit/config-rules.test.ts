@@ -268,6 +268,8 @@ describe('kafka', () => {
     { name: 'a broker must be host:port', change: (r) => { r.kafka.brokers = ['127.0.0.1:9092', 'kafka-2']; }, path: 'kafka.brokers[1]', says: /expected host:port such as/ },
     { name: 'a broker must be text', change: (r) => { r.kafka.brokers = [9092]; }, path: 'kafka.brokers[0]', says: /expected host:port/ },
     { name: 'a comma-separated broker string is checked too', change: (r) => { r.kafka.brokers = 'a:9092,b'; }, path: 'kafka.brokers', says: /got "b"/ },
+    { name: 'a controller must be host:port', change: (r) => { r.kafka.controllers = ['127.0.0.1:9093', 'ctl-2']; }, path: 'kafka.controllers[1]', says: /expected host:port such as/ },
+    { name: 'controllers must not be empty when given', change: (r) => { r.kafka.controllers = []; }, path: 'kafka.controllers', says: /must not be empty/ },
     { name: 'clientId must not be empty', change: (r) => { r.kafka.clientId = ''; }, path: 'kafka.clientId', says: /must not be empty/ },
     { name: 'requestTimeout must be a duration', change: (r) => { r.kafka.requestTimeout = 'long'; }, path: 'kafka.requestTimeout', says: DURATION },
     { name: 'connectionTimeout must be a duration', change: (r) => { r.kafka.connectionTimeout = []; }, path: 'kafka.connectionTimeout', says: DURATION },

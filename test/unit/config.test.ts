@@ -335,14 +335,16 @@ describe('${ENV} expansion', () => {
     const raw = minimalRaw();
     raw.cluster = '${CLUSTER}';
     raw.kafka.brokers = '${KAFKA_BROKERS}';
+    raw.kafka.controllers = '${KAFKA_CONTROLLERS}';
     raw.redis.url = 'redis://:${REDIS_PASSWORD}@${REDIS_HOST}:6379';
     raw.monitor = { pollInterval: '${POLL}' };
     raw.canary = { enabled: '${CANARY}' };
     raw.remediation = { maxPlanSize: '${PLAN}' };
-    const env = { CLUSTER: 'prod-eu', KAFKA_BROKERS: 'k1:9092, k2:9092', REDIS_PASSWORD: 'pw', REDIS_HOST: 'redis', POLL: '2s', CANARY: 'true', PLAN: '7' };
+    const env = { CLUSTER: 'prod-eu', KAFKA_BROKERS: 'k1:9092, k2:9092', KAFKA_CONTROLLERS: 'c1:9093,c2:9093', REDIS_PASSWORD: 'pw', REDIS_HOST: 'redis', POLL: '2s', CANARY: 'true', PLAN: '7' };
     const c = compile(raw, env);
     assert.equal(c.cluster, 'prod-eu');
     assert.deepEqual(c.kafka.brokers, ['k1:9092', 'k2:9092']);
+    assert.deepEqual(c.kafka.controllers, ['c1:9093', 'c2:9093']);
     assert.equal(c.redis.url, 'redis://:pw@redis:6379');
     assert.equal(c.monitor.pollIntervalMs, 2_000);
     assert.equal(c.canary.enabled, true);
