@@ -19,7 +19,7 @@ import {
   incrementalAlterConfigsRequest,
   listPartitionReassignmentsRequest,
 } from './admin-mutations';
-import { METADATA_V5, addressOf, describeTopicConfigsV1 } from './kafkajs-admin';
+import { CLUSTER_METADATA, addressOf, describeTopicConfigsRequest } from './kafkajs-admin';
 import { KafkaConnections, type RawRequest, isConnectionError } from './kafkajs-wire';
 import type { BrokerInfo, ClusterMetadata, TopicPartition } from './types';
 
@@ -37,7 +37,7 @@ export class KafkaRemediation implements RemediationKafka {
   }
 
   async metadata(avoid: ReadonlySet<number>): Promise<ClusterMetadata> {
-    const md = await this.send(METADATA_V5, avoid);
+    const md = await this.send(CLUSTER_METADATA, avoid);
     for (const b of md.brokers) this.addresses.set(b.nodeId, addressOf(b));
     return md;
   }
@@ -45,7 +45,7 @@ export class KafkaRemediation implements RemediationKafka {
   async minIsr(topics: readonly string[], avoid: ReadonlySet<number>): Promise<ReadonlyMap<string, number>> {
     const out = new Map<string, number>();
     if (topics.length === 0) return out;
-    for (const r of await this.send(describeTopicConfigsV1(topics, ['min.insync.replicas']), avoid)) {
+    for (const r of await this.send(describeTopicConfigsRequest(topics, ['min.insync.replicas']), avoid)) {
       const value = r.errorCode === 0 ? Number(r.configs.get('min.insync.replicas')) : NaN;
       if (Number.isInteger(value) && value > 0) out.set(r.name, value);
     }
