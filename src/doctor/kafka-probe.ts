@@ -309,7 +309,7 @@ export function subscribedTopics(metadata: Buffer | null): string[] {
  * the request) and creates nothing. v5 is flexible and answers the topic's would-be
  * partitions, replication factor and configs (skipped), v7 its id.
  */
-function createTopicValidateOnly(topic: string, timeoutMs: number): RawRequest<{ name: string; errorCode: number }[]> {
+export function createTopicValidateOnly(topic: string, timeoutMs: number): RawRequest<{ name: string; errorCode: number }[]> {
   return {
     apiKey: API_KEYS.CreateTopics as number,
     apiName: 'CreateTopics',
