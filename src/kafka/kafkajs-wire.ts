@@ -7,6 +7,11 @@
  * they are confined to this file. Requests reuse kafkajs's encoders; responses are decoded
  * here or by kafkajs's decoders, but never through kafkajs's `parse`, which throws on the
  * first partition error: vigil wants every partition's own answer.
+ *
+ * Versions: each raw request declares the range vigil encodes and decodes; `send` picks the
+ * highest version the broker also speaks, from the ApiVersions answer kafkajs asks for on
+ * each connect (docs/design.md §9.1), and refuses with KAFKA_API_UNSUPPORTED — naming the
+ * API, both ranges and which side to upgrade — when they share none.
  */
 import type { Logger } from '../log';
 import { VigilError, describeError } from '../errors';
@@ -201,9 +206,19 @@ export class WireReader {
   int32s(): number[] {
     return this.array((r) => r.int32());
   }
-  /** Skips a tag buffer (the tagged fields vigil does not read); nothing before a flexible version. */
+  /**
+   * Skips a tag buffer (the tagged fields vigil does not read); nothing before a flexible
+   * version. Not kafkajs's readTaggedFields, which skips one byte short of each field's
+   * size and so misreads whatever follows a tagged field that is present.
+   */
   tags(): void {
-    if (this.flexible) this.d.readTaggedFields();
+    if (!this.flexible) return;
+    for (let count = this.d.readUVarInt(); count > 0; count--) {
+      this.d.readUVarInt(); // tag
+      const size = this.d.readUVarInt();
+      if (!this.d.canReadBytes(size)) throw new RangeError(`a tagged field of ${size} bytes runs past the end of the answer`);
+      this.d.readBytes(size);
+    }
   }
 }
 
