@@ -927,26 +927,34 @@ export function listOffsetsRequest(tps: readonly TopicPartition[], timestamp: nu
     },
     decode: (r: WireReader) => {
       r.int32(); // throttle
-      const out = r
-        .array((t) => {
-          const topic = t.string() ?? '';
-          const partitions = t.array((p) => {
-            const partition = p.int32();
-            const errorCode = p.int16();
-            p.int64(); // timestamp of the found record
-            const offset = p.int64();
-            if (p.version >= 4) p.int32(); // leader epoch
-            p.tags();
-            return { topic, partition, errorCode, offset };
-          });
-          t.tags();
-          return partitions;
-        })
-        .flat();
+      const out = readTopicPartitions(r, (p, topic) => {
+        const partition = p.int32();
+        const errorCode = p.int16();
+        p.int64(); // timestamp of the found record
+        const offset = p.int64();
+        if (p.version >= 4) p.int32(); // leader epoch
+        return { topic, partition, errorCode, offset };
+      });
       r.tags();
       return out;
     },
   } satisfies RawRequest<unknown>;
+}
+
+/** Topics with their partitions, as `read` reads one (tags after it skipped), flattened: ListOffsets' and Fetch's answers. */
+function readTopicPartitions<T>(r: WireReader, read: (p: WireReader, topic: string) => T): T[] {
+  return r
+    .array((t) => {
+      const topic = t.string() ?? '';
+      const partitions = t.array((p) => {
+        const out = read(p, topic);
+        p.tags();
+        return out;
+      });
+      t.tags();
+      return partitions;
+    })
+    .flat();
 }
 
 /** ListOffsets v10+: how long the broker may wait for an offset in remote storage. */
@@ -1003,30 +1011,22 @@ export function fetchRequest(reqs: readonly RecordProbeRequest[], partitionBytes
           throw new VigilError('KAFKA_REQUEST_REFUSED', `Fetch refused by the broker: ${name}`, { retriable: true, context: { api: 'Fetch', error: name } });
         }
       }
-      const out = r
-        .array((t) => {
-          const topic = t.string() ?? '';
-          const partitions = t.array((p) => {
-            const partition = p.int32();
-            const errorCode = p.int16();
-            const highWatermark = p.int64();
-            const lastStableOffset = p.int64();
-            if (p.version >= 5) p.int64(); // log start offset
-            // a null array (read as empty) unless read_committed
-            const abortedTransactions: AbortedTransaction[] = p.array((a) => {
-              const aborted = { producerId: a.int64(), firstOffset: a.int64() };
-              a.tags();
-              return aborted;
-            });
-            if (p.version >= 11) p.int32(); // preferred read replica
-            const records = p.bytes();
-            p.tags();
-            return { topic, partition, errorCode, highWatermark, lastStableOffset, abortedTransactions, records };
-          });
-          t.tags();
-          return partitions;
-        })
-        .flat();
+      const out = readTopicPartitions(r, (p, topic) => {
+        const partition = p.int32();
+        const errorCode = p.int16();
+        const highWatermark = p.int64();
+        const lastStableOffset = p.int64();
+        if (p.version >= 5) p.int64(); // log start offset
+        // a null array (read as empty) unless read_committed
+        const abortedTransactions: AbortedTransaction[] = p.array((a) => {
+          const aborted = { producerId: a.int64(), firstOffset: a.int64() };
+          a.tags();
+          return aborted;
+        });
+        if (p.version >= 11) p.int32(); // preferred read replica
+        const records = p.bytes();
+        return { topic, partition, errorCode, highWatermark, lastStableOffset, abortedTransactions, records };
+      });
       r.tags();
       return out;
     },
