@@ -16,16 +16,16 @@ import { describeError } from '../errors';
 import {
   LATEST_TIMESTAMP,
   addressOf,
-  describeGroupsV1,
-  describeTopicConfigsV1,
-  fetchV4,
+  describeGroupsRequest,
+  describeTopicConfigsRequest,
+  fetchRequest,
   forEachLimited,
-  listOffsetsV2,
-  metadataV8,
-  offsetFetchV3,
+  listOffsetsRequest,
+  metadataRequest,
+  offsetFetchRequest,
   type RawMetadata,
 } from '../kafka/kafkajs-admin';
-import { API_KEYS, KafkaConnections, type KafkajsDecoder, kafkaErrorName, newDecoder, newEncoder } from '../kafka/kafkajs-wire';
+import { API_KEYS, KafkaConnections, type RawRequest, kafkaErrorName, newDecoder } from '../kafka/kafkajs-wire';
 import type { BrokerInfo, TopicPartition } from '../kafka/types';
 import { silentLogger, type Logger } from '../log';
 import { nameFilter } from '../util/glob';
@@ -65,14 +65,14 @@ async function probe(conns: KafkaConnections, config: VigilConfig): Promise<Kafk
 
   let md: RawMetadata;
   try {
-    md = await conns.send(await conns.connect(first.address), metadataV8(null));
+    md = await conns.send(await conns.connect(first.address), metadataRequest(null, true));
   } catch (err) {
     return { bootstrap, metadataError: describeError(err), requirements, access: [] };
   }
   const advertised = await Promise.all(
     md.brokers.map(async (b) => ({
       nodeId: b.nodeId,
-      ...(await connectProbe(conns, addressOf(b), (broker) => conns.send(broker, metadataV8([])))),
+      ...(await connectProbe(conns, addressOf(b), (broker) => conns.send(broker, metadataRequest([], true)))),
     })),
   );
   const access: AccessFact[] = [];
@@ -145,13 +145,13 @@ async function probeGroups(ctx: Probe, config: VigilConfig, live: readonly Broke
     [...byCoordinator].map(([address, ids]) =>
       tolerate(async () => {
         const broker = await conns.connect(address);
-        for (const g of await conns.send(broker, describeGroupsV1(ids))) {
+        for (const g of await conns.send(broker, describeGroupsRequest(ids))) {
           ctx.fact('DESCRIBE', 'GROUP', g.groupId, g.errorCode, 'DescribeGroups');
           if (g.protocolType === 'consumer') for (const m of g.memberMetadata) for (const t of subscribedTopics(m)) groupTopics.add(t);
         }
         await forEachLimited(ids, GROUP_CONCURRENCY, (groupId) =>
           tolerate(async () => {
-            const res = await conns.send(broker, offsetFetchV3(groupId));
+            const res = await conns.send(broker, offsetFetchRequest(groupId));
             ctx.fact('DESCRIBE', 'GROUP', groupId, res.errorCode, 'OffsetFetch');
             for (const t of res.offsets.keys()) groupTopics.add(t);
           }),
@@ -175,7 +175,7 @@ async function probeTopics(ctx: Probe, config: VigilConfig, md: RawMetadata, gro
   const hiddenDenied: string[] = [];
   if (hidden.length > 0) {
     await tolerate(async () => {
-      for (const t of (await conns.send(await ctx.someBroker(), metadataV8(hidden))).topics) {
+      for (const t of (await conns.send(await ctx.someBroker(), metadataRequest(hidden, true))).topics) {
         if (deniedResourceType(t.errorCode) === 'TOPIC') {
           ctx.fact('DESCRIBE', 'TOPIC', t.topic, t.errorCode, 'Metadata');
           hiddenDenied.push(t.topic);
@@ -201,12 +201,12 @@ async function probeTopics(ctx: Probe, config: VigilConfig, md: RawMetadata, gro
       tolerate(async () => {
         const broker = await conns.connect(addressOf(leader));
         const ends = new Map<string, number>();
-        for (const p of await conns.send(broker, listOffsetsV2(tps, LATEST_TIMESTAMP))) {
+        for (const p of await conns.send(broker, listOffsetsRequest(tps, LATEST_TIMESTAMP))) {
           ctx.fact('DESCRIBE', 'TOPIC', p.topic, p.errorCode, 'ListOffsets');
           if (p.errorCode === ERR_NONE) ends.set(p.topic, p.offset);
         }
         const fetches = tps.map((tp) => ({ ...tp, offset: ends.get(tp.topic) ?? 0 }));
-        for (const p of await conns.send(broker, fetchV4(fetches, FETCH_PARTITION_BYTES))) ctx.fact('READ', 'TOPIC', p.topic, p.errorCode, 'Fetch');
+        for (const p of await conns.send(broker, fetchRequest(fetches, FETCH_PARTITION_BYTES))) ctx.fact('READ', 'TOPIC', p.topic, p.errorCode, 'Fetch');
       }),
     ),
   );
@@ -214,13 +214,13 @@ async function probeTopics(ctx: Probe, config: VigilConfig, md: RawMetadata, gro
   // topic whose DESCRIBE is denied (the answer is then NOT_LEADER or the like, or the denial).
   if (hiddenDenied.length > 0) {
     await tolerate(async () => {
-      const res = await conns.send(await ctx.someBroker(), fetchV4(hiddenDenied.map((topic) => ({ topic, partition: 0, offset: 0 })), FETCH_PARTITION_BYTES));
+      const res = await conns.send(await ctx.someBroker(), fetchRequest(hiddenDenied.map((topic) => ({ topic, partition: 0, offset: 0 })), FETCH_PARTITION_BYTES));
       for (const p of res) ctx.fact('READ', 'TOPIC', p.topic, p.errorCode, 'Fetch');
     });
   }
   if (watched.length > 0) {
     await tolerate(async () => {
-      for (const r of await conns.send(await ctx.someBroker(), describeTopicConfigsV1(watched.map((t) => t.topic), ['min.insync.replicas']))) {
+      for (const r of await conns.send(await ctx.someBroker(), describeTopicConfigsRequest(watched.map((t) => t.topic), ['min.insync.replicas']))) {
         ctx.fact('DESCRIBE_CONFIGS', 'TOPIC', r.name, r.errorCode, 'DescribeConfigs');
       }
     });
@@ -236,14 +236,14 @@ async function probeCanary(ctx: Probe, config: VigilConfig): Promise<boolean> {
   const topic = config.canary.topic;
   let exists = true;
   await tolerate(async () => {
-    const t = (await ctx.conns.send(await ctx.someBroker(), metadataV8([topic]))).topics.find((x) => x.topic === topic);
+    const t = (await ctx.conns.send(await ctx.someBroker(), metadataRequest([topic], true))).topics.find((x) => x.topic === topic);
     const code = t?.errorCode ?? ERR_NONE;
     exists = t !== undefined && deniedResourceType(code) === undefined && code !== ERR_UNKNOWN_TOPIC_OR_PARTITION;
     ctx.fact('DESCRIBE', 'TOPIC', topic, code, 'Metadata');
     const ops = t?.authorizedOperations === undefined || !exists ? null : authorizedOperations(t.authorizedOperations);
     if (ops !== null) for (const op of ['READ', 'WRITE', 'ALTER'] as const) ctx.lacking(op, 'TOPIC', topic, ops, 'topic');
     if (!exists) {
-      const res = await ctx.conns.send(await ctx.someBroker(), createTopicValidateOnlyV1(topic, config.kafka.requestTimeoutMs));
+      const res = await ctx.conns.send(await ctx.someBroker(), createTopicValidateOnly(topic, config.kafka.requestTimeoutMs));
       for (const r of res) ctx.fact('CREATE', 'TOPIC', r.name, r.errorCode, 'CreateTopics (validate only)');
     }
   });
@@ -304,23 +304,50 @@ export function subscribedTopics(metadata: Buffer | null): string[] {
   }
 }
 
-/** CreateTopics v1 with validate_only: Kafka checks CREATE (and the request) and creates nothing. */
-function createTopicValidateOnlyV1(topic: string, timeoutMs: number) {
+/**
+ * CreateTopics v2–v7 with validate_only (v2 is Kafka 4's oldest): Kafka checks CREATE (and
+ * the request) and creates nothing. v5 is flexible and answers the topic's would-be
+ * partitions, replication factor and configs (skipped), v7 its id.
+ */
+export function createTopicValidateOnly(topic: string, timeoutMs: number): RawRequest<{ name: string; errorCode: number }[]> {
   return {
     apiKey: API_KEYS.CreateTopics as number,
-    apiVersion: 1,
     apiName: 'CreateTopics',
-    encode: () =>
-      newEncoder()
-        .writeArray([newEncoder().writeString(topic).writeInt32(1).writeInt16(1).writeArray([]).writeArray([])])
-        .writeInt32(timeoutMs)
-        .writeBoolean(true),
-    decode: (d: KafkajsDecoder) =>
-      d.readArray((t) => {
-        const name = t.readString() ?? '';
-        const errorCode = t.readInt16();
-        t.readString(); // error message
+    versions: { min: 2, max: 7 },
+    flexibleFrom: 5,
+    encode: (w) => {
+      w.array([topic], (w, t) => {
+        w.string(t).int32(1).int16(1); // one partition, one replica
+        w.array([], () => undefined); // assignments
+        w.array([], () => undefined); // configs
+        w.tags();
+      });
+      w.int32(timeoutMs).bool(true).tags(); // validate only
+    },
+    decode: (r) => {
+      r.int32(); // throttle
+      const topics = r.array((t) => {
+        const name = t.string() ?? '';
+        if (t.version >= 7) t.uuid(); // topic id
+        const errorCode = t.int16();
+        t.string(); // error message
+        if (t.version >= 5) {
+          t.int32(); // partitions
+          t.int16(); // replication factor
+          t.array((c) => {
+            c.string(); // name
+            c.string(); // value
+            c.bool(); // read only
+            c.int8(); // source
+            c.bool(); // sensitive
+            c.tags();
+          });
+        }
+        t.tags(); // (v5+) the config error code is a tagged field
         return { name, errorCode };
-      }),
+      });
+      r.tags();
+      return topics;
+    },
   };
 }

@@ -2,9 +2,9 @@
  * The Kafka requests that change the cluster, as remediation sends them (docs/design.md §5):
  * AlterPartitionReassignments and ListPartitionReassignments (API 45/46), ElectLeaders
  * (API 43) and IncrementalAlterConfigs (API 44) — the last two kafkajs 2.2.4 does not
- * have at all. Each is a raw request over the connection layer (kafkajs-wire.ts), in a
- * version Kafka 3.x and 4.x both accept, checked against the broker's ApiVersions answer
- * before it is sent, so a broker that does not speak it is told apart from a failure.
+ * have at all. Each is a raw request over the connection layer (kafkajs-wire.ts), sent in
+ * the highest version vigil and the broker both speak (from the broker's ApiVersions
+ * answer), so a broker that speaks none of vigil's is told apart from a failure.
  *
  * Nothing here decides anything or checks a lease: callers fence each request (record the
  * step's intent under the term, check the lease right before sending). Every answer is
@@ -18,16 +18,12 @@ import { VigilError } from '../errors';
 import {
   API_KEYS,
   type KafkaConnections,
-  type KafkajsDecoder,
-  type KafkajsEncoder,
   type RawRequest,
   type VersionedBroker,
-  compactArray,
+  type WireReader,
+  type WireWriter,
   kafkaErrorName,
-  newEncoder,
-  noTags,
-  readCompactArray,
-  unsupportedBy,
+  versionFor,
 } from './kafkajs-wire';
 import type { TopicPartition } from './types';
 
@@ -101,29 +97,28 @@ function groupByTopic<T extends { topic: string }>(items: readonly T[]): Array<[
 }
 
 /** Topics with their partition indexes, as ElectLeaders and ListPartitionReassignments name them. */
-function writeTopicPartitions(e: KafkajsEncoder, partitions: readonly TopicPartition[]): KafkajsEncoder {
-  return compactArray(e, groupByTopic(partitions), (e, [topic, parts]) => {
-    e.writeUVarIntString(topic);
-    compactArray(e, parts, (e, p) => e.writeInt32(p.partition));
-    noTags(e);
+function writeTopicPartitions(w: WireWriter, partitions: readonly TopicPartition[]): void {
+  w.array(groupByTopic(partitions), (w, [topic, parts]) => {
+    w.string(topic).int32s(parts.map((p) => p.partition));
+    w.tags();
   });
 }
 
 /** Per topic, per partition: index, error code, error message — the answer of API 43 and 45. */
-function readPartitionOutcomes(d: KafkajsDecoder, success: (code: number) => boolean): PartitionOutcome[] {
+function readPartitionOutcomes(r: WireReader, success: (code: number) => boolean): PartitionOutcome[] {
   const out: PartitionOutcome[] = [];
-  readCompactArray(d, (t) => {
-    const topic = t.readUVarIntString() ?? '';
-    readCompactArray(t, (p) => {
-      const partition = p.readInt32();
-      const code = p.readInt16();
-      const message = p.readUVarIntString();
-      p.readTaggedFields();
+  r.array((t) => {
+    const topic = t.string() ?? '';
+    t.array((p) => {
+      const partition = p.int32();
+      const code = p.int16();
+      const message = p.string();
+      p.tags();
       out.push({ topic, partition, ...(success(code) ? {} : errorOf(code, message)) });
     });
-    t.readTaggedFields();
+    t.tags();
   });
-  d.readTaggedFields();
+  r.tags();
   return out;
 }
 
@@ -139,126 +134,122 @@ function topLevel(api: string, code: number, message: string | null): void {
 
 // ---- requests ------------------------------------------------------------------------------
 
-/** AlterPartitionReassignments v0 (flexible from v0; 3.x and 4.x both accept it). */
+/** AlterPartitionReassignments v0, the only version (flexible; Kafka 2.4+). */
 export function alterPartitionReassignmentsRequest(targets: readonly ReassignmentTarget[], timeoutMs = 30_000): RawRequest<PartitionOutcome[]> {
   return {
     apiKey: API_KEYS.AlterPartitionReassignments as number,
-    apiVersion: 0,
     apiName: 'AlterPartitionReassignments',
+    versions: { min: 0, max: 0 },
+    flexibleFrom: 0,
     requestTimeoutMs: timeoutMs + 5_000,
-    encode: () => {
-      const e = noTags(newEncoder()).writeInt32(timeoutMs);
-      compactArray(e, groupByTopic(targets), (e, [topic, parts]) => {
-        e.writeUVarIntString(topic);
-        compactArray(e, parts, (e, p) => {
-          e.writeInt32(p.partition);
-          compactArray(e, p.replicas, (e, r) => e.writeInt32(r));
-          noTags(e);
-        });
-        noTags(e);
+    encode: (w) => {
+      w.int32(timeoutMs);
+      w.array(groupByTopic(targets), (w, [topic, parts]) => {
+        w.string(topic);
+        w.array(parts, (w, p) => w.int32(p.partition).int32s(p.replicas).tags());
+        w.tags();
       });
-      return noTags(e);
+      w.tags();
     },
-    decode: (d) => {
-      d.readTaggedFields(); // response header
-      d.readInt32(); // throttle
-      topLevel('AlterPartitionReassignments', d.readInt16(), d.readUVarIntString());
-      return readPartitionOutcomes(d, (code) => code === ERR_NONE);
+    decode: (r) => {
+      r.int32(); // throttle
+      topLevel('AlterPartitionReassignments', r.int16(), r.string());
+      return readPartitionOutcomes(r, (code) => code === ERR_NONE);
     },
   };
 }
 
-/** ListPartitionReassignments v0: every reassignment in flight (`topics` null) or those of the given partitions. */
+/** ListPartitionReassignments v0, the only version: every reassignment in flight (`topics` null) or those of the given partitions. */
 export function listPartitionReassignmentsRequest(partitions: readonly TopicPartition[] | null = null, timeoutMs = 30_000): RawRequest<OngoingReassignment[]> {
   return {
     apiKey: API_KEYS.ListPartitionReassignments as number,
-    apiVersion: 0,
     apiName: 'ListPartitionReassignments',
+    versions: { min: 0, max: 0 },
+    flexibleFrom: 0,
     requestTimeoutMs: timeoutMs + 5_000,
-    encode: () => {
-      const e = noTags(newEncoder()).writeInt32(timeoutMs);
-      return noTags(partitions === null ? e.writeUVarInt(0) : writeTopicPartitions(e, partitions));
+    encode: (w) => {
+      w.int32(timeoutMs);
+      if (partitions === null) w.array(null, () => undefined);
+      else writeTopicPartitions(w, partitions);
+      w.tags();
     },
-    decode: (d) => {
-      d.readTaggedFields();
-      d.readInt32(); // throttle
-      topLevel('ListPartitionReassignments', d.readInt16(), d.readUVarIntString());
+    decode: (r) => {
+      r.int32(); // throttle
+      topLevel('ListPartitionReassignments', r.int16(), r.string());
       const out: OngoingReassignment[] = [];
-      const ints = (x: KafkajsDecoder) => readCompactArray(x, (y) => y.readInt32());
-      readCompactArray(d, (t) => {
-        const topic = t.readUVarIntString() ?? '';
-        readCompactArray(t, (p) => {
-          const partition = p.readInt32();
-          const replicas = ints(p);
-          const adding = ints(p);
-          const removing = ints(p);
-          p.readTaggedFields();
+      r.array((t) => {
+        const topic = t.string() ?? '';
+        t.array((p) => {
+          const partition = p.int32();
+          const replicas = p.int32s();
+          const adding = p.int32s();
+          const removing = p.int32s();
+          p.tags();
           out.push({ topic, partition, replicas, adding, removing });
         });
-        t.readTaggedFields();
+        t.tags();
       });
-      d.readTaggedFields();
+      r.tags();
       return out;
     },
   };
 }
 
 /**
- * ElectLeaders v2 (flexible; KIP-460 election types). ELECTION_NOT_NEEDED — the preferred
- * replica already leads — is success: the state asked for holds.
+ * ElectLeaders v1–v2 (v1: KIP-460 election types, Kafka 2.4; v2 the same, flexible). v0 is
+ * not spoken: it has no election type (preferred only). ELECTION_NOT_NEEDED — the
+ * preferred replica already leads — is success: the state asked for holds.
  */
 export function electLeadersRequest(type: ElectionType, partitions: readonly TopicPartition[], timeoutMs = 30_000): RawRequest<PartitionOutcome[]> {
   return {
     apiKey: API_KEYS.ElectPreferredLeaders as number,
-    apiVersion: 2,
     apiName: 'ElectLeaders',
+    versions: { min: 1, max: 2 },
+    flexibleFrom: 2,
     requestTimeoutMs: timeoutMs + 5_000,
-    encode: () => {
-      const e = writeTopicPartitions(noTags(newEncoder()).writeInt8(ELECTION_TYPE[type]), partitions);
-      return noTags(e.writeInt32(timeoutMs));
+    encode: (w) => {
+      w.int8(ELECTION_TYPE[type]);
+      writeTopicPartitions(w, partitions);
+      w.int32(timeoutMs).tags();
     },
-    decode: (d) => {
-      d.readTaggedFields();
-      d.readInt32(); // throttle
-      topLevel('ElectLeaders', d.readInt16(), null);
-      return readPartitionOutcomes(d, (code) => code === ERR_NONE || code === ERR_ELECTION_NOT_NEEDED);
+    decode: (r) => {
+      r.int32(); // throttle
+      topLevel('ElectLeaders', r.int16(), null);
+      return readPartitionOutcomes(r, (code) => code === ERR_NONE || code === ERR_ELECTION_NOT_NEEDED);
     },
   };
 }
 
 /**
- * IncrementalAlterConfigs v1 (flexible): set, delete, append to or subtract from single
- * config keys, leaving every other dynamic config of the resource as it is.
+ * IncrementalAlterConfigs v0–v1 (Kafka 2.3+; v1 the same, flexible): set, delete, append
+ * to or subtract from single config keys, leaving every other dynamic config of the
+ * resource as it is.
  */
 export function incrementalAlterConfigsRequest(changes: readonly ConfigResourceChange[], validateOnly = false): RawRequest<ConfigResourceOutcome[]> {
   return {
     apiKey: API_KEYS.IncrementalAlterConfigs as number,
-    apiVersion: 1,
     apiName: 'IncrementalAlterConfigs',
-    encode: () => {
-      const e = noTags(newEncoder());
-      compactArray(e, changes, (e, r) => {
-        e.writeInt8(RESOURCE_TYPE[r.type]).writeUVarIntString(r.name);
-        compactArray(e, r.configs, (e, c) => {
-          e.writeUVarIntString(c.name).writeInt8(CONFIG_OP[c.op]).writeUVarIntString(c.value ?? null);
-          noTags(e);
-        });
-        noTags(e);
+    versions: { min: 0, max: 1 },
+    flexibleFrom: 1,
+    encode: (w) => {
+      w.array(changes, (w, r) => {
+        w.int8(RESOURCE_TYPE[r.type]).string(r.name);
+        w.array(r.configs, (w, c) => w.string(c.name).int8(CONFIG_OP[c.op]).string(c.value ?? null).tags());
+        w.tags();
       });
-      return noTags(e.writeBoolean(validateOnly));
+      w.bool(validateOnly).tags();
     },
-    decode: (d) => {
-      d.readTaggedFields();
-      d.readInt32(); // throttle
-      const out = readCompactArray(d, (r): ConfigResourceOutcome => {
-        const code = r.readInt16();
-        const message = r.readUVarIntString();
-        const type = RESOURCE_NAME[r.readInt8()] ?? 'broker';
-        const name = r.readUVarIntString() ?? '';
-        r.readTaggedFields();
+    decode: (r) => {
+      r.int32(); // throttle
+      const out = r.array((x): ConfigResourceOutcome => {
+        const code = x.int16();
+        const message = x.string();
+        const type = RESOURCE_NAME[x.int8()] ?? 'broker';
+        const name = x.string() ?? '';
+        x.tags();
         return { type, name, ...errorOf(code, message) };
       });
-      d.readTaggedFields();
+      r.tags();
       return out;
     },
   };
@@ -267,23 +258,18 @@ export function incrementalAlterConfigsRequest(changes: readonly ConfigResourceC
 // ---- version check -------------------------------------------------------------------------
 
 /**
- * Throws KAFKA_API_UNSUPPORTED, naming the request, the version vigil sends and what the
- * broker speaks, when the broker's ApiVersions answer does not cover the request.
+ * Throws KAFKA_API_UNSUPPORTED, naming the request, the versions vigil and the broker speak
+ * and which to upgrade, when they share none (the check `KafkaConnections.send` makes, made
+ * before a mutation's lease check so that the refusal names the real problem).
  */
 export function assertBrokerSpeaks(broker: VersionedBroker, req: RawRequest<unknown>, address: string): void {
-  const speaks = unsupportedBy(broker, req);
-  if (speaks === null) return;
-  throw new VigilError(
-    'KAFKA_API_UNSUPPORTED',
-    `the broker at ${address} does not accept ${req.apiName} v${req.apiVersion} (it speaks ${speaks}); vigil needs Kafka 3.x or 4.x for this`,
-    { context: { api: req.apiName, version: req.apiVersion, address } },
-  );
+  versionFor(broker, req, address);
 }
 
 /**
  * Sends one mutation to `address` (a broker of the cluster; KRaft brokers forward these
- * to the active controller), or to the first bootstrap broker that connects, after
- * checking the broker speaks the request's version.
+ * to the active controller), or to the first bootstrap broker that connects, in the
+ * highest version both speak.
  */
 export async function sendMutation<T>(conns: KafkaConnections, req: RawRequest<T>, address?: string): Promise<T> {
   const target = address === undefined ? await conns.connectAny() : { address, broker: await conns.connect(address) };

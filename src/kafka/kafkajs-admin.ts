@@ -22,12 +22,14 @@ import { SilenceWatch } from './silence-watch';
 import {
   API_KEYS,
   KafkaConnections,
-  type KafkajsDecoder,
+  type RawRequest,
+  type WireReader,
+  type WireWriter,
+  brokerVersions,
   isConnectionError,
   kafkaErrorName,
-  newEncoder,
-  readInt64Number,
-  unsupportedBy,
+  negotiateVersion,
+  unsupportedApiError,
 } from './kafkajs-wire';
 import {
   type BrokerInfo,
@@ -117,7 +119,7 @@ export class KafkajsAdmin implements KafkaAdmin {
     for (let attempt = 0; attempt < 3; attempt++) {
       const { address, broker } = await this.connections.connectAny(preferred, this.unanswered);
       try {
-        const md = await this.silence.run(address, () => this.connections.send(broker, METADATA_V5));
+        const md = await this.silence.run(address, () => this.connections.send(broker, CLUSTER_METADATA));
         this.lastMetadata = md;
         return md;
       } catch (err) {
@@ -172,7 +174,7 @@ export class KafkajsAdmin implements KafkaAdmin {
     await Promise.all(
       [...byCoordinator].map(async ([address, ids]) => {
         try {
-          for (const g of await this.ask(address, (broker) => this.connections.send(broker, describeGroupsV1(ids)))) {
+          for (const g of await this.ask(address, (broker) => this.connections.send(broker, describeGroupsRequest(ids)))) {
             if (g.errorCode !== ERR_NONE) {
               if (COORDINATOR_ERRORS.has(g.errorCode)) this.coordinators.delete(g.groupId);
               out.set(g.groupId, { groupId: g.groupId, state: '', members: 0, error: kafkaErrorName(g.errorCode) });
@@ -275,14 +277,15 @@ export class KafkajsAdmin implements KafkaAdmin {
       try {
         return await withinMs(timeoutMs, async (): Promise<ControllerQuorum> => {
           const broker = await this.quorumConnections.connect(address);
-          const speaks = unsupportedBy(broker, req);
-          if (speaks !== null) {
+          const n = negotiateVersion(req.versions, brokerVersions(broker, req.apiKey));
+          if (!n.ok && n.why === 'absent') {
             return {
               state: 'unobservable',
               cause: 'not-kraft',
-              reason: `the broker at ${address} does not accept DescribeQuorum v${req.apiVersion} (it speaks ${speaks}): the cluster runs in ZooKeeper mode or on Kafka older than 3.3, so there is no KRaft controller quorum to watch`,
+              reason: `the broker at ${address} does not offer DescribeQuorum (API 55): the cluster runs in ZooKeeper mode or on Kafka older than 3.0, so there is no KRaft controller quorum to watch`,
             };
           }
+          if (!n.ok) return { state: 'unobservable', cause: 'version-unsupported', reason: unsupportedApiError(req, address, n).message };
           return this.quorumConnections.send(broker, req);
         });
       } catch (err) {
@@ -303,7 +306,7 @@ export class KafkajsAdmin implements KafkaAdmin {
     if (topics.length === 0) return out;
     const { address, broker } = await this.connections.connectAny(this.lastMetadata?.brokers.map(addressOf), this.unanswered);
     try {
-      for (const r of await this.silence.run(address, () => this.connections.send(broker, describeTopicConfigsV1(topics, ['min.insync.replicas'])))) {
+      for (const r of await this.silence.run(address, () => this.connections.send(broker, describeTopicConfigsRequest(topics, ['min.insync.replicas'])))) {
         const value = r.errorCode === ERR_NONE ? Number(r.configs.get('min.insync.replicas')) : NaN;
         if (Number.isInteger(value) && value > 0) out.set(r.name, value);
       }
@@ -327,7 +330,7 @@ export class KafkajsAdmin implements KafkaAdmin {
     for (let attempt = 0; attempt < 2; attempt++) {
       try {
         const address = await this.coordinatorOf(groupId, attempt > 0);
-        const res = await this.ask(address, (broker) => this.connections.send(broker, offsetFetchV3(groupId)));
+        const res = await this.ask(address, (broker) => this.connections.send(broker, offsetFetchRequest(groupId)));
         if (res.errorCode !== ERR_NONE) {
           lastError = kafkaErrorName(res.errorCode);
           if (COORDINATOR_ERRORS.has(res.errorCode)) {
@@ -381,7 +384,7 @@ export class KafkajsAdmin implements KafkaAdmin {
             return;
           }
           try {
-            const res = await this.ask(addressOf(leader.broker), (broker) => this.connections.send(broker, listOffsetsV2(tps, timestamp)));
+            const res = await this.ask(addressOf(leader.broker), (broker) => this.connections.send(broker, listOffsetsRequest(tps, timestamp)));
             for (const p of res) {
               const key = tpKey(p.topic, p.partition);
               if (p.errorCode === ERR_NONE) {
@@ -461,7 +464,7 @@ export class KafkajsAdmin implements KafkaAdmin {
           return;
         }
         try {
-          const res = await this.ask(addressOf(leader.broker), (broker) => this.connections.send(broker, fetchV4(reqs, partitionBytes)));
+          const res = await this.ask(addressOf(leader.broker), (broker) => this.connections.send(broker, fetchRequest(reqs, partitionBytes)));
           const answered = new Set<string>();
           for (const p of res) {
             const req = byOffset.get(tpKey(p.topic, p.partition));
@@ -622,6 +625,9 @@ function groupByTopic<T extends TopicPartition>(tps: readonly T[]): Map<string, 
 }
 
 // ---- requests -----------------------------------------------------------------------------
+// Each declares the versions it encodes and decodes, checked field by field against Kafka's
+// message schemas; the version sent is the highest the broker also speaks (kafkajs-wire.ts
+// negotiateVersion). docs/design.md §9.1 tabulates them.
 
 /** A Metadata answer as the broker sent it: every topic with its error code. */
 export interface RawMetadata {
@@ -634,146 +640,190 @@ export interface RawMetadata {
   readonly clusterAuthorizedOperations?: number;
 }
 
-/** Decodes Metadata v5 or v8 (v7 adds each partition's leader epoch, v8 the authorized operations). */
-function readMetadata(d: KafkajsDecoder, version: 5 | 8): RawMetadata {
-  d.readInt32(); // throttle
-  const brokers = d.readArray((b) => ({ nodeId: b.readInt32(), host: b.readString() ?? '', port: b.readInt32(), rack: b.readString() }));
-  const clusterId = d.readString();
-  const controllerId = d.readInt32();
-  const topics = d.readArray((t) => {
-    const errorCode = t.readInt16();
-    const topic = t.readString() ?? '';
-    const isInternal = t.readBoolean();
-    const partitions = t.readArray((p) => {
-      p.readInt16(); // partition error: LEADER_NOT_AVAILABLE for offline partitions; leader -1 says it
-      const partition = p.readInt32();
-      const leader = p.readInt32();
-      if (version >= 7) p.readInt32(); // leader epoch
-      return {
-        partition,
-        leader,
-        replicas: p.readArray((r) => r.readInt32()),
-        isr: p.readArray((r) => r.readInt32()),
-        offlineReplicas: p.readArray((r) => r.readInt32()),
-      };
-    });
-    partitions.sort((a, b) => a.partition - b.partition);
-    return version >= 8 ? { errorCode, topic, isInternal, partitions, authorizedOperations: t.readInt32() } : { errorCode, topic, isInternal, partitions };
-  });
-  brokers.sort((a, b) => a.nodeId - b.nodeId);
-  return version >= 8 ? { clusterId, controllerId, brokers, topics, clusterAuthorizedOperations: d.readInt32() } : { clusterId, controllerId, brokers, topics };
-}
-
-/** Metadata v5: all topics (null list), no auto-creation; partition errors kept per partition. */
-export const METADATA_V5 = {
-  apiKey: API_KEYS.Metadata as number,
-  apiVersion: 5,
-  apiName: 'Metadata',
-  encode: () => newEncoder().writeInt32(-1).writeBoolean(false),
-  decode: (d: KafkajsDecoder): ClusterMetadata => {
-    const md = readMetadata(d, 5);
-    return {
-      clusterId: md.clusterId,
-      controllerId: md.controllerId >= 0 ? md.controllerId : null,
-      brokers: md.brokers,
-      topics: md.topics.filter((t) => t.errorCode === ERR_NONE).map(({ errorCode: _e, ...t }) => t),
-    };
-  },
-};
-
 /**
- * Metadata v8 (Kafka 2.3+) with the cluster's and the topics' authorized operations, for
- * `vigil doctor`: `null` asks for every topic the principal may DESCRIBE, names ask for
- * those (each answered with its own error code), `[]` for brokers only.
+ * Metadata v5–v12 (flexible from v9): `null` asks for every topic (the principal may
+ * DESCRIBE), names ask for those (each answered with its own error code), `[]` for brokers
+ * only; never auto-creates. With `authorizedOperations` (for `vigil doctor`), v8–v10: the
+ * versions that answer the cluster's authorized operations as well as the topics' (v11
+ * moved the cluster's to DescribeCluster).
+ *
+ * v5 adds offline replicas, v7 each partition's leader epoch, v8 the authorized operations,
+ * v10 topic ids (a request by name sends the zero id), v12 a nullable topic name (null only
+ * for a topic asked for by id, which vigil never does).
  */
-export function metadataV8(topics: readonly string[] | null) {
+export function metadataRequest(topics: readonly string[] | null, authorizedOperations = false): RawRequest<RawMetadata> {
   return {
     apiKey: API_KEYS.Metadata as number,
-    apiVersion: 8,
     apiName: 'Metadata',
-    encode: () => {
-      const e = newEncoder();
-      if (topics === null) e.writeInt32(-1);
-      else e.writeArray(topics.map((t) => newEncoder().writeString(t)));
-      return e.writeBoolean(false).writeBoolean(true).writeBoolean(true);
+    versions: authorizedOperations ? { min: 8, max: 10 } : { min: 5, max: 12 },
+    flexibleFrom: 9,
+    encode: (w) => {
+      w.array(topics, (w, name) => {
+        if (w.version >= 10) w.zeroUuid();
+        w.string(name).tags();
+      });
+      w.bool(false); // allow auto topic creation
+      if (w.version >= 8) {
+        if (w.version <= 10) w.bool(authorizedOperations); // the cluster's
+        w.bool(authorizedOperations); // each topic's
+      }
+      w.tags();
     },
-    decode: (d: KafkajsDecoder): RawMetadata => readMetadata(d, 8),
+    decode: readMetadata,
   };
 }
 
-/** Metadata v5 for no topics: the cheapest request a broker must answer (liveness ping). */
-const METADATA_NO_TOPICS = {
-  ...METADATA_V5,
-  encode: () => newEncoder().writeInt32(0).writeBoolean(false),
+function readMetadata(r: WireReader): RawMetadata {
+  const v = r.version;
+  r.int32(); // throttle
+  const brokers = r.array((b) => {
+    const broker = { nodeId: b.int32(), host: b.string() ?? '', port: b.int32(), rack: b.string() };
+    b.tags();
+    return broker;
+  });
+  const clusterId = r.string();
+  const controllerId = r.int32();
+  const topics = r.array((t) => {
+    const errorCode = t.int16();
+    const topic = t.string() ?? '';
+    if (v >= 10) t.uuid(); // topic id
+    const isInternal = t.bool();
+    const partitions = t.array((p) => {
+      p.int16(); // partition error: LEADER_NOT_AVAILABLE for offline partitions; leader -1 says it
+      const partition = p.int32();
+      const leader = p.int32();
+      if (v >= 7) p.int32(); // leader epoch
+      const part = { partition, leader, replicas: p.int32s(), isr: p.int32s(), offlineReplicas: p.int32s() };
+      p.tags();
+      return part;
+    });
+    partitions.sort((a, b) => a.partition - b.partition);
+    const authorizedOperations = v >= 8 ? t.int32() : undefined;
+    t.tags();
+    return authorizedOperations === undefined ? { errorCode, topic, isInternal, partitions } : { errorCode, topic, isInternal, partitions, authorizedOperations };
+  });
+  const clusterAuthorizedOperations = v >= 8 && v <= 10 ? r.int32() : undefined;
+  r.tags();
+  brokers.sort((a, b) => a.nodeId - b.nodeId);
+  return clusterAuthorizedOperations === undefined ? { clusterId, controllerId, brokers, topics } : { clusterId, controllerId, brokers, topics, clusterAuthorizedOperations };
+}
+
+/** A Metadata answer as ClusterMetadata: topics the broker answered without an error. */
+export function clusterMetadataOf(md: RawMetadata): ClusterMetadata {
+  return {
+    clusterId: md.clusterId,
+    controllerId: md.controllerId >= 0 ? md.controllerId : null,
+    brokers: md.brokers,
+    topics: md.topics.filter((t) => t.errorCode === ERR_NONE).map(({ errorCode: _e, authorizedOperations: _o, ...t }) => t),
+  };
+}
+
+/** Metadata for all topics, partition errors kept per partition. */
+export const CLUSTER_METADATA: RawRequest<ClusterMetadata> = {
+  ...metadataRequest(null),
+  decode: (r) => clusterMetadataOf(readMetadata(r)),
 };
 
+/** Metadata for no topics: the cheapest request a broker must answer (liveness ping). */
+const METADATA_NO_TOPICS = metadataRequest([]);
+
 /**
- * DescribeGroups v1: state and member count per group. Members' assignments are skipped;
+ * DescribeGroups v1–v5 (v3 adds authorized operations, v4 each member's group instance id,
+ * v5 is flexible): state and member count per group. Members' assignments are skipped;
  * their protocol metadata (a consumer's subscription) is kept as raw bytes for `vigil
  * doctor`, which reads the topics a group subscribes to (src/doctor/kafka-probe.ts).
  */
-export function describeGroupsV1(groupIds: readonly string[]) {
+export function describeGroupsRequest(groupIds: readonly string[]) {
   return {
     apiKey: API_KEYS.DescribeGroups as number,
-    apiVersion: 1,
     apiName: 'DescribeGroups',
-    encode: () => newEncoder().writeArray([...groupIds], 'string'),
-    decode: (d: KafkajsDecoder) => {
-      d.readInt32(); // throttle
-      return d.readArray((g) => {
-        const errorCode = g.readInt16();
-        const groupId = g.readString() ?? '';
-        const state = g.readString() ?? '';
-        const protocolType = g.readString() ?? '';
-        g.readString(); // protocol
-        const memberMetadata = g.readArray((m) => {
-          m.readString(); // member id
-          m.readString(); // client id
-          m.readString(); // client host
-          const metadata = m.readBytes();
-          m.readBytes(); // assignment
+    versions: { min: 1, max: 5 },
+    flexibleFrom: 5,
+    encode: (w: WireWriter) => {
+      w.array(groupIds, (w, g) => w.string(g));
+      if (w.version >= 3) w.bool(false); // include authorized operations
+      w.tags();
+    },
+    decode: (r: WireReader) => {
+      r.int32(); // throttle
+      const groups = r.array((g) => {
+        const errorCode = g.int16();
+        const groupId = g.string() ?? '';
+        const state = g.string() ?? '';
+        const protocolType = g.string() ?? '';
+        g.string(); // protocol
+        const memberMetadata = g.array((m) => {
+          m.string(); // member id
+          if (m.version >= 4) m.string(); // group instance id
+          m.string(); // client id
+          m.string(); // client host
+          const metadata = m.bytes();
+          m.bytes(); // assignment
+          m.tags();
           return metadata;
         });
+        if (g.version >= 3) g.int32(); // authorized operations
+        g.tags();
         return { errorCode, groupId, state, protocolType, members: memberMetadata.length, memberMetadata };
       });
+      r.tags();
+      return groups;
     },
-  };
+  } satisfies RawRequest<unknown>;
 }
 
 const RESOURCE_TOPIC = 2;
 
-/** DescribeConfigs v1 for the named configs of each topic. */
-export function describeTopicConfigsV1(topics: readonly string[], names: readonly string[]) {
+/**
+ * DescribeConfigs v1–v4 for the named configs of each topic (v1 adds config sources and
+ * synonyms, v3 each config's type and documentation, v4 is flexible).
+ */
+export function describeTopicConfigsRequest(topics: readonly string[], names: readonly string[]) {
   return {
     apiKey: API_KEYS.DescribeConfigs as number,
-    apiVersion: 1,
     apiName: 'DescribeConfigs',
-    encode: () =>
-      newEncoder()
-        .writeArray(topics.map((t) => newEncoder().writeInt8(RESOURCE_TOPIC).writeString(t).writeArray([...names], 'string')))
-        .writeBoolean(false),
-    decode: (d: KafkajsDecoder) => {
-      d.readInt32(); // throttle
-      return d.readArray((r) => {
-        const errorCode = r.readInt16();
-        r.readString(); // error message
-        r.readInt8(); // resource type
-        const name = r.readString() ?? '';
+    versions: { min: 1, max: 4 },
+    flexibleFrom: 4,
+    encode: (w: WireWriter) => {
+      w.array(topics, (w, t) => w.int8(RESOURCE_TOPIC).string(t).array(names, (w, n) => w.string(n)).tags());
+      w.bool(false); // include synonyms
+      if (w.version >= 3) w.bool(false); // include documentation
+      w.tags();
+    },
+    decode: (r: WireReader) => {
+      r.int32(); // throttle
+      const results = r.array((x) => {
+        const errorCode = x.int16();
+        x.string(); // error message
+        x.int8(); // resource type
+        const name = x.string() ?? '';
         const configs = new Map<string, string | null>();
-        r.readArray((c) => {
-          const key = c.readString() ?? '';
-          const value = c.readString();
-          c.readBoolean(); // read only
-          c.readInt8(); // source
-          c.readBoolean(); // sensitive
-          c.readArray((s) => [s.readString(), s.readString(), s.readInt8()]); // synonyms
+        x.array((c) => {
+          const key = c.string() ?? '';
+          const value = c.string();
+          c.bool(); // read only
+          c.int8(); // source
+          c.bool(); // sensitive
+          c.array((s) => {
+            s.string(); // name
+            s.string(); // value
+            s.int8(); // source
+            s.tags();
+          });
+          if (c.version >= 3) {
+            c.int8(); // config type
+            c.string(); // documentation
+          }
+          c.tags();
           configs.set(key, value);
-          return 0;
         });
+        x.tags();
         return { errorCode, name, configs };
       });
+      r.tags();
+      return results;
     },
-  };
+  } satisfies RawRequest<unknown>;
 }
 
 interface OffsetFetchResult {
@@ -781,115 +831,204 @@ interface OffsetFetchResult {
   offsets: Map<string, Map<number, number>>;
 }
 
-/** OffsetFetch v3 for all of a group's committed partitions (topics = null). */
-export function offsetFetchV3(groupId: string) {
+/**
+ * OffsetFetch v3–v9 for all of a group's committed partitions (topics = null). v5 adds each
+ * partition's leader epoch, v6 is flexible, v7 adds require_stable (sent false: the answer
+ * does not wait for open transactions' offsets), v8 batches groups (one is sent), v9 names
+ * the member (none: an admin read, which the broker does not check against a member).
+ */
+export function offsetFetchRequest(groupId: string) {
   return {
     apiKey: API_KEYS.OffsetFetch as number,
-    apiVersion: 3,
     apiName: 'OffsetFetch',
-    encode: () => newEncoder().writeString(groupId).writeInt32(-1),
-    decode: (d: KafkajsDecoder): OffsetFetchResult => {
-      d.readInt32(); // throttle
-      const offsets = new Map<string, Map<number, number>>();
-      const topics = d.readArray((t) => ({
-        topic: t.readString() ?? '',
-        partitions: t.readArray((p) => {
-          const partition = p.readInt32();
-          const offset = readInt64Number(p);
-          p.readString(); // metadata
-          const errorCode = p.readInt16();
-          return { partition, offset, errorCode };
-        }),
-      }));
-      const errorCode = d.readInt16();
-      for (const t of topics) {
-        const m = new Map<number, number>();
-        for (const p of t.partitions) if (p.errorCode === ERR_NONE && p.offset >= 0) m.set(p.partition, p.offset);
-        if (m.size > 0) offsets.set(t.topic, m);
+    versions: { min: 3, max: 9 },
+    flexibleFrom: 6,
+    encode: (w: WireWriter) => {
+      if (w.version >= 8) {
+        w.array([groupId], (w, g) => {
+          w.string(g);
+          if (w.version >= 9) w.string(null).int32(-1); // member id, member epoch
+          w.array(null, () => undefined).tags(); // every topic
+        });
+      } else {
+        w.string(groupId).array(null, () => undefined);
       }
-      return { errorCode, offsets };
+      if (w.version >= 7) w.bool(false); // require stable
+      w.tags();
     },
-  };
+    decode: (r: WireReader): OffsetFetchResult => {
+      r.int32(); // throttle
+      if (r.version < 8) {
+        const offsets = readOffsetFetchTopics(r);
+        const errorCode = r.int16();
+        r.tags();
+        return { errorCode, offsets };
+      }
+      let answer: OffsetFetchResult | null = null;
+      r.array((g) => {
+        const id = g.string();
+        const offsets = readOffsetFetchTopics(g);
+        const errorCode = g.int16();
+        g.tags();
+        if (id === groupId) answer = { errorCode, offsets };
+      });
+      r.tags();
+      if (answer === null) throw new VigilError('KAFKA_REQUEST_FAILED', `OffsetFetch answered without the group ${groupId} it asked for`, { retriable: true });
+      return answer;
+    },
+  } satisfies RawRequest<unknown>;
 }
 
-/** ListOffsets v2 (read_uncommitted): one timestamp for all the given partitions. */
-export function listOffsetsV2(tps: readonly TopicPartition[], timestamp: number) {
+/** OffsetFetch's topics of one group: the committed offsets (>= 0, without a partition error). */
+function readOffsetFetchTopics(r: WireReader): Map<string, Map<number, number>> {
+  const offsets = new Map<string, Map<number, number>>();
+  r.array((t) => {
+    const topic = t.string() ?? '';
+    const m = new Map<number, number>();
+    t.array((p) => {
+      const partition = p.int32();
+      const offset = p.int64();
+      if (p.version >= 5) p.int32(); // leader epoch
+      p.string(); // metadata
+      const errorCode = p.int16();
+      p.tags();
+      if (errorCode === ERR_NONE && offset >= 0) m.set(partition, offset);
+    });
+    t.tags();
+    if (m.size > 0) offsets.set(topic, m);
+  });
+  return offsets;
+}
+
+/**
+ * ListOffsets v2–v10 (read_uncommitted): one timestamp for all the given partitions. v4
+ * adds the current leader epoch (sent -1: not checked) and the found offset's epoch, v6 is
+ * flexible, v10 adds a timeout for offsets read from remote (tiered) storage.
+ */
+export function listOffsetsRequest(tps: readonly TopicPartition[], timestamp: number, remoteTimeoutMs = DEFAULT_REMOTE_TIMEOUT_MS) {
   return {
     apiKey: API_KEYS.ListOffsets as number,
-    apiVersion: 2,
     apiName: 'ListOffsets',
-    encode: () =>
-      newEncoder()
-        .writeInt32(-1)
-        .writeInt8(READ_UNCOMMITTED)
-        .writeArray(
-          [...groupByTopic(tps)].map(([topic, ps]) =>
-            newEncoder()
-              .writeString(topic)
-              .writeArray(ps.map((p) => newEncoder().writeInt32(p.partition).writeInt64(timestamp))),
-          ),
-        ),
-    decode: (d: KafkajsDecoder) => {
-      d.readInt32(); // throttle
-      return d
-        .readArray((t) => {
-          const topic = t.readString() ?? '';
-          return t.readArray((p) => {
-            const partition = p.readInt32();
-            const errorCode = p.readInt16();
-            p.readInt64(); // timestamp of the found record
-            return { topic, partition, errorCode, offset: readInt64Number(p) };
-          });
-        })
-        .flat();
+    versions: { min: 2, max: 10 },
+    flexibleFrom: 6,
+    encode: (w: WireWriter) => {
+      w.int32(-1).int8(READ_UNCOMMITTED); // replica id: a consumer
+      w.array([...groupByTopic(tps)], (w, [topic, ps]) => {
+        w.string(topic);
+        w.array(ps, (w, p) => {
+          w.int32(p.partition);
+          if (w.version >= 4) w.int32(-1); // current leader epoch
+          w.int64(timestamp).tags();
+        });
+        w.tags();
+      });
+      if (w.version >= 10) w.int32(remoteTimeoutMs);
+      w.tags();
     },
-  };
+    decode: (r: WireReader) => {
+      r.int32(); // throttle
+      const out = readTopicPartitions(r, (p, topic) => {
+        const partition = p.int32();
+        const errorCode = p.int16();
+        p.int64(); // timestamp of the found record
+        const offset = p.int64();
+        if (p.version >= 4) p.int32(); // leader epoch
+        return { topic, partition, errorCode, offset };
+      });
+      r.tags();
+      return out;
+    },
+  } satisfies RawRequest<unknown>;
 }
+
+/** Topics with their partitions, as `read` reads one (tags after it skipped), flattened: ListOffsets' and Fetch's answers. */
+function readTopicPartitions<T>(r: WireReader, read: (p: WireReader, topic: string) => T): T[] {
+  return r
+    .array((t) => {
+      const topic = t.string() ?? '';
+      const partitions = t.array((p) => {
+        const out = read(p, topic);
+        p.tags();
+        return out;
+      });
+      t.tags();
+      return partitions;
+    })
+    .flat();
+}
+
+/** ListOffsets v10+: how long the broker may wait for an offset in remote storage. */
+const DEFAULT_REMOTE_TIMEOUT_MS = 30_000;
 
 /** A Fetch's isolation level: read_committed answers up to the last stable offset. */
 export type IsolationLevel = 'read_uncommitted' | 'read_committed';
 
 /**
- * Fetch v4 returning each partition's raw record bytes (decoded by record-batch.ts), its
+ * Fetch v4–v12 returning each partition's raw record bytes (decoded by record-batch.ts), its
  * last stable offset and, under read_committed, the aborted transactions that overlap the
- * answer (filtered by read-committed.ts).
+ * answer (filtered by read-committed.ts). Sessionless (session id 0, epoch -1: a full fetch).
+ * v5 adds log start offsets, v7 fetch sessions and a top-level error, v9 the current leader
+ * epoch (sent -1: not checked), v11 the rack and a preferred read replica (with no rack
+ * sent the leader answers), v12 is flexible. v13 names topics by id only, which vigil
+ * does not track: not spoken.
  */
-export function fetchV4(reqs: readonly RecordProbeRequest[], partitionBytes: number, isolation: IsolationLevel = 'read_uncommitted') {
+export function fetchRequest(reqs: readonly RecordProbeRequest[], partitionBytes: number, isolation: IsolationLevel = 'read_uncommitted') {
   return {
     apiKey: API_KEYS.Fetch as number,
-    apiVersion: 4,
     apiName: 'Fetch',
-    encode: () =>
-      newEncoder()
-        .writeInt32(-1) // replica id: a consumer
-        .writeInt32(0) // max wait: answer at once
-        .writeInt32(0) // min bytes
-        .writeInt32(Math.min(MAX_FETCH_RESPONSE_BYTES, Math.max(partitionBytes, partitionBytes * reqs.length)))
-        .writeInt8(isolation === 'read_committed' ? READ_COMMITTED : READ_UNCOMMITTED)
-        .writeArray(
-          [...groupByTopic(reqs)].map(([topic, ps]) =>
-            newEncoder()
-              .writeString(topic)
-              .writeArray(ps.map((p) => newEncoder().writeInt32(p.partition).writeInt64(p.offset).writeInt32(partitionBytes))),
-          ),
-        ),
-    decode: (d: KafkajsDecoder) => {
-      d.readInt32(); // throttle
-      return d
-        .readArray((t) => {
-          const topic = t.readString() ?? '';
-          return t.readArray((p) => {
-            const partition = p.readInt32();
-            const errorCode = p.readInt16();
-            const highWatermark = readInt64Number(p);
-            const lastStableOffset = readInt64Number(p);
-            // a null array (read as empty) unless read_committed
-            const abortedTransactions: AbortedTransaction[] = p.readArray((a) => ({ producerId: readInt64Number(a), firstOffset: readInt64Number(a) }));
-            const records = p.readBytes();
-            return { topic, partition, errorCode, highWatermark, lastStableOffset, abortedTransactions, records };
-          });
-        })
-        .flat();
+    versions: { min: 4, max: 12 },
+    flexibleFrom: 12,
+    encode: (w: WireWriter) => {
+      w.int32(-1) // replica id: a consumer
+        .int32(0) // max wait: answer at once
+        .int32(0) // min bytes
+        .int32(Math.min(MAX_FETCH_RESPONSE_BYTES, Math.max(partitionBytes, partitionBytes * reqs.length)))
+        .int8(isolation === 'read_committed' ? READ_COMMITTED : READ_UNCOMMITTED);
+      if (w.version >= 7) w.int32(0).int32(-1); // no fetch session: id 0, epoch -1
+      w.array([...groupByTopic(reqs)], (w, [topic, ps]) => {
+        w.string(topic);
+        w.array(ps, (w, p) => {
+          w.int32(p.partition);
+          if (w.version >= 9) w.int32(-1); // current leader epoch
+          w.int64(p.offset);
+          if (w.version >= 12) w.int32(-1); // last fetched epoch
+          if (w.version >= 5) w.int64(-1); // log start offset (a follower's)
+          w.int32(partitionBytes).tags();
+        });
+        w.tags();
+      });
+      if (w.version >= 7) w.array([], () => undefined); // forgotten topics
+      if (w.version >= 11) w.string(''); // rack
+      w.tags();
     },
-  };
+    decode: (r: WireReader) => {
+      r.int32(); // throttle
+      if (r.version >= 7) {
+        const errorCode = r.int16();
+        r.int32(); // session id
+        if (errorCode !== ERR_NONE) {
+          const name = kafkaErrorName(errorCode);
+          throw new VigilError('KAFKA_REQUEST_REFUSED', `Fetch refused by the broker: ${name}`, { retriable: true, context: { api: 'Fetch', error: name } });
+        }
+      }
+      const out = readTopicPartitions(r, (p, topic) => {
+        const partition = p.int32();
+        const errorCode = p.int16();
+        const highWatermark = p.int64();
+        const lastStableOffset = p.int64();
+        if (p.version >= 5) p.int64(); // log start offset
+        // a null array (read as empty) unless read_committed
+        const abortedTransactions: AbortedTransaction[] = p.array((a) => {
+          const aborted = { producerId: a.int64(), firstOffset: a.int64() };
+          a.tags();
+          return aborted;
+        });
+        if (p.version >= 11) p.int32(); // preferred read replica
+        const records = p.bytes();
+        return { topic, partition, errorCode, highWatermark, lastStableOffset, abortedTransactions, records };
+      });
+      r.tags();
+      return out;
+    },
+  } satisfies RawRequest<unknown>;
 }

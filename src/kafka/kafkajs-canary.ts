@@ -3,9 +3,10 @@
  * so canary requests never queue behind the observer's and dropping a hung broker's
  * socket here touches nothing else.
  *
- * Requests: Metadata v5 for the canary topic (decoded here: kafkajs's parser throws on an
- * offline partition, the very thing to report); Produce (acks=all), Fetch, CreateTopics and
- * CreatePartitions through the kafkajs broker, whose parsers throw on an error code, which
+ * Requests: Metadata for the canary topic, a raw request in the version negotiated with
+ * the broker (decoded by vigil: kafkajs's parser throws on an offline partition, the very
+ * thing to report); Produce (acks=all), Fetch, CreateTopics and CreatePartitions through
+ * the kafkajs broker, whose parsers throw on an error code, which
  * is what a single-partition request wants.
  *
  * Timeouts: every call settles within its timeoutMs. A broker that does not answer in
@@ -19,7 +20,8 @@ import { VigilError, describeError } from '../errors';
 import type { Logger } from '../log';
 import { silentLogger } from '../log';
 import type { CanaryPartition, CanaryPort, CanaryProduceRequest, CanaryReadRequest, CanaryTopology } from './canary-port';
-import { API_KEYS, KafkaConnections, type KafkajsDecoder, isConnectionError, kafkaErrorName, newEncoder } from './kafkajs-wire';
+import { metadataRequest } from './kafkajs-admin';
+import { KafkaConnections, type RawRequest, isConnectionError, kafkaErrorName } from './kafkajs-wire';
 import type { BrokerInfo } from './types';
 
 /**
@@ -59,7 +61,7 @@ export class KafkajsCanaryPort implements CanaryPort {
   }
 
   async describe(topic: string, timeoutMs: number): Promise<CanaryTopology> {
-    const md = await this.anyBroker('Metadata', timeoutMs, false, (broker) => this.connections.send(broker, { ...metadataV5(topic), requestTimeoutMs: timeoutMs }));
+    const md = await this.anyBroker('Metadata', timeoutMs, false, (broker) => this.connections.send(broker, { ...topicMetadata(topic), requestTimeoutMs: timeoutMs }));
     this.knownBrokers = md.brokers;
     this.controllerId = md.controllerId;
     const t = md.topic;
@@ -241,39 +243,21 @@ interface MetadataAnswer {
   readonly topic: { readonly errorCode: number; readonly partitions: CanaryPartition[] } | null;
 }
 
-/** Metadata v5 for one topic, without auto-creation; partitions kept whatever their error. */
-function metadataV5(topic: string) {
+/** Metadata (versions as metadataRequest) for one topic, without auto-creation; partitions kept whatever their error. */
+function topicMetadata(topic: string): RawRequest<MetadataAnswer> {
+  const req = metadataRequest([topic]);
   return {
-    apiKey: API_KEYS.Metadata as number,
-    apiVersion: 5,
-    apiName: 'Metadata',
-    encode: () => newEncoder().writeArray([topic], 'string').writeBoolean(false),
-    decode: (d: KafkajsDecoder): MetadataAnswer => {
-      d.readInt32(); // throttle
-      const brokers = d.readArray((b) => ({ nodeId: b.readInt32(), host: b.readString() ?? '', port: b.readInt32(), rack: b.readString() }));
-      d.readString(); // cluster id
-      const controller = d.readInt32();
-      const topics = d.readArray((t) => {
-        const errorCode = t.readInt16();
-        const name = t.readString() ?? '';
-        t.readBoolean(); // internal
-        const partitions = t.readArray((p): CanaryPartition => {
-          p.readInt16(); // LEADER_NOT_AVAILABLE for an offline partition; leader -1 says it
-          const partition = p.readInt32();
-          const leader = p.readInt32();
-          const replicas = p.readArray((r) => r.readInt32());
-          p.readArray((r) => r.readInt32()); // isr
-          p.readArray((r) => r.readInt32()); // offline replicas
-          return { partition, leader, replicas };
-        });
-        partitions.sort((a, b) => a.partition - b.partition);
-        return { errorCode, name, partitions };
-      });
-      const t = topics.find((x) => x.name === topic) ?? null;
+    ...req,
+    decode: (r) => {
+      const md = req.decode(r);
+      const t = md.topics.find((x) => x.topic === topic) ?? null;
       return {
-        brokers: brokers.sort((a, b) => a.nodeId - b.nodeId),
-        controllerId: controller >= 0 ? controller : null,
-        topic: t === null ? null : { errorCode: t.errorCode, partitions: t.partitions },
+        brokers: md.brokers,
+        controllerId: md.controllerId >= 0 ? md.controllerId : null,
+        topic:
+          t === null
+            ? null
+            : { errorCode: t.errorCode, partitions: t.partitions.map(({ partition, leader, replicas }): CanaryPartition => ({ partition, leader, replicas })) },
       };
     },
   };

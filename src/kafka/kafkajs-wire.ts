@@ -7,6 +7,11 @@
  * they are confined to this file. Requests reuse kafkajs's encoders; responses are decoded
  * here or by kafkajs's decoders, but never through kafkajs's `parse`, which throws on the
  * first partition error: vigil wants every partition's own answer.
+ *
+ * Versions: each raw request declares the range vigil encodes and decodes; `send` picks the
+ * highest version the broker also speaks, from the ApiVersions answer kafkajs asks for on
+ * each connect (docs/design.md §9.1), and refuses with KAFKA_API_UNSUPPORTED — naming the
+ * API, both ranges and which side to upgrade — when they share none.
  */
 import type { Logger } from '../log';
 import { VigilError, describeError } from '../errors';
@@ -64,20 +69,34 @@ export function newDecoder(buf: Buffer): KafkajsDecoder {
 
 export const API_KEYS: Record<string, number> = apiKeys;
 
+/** The versions of one API that a side speaks, both ends included. */
+export interface VersionRange {
+  readonly min: number;
+  readonly max: number;
+}
+
 /**
- * A request vigil builds itself: an encoder for the body, a decoder for the answer.
- * kafkajs always writes request header v1; for a flexible version the body must start
- * with the header's empty tag buffer (writeUVarInt(0)) and the decoder must skip the
- * response header's tag buffer first — as kafkajs's own flexible requests do.
+ * A request vigil builds itself, in every version of `versions`: the range its encode and
+ * decode implement, field by field, against Kafka's message schemas
+ * (clients/src/main/resources/common/message/<Api>Request.json, …Response.json). The
+ * version sent is negotiated per broker (negotiateVersion): the highest both sides speak.
+ *
+ * kafkajs always writes request header v1; from `flexibleFrom` on (Kafka's
+ * flexibleVersions) the body starts with request header v2's empty tag buffer and the
+ * answer with response header v1's, which `KafkaConnections.send` writes and skips —
+ * encode and decode see only the body, through a WireWriter / WireReader that writes and
+ * reads strings, arrays and tag buffers the way the version wants.
  */
 export interface RawRequest<T> {
-  apiKey: number;
-  apiVersion: number;
-  apiName: string;
-  encode(): KafkajsEncoder;
-  decode(d: KafkajsDecoder): T;
+  readonly apiKey: number;
+  readonly apiName: string;
+  readonly versions: VersionRange;
+  /** the first flexible version (compact strings and arrays, tagged fields); absent: none is */
+  readonly flexibleFrom?: number;
+  encode(w: WireWriter): void;
+  decode(r: WireReader): T;
   /** ms; requests that wait on the broker (Fetch, ElectLeaders) set more than the default */
-  requestTimeoutMs?: number;
+  readonly requestTimeoutMs?: number;
 }
 
 /** The name of a Kafka error code, e.g. 6 → NOT_LEADER_OR_FOLLOWER. */
@@ -86,41 +105,208 @@ export function kafkaErrorName(code: number): string {
   return entry ? entry.type : `KAFKA_ERROR_${code}`;
 }
 
-// ---- compact (flexible-version) encoding ---------------------------------------------------
-// Shared by the raw requests vigil writes itself (admin-mutations.ts, describe-quorum.ts).
+// ---- the body of a request or an answer, in one version ----------------------------------
 
-/** A compact array: length + 1 as an unsigned varint (0 = null), then the items. */
-export function compactArray<T>(e: KafkajsEncoder, items: readonly T[] | null, write: (e: KafkajsEncoder, item: T) => void): KafkajsEncoder {
-  if (items === null) return e.writeUVarInt(0);
-  e.writeUVarInt(items.length + 1);
-  for (const item of items) write(e, item);
-  return e;
+/** Writes a request body in one version: fixed-width lengths before it is flexible, compact ones from then on. */
+export class WireWriter {
+  readonly e: KafkajsEncoder = newEncoder();
+  constructor(
+    readonly version: number,
+    readonly flexible: boolean,
+  ) {}
+  int8(v: number): this {
+    this.e.writeInt8(v);
+    return this;
+  }
+  int16(v: number): this {
+    this.e.writeInt16(v);
+    return this;
+  }
+  int32(v: number): this {
+    this.e.writeInt32(v);
+    return this;
+  }
+  int64(v: number): this {
+    this.e.writeInt64(v);
+    return this;
+  }
+  bool(v: boolean): this {
+    this.e.writeBoolean(v);
+    return this;
+  }
+  string(v: string | null): this {
+    if (this.flexible) this.e.writeUVarIntString(v);
+    else this.e.writeString(v);
+    return this;
+  }
+  /** The all-zero uuid ("none"), as a request that names a topic by its name sends the topic's id. */
+  zeroUuid(): this {
+    (this.e as unknown as { writeBuffer(b: Buffer): void }).writeBuffer(Buffer.alloc(16));
+    return this;
+  }
+  /** An array (null: a null array): its length, then each item as `write` puts it. */
+  array<T>(items: readonly T[] | null, write: (w: this, item: T) => void): this {
+    const n = items === null ? -1 : items.length;
+    if (this.flexible) this.e.writeUVarInt(n + 1);
+    else this.e.writeInt32(n);
+    for (const item of items ?? []) write(this, item);
+    return this;
+  }
+  int32s(items: readonly number[] | null): this {
+    return this.array(items, (w, n) => w.int32(n));
+  }
+  /** An empty tag buffer, which ends every structure of a flexible version; nothing before. */
+  tags(): this {
+    if (this.flexible) this.e.writeUVarInt(0);
+    return this;
+  }
 }
 
-/** Reads a compact array; a null one (length 0) reads as empty. */
-export function readCompactArray<T>(d: KafkajsDecoder, read: (d: KafkajsDecoder) => T): T[] {
-  const n = d.readUVarInt() - 1;
-  const out: T[] = [];
-  for (let i = 0; i < n; i++) out.push(read(d));
-  return out;
+/** Reads an answer's body in one version (see WireWriter). */
+export class WireReader {
+  constructor(
+    readonly d: KafkajsDecoder,
+    readonly version: number,
+    readonly flexible: boolean,
+  ) {}
+  int8(): number {
+    return this.d.readInt8();
+  }
+  int16(): number {
+    return this.d.readInt16();
+  }
+  int32(): number {
+    return this.d.readInt32();
+  }
+  /** exact below 2^53 (readInt64Number) */
+  int64(): number {
+    return readInt64Number(this.d);
+  }
+  bool(): boolean {
+    return this.d.readBoolean();
+  }
+  string(): string | null {
+    return this.flexible ? this.d.readUVarIntString() : this.d.readString();
+  }
+  /** BYTES or RECORDS: null for a null field. */
+  bytes(): Buffer | null {
+    const n = this.flexible ? this.d.readUVarInt() - 1 : this.d.readInt32();
+    return n < 0 ? null : this.d.readBytes(n);
+  }
+  uuid(): Buffer {
+    return this.d.readBytes(16) as Buffer;
+  }
+  /** An array; a null one reads as empty. */
+  array<T>(read: (r: this) => T): T[] {
+    const n = this.flexible ? this.d.readUVarInt() - 1 : this.d.readInt32();
+    const out: T[] = [];
+    for (let i = 0; i < n; i++) out.push(read(this));
+    return out;
+  }
+  int32s(): number[] {
+    return this.array((r) => r.int32());
+  }
+  /**
+   * Skips a tag buffer (the tagged fields vigil does not read); nothing before a flexible
+   * version. Not kafkajs's readTaggedFields, which skips one byte short of each field's
+   * size and so misreads whatever follows a tagged field that is present.
+   */
+  tags(): void {
+    if (!this.flexible) return;
+    for (let count = this.d.readUVarInt(); count > 0; count--) {
+      this.d.readUVarInt(); // tag
+      const size = this.d.readUVarInt();
+      if (!this.d.canReadBytes(size)) throw new RangeError(`a tagged field of ${size} bytes runs past the end of the answer`);
+      this.d.readBytes(size);
+    }
+  }
 }
 
-/** An empty tag buffer: every structure of a flexible version ends with one. */
-export const noTags = (e: KafkajsEncoder): KafkajsEncoder => e.writeUVarInt(0);
+const isFlexible = (req: RawRequest<unknown>, version: number): boolean => req.flexibleFrom !== undefined && version >= req.flexibleFrom;
 
-/** A connected kafkajs broker: what it learnt from ApiVersions, apiKey → range. */
+/** The bytes of `req`'s body in `version`, after request header v1, as `send` writes them. */
+export function encodeRequest(req: RawRequest<unknown>, version: number): Buffer {
+  const w = new WireWriter(version, isFlexible(req, version));
+  req.encode(w.tags()); // request header v2's tag buffer (flexible versions)
+  return (w.e as unknown as { buffer: Buffer }).buffer;
+}
+
+/** `req`'s answer in `version`, read from `payload` (the bytes after the correlation id). */
+export function decodeResponse<T>(req: RawRequest<T>, version: number, payload: Buffer): T {
+  const r = new WireReader(newDecoder(payload), version, isFlexible(req, version));
+  r.tags(); // response header v1's tag buffer (flexible versions)
+  return req.decode(r);
+}
+
+// ---- version negotiation ------------------------------------------------------------------
+
+/**
+ * The version to send, or why there is none (see negotiateVersion). `broker` is null when
+ * the broker's ApiVersions answer does not list the API.
+ */
+export type Negotiation =
+  | { readonly ok: true; readonly version: number }
+  | { readonly ok: false; readonly why: 'absent' | 'broker-too-old' | 'broker-too-new'; readonly broker: VersionRange | null };
+
+/**
+ * Pure: the highest version both sides speak — min(vigil's max, the broker's max) — when
+ * vigil's range and the broker's ApiVersions range for the API meet; otherwise which side
+ * is behind.
+ */
+export function negotiateVersion(vigil: VersionRange, broker: VersionRange | null | undefined): Negotiation {
+  if (!broker || broker.min > broker.max) return { ok: false, why: 'absent', broker: null };
+  if (broker.max < vigil.min) return { ok: false, why: 'broker-too-old', broker };
+  if (broker.min > vigil.max) return { ok: false, why: 'broker-too-new', broker };
+  return { ok: true, version: Math.min(vigil.max, broker.max) };
+}
+
+/** "v3" or "v1–v4" */
+export const versionSpan = (r: VersionRange): string => (r.min === r.max ? `v${r.min}` : `v${r.min}–v${r.max}`);
+
+/**
+ * KAFKA_API_UNSUPPORTED for a failed negotiation: names the API, the broker, the versions
+ * each side speaks, and which side to upgrade. Not retriable: the broker answers the same
+ * until one side is upgraded.
+ */
+export function unsupportedApiError(
+  api: { readonly apiName: string; readonly apiKey: number; readonly versions: VersionRange },
+  address: string,
+  n: Negotiation & { ok: false },
+): VigilError {
+  const vigil = versionSpan(api.versions);
+  const supported = 'docs/design.md §9.1 lists the Kafka versions vigil supports';
+  const broker = n.broker === null ? '' : versionSpan(n.broker);
+  const message =
+    n.why === 'absent'
+      ? `the broker at ${address} does not offer ${api.apiName} (API ${api.apiKey}) in its ApiVersions answer; vigil speaks ${vigil} of it. Upgrade the brokers: ${supported}`
+      : n.why === 'broker-too-old'
+        ? `the broker at ${address} speaks ${api.apiName} ${broker}, older than the ${vigil} vigil speaks. Upgrade the brokers: ${supported}`
+        : `the broker at ${address} speaks ${api.apiName} ${broker}, all newer than the ${vigil} this vigil speaks: the Kafka is newer than this vigil supports. Upgrade vigil: ${supported}`;
+  return new VigilError('KAFKA_API_UNSUPPORTED', message, {
+    retriable: false,
+    context: { api: api.apiName, apiKey: api.apiKey, address, why: n.why, vigilVersions: api.versions, brokerVersions: n.broker },
+  });
+}
+
+/**
+ * A connected kafkajs broker: the ApiVersions answer of its connection, apiKey → range
+ * (kafkajs asks for it when it connects: the same handshake picks its own requests' versions).
+ */
 export interface VersionedBroker {
   versions?: Record<number, { minVersion: number; maxVersion: number } | undefined> | null;
 }
 
-/**
- * null when the broker's ApiVersions answer covers the request's version, else what the
- * broker speaks of it ("v0–v1", "no version of it").
- */
-export function unsupportedBy(broker: VersionedBroker, req: RawRequest<unknown>): string | null {
-  const range = broker.versions?.[req.apiKey];
-  if (range && req.apiVersion >= range.minVersion && req.apiVersion <= range.maxVersion) return null;
-  return range ? `v${range.minVersion}–v${range.maxVersion}` : 'no version of it';
+/** What a connected broker speaks of an API; null when its ApiVersions answer does not list it. */
+export function brokerVersions(broker: VersionedBroker, apiKey: number): VersionRange | null {
+  const v = broker.versions?.[apiKey];
+  return v ? { min: v.minVersion, max: v.maxVersion } : null;
+}
+
+/** The version of `req` to send to `broker` (at `address`); throws KAFKA_API_UNSUPPORTED when there is none. */
+export function versionFor(broker: VersionedBroker, req: RawRequest<unknown>, address: string): number {
+  const n = negotiateVersion(req.versions, brokerVersions(broker, req.apiKey));
+  if (!n.ok) throw unsupportedApiError(req, address, n);
+  return n.version;
 }
 
 /**
@@ -138,6 +324,8 @@ export function readInt64Number(d: KafkajsDecoder): number {
 interface BrokerHandle {
   address: string;
   broker: any; // kafkajs Broker
+  /** the connect in progress, which concurrent callers share */
+  connecting?: Promise<void> | undefined;
 }
 
 /**
@@ -186,7 +374,19 @@ export class KafkaConnections {
       this.handles.set(address, handle);
     }
     try {
-      if (!handle.broker.isConnected()) await handle.broker.connect();
+      if (!handle.broker.isConnected()) {
+        // One connect at a time per handle, each with a fresh ApiVersions answer: kafkajs
+        // would keep the previous connection's, and the broker behind the address may have
+        // been upgraded (or downgraded) in between.
+        const h = handle;
+        h.connecting ??= (async () => {
+          h.broker.versions = null;
+          await h.broker.connect();
+        })().finally(() => {
+          h.connecting = undefined;
+        });
+        await h.connecting;
+      }
       return handle.broker;
     } catch (err) {
       // only forget this handle: a concurrent caller may already have made a new one
@@ -222,15 +422,30 @@ export class KafkaConnections {
     );
   }
 
+  /**
+   * Sends `req` in the highest version both vigil and the broker speak (versionFor: the
+   * broker's ApiVersions answer for this connection, asked once when it connected); throws
+   * KAFKA_API_UNSUPPORTED, before sending anything, when they share none.
+   */
   async send<T>(broker: any, req: RawRequest<T>): Promise<T> {
+    const version = versionFor(broker, req, broker.brokerAddress ?? 'unknown');
+    const flexible = isFlexible(req, version);
     const request = {
       apiKey: req.apiKey,
-      apiVersion: req.apiVersion,
+      apiVersion: version,
       apiName: req.apiName,
-      encode: async () => req.encode(),
+      encode: async () => {
+        const w = new WireWriter(version, flexible);
+        req.encode(w.tags()); // request header v2's tag buffer (flexible versions)
+        return w.e;
+      },
     };
     const response = {
-      decode: async (payload: Buffer) => req.decode(newDecoder(payload)),
+      decode: async (payload: Buffer) => {
+        const r = new WireReader(newDecoder(payload), version, flexible);
+        r.tags(); // response header v1's tag buffer (flexible versions)
+        return req.decode(r);
+      },
       parse: async (data: T) => data,
     };
     return broker.connectionPool.send({

@@ -25,7 +25,7 @@ import {
   listPartitionReassignmentsRequest,
 } from './admin-mutations';
 import { describeQuorumRequest } from './describe-quorum';
-import { METADATA_V5, addressOf, describeTopicConfigsV1 } from './kafkajs-admin';
+import { CLUSTER_METADATA, addressOf, describeTopicConfigsRequest } from './kafkajs-admin';
 import { KafkaConnections, type RawRequest, isConnectionError } from './kafkajs-wire';
 import type { BrokerInfo, ClusterMetadata, TopicPartition } from './types';
 
@@ -53,7 +53,7 @@ export class KafkaRemediation implements RemediationKafka {
   }
 
   async metadata(avoid: ReadonlySet<number>): Promise<ClusterMetadata> {
-    const md = await this.send(METADATA_V5, avoid);
+    const md = await this.send(CLUSTER_METADATA, avoid);
     for (const b of md.brokers) this.addresses.set(b.nodeId, addressOf(b));
     return md;
   }
@@ -61,7 +61,7 @@ export class KafkaRemediation implements RemediationKafka {
   async minIsr(topics: readonly string[], avoid: ReadonlySet<number>): Promise<ReadonlyMap<string, number>> {
     const out = new Map<string, number>();
     if (topics.length === 0) return out;
-    for (const r of await this.send(describeTopicConfigsV1(topics, ['min.insync.replicas']), avoid)) {
+    for (const r of await this.send(describeTopicConfigsRequest(topics, ['min.insync.replicas']), avoid)) {
       const value = r.errorCode === 0 ? Number(r.configs.get('min.insync.replicas')) : NaN;
       if (Number.isInteger(value) && value > 0) out.set(r.name, value);
     }

@@ -131,8 +131,10 @@ export interface QuorumReplica {
  * - `unanswered`: brokers answer, but the quorum could not be described — no leader to
  *   forward to, a timeout, an error from the quorum (vigil pages ControllerQuorumLeaderless);
  * - `unobservable`: the cluster does not let vigil watch it — `not-kraft` (the broker does not
- *   speak DescribeQuorum v1: ZooKeeper mode, or Kafka before 3.3) or `not-authorized` (vigil's
- *   principal lacks DESCRIBE on the CLUSTER resource). No finding either way.
+ *   offer DescribeQuorum: ZooKeeper mode, or Kafka before 3.0), `version-unsupported` (it
+ *   offers no version vigil speaks, v1–v2: Kafka 3.0–3.2, or a Kafka newer than this vigil)
+ *   or `not-authorized` (vigil's principal lacks DESCRIBE on the CLUSTER resource). No
+ *   finding either way.
  */
 export type ControllerQuorum =
   | {
@@ -146,7 +148,7 @@ export type ControllerQuorum =
       readonly observers: readonly QuorumReplica[];
     }
   | { readonly state: 'unanswered'; readonly error: string }
-  | { readonly state: 'unobservable'; readonly cause: 'not-kraft' | 'not-authorized'; readonly reason: string };
+  | { readonly state: 'unobservable'; readonly cause: 'not-kraft' | 'version-unsupported' | 'not-authorized'; readonly reason: string };
 
 export interface KafkaAdmin {
   /** Brokers and every topic's partitions with leader, replicas and ISR (one Metadata request). */

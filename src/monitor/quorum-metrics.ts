@@ -5,7 +5,7 @@
  *
  * What was not measured is not exported: no quorum series while Kafka is unreachable or the
  * cluster has no KRaft quorum; only `vigil_controller_quorum_observable 0` while Kafka
- * refuses vigil DescribeQuorum; only `vigil_controller_quorum_leader_id -1` while the quorum
+ * refuses vigil DescribeQuorum or speaks no version of it that vigil does; only `vigil_controller_quorum_leader_id -1` while the quorum
  * has no leader or cannot be described (ControllerQuorumLeaderless).
  */
 import { type Metrics, quorumGauges } from '../metrics';
@@ -19,7 +19,7 @@ export function recordQuorumMetrics(m: Metrics, snapshot: KafkaSnapshot, view: Q
   if (!snapshot.ok) return;
   const q = snapshot.quorum;
   if (q.state === 'unobservable') {
-    if (q.cause === 'not-authorized') m.controllerQuorumObservable.set(0);
+    if (q.cause !== 'not-kraft') m.controllerQuorumObservable.set(0);
     return;
   }
   m.controllerQuorumObservable.set(1);

@@ -147,7 +147,7 @@ const isoOrNull = (ms: number | null): string | null => (ms === null ? null : ne
 /**
  * `controllerQuorum` in the `kafka` object of /api/v1/status: `observed` (leader, epoch,
  * high watermark, voters with their lag, observers), `leaderless` (with `error` when the
- * quorum could not be described) or `not-observable` (`cause` not-kraft | not-authorized,
+ * quorum could not be described) or `not-observable` (`cause` not-kraft | version-unsupported | not-authorized,
  * and the reason in words). Times are the quorum leader's clock, as ISO strings.
  */
 export function quorumStatus(quorum: ControllerQuorum, view: QuorumView | null): Record<string, unknown> {

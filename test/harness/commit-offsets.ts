@@ -5,7 +5,7 @@
  * place groups at known offsets use this instead.
  */
 import type { KafkaConfig } from '../../src/config/types';
-import { API_KEYS, KafkaConnections, kafkaErrorName, newEncoder } from '../../src/kafka/kafkajs-wire';
+import { API_KEYS, KafkaConnections, kafkaErrorName } from '../../src/kafka/kafkajs-wire';
 import { silentLogger } from '../../src/log';
 import { waitFor } from './wait';
 
@@ -50,28 +50,25 @@ export class OffsetCommitter {
     const target = await this.connections.connect(`${coordinator.host}:${coordinator.port}`);
     const byTopic = new Map<string, OffsetToCommit[]>();
     for (const o of offsets) byTopic.set(o.topic, [...(byTopic.get(o.topic) ?? []), o]);
+    // v2, the one version with both a retention time (gone in v5) and Kafka 4's support
     const errors = await this.connections.send(target, {
       apiKey: API_KEYS.OffsetCommit as number,
-      apiVersion: 2,
       apiName: 'OffsetCommit',
-      encode: () =>
-        newEncoder()
-          .writeString(group)
-          .writeInt32(-1) // generation: none
-          .writeString('') // member id: none
-          .writeInt64(retentionMs) // -1: the broker's default
-          .writeArray(
-            [...byTopic].map(([topic, ps]) =>
-              newEncoder()
-                .writeString(topic)
-                .writeArray(ps.map((p) => newEncoder().writeInt32(p.partition).writeInt64(p.offset).writeString(null))),
-            ),
-          ),
-      decode: (d) =>
-        d
-          .readArray((t) => {
-            const topic = t.readString();
-            return t.readArray((p) => ({ topic, partition: p.readInt32(), errorCode: p.readInt16() }));
+      versions: { min: 2, max: 2 },
+      encode: (w) => {
+        w.string(group)
+          .int32(-1) // generation: none
+          .string('') // member id: none
+          .int64(retentionMs); // -1: the broker's default
+        w.array([...byTopic], (w, [topic, ps]) => {
+          w.string(topic).array(ps, (w, p) => w.int32(p.partition).int64(p.offset).string(null));
+        });
+      },
+      decode: (r) =>
+        r
+          .array((t) => {
+            const topic = t.string();
+            return t.array((p) => ({ topic, partition: p.int32(), errorCode: p.int16() }));
           })
           .flat()
           .filter((p) => p.errorCode !== 0),

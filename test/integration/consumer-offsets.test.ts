@@ -12,8 +12,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Kafka, logLevel, type Admin, type Producer } from 'kafkajs';
 import { decodeOffsetsRecord, type OffsetsRecord } from '../../src/kafka/consumer-offsets';
-import { fetchV4 } from '../../src/kafka/kafkajs-admin';
-import { KafkaConnections, kafkaErrorName, newEncoder } from '../../src/kafka/kafkajs-wire';
+import { fetchRequest } from '../../src/kafka/kafkajs-admin';
+import { KafkaConnections, kafkaErrorName } from '../../src/kafka/kafkajs-wire';
 import { committedBatches } from '../../src/kafka/read-committed';
 import { type RecordBatch, iterateRecordBatches } from '../../src/kafka/record-batch';
 import { silenceKafkajsNegativeTimeoutWarning } from '../../src/kafka/kafkajs-warnings';
@@ -75,7 +75,7 @@ async function readOffsetsTopic(): Promise<OffsetsRead> {
   for (const { partition } of partitions) {
     let offset = 0;
     for (;;) {
-      const [answer] = await conns.send(broker, fetchV4([{ topic: OFFSETS_TOPIC, partition, offset }], FETCH_PARTITION_BYTES, 'read_committed'));
+      const [answer] = await conns.send(broker, fetchRequest([{ topic: OFFSETS_TOPIC, partition, offset }], FETCH_PARTITION_BYTES, 'read_committed'));
       assert.ok(answer, `an answer for ${OFFSETS_TOPIC}/${partition}`);
       assert.equal(answer.errorCode, 0, `Fetch ${OFFSETS_TOPIC}/${partition} at ${offset}: ${kafkaErrorName(answer.errorCode)}`);
       if (offset >= answer.lastStableOffset) break;
@@ -117,18 +117,17 @@ async function deleteTopicOffsets(group: string, topic: string, partitions: numb
   const broker = await conns.connect(cluster.brokerAddress(1));
   const errors = await conns.send(broker, {
     apiKey: OFFSET_DELETE_API_KEY,
-    apiVersion: 0,
     apiName: 'OffsetDelete',
-    encode: () =>
-      newEncoder()
-        .writeString(group)
-        .writeArray([newEncoder().writeString(topic).writeArray(partitions.map((p) => newEncoder().writeInt32(p)))]),
-    decode: (d) => {
-      const errorCode = d.readInt16();
-      d.readInt32(); // throttle
-      const parts = d.readArray((t) => {
-        t.readString();
-        return t.readArray((p) => ({ partition: p.readInt32(), errorCode: p.readInt16() }));
+    versions: { min: 0, max: 0 },
+    encode: (w) => {
+      w.string(group).array([topic], (w, t) => w.string(t).array(partitions, (w, p) => w.int32(p)));
+    },
+    decode: (r) => {
+      const errorCode = r.int16();
+      r.int32(); // throttle
+      const parts = r.array((t) => {
+        t.string();
+        return t.array((p) => ({ partition: p.int32(), errorCode: p.int16() }));
       });
       return [errorCode, ...parts.flat().map((p) => p.errorCode)].filter((c) => c !== 0);
     },

@@ -1,6 +1,6 @@
 /**
  * The KRaft controller quorum watch (docs/design.md §4.7, issue 10 item 3) without a broker:
- * DescribeQuorum v1 on the wire (the request's bytes, answers built byte by byte), what
+ * DescribeQuorum v1–v2 on the wire (the request's bytes, answers built byte by byte), what
  * detect finds in a described quorum and remembers between cycles, what decide pages with
  * which severity and key, the summaries on-call reads, the metrics and the status object.
  * The same request against a real 3-node quorum: test/integration/quorum.test.ts.
@@ -12,7 +12,7 @@ import { decide } from '../../src/alerting/decide';
 import { firingSummary, resolvedSummary } from '../../src/alerting/summary';
 import type { Finding } from '../../src/monitor/findings';
 import { describeQuorumRequest } from '../../src/kafka/describe-quorum';
-import { newDecoder } from '../../src/kafka/kafkajs-wire';
+import { decodeResponse, encodeRequest } from '../../src/kafka/kafkajs-wire';
 import type { ControllerQuorum, QuorumReplica } from '../../src/kafka/types';
 import { createMetrics } from '../../src/metrics';
 import { DEFAULT_DETECT_OPTIONS, type DetectMemory, type DetectResult, detect, emptyDetectMemory } from '../../src/monitor/detect';
@@ -36,6 +36,9 @@ const META = '__cluster_metadata';
 /** ReplicaState v1: id, log end offset, last fetch, last caught up, tags */
 const replica = (id: number, end: number, fetchMs: number, caughtUpMs: number) => bytes(i32(id), i64(end), i64(fetchMs), i64(caughtUpMs), [0]);
 
+/** ReplicaState v2: v1 with the replica's directory id (a uuid) after its id */
+const replicaV2 = (id: number, end: number, fetchMs: number, caughtUpMs: number) => bytes(i32(id), Buffer.alloc(16, id), i64(end), i64(fetchMs), i64(caughtUpMs), [0]);
+
 /** A DescribeQuorumResponse v1 with one topic and one partition. */
 function answer(o: { top?: number; topic?: string; partition?: number; code?: number; leader?: number; epoch?: number; hw?: number; voters?: Buffer[]; observers?: Buffer[] }): Buffer {
   const voters = o.voters ?? [];
@@ -53,16 +56,44 @@ function answer(o: { top?: number; topic?: string; partition?: number; code?: nu
   );
 }
 
-const decode = (buf: Buffer): ControllerQuorum => describeQuorumRequest(1000).decode(newDecoder(buf));
+const decode = (buf: Buffer, version = 1): ControllerQuorum => decodeResponse(describeQuorumRequest(1000), version, buf);
 
-describe('DescribeQuorum v1 on the wire (issue 10 item 3)', () => {
-  it('asks about __cluster_metadata partition 0: API 55 v1, header tags, one topic, one partition, tags', () => {
+describe('DescribeQuorum v1–v2 on the wire (issue 10 items 1 and 3)', () => {
+  it('asks about __cluster_metadata partition 0: API 55, header tags, one topic, one partition, tags — the same bytes in v1 and v2', () => {
     const req = describeQuorumRequest(800);
     assert.equal(req.apiKey, 55);
-    assert.equal(req.apiVersion, 1);
+    assert.deepEqual(req.versions, { min: 1, max: 2 });
     assert.equal(req.requestTimeoutMs, 800);
-    const body = (req.encode() as unknown as { buffer: Buffer }).buffer;
-    assert.deepEqual(body, bytes([0], [2], cstr(META), [2], i32(0), [0], [0], [0]));
+    for (const version of [1, 2]) assert.deepEqual(encodeRequest(req, version), bytes([0], [2], cstr(META), [2], i32(0), [0], [0], [0]));
+  });
+
+  it('v2: reads past the error messages, the directory id of each replica and the endpoints of the voters', () => {
+    const v2 = bytes(
+      [0], // response header tags
+      i16(0), [0], // error code, null error message
+      [2], cstr(META),
+      [2], i32(0), i16(0), [0], i32(2), i32(7), i64(1200), // partition, error, null message, leader, epoch, high watermark
+      [3], replicaV2(2, 1201, 9_000, 9_000), replicaV2(1, 1190, 5_000, 4_000),
+      [2], replicaV2(4, 1200, 8_900, 8_800),
+      [0], [0], // partition and topic tags
+      [3], // nodes: 2
+      i32(1), [2], cstr('CONTROLLER'), cstr('h1'), i16(9093), [0], [0],
+      i32(2), [1], [0], // a node without listeners
+      [0], // body tags
+    );
+    assert.deepEqual(decode(v2, 2), {
+      state: 'described',
+      leaderId: 2,
+      leaderEpoch: 7,
+      highWatermark: 1200,
+      voters: [
+        { nodeId: 1, logEndOffset: 1190, lastFetchMs: 5_000, lastCaughtUpMs: 4_000 },
+        { nodeId: 2, logEndOffset: 1201, lastFetchMs: 9_000, lastCaughtUpMs: 9_000 },
+      ],
+      observers: [{ nodeId: 4, logEndOffset: 1200, lastFetchMs: 8_900, lastCaughtUpMs: 8_800 }],
+    });
+    const refused = bytes([0], i16(6), cstr('not the leader'), [1], [1], [0]);
+    assert.deepEqual(decode(refused, 2), { state: 'unanswered', error: 'DescribeQuorum answered NOT_LEADER_FOR_PARTITION (not the leader)' });
   });
 
   it('reads the leader, epoch, high watermark and every voter and observer, ordered by node id, -1 as unknown', () => {
