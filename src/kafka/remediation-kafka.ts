@@ -25,7 +25,7 @@ import {
   listPartitionReassignmentsRequest,
 } from './admin-mutations';
 import { describeQuorumRequest } from './describe-quorum';
-import { CLUSTER_METADATA, addressOf, describeTopicConfigsRequest } from './kafkajs-admin';
+import { CLUSTER_METADATA, addressOf, describeTopicConfigsRequest, metadataRequest } from './kafkajs-admin';
 import { KafkaConnections, type RawRequest, isConnectionError } from './kafkajs-wire';
 import type { BrokerInfo, ClusterMetadata, TopicPartition } from './types';
 
@@ -33,11 +33,34 @@ export class KafkaRemediation implements RemediationKafka {
   private readonly conns: KafkaConnections;
   /** broker id → address, from the last metadata answer */
   private addresses = new Map<number, string>();
+  /** liveness pings, on connections of their own: a ping must not queue behind a request */
+  private readonly pingConns: KafkaConnections;
   /** requests in flight per address, each with how to abandon it */
   private readonly inFlight = new Map<string, Set<(err: Error) => void>>();
 
   constructor(private readonly config: KafkaConfig, logger: Logger) {
     this.conns = new KafkaConnections(config, logger);
+    this.pingConns = new KafkaConnections(config, logger);
+  }
+
+  async stillSilent(broker: number, windowMs: number): Promise<boolean> {
+    const address = this.addresses.get(broker);
+    if (address === undefined) return true;
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<'silent'>((resolve) => (timer = setTimeout(() => resolve('silent'), windowMs)));
+    const ping = (async () => {
+      const conn = await this.pingConns.connect(address);
+      await this.pingConns.send(conn, { ...METADATA_NO_TOPICS, requestTimeoutMs: windowMs });
+      return 'answered' as const;
+    })();
+    ping.catch(() => undefined);
+    try {
+      const first = await Promise.race([ping.catch(() => 'failed' as const), deadline]);
+      if (first !== 'answered') await this.pingConns.drop(address);
+      return first !== 'answered';
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   knowBrokers(brokers: readonly BrokerInfo[], silent: ReadonlySet<number>): void {
@@ -100,8 +123,8 @@ export class KafkaRemediation implements RemediationKafka {
     return out;
   }
 
-  close(): Promise<void> {
-    return this.conns.close();
+  async close(): Promise<void> {
+    await Promise.all([this.conns.close(), this.pingConns.close()]);
   }
 
   /**
@@ -210,6 +233,9 @@ export class KafkaRemediation implements RemediationKafka {
     throw new VigilError('KAFKA_UNREACHABLE', `${req.apiName}: no broker outside ${[...avoid].join(', ') || 'none'} answered; tried ${failures.join(', ') || 'none'}`, { retriable: true });
   }
 }
+
+/** The smallest request a broker answers: a liveness ping. */
+const METADATA_NO_TOPICS = metadataRequest([]);
 
 /**
  * How long a controller may take to say whether it leads the quorum. A hung controller

@@ -22,6 +22,11 @@ export interface RemediationKafka {
    * the executor for kafka.requestTimeout.
    */
   knowBrokers(brokers: readonly BrokerInfo[], silent: ReadonlySet<number>): void;
+  /**
+   * Whether the broker answers nothing within `windowMs` (a ping on a connection of its
+   * own): true = still silent. A broker this client has no address for counts as silent.
+   */
+  stillSilent(broker: number, windowMs: number): Promise<boolean>;
   metadata(avoid: ReadonlySet<number>): Promise<ClusterMetadata>;
   /** Effective min.insync.replicas per topic (topics missing from the answer count as 1). */
   minIsr(topics: readonly string[], avoid: ReadonlySet<number>): Promise<ReadonlyMap<string, number>>;

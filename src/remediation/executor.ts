@@ -30,6 +30,7 @@ import type { KafkaSnapshot } from '../monitor/snapshot';
 import type { Actor, Decision, TermFence } from '../reconcile/actor';
 import type { StateStore } from '../state/types';
 import type { Clock } from '../util/clock';
+import { type Timers, realTimers } from '../util/timers';
 import { type Plan, type PlanContext, type PartitionMove, planEvict, planGiveBack, planLeadElsewhere, planRestoreReplicationFactor } from './plan';
 import { type Want, hasActive, troubledBrokers, wantedPlans } from './policy';
 import type { RemediationKafka } from '../kafka/remediation-port';
@@ -53,6 +54,14 @@ export const REFUSAL_RETRY_MS = 10_000;
 export const ELECT_RETRY_MS = 30_000;
 /** An accepted move the metadata does not show after this long is given up on. */
 export const METADATA_LAG_MAX_MS = 30_000;
+/**
+ * A broker silent in the latest cycle is checked again right as it reaches hungAfter,
+ * rather than at the next cycle (up to a poll interval later): a ping sent this long
+ * before that instant and still unanswered at it proves the silence lasted hungAfter.
+ */
+export const HUNG_CONFIRM_MS = 250;
+/** A step that failed (Kafka not answering, no active controller yet) runs again this soon. */
+export const STEP_RETRY_MS = 250;
 
 type OkSnapshot = Extract<KafkaSnapshot, { ok: true }>;
 
@@ -62,6 +71,8 @@ export interface RemediationOptions {
   readonly config: VigilConfig['remediation'];
   readonly nodeId: string;
   readonly clock: Clock;
+  /** default: real timers */
+  readonly timers?: Timers;
   readonly metrics: Metrics;
   readonly logger: Logger;
 }
@@ -95,6 +106,11 @@ export class RemediationActor implements Actor {
   private readonly goneSinceMs = new Map<number, number>();
   /** brokers that did not answer vigil's ping, or left the metadata, in the latest cycle: requests avoid them */
   private unanswering: ReadonlySet<number> = new Set();
+  /** per silent broker: the silence (its start) whose hungAfter instant is armed, and the timer */
+  private readonly hungChecks = new Map<number, { sinceMs: number; handle: unknown }>();
+  private retryHandle: unknown = undefined;
+  /** the latest cycle's decision (a hung check that fires plans with it) */
+  private lastDecision: Decision | null = null;
   /** min.insync.replicas of topics the monitor does not watch (internal ones included), read once per term */
   private readonly minIsrCache = new Map<string, number>();
   /** when each executing plan's election step first found an election it could not make */
@@ -114,11 +130,57 @@ export class RemediationActor implements Actor {
 
   act(fence: TermFence, decision: Decision): void {
     if (this.opts.config.mode === 'off') return;
-    if (decision.snapshot?.ok) this.noteBrokers(decision.snapshot, decision.findings ?? []);
+    this.lastDecision = decision;
+    if (decision.snapshot?.ok) {
+      this.noteBrokers(decision.snapshot, decision.findings ?? []);
+      this.armHungChecks(fence, decision.snapshot);
+    }
     this.queuePass(fence, decision);
   }
 
+  private get timers(): Timers {
+    return this.opts.timers ?? realTimers;
+  }
+
+  /**
+   * A broker silent for less than hungAfter in this cycle is checked again at the instant it
+   * reaches hungAfter: if a ping sent HUNG_CONFIRM_MS before is still unanswered then, the
+   * silence lasted hungAfter and a pass runs at once with this cycle's findings — the plan
+   * is made up to a poll interval sooner than the next cycle would. A broker that answers
+   * (a GC pause shorter than hungAfter) is left alone.
+   */
+  private armHungChecks(fence: TermFence, snapshot: OkSnapshot): void {
+    const nowMs = this.opts.clock.wallMs();
+    const hungAfter = this.opts.config.hungAfterMs;
+    const silent = new Map<number, number>();
+    for (const b of snapshot.brokers) if (b.inMetadata && !b.reachable && b.unreachableSinceMs !== undefined) silent.set(b.nodeId, b.unreachableSinceMs);
+    for (const [broker, check] of this.hungChecks) {
+      if (silent.get(broker) === check.sinceMs) continue;
+      this.timers.clear(check.handle);
+      this.hungChecks.delete(broker);
+    }
+    for (const [broker, sinceMs] of silent) {
+      if (this.hungChecks.has(broker) || nowMs - sinceMs >= hungAfter) continue; // armed, or this cycle already decides
+      const delay = Math.max(0, sinceMs + hungAfter - HUNG_CONFIRM_MS - nowMs);
+      const handle = this.timers.set(() => {
+        void this.opts.kafka.stillSilent(broker, HUNG_CONFIRM_MS).then(
+          (stillSilent) => {
+            if (this.hungChecks.get(broker)?.handle !== handle) return; // a newer cycle saw it answer
+            this.hungChecks.delete(broker);
+            if (!stillSilent) return;
+            this.log.debug({ broker, silentMs: this.opts.clock.wallMs() - sinceMs }, 'broker still silent at hungAfter: planning now');
+            if (this.lastDecision) this.queuePass(fence, this.lastDecision);
+          },
+          () => undefined,
+        );
+      }, delay);
+      this.hungChecks.set(broker, { sinceMs, handle });
+    }
+  }
+
   reset(): void {
+    this.clearTimers();
+    this.lastDecision = null;
     this.loadedTerm = 0;
     this.doc = emptyRemediationDoc();
     this.docVersion = 0;
@@ -131,6 +193,7 @@ export class RemediationActor implements Actor {
 
   async stop(): Promise<void> {
     this.latest = null;
+    this.clearTimers();
     await this.chain;
     await this.opts.kafka.close().catch(() => undefined);
   }
@@ -193,6 +256,22 @@ export class RemediationActor implements Actor {
   }
 
   // ---- passes --------------------------------------------------------------------------
+
+  private clearTimers(): void {
+    for (const check of this.hungChecks.values()) this.timers.clear(check.handle);
+    this.hungChecks.clear();
+    if (this.retryHandle !== undefined) this.timers.clear(this.retryHandle);
+    this.retryHandle = undefined;
+  }
+
+  /** One pass STEP_RETRY_MS from now for the plans already executing (a failed step). */
+  private retrySoon(fence: TermFence): void {
+    if (this.retryHandle !== undefined) return;
+    this.retryHandle = this.timers.set(() => {
+      this.retryHandle = undefined;
+      this.queuePass(fence, null);
+    }, STEP_RETRY_MS);
+  }
 
   private serial<T>(fn: () => Promise<T>): Promise<T> {
     const p = this.chain.then(fn);
@@ -406,8 +485,10 @@ export class RemediationActor implements Actor {
       try {
         result = await this.step(fence, record, record.steps[record.next] as StepKind);
       } catch (err) {
-        // Kafka unreachable or a request failed on the wire: the step runs again next pass
-        this.log.warn({ plan: record.plan.id, step: record.steps[record.next], err: describeError(err) }, 'remediation step failed; retrying on the next cycle');
+        // Kafka unreachable, a request failed on the wire, no active controller yet: the
+        // step runs again shortly (and on every cycle)
+        this.log.warn({ plan: record.plan.id, step: record.steps[record.next], err: describeError(err) }, `remediation step failed; retrying in ${STEP_RETRY_MS} ms`);
+        this.retrySoon(fence);
         return true;
       }
       if (result === 'stopped') return false;

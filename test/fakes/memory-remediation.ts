@@ -62,6 +62,13 @@ export class MemoryRemediationKafka implements RemediationKafka {
 
   knowBrokers(): void {}
 
+  /** brokers that answer nothing (stillSilent says so) */
+  readonly silent = new Set<number>();
+
+  async stillSilent(broker: number): Promise<boolean> {
+    return this.silent.has(broker);
+  }
+
   async metadata(): Promise<ClusterMetadata> {
     this.check();
     const topics = new Map<string, ClusterMetadata['topics'][number]['partitions'][number][]>();

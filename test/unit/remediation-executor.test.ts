@@ -15,7 +15,7 @@ import { detect, emptyDetectMemory } from '../../src/monitor/detect';
 import type { Finding } from '../../src/monitor/findings';
 import type { BrokerState, KafkaSnapshot } from '../../src/monitor/snapshot';
 import type { TermFence } from '../../src/reconcile/actor';
-import { REFUSAL_RETRY_MS, RemediationActor } from '../../src/remediation/executor';
+import { HUNG_CONFIRM_MS, REFUSAL_RETRY_MS, RemediationActor } from '../../src/remediation/executor';
 import { decide } from '../../src/alerting/decide';
 import { emptyAlertState, parseAlertState, serializeAlertState } from '../../src/alerting/alert-state';
 import { REMEDIATION_KEY, parseRemediationDoc } from '../../src/remediation/record';
@@ -46,6 +46,38 @@ class World {
   readonly gone = new Set<number>();
   /** report the controller quorum leaderless (detect needs its grace across cycles; injected here) */
   quorumLeaderless = false;
+  /** the executor's timers, on this world's clock: `advance` fires them */
+  private readonly timerList = new Map<number, { dueMs: number; fn: () => void }>();
+  private timerSeq = 0;
+  readonly timers = {
+    set: (fn: () => void, delayMs: number): unknown => {
+      const id = ++this.timerSeq;
+      this.timerList.set(id, { dueMs: this.nowMs + delayMs, fn });
+      return id;
+    },
+    clear: (handle: unknown): void => {
+      this.timerList.delete(handle as number);
+    },
+  };
+
+  /** Moves the clock on by `ms`, firing the executor's timers due on the way (in order). */
+  advance(ms: number): void {
+    const end = this.nowMs + ms;
+    for (;;) {
+      const due = [...this.timerList].filter(([, t]) => t.dueMs <= end).sort((a, b) => a[1].dueMs - b[1].dueMs)[0];
+      if (!due) break;
+      this.timerList.delete(due[0]);
+      this.nowMs = due[1].dueMs;
+      due[1].fn();
+    }
+    this.nowMs = end;
+  }
+
+  /** when the executor's next timer is due, if any */
+  nextTimerMs(): number | undefined {
+    const dues = [...this.timerList.values()].map((t) => t.dueMs);
+    return dues.length > 0 ? Math.min(...dues) : undefined;
+  }
 
   constructor(readonly remediation: Partial<Remediation> = {}) {
     // 6 partitions over 3 brokers, RF 3; broker 3 leads orders-2 and orders-5
@@ -63,6 +95,7 @@ class World {
       config: { ...DEFAULTS.remediation, mode: 'auto', maxPartitionMovesPerBroker: 10, hungAfterMs: 2_000, recoverGraceMs: 60_000, cooldownMs: 300_000, ...this.remediation },
       nodeId,
       clock,
+      timers: this.timers,
       metrics: this.metrics,
       logger: process.env.REM_DEBUG ? createLogger({ level: 'debug' }) : silentLogger,
     });
@@ -161,6 +194,33 @@ describe('remediation executor', () => {
     w.nowMs += 1_000;
     await w.cycle(l);
     assert.equal(w.kafka.sent.length, 1);
+  });
+
+  it('a broker silent in a cycle is checked again as it reaches hungAfter: still silent, it is evicted then, not at the next cycle; answering by then, nothing moves', async () => {
+    for (const answers of [false, true]) {
+      const w = new World();
+      const l = await w.leader('a', 1);
+      const silentSince = w.nowMs;
+      w.hung.set(3, silentSince);
+      w.nowMs += 1_000;
+      await w.cycle(l);
+      assert.equal(w.kafka.sent.length, 0, 'silent for 1 s: nothing yet');
+      // the check is armed to prove the silence right at hungAfter (a ping sent just before)
+      assert.equal(w.nextTimerMs(), silentSince + 2_000 - HUNG_CONFIRM_MS);
+      if (!answers) w.kafka.silent.add(3);
+      // the check fires; its ping window ends at hungAfter, before the next cycle would run
+      w.advance(1_000);
+      await waitFor(async () => (await l.actor.idle(), answers || w.kafka.sent.length > 0), { timeoutMs: 2_000, what: 'the pass the check queued' });
+      if (answers) {
+        assert.equal(w.kafka.sent.length, 0, 'a broker that answers by hungAfter (a GC pause) moves nothing');
+        assert.equal((await w.doc(l.store).catch(() => ({ plans: [] }))).plans.length, 0);
+      } else {
+        assert.deepEqual(w.kafka.sent.map((s) => s.api), ['AlterPartitionReassignments']);
+        const [rec] = (await w.doc(l.store)).plans;
+        assert.equal(rec?.plan.kind, 'evict');
+        assert.match(rec?.plan.cause ?? '', /^broker:3 hung \(no answer for 2\.0 s/);
+      }
+    }
   });
 
   it('dry-run: the plan is proposed and nothing moves until a person executes it; a proposal whose cause is gone is dropped', async () => {
