@@ -48,10 +48,16 @@ export function firingSummary(record: AlertRecord, nowMs: number): string {
   }
 }
 
+/** What a plan is about: a broker, or (broker -1, unclean-elect) the offline partitions. */
+function planSubject(broker: number): string {
+  return broker >= 0 ? `for broker ${broker}` : 'for the offline partitions';
+}
+
 /** A proposed plan for the channels' plan slot: what it does, its size, how to run or read it. */
 export function planText(f: Extract<AlertRecord['finding'], { kind: 'RemediationProposed' }>): string {
   const skipped = f.skipped === 0 ? '' : `, ${count(f.skipped, 'partition', 'partitions')} left alone`;
-  return `${f.plan} plan ${f.planId}: ${count(f.moves, 'partition move', 'partition moves')}, ${count(f.elections, 'preferred election', 'preferred elections')}${skipped}. GET /api/v1/plans lists every move; POST /api/v1/plans/${f.planId}/execute (admin token) runs it.`;
+  const elections = f.plan === 'unclean-elect' ? count(f.elections, 'UNCLEAN election', 'UNCLEAN elections') : count(f.elections, 'preferred election', 'preferred elections');
+  return `${f.plan} plan ${f.planId}: ${count(f.moves, 'partition move', 'partition moves')}, ${elections}${skipped}. GET /api/v1/plans lists every move; POST /api/v1/plans/${f.planId}/execute (admin token) runs it.`;
 }
 
 /** How the incident ended. 'gone': the group/topic is no longer reported at all (deleted, or no longer watched). */
@@ -89,9 +95,9 @@ export function resolvedSummary(record: AlertRecord, nowMs: number, reason: Reso
     case 'ControllerQuorumAtRisk':
       return 'more than a bare majority of the KRaft controller voters are caught up again';
     case 'RemediationProposed':
-      return `the ${f.plan} plan for broker ${f.broker} is no longer waiting: it was executed, or its cause is gone (GET /api/v1/plans says which)`;
+      return `the ${f.plan} plan ${planSubject(f.broker)} is no longer waiting: it was executed, or its cause is gone (GET /api/v1/plans says which)`;
     case 'RemediationRefused':
-      return `the ${f.plan} plan for broker ${f.broker} is no longer refused: it runs, or its cause is gone`;
+      return `the ${f.plan} plan ${planSubject(f.broker)} is no longer refused: it runs, or its cause is gone`;
     default:
       return never(f);
   }

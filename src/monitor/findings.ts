@@ -8,7 +8,7 @@
 import type { Severity } from '../config/types';
 
 /** The kinds of remediation plan (docs/design.md §5.2); the plans themselves live in src/remediation/. */
-export type RemediationPlanKind = 'lead-elsewhere' | 'evict' | 'give-back' | 'restore-rf';
+export type RemediationPlanKind = 'lead-elsewhere' | 'evict' | 'give-back' | 'restore-rf' | 'unclean-elect';
 
 /** Why a group lags (docs/design.md §4): the group itself, a broker leading its partitions, or no leader. */
 export type LagCause = 'consumer' | `broker:${number}` | 'partition-offline';

@@ -31,7 +31,7 @@ import type { Actor, Decision, TermFence } from '../reconcile/actor';
 import type { StateStore } from '../state/types';
 import type { Clock } from '../util/clock';
 import { type Timers, realTimers } from '../util/timers';
-import { type Plan, type PlanContext, type PartitionMove, planEvict, planGiveBack, planLeadElsewhere, planRestoreReplicationFactor } from './plan';
+import { type Plan, type PlanContext, type PartitionMove, planEvict, planGiveBack, planLeadElsewhere, planRestoreReplicationFactor, planUncleanElect } from './plan';
 import { type Want, hasActive, troubledBrokers, wantedPlans } from './policy';
 import type { RemediationKafka } from '../kafka/remediation-port';
 import {
@@ -467,6 +467,8 @@ export class RemediationActor implements Actor {
         return planLeadElsewhere(ctx, want.broker);
       case 'give-back':
         return planGiveBack(ctx, want.broker, changedOffBroker(this.doc, want.broker).moves);
+      case 'unclean-elect':
+        return planUncleanElect(ctx);
       case 'restore-rf': {
         const plan = planRestoreReplicationFactor({ ...ctx, metadata: withEvictedBack(metadata, changedOffBroker(this.doc, want.broker).moves, want.broker) }, want.broker);
         // an evicted partition's move starts from where it is now, not from the virtual set
@@ -575,19 +577,28 @@ export class RemediationActor implements Actor {
         return this.advance(fence, record, step, 'no move of this plan in flight');
       }
       case 'elect': {
+        const unclean = plan.kind === 'unclean-elect';
         const needed = plan.elections.filter((e) => {
           const p = current.get(movedKey(e.topic, e.partition));
+          if (unclean) return p !== undefined && p.leader === -1;
           return p !== undefined && p.replicas.length > 0 && p.leader !== p.replicas[0];
         });
         if (needed.length === 0) {
           this.electSinceMs.delete(plan.id);
-          return this.advance(fence, record, step, 'every preferred replica leads');
+          return this.advance(fence, record, step, unclean ? 'every partition has a leader' : 'every preferred replica leads');
         }
         const since = this.electSinceMs.get(plan.id) ?? this.opts.clock.wallMs();
         this.electSinceMs.set(plan.id, since);
+        if (unclean) {
+          // loud on purpose: an operator must find this in any log search after the fact
+          this.log.error(
+            { plan: plan.id, partitions: needed.map((e) => `${e.topic}-${e.partition}`), term: fence.term },
+            `UNCLEAN leader election for ${needed.length} offline partition${needed.length === 1 ? '' : 's'} (remediation.allowUncleanElection): records the new leaders never copied are lost`,
+          );
+        }
         let errors: string[] = [];
-        const sent = await this.send(fence, record, step, `${needed.length} preferred elections`, async () => {
-          errors = partitionErrors(await kafka.electLeaders('preferred', needed, avoid, fence.mayAct));
+        const sent = await this.send(fence, record, step, `${needed.length} ${unclean ? 'UNCLEAN' : 'preferred'} elections`, async () => {
+          errors = partitionErrors(await kafka.electLeaders(unclean ? 'unclean' : 'preferred', needed, avoid, fence.mayAct));
           return errors;
         }, { advance: false });
         if (sent === 'stopped') return sent;

@@ -19,6 +19,10 @@
  * - `restore-rf`: every replica of a broker gone for good is moved to a live broker:
  *   another rack than the partition's other replicas where racks are set, the least loaded
  *   broker first; replication throttled.
+ * - `unclean-elect` (only with `remediation.allowUncleanElection`): an offline partition —
+ *   no leader, no live in-sync replica — gets an UNCLEAN election, which makes a live
+ *   replica outside the ISR its leader: the partition is readable and writable again, and
+ *   the records that replica never copied are lost. Broker -1: it is about partitions.
  *
  * What a plan cannot do for a partition is listed in `skipped` with the reason; a plan
  * larger than `maxPlanSize` is refused whole (`refused`), never cut.
@@ -238,6 +242,25 @@ export function planRestoreReplicationFactor(ctx: PlanContext, broker: number): 
   return finish(ctx, 'restore-rf', broker, `restore the replication factor of ${moves.length} partition${moves.length === 1 ? '' : 's'} that had a replica on broker ${broker}`, moves, elections, skipped, true);
 }
 
+/**
+ * Unclean elections for the offline partitions (leader -1) that still have a live replica;
+ * one with none at all is skipped (only bringing a broker back helps it).
+ */
+export function planUncleanElect(ctx: PlanContext): Plan {
+  const live = liveBrokers(ctx);
+  const elections: PartitionRef[] = [];
+  const skipped: SkippedPartition[] = [];
+  for (const t of ctx.metadata.topics) {
+    for (const p of t.partitions) {
+      if (p.leader !== -1) continue;
+      if (p.replicas.some((r) => live.has(r) && !ctx.avoid?.has(r))) elections.push({ topic: t.topic, partition: p.partition });
+      else skipped.push({ topic: t.topic, partition: p.partition, reason: `no live replica (replicas ${p.replicas.join(', ')}): bring one of them back` });
+    }
+  }
+  const n = elections.length;
+  return finish(ctx, 'unclean-elect', -1, `elect a leader outside the ISR for ${n} offline partition${n === 1 ? '' : 's'} (UNCLEAN: records not copied to the new leader are lost)`, [], elections, skipped, false);
+}
+
 function liveBrokers(ctx: PlanContext): Set<number> {
   return new Set(ctx.metadata.brokers.map((b) => b.nodeId));
 }
@@ -267,10 +290,11 @@ function finish(
   skipped.sort(order);
   const throttle = copies && moves.some((m) => m.to.some((r) => !m.from.includes(r))) ? throttleFor(moves, ctx.throttleBytesPerSec) : null;
   const id = `${kind}-${broker}-${createHash('sha256')
-    .update(JSON.stringify([kind, broker, moves.map((m) => [m.topic, m.partition, m.from, m.to])]))
+    .update(JSON.stringify([kind, broker, moves.map((m) => [m.topic, m.partition, m.from, m.to]), ...(kind === 'unclean-elect' ? [elections.map((e) => [e.topic, e.partition])] : [])]))
     .digest('hex')
     .slice(0, 12)}`;
-  const refused = moves.length > ctx.maxPlanSize ? `${moves.length} partition moves exceed remediation.maxPlanSize (${ctx.maxPlanSize}); raise it or act by hand (vigil plan prints the moves)` : undefined;
+  const size = Math.max(moves.length, kind === 'unclean-elect' ? elections.length : 0);
+  const refused = size > ctx.maxPlanSize ? `${size} partition ${kind === 'unclean-elect' ? 'elections' : 'moves'} exceed remediation.maxPlanSize (${ctx.maxPlanSize}); raise it or act by hand (vigil plan prints the moves)` : undefined;
   return { id, kind, broker, reason, cause: ctx.cause, moves, elections, throttle, skipped, ...(refused ? { refused } : {}), createdAtMs: ctx.nowMs, term: ctx.term };
 }
 

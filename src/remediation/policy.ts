@@ -14,6 +14,9 @@
  *   `restore-rf`. Kafka itself already moved its leadership when it fenced it.
  * - A broker healthy again for `remediation.recoverGrace` gets back what vigil moved off
  *   it (`give-back`), and only that.
+ * - Partitions **offline** (no leader, no live in-sync replica): `unclean-elect`, only with
+ *   `remediation.allowUncleanElection` — it loses the records the new leader never copied.
+ *   Without it they are paged (PartitionOffline, critical) and nothing else.
  * - Cause `consumer`: nothing. Moving partitions does not fix a slow consumer.
  *
  * Guards that refuse every new plan (the reason is recorded with the plan): the controller
@@ -28,6 +31,8 @@ import { type RemediationDoc, changedOffBroker, isActive } from './record';
 
 /** After lead-elsewhere finished, a group lagging because of the same broker this long gets it evicted. */
 export const SLOW_EVICT_AFTER_MS = 10_000;
+/** Partitions still offline after an unclean-elect plan finished get another one after this long. */
+export const UNCLEAN_RETRY_MS = 30_000;
 
 export interface Want {
   readonly kind: PlanKind;
@@ -81,6 +86,14 @@ export function wantedPlans(input: PolicyInput): PolicyResult {
       wants.push({ kind: 'evict', broker, cause: `broker:${broker} slow: groups still lag because of it ${seconds(nowMs - (lead.finishedAtMs ?? nowMs))} after its leadership moved` });
     } else if (lead === undefined || lead.givenBackBy !== undefined || lead.status === 'dropped' || lead.status === 'refused') {
       wants.push({ kind: 'lead-elsewhere', broker, cause: `broker:${broker} slow: consumer groups lag because of it` });
+    }
+  }
+  const offline = findings.find((f) => f.kind === 'PartitionOffline');
+  if (config.allowUncleanElection && offline?.kind === 'PartitionOffline') {
+    const last = latest(doc, 'unclean-elect', -1);
+    if (last?.status !== 'done' || nowMs - (last.finishedAtMs ?? 0) >= UNCLEAN_RETRY_MS) {
+      const n = offline.topics.reduce((a, t) => a + t.partitions.length, 0);
+      wants.push({ kind: 'unclean-elect', broker: -1, cause: `${n} partition${n === 1 ? '' : 's'} offline: no live in-sync replica` });
     }
   }
   for (const b of snapshot.brokers) {

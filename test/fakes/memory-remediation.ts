@@ -22,6 +22,8 @@ export interface SentMutation {
   readonly api: 'AlterPartitionReassignments' | 'ElectLeaders' | 'IncrementalAlterConfigs';
   readonly partitions: readonly string[];
   readonly changes?: readonly ConfigResourceChange[];
+  /** an ElectLeaders of type UNCLEAN */
+  readonly unclean?: boolean;
 }
 
 export class MemoryRemediationKafka implements RemediationKafka {
@@ -122,10 +124,19 @@ export class MemoryRemediationKafka implements RemediationKafka {
     });
   }
 
-  async electLeaders(_type: ElectionType, partitions: readonly TopicPartition[], _avoid?: ReadonlySet<number>, mayAct: () => boolean = () => true): Promise<PartitionOutcome[]> {
-    this.record(mayAct, { api: 'ElectLeaders', partitions: partitions.map((t) => `${t.topic}/${t.partition}`) });
+  async electLeaders(type: ElectionType, partitions: readonly TopicPartition[], _avoid?: ReadonlySet<number>, mayAct: () => boolean = () => true): Promise<PartitionOutcome[]> {
+    this.record(mayAct, { api: 'ElectLeaders', partitions: partitions.map((t) => `${t.topic}/${t.partition}`), ...(type === 'unclean' ? { unclean: true } : {}) });
     return partitions.map((tp) => {
       const p = this.get(tp.topic, tp.partition);
+      if (type === 'unclean') {
+        // Kafka: only a partition without a leader; the first live replica leads, alone in the ISR
+        if (p.leader !== -1) return { ...tp, error: 'ELECTION_NOT_NEEDED' };
+        const live = p.replicas.find((r) => this.brokers.includes(r));
+        if (live === undefined) return { ...tp, error: 'ELIGIBLE_LEADERS_NOT_AVAILABLE' };
+        p.leader = live;
+        p.isr = [live];
+        return { ...tp };
+      }
       const preferred = p.replicas[0] as number;
       if (p.leader === preferred) return { ...tp };
       if (!p.isr.includes(preferred)) return { ...tp, error: 'PREFERRED_LEADER_NOT_AVAILABLE' };

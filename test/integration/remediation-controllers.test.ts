@@ -7,7 +7,9 @@
  * broker would hold a forwarded request for its own 30 s request timeout; that difference
  * is measured by the remediation-hung benchmark, not here). And a request in flight to a
  * broker that hangs under it is abandoned as soon as the monitor reports that broker
- * silent, so a step does not hold the executor for kafka.requestTimeout.
+ * silent, so a step does not hold the executor for kafka.requestTimeout. Last, an UNCLEAN
+ * election (remediation.allowUncleanElection) brings an offline partition back on a replica
+ * outside its ISR.
  */
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
@@ -29,7 +31,8 @@ const silent = createLogger({ level: 'silent' });
 const always = (): boolean => true;
 
 before(async () => {
-  cluster = await startKafka({ brokers: 3, name: 'controllers', requestLog: true });
+  // nodes 1–3 broker+controller, node 4 a broker only
+  cluster = await startKafka({ brokers: 4, name: 'controllers', requestLog: true });
   await cluster.createTopic(TOPIC, { replicaAssignment: [[1, 2, 3], [2, 3, 1], [3, 1, 2]] });
   remediation = new KafkaRemediation(
     { brokers: cluster.bootstrap, controllers: cluster.controllerBootstrap, clientId: CLIENT_ID, ssl: false, connectionTimeoutMs: 1000, requestTimeoutMs: 5000 },
@@ -148,6 +151,31 @@ describe('Remediation through kafka.controllers (issue 7: a hung broker that is 
       } finally {
         cluster.resume(hung);
         await client.close();
+      }
+    }));
+
+  it('an UNCLEAN election makes a live replica outside the ISR lead an offline partition', () =>
+    withLogsOnFailure([cluster], async () => {
+      const topic = 'lossy';
+      await cluster.createTopic(topic, { replicaAssignment: [[3, 4]] });
+      // 4 stops (cleanly: it leaves the ISR at once), 3 takes a write alone and dies,
+      // 4 comes back: no live in-sync replica, the partition is offline
+      await cluster.stop(4);
+      await waitFor(async () => (await cluster.metadata(1, [topic])).topics[0]?.partitions[0]?.isr.join() === '3', { timeoutMs: 60_000, what: 'broker 4 out of the ISR' });
+      await cluster.kill(3);
+      await cluster.start(4);
+      const state = async () => (await cluster.metadata(1, [topic])).topics[0]?.partitions[0];
+      await waitFor(async () => (await state())?.leader === -1, { timeoutMs: 60_000, what: `${topic}-0 offline` });
+      assert.deepEqual((await state())?.isr, [3], 'its only in-sync replica is the dead broker');
+      try {
+        const outcome = await remediation.electLeaders('unclean', [{ topic, partition: 0 }], new Set([3]), always);
+        assert.deepEqual(outcome, [{ topic, partition: 0 }], 'elected, no error');
+        await waitFor(async () => (await state())?.leader === 4, { timeoutMs: 30_000, what: `broker 4 leading ${topic}-0` });
+        // a partition that has a leader: Kafka says no election was needed
+        const again = await remediation.electLeaders('unclean', [{ topic, partition: 0 }], new Set([3]), always);
+        assert.equal(again[0]?.error, 'ELECTION_NOT_NEEDED');
+      } finally {
+        await cluster.start(3);
       }
     }));
 

@@ -512,6 +512,43 @@ describe('remediation executor', () => {
     assert.equal((await w.doc(l.store)).plans[1]?.givenBackBy, restore?.plan.id, 'the eviction is settled by the restore');
   });
 
+  it('offline partitions: paged only by default; with allowUncleanElection an UNCLEAN election for those with a live replica (dry-run proposes it), none for those without', async () => {
+    for (const [allow, mode] of [[false, 'auto'], [true, 'dry-run'], [true, 'auto']] as const) {
+      const w = new World({ allowUncleanElection: allow, mode });
+      // orders-0 lost its only in-sync replica (3, gone); 1 and 2 hold out-of-sync copies.
+      // orders-1 lives on 3 alone: nothing to elect.
+      w.kafka.add('orders', 0, [3, 1, 2], [3], -1).add('orders', 1, [3], [3], -1);
+      w.kafka.brokers.splice(w.kafka.brokers.indexOf(3), 1);
+      w.gone.add(3);
+      const l = await w.leader('a', 1);
+      await w.cycle(l);
+      const plans = (await l.store.readAlertState(REMEDIATION_KEY)) ? (await w.doc(l.store)).plans : [];
+      const unclean = plans.filter((r) => r.plan.kind === 'unclean-elect');
+      if (!allow) {
+        assert.deepEqual(unclean, [], 'no unclean plan without allowUncleanElection');
+        assert.equal(w.kafka.get('orders', 0).leader, -1);
+        continue;
+      }
+      assert.equal(unclean.length, 1);
+      const rec = unclean[0];
+      assert.deepEqual(rec?.plan.elections, [{ topic: 'orders', partition: 0 }]);
+      assert.deepEqual(rec?.plan.skipped.map((x) => `${x.topic}-${x.partition}`), ['orders-1']);
+      assert.match(rec?.plan.reason ?? '', /UNCLEAN/);
+      if (mode === 'dry-run') {
+        assert.equal(rec?.status, 'proposed');
+        assert.equal(w.kafka.sent.length, 0);
+        assert.ok(l.actor.findings().some((f) => f.kind === 'RemediationProposed' && f.plan === 'unclean-elect'));
+        continue;
+      }
+      assert.equal(rec?.status, 'done');
+      assert.deepEqual(w.kafka.sent, [{ api: 'ElectLeaders', partitions: ['orders/0'], unclean: true }]);
+      assert.equal(w.kafka.get('orders', 0).leader, 1, 'the first live replica leads');
+      // still offline (orders-1): no election again at once
+      await w.cycle(l);
+      assert.equal(w.kafka.sent.length, 1);
+    }
+  });
+
   it('each move is checked again when sent: one whose ISR shrank below min.insync.replicas is not dropped, one Kafka refuses is not sent again', async () => {
     const w = new World({ mode: 'dry-run' });
     const l = await w.leader('a', 1);
