@@ -2,7 +2,13 @@
  * What every benchmark needs: its numeric command-line options and percentile summaries
  * (nearest rank, in the unit given).
  */
+import { silenceKafkajsNegativeTimeoutWarning } from '../../src/kafka/kafkajs-warnings';
+
 export { percentile, summarizeMs } from '../harness/replicas';
+
+// kafkajs' harmless negative-timeout warning (src/kafka/kafkajs-warnings.ts) would open
+// every benchmark's output, as it does not the CLI's
+silenceKafkajsNegativeTimeoutWarning();
 
 /** `--name <number>` from the command line, or `fallback` when absent or not a positive number. */
 export function arg(name: string, fallback: number): number {
