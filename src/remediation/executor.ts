@@ -60,6 +60,13 @@ export const METADATA_LAG_MAX_MS = 30_000;
  * before that instant and still unanswered at it proves the silence lasted hungAfter.
  */
 export const HUNG_CONFIRM_MS = 250;
+/**
+ * A proposal to move off a broker (evict, lead-elsewhere) whose cause went away is kept
+ * until the broker has been healthy this long: a limping broker — hung for seconds, then
+ * answering, again and again — keeps one standing proposal (one page) instead of one
+ * proposed and dropped per stall.
+ */
+export const PROPOSAL_KEEP_MS = 30_000;
 /** A step that failed (Kafka not answering, no active controller yet) runs again this soon. */
 export const STEP_RETRY_MS = 250;
 
@@ -380,6 +387,12 @@ export class RemediationActor implements Actor {
 
   // ---- planning ------------------------------------------------------------------------
 
+  /** A broker a proposal would move off, not yet healthy for PROPOSAL_KEEP_MS. */
+  private stillSuspect(plan: Plan, nowMs: number): boolean {
+    if (plan.kind !== 'evict' && plan.kind !== 'lead-elsewhere') return false;
+    return nowMs - (this.healthySinceMs.get(plan.broker) ?? nowMs) < PROPOSAL_KEEP_MS;
+  }
+
   private async plan(fence: TermFence, snapshot: OkSnapshot, findings: readonly Finding[]): Promise<void> {
     const { config, clock } = this.opts;
     const nowMs = clock.wallMs();
@@ -387,7 +400,7 @@ export class RemediationActor implements Actor {
     let changed = false;
     // proposals whose cause is gone are dropped: a person should not execute a stale plan
     for (const r of this.doc.plans) {
-      if (r.status === 'proposed' && !policy.wants.some((w) => w.kind === r.plan.kind && w.broker === r.plan.broker)) {
+      if (r.status === 'proposed' && !policy.wants.some((w) => w.kind === r.plan.kind && w.broker === r.plan.broker) && !this.stillSuspect(r.plan, nowMs)) {
         r.status = 'dropped';
         r.reason = 'its cause is gone';
         r.finishedAtMs = r.updatedAtMs = nowMs;

@@ -15,7 +15,7 @@ import { detect, emptyDetectMemory } from '../../src/monitor/detect';
 import type { Finding } from '../../src/monitor/findings';
 import type { BrokerState, KafkaSnapshot } from '../../src/monitor/snapshot';
 import type { TermFence } from '../../src/reconcile/actor';
-import { HUNG_CONFIRM_MS, REFUSAL_RETRY_MS, RemediationActor } from '../../src/remediation/executor';
+import { HUNG_CONFIRM_MS, PROPOSAL_KEEP_MS, REFUSAL_RETRY_MS, RemediationActor } from '../../src/remediation/executor';
 import { decide } from '../../src/alerting/decide';
 import { emptyAlertState, parseAlertState, serializeAlertState } from '../../src/alerting/alert-state';
 import { REMEDIATION_KEY, parseRemediationDoc } from '../../src/remediation/record';
@@ -223,7 +223,7 @@ describe('remediation executor', () => {
     }
   });
 
-  it('dry-run: the plan is proposed and nothing moves until a person executes it; a proposal whose cause is gone is dropped', async () => {
+  it('dry-run: the plan is proposed and nothing moves until a person executes it; a proposal stands while its broker keeps stalling and is dropped once it has been healthy for PROPOSAL_KEEP_MS', async () => {
     const w = new World({ mode: 'dry-run' });
     const l = await w.leader('a', 1);
     const before = w.replicasOf();
@@ -248,12 +248,25 @@ describe('remediation executor', () => {
     assert.equal((await l.actor.execute(l.fence(), id)).status, 'not-proposed');
     assert.equal((await l.actor.execute(l.fence(), 'no-such-plan')).status, 'not-found');
 
-    // a new proposal, then the broker answers again: the proposal is dropped, never run
+    // a new proposal; the broker answers again, then stalls again (a limping broker): the
+    // same proposal stands throughout; healthy for PROPOSAL_KEEP_MS, it is dropped, never run
     const w2 = new World({ mode: 'dry-run' });
     const l2 = await w2.leader('a', 1);
     w2.hung.set(2, w2.nowMs - 3_000);
     await w2.cycle(l2);
+    const proposal = l2.actor.view().plans[0]?.plan.id;
     w2.hung.clear();
+    w2.nowMs += 4_000;
+    await w2.cycle(l2);
+    w2.hung.set(2, w2.nowMs - 3_000);
+    await w2.cycle(l2);
+    w2.hung.clear();
+    await w2.cycle(l2);
+    assert.deepEqual(l2.actor.view().plans.map((r) => [r.plan.id, r.status]), [[proposal, 'proposed']], 'one standing proposal');
+    w2.nowMs += PROPOSAL_KEEP_MS - 1;
+    await w2.cycle(l2);
+    assert.equal(l2.actor.view().plans[0]?.status, 'proposed', 'not yet healthy for PROPOSAL_KEEP_MS');
+    w2.nowMs += 1;
     await w2.cycle(l2);
     assert.equal(l2.actor.view().plans[0]?.status, 'dropped');
     assert.deepEqual(w2.kafka.sent, []);
