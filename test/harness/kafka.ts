@@ -37,9 +37,13 @@ export const testKafka = kafkaInstall(process.env.VIGIL_KAFKA_VERSION || DEFAULT
 /** The jars of `testKafka`, for tests that run Kafka's own tools from them. */
 export const kafkaLibsDir = testKafka.libsDir;
 
-/** True when the test Kafka is `major` or newer (features that 3.9 lacks, such as share groups). */
-export function testKafkaAtLeast(major: number): boolean {
-  return Number.parseInt(testKafka.version, 10) >= major;
+/**
+ * True when the test Kafka is `major.minor` or newer: for what a version changed (share
+ * groups from 4.x, the v4 offset-commit records of 4.1).
+ */
+export function testKafkaAtLeast(major: number, minor = 0): boolean {
+  const [ma, mi] = testKafka.version.split('.').map(Number) as [number, number];
+  return ma > major || (ma === major && mi >= minor);
 }
 
 /** The local stack's options; the harness decides where logs go and when they are kept. */

@@ -72,3 +72,20 @@ describe('the Kafka versions of the local stack (KAFKA_VERSIONS)', () => {
     assert.deepEqual(Object.keys(defaultServerProperties(3, '3.9.1')).filter((k) => k.startsWith('share.')), []);
   });
 });
+
+describe('the compatibility run (npm run test:compat)', () => {
+  const pkg = JSON.parse(fs.readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+
+  it('runs setup first, then the integration files that start Kafka on every version but the default', () => {
+    const compat = pkg.scripts['test:compat'] ?? '';
+    assert.match(compat, /^bash scripts\/setup\.sh && \.cache\/node\/bin\/node scripts\/run-tests\.js /);
+    const versions = [...compat.matchAll(/--kafka-version (\S+)/g)].map((m) => m[1]);
+    assert.deepEqual(versions, KAFKA_VERSIONS.slice(1).map((v) => v.version));
+    assert.match(compat, / kafka$/, 'the `kafka` suite: integration files that import the Kafka harness');
+  });
+
+  it('runs in CI after npm test (.ci/run)', () => {
+    const ci = fs.readFileSync(path.join(repoRoot, '.ci', 'run'), 'utf8');
+    assert.match(ci, /^npm test && npm run test:compat$/m);
+  });
+});
