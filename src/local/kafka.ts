@@ -118,7 +118,11 @@ export interface LocalKafka {
   resume(id: number): void;
   /** SIGTERM (controlled shutdown) and wait for the exit. */
   stop(id: number, opts?: { timeoutMs?: number }): Promise<void>;
-  /** Start a stopped or killed node again (same ports, same data); resolves once it serves. */
+  /**
+   * Start a stopped or killed node again (same ports, same data); resolves once it serves.
+   * On Kafka 4.x a node stopped cleanly less than broker.session.timeout.ms ago waits for
+   * that session to expire before the controller registers it again (3.9: at once).
+   */
   start(id: number, opts?: { timeoutMs?: number }): Promise<void>;
   /** stop() if running, then start(). */
   restart(id: number, opts?: { timeoutMs?: number }): Promise<void>;
@@ -260,6 +264,19 @@ export function defaultServerProperties(brokerCount: number, kafkaVersion: strin
   };
 }
 
+/**
+ * Kafka 4.x keeps a cleanly stopped broker's registration until its session expires
+ * (broker.session.timeout.ms) and answers DUPLICATE_BROKER_REGISTRATION to the restarted
+ * broker until then (3.9 lets it back at once). The broker keeps asking, and exits after
+ * initial.broker.registration.timeout.ms (default 60 s): a session as long as that would
+ * kill a broker restarted right after its stop. So the registration may take the session
+ * and half a minute more, never less than Kafka's default.
+ */
+function registrationTimeoutMs(props: KafkaConfigMap): number {
+  const sessionMs = Number(props['broker.session.timeout.ms'] ?? 9000);
+  return Math.max(60_000, sessionMs + 30_000);
+}
+
 function kafkaMajor(version: string): number {
   return Number.parseInt(version.split('.')[0] as string, 10);
 }
@@ -388,6 +405,7 @@ async function startOnce(opts: LocalKafkaOptions, install: KafkaInstall): Promis
       ...opts.brokerOverrides,
       ...opts.nodeOverrides?.[node.id],
     };
+    props['initial.broker.registration.timeout.ms'] ??= registrationTimeoutMs(props);
     fs.writeFileSync(node.propsFile, toProperties(props));
     fs.writeFileSync(node.loggingFile, loggingProperties(install, opts.requestLog ?? false));
   }

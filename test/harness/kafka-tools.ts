@@ -1,6 +1,6 @@
 /**
  * Kafka's own command-line tools (kafka-reassign-partitions.sh, kafka-leader-election.sh,
- * kafka-acls.sh, ...) run from the jars of the harness's Kafka (testKafka:
+ * kafka-acls.sh, kafka-cluster.sh, ...) run from the jars of the harness's Kafka (testKafka:
  * .cache/kafka/<version>/libs, deploy/local-kafka/pom.xml), as the shell scripts would run
  * them: `java -cp <libs>/* <main class> <args>`.
  */
@@ -14,6 +14,7 @@ import { type CliResult, runCollected } from './cli';
 export const KAFKA_TOOLS = {
   reassignPartitions: 'org.apache.kafka.tools.reassign.ReassignPartitionsCommand',
   leaderElection: 'org.apache.kafka.tools.LeaderElectionCommand',
+  cluster: 'org.apache.kafka.tools.ClusterTool',
   // Scala kafka.admin.AclCommand until 3.9; Java, in the tools jar, from 4.0 (KAFKA-14588).
   acls: testKafka.logging === 'log4j2' ? 'org.apache.kafka.tools.AclCommand' : 'kafka.admin.AclCommand',
 } as const;
