@@ -153,7 +153,7 @@ export const repoRoot = path.resolve(__dirname, '..', '..', '..');
 
 /**
  * The Kafka versions the local stack runs, newest first; the first is the default. Each is
- * a profile of deploy/local-kafka/pom.xml (test/unit/local-kafka-versions.test.ts checks
+ * a profile of deploy/local-kafka/pom.xml (test/unit/local-kafka.test.ts checks
  * that they agree), fetched by scripts/setup.sh into `.cache/kafka/<version>/libs`. 4.x
  * logs through log4j2, 3.x through log4j 1 (reload4j), so each names its logging.
  */
