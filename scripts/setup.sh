@@ -103,19 +103,26 @@ else
 fi
 
 # ---------------------------------------------------------------------------------------
-# 2. Kafka jars (docs/design.md §9) into the git-ignored .cache/kafka/libs. The marker holds the
-#    pom's hash and the jar list, written only after a complete download: a changed pom or
-#    a deleted jar triggers a fresh download into a new directory that replaces the old.
+# 2. Kafka jars (docs/design.md §9), one set per profile of the pom: Kafka 4.x (the default)
+#    and 3.9 (the compatibility runs), each into the git-ignored .cache/kafka/<version>/libs.
+#    The version is the profile's <kafka.version>. Each set's marker holds the pom's hash
+#    and the jar list, written only after a complete download: a changed pom or a deleted
+#    jar triggers a fresh download into a new directory that replaces the old.
 # ---------------------------------------------------------------------------------------
 pom="deploy/local-kafka/pom.xml"
-libs=".cache/kafka/libs"
-marker=".cache/kafka/libs.complete"
 pom_hash="$(sha256sum "$pom" | cut -d' ' -f1)"
+# "<profile> <version>" per profile: the <kafka.version> that follows each profile's <id>.
+mapfile -t kafka_profiles < <(awk '
+  /<profile>/ { id = "" }
+  match($0, /<id>[^<]+<\/id>/) { id = substr($0, RSTART + 4, RLENGTH - 9) }
+  match($0, /<kafka\.version>[^<]+<\/kafka\.version>/) { if (id != "") print id, substr($0, RSTART + 15, RLENGTH - 31) }
+' "$pom")
+[ "${#kafka_profiles[@]}" -gt 0 ] || die "kafka jars: no profile with a <kafka.version> in $pom"
 
-jars_complete() {
+jars_complete() { # <libs dir> <marker>
+  local libs="$1" marker="$2" jar n=0
   [ -f "$marker" ] || return 1
   [ "$(head -n 1 "$marker")" = "$pom_hash" ] || return 1
-  local jar n=0
   while IFS= read -r jar; do
     [ -f "$libs/$jar" ] || return 1
     n=$((n + 1))
@@ -123,28 +130,37 @@ jars_complete() {
   [ "$n" -gt 0 ]
 }
 
-if jars_complete; then
-  say "kafka jars: skipped, $libs matches $pom ($(($(wc -l <"$marker") - 1)) jars)"
-else
+kafka_versions=()
+for entry in "${kafka_profiles[@]}"; do
+  profile="${entry%% *}"
+  version="${entry#* }"
+  kafka_versions+=("$version")
+  libs=".cache/kafka/$version/libs"
+  marker=".cache/kafka/$version/libs.complete"
+  if jars_complete "$libs" "$marker"; then
+    say "kafka $version jars: skipped, $libs matches $pom ($(($(wc -l <"$marker") - 1)) jars)"
+    continue
+  fi
   command -v java >/dev/null 2>&1 || die "kafka jars: 'java' not found; install a JDK 17 (Debian: openjdk-17-jre-headless)"
   command -v mvn >/dev/null 2>&1 || die "kafka jars: 'mvn' not found; install Maven (Debian: maven)"
-  say "kafka jars: fetching the Kafka 3.9 jars with mvn into $libs (about 80 MB); takes about a minute ..."
-  staging=".cache/kafka/libs.partial"
+  say "kafka $version jars: fetching them with mvn (profile $profile) into $libs (about 80 MB); takes about a minute ..."
+  staging=".cache/kafka/$version/libs.partial"
   rm -rf "$staging"
   mkdir -p "$staging"
   mvn_log="$(mktemp -t vigil-mvn.XXXXXX)"
-  if ! mvn -q -B -f "$pom" dependency:copy-dependencies \
+  if ! mvn -q -B -f "$pom" -P "$profile" dependency:copy-dependencies \
       -DoutputDirectory="$root/$staging" -DincludeScope=runtime >"$mvn_log" 2>&1; then
     tail -n 30 "$mvn_log" >&2
-    die "kafka jars: mvn dependency:copy-dependencies failed (log above; full log in $mvn_log)"
+    die "kafka $version jars: mvn dependency:copy-dependencies -P $profile failed (log above; full log in $mvn_log)"
   fi
-  ls "$staging"/kafka_2.13-*.jar >/dev/null 2>&1 || die "kafka jars: mvn succeeded but no kafka_2.13 jar arrived in $staging"
+  ls "$staging/kafka_2.13-$version.jar" >/dev/null 2>&1 ||
+    die "kafka $version jars: mvn succeeded but kafka_2.13-$version.jar did not arrive in $staging"
   rm -f "$mvn_log" "$marker"
   rm -rf "$libs"
   mv "$staging" "$libs"
   { echo "$pom_hash"; (cd "$libs" && ls -1 -- *.jar); } >"$marker"
-  say "kafka jars: fetched $(($(wc -l <"$marker") - 1)) jars into $libs"
-fi
+  say "kafka $version jars: fetched $(($(wc -l <"$marker") - 1)) jars into $libs"
+done
 
 # ---------------------------------------------------------------------------------------
 # 3. Node, pinned, into the git-ignored .cache/node. The npm registry serves the official
@@ -298,16 +314,20 @@ else
 fi
 
 # ---------------------------------------------------------------------------------------
-# 6. The brokers' class-data-sharing archive (test/harness/class-archive.ts): a quarter off
+# 6. The brokers' class-data-sharing archive of each Kafka version
+#    (test/harness/class-archive.ts, .cache/kafka/<version>/broker.jsa): a quarter off
 #    every test cluster's start. Optional, so a failure here only warns.
 # ---------------------------------------------------------------------------------------
-if archive_line="$(node dist/test/harness/class-archive.js --check 2>&1)"; then
-  say "kafka class archive: $archive_line"
-else
-  say "kafka class archive: creating .cache/kafka/broker.jsa (starts and stops one broker; $(printf '%s' "$archive_line" | head -n 1)); takes up to half a minute ..."
-  if archive_line="$(node dist/test/harness/class-archive.js 2>&1)"; then
-    say "kafka class archive: $archive_line"
+for version in "${kafka_versions[@]}"; do
+  archive=".cache/kafka/$version/broker.jsa"
+  if archive_line="$(node dist/test/harness/class-archive.js --check "$version" 2>&1)"; then
+    say "kafka $version class archive: $archive_line"
   else
-    say "kafka class archive: not created, brokers start without it: $(printf '%s' "$archive_line" | head -n 1)"
+    say "kafka $version class archive: creating $archive (starts and stops one broker; $(printf '%s' "$archive_line" | head -n 1)); takes up to half a minute ..."
+    if archive_line="$(node dist/test/harness/class-archive.js "$version" 2>&1)"; then
+      say "kafka $version class archive: $archive_line"
+    else
+      say "kafka $version class archive: not created, brokers start without it: $(printf '%s' "$archive_line" | head -n 1)"
+    fi
   fi
-fi
+done

@@ -4,9 +4,11 @@
  * `missingPrerequisites` decides (pure), so the messages are tested without a machine.
  */
 import { commandOnPath } from '../local/procs';
-import { kafkaJarsPresent, kafkaLibsDir } from '../local/kafka';
+import { kafkaInstall, kafkaJarsPresent } from '../local/kafka';
 
 export interface MachineFacts {
+  /** the Kafka version the demo is to run, whose jars `kafkaJars` looked for */
+  readonly kafkaVersion: string;
   readonly kafkaJars: boolean;
   readonly kafkaLibsDir: string;
   readonly java: boolean;
@@ -20,11 +22,16 @@ export interface MachineFacts {
 export const PROMETHEUS_BIN = 'prometheus';
 export const ALERTMANAGER_BIN = 'prometheus-alertmanager';
 
-/** Looks at this machine: the Kafka jars; `java`, `redis-server`, Prometheus and Alertmanager on `envPath`. */
-export function machineFacts(envPath: string | undefined): MachineFacts {
+/**
+ * Looks at this machine: the jars of Kafka `kafkaVersion` (default the local stack's);
+ * `java`, `redis-server`, Prometheus and Alertmanager on `envPath`.
+ */
+export function machineFacts(envPath: string | undefined, kafkaVersion?: string): MachineFacts {
+  const install = kafkaInstall(kafkaVersion);
   return {
-    kafkaJars: kafkaJarsPresent(),
-    kafkaLibsDir,
+    kafkaVersion: install.version,
+    kafkaJars: kafkaJarsPresent(install),
+    kafkaLibsDir: install.libsDir,
     java: commandOnPath('java', envPath),
     redisServer: commandOnPath('redis-server', envPath),
     prometheus: commandOnPath(PROMETHEUS_BIN, envPath),
@@ -38,7 +45,7 @@ export function machineFacts(envPath: string | undefined): MachineFacts {
  */
 export function missingPrerequisites(facts: MachineFacts, withPrometheus = false): string[] {
   const missing: string[] = [];
-  if (!facts.kafkaJars) missing.push(`the Apache Kafka jars (not found in ${facts.kafkaLibsDir}): the demo runs three real brokers from them`);
+  if (!facts.kafkaJars) missing.push(`the Apache Kafka ${facts.kafkaVersion} jars (not found in ${facts.kafkaLibsDir}): the demo runs three real brokers from them`);
   if (!facts.java) missing.push('java (not on PATH): the Kafka brokers are JVMs; install a JDK 17 or newer');
   if (!facts.redisServer) missing.push('redis-server (not on PATH): the replicas keep their shared state in Redis');
   if (withPrometheus && !facts.prometheus) missing.push(`${PROMETHEUS_BIN} (not on PATH): --with-prometheus runs it with vigil's shipped rules (Debian package prometheus)`);

@@ -145,11 +145,11 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
   try {
     out(`vigil demo: everything runs on 127.0.0.1; configs, logs and data in ${dir}`);
     const [kafka, redis] = await step(
-      `starting ${DEMO_BROKERS} Kafka brokers (KRaft, one JVM each) and Redis`,
+      `starting ${DEMO_BROKERS} Kafka ${opts.facts.kafkaVersion} brokers (KRaft, one JVM each) and Redis`,
       async () => {
         // Both settle before a failure is reported, so the stop that follows has both.
         const [k, r] = await Promise.allSettled([
-          startLocalKafka({ brokers: DEMO_BROKERS, dir: path.join(dir, 'kafka'), keepAll: opts.keep, ownProcessGroup: true }).then((c) => (stack.kafka = c)),
+          startLocalKafka({ kafkaVersion: opts.facts.kafkaVersion, brokers: DEMO_BROKERS, dir: path.join(dir, 'kafka'), keepAll: opts.keep, ownProcessGroup: true }).then((c) => (stack.kafka = c)),
           startLocalRedis({ dir: path.join(dir, 'redis'), keepAll: opts.keep, ownProcessGroup: true }).then((c) => (stack.redis = c)),
         ]);
         if (k.status === 'rejected') throw k.reason;

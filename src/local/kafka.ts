@@ -12,8 +12,9 @@ import { WaitTimeoutError, waitFor } from './wait';
 
 /**
  * A real Apache Kafka cluster on this machine (docs/design.md §9): one JVM per node from the jars
- * in `.cache/kafka/libs`, KRaft, loopback ports, one directory per cluster holding every
- * node's properties, log4j file, log and data. Nodes 1..min(3, brokers) run combined
+ * in `.cache/kafka/<version>/libs` (Kafka 4.4.0 by default, 3.9.1 for the compatibility
+ * runs), KRaft, loopback ports, one directory per cluster holding every node's properties,
+ * logging configuration, log and data. Nodes 1..min(3, brokers) run combined
  * (broker+controller) and form a static controller quorum; any further nodes are
  * broker-only. `vigil demo` runs one; tests run them through test/harness/kafka.ts.
  *
@@ -26,6 +27,8 @@ export type KafkaConfigValue = string | number | boolean;
 export type KafkaConfigMap = Record<string, KafkaConfigValue>;
 
 export interface LocalKafkaOptions {
+  /** Which of KAFKA_VERSIONS to run (default DEFAULT_KAFKA_VERSION). */
+  kafkaVersion?: string;
   /** Number of brokers (default 3). The first min(3, brokers) are also controllers. */
   brokers?: number;
   /** Server properties for every node, on top of the defaults below. */
@@ -87,6 +90,8 @@ export interface CreateTopicOptions {
 }
 
 export interface LocalKafka {
+  /** The Kafka version the nodes run (one of KAFKA_VERSIONS). */
+  readonly kafkaVersion: string;
   /** 'host:port' of every broker, for kafkajs `brokers`. */
   readonly bootstrap: string[];
   readonly brokerIds: number[];
@@ -113,7 +118,11 @@ export interface LocalKafka {
   resume(id: number): void;
   /** SIGTERM (controlled shutdown) and wait for the exit. */
   stop(id: number, opts?: { timeoutMs?: number }): Promise<void>;
-  /** Start a stopped or killed node again (same ports, same data); resolves once it serves. */
+  /**
+   * Start a stopped or killed node again (same ports, same data); resolves once it serves.
+   * On Kafka 4.x a node stopped cleanly less than broker.session.timeout.ms ago waits for
+   * that session to expire before the controller registers it again (3.9: at once).
+   */
   start(id: number, opts?: { timeoutMs?: number }): Promise<void>;
   /** stop() if running, then start(). */
   restart(id: number, opts?: { timeoutMs?: number }): Promise<void>;
@@ -141,14 +150,45 @@ export interface LocalKafka {
 
 /** dist/src/local → repository (or installed package) root. */
 export const repoRoot = path.resolve(__dirname, '..', '..', '..');
-export const kafkaLibsDir = path.join(repoRoot, '.cache', 'kafka', 'libs');
+
 /**
- * A dynamic class-data-sharing archive of a started broker, made by scripts/setup.sh
- * (test/harness/class-archive.ts): brokers map the classes instead of loading and
- * verifying them, which saves about a quarter of the start time. Optional: without it, or
- * when the JVM finds it stale (other jars, another JDK), brokers start the ordinary way.
+ * The Kafka versions the local stack runs, newest first; the first is the default. Each is
+ * a profile of deploy/local-kafka/pom.xml (test/unit/local-kafka.test.ts checks
+ * that they agree), fetched by scripts/setup.sh into `.cache/kafka/<version>/libs`. 4.x
+ * logs through log4j2, 3.x through log4j 1 (reload4j), so each names its logging.
  */
-export const kafkaClassArchive = path.join(repoRoot, '.cache', 'kafka', 'broker.jsa');
+export const KAFKA_VERSIONS = [
+  { version: '4.4.0', pomProfile: 'kafka-4', logging: 'log4j2' },
+  { version: '3.9.1', pomProfile: 'kafka-3.9', logging: 'log4j1' },
+] as const satisfies readonly { version: string; pomProfile: string; logging: 'log4j2' | 'log4j1' }[];
+
+export const DEFAULT_KAFKA_VERSION: string = KAFKA_VERSIONS[0].version;
+
+/** Where one Kafka version's jars and class archive are on this machine. */
+export interface KafkaInstall {
+  readonly version: string;
+  readonly logging: 'log4j2' | 'log4j1';
+  /** The jars scripts/setup.sh fetched: `.cache/kafka/<version>/libs`. */
+  readonly libsDir: string;
+  /**
+   * A dynamic class-data-sharing archive of a started broker of this version, made by
+   * scripts/setup.sh (test/harness/class-archive.ts): brokers map the classes instead of
+   * loading and verifying them, which saves about a quarter of the start time. Optional:
+   * without it, or when the JVM finds it stale (other jars, another JDK), brokers start
+   * the ordinary way. One per version: an archive only fits the jars it was made from.
+   */
+  readonly classArchive: string;
+}
+
+/** The install of `version`; throws, naming the versions there are, for any other. */
+export function kafkaInstall(version: string = DEFAULT_KAFKA_VERSION): KafkaInstall {
+  const known = KAFKA_VERSIONS.find((v) => v.version === version);
+  if (known === undefined) {
+    throw new Error(`Kafka ${version} is not one the local stack runs; choose one of ${KAFKA_VERSIONS.map((v) => v.version).join(', ')} (deploy/local-kafka/pom.xml)`);
+  }
+  const dir = path.join(repoRoot, '.cache', 'kafka', version);
+  return { version, logging: known.logging, libsDir: path.join(dir, 'libs'), classArchive: path.join(dir, 'broker.jsa') };
+}
 
 /**
  * Fast JVM start on a small machine: C1 only and class-data sharing cut start-up time;
@@ -165,22 +205,39 @@ export const DEFAULT_JVM_ARGS: readonly string[] = [
   '-Djava.awt.headless=true',
 ];
 
-function defaultJvmArgs(): string[] {
-  return fs.existsSync(kafkaClassArchive)
-    ? [...DEFAULT_JVM_ARGS, `-XX:SharedArchiveFile=${kafkaClassArchive}`]
+function defaultJvmArgs(install: KafkaInstall): string[] {
+  return fs.existsSync(install.classArchive)
+    ? [...DEFAULT_JVM_ARGS, `-XX:SharedArchiveFile=${install.classArchive}`]
     : [...DEFAULT_JVM_ARGS];
 }
 
 /** True when the Kafka jars that scripts/setup.sh fetches are in place. */
-export function kafkaJarsPresent(libsDir: string = kafkaLibsDir): boolean {
-  return fs.existsSync(libsDir) && fs.readdirSync(libsDir).some((f) => /^kafka_2\.13-.*\.jar$/.test(f));
+export function kafkaJarsPresent(install: KafkaInstall = kafkaInstall()): boolean {
+  return fs.existsSync(install.libsDir) && fs.readdirSync(install.libsDir).some((f) => /^kafka_2\.13-.*\.jar$/.test(f));
+}
+
+/**
+ * The JVM option that points a Kafka process of `install` at its logging configuration
+ * file: log4j2 for 4.x (Kafka 4 ignores a log4j 1 file, so a failed start would show
+ * almost nothing), log4j 1 for 3.x.
+ */
+export function kafkaLoggingArg(install: KafkaInstall, configFile: string): string {
+  return install.logging === 'log4j2' ? `-Dlog4j2.configurationFile=${configFile}` : `-Dlog4j.configuration=file:${configFile}`;
 }
 
 const DEFAULT_START_TIMEOUT_MS = 120_000;
 const LOG_TAIL_LINES = 60;
 
-export function defaultServerProperties(brokerCount: number): KafkaConfigMap {
+export function defaultServerProperties(brokerCount: number, kafkaVersion: string = DEFAULT_KAFKA_VERSION): KafkaConfigMap {
   const rf = Math.min(3, brokerCount);
+  // Share groups (KIP-932) keep their state in an internal topic of their own, from 4.x.
+  const shareState: KafkaConfigMap = kafkaMajor(kafkaVersion) >= 4
+    ? {
+        'share.coordinator.state.topic.replication.factor': rf,
+        'share.coordinator.state.topic.min.isr': Math.min(2, rf),
+        'share.coordinator.state.topic.num.partitions': 5,
+      }
+    : {};
   return {
     'auto.create.topics.enable': false,
     'num.partitions': 1,
@@ -191,6 +248,7 @@ export function defaultServerProperties(brokerCount: number): KafkaConfigMap {
     'transaction.state.log.replication.factor': rf,
     'transaction.state.log.min.isr': Math.min(2, rf),
     'transaction.state.log.num.partitions': 5,
+    ...shareState,
     'group.initial.rebalance.delay.ms': 0,
     // The cleaner's default 128 MB dedupe buffer would take a third of the small heap.
     'log.cleaner.dedupe.buffer.size': 8 * 1024 * 1024,
@@ -206,6 +264,23 @@ export function defaultServerProperties(brokerCount: number): KafkaConfigMap {
   };
 }
 
+/**
+ * Kafka 4.x keeps a cleanly stopped broker's registration until its session expires
+ * (broker.session.timeout.ms) and answers DUPLICATE_BROKER_REGISTRATION to the restarted
+ * broker until then (3.9 lets it back at once). The broker keeps asking, and exits after
+ * initial.broker.registration.timeout.ms (default 60 s): a session as long as that would
+ * kill a broker restarted right after its stop. So the registration may take the session
+ * and half a minute more, never less than Kafka's default.
+ */
+function registrationTimeoutMs(props: KafkaConfigMap): number {
+  const sessionMs = Number(props['broker.session.timeout.ms'] ?? 9000);
+  return Math.max(60_000, sessionMs + 30_000);
+}
+
+function kafkaMajor(version: string): number {
+  return Number.parseInt(version.split('.')[0] as string, 10);
+}
+
 interface Node {
   id: number;
   isController: boolean;
@@ -215,7 +290,8 @@ interface Node {
   extraPorts: Map<string, number>;
   dir: string;
   propsFile: string;
-  log4jFile: string;
+  /** log4j2.properties (4.x) or log4j.properties (3.x) */
+  loggingFile: string;
   logFile: string;
   proc: TrackedProcess | undefined;
   paused: boolean;
@@ -224,14 +300,15 @@ interface Node {
 
 /** Start a cluster and wait until every broker is in the metadata. */
 export async function startLocalKafka(opts: LocalKafkaOptions = {}): Promise<LocalKafka> {
-  if (!kafkaJarsPresent()) {
-    throw new Error(`Kafka jars not found in ${kafkaLibsDir}; run \`bash scripts/setup.sh\` (it fetches them with mvn)`);
+  const install = kafkaInstall(opts.kafkaVersion);
+  if (!kafkaJarsPresent(install)) {
+    throw new Error(`Kafka ${install.version} jars not found in ${install.libsDir}; run \`bash scripts/setup.sh\` (it fetches them with mvn)`);
   }
   // A free port can be taken by another process before the broker binds it (other
   // clusters share the machine); one retry with new ports absorbs that race.
   for (let attempt = 1; ; attempt++) {
     try {
-      return await startOnce(opts);
+      return await startOnce(opts, install);
     } catch (err) {
       if (attempt >= 2 || !(err instanceof PortConflictError)) throw err;
     }
@@ -254,12 +331,12 @@ export async function brokerMetadata(address: string, timeoutMs = 3000): Promise
   }
 }
 
-async function startOnce(opts: LocalKafkaOptions): Promise<LocalKafka> {
+async function startOnce(opts: LocalKafkaOptions, install: KafkaInstall): Promise<LocalKafka> {
   const brokerCount = opts.brokers ?? 3;
   if (!Number.isInteger(brokerCount) || brokerCount < 1) throw new Error(`brokers must be a positive integer, got ${brokerCount}`);
   const controllerCount = Math.min(3, brokerCount);
   const startTimeoutMs = opts.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS;
-  const jvmArgs = opts.jvmArgs ?? defaultJvmArgs();
+  const jvmArgs = opts.jvmArgs ?? defaultJvmArgs(install);
   const keepAll = opts.keepAll ?? false;
   const host = opts.host ?? '127.0.0.1';
 
@@ -299,7 +376,7 @@ async function startOnce(opts: LocalKafkaOptions): Promise<LocalKafka> {
       extraPorts: new Map(extraListeners.map(([name], j) => [name, ports[brokerCount + controllerCount + j * brokerCount + i] as number])),
       dir: nodeDir,
       propsFile: path.join(nodeDir, 'server.properties'),
-      log4jFile: path.join(nodeDir, 'log4j.properties'),
+      loggingFile: path.join(nodeDir, install.logging === 'log4j2' ? 'log4j2.properties' : 'log4j.properties'),
       logFile: path.join(nodeDir, 'kafka.log'),
       proc: undefined,
       paused: false,
@@ -324,12 +401,13 @@ async function startOnce(opts: LocalKafkaOptions): Promise<LocalKafka> {
       'advertised.listeners': `PLAINTEXT://${host}:${node.brokerPort}${extra}`,
       'listener.security.protocol.map': ['PLAINTEXT:PLAINTEXT', 'CONTROLLER:PLAINTEXT', ...extraListeners.map(([name, protocol]) => `${name}:${protocol}`)].join(','),
       'log.dirs': path.join(node.dir, 'data'),
-      ...defaultServerProperties(brokerCount),
+      ...defaultServerProperties(brokerCount, install.version),
       ...opts.brokerOverrides,
       ...opts.nodeOverrides?.[node.id],
     };
+    props['initial.broker.registration.timeout.ms'] ??= registrationTimeoutMs(props);
     fs.writeFileSync(node.propsFile, toProperties(props));
-    fs.writeFileSync(node.log4jFile, opts.requestLog ? LOG4J_PROPERTIES.replace('kafka.request.logger=WARN', 'kafka.request.logger=DEBUG') : LOG4J_PROPERTIES);
+    fs.writeFileSync(node.loggingFile, loggingProperties(install, opts.requestLog ?? false));
   }
 
   let shutDown = false;
@@ -345,9 +423,9 @@ async function startOnce(opts: LocalKafkaOptions): Promise<LocalKafka> {
       command: 'java',
       args: [
         ...jvmArgs,
-        `-Dlog4j.configuration=file:${node.log4jFile}`,
+        kafkaLoggingArg(install, node.loggingFile),
         '-cp',
-        path.join(kafkaLibsDir, '*'),
+        path.join(install.libsDir, '*'),
         mainClass,
         ...args,
       ],
@@ -482,6 +560,7 @@ async function startOnce(opts: LocalKafkaOptions): Promise<LocalKafka> {
   }
 
   const cluster: LocalKafka = {
+    kafkaVersion: install.version,
     bootstrap,
     brokerIds: [...nodes.keys()],
     controllerIds: [...nodes.values()].filter((n) => n.isController).map((n) => n.id),
@@ -586,16 +665,41 @@ export function toProperties(props: KafkaConfigMap): string {
     .join('\n')}\n`;
 }
 
-// Everything to stdout, which goes to the node's log file (together with anything the JVM
-// itself prints, such as a crash or an OutOfMemoryError).
-const LOG4J_PROPERTIES = `log4j.rootLogger=INFO, stdout
-log4j.appender.stdout=org.apache.log4j.ConsoleAppender
-log4j.appender.stdout.layout=org.apache.log4j.PatternLayout
-log4j.appender.stdout.layout.ConversionPattern=[%d] %p %m (%c)%n
-log4j.logger.kafka.request.logger=WARN
-log4j.logger.state.change.logger=WARN
-log4j.logger.org.apache.kafka.clients=WARN
-`;
+/**
+ * Every node logs everything to stdout, which goes to its log file (together with anything
+ * the JVM itself prints, such as a crash or an OutOfMemoryError). `requestLog` turns on
+ * kafka.request.logger at DEBUG (LocalKafkaOptions.requestLog).
+ */
+export function loggingProperties(install: KafkaInstall, requestLog: boolean): string {
+  const quiet: Record<string, string> = {
+    'kafka.request.logger': requestLog ? 'DEBUG' : 'WARN',
+    'state.change.logger': 'WARN',
+    'org.apache.kafka.clients': 'WARN',
+  };
+  const pattern = '[%d] %p %m (%c)%n';
+  if (install.logging === 'log4j1') {
+    return [
+      'log4j.rootLogger=INFO, stdout',
+      'log4j.appender.stdout=org.apache.log4j.ConsoleAppender',
+      'log4j.appender.stdout.layout=org.apache.log4j.PatternLayout',
+      `log4j.appender.stdout.layout.ConversionPattern=${pattern}`,
+      ...Object.entries(quiet).map(([logger, level]) => `log4j.logger.${logger}=${level}`),
+      '',
+    ].join('\n');
+  }
+  return [
+    // log4j2's own problems with this file (a typo, a missing class) on stderr, in the log.
+    'status = warn',
+    'appender.stdout.type = Console',
+    'appender.stdout.name = STDOUT',
+    'appender.stdout.layout.type = PatternLayout',
+    `appender.stdout.layout.pattern = ${pattern}`,
+    'rootLogger.level = INFO',
+    'rootLogger.appenderRef.stdout.ref = STDOUT',
+    ...Object.entries(quiet).flatMap(([logger, level], i) => [`logger.q${i}.name = ${logger}`, `logger.q${i}.level = ${level}`]),
+    '',
+  ].join('\n');
+}
 
 /**
  * 16 random bytes in unpadded base64url: the form StorageTool expects (docs/design.md §9). Never

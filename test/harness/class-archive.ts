@@ -1,11 +1,13 @@
 /**
- * Creates the brokers' class-data-sharing archive (kafka.ts: kafkaClassArchive) once per
- * combination of Kafka jars, JDK and JVM flags. Run by scripts/setup.sh:
+ * Creates the brokers' class-data-sharing archive of one Kafka version
+ * (src/local/kafka.ts: KafkaInstall.classArchive) once per combination of that version's
+ * jars, JDK and JVM flags. Run by scripts/setup.sh for each version it fetched:
  *
- *   node dist/test/harness/class-archive.js --check   # exit 0 "skipped, ... is current", or 3: needs creating
- *   node dist/test/harness/class-archive.js           # prints one line: created or skipped
+ *   node dist/test/harness/class-archive.js --check 4.4.0   # exit 0 "skipped, ... is current", or 3: needs creating
+ *   node dist/test/harness/class-archive.js 4.4.0           # prints one line: created or skipped
  *
- * setup.sh checks first, so it can announce the slow creation before it starts.
+ * The version argument defaults to the local stack's default version. setup.sh checks
+ * first, so it can announce the slow creation before it starts.
  * The archive is dumped by a real broker when it exits normally, so this starts a
  * one-broker cluster, creates a topic (loading the partition and log classes too), stops
  * the broker with SIGTERM, and moves the archive into place.
@@ -14,16 +16,17 @@ import { spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { DEFAULT_JVM_ARGS, kafkaClassArchive, kafkaLibsDir, startKafka } from './kafka';
+import { DEFAULT_JVM_ARGS, kafkaInstall, startKafka } from './kafka';
+import type { KafkaInstall } from '../../src/local/kafka';
 import { silenceKafkajsNegativeTimeoutWarning } from '../../src/kafka/kafkajs-warnings';
 
-const keyFile = `${kafkaClassArchive}.key`;
+const keyFile = (install: KafkaInstall): string => `${install.classArchive}.key`;
 
 /** What the archive depends on: the jars (names, sizes, mtimes), the JDK, the JVM flags. */
-export function classArchiveKey(): string {
+export function classArchiveKey(install: KafkaInstall): string {
   const hash = crypto.createHash('sha256');
-  for (const jar of fs.readdirSync(kafkaLibsDir).sort()) {
-    const st = fs.statSync(path.join(kafkaLibsDir, jar));
+  for (const jar of fs.readdirSync(install.libsDir).sort()) {
+    const st = fs.statSync(path.join(install.libsDir, jar));
     hash.update(`${jar} ${st.size} ${st.mtimeMs}\n`);
   }
   const version = spawnSync('java', ['-version'], { encoding: 'utf8' });
@@ -32,20 +35,23 @@ export function classArchiveKey(): string {
 }
 
 /** "skipped, <archive> is current" when the archive matches `key`, else undefined. */
-function currentArchive(key: string): string | undefined {
-  if (fs.existsSync(kafkaClassArchive) && fs.existsSync(keyFile) && fs.readFileSync(keyFile, 'utf8') === key) {
-    return `skipped, ${path.relative(process.cwd(), kafkaClassArchive)} is current`;
+function currentArchive(install: KafkaInstall, key: string): string | undefined {
+  const archive = install.classArchive;
+  if (fs.existsSync(archive) && fs.existsSync(keyFile(install)) && fs.readFileSync(keyFile(install), 'utf8') === key) {
+    return `skipped, ${path.relative(process.cwd(), archive)} is current`;
   }
   return undefined;
 }
 
-export async function ensureClassArchive(): Promise<string> {
-  const key = classArchiveKey();
-  const current = currentArchive(key);
+export async function ensureClassArchive(install: KafkaInstall): Promise<string> {
+  const key = classArchiveKey(install);
+  const current = currentArchive(install, key);
   if (current !== undefined) return current;
-  const partial = `${kafkaClassArchive}.${process.pid}.partial`;
+  const archive = install.classArchive;
+  const partial = `${archive}.${process.pid}.partial`;
   const t0 = performance.now();
   const cluster = await startKafka({
+    kafkaVersion: install.version,
     brokers: 1,
     name: 'class-archive',
     jvmArgs: [...DEFAULT_JVM_ARGS, `-XX:ArchiveClassesAtExit=${partial}`],
@@ -60,26 +66,38 @@ export async function ensureClassArchive(): Promise<string> {
     await cluster.shutdown();
   }
   if (!fs.existsSync(partial)) throw new Error(`the broker exited without writing ${partial}`);
-  fs.renameSync(partial, kafkaClassArchive);
-  fs.writeFileSync(keyFile, key);
-  const sizeMb = fs.statSync(kafkaClassArchive).size / 1e6;
-  return `created ${path.relative(process.cwd(), kafkaClassArchive)} (${sizeMb.toFixed(0)} MB, ${((performance.now() - t0) / 1000).toFixed(1)} s)`;
+  fs.renameSync(partial, archive);
+  fs.writeFileSync(keyFile(install), key);
+  const sizeMb = fs.statSync(archive).size / 1e6;
+  return `created ${path.relative(process.cwd(), archive)} (${sizeMb.toFixed(0)} MB, ${((performance.now() - t0) / 1000).toFixed(1)} s)`;
 }
 
 /** Exit status of `--check` when the archive has to be created. */
 const NEEDS_CREATING = 3;
 
+/** The install named by the first argument that is not a flag (default: the default version). */
+function installFromArgs(): KafkaInstall {
+  const version = process.argv.slice(2).find((a) => !a.startsWith('--'));
+  try {
+    return kafkaInstall(version);
+  } catch (err) {
+    console.error(err instanceof Error ? err.message : String(err));
+    process.exit(1);
+  }
+}
+
 if (require.main === module && process.argv.includes('--check')) {
-  const current = currentArchive(classArchiveKey());
+  const install = installFromArgs();
+  const current = currentArchive(install, classArchiveKey(install));
   if (current === undefined) {
-    console.log(`${path.relative(process.cwd(), kafkaClassArchive)} is missing or was made for other jars, JDK or JVM flags`);
+    console.log(`${path.relative(process.cwd(), install.classArchive)} is missing or was made for other jars, JDK or JVM flags`);
     process.exit(NEEDS_CREATING);
   }
   console.log(current);
 } else if (require.main === module) {
   // setup.sh prints this script's output as its own line; keep kafkajs' warning out of it.
   silenceKafkajsNegativeTimeoutWarning();
-  ensureClassArchive().then(
+  ensureClassArchive(installFromArgs()).then(
     (what) => console.log(what),
     (err: unknown) => {
       console.error(`could not create the Kafka class archive: ${err instanceof Error ? err.message : String(err)}`);

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { processState, processesMentioning, spawnTracked, type ExitStatus, type TrackedProcess } from './procs';
+import { testKafka } from './kafka';
 import { CLI_PATH } from './replicas';
 import { waitFor } from './wait';
 
@@ -19,11 +20,14 @@ export interface DemoRun {
   output(): string;
 }
 
-/** Starts `vigil demo --dir <base>/<name> ...args`, printing into <base>/<name>.out. */
+/**
+ * Starts `vigil demo --dir <base>/<name> --kafka-version <the harness's> ...args`, printing
+ * into <base>/<name>.out.
+ */
 export function startDemo(base: string, name: string, args: string[], env?: Record<string, string>): DemoRun {
   const dir = path.join(base, name);
   const outFile = path.join(base, `${name}.out`);
-  const proc = spawnTracked({ name: `vigil demo (${name})`, command: process.execPath, args: [CLI_PATH, 'demo', '--dir', dir, ...args], logFile: outFile, ...(env ? { env } : {}) });
+  const proc = spawnTracked({ name: `vigil demo (${name})`, command: process.execPath, args: [CLI_PATH, 'demo', '--dir', dir, '--kafka-version', testKafka.version, ...args], logFile: outFile, ...(env ? { env } : {}) });
   return { proc, dir, outFile, output: () => (fs.existsSync(outFile) ? fs.readFileSync(outFile, 'utf8') : '') };
 }
 

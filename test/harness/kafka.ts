@@ -11,19 +11,40 @@
  * The cluster is the local stack's (src/local/kafka.ts, shared with `vigil demo`); this
  * module adds what tests need: metadata() as one broker sees it, markFailed() to keep the
  * logs of a failed test, and KEEP_KAFKA_LOGS=1 to keep everything.
+ *
+ * The Kafka version is the local stack's default (4.x) unless VIGIL_KAFKA_VERSION names
+ * another of KAFKA_VERSIONS: `npm run test:compat` runs the integration tests with 3.9.1.
  */
-import { startLocalKafka, type LocalKafka, type LocalKafkaOptions } from '../../src/local/kafka';
+import { DEFAULT_KAFKA_VERSION, kafkaInstall, startLocalKafka, type LocalKafka, type LocalKafkaOptions } from '../../src/local/kafka';
 import { fetchMetadata, type BrokerMetadata } from './metadata';
 
 export {
   DEFAULT_JVM_ARGS,
-  kafkaClassArchive,
-  kafkaLibsDir,
+  KAFKA_VERSIONS,
+  kafkaInstall,
+  kafkaLoggingArg,
   repoRoot,
   type CreateTopicOptions,
   type KafkaConfigMap,
   type KafkaConfigValue,
 } from '../../src/local/kafka';
+
+/**
+ * The Kafka every test cluster of this process runs (VIGIL_KAFKA_VERSION, default the local
+ * stack's); an unknown version fails at once, naming the known ones.
+ */
+export const testKafka = kafkaInstall(process.env.VIGIL_KAFKA_VERSION || DEFAULT_KAFKA_VERSION);
+/** The jars of `testKafka`, for tests that run Kafka's own tools from them. */
+export const kafkaLibsDir = testKafka.libsDir;
+
+/**
+ * True when the test Kafka is `major.minor` or newer: for what a version changed (share
+ * groups from 4.x, the v4 offset-commit records of 4.1).
+ */
+export function testKafkaAtLeast(major: number, minor = 0): boolean {
+  const [ma, mi] = testKafka.version.split('.').map(Number) as [number, number];
+  return ma > major || (ma === major && mi >= minor);
+}
 
 /** The local stack's options; the harness decides where logs go and when they are kept. */
 export type StartKafkaOptions = Omit<LocalKafkaOptions, 'dir' | 'keepAll' | 'ownProcessGroup'>;
@@ -40,10 +61,11 @@ export interface KafkaCluster extends Omit<LocalKafka, 'shutdown'> {
 /** Start a cluster and wait until every broker is in the metadata. */
 export async function startKafka(opts: StartKafkaOptions = {}): Promise<KafkaCluster> {
   const keepLogs = (process.env.KEEP_KAFKA_LOGS ?? '') !== '';
-  const local = await startLocalKafka({ ...opts, name: opts.name ?? 'test', keepAll: keepLogs });
+  const local = await startLocalKafka({ kafkaVersion: testKafka.version, ...opts, name: opts.name ?? 'test', keepAll: keepLogs });
   let failed = false;
   let shutDown = false;
   const cluster: KafkaCluster = {
+    kafkaVersion: local.kafkaVersion,
     bootstrap: local.bootstrap,
     brokerIds: local.brokerIds,
     controllerIds: local.controllerIds,

@@ -5,8 +5,9 @@
  * broker failing its own canary while the others are measured, and a broker that joins
  * getting its partition.
  *
- * Four brokers are started and broker 4 is stopped before the canary runs, so that it can
- * join later. Cluster settings: replica.lag.time.max.ms 3 s, so that a hung follower leaves
+ * Four brokers are started and broker 4 is stopped and unregistered (kafka-cluster.sh
+ * unregister) before the canary runs, so that it can join later as a new broker: Kafka 4.x
+ * would otherwise refuse its registration until its old session expires (60 s here). Cluster settings: replica.lag.time.max.ms 3 s, so that a hung follower leaves
  * the ISR quickly (until it does, acks=all on every partition it follows waits for it —
  * real Kafka behaviour the canary reports); broker.session.timeout.ms 60 s, so that the
  * paused broker stays in the metadata (is not fenced) for the length of the test.
@@ -23,6 +24,7 @@ import { systemClock } from '../../src/util/clock';
 import { canaryPortContract } from '../fakes/memory-canary';
 import { withLogsOnFailure } from '../harness/failure';
 import { type KafkaCluster, startKafka } from '../harness/kafka';
+import { KAFKA_TOOLS, runKafkaTool } from '../harness/kafka-tools';
 import { waitFor } from '../harness/wait';
 
 const TOPIC = '__vigil_canary';
@@ -46,6 +48,8 @@ before(async () => {
     timeoutMs: WAIT_MS,
     what: 'broker 4 to leave the metadata after its controlled shutdown',
   });
+  const unregister = await runKafkaTool(KAFKA_TOOLS.cluster, ['unregister', '--bootstrap-server', cluster.brokerAddress(1), '--id', '4']);
+  assert.equal(unregister.code, 0, `kafka-cluster.sh unregister --id 4: ${unregister.stdout}${unregister.stderr}`);
 });
 
 after(async () => {

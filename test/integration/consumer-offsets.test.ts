@@ -20,7 +20,7 @@ import { silenceKafkajsNegativeTimeoutWarning } from '../../src/kafka/kafkajs-wa
 import { silentLogger } from '../../src/log';
 import { OffsetCommitter } from '../harness/commit-offsets';
 import { withLogsOnFailure } from '../harness/failure';
-import { type KafkaCluster, startKafka } from '../harness/kafka';
+import { type KafkaCluster, startKafka, testKafkaAtLeast } from '../harness/kafka';
 import { waitFor } from '../harness/wait';
 
 const OFFSETS_TOPIC = '__consumer_offsets';
@@ -227,10 +227,15 @@ describe('__consumer_offsets read back through the raw layer (issue 9 item 1)', 
         `the aborted commit of tx-g2 among the dropped records: ${JSON.stringify(read.dropped)}`,
       );
       assert.ok(!commits.some((r) => r.group === 'tx-g2' && r.value?.offset === 9));
-      // what this broker writes, and the decoder reads: v3 values, v1 with a retention time;
+      // what this broker writes, and the decoder reads: v1 with a retention time; otherwise v3
+      // values up to Kafka 4.0, v4 from 4.1 (flexible, with the topic's id tagged on);
       // the classic group's metadata with its protocol type
       assert.ok(commits.some((r) => r.group === 'retained-c' && r.value?.version === 1 && r.value.expireTimestampMs !== null), 'retained-c as OffsetCommitValue v1');
-      assert.ok(commits.some((r) => r.group === 'classic-a' && r.value?.version === 3), 'classic-a as OffsetCommitValue v3');
+      const classicCommits = commits.filter((r) => r.group === 'classic-a').map((r) => ({ version: r.value?.version, topicId: r.value?.topicId }));
+      const writesV4 = testKafkaAtLeast(4, 1);
+      assert.ok(classicCommits.length > 0 && classicCommits.every((c) => c.version === (writesV4 ? 4 : 3)), `classic-a as OffsetCommitValue v${writesV4 ? 4 : 3}: ${JSON.stringify(classicCommits)}`);
+      assert.equal(new Set(classicCommits.map((c) => c.topicId)).size, 1, 'one topic, one id');
+      assert.equal(classicCommits[0]?.topicId === null, !writesV4, `a topic id only in v4: ${JSON.stringify(classicCommits)}`);
       const classic = read.records.filter((r) => r.kind === 'group-metadata' && r.group === 'classic-a');
       assert.ok(
         classic.some((r) => r.kind === 'group-metadata' && r.value?.protocolType === 'consumer' && r.value.protocol === 'RoundRobinAssigner' && r.value.members === 1),

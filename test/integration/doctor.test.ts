@@ -26,7 +26,8 @@ import { silenceKafkajsNegativeTimeoutWarning } from '../../src/kafka/kafkajs-wa
 import { makeTestCerts, type TestCerts } from '../harness/certs';
 import { OffsetCommitter } from '../harness/commit-offsets';
 import { withLogsOnFailure } from '../harness/failure';
-import { type KafkaCluster, kafkaLibsDir, startKafka } from '../harness/kafka';
+import { type KafkaCluster, startKafka } from '../harness/kafka';
+import { KAFKA_TOOLS, kafkaToolJava } from '../harness/kafka-tools';
 import { startRedis, startSentinel, type RedisServer } from '../harness/redis';
 import { runCollected, runVigil } from '../harness/cli';
 import { startReplicas, type ReplicaGroup } from '../harness/replicas';
@@ -113,7 +114,7 @@ async function waitForAclCount(count: number): Promise<void> {
 
 /** Runs a printed kafka-acls.sh command as printed, with Kafka's AclCommand behind the name. */
 async function runPrintedKafkaAcls(command: string): Promise<void> {
-  const java = `java -Xshare:auto -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -cp '${path.join(kafkaLibsDir, '*')}' kafka.admin.AclCommand`;
+  const java = ['java', ...kafkaToolJava(), KAFKA_TOOLS.acls].map((a) => `'${a}'`).join(' ');
   const run = await runCollected('bash', ['-c', `cd '${workDir}' && kafka-acls.sh() { ${java} "$@"; }\n${command}`]);
   if (run.code !== 0) throw new Error(`${command} exited ${run.code}: ${(run.stdout + run.stderr).slice(-2000)}`);
 }

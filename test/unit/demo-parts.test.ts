@@ -40,7 +40,7 @@ describe('the slow consumer pace', () => {
 });
 
 describe('demo prerequisites', () => {
-  const all = { kafkaJars: true, kafkaLibsDir: '/repo/.cache/kafka/libs', java: true, redisServer: true, prometheus: true, alertmanager: true };
+  const all = { kafkaVersion: '4.4.0', kafkaJars: true, kafkaLibsDir: '/repo/.cache/kafka/4.4.0/libs', java: true, redisServer: true, prometheus: true, alertmanager: true };
 
   it('finds nothing missing when the jars, java and redis-server are there', () => {
     assert.deepEqual(missingPrerequisites(all), []);
@@ -49,7 +49,7 @@ describe('demo prerequisites', () => {
   it('names each missing piece and what it is for, and says to run scripts/setup.sh', () => {
     const missing = missingPrerequisites({ ...all, kafkaJars: false, redisServer: false });
     assert.equal(missing.length, 2);
-    assert.match(missing[0] as string, /Kafka jars \(not found in \/repo\/\.cache\/kafka\/libs\)/);
+    assert.match(missing[0] as string, /Kafka 4\.4\.0 jars \(not found in \/repo\/\.cache\/kafka\/4\.4\.0\/libs\)/);
     assert.match(missing[1] as string, /^redis-server \(not on PATH\)/);
     const message = prerequisitesMessage(missing);
     assert.match(message, /missing 2 prerequisites/);

@@ -16,6 +16,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parse, parseAllDocuments, stringify } from 'yaml';
+import { DEFAULT_KAFKA_VERSION } from '../../src/local/kafka';
 import { createMetrics } from '../../src/metrics';
 import { assertOk, runTool as runSharedTool } from '../harness/tools';
 
@@ -100,7 +101,8 @@ describe('docker-compose.yml: the full stack for users (docs/design.md §8, §9)
     for (const s of [...KAFKA_SERVICES, 'redis', ...VIGIL_SERVICES, 'prometheus', 'alertmanager', 'grafana']) {
       assert.ok(services[s], `service ${s} missing`);
     }
-    for (const k of KAFKA_SERVICES) assert.match(services[k].image, /^apache\/kafka:3\.9\.\d+$/);
+    // the Kafka the local stack and the tests run by default
+    for (const k of KAFKA_SERVICES) assert.equal(services[k].image, `apache/kafka:${DEFAULT_KAFKA_VERSION}`);
     assert.match(services['redis'].image, /^redis:7/);
     assert.match(services['prometheus'].image, /^prom\/prometheus:/);
     assert.match(services['alertmanager'].image, /^prom\/alertmanager:/);
@@ -118,7 +120,13 @@ describe('docker-compose.yml: the full stack for users (docs/design.md §8, §9)
       assert.ok(voters.includes(`${env['KAFKA_NODE_ID']}@${k}:9093`), `${k}: its node id is not its voter id`);
       ids.add(String(env['KAFKA_NODE_ID']));
       assert.match(String(env['CLUSTER_ID']), /^[A-Za-z0-9_-]{22}$/, 'cluster id: 16 bytes, unpadded base64url');
-      assert.ok(Number(env['KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR']) <= KAFKA_SERVICES.length);
+      // every internal topic written out, sized for the three brokers
+      for (const topic of ['OFFSETS_TOPIC', 'TRANSACTION_STATE_LOG', 'SHARE_COORDINATOR_STATE_TOPIC']) {
+        assert.equal(Number(env[`KAFKA_${topic}_REPLICATION_FACTOR`]), KAFKA_SERVICES.length, `${k}: ${topic} replication factor`);
+      }
+      for (const topic of ['TRANSACTION_STATE_LOG', 'SHARE_COORDINATOR_STATE_TOPIC']) {
+        assert.equal(Number(env[`KAFKA_${topic}_MIN_ISR`]), 2, `${k}: ${topic} min ISR`);
+      }
       // an internal listener for the compose network and a host one for the user's clients
       assert.match(String(env['KAFKA_ADVERTISED_LISTENERS']), new RegExp(`INTERNAL://${k}:\\d+`));
       assert.match(String(env['KAFKA_ADVERTISED_LISTENERS']), /HOST:\/\/localhost:\d+/);
