@@ -36,7 +36,7 @@ import { type ReplicaGroup, startReplicas } from '../harness/replicas';
 import { waitFor } from '../harness/wait';
 import { Workload } from '../harness/workload';
 import type { PlanRecord } from '../../src/remediation/record';
-import { arg } from './util';
+import { arg, plansOf } from './util';
 
 const TOPIC = 'bench-fence';
 const PARTITIONS = 12;
@@ -122,18 +122,6 @@ function heldLease(lines: readonly LeaseLine[], nodeId: string, atMs: number): b
   return own?.acquired === true && newest?.nodeId === nodeId && newest.term === own.term;
 }
 
-async function plans(group: ReplicaGroup): Promise<PlanRecord[]> {
-  for (const r of group.replicas) {
-    if (!r.isRunning()) continue;
-    try {
-      const res = await group.request(r.id, 'GET', '/api/v1/plans', { timeoutMs: 2_000 });
-      if (res.status === 200) return (JSON.parse(res.text) as { plans: PlanRecord[] }).plans;
-    } catch {
-      // paused or restarting: ask the next
-    }
-  }
-  return [];
-}
 
 async function assignment(kafka: KafkaCluster, via: number): Promise<string> {
   const md = await kafka.metadata(via, [TOPIC]);
@@ -160,7 +148,7 @@ async function trial(kafka: KafkaCluster, group: ReplicaGroup, i: number, origin
   const how: 'SIGKILL' | 'SIGSTOP' = i % 2 === 0 ? 'SIGKILL' : 'SIGSTOP';
   const startMs = Date.now();
   const mine = (r: PlanRecord, kind: string) => r.plan.kind === kind && r.plan.broker === broker && r.createdAtMs >= startMs - 1_000;
-  const executing = (kind: string) => async () => (await plans(group)).some((r) => mine(r, kind) && r.status === 'executing');
+  const executing = (kind: string) => async () => (await plansOf(group)).some((r) => mine(r, kind) && r.status === 'executing');
   let midPlan = false;
   kafka.pause(broker);
   try {
@@ -169,7 +157,7 @@ async function trial(kafka: KafkaCluster, group: ReplicaGroup, i: number, origin
       await hitLeader(group, how);
       midPlan = await executing('evict')();
     }
-    await waitFor(async () => (await plans(group)).some((r) => mine(r, 'evict') && r.status === 'done'), { timeoutMs: 60_000, intervalMs: 100, what: 'the evict plan done' });
+    await waitFor(async () => (await plansOf(group)).some((r) => mine(r, 'evict') && r.status === 'done'), { timeoutMs: 60_000, intervalMs: 100, what: 'the evict plan done' });
   } finally {
     kafka.resume(broker);
   }
@@ -179,9 +167,9 @@ async function trial(kafka: KafkaCluster, group: ReplicaGroup, i: number, origin
     midPlan = await executing('give-back')();
   }
   await waitFor(async () => (await assignment(kafka, broker === 1 ? 2 : 1)) === original, { timeoutMs: 120_000, intervalMs: 250, what: 'the original assignment given back' });
-  await waitFor(async () => (await plans(group)).some((r) => mine(r, 'give-back') && r.status === 'done'), { timeoutMs: 60_000, intervalMs: 100, what: 'the give-back plan done' });
+  await waitFor(async () => (await plansOf(group)).some((r) => mine(r, 'give-back') && r.status === 'done'), { timeoutMs: 60_000, intervalMs: 100, what: 'the give-back plan done' });
   const counts: Record<string, number> = {};
-  for (const r of await plans(group)) if (r.plan.broker === broker && r.createdAtMs >= startMs - 1_000) counts[`${r.plan.kind} ${r.status}`] = (counts[`${r.plan.kind} ${r.status}`] ?? 0) + 1;
+  for (const r of await plansOf(group)) if (r.plan.broker === broker && r.createdAtMs >= startMs - 1_000) counts[`${r.plan.kind} ${r.status}`] = (counts[`${r.plan.kind} ${r.status}`] ?? 0) + 1;
   await group.waitForConnected();
   return { broker, startMs, endMs: Date.now(), hit, how, midPlan, plans: counts };
 }

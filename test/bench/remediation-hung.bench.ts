@@ -28,7 +28,7 @@ import { type KafkaCluster, startKafka } from '../harness/kafka';
 import { type RedisServer, startRedis } from '../harness/redis';
 import { type ReplicaGroup, hostMonotonicMs, startReplicas } from '../harness/replicas';
 import { waitFor } from '../harness/wait';
-import { arg, count, flag, summarizeMs } from './util';
+import { arg, count, flag, plansOf, summarizeMs } from './util';
 import { electLeadersRequest, sendMutation } from '../../src/kafka/admin-mutations';
 import { describeQuorumRequest } from '../../src/kafka/describe-quorum';
 import { KafkaConnections } from '../../src/kafka/kafkajs-wire';
@@ -113,10 +113,6 @@ function timeline(r: PlanRecord, startedAtMs: number): Record<string, number | s
   return out;
 }
 
-async function plans(group: ReplicaGroup): Promise<PlanRecord[]> {
-  const res = await group.request(group.replicas[0]!.id, 'GET', '/api/v1/plans');
-  return res.status === 200 ? (JSON.parse(res.text) as { plans: PlanRecord[] }).plans : [];
-}
 
 /**
  * Back to the original assignment and leaders for the next trial: vigil gives back what it
@@ -131,7 +127,7 @@ async function restore(kafka: KafkaCluster, original: string, vigilActed: boolea
   if (vigilActed) await waitFor(async () => replicasOnly(await assignment(kafka, via)) === replicasOnly(original), { timeoutMs: 90_000, intervalMs: 250, what: 'vigil giving the partitions back' });
   // ... and finished its give-back (the throttles removed), so no step of it is in flight
   // when the next trial pauses a broker
-  if (group) await waitFor(async () => (await plans(group)).every((r) => r.status !== 'executing'), { timeoutMs: 90_000, intervalMs: 250, what: "vigil's plans finished" });
+  if (group) await waitFor(async () => (await plansOf(group)).every((r) => r.status !== 'executing'), { timeoutMs: 90_000, intervalMs: 250, what: "vigil's plans finished" });
   await waitFor(
     async () => {
       const md = await kafka.metadata(via, [TOPIC]);
@@ -181,7 +177,7 @@ async function main(): Promise<void> {
     for (let i = 0; i < trials; i++) {
       const broker = (i % 3) + 1;
       const t = await trial(kafka, broker);
-      const record = (await plans(group)).find((r) => r.plan.kind === 'evict' && r.plan.broker === broker && r.createdAtMs >= t.startedAtMs);
+      const record = (await plansOf(group)).find((r) => r.plan.kind === 'evict' && r.plan.broker === broker && r.createdAtMs >= t.startedAtMs);
       const acted = record !== undefined;
       withVigil.push({ ...t, byVigil: acted, ...(record ? { timeline: timeline(record, t.startedAtMs) } : {}) });
       if (t.movedMs > TARGET_P99_MS) console.error(`trial ${i} (broker ${broker}, controller ${t.controller}) took ${Math.round(t.movedMs)} ms; vigil's log:\n${group.logReport(80)}`);

@@ -26,10 +26,9 @@
 import { Kafka, logLevel, type Consumer, type Producer } from 'kafkajs';
 import { type KafkaCluster, startKafka } from '../harness/kafka';
 import { type RedisServer, startRedis } from '../harness/redis';
-import { type ReplicaGroup, startReplicas } from '../harness/replicas';
+import { startReplicas } from '../harness/replicas';
 import { waitFor } from '../harness/wait';
-import { arg } from './util';
-import type { PlanRecord } from '../../src/remediation/record';
+import { arg, plansOf } from './util';
 
 const TOPIC = 'orders';
 const LIMPING = 4;
@@ -149,10 +148,6 @@ class Traffic {
   }
 }
 
-async function plans(group: ReplicaGroup): Promise<PlanRecord[]> {
-  const res = await group.request(group.replicas[0]!.id, 'GET', '/api/v1/plans');
-  return res.status === 200 ? (JSON.parse(res.text) as { plans: PlanRecord[] }).plans : [];
-}
 
 async function phase(kafka: KafkaCluster, redis: RedisServer, traffic: Traffic, gid: string, mode: Phase['mode'], stopMs: number, cycleMs: number, seconds: number): Promise<Phase> {
   const before = await assignment(kafka);
@@ -192,7 +187,7 @@ async function phase(kafka: KafkaCluster, redis: RedisServer, traffic: Traffic, 
     await cycle;
     kafka.resume(LIMPING);
     const t1 = Date.now();
-    const records = (await plans(group)).filter((r) => r.createdAtMs >= t0);
+    const records = (await plansOf(group)).filter((r) => r.createdAtMs >= t0);
     const moved = (await assignment(kafka)) !== before;
     const out: Phase = {
       mode,
@@ -208,7 +203,7 @@ async function phase(kafka: KafkaCluster, redis: RedisServer, traffic: Traffic, 
     if (mode === 'auto') {
       // the broker answers again: vigil gives its partitions back after recoverGrace
       await waitFor(async () => (await assignment(kafka)) === before, { timeoutMs: 120_000, intervalMs: 500, what: 'vigil giving broker 4 its partitions back' });
-      await waitFor(async () => (await plans(group)).every((r) => r.status !== 'executing'), { timeoutMs: 60_000, intervalMs: 250, what: "vigil's plans finished" });
+      await waitFor(async () => (await plansOf(group)).every((r) => r.status !== 'executing'), { timeoutMs: 60_000, intervalMs: 250, what: "vigil's plans finished" });
     }
     return out;
   } catch (err) {

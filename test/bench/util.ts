@@ -3,6 +3,8 @@
  * (nearest rank, in the unit given).
  */
 import { silenceKafkajsNegativeTimeoutWarning } from '../../src/kafka/kafkajs-warnings';
+import type { PlanRecord } from '../../src/remediation/record';
+import type { ReplicaGroup } from '../harness/replicas';
 
 export { percentile, summarizeMs } from '../harness/replicas';
 
@@ -27,4 +29,18 @@ export function count(name: string, fallback: number): number {
 /** `--name` present on the command line. */
 export function flag(name: string): boolean {
   return process.argv.includes(`--${name}`);
+}
+
+/** The remediation plans (GET /api/v1/plans) from the first running replica that answers; [] if none does. */
+export async function plansOf(group: ReplicaGroup): Promise<PlanRecord[]> {
+  for (const r of group.replicas) {
+    if (!r.isRunning()) continue;
+    try {
+      const res = await group.request(r.id, 'GET', '/api/v1/plans', { timeoutMs: 2_000 });
+      if (res.status === 200) return (JSON.parse(res.text) as { plans: PlanRecord[] }).plans;
+    } catch {
+      // paused or restarting: ask the next
+    }
+  }
+  return [];
 }
