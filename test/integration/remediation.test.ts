@@ -7,7 +7,7 @@
  *   after recoverGrace, and the throttles vigil set meanwhile are gone;
  * - dry-run: the plan is proposed and nothing moves; a person executes it through the
  *   API (admin token) and then it moves;
- * - a broker killed for longer than brokerDownGrace: every partition that had a replica on
+ * - a broker stopped for longer than brokerDownGrace: every partition that had a replica on
  *   it is back at its replication factor on live brokers, and
  *   `kafka-reassign-partitions --verify` agrees.
  * Timings are not asserted here (test/bench/remediation-hung.bench.ts measures them, with
@@ -175,7 +175,9 @@ describe('remediation against real Kafka and Redis (issue 7)', () => {
     withLogsOnFailure([kafka, redis, vigilLogs], async () => {
       await kafka.waitForBrokers([1, 2, 3], { timeoutMs: WAIT_MS });
       const g = await startVigil({ mode: 'auto', hungAfter: '2s', brokerDownGrace: '3s', recoverGrace: '1h', cooldown: '0s' });
-      await kafka.kill(3);
+      // stopped (SIGTERM): Kafka fences it at once, where a SIGKILLed broker would stay in
+      // the metadata for this cluster's 30 s session; vigil's part starts when it is gone
+      await kafka.stop(3);
       await waitFor(
         async () => (await partitionsOf(RF2)).every((p) => p.replicas.length === 2 && !p.replicas.includes(3) && p.isr.length === 2),
         { timeoutMs: WAIT_MS, what: `every partition of ${RF2} on 2 live, in-sync replicas` },
