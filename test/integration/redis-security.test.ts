@@ -195,7 +195,9 @@ describe('Redis behind Sentinel, TLS and ACL users everywhere, through failovers
         masterName: MASTER_NAME,
         master: { host: master.host, port: master.port },
         quorum: 2,
-        downAfterMs: 1000,
+        // 1 s made a loaded machine's just-promoted master look down to two sentinels,
+        // which failed it over again (CI, 2026-12-07); 3 s still notices the killed one fast
+        downAfterMs: 3000,
         tls: serverTls,
         instanceUser: OPS_USER,
         users: [SENTINEL_USER],
@@ -222,6 +224,8 @@ describe('Redis behind Sentinel, TLS and ACL users everywhere, through failovers
     Number(((await (sentinelViews[0] as Redis).call('SENTINEL', 'GET-MASTER-ADDR-BY-NAME', MASTER_NAME)) as string[])[1]);
 
   /** Every sentinel names `port` as the master and has finished its failover work. */
+  /** 2 × the harness's failover-timeout (src/local/redis.ts) plus room for a loaded machine */
+  const SENTINEL_SETTLE_MS = 45_000;
   const settledOn = async (port: number): Promise<boolean> => {
     for (const view of sentinelViews) {
       const info = (await view.call('SENTINEL', 'MASTER', MASTER_NAME)) as string[];
@@ -273,7 +277,10 @@ describe('Redis behind Sentinel, TLS and ACL users everywhere, through failovers
       // 2. SENTINEL FAILOVER demotes a master that is alive and answering.
       const [second, secondView] = [...views].find(([port]) => port !== first) as [number, Redis];
       await waitFor(async () => (await secondView.get(fenceKey)) === '8', { timeoutMs: 20_000, what: 'the other replica to follow the new master' });
-      await waitFor(() => settledOn(first), { timeoutMs: 20_000, what: 'every sentinel to finish the first failover' });
+      // A sentinel keeps the failover in progress until every reachable replica follows the
+      // new master, up to failover-timeout (10 s) — twice that when a split vote makes
+      // it start over; a loaded machine needs the margin (20 s timed out in a CI run).
+      await waitFor(() => settledOn(first), { timeoutMs: SENTINEL_SETTLE_MS, what: 'every sentinel to finish the first failover' });
       await (sentinelViews[0] as Redis).call('SENTINEL', 'FAILOVER', MASTER_NAME);
       await waitFor(async () => (await masterPort()) === second, { timeoutMs: 20_000, what: `the sentinels to promote the replica on port ${second}` });
       // A write may still land on the demoted master before Sentinel turns it into a
