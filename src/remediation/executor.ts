@@ -398,8 +398,16 @@ export class RemediationActor implements Actor {
     const nowMs = clock.wallMs();
     const policy = wantedPlans({ snapshot, findings, doc: this.doc, healthySinceMs: this.healthySinceMs, goneSinceMs: this.goneSinceMs, config, nowMs });
     let changed = false;
-    // proposals whose cause is gone are dropped: a person should not execute a stale plan
     for (const r of this.doc.plans) {
+      // proposals left from dry-run once the mode is auto: planned again below, and run
+      if (r.status === 'proposed' && config.mode === 'auto') {
+        r.status = 'dropped';
+        r.reason = 'remediation.mode is auto now: planned again and run';
+        r.finishedAtMs = r.updatedAtMs = nowMs;
+        changed = true;
+        continue;
+      }
+      // proposals whose cause is gone are dropped: a person should not execute a stale plan
       if (r.status === 'proposed' && !policy.wants.some((w) => w.kind === r.plan.kind && w.broker === r.plan.broker) && !this.stillSuspect(r.plan, nowMs)) {
         r.status = 'dropped';
         r.reason = 'its cause is gone';

@@ -272,6 +272,23 @@ describe('remediation executor', () => {
     assert.deepEqual(w2.kafka.sent, []);
   });
 
+  it('a dry-run proposal still standing when the mode becomes auto is dropped and the plan made again and run (it used to block auto until it was dropped)', async () => {
+    const w = new World({ mode: 'dry-run' });
+    const a = await w.leader('a', 1);
+    w.hung.set(3, w.nowMs - 3_000);
+    await w.cycle(a);
+    assert.equal(a.actor.view().plans[0]?.status, 'proposed');
+    // the replicas restart with mode: auto (same Redis); a new leader takes over
+    a.leading = false;
+    const autoWorld = Object.assign(w, { remediation: { ...w.remediation, mode: 'auto' as const } });
+    const b = await autoWorld.leader('b', 2);
+    await autoWorld.cycle(b);
+    const plans = (await w.doc(b.store)).plans;
+    assert.deepEqual(plans.map((r) => [r.plan.kind, r.status]), [['evict', 'done'], ['evict', 'dropped']]);
+    assert.match(plans[1]?.reason ?? '', /mode is auto now/);
+    assert.deepEqual(w.kafka.sent.map((s) => s.api), ['AlterPartitionReassignments']);
+  });
+
   it('dry-run proposals and refusals are findings that page with the plan; they resolve when the plan runs', async () => {
     const w = new World({ mode: 'dry-run' });
     const l = await w.leader('a', 1);
