@@ -960,6 +960,17 @@ function readTopicPartitions<T>(r: WireReader, read: (p: WireReader, topic: stri
 /** ListOffsets v10+: how long the broker may wait for an offset in remote storage. */
 const DEFAULT_REMOTE_TIMEOUT_MS = 30_000;
 
+/**
+ * How long a Fetch may wait at the broker for `minBytes` of records to arrive (a long poll:
+ * it answers as soon as they do, else at `maxWaitMs` with what there is).
+ */
+export interface FetchWait {
+  readonly maxWaitMs: number;
+  readonly minBytes: number;
+}
+
+const ANSWER_AT_ONCE: FetchWait = { maxWaitMs: 0, minBytes: 0 };
+
 /** A Fetch's isolation level: read_committed answers up to the last stable offset. */
 export type IsolationLevel = 'read_uncommitted' | 'read_committed';
 
@@ -972,7 +983,7 @@ export type IsolationLevel = 'read_uncommitted' | 'read_committed';
  * sent the leader answers), v12 is flexible. v13 names topics by id only, which vigil
  * does not track: not spoken.
  */
-export function fetchRequest(reqs: readonly RecordProbeRequest[], partitionBytes: number, isolation: IsolationLevel = 'read_uncommitted') {
+export function fetchRequest(reqs: readonly RecordProbeRequest[], partitionBytes: number, isolation: IsolationLevel = 'read_uncommitted', wait: FetchWait = ANSWER_AT_ONCE) {
   return {
     apiKey: API_KEYS.Fetch as number,
     apiName: 'Fetch',
@@ -980,8 +991,8 @@ export function fetchRequest(reqs: readonly RecordProbeRequest[], partitionBytes
     flexibleFrom: 12,
     encode: (w: WireWriter) => {
       w.int32(-1) // replica id: a consumer
-        .int32(0) // max wait: answer at once
-        .int32(0) // min bytes
+        .int32(wait.maxWaitMs)
+        .int32(wait.minBytes)
         .int32(Math.min(MAX_FETCH_RESPONSE_BYTES, Math.max(partitionBytes, partitionBytes * reqs.length)))
         .int8(isolation === 'read_committed' ? READ_COMMITTED : READ_UNCOMMITTED);
       if (w.version >= 7) w.int32(0).int32(-1); // no fetch session: id 0, epoch -1
@@ -1016,7 +1027,7 @@ export function fetchRequest(reqs: readonly RecordProbeRequest[], partitionBytes
         const errorCode = p.int16();
         const highWatermark = p.int64();
         const lastStableOffset = p.int64();
-        if (p.version >= 5) p.int64(); // log start offset
+        const logStartOffset = p.version >= 5 ? p.int64() : -1;
         // a null array (read as empty) unless read_committed
         const abortedTransactions: AbortedTransaction[] = p.array((a) => {
           const aborted = { producerId: a.int64(), firstOffset: a.int64() };
@@ -1025,7 +1036,7 @@ export function fetchRequest(reqs: readonly RecordProbeRequest[], partitionBytes
         });
         if (p.version >= 11) p.int32(); // preferred read replica
         const records = p.bytes();
-        return { topic, partition, errorCode, highWatermark, lastStableOffset, abortedTransactions, records };
+        return { topic, partition, errorCode, highWatermark, lastStableOffset, logStartOffset, abortedTransactions, records };
       });
       r.tags();
       return out;
