@@ -33,6 +33,18 @@ export function createMetrics(opts: MetricsOptions) {
     kafkaUp: new Gauge({ name: 'vigil_kafka_up', help: '1 when the last Kafka snapshot succeeded', registers: r }),
     kafkaBrokers: new Gauge({ name: 'vigil_kafka_brokers', help: 'Brokers by state', labelNames: ['state'], registers: r }),
     kafkaPartitions: new Gauge({ name: 'vigil_kafka_partitions', help: 'Partitions by state (total|offline|under_replicated|under_min_isr)', labelNames: ['state'], registers: r }),
+    offsetsStreamPartitions: new Gauge({
+      name: 'vigil_offsets_stream_partitions',
+      help: "__consumer_offsets partitions this replica's commit stream reads (state=total) and vouches for: read to the end and fresh (state=vouched)",
+      labelNames: ['state'],
+      registers: r,
+    }),
+    offsetsStreamStalenessSeconds: new Gauge({
+      name: 'vigil_offsets_stream_staleness_seconds',
+      help: 'Age of the oldest freshness among the partitions the commit stream vouches for (absent while it vouches for none)',
+      registers: r,
+    }),
+    offsetsGroups: new Gauge({ name: 'vigil_offsets_groups', help: "Groups whose committed offsets the leader's last cycle read, by source (stream|poll)", labelNames: ['source'], registers: r }),
     kafkaLeaderChanges: new Counter({ name: 'vigil_kafka_leader_changes_total', help: 'Partition leader changes observed', registers: r }),
     consumerLagSeconds: new Gauge({ name: 'vigil_consumer_group_lag_seconds', help: 'Delivery latency: age of the oldest unconsumed message, max over partitions', labelNames: ['group', 'topic'], registers: r }),
     consumerLagMessages: new Gauge({ name: 'vigil_consumer_group_lag_messages', help: 'Messages behind, summed over partitions', labelNames: ['group', 'topic'], registers: r }),
@@ -97,7 +109,7 @@ export type Metrics = ReturnType<typeof createMetrics>;
 function leaderOnlyGauges(m: Metrics): { labelled: Gauge[]; unlabelled: Gauge[] } {
   return {
     labelled: [
-      m.kafkaBrokers, m.kafkaPartitions, m.consumerLagSeconds, m.consumerLagMessages, m.consumerLagLastMeasuredSeconds, m.alertsFiring, m.canaryLatencySeconds,
+      m.kafkaBrokers, m.kafkaPartitions, m.offsetsGroups, m.consumerLagSeconds, m.consumerLagMessages, m.consumerLagLastMeasuredSeconds, m.alertsFiring, m.canaryLatencySeconds,
       ...quorumGauges(m).labelled,
     ],
     unlabelled: [m.kafkaUp, ...quorumGauges(m).unlabelled],

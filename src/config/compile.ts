@@ -13,6 +13,7 @@ import {
   DEFAULTS,
   LOG_LEVELS,
   MIN_SECRET_LENGTH,
+  OFFSETS_SOURCES,
   PLACEHOLDER_SECRET_RE,
   PUBLIC_SECRETS,
   REMEDIATION_MODES,
@@ -71,7 +72,7 @@ export const CONFIG_KEYS = {
   'redis.tls': TLS_KEYS,
   'redis.sentinel': ['name', 'sentinels', 'password', 'sentinelUsername', 'sentinelPassword', 'sentinelTls'],
   'redis.sentinel.sentinelTls': TLS_KEYS,
-  monitor: ['pollInterval', 'incidentPollInterval', 'groups', 'topics'],
+  monitor: ['pollInterval', 'incidentPollInterval', 'groups', 'topics', 'offsetsSource'],
   'monitor.groups': ['include', 'exclude'],
   'monitor.topics': ['include', 'exclude'],
   lag: ['threshold', 'resolveBelow', 'resolveFor', 'severity', 'overrides'],
@@ -570,7 +571,8 @@ function buildMonitor(p: Problems, value: unknown): VigilConfig['monitor'] {
       exclude: readGlobs(p, `${at}.exclude`, f['exclude'], d.exclude),
     };
   };
-  return { pollIntervalMs, incidentPollIntervalMs, groups: filter('groups'), topics: filter('topics') };
+  const offsetsSource = readEnum(p, 'monitor.offsetsSource', m['offsetsSource'], OFFSETS_SOURCES, d.offsetsSource);
+  return { pollIntervalMs, incidentPollIntervalMs, groups: filter('groups'), topics: filter('topics'), offsetsSource };
 }
 
 function buildLag(p: Problems, value: unknown): VigilConfig['lag'] {

@@ -2,8 +2,9 @@
  * Every default in one place; docs/configuration.md lists the same values. The numbers
  * behind the timing defaults are in docs/design.md §2 and §10.
  */
-import type { LogLevel, RemediationMode, SaslMechanism, Severity } from './types';
+import type { LogLevel, OffsetsSource, RemediationMode, SaslMechanism, Severity } from './types';
 
+export const OFFSETS_SOURCES: readonly OffsetsSource[] = ['stream', 'poll'];
 export const SEVERITIES: readonly Severity[] = ['critical', 'warning', 'info'];
 export const REMEDIATION_MODES: readonly RemediationMode[] = ['off', 'dry-run', 'auto'];
 export const LOG_LEVELS: readonly LogLevel[] = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
@@ -42,6 +43,7 @@ export const DEFAULTS = {
   monitor: {
     pollIntervalMs: 1_000,
     incidentPollIntervalMs: 250,
+    offsetsSource: 'stream' as const,
     include: ['*'] as readonly string[],
     exclude: [] as readonly string[],
   },

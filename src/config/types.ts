@@ -132,6 +132,8 @@ export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' |
 
 export type SaslMechanism = KafkaSaslConfig['mechanism'];
 
+export type OffsetsSource = 'stream' | 'poll';
+
 export interface VigilConfig {
   readonly cluster: string;
   readonly node: {
@@ -179,6 +181,12 @@ export interface VigilConfig {
     readonly incidentPollIntervalMs: number;
     readonly groups: { readonly include: readonly string[]; readonly exclude: readonly string[] };
     readonly topics: { readonly include: readonly string[]; readonly exclude: readonly string[] };
+    /**
+     * Where committed offsets come from (docs/design.md §3.6): 'stream' tails
+     * `__consumer_offsets` on every replica and polls (OffsetFetch) only the groups it cannot
+     * vouch for; 'poll' asks every group's coordinator every cycle.
+     */
+    readonly offsetsSource: OffsetsSource;
   };
   readonly lag: {
     readonly thresholdMs: number;

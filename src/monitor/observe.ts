@@ -52,6 +52,17 @@ export interface ObserverOptions {
   readonly configRefreshMs?: number;
   /** the canary's latest per-broker results (docs/design.md §3), or absent when it is disabled */
   readonly canaryStates?: () => readonly CanaryState[];
+  /**
+   * Committed offsets streamed from `__consumer_offsets` (monitor.offsetsSource: stream;
+   * docs/design.md §3.6): a group it vouches for is not asked with OffsetFetch. Absent: poll.
+   */
+  readonly commits?: CommitSource;
+}
+
+/** What the observer asks of the commit stream (src/monitor/commit-stream.ts). */
+export interface CommitSource {
+  /** the group's offsets, or null when the stream cannot vouch for them now (poll it) */
+  committed(groupId: string): GroupOffsets | null;
 }
 
 const DEFAULT_MAX_PROBES = 2_000;
@@ -84,6 +95,8 @@ export class KafkaObserver {
   private readonly configRefreshMs: number;
   /** how long each phase of the last observe() took (ms), for logs and benchmarks */
   lastPhasesMs: Record<string, number> = {};
+  /** how the last observe() read each group's committed offsets: from the stream, or by OffsetFetch */
+  lastOffsetsRead = { streamed: 0, polled: 0 };
 
   constructor(
     private readonly admin: KafkaAdmin,
@@ -159,7 +172,7 @@ export class KafkaObserver {
     const endsSentMs = clock.wallMs();
     const [described, committed, endsAt, quorum] = await Promise.all([
       this.admin.describeGroups(groupIds),
-      this.admin.committedOffsets(groupIds),
+      this.committedOffsets(groupIds),
       // the history needs when the end offsets were asked for and answered, not when the
       // slowest of the three requests returned
       this.admin.endOffsets(index.all).then((ends) => ({ ends, atMs: clock.wallMs() })),
@@ -266,6 +279,24 @@ export class KafkaObserver {
       canary: this.opts.canaryStates ? this.opts.canaryStates() : null,
       quorum,
     };
+  }
+
+  /**
+   * Each group's committed offsets: from the commit stream where it vouches for them, by
+   * OffsetFetch for the rest (all of them in poll mode).
+   */
+  private async committedOffsets(groupIds: readonly string[]): Promise<Map<string, GroupOffsetsResult>> {
+    const out = new Map<string, GroupOffsetsResult>();
+    const poll: string[] = [];
+    for (const g of groupIds) {
+      const offsets = this.opts.commits?.committed(g) ?? null;
+      if (offsets === null) poll.push(g);
+      else out.set(g, { offsets });
+    }
+    this.lastOffsetsRead = { streamed: out.size, polled: poll.length };
+    if (poll.length === 0) return out;
+    for (const [g, r] of await this.admin.committedOffsets(poll)) out.set(g, r);
+    return out;
   }
 
   /**

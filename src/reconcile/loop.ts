@@ -340,6 +340,8 @@ export class Reconciler {
     for (const a of this.opts.actors) a.act(fence, { notifications: decided.notifications, firing, findings: detected.findings, snapshot });
     recordCycleMetrics(metrics, this.lagSeries, snapshot, detected.findings, firing);
     recordQuorumMetrics(metrics, snapshot, detected.quorum);
+    metrics.offsetsGroups.set({ source: 'stream' }, observer.lastOffsetsRead.streamed);
+    metrics.offsetsGroups.set({ source: 'poll' }, observer.lastOffsetsRead.polled);
     this.cycles++;
     this.lastCycleMs = clock.monotonicMs() - t0;
     metrics.pollDurationSeconds.observe(this.lastCycleMs / 1000);

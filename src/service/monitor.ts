@@ -14,6 +14,8 @@ import { HttpError, sendJson } from '../http/respond';
 import type { Handler, Method } from '../http/server';
 import { KafkajsAdmin } from '../kafka/kafkajs-admin';
 import { KafkajsCanaryPort } from '../kafka/kafkajs-canary';
+import { KafkajsOffsetsLog } from '../kafka/kafkajs-offsets-log';
+import { CommitStream } from '../monitor/commit-stream';
 import { Canary } from '../monitor/canary';
 import type { Logger } from '../log';
 import type { Metrics } from '../metrics';
@@ -87,9 +89,14 @@ export function startMonitor(deps: MonitorDeps): Monitor {
   const canary = canaryPort
     ? new Canary({ port: canaryPort, config: config.canary, nodeId: config.node.id, clock, logger, metrics, mayAct: () => leadership.isLeader() })
     : null;
+  // Every replica tails __consumer_offsets (docs/design.md §3.6), so that a new leader holds
+  // current offsets from its first cycle.
+  const commits = config.monitor.offsetsSource === 'stream' ? new CommitStream(new KafkajsOffsetsLog(config.kafka, logger.child({ component: 'kafka-offsets' })), clock, logger) : null;
+  commits?.start();
   const observer = new KafkaObserver(
     admin,
     {
+      ...(commits ? { commits } : {}),
       lag: config.lag,
       groups: config.monitor.groups,
       topics: config.monitor.topics,
@@ -153,10 +160,16 @@ export function startMonitor(deps: MonitorDeps): Monitor {
     }
   });
 
+  // Where committed offsets come from, on this replica (docs/monitoring.md, "Committed offsets").
+  const offsetsStatus = (): Record<string, unknown> => ({
+    source: config.monitor.offsetsSource,
+    ...(commits ? { stream: commits.status() } : {}),
+    ...(reconciler.snapshot() ? { lastCycle: observer.lastOffsetsRead } : {}),
+  });
   const kafkaStatus = (): Record<string, unknown> => {
     const snap = reconciler.snapshot();
-    if (!snap) return { state: 'unknown' };
-    if (!snap.ok) return { state: 'down', error: snap.error, at: new Date(snap.takenAtMs).toISOString() };
+    if (!snap) return { state: 'unknown', offsets: offsetsStatus() };
+    if (!snap.ok) return { state: 'down', error: snap.error, at: new Date(snap.takenAtMs).toISOString(), offsets: offsetsStatus() };
     const down = snap.brokers.filter((b) => !b.reachable || !b.inMetadata).map((b) => b.nodeId);
     return {
       state: 'up',
@@ -171,6 +184,7 @@ export function startMonitor(deps: MonitorDeps): Monitor {
       groups: snap.groups.length,
       // The KRaft controller quorum: observed, leaderless or not observable (docs/monitoring.md).
       controllerQuorum: quorumStatus(snap.quorum, reconciler.quorumView()),
+      offsets: offsetsStatus(),
       at: new Date(snap.takenAtMs).toISOString(),
     };
   };
@@ -187,6 +201,8 @@ export function startMonitor(deps: MonitorDeps): Monitor {
     if (snap && report) latencyHistory.record(report.groups, snap.takenAtMs);
   }, latencyHistory.stepMs);
   historyTimer.unref();
+  const streamTimer = commits ? setInterval(() => recordStreamMetrics(metrics, commits), 1_000) : undefined;
+  streamTimer?.unref();
   deps.leaderRoute('GET', '/api/v1/lag/history', ({ res }) => sendJson(res, 200, latencyHistory.document(clock.wallMs())));
 
   reconciler.start();
@@ -203,6 +219,8 @@ export function startMonitor(deps: MonitorDeps): Monitor {
     redisStatus,
     stop: async () => {
       clearInterval(historyTimer);
+      if (streamTimer) clearInterval(streamTimer);
+      await commits?.stop();
       await canary?.stop();
       await canaryPort?.close();
       // Closing the outbox first cancels retries and sends in flight (they stay pending in
@@ -212,6 +230,15 @@ export function startMonitor(deps: MonitorDeps): Monitor {
       await Promise.allSettled([admin.close(), store.close()]);
     },
   };
+}
+
+/** The commit stream's own gauges: every replica's (each tails the topic). */
+function recordStreamMetrics(metrics: Metrics, commits: CommitStream): void {
+  const s = commits.status();
+  metrics.offsetsStreamPartitions.set({ state: 'total' }, s.state === 'tailing' ? s.partitions : 0);
+  metrics.offsetsStreamPartitions.set({ state: 'vouched' }, s.state === 'tailing' ? s.vouched : 0);
+  if (s.state === 'tailing' && s.maxStalenessMs !== null) metrics.offsetsStreamStalenessSeconds.set(s.maxStalenessMs / 1000);
+  else metrics.offsetsStreamStalenessSeconds.remove();
 }
 
 /**

@@ -12,6 +12,9 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Kafka, logLevel, type Admin, type Producer } from 'kafkajs';
 import { decodeOffsetsRecord, type OffsetsRecord } from '../../src/kafka/consumer-offsets';
+import { KafkajsOffsetsLog } from '../../src/kafka/kafkajs-offsets-log';
+import { CommitStream } from '../../src/monitor/commit-stream';
+import { systemClock } from '../../src/util/clock';
 import { fetchRequest } from '../../src/kafka/kafkajs-admin';
 import { KafkaConnections, kafkaErrorName } from '../../src/kafka/kafkajs-wire';
 import { committedBatches } from '../../src/kafka/read-committed';
@@ -33,6 +36,7 @@ let kafka: Kafka;
 let admin: Admin;
 let conns: KafkaConnections;
 let committer: OffsetCommitter;
+let stream: CommitStream | undefined;
 const producers: Producer[] = [];
 
 before(async () => {
@@ -48,7 +52,7 @@ before(async () => {
 });
 
 after(async () => {
-  await Promise.allSettled([admin?.disconnect(), conns?.close(), committer?.close(), ...producers.map((p) => p.disconnect())]);
+  await Promise.allSettled([stream?.stop(), admin?.disconnect(), conns?.close(), committer?.close(), ...producers.map((p) => p.disconnect())]);
   await cluster?.shutdown();
 });
 
@@ -241,5 +245,56 @@ describe('__consumer_offsets read back through the raw layer (issue 9 item 1)', 
         classic.some((r) => r.kind === 'group-metadata' && r.value?.protocolType === 'consumer' && r.value.protocol === 'RoundRobinAssigner' && r.value.members === 1),
         `classic-a's group metadata: ${JSON.stringify(classic)}`,
       );
+    }));
+  it('the commit stream (monitor.offsetsSource: stream) holds what OffsetFetch reports, live, across an open transaction and a restart of the coordinator', () =>
+    withLogsOnFailure(cluster, async () => {
+      const groups = ['classic-a', 'direct-b', 'retained-c', 'deleted-d', 'partly-e', 'tx-g', 'tx-g2', 'tx-open'];
+      const asObject = (m: ReadonlyMap<string, ReadonlyMap<number, number>> | Map<string, number> | null | undefined): Record<string, number> | null => {
+        if (m === null || m === undefined) return null;
+        const flat: [string, number][] = [];
+        for (const [k, v] of m) {
+          if (typeof v === 'number') flat.push([k as string, v]);
+          else for (const [p, o] of v) flat.push([`${k}/${p}`, o]);
+        }
+        return Object.fromEntries(flat.sort());
+      };
+      const streamed = () => Object.fromEntries(groups.map((g) => [g, asObject(stream?.committed(g))]));
+      const fetched = async () => Object.fromEntries(await Promise.all(groups.map(async (g) => [g, asObject(await offsetFetch(g))] as const)));
+      const agree = (what: string) =>
+        waitFor(
+          async () => {
+            const f = await fetched();
+            assert.deepEqual(streamed(), f);
+            return f;
+          },
+          { timeoutMs: WAIT_MS, intervalMs: 100, what: `the commit stream to equal OffsetFetch ${what}` },
+        );
+
+      // started after the first test's workload: it reads the log from its start
+      stream = new CommitStream(new KafkajsOffsetsLog({ brokers: cluster.bootstrap, clientId: 'offsets-stream', ssl: false, connectionTimeoutMs: 3000, requestTimeoutMs: 10_000 }, silentLogger), systemClock, silentLogger, { staleAfterMs: 30_000 });
+      stream.start();
+      const first = await agree('after reading the log from its start');
+      assert.deepEqual(first['tx-g2'], { 'orders/0': 1 }, 'the aborted transactional commit is not applied');
+      assert.deepEqual(first['deleted-d'], {}, 'the deleted group has no offsets');
+
+      // a transaction's commit counts at its COMMIT marker; other commits stay current while it is open
+      const opening = await transactionalProducer('tx-open');
+      const openTxn = await opening.transaction();
+      await openTxn.sendOffsets({ consumerGroupId: 'tx-open', topics: [{ topic: 'orders', partitions: [{ partition: 2, offset: '3' }] }] });
+      await committer.commit('direct-b', [{ topic: 'orders', partition: 1, offset: 4 }]);
+      const during = await agree('while a transaction is open');
+      assert.deepEqual(during['direct-b'], { 'orders/0': 3, 'orders/1': 4 });
+      assert.deepEqual(during['tx-open'], {}, 'the open transaction commits nothing yet');
+      await openTxn.commit();
+      const after = await agree('after the transaction committed');
+      assert.deepEqual(after['tx-open'], { 'orders/2': 3 });
+      const status = stream.status();
+      assert.ok(status.state === 'tailing' && status.vouched === status.partitions && status.errors.length === 0, JSON.stringify(status));
+
+      // the coordinator restarts: the stream loses its leader, finds it again and goes on
+      await cluster.restart(1);
+      await committer.commit('direct-b', [{ topic: 'orders', partition: 0, offset: 4 }]);
+      const restarted = await agree('after the coordinator restarted');
+      assert.deepEqual(restarted['direct-b'], { 'orders/0': 4, 'orders/1': 4 });
     }));
 });

@@ -251,6 +251,11 @@ describe('request bodies where the layout changes between versions (field by fie
     );
   });
 
+  it('Fetch: a long poll sends its max wait and min bytes (the commit stream)', () => {
+    const req = fetchRequest([{ topic: 't', partition: 1, offset: 9 }], 100, 'read_uncommitted', { maxWaitMs: 500, minBytes: 1 });
+    assert.deepEqual(encodeRequest(req, 4), bytes(i32(-1), i32(500), i32(1), i32(100), [0], i32(1), str('t'), i32(1), i32(1), i64(9), i32(100)));
+  });
+
   it('Fetch answers: v4 and v12 read alike (aborted transactions, records); a top-level error in v7+ is thrown', () => {
     const req = fetchRequest([{ topic: 't', partition: 1, offset: 9 }], 100);
     const v4 = bytes(i32(0), i32(1), str('t'), i32(1), i32(1), i16(0), i64(20), i64(18), i32(1), i64(77), i64(10), i32(3), Buffer.from('abc'));
@@ -260,9 +265,9 @@ describe('request bodies where the layout changes between versions (field by fie
       [1, 1, 8], i32(3), i32(4), // a tagged CurrentLeader, skipped
       [0], [0],
     );
-    const expected = [{ topic: 't', partition: 1, errorCode: 0, highWatermark: 20, lastStableOffset: 18, abortedTransactions: [{ producerId: 77, firstOffset: 10 }], records: Buffer.from('abc') }];
-    assert.deepEqual(decodeResponse(req, 4, v4), expected);
-    assert.deepEqual(decodeResponse(req, 12, v12), expected);
+    const expected = { topic: 't', partition: 1, errorCode: 0, highWatermark: 20, lastStableOffset: 18, abortedTransactions: [{ producerId: 77, firstOffset: 10 }], records: Buffer.from('abc') };
+    assert.deepEqual(decodeResponse(req, 4, v4), [{ ...expected, logStartOffset: -1 }], 'v4 has no log start offset');
+    assert.deepEqual(decodeResponse(req, 12, v12), [{ ...expected, logStartOffset: 0 }]);
     assert.throws(() => decodeResponse(req, 12, bytes([0], i32(0), i16(70), i32(0), [1], [0])), (err: unknown) => err instanceof VigilError && /Fetch refused by the broker: FETCH_SESSION_ID_NOT_FOUND/.test(err.message));
   });
 

@@ -72,6 +72,7 @@ describe('a full config (the docs/design.md §7 example) compiles', () => {
         incidentPollIntervalMs: 250,
         groups: { include: ['*'], exclude: [] },
         topics: { include: ['*'], exclude: [] },
+        offsetsSource: 'stream',
       },
       lag: {
         thresholdMs: 10_000,

@@ -132,6 +132,27 @@ describe('the observer builds a snapshot from Kafka', () => {
     assert.equal(svc.rules.get('orders')!.thresholdMs, 10_000);
   });
 
+  it('reads committed offsets from the commit stream where it vouches for them, and asks only the other groups with OffsetFetch', async () => {
+    const k = cluster();
+    k.commit('svc', 'orders', 0, 49); // what the coordinator says
+    k.commit('other', 'orders', 1, 55);
+    const asked: string[][] = [];
+    const committedOffsets = k.committedOffsets.bind(k);
+    k.committedOffsets = async (ids) => {
+      asked.push([...ids]);
+      return committedOffsets(ids);
+    };
+    // the stream vouches for svc (and is newer than the coordinator's last answer), not for other
+    const commits = { committed: (g: string) => (g === 'svc' ? new Map([['orders', new Map([[0, 52]])]]) : null) };
+    const o = new KafkaObserver(k, { lag, groups: { include: ['*'], exclude: [] }, topics: { include: ['*'], exclude: [] }, brokerPingTimeoutMs: 500, commits }, new ManualClock());
+    const snap = await o.observe();
+    assert.ok(snap.ok);
+    assert.deepEqual(asked, [['other']], 'only the group the stream cannot vouch for is polled');
+    assert.deepEqual(o.lastOffsetsRead, { streamed: 1, polled: 1 });
+    assert.deepEqual(snap.groups.find((g) => g.group === 'svc')!.partitions.map((p) => [p.partition, p.committed, p.lagMessages]), [[0, 52, 8]]);
+    assert.deepEqual(snap.groups.find((g) => g.group === 'other')!.partitions.map((p) => [p.partition, p.committed]), [[1, 55]]);
+  });
+
   it('reports exact seconds for rows in or near breach with no usable history', async () => {
     const k = cluster();
     k.commit('svc', 'orders', 0, 49);

@@ -63,7 +63,7 @@ function replica(
   });
   const observer = new KafkaObserver(kafka, { lag, groups: { include: ['*'], exclude: [] }, topics: { include: ['*'], exclude: [] }, brokerPingTimeoutMs: 200 }, systemClock);
   const r = new Reconciler({
-    config: { cluster: 'test', node: { id }, lag, alerting: { channels: [], runbookUrl: '' }, monitor: { pollIntervalMs: 20, incidentPollIntervalMs: 20, groups: { include: ['*'], exclude: [] }, topics: { include: ['*'], exclude: [] } } },
+    config: { cluster: 'test', node: { id }, lag, alerting: { channels: [], runbookUrl: '' }, monitor: { pollIntervalMs: 20, incidentPollIntervalMs: 20, groups: { include: ['*'], exclude: [] }, topics: { include: ['*'], exclude: [] }, offsetsSource: 'poll' } },
     observer,
     store,
     actors: [new PagingActor({ outbox, nodeId: id, logger: silentLogger, ...(extra.refresher ? { refresher: extra.refresher } : {}) })],
