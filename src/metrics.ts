@@ -73,6 +73,28 @@ export function createMetrics(opts: MetricsOptions) {
       registers: r,
     }),
 
+    // The failover timeline (docs/monitoring.md "Failover timeline"): leader changes by kind
+    // (vigil: elections this replica won; controller: KRaft epochs; partition: partitions
+    // whose leader moved), how long nobody led, and partitions without a live leader now.
+    failoverLeaderChanges: new Counter({
+      name: 'vigil_failover_leader_changes_total',
+      help: 'Leader changes on the failover timeline, by kind: vigil (elections this replica won), controller (KRaft quorum epochs), partition (partitions whose leader moved)',
+      labelNames: ['kind'],
+      registers: r,
+    }),
+    failoverLeaderlessSeconds: new Histogram({
+      name: 'vigil_failover_leaderless_seconds',
+      help: 'How long nobody led, per leader change on the failover timeline (partition: each partition window; bounds known to within one poll interval)',
+      labelNames: ['kind'],
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300],
+      registers: r,
+    }),
+    failoverPartitionsLeaderless: new Gauge({
+      name: 'vigil_failover_partitions_leaderless',
+      help: 'Partitions without a live leader in the last snapshot: none named, or the named broker is unreachable or fenced (leader only)',
+      registers: r,
+    }),
+
     alertsFiring: new Gauge({ name: 'vigil_alerts_firing', help: 'Alerts firing', labelNames: ['alert', 'severity'], registers: r }),
     notifications: new Counter({ name: 'vigil_notifications_total', help: 'Notification deliveries by channel and outcome', labelNames: ['channel', 'outcome'], registers: r }),
     // The leader's owed pages (queued, failed or waiting to be retried), per configured
@@ -112,7 +134,7 @@ function leaderOnlyGauges(m: Metrics): { labelled: Gauge[]; unlabelled: Gauge[] 
       m.kafkaBrokers, m.kafkaPartitions, m.offsetsGroups, m.consumerLagSeconds, m.consumerLagMessages, m.consumerLagLastMeasuredSeconds, m.alertsFiring, m.canaryLatencySeconds,
       ...quorumGauges(m).labelled,
     ],
-    unlabelled: [m.kafkaUp, ...quorumGauges(m).unlabelled],
+    unlabelled: [m.kafkaUp, m.failoverPartitionsLeaderless, ...quorumGauges(m).unlabelled],
   };
 }
 

@@ -26,6 +26,7 @@ import type { Metrics } from '../metrics';
 import { systemClock, type Clock } from '../util/clock';
 import { realTimers, type Timers } from '../util/timers';
 import { describeError } from '../errors';
+import { LeaderHistory, type VigilElection } from './leader-history';
 import { ElectionNode } from './node';
 import type { ElectionTimingOptions } from './timing';
 import type { HardStateStore } from './storage';
@@ -105,6 +106,9 @@ export class ElectionDriver {
   private leaseHeld = false;
   private knownLeader: { id: NodeId; term: number } | null = null;
   private lastLoggedTerm = -1;
+  private history: LeaderHistory;
+  /** the election this replica won last, with the wall time of it (the failover timeline) */
+  private won: (VigilElection & { readonly electedAtWallMs: number }) | null = null;
 
   constructor(private readonly opts: DriverOptions) {
     this.id = opts.id;
@@ -112,6 +116,7 @@ export class ElectionDriver {
     this.timers = opts.timers ?? realTimers;
     this.log = opts.logger.child({ component: 'election' });
     this.termLog = this.log;
+    this.history = new LeaderHistory(opts.id);
   }
 
   /**
@@ -210,6 +215,14 @@ export class ElectionDriver {
   msSinceContact(peer: NodeId): number | undefined {
     const last = this.lastContactMs.get(peer);
     return last === undefined ? undefined : this.clock.monotonicMs() - last;
+  }
+
+  /**
+   * The last election this replica won (term, previous leader, reason, leaderless ms:
+   * src/election/leader-history.ts), for the failover timeline; null if it never won one.
+   */
+  lastElection(): (VigilElection & { readonly electedAtWallMs: number }) | null {
+    return this.won;
   }
 
   /** The core's resolved timing (lease, timeouts). */
@@ -360,6 +373,11 @@ export class ElectionDriver {
       for (const l of this.listeners) this.notifications.push(() => l(payload));
     }
     for (const e of out.events) this.logEvent(e);
+    const won = this.history.step(nowMs, s, out.roleChanges, (peer) => this.lastContactMs.get(peer));
+    if (won !== null) {
+      this.won = { ...won, electedAtWallMs: this.clock.wallMs() - (this.clock.monotonicMs() - won.electedAtMs) };
+      this.termLog.info({ election: won }, `elected: ${won.reason}, previous leader ${won.from ?? 'none known'}${won.leaderlessMs === null ? '' : `, ${Math.round(won.leaderlessMs)} ms without a leader`}`);
+    }
     const lease = s.leaseValid;
     if (lease !== this.leaseHeld) {
       this.leaseHeld = lease;

@@ -27,6 +27,8 @@ import { type Leadership, Reconciler } from '../reconcile/loop';
 import { PagingActor } from '../reconcile/paging';
 import { RemediationActor } from '../remediation/executor';
 import { KafkaRemediation } from '../kafka/remediation-kafka';
+import type { VigilElection } from '../election/leader-history';
+import { FailoverJournal, registerFailoverRoute } from '../reconcile/failover-journal';
 import { requireAdminToken } from '../http/auth';
 import { RedisStateStore } from '../state/redis-store';
 import { type Clock, systemClock } from '../util/clock';
@@ -40,6 +42,8 @@ export interface MonitorDeps {
   readonly clock: Clock;
   /** Registers a route the leader answers and a follower forwards to the leader. */
   readonly leaderRoute: (method: Method, path: string, handler: Handler) => void;
+  /** The election this replica won last (the driver's), for the failover timeline. */
+  readonly lastElection?: () => (VigilElection & { readonly electedAtWallMs: number }) | null;
 }
 
 export interface Monitor {
@@ -117,7 +121,10 @@ export function startMonitor(deps: MonitorDeps): Monitor {
     metrics,
     logger,
   });
-  const reconciler = new Reconciler({ config, observer, store, actors: [paging, remediation], leadership, metrics, logger, clock });
+  // The failover timeline (docs/monitoring.md): fed the cycle's snapshot like the other actors.
+  const failovers = new FailoverJournal({ store, nodeId: config.node.id, metrics, logger, ...(deps.lastElection ? { lastElection: deps.lastElection } : {}) });
+  const reconciler = new Reconciler({ config, observer, store, actors: [paging, remediation, failovers], leadership, metrics, logger, clock });
+  registerFailoverRoute(deps.leaderRoute, store);
 
   deps.leaderRoute(
     'GET',
@@ -254,6 +261,7 @@ export function attachMonitor(replica: Replica, clock: Clock = systemClock): Mon
     logger: replica.logger,
     clock,
     leaderRoute: (method, path, handler) => replica.leaderRoute(method, path, handler),
+    lastElection: () => replica.driver.lastElection(),
   });
   replica.hooks.kafkaStatus = () => monitor.kafkaStatus();
   replica.hooks.redisStatus = () => monitor.redisStatus();

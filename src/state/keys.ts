@@ -16,9 +16,12 @@
  *   journals              zset     plan id → last append time (ms)
  *   journal:<plan id>     list     journal entries of one plan, oldest first
  *   events                stream   capped (XADD MAXLEN ~)
+ *   failovers             list     failover journal entries, newest first, capped (LTRIM)
+ *   failovers:seq         string   count of failover appends: the seq part of entry ids
  *   warm                  string   {"version","term","updatedAtMs","data"}
  */
 import { VigilError } from '../errors';
+import type { FailoverRecord } from './types';
 
 export interface StateKeys {
   readonly prefix: string;
@@ -35,6 +38,8 @@ export interface StateKeys {
   readonly journalPrefix: string;
   journal(planId: string): string;
   readonly events: string;
+  readonly failovers: string;
+  readonly failoverSeq: string;
   readonly warm: string;
 }
 
@@ -56,6 +61,8 @@ export function stateKeys(cluster: string): StateKeys {
     journalPrefix,
     journal: (planId) => `${journalPrefix}${planId}`,
     events: `${prefix}events`,
+    failovers: `${prefix}failovers`,
+    failoverSeq: `${prefix}failovers:seq`,
     warm: `${prefix}warm`,
   };
 }
@@ -115,4 +122,23 @@ export function toJson(what: string, data: unknown): string {
   const text = JSON.stringify(data);
   if (text === undefined) throw invalid(what, data, 'a JSON-serialisable value');
   return text;
+}
+
+/**
+ * The JSON text of a failover entry after its id, as the append script completes it:
+ * `"kind":…,"timeMs":…,"nodeId":…,"term":…,"data":…}`. Validates the record first.
+ */
+export function failoverJson(f: FailoverRecord): string {
+  checkKey('failover kind', f.kind);
+  checkName('node id', f.nodeId);
+  checkTerm(f.term);
+  checkTimeMs('timeMs', f.timeMs);
+  const data = JSON.parse(toJson('failover data', f.data ?? null)) as unknown;
+  return JSON.stringify({ kind: f.kind, timeMs: f.timeMs, nodeId: f.nodeId, term: f.term, data }).slice(1);
+}
+
+/** Whether failover id `id` was appended after `afterId` (ids "<ms>-<seq>": the seq decides). */
+export function failoverIdAfter(id: string, afterId: string): boolean {
+  const seq = (x: string): number => Number(x.slice(x.indexOf('-') + 1));
+  return seq(id) > seq(afterId);
 }

@@ -28,6 +28,8 @@ import {
   checkName,
   checkTerm,
   checkTimeMs,
+  failoverIdAfter,
+  failoverJson,
   parsePendingMember,
   redisUnavailable,
   stateKeys,
@@ -39,6 +41,7 @@ import * as scripts from './scripts';
 import { RESULT, type ScriptDef } from './scripts';
 import {
   DEFAULT_EVENTS_MAX_LEN,
+  DEFAULT_FAILOVERS_MAX_LEN,
   type AlertStateWrite,
   type ChannelRecord,
   type ClaimCheck,
@@ -50,6 +53,9 @@ import {
   type DocWriteResult,
   type EventAppendResult,
   type EventQuery,
+  type FailoverAppendResult,
+  type FailoverQuery,
+  type FailoverRecord,
   type FenceResult,
   type JournalAppend,
   type JournalEntry,
@@ -63,6 +69,7 @@ import {
   type StoredNotification,
   type StoreStatus,
   type StoredEvent,
+  type StoredFailover,
   type VersionedDoc,
   type VigilEvent,
   type WarmStateWrite,
@@ -88,6 +95,8 @@ export interface RedisStateStoreOptions {
   readonly probeIntervalMs?: number;
   /** Cap of the events stream (default 10,000; trimmed approximately). */
   readonly eventsMaxLen?: number;
+  /** Cap of the failover journal (default 1000; exact). */
+  readonly failoversMaxLen?: number;
 }
 
 /** Replies from Redis that mean "not now" rather than "wrong": the store is down. */
@@ -103,6 +112,7 @@ export class RedisStateStore implements StateStore {
   private readonly metrics: Pick<Metrics, 'redisUp'> | undefined;
   private readonly probeIntervalMs: number;
   private readonly eventsMaxLen: number;
+  private readonly failoversMaxLen: number;
   private readonly listeners = new Set<(s: StoreStatus) => void>();
   private up = false;
   private closed = false;
@@ -125,6 +135,7 @@ export class RedisStateStore implements StateStore {
     this.metrics?.redisUp.set(0);
     this.probeIntervalMs = opts.probeIntervalMs ?? 1000;
     this.eventsMaxLen = opts.eventsMaxLen ?? DEFAULT_EVENTS_MAX_LEN;
+    this.failoversMaxLen = opts.failoversMaxLen ?? DEFAULT_FAILOVERS_MAX_LEN;
     const { url, options } = redisClientOptions(opts.redis, opts);
     this.client = url !== undefined ? new Redis(url, options) : new Redis(options);
     for (const def of scripts.ALL_SCRIPTS) {
@@ -408,6 +419,40 @@ export class RedisStateStore implements StateStore {
     return q.afterId !== undefined && q.sinceMs !== undefined
       ? events.filter((e) => streamIdMs(e.id) >= (q.sinceMs as number))
       : events;
+  }
+
+  // ---- failover journal ------------------------------------------------------------
+
+  async appendFailover(f: FailoverRecord): Promise<FailoverAppendResult> {
+    const rest = failoverJson(f);
+    const reply = await this.script(
+      'appendFailover',
+      scripts.appendFailover,
+      [this.keys.fence, this.keys.failovers, this.keys.failoverSeq],
+      [f.term, this.failoversMaxLen, f.timeMs, rest],
+      f.term,
+    );
+    return reply[0] === RESULT.OK ? { status: 'ok', id: String(reply[2]) } : fencedFrom(reply);
+  }
+
+  async readFailovers(q: FailoverQuery = {}): Promise<StoredFailover[]> {
+    const limit = q.limit ?? 1000;
+    const out: StoredFailover[] = [];
+    // Newest first, in pages: an id bound ends the scan (ids rise in list order); a time
+    // bound does not (an entry is appended when its change is over, so times interleave).
+    const page = 100;
+    for (let start = 0; out.length < limit; start += page) {
+      const items = await this.command('readFailovers', () => this.client.lrange(this.keys.failovers, start, start + page - 1));
+      for (const text of items) {
+        const f = JSON.parse(text) as StoredFailover;
+        if (q.afterId !== undefined && !failoverIdAfter(f.id, q.afterId)) return out;
+        if (q.sinceMs !== undefined && f.timeMs < q.sinceMs) continue;
+        out.push(f);
+        if (out.length >= limit) return out;
+      }
+      if (items.length < page) return out;
+    }
+    return out;
   }
 
   // ---- warm state --------------------------------------------------------------------

@@ -357,6 +357,33 @@ return {${RESULT.OK}, fence, id}
 `,
 };
 
+export const appendFailover: ScriptDef = {
+  name: 'vigilAppendFailover',
+  numberOfKeys: 3,
+  lua: `--[[
+  Add one entry at the head of the failover journal (/api/v1/failovers), a list kept newest
+  first and trimmed to a cap. Fenced: only the current term's leader adds to it.
+  Input:
+    KEYS[1] fence
+    KEYS[2] failovers list
+    KEYS[3] failovers:seq counter
+    ARGV[1] term
+    ARGV[2] cap (entries kept)
+    ARGV[3] time (epoch ms, the writer's clock)
+    ARGV[4] entry JSON without its id: the text after '{"id":"<id>",' (made by the caller)
+  Output:
+    {1, fence, id}  added; id is "<time>-<seq>"
+    {-1, fence}     fenced
+]]
+${FENCE_PROLOGUE}
+local seq = redis.call('INCR', KEYS[3])
+local id = ARGV[3] .. '-' .. seq
+redis.call('LPUSH', KEYS[2], '{"id":"' .. id .. '",' .. ARGV[4])
+redis.call('LTRIM', KEYS[2], 0, tonumber(ARGV[2]) - 1)
+return {${RESULT.OK}, fence, id}
+`,
+};
+
 export const pruneOutbox: ScriptDef = {
   name: 'vigilPruneOutbox',
   numberOfKeys: 2,
@@ -420,6 +447,7 @@ export const ALL_SCRIPTS: readonly ScriptDef[] = [
   deleteAlertState,
   appendJournal,
   appendEvent,
+  appendFailover,
   writeWarmState,
   pruneOutbox,
   pruneJournals,

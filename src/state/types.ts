@@ -220,6 +220,39 @@ export type EventAppendResult = { readonly status: 'ok'; readonly id: string } |
 
 export type WarmWriteResult = { readonly status: 'ok'; readonly version: number } | Fenced;
 
+/**
+ * One entry of the failover journal (`/api/v1/failovers`, docs/monitoring.md "Failover
+ * timeline"): a leadership change — vigil's own, the KRaft controller's, or a cause's
+ * partition leader changes — made by src/monitor/failovers.ts. The store keeps `data`
+ * opaque.
+ */
+export interface FailoverRecord {
+  /** "vigil" | "controller" | "partitions" */
+  readonly kind: string;
+  /** when the change happened (epoch ms, the writer's clock) */
+  readonly timeMs: number;
+  readonly nodeId: string;
+  readonly term: number;
+  /** JSON-serialisable details */
+  readonly data: unknown;
+}
+
+export interface StoredFailover extends FailoverRecord {
+  /** "<timeMs>-<seq>": seq counts appends in this cluster, so ids increase in append order */
+  readonly id: string;
+}
+
+export interface FailoverQuery {
+  /** only entries appended after this id (exclusive) */
+  readonly afterId?: string;
+  /** only entries whose `timeMs` is >= this (epoch ms) */
+  readonly sinceMs?: number;
+  /** at most this many, the newest (default 1000) */
+  readonly limit?: number;
+}
+
+export type FailoverAppendResult = { readonly status: 'ok'; readonly id: string } | Fenced;
+
 export interface WarmStateWrite {
   readonly term: number;
   readonly data: unknown;
@@ -280,7 +313,18 @@ export interface StateStore {
 
   writeWarmState(write: WarmStateWrite): Promise<WarmWriteResult>;
   readWarmState(): Promise<VersionedDoc | undefined>;
+
+  /**
+   * Appends to the failover journal, a capped list (the oldest entries beyond the cap are
+   * dropped), fenced by `record.term`: only the current term's leader adds to it.
+   */
+  appendFailover(record: FailoverRecord): Promise<FailoverAppendResult>;
+  /** Journal entries, newest first. */
+  readFailovers(query?: FailoverQuery): Promise<StoredFailover[]>;
 }
 
 /** Stream cap of the events stream (approximate trimming in Redis: MAXLEN ~). */
 export const DEFAULT_EVENTS_MAX_LEN = 10_000;
+
+/** Cap of the failover journal (exact: LTRIM). */
+export const DEFAULT_FAILOVERS_MAX_LEN = 1000;

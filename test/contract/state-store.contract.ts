@@ -11,12 +11,12 @@ import { after, before, describe, it } from 'node:test';
 import type { Alert, Notification } from '../../src/alerting/types';
 import { notificationId } from '../../src/alerting/types';
 import { isVigilError } from '../../src/errors';
-import type { ClaimResult, EventAppendResult, StateStore, StoreStatus } from '../../src/state/types';
+import type { ClaimResult, EventAppendResult, FailoverAppendResult, StateStore, StoreStatus } from '../../src/state/types';
 import { waitFor } from '../harness/wait';
 
 export interface StateStoreFixture {
   /** A new client (one replica's connection) for a cluster's keys; resolves once it is up. */
-  open(cluster: string, opts?: { eventsMaxLen?: number }): Promise<StateStore>;
+  open(cluster: string, opts?: { eventsMaxLen?: number; failoversMaxLen?: number }): Promise<StateStore>;
   /** The backend becomes unreachable. */
   stop(): Promise<void>;
   /** The backend returns, without the data it held (no persistence). */
@@ -54,6 +54,12 @@ function statusOf(r: ClaimResult): string {
 /** The stream id of an event that was appended (fails the test when it was fenced). */
 function appended(r: EventAppendResult): string {
   assert.equal(r.status, 'ok', `event refused: ${JSON.stringify(r)}`);
+  return (r as { id: string }).id;
+}
+
+/** The id of a failover entry that was appended (fails the test when it was fenced). */
+function added(r: FailoverAppendResult): string {
+  assert.equal(r.status, 'ok', `failover entry refused: ${JSON.stringify(r)}`);
   return (r as { id: string }).id;
 }
 
@@ -390,6 +396,58 @@ export function stateStoreContract(name: string, setup: () => Promise<StateStore
         [
           ['alert-firing', 'vigil-1', 4],
           ['leader-elected', 'vigil-2', 5],
+        ],
+      );
+    });
+
+    it('the failover journal keeps entries newest first, readable with a limit, since an id and since a time (issue 10 item 4)', async () => {
+      const s = await fx.open(cluster('failovers'));
+      assert.deepEqual(await s.readFailovers(), []);
+      const t0 = 1_767_225_600_000;
+      const ids: string[] = [];
+      // appended in the order their changes ended; the third happened before the second
+      for (const [i, at] of [0, 10_000, 5_000, 20_000].entries()) {
+        ids.push(added(await s.appendFailover({ kind: i % 2 ? 'controller' : 'partitions', timeMs: t0 + at, nodeId: 'vigil-1', term: 3, data: { i, cause: 'broker 3 unreachable' } })));
+      }
+      assert.equal(ids[0], `${t0}-1`, 'ids are "<time>-<seq>"');
+      const all = await s.readFailovers();
+      assert.deepEqual(all.map((f) => f.id), [...ids].reverse(), 'newest first');
+      assert.deepEqual(all[3], { id: ids[0], kind: 'partitions', timeMs: t0, nodeId: 'vigil-1', term: 3, data: { i: 0, cause: 'broker 3 unreachable' } });
+      assert.deepEqual((await s.readFailovers({ limit: 2 })).map((f) => f.id), [ids[3], ids[2]]);
+      assert.deepEqual((await s.readFailovers({ afterId: ids[1] })).map((f) => f.id), [ids[3], ids[2]]);
+      assert.deepEqual((await s.readFailovers({ afterId: ids[3] })).map((f) => f.id), []);
+      assert.deepEqual((await s.readFailovers({ sinceMs: t0 + 5_000 })).map((f) => f.id), [ids[3], ids[2], ids[1]], 'by the time of the change, not the order of appends');
+      assert.deepEqual((await s.readFailovers({ sinceMs: t0 + 5_000, limit: 1 })).map((f) => f.id), [ids[3]]);
+      // no data reads back as null
+      const id = added(await s.appendFailover({ kind: 'vigil', timeMs: t0, nodeId: 'vigil-2', term: 3, data: undefined }));
+      assert.equal((await s.readFailovers({ limit: 1 }))[0]?.id, id);
+      assert.equal((await s.readFailovers({ limit: 1 }))[0]?.data, null);
+    });
+
+    it('the failover journal is capped: beyond the cap the oldest entries are dropped', async () => {
+      const s = await fx.open(cluster('failovers-cap'), { failoversMaxLen: 5 });
+      const ids: string[] = [];
+      for (let i = 0; i < 12; i++) ids.push(added(await s.appendFailover({ kind: 'partitions', timeMs: 1000 + i, nodeId: 'vigil-1', term: 1, data: { i } })));
+      const kept = await s.readFailovers({ limit: 10_000 });
+      assert.deepEqual(kept.map((f) => f.id), ids.slice(7).reverse());
+      assert.deepEqual(kept.map((f) => f.data), [11, 10, 9, 8, 7].map((i) => ({ i })));
+    });
+
+    it('the failover journal is fenced: a deposed leader\'s entry is refused and not stored; the new leader\'s is (issue 10 item 4)', async () => {
+      const c = cluster('failovers-fenced');
+      const oldLeader = await fx.open(c);
+      const newLeader = await fx.open(c);
+      const t0 = now();
+      added(await oldLeader.appendFailover({ kind: 'partitions', timeMs: t0, nodeId: 'vigil-1', term: 4, data: { n: 1 } }));
+      assert.equal(await newLeader.fenceTerm(), 4, 'an append raises the fence to its term');
+      assert.equal((await newLeader.raiseFence(5)).status, 'ok');
+      assert.deepEqual(await oldLeader.appendFailover({ kind: 'partitions', timeMs: t0 + 1, nodeId: 'vigil-1', term: 4, data: { n: 2 } }), { status: 'fenced', fenceTerm: 5 });
+      added(await newLeader.appendFailover({ kind: 'vigil', timeMs: t0 + 2, nodeId: 'vigil-2', term: 5, data: { from: 'vigil-1', to: 'vigil-2' } }));
+      assert.deepEqual(
+        (await newLeader.readFailovers()).map((f) => [f.kind, f.nodeId, f.term]),
+        [
+          ['vigil', 'vigil-2', 5],
+          ['partitions', 'vigil-1', 4],
         ],
       );
     });

@@ -8,9 +8,10 @@
  * the real adapter does) and start it again, by default without its data, as a Redis
  * without persistence comes back.
  */
-import { checkKey, checkName, checkTerm, checkTimeMs, pendingMember, parsePendingMember, redisUnavailable, toJson } from '../../src/state/keys';
+import { checkKey, checkName, checkTerm, checkTimeMs, failoverIdAfter, failoverJson, pendingMember, parsePendingMember, redisUnavailable, toJson } from '../../src/state/keys';
 import {
   DEFAULT_EVENTS_MAX_LEN,
+  DEFAULT_FAILOVERS_MAX_LEN,
   type AlertStateWrite,
   type ChannelRecord,
   type ClaimCheck,
@@ -21,6 +22,9 @@ import {
   type DocWriteResult,
   type EventAppendResult,
   type EventQuery,
+  type FailoverAppendResult,
+  type FailoverQuery,
+  type FailoverRecord,
   type Fenced,
   type FenceResult,
   type JournalAppend,
@@ -34,6 +38,7 @@ import {
   type StoredNotification,
   type StoreStatus,
   type StoredEvent,
+  type StoredFailover,
   type VersionedDoc,
   type VigilEvent,
   type WarmStateWrite,
@@ -66,6 +71,9 @@ interface ClusterData {
   events: Array<{ id: string; fields: VigilEvent & { dataJson: string } }>;
   lastEventMs: number;
   lastEventSeq: number;
+  /** JSON texts, newest first */
+  failovers: string[];
+  failoverSeq: number;
   warm: StoredDoc | undefined;
   warmVersion: number;
 }
@@ -82,6 +90,8 @@ function emptyCluster(): ClusterData {
     events: [],
     lastEventMs: 0,
     lastEventSeq: 0,
+    failovers: [],
+    failoverSeq: 0,
     warm: undefined,
     warmVersion: 0,
   };
@@ -108,8 +118,8 @@ export class MemoryStateBackend {
   }
 
   /** A new client (one replica's connection) for a cluster's keys. */
-  connect(cluster: string, opts: { eventsMaxLen?: number } = {}): MemoryStateStore {
-    const store = new MemoryStateStore(this, cluster, opts.eventsMaxLen ?? DEFAULT_EVENTS_MAX_LEN);
+  connect(cluster: string, opts: { eventsMaxLen?: number; failoversMaxLen?: number } = {}): MemoryStateStore {
+    const store = new MemoryStateStore(this, cluster, opts.eventsMaxLen ?? DEFAULT_EVENTS_MAX_LEN, opts.failoversMaxLen ?? DEFAULT_FAILOVERS_MAX_LEN);
     this.clients.add(store);
     return store;
   }
@@ -173,6 +183,7 @@ export class MemoryStateStore implements StateStore {
     private readonly backend: MemoryStateBackend,
     readonly cluster: string,
     private readonly eventsMaxLen: number,
+    private readonly failoversMaxLen: number = DEFAULT_FAILOVERS_MAX_LEN,
   ) {
     // Like the real client, it connects in the background and reports up after `restore`.
     queueMicrotask(() => this.backendChanged());
@@ -451,6 +462,31 @@ export class MemoryStateStore implements StateStore {
       term: r.fields.term,
       data: JSON.parse(r.fields.dataJson),
     }));
+  }
+
+  async appendFailover(f: FailoverRecord): Promise<FailoverAppendResult> {
+    const rest = failoverJson(f);
+    const { d, fenced } = await this.fenced('appendFailover', f.term);
+    if (fenced) return fenced;
+    d.failoverSeq += 1;
+    const id = `${f.timeMs}-${d.failoverSeq}`;
+    d.failovers.unshift(`{"id":"${id}",${rest}`);
+    if (d.failovers.length > this.failoversMaxLen) d.failovers.length = this.failoversMaxLen;
+    return { status: 'ok', id };
+  }
+
+  async readFailovers(q: FailoverQuery = {}): Promise<StoredFailover[]> {
+    const d = await this.data('readFailovers');
+    const limit = q.limit ?? 1000;
+    const out: StoredFailover[] = [];
+    for (const text of d.failovers) {
+      const f = JSON.parse(text) as StoredFailover;
+      if (q.afterId !== undefined && !failoverIdAfter(f.id, q.afterId)) break;
+      if (q.sinceMs !== undefined && f.timeMs < q.sinceMs) continue;
+      out.push(f);
+      if (out.length >= limit) break;
+    }
+    return out;
   }
 
   async writeWarmState(w: WarmStateWrite): Promise<WarmWriteResult> {

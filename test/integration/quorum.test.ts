@@ -8,6 +8,12 @@
  *   epoch, which vigil's request sees; whether a cycle fell into the leaderless window is
  *   reported, not asserted (it depends on timing). The new leader has never heard from the
  *   dead node, so vigil names it as a lagging voter.
+ *   The same kill is the failover timeline's case (issue 10 item 4): the killed node is
+ *   also a broker, so the tracker fed with the watch's snapshots records the controller's
+ *   epoch change and one entry for the partitions it led, naming it, with each partition's
+ *   leaderless window; a producer writing to every partition of a topic measures the same
+ *   windows (last write acknowledged before, first after) and both agree to within vigil's
+ *   poll interval plus the producer's own resolution.
  * - A voter that is not the active controller is SIGSTOPped: ControllerVoterLagging names
  *   it (and, with three voters, ControllerQuorumAtRisk fires); SIGCONT: it resolves.
  *
@@ -18,6 +24,7 @@ import { after, before, describe, it } from 'node:test';
 import { emptyAlertState, type AlertState } from '../../src/alerting/alert-state';
 import { decide } from '../../src/alerting/decide';
 import type { Notification } from '../../src/alerting/types';
+import { type FailoverEntry, FailoverTracker, type PartitionWindow } from '../../src/monitor/failovers';
 import type { Finding } from '../../src/monitor/findings';
 import { KafkajsAdmin } from '../../src/kafka/kafkajs-admin';
 import type { BrokerInfo, ControllerQuorum } from '../../src/kafka/types';
@@ -26,11 +33,15 @@ import { KafkaObserver } from '../../src/monitor/observe';
 import { systemClock } from '../../src/util/clock';
 import { withLogsOnFailure } from '../harness/failure';
 import { type KafkaCluster, startKafka } from '../harness/kafka';
+import { PartitionProber } from '../harness/partition-prober';
 import { waitFor } from '../harness/wait';
 
 const WAIT_MS = 90_000;
 const QUORUM_TIMEOUT_MS = 1_000;
 const CLUSTER = 'quorum-test';
+/** The topic the prober writes to during the kill (RF 3: every partition survives it). */
+const PROBE_TOPIC = 'failover-probe';
+const PROBE_PARTITIONS = 6;
 
 let cluster: KafkaCluster;
 let admin: KafkajsAdmin;
@@ -88,9 +99,13 @@ class Watch {
   private state: AlertState = emptyAlertState();
   readonly pages: Notification[] = [];
   last: DetectResult | null = null;
+  /** the failover timeline of these cycles (src/monitor/failovers.ts) */
+  private readonly tracker = new FailoverTracker();
+  readonly failovers: FailoverEntry[] = [];
 
   async cycle(): Promise<DetectResult> {
     const snap = await this.observer.observe();
+    this.failovers.push(...this.tracker.observe(snap));
     const r = detect(snap, this.memory, DEFAULT_DETECT_OPTIONS);
     this.memory = r.memory;
     const d = decide(r.findings, this.state, snap.takenAtMs, { cluster: CLUSTER, lag: r.lag });
@@ -129,8 +144,13 @@ describe('the KRaft controller quorum watched through DescribeQuorum (issue 10 i
       assert.equal(r.quorum?.leaderId, q.leaderId);
     }));
 
-  it('the active controller killed: a new leader with a higher epoch, seen by vigil, which names the dead voter', (t) =>
+  it('the active controller killed: a new leader with a higher epoch, seen by vigil, which names the dead voter; the failover timeline records both elections', (t) =>
     withLogsOnFailure([cluster], async () => {
+      await cluster.createTopic(PROBE_TOPIC, { partitions: PROBE_PARTITIONS, replicationFactor: 3 });
+      const prober = new PartitionProber(cluster.bootstrap, PROBE_TOPIC, PROBE_PARTITIONS);
+      await prober.start();
+      t.after(() => prober.stop());
+      await waitFor(() => prober.acked.every((n) => n > 0), { timeoutMs: WAIT_MS, what: 'a write acknowledged on every probe partition' });
       const before = await describedWithLeader();
       const victim = before.leaderId;
       const watch = new Watch();
@@ -156,6 +176,48 @@ describe('the KRaft controller quorum watched through DescribeQuorum (issue 10 i
       // the new leader has no caught-up time for the dead node: it lags since the epoch began
       const named = await waitFor(async () => lagging(await watch.cycle(), victim), { timeoutMs: WAIT_MS, intervalMs: 200, what: `ControllerVoterLagging for the killed voter ${victim}` });
       assert.ok(named.kind === 'ControllerVoterLagging' && named.leaderId === after.leaderId);
+
+      // The timeline: the controller's election (epoch change, from the victim)…
+      const controller = watch.failovers.find((f) => f.kind === 'controller' && f.from === victim);
+      assert.ok(controller, `a controller entry from node ${victim}: ${JSON.stringify(watch.failovers.map((f) => f.summary))}`);
+      assert.ok((controller.detail['toEpoch'] as number) > before.leaderEpoch && (controller.detail['fromEpoch'] as number) === before.leaderEpoch);
+      assert.notEqual(controller.to, victim);
+      assert.ok(controller.leaderlessMs !== null && controller.leaderlessMs >= 0);
+      t.diagnostic(`timeline: ${controller.summary} (bounds within ${controller.precisionMs} ms)`);
+      // …and, once the controller fenced the dead broker and its partitions have new leaders, one entry for them.
+      const moved = await waitFor(
+        async () => {
+          await watch.cycle();
+          return watch.failovers.find((f) => f.kind === 'partitions' && f.from === victim) ?? null;
+        },
+        { timeoutMs: WAIT_MS, intervalMs: 50, what: `the timeline's entry for the partitions broker ${victim} led` },
+      );
+      assert.match(moved.reason, new RegExp(`^broker ${victim} (unreachable|fenced)`));
+      assert.match(moved.summary, new RegExp(`^broker ${victim} .*: \\d+ partitions? moved`));
+      t.diagnostic(`timeline: ${moved.summary} (bounds within ${moved.precisionMs} ms)`);
+      const probed = (moved.detail['windows'] as PartitionWindow[]).filter((w) => w.topic === PROBE_TOPIC);
+      assert.ok(probed.length > 0, `broker ${victim} led some of ${PROBE_TOPIC}'s partitions`);
+      // The producer's windows agree with vigil's to within vigil's poll interval (the
+      // entry's precision) plus the producer's resolution (pacing, retry backoff, a round trip).
+      const toleranceMs = moved.precisionMs + PartitionProber.PACE_MS + 2 * PartitionProber.MAX_RETRY_MS + 500;
+      for (const w of probed) {
+        assert.notEqual(w.to, victim);
+        assert.ok(w.lostAfterMs !== null && w.ledAtMs !== null && w.leaderlessMs !== null, JSON.stringify(w));
+        // the producer's outage: the longest gap, once it has written again after vigil lost the leader
+        const gap = await waitFor(
+          () => {
+            const g = prober.gap(w.partition);
+            return g !== null && g.firstOkMs > w.lostAtMs ? g : null;
+          },
+          { timeoutMs: WAIT_MS, what: `the producer writing to partition ${w.partition} again` },
+        );
+        t.diagnostic(
+          `${PROBE_TOPIC}-${w.partition}: vigil ${w.leaderlessMs} ms (lost at +${w.lostAtMs - gap.lastOkMs} ms, led at +${w.ledAtMs - gap.firstOkMs} ms of the producer's last/first ack); producer ${gap.firstOkMs - gap.lastOkMs} ms`,
+        );
+        assert.ok(Math.abs(w.lostAtMs - gap.lastOkMs) <= toleranceMs, `${PROBE_TOPIC}-${w.partition}: vigil lost it at ${w.lostAtMs}, the producer's last ack ${gap.lastOkMs} (tolerance ${toleranceMs} ms)`);
+        assert.ok(Math.abs(w.ledAtMs - gap.firstOkMs) <= toleranceMs, `${PROBE_TOPIC}-${w.partition}: vigil saw it led at ${w.ledAtMs}, the producer's first ack after ${gap.firstOkMs} (tolerance ${toleranceMs} ms)`);
+      }
+      await prober.stop();
 
       await cluster.start(victim);
       await untilHealthy(watch, `node ${victim} back as a caught-up voter`);

@@ -22,7 +22,7 @@ import { waitFor } from '../harness/wait';
 /** Generous: a loaded 2-core machine runs Kafka clusters beside this test. */
 const COMMAND_TIMEOUT_MS = 3000;
 
-function openStore(redis: RedisServer, cluster: string, extra: { eventsMaxLen?: number; metrics?: ReturnType<typeof createMetrics> } = {}): RedisStateStore {
+function openStore(redis: RedisServer, cluster: string, extra: { eventsMaxLen?: number; failoversMaxLen?: number; metrics?: ReturnType<typeof createMetrics> } = {}): RedisStateStore {
   return new RedisStateStore({
     cluster,
     redis: { url: redis.url },

@@ -23,12 +23,27 @@ export interface FailoverMeasurements {
   readonly crashAfterRestartLeaseMs: number[];
   /** The largest term step of those failovers (1: the first campaign won). */
   crashAfterRestartMaxTermStep: number;
+  /**
+   * What the winner of each crash, pause and transfer trial recorded for the failover
+   * timeline (src/election/leader-history.ts), beside the truth: the failure was injected
+   * `truthMs` before the new leader's election.
+   */
+  readonly recorded: RecordedElection[];
   /** Trials in which something did not happen within 10 s (should be 0). */
   failures: number;
 }
 
+export interface RecordedElection {
+  readonly scenario: 'crash' | 'pause' | 'transfer';
+  readonly expectedFrom: string;
+  readonly from: string | null;
+  readonly reason: string | null;
+  readonly leaderlessMs: number | null;
+  readonly truthMs: number;
+}
+
 function settled(seed: number): Simulation | null {
-  const sim = new Simulation({ seed, nodes: 3, randomFaults: false, adversarialRandom: false, delayMs: [0.1, 1], livenessBoundMs: 60_000, stableForMs: 0 });
+  const sim = new Simulation({ seed, nodes: 3, randomFaults: false, adversarialRandom: false, delayMs: [0.1, 1], livenessBoundMs: 60_000, stableForMs: 0, recordElections: true });
   if (!sim.runUntil(() => sim.leaseHolder() !== null, 10_000)) return null;
   // Fail at a random phase of the heartbeat cycle.
   sim.runUntil(() => false, sim.nowMs + 500 + (seed % 997) / 997 * 300);
@@ -36,7 +51,18 @@ function settled(seed: number): Simulation | null {
 }
 
 export function measureFailover(trials: number): FailoverMeasurements {
-  const m: FailoverMeasurements = { trials, crashElectedMs: [], crashLeaseMs: [], pauseElectedMs: [], transferGapMs: [], crashAfterRestartLeaseMs: [], crashAfterRestartMaxTermStep: 0, failures: 0 };
+  const m: FailoverMeasurements = { trials, crashElectedMs: [], crashLeaseMs: [], pauseElectedMs: [], transferGapMs: [], crashAfterRestartLeaseMs: [], crashAfterRestartMaxTermStep: 0, recorded: [], failures: 0 };
+  const record = (sim: Simulation, scenario: RecordedElection['scenario'], old: { id: string; term: number }, winner: string | null, t0: number): void => {
+    const e = winner === null ? undefined : sim.elections(winner).at(-1);
+    m.recorded.push({
+      scenario,
+      expectedFrom: old.id,
+      from: e?.from ?? null,
+      reason: e?.reason ?? null,
+      leaderlessMs: e?.leaderlessMs ?? null,
+      truthMs: (e?.realMs ?? sim.nowMs) - t0,
+    });
+  };
   for (let t = 0; t < trials; t++) {
     const seed = 1_000_000 + t;
     {
@@ -45,8 +71,10 @@ export function measureFailover(trials: number): FailoverMeasurements {
       if (sim && old) {
         const t0 = sim.nowMs;
         sim.crashNode(old.id, false);
-        if (sim.runUntil(() => sim.leaderAbove(old.term) !== null, t0 + 10_000)) m.crashElectedMs.push(sim.nowMs - t0);
-        else m.failures++;
+        if (sim.runUntil(() => sim.leaderAbove(old.term) !== null, t0 + 10_000)) {
+          m.crashElectedMs.push(sim.nowMs - t0);
+          record(sim, 'crash', old, sim.leaderAbove(old.term), t0);
+        } else m.failures++;
         if (sim.runUntil(() => sim.leaseHolder() !== null, t0 + 10_000)) m.crashLeaseMs.push(sim.nowMs - t0);
         else m.failures++;
       } else m.failures++;
@@ -57,8 +85,10 @@ export function measureFailover(trials: number): FailoverMeasurements {
       if (sim && old) {
         const t0 = sim.nowMs;
         sim.pauseNode(old.id, 20_000);
-        if (sim.runUntil(() => sim.leaderAbove(old.term) !== null, t0 + 10_000)) m.pauseElectedMs.push(sim.nowMs - t0);
-        else m.failures++;
+        if (sim.runUntil(() => sim.leaderAbove(old.term) !== null, t0 + 10_000)) {
+          m.pauseElectedMs.push(sim.nowMs - t0);
+          record(sim, 'pause', old, sim.leaderAbove(old.term), t0);
+        } else m.failures++;
       } else m.failures++;
     }
     {
@@ -71,8 +101,10 @@ export function measureFailover(trials: number): FailoverMeasurements {
           const h = sim.leaseHolder();
           return h !== null && h.term > old.term;
         }, t0 + 10_000);
-        if (took) m.transferGapMs.push(sim.nowMs - t0);
-        else m.failures++;
+        if (took) {
+          m.transferGapMs.push(sim.nowMs - t0);
+          record(sim, 'transfer', old, sim.leaseHolder()?.id ?? null, t0);
+        } else m.failures++;
       } else m.failures++;
     }
     {

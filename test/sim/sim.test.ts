@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { ElectionNode, type ElectionNodeOptions } from '../../src/election';
 import { runSeed, type InvariantName, type SimResult } from './simulator';
 import { measureFailover, type FailoverMeasurements } from './measure';
+import { SIM_HEARTBEAT_INTERVAL_MS } from './simulator';
 import { replayCommand } from './cli';
 
 const SEEDS = 2000;
@@ -81,4 +82,26 @@ test('a leader crash soon after a follower restart fails over as fast, though th
   assert.equal(m.failures, 0);
   assert.ok(p99(m.crashAfterRestartLeaseMs) <= 100, `kill after a restart → new leader with a lease, p99 ${p99(m.crashAfterRestartLeaseMs)} ms`);
   assert.ok(m.crashAfterRestartMaxTermStep <= 2, `terms rose by up to ${m.crashAfterRestartMaxTermStep} in one failover`);
+});
+
+test('the winner of each failover records it for the timeline: the previous leader, why it campaigned, and the leaderless time to within a heartbeat (issue 10 item 4)', () => {
+  const m = failover200();
+  const expectedReason = { crash: 'connection-lost', pause: 'election-timeout', transfer: 'timeout-now' } as const;
+  assert.equal(m.recorded.length, 3 * m.trials);
+  for (const r of m.recorded) {
+    const what = `${r.scenario}: ${JSON.stringify(r)}`;
+    assert.equal(r.from, r.expectedFrom, what);
+    assert.equal(r.reason, expectedReason[r.scenario], what);
+    assert.ok(r.leaderlessMs !== null, what);
+    // Measured on the winner's clock (rate within 1 %) from the last message it had from the
+    // old leader, which was alive then and at most one heartbeat (plus a link delay) before the failure.
+    const slack = 0.02 * r.truthMs + 1;
+    if (r.scenario === 'transfer') {
+      // the gap starts at the TimeoutNow, sent when the old leader gave its lease up (t0)
+      assert.ok(Math.abs(r.leaderlessMs - r.truthMs) <= 1 + slack, what);
+    } else {
+      assert.ok(r.leaderlessMs >= r.truthMs - slack, what);
+      assert.ok(r.leaderlessMs <= r.truthMs + SIM_HEARTBEAT_INTERVAL_MS + 1 + slack, what);
+    }
+  }
 });

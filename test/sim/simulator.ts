@@ -31,6 +31,7 @@
  * end of the run no replica may change role (no spurious elections).
  */
 import { ElectionNode, type ElectionNodeOptions, type HardState, type Input, type Message, type NodeId, type Output } from '../../src/election';
+import { LeaderHistory, type VigilElection } from '../../src/election/leader-history';
 import { EventQueue } from './heap';
 import { Rng } from './prng';
 
@@ -73,6 +74,8 @@ export interface SimOptions {
   readonly adversarialRandom?: boolean;
   /** Builds each replica's core; tests substitute deliberately broken ones to prove the checks bite. */
   readonly nodeFactory?: (opts: ElectionNodeOptions) => ElectionNode;
+  /** Feed each replica's LeaderHistory as the driver does (the failover timeline's vigil elections). */
+  readonly recordElections?: boolean;
 }
 
 export interface SimStats {
@@ -152,6 +155,11 @@ interface SimNode {
   readonly sendRealMs: Map<number, number>;
   /** The newest heartbeat this replica received (for the stable-leader check). */
   lastHeartbeat: { readonly from: NodeId; readonly term: number; readonly atMs: number } | null;
+  /** With `recordElections`: the driver's leader history of this process, and what it fed it. */
+  history: LeaderHistory | null;
+  readonly lastContactLocalMs: Map<NodeId, number>;
+  /** Elections this replica won (local clock of the process that won each), with the real time. */
+  readonly won: Array<VigilElection & { readonly realMs: number }>;
 }
 
 export class Simulation {
@@ -170,6 +178,7 @@ export class Simulation {
   private readonly endMs: number;
   private readonly randomFaults: boolean;
   private readonly nodeFactory: (opts: ElectionNodeOptions) => ElectionNode;
+  private readonly recordElections: boolean;
 
   nowMs = 0;
   private healed = false;
@@ -190,6 +199,7 @@ export class Simulation {
     this.trace = opts.trace ? [] : null;
     this.randomFaults = opts.randomFaults ?? true;
     this.nodeFactory = opts.nodeFactory ?? ((o) => new ElectionNode(o));
+    this.recordElections = opts.recordElections ?? false;
     this.faultEndMs = this.randomFaults ? (opts.faultEndMs ?? 8000) : 0;
     this.livenessBoundMs = opts.livenessBoundMs ?? 6000;
     this.endMs = this.faultEndMs + this.livenessBoundMs + (opts.stableForMs ?? 2000);
@@ -235,6 +245,9 @@ export class Simulation {
         inbox: [],
         sendRealMs: new Map(),
         lastHeartbeat: null,
+        history: null,
+        lastContactLocalMs: new Map(),
+        won: [],
       });
     }
     this.log(`seed=${opts.seed} nodes=${opts.nodes} net=${JSON.stringify(this.net)}`);
@@ -303,6 +316,11 @@ export class Simulation {
       if (s.role === 'leader' && s.term > term) return n.id;
     }
     return null;
+  }
+
+  /** The elections `id` won, as its driver would have recorded them (needs `recordElections`). */
+  elections(id: NodeId): ReadonlyArray<VigilElection & { readonly realMs: number }> {
+    return this.byId(id).won;
   }
 
   crashNode(id: NodeId, silent: boolean): void {
@@ -403,6 +421,7 @@ export class Simulation {
     const nowMs = this.localNow(n);
     if (item.type === 'message') {
       if (item.message.type === 'heartbeat') n.lastHeartbeat = { from: item.from, term: item.message.term, atMs: this.nowMs };
+      if (this.recordElections) n.lastContactLocalMs.set(item.from, nowMs);
       this.stepNode(n, { type: 'message', nowMs, from: item.from, message: item.message });
       return;
     }
@@ -438,6 +457,10 @@ export class Simulation {
     if (!this.healed && this.rng.chance(this.net.pCrashAfterVote) && out.messages.some((e) => e.message.type === 'vote-response' && e.message.granted && !e.message.preVote)) {
       this.crash(n, this.rng.chance(this.net.pSilentCrash), 'right after granting a vote', this.rng.uniform(0, 5));
       return;
+    }
+    if (n.history !== null) {
+      const won = n.history.step(input.nowMs, core.status(input.nowMs), out.roleChanges, (peer) => n.lastContactLocalMs.get(peer));
+      if (won !== null) n.won.push({ ...won, realMs: this.nowMs });
     }
     if (this.stableSinceMs !== null && out.roleChanges.length > 0) {
       const rc = out.roleChanges[0]!;
@@ -658,6 +681,8 @@ export class Simulation {
     n.inbox = [];
     n.sendRealMs.clear();
     n.lastHeartbeat = null;
+    n.history = null;
+    n.lastContactLocalMs.clear();
     if (!silent) {
       // The process died but its host answers: peers see the connection drop (docs/design.md §2).
       for (const p of this.nodes) if (p !== n) this.notify(p, n, true, this.rng.uniform(0.2, 5));
@@ -699,6 +724,7 @@ export class Simulation {
       hardState: n.durable,
       nowMs: this.localNow(n),
     });
+    if (this.recordElections) n.history = new LeaderHistory(n.id);
     this.log(`${n.id} START from disk ${JSON.stringify(n.durable)} rate=${n.rate.toFixed(4)}`);
     for (const p of this.nodes) {
       if (p === n) continue;

@@ -520,6 +520,8 @@ const LABEL_VALUES: Record<string, Record<string, string[]>> = {
   vigil_kafka_partitions: { state: ['total', 'offline', 'under_replicated', 'under_min_isr'] },
   vigil_notifications_total: { outcome: ['delivered', 'failed', 'rejected', 'aborted'] },
   vigil_remediation_actions_total: { action: ['throttle', 'reassign', 'elect', 'unthrottle'], outcome: ['ok', 'error'] },
+  vigil_failover_leader_changes_total: { kind: ['vigil', 'controller', 'partition'] },
+  vigil_failover_leaderless_seconds: { kind: ['vigil', 'controller', 'partition'] },
   vigil_remediation_plans_total: { kind: ['lead-elsewhere', 'evict', 'give-back', 'restore-rf'], status: ['proposed', 'executing', 'refused'] },
 };
 
@@ -645,8 +647,8 @@ describe('Grafana dashboards and provisioning (dashboards/, deploy/grafana)', ()
   const files = dashboardFiles();
   const dashboards = files.map((f) => ({ file: f, d: readJson(`dashboards/${f}`) }));
 
-  it('ships the overview and the consumer-lag dashboards', () => {
-    assert.deepEqual(files, ['vigil-consumer-lag.json', 'vigil-overview.json']);
+  it('ships the overview, the consumer-lag and the failovers dashboards', () => {
+    assert.deepEqual(files, ['vigil-consumer-lag.json', 'vigil-failovers.json', 'vigil-overview.json']);
   });
 
   it('each dashboard has a unique uid, a title and a current schemaVersion', () => {
@@ -713,6 +715,17 @@ describe('Grafana dashboards and provisioning (dashboards/, deploy/grafana)', ()
     assert.ok(panels.some((p) => p['type'] === 'timeseries' && (p['targets'] as Json[]).some((t) => /vigil_consumer_group_lag_messages/.test(t['expr']))), 'messages behind');
     const table = panels.find((p) => p['type'] === 'table');
     assert.ok(table && (table['targets'] as Json[]).some((t) => /^topk\(/.test(t['expr'])), 'top-N table');
+  });
+
+  it('"vigil — failovers" counts leader changes of every kind, draws how long nobody led, and names the API that keeps the journal (issue 10 item 4)', () => {
+    const d = dashboards.find((x) => x.file === 'vigil-failovers.json')!.d;
+    assert.equal(d['title'], 'vigil — failovers');
+    assert.match(d['description'], /GET \/api\/v1\/failovers/);
+    const exprs = allPanels(d['panels']).flatMap((p) => ((p['targets'] ?? []) as Json[]).map((t) => t['expr'] as string));
+    for (const kind of ['vigil', 'controller', 'partition']) assert.ok(exprs.some((e) => e.includes(`vigil_failover_leader_changes_total{cluster="$cluster",kind="${kind}"}`)), kind);
+    assert.ok(exprs.some((e) => /histogram_quantile\(.*vigil_failover_leaderless_seconds_bucket/.test(e)));
+    assert.ok(exprs.some((e) => e.includes('vigil_failover_partitions_leaderless')));
+    assert.ok(exprs.some((e) => e.includes('vigil_controller_quorum_leader_epoch')) && exprs.some((e) => e.includes('vigil_election_term')));
   });
 
   it('the provisioned datasource is the dashboards\' default and points at the compose Prometheus', () => {

@@ -243,4 +243,66 @@ describe('ElectionDriver', () => {
     g.time.advance(T / 2);
     assert.equal(g.leaders().length, 1);
   });
+
+  it('records each election it wins for the failover timeline: term, previous leader, reason and leaderless ms (issue 10 item 4)', () => {
+    const g = group(['a', 'b', 'c']);
+    const first = electOne(g);
+    const d1 = g.drivers.get(first) as ElectionDriver;
+    const e1 = d1.lastElection();
+    assert.deepEqual(e1 && { term: e1.term, from: e1.from, to: e1.to, reason: e1.reason, leaderlessMs: e1.leaderlessMs }, {
+      term: d1.term(),
+      from: null,
+      to: first,
+      reason: 'start',
+      leaderlessMs: null,
+    });
+    for (const [id, d] of g.drivers) if (id !== first) assert.equal(d.lastElection(), null, `${id} won nothing`);
+
+    // A handover: the gap starts at the TimeoutNow the old leader sent as it gave its lease up.
+    const out = d1.transferLeadership();
+    assert.ok(out.ok);
+    g.net.deliverAll();
+    g.time.advance(H);
+    const second = out.to;
+    const e2 = g.drivers.get(second)?.lastElection();
+    assert.equal(e2?.term, d1.term());
+    assert.equal(e2?.from, first);
+    assert.equal(e2?.fromTerm, e1?.term);
+    assert.equal(e2?.reason, 'timeout-now');
+    assert.equal(e2?.leaderlessMs, 0, 'the in-memory network delivers at once');
+    assert.equal(e2?.campaigns, 1);
+    assert.equal(e2?.electedAtWallMs, g.time.wallMs() - (g.time.monotonicMs() - (e2?.electedAtMs ?? 0)));
+
+    // The leader's process dies: a follower campaigns on connection-lost; the gap runs from
+    // the last heartbeat it had from the dead leader.
+    g.time.advance(H / 2);
+    const lastHeard = g.time.nowMs;
+    g.time.advance(H / 4);
+    const crashedAt = g.time.nowMs;
+    void g.drivers.get(second)?.stop();
+    g.drivers.delete(second);
+    g.net.crash(second);
+    g.net.deliverAll();
+    g.time.advance(T);
+    const [third] = g.leaders();
+    const e3 = g.drivers.get(third as NodeId)?.lastElection();
+    assert.equal(e3?.from, second);
+    assert.equal(e3?.reason, 'connection-lost');
+    const electedAfterCrash = (e3?.electedAtMs ?? 0) - crashedAt;
+    assert.ok(e3?.leaderlessMs !== null && e3?.leaderlessMs !== undefined);
+    assert.ok(e3.leaderlessMs >= electedAfterCrash && e3.leaderlessMs <= electedAfterCrash + H, `leaderless ${e3.leaderlessMs} ms, elected ${electedAfterCrash} ms after the crash`);
+    assert.ok(lastHeard <= crashedAt);
+  });
+
+  it('a leader cut off without a crash: the winner campaigned on an election timeout', () => {
+    const g = group(['a', 'b', 'c']);
+    const old = electOne(g);
+    g.net.filter = (m) => m.from !== old && m.to !== old;
+    g.time.advance(6 * T);
+    const winner = g.leaders().find((id) => id !== old) as NodeId;
+    const e = g.drivers.get(winner)?.lastElection();
+    assert.equal(e?.from, old);
+    assert.equal(e?.reason, 'election-timeout');
+    assert.ok((e?.leaderlessMs ?? 0) >= T, `no heartbeat for at least the election timeout: ${e?.leaderlessMs} ms`);
+  });
 });

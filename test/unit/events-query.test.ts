@@ -72,6 +72,14 @@ describe('GET /api/v1/events with a malformed since', () => {
       assert.equal(body.error.code, 'BAD_REQUEST');
       assert.match(body.error.message, /since must be an event id/);
     }
+    // GET /api/v1/failovers (issue 10 item 4) takes the same query, checked the same way
+    assert.ok(routes.has('/api/v1/failovers'));
+    const bad = await get(port, '/api/v1/failovers?limit=0');
+    assert.equal(bad.status, 400, bad.text);
+    const down = await get(port, '/api/v1/failovers?since=2026-01-01T00:00:00Z&limit=5');
+    assert.equal(down.status, 503, down.text);
+    assert.equal(JSON.parse(down.text).error.code, 'REDIS_UNAVAILABLE');
+    assert.match(JSON.parse(down.text).error.message, /failover journal lives in Redis/);
   });
 });
 
