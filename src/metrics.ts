@@ -44,6 +44,19 @@ export function createMetrics(opts: MetricsOptions) {
       help: 'Age of the oldest freshness among the partitions the commit stream vouches for (absent while it vouches for none)',
       registers: r,
     }),
+    breachScheduleArmed: new Gauge({ name: 'vigil_breach_schedule_armed', help: 'Breaches armed by the leader: lagging rows whose exact breach instant is within the schedule horizon', registers: r }),
+    breachSchedule: new Counter({
+      name: 'vigil_breach_schedule_total',
+      help: 'Armed breaches at their instant, by outcome: confirmed (paged at once), committed (the group committed first), unconfirmed (left to the next cycle)',
+      labelNames: ['outcome'],
+      registers: r,
+    }),
+    breachScheduleDisagreements: new Counter({
+      name: 'vigil_breach_schedule_disagreements_total',
+      help: 'The exact test and the breach schedule disagreeing, by kind: exact-earlier (a breach before its armed instant), exact-later (a confirmed breach a later exact test does not see)',
+      labelNames: ['kind'],
+      registers: r,
+    }),
     offsetsGroups: new Gauge({ name: 'vigil_offsets_groups', help: "Groups whose committed offsets the leader's last cycle read, by source (stream|poll)", labelNames: ['source'], registers: r }),
     kafkaLeaderChanges: new Counter({ name: 'vigil_kafka_leader_changes_total', help: 'Partition leader changes observed', registers: r }),
     consumerLagSeconds: new Gauge({ name: 'vigil_consumer_group_lag_seconds', help: 'Delivery latency: age of the oldest unconsumed message, max over partitions', labelNames: ['group', 'topic'], registers: r }),
@@ -134,7 +147,7 @@ function leaderOnlyGauges(m: Metrics): { labelled: Gauge[]; unlabelled: Gauge[] 
       m.kafkaBrokers, m.kafkaPartitions, m.offsetsGroups, m.consumerLagSeconds, m.consumerLagMessages, m.consumerLagLastMeasuredSeconds, m.alertsFiring, m.canaryLatencySeconds,
       ...quorumGauges(m).labelled,
     ],
-    unlabelled: [m.kafkaUp, m.failoverPartitionsLeaderless, ...quorumGauges(m).unlabelled],
+    unlabelled: [m.kafkaUp, m.failoverPartitionsLeaderless, m.breachScheduleArmed, ...quorumGauges(m).unlabelled],
   };
 }
 

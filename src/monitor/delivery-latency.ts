@@ -48,6 +48,14 @@ export interface RowLatency {
   readonly lagSeconds: number | null;
   /** the record at c, when it was read (this time or earlier); absent when the seconds are the history's or nothing answered */
   readonly probe?: RecordProbe;
+  /**
+   * When the row breaches its threshold if nothing is committed (docs/design.md §3.7): the
+   * timestamp of the record at c plus the threshold — exact where that record was read, else
+   * from the reported seconds. null when the seconds are unknown or only control records lie behind.
+   */
+  readonly breachAtMs: number | null;
+  /** breachAtMs comes from the record at c itself (the breach schedule arms only these) */
+  readonly breachAtExact: boolean;
 }
 
 export interface DeliveryLatencyOptions {
@@ -61,6 +69,12 @@ export interface DeliveryLatencyOptions {
    * service); 'unknown' — the row is unknown (`vigil lag`).
    */
   readonly untested: 'estimate' | 'unknown';
+  /**
+   * Rows whose estimate may reach their threshold within this long are probed whatever the
+   * estimate's error, so that their breach instant is exact (the breach schedule, docs/design.md
+   * §3.7). Absent: only the error bound decides (`vigil lag`, poll mode).
+   */
+  readonly scheduleAheadMs?: number;
 }
 
 /** What the pipeline asks of Kafka (the KafkaAdmin port's lookups by timestamp and record probes). */
@@ -95,6 +109,7 @@ export class DeliveryLatency {
       const s = seconds[i] ?? null;
       const u = uncertaintyMs[i] ?? Number.POSITIVE_INFINITY;
       const probe = probes[i];
+      const exactAt = probe?.kind === 'record' && probe.exact;
       return {
         // The exact test where the leader answered; where it could not, the estimate decides
         // only when its error bound cannot flip the answer (or nothing does).
@@ -102,6 +117,8 @@ export class DeliveryLatency {
         aboveResolveBelow: exactTest(row.committed, ro) ?? (decideUntested ? boundedOver(s, u, row.rule.resolveBelowMs) : null),
         lagSeconds: s,
         ...(probe ? { probe } : {}),
+        breachAtMs: exactAt ? probe.timestampMs + row.rule.thresholdMs : s === null || probe?.kind === 'none' ? null : nowMs - s * 1000 + row.rule.thresholdMs,
+        breachAtExact: exactAt,
       };
     });
   }
@@ -179,8 +196,10 @@ export class DeliveryLatency {
       const inBreach = exactTest(row.committed, o) === true;
       const near = inBreach || estSeconds === null || estSeconds * 1000 >= NEAR_BREACH_FRACTION * row.rule.thresholdMs;
       if (!near) continue;
-      const toleranceMs = Math.max(500, 0.05 * (estSeconds ?? 0) * 1000);
-      if (bounded === null || bounded.uncertaintyMs > toleranceMs) {
+      const { scheduleAheadMs } = this.opts;
+      const soon = !inBreach && bounded !== null && scheduleAheadMs !== undefined && bounded.latencyMs + bounded.uncertaintyMs >= row.rule.thresholdMs - scheduleAheadMs;
+      const toleranceMs = soon ? 0 : Math.max(500, 0.05 * (estSeconds ?? 0) * 1000);
+      if (soon || bounded === null || bounded.uncertaintyMs > toleranceMs) {
         want.push({ i, priority: inBreach ? 2 : bounded === null ? 1 : 0, excess: bounded === null ? Number.POSITIVE_INFINITY : bounded.uncertaintyMs / toleranceMs });
       }
     }

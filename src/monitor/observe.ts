@@ -48,6 +48,8 @@ export interface ObserverOptions {
   readonly quorumTimeoutMs?: number;
   /** at most this many exact record probes per cycle (the rest keep the history estimate) */
   readonly maxProbesPerCycle?: number;
+  /** rows that may breach within this long get their breach instant made exact (DeliveryLatencyOptions.scheduleAheadMs) */
+  readonly scheduleAheadMs?: number;
   /** how often topic min.insync.replicas is re-read */
   readonly configRefreshMs?: number;
   /** the canary's latest per-broker results (docs/design.md §3), or absent when it is disabled */
@@ -105,7 +107,12 @@ export class KafkaObserver {
   ) {
     this.groupFilter = nameFilter(opts.groups.include, opts.groups.exclude);
     this.topicFilter = nameFilter(opts.topics.include, opts.topics.exclude);
-    this.latency = new DeliveryLatency(admin, { maxProbes: opts.maxProbesPerCycle ?? DEFAULT_MAX_PROBES, history: this.history, untested: 'estimate' });
+    this.latency = new DeliveryLatency(admin, {
+      maxProbes: opts.maxProbesPerCycle ?? DEFAULT_MAX_PROBES,
+      history: this.history,
+      untested: 'estimate',
+      ...(opts.scheduleAheadMs !== undefined ? { scheduleAheadMs: opts.scheduleAheadMs } : {}),
+    });
     this.configRefreshMs = opts.configRefreshMs ?? DEFAULT_CONFIG_REFRESH_MS;
   }
 
@@ -411,7 +418,8 @@ export class KafkaObserver {
           partitions.push({ topic, partition, committed, end: e, lagMessages: 0, breach: false, aboveResolveBelow: false, lagSeconds: 0, ...(error ? { error } : {}) });
         } else {
           const r = (lagging as readonly RowLatency[])[next++] as RowLatency;
-          partitions.push({ topic, partition, committed, end: e, lagMessages: e - committed, breach: r.breach, aboveResolveBelow: r.aboveResolveBelow, lagSeconds: r.lagSeconds, ...(error ? { error } : {}) });
+          const at = r.breachAtMs === null ? {} : { breachAtMs: r.breachAtMs, breachAtExact: r.breachAtExact };
+          partitions.push({ topic, partition, committed, end: e, lagMessages: e - committed, breach: r.breach, aboveResolveBelow: r.aboveResolveBelow, lagSeconds: r.lagSeconds, ...at, ...(error ? { error } : {}) });
         }
       }
     }

@@ -74,6 +74,13 @@ export interface GroupPartitionLag {
   readonly aboveResolveBelow: boolean | null;
   /** reported delivery latency in seconds (estimate, docs/design.md §3); null when unknown */
   readonly lagSeconds: number | null;
+  /**
+   * A partition behind: when it breaches its threshold unless the group commits past
+   * `committed` (docs/design.md §3.7), where known — wall ms, in the past once in breach.
+   */
+  readonly breachAtMs?: number;
+  /** breachAtMs is the record at `committed`'s own timestamp plus the threshold (not an estimate) */
+  readonly breachAtExact?: boolean;
   readonly error?: string;
 }
 

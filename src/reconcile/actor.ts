@@ -39,6 +39,12 @@ export interface Decision {
   /** what detect found this cycle, and the snapshot it found it in (the remediation policy reads both) */
   readonly findings: readonly Finding[];
   readonly snapshot: KafkaSnapshot;
+  /**
+   * 'cycle': the snapshot was just observed. 'schedule': it is the last cycle's, with breaches
+   * the commit stream confirmed since (docs/design.md §3.7) — actors that follow Kafka's
+   * state over time (the failover timeline, remediation) skip it; paging acts on it.
+   */
+  readonly source?: 'cycle' | 'schedule';
 }
 
 export interface Actor {

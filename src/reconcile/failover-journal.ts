@@ -51,6 +51,7 @@ export class FailoverJournal implements Actor {
   }
 
   act(fence: TermFence, decision: Decision): void {
+    if (decision.source === 'schedule') return; // not a new observation of the cluster
     const entries = this.tracker.observe(decision.snapshot);
     if (decision.snapshot.ok) this.opts.metrics.failoverPartitionsLeaderless.set(this.tracker.leaderlessPartitions());
     this.record(fence, entries);

@@ -44,6 +44,7 @@ import type { QuorumView } from '../monitor/quorum';
 import { recordQuorumMetrics } from '../monitor/quorum-metrics';
 import type { KafkaSnapshot } from '../monitor/snapshot';
 import { realTimers, type Timers } from '../util/timers';
+import { type BreachConfirmer, BreachSchedule, type ScheduledBreach, breachKey, breachesToArm, withConfirmedBreaches } from '../monitor/breach-schedule';
 import type { Actor, TermFence } from './actor';
 import { CORE_KEY, coreDocument, nextOwed, type OwedNotification, parseCoreDocument } from './core-state';
 import { type CycleEvent, cycleEvents } from './cycle-events';
@@ -68,6 +69,12 @@ export interface ReconcilerOptions {
   /** the cycle's timer; default setTimeout (unit tests pass a manual one) */
   readonly timers?: Timers;
   readonly detectOptions?: DetectOptions;
+  /**
+   * Breaches scheduled (docs/design.md §3.7): after each cycle, rows whose exact breach
+   * instant falls within `aheadMs` are armed; the commit stream confirms each at its instant
+   * and the loop pages at once. Absent (poll mode): breaches are found by the cycles alone.
+   */
+  readonly breaches?: { readonly confirmer: BreachConfirmer; readonly aheadMs: number };
 }
 
 export class Reconciler {
@@ -97,11 +104,27 @@ export class Reconciler {
   private cycles = 0;
   private lastCycleMs = 0;
   private readonly lagSeries = new LagSeries();
+  /** breaches armed from the last cycle; null in poll mode */
+  private readonly breachSchedule: BreachSchedule | null;
+  /** breaches the schedule confirmed, until a snapshot taken after the confirmation shows them */
+  private confirmedBreaches: { readonly breach: ScheduledBreach; readonly atMs: number }[] = [];
+  /** one decide-and-act at a time: a cycle's and the schedule's */
+  private settling: Promise<void> = Promise.resolve();
 
   constructor(private readonly opts: ReconcilerOptions) {
     this.detectOptions = opts.detectOptions ?? detectOptionsFor(opts.config.lag);
     this.timers = opts.timers ?? realTimers;
     this.log = opts.logger.child({ component: 'reconcile' });
+    const b = opts.breaches;
+    this.breachSchedule = b
+      ? new BreachSchedule({
+          confirmer: b.confirmer,
+          clock: opts.clock,
+          timers: this.timers,
+          onOutcome: (outcome) => opts.metrics.breachSchedule.inc({ outcome }),
+          onBreach: (confirmed) => void this.breachesConfirmed(confirmed),
+        })
+      : null;
   }
 
   start(): void {
@@ -115,6 +138,7 @@ export class Reconciler {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.breachSchedule?.stop();
     this.unsubscribeStore?.();
     this.unsubscribeStore = undefined;
     if (this.timer !== undefined) this.timers.clear(this.timer);
@@ -293,6 +317,8 @@ export class Reconciler {
   private stepDown(): void {
     this.log.info({ term: this.ledTerm }, 'no longer leader; monitoring paused');
     this.ledTerm = 0;
+    this.breachSchedule?.clear();
+    this.confirmedBreaches = [];
     for (const a of this.opts.actors) a.reset();
     // Only the leader reports Kafka's state: a follower exports no value (not 0), since
     // stale or zero gauges would mislead a dashboard that sums or maxes over replicas.
@@ -311,9 +337,40 @@ export class Reconciler {
   }
 
   private async cycle(term: number): Promise<void> {
-    const { observer, metrics, clock, config } = this.opts;
-    const t0 = clock.monotonicMs();
-    const snapshot = await observer.observe();
+    const t0 = this.opts.clock.monotonicMs();
+    const snapshot = await this.opts.observer.observe();
+    await this.exclusive(() => this.settle(term, snapshot, 'cycle'));
+    this.lastCycleMs = this.opts.clock.monotonicMs() - t0;
+    this.opts.metrics.pollDurationSeconds.observe(this.lastCycleMs / 1000);
+  }
+
+  /** The schedule confirmed breaches between cycles: decide and act on them now. */
+  private async breachesConfirmed(confirmed: readonly ScheduledBreach[]): Promise<void> {
+    const term = this.ledTerm;
+    if (term === 0 || this.stopped) return;
+    const atMs = this.opts.clock.wallMs();
+    for (const breach of confirmed) this.confirmedBreaches.push({ breach, atMs });
+    this.log.info({ breaches: confirmed.map((b) => ({ group: b.group, topic: b.topic, partition: b.partition, committed: b.committed, breachAt: new Date(b.breachAtMs).toISOString() })) }, 'scheduled breach confirmed by the commit stream');
+    await this.exclusive(async () => {
+      const last = this.lastSnapshot;
+      if (last === null || !last.ok || !this.opts.leadership.isLeader() || this.opts.leadership.term() !== term) return;
+      await this.settle(term, withConfirmedBreaches(last, confirmed, this.opts.clock.wallMs()), 'schedule');
+    }).catch((err) => this.log.error({ err: describeError(err) }, 'acting on a scheduled breach failed'));
+  }
+
+  private exclusive(fn: () => Promise<void>): Promise<void> {
+    const run = this.settling.then(fn);
+    this.settling = run.catch(() => undefined);
+    return run;
+  }
+
+  /**
+   * detect → decide → act on one snapshot: a cycle's, or the last one with breaches the
+   * schedule confirmed since (`source` 'schedule'). Runs one at a time (exclusive).
+   */
+  private async settle(term: number, observed: KafkaSnapshot, source: 'cycle' | 'schedule'): Promise<void> {
+    const { metrics, clock, config } = this.opts;
+    const snapshot = source === 'cycle' ? this.crossCheck(observed) : observed;
     const detected = detect(snapshot, this.memory, this.detectOptions);
     const nowMs = clock.wallMs();
     // the actors' own findings (proposed or refused remediation plans) page like detect's
@@ -325,6 +382,10 @@ export class Reconciler {
     this.memory = detected.memory;
     this.lastSnapshot = snapshot;
     this.lastQuorum = detected.quorum;
+    if (source === 'cycle' && this.breachSchedule) {
+      this.breachSchedule.arm(breachesToArm(snapshot, nowMs, this.opts.breaches?.aheadMs ?? 0));
+      metrics.breachScheduleArmed.set(this.breachSchedule.size);
+    }
 
     const changed = decided.state !== this.alertState || decided.notifications.length > 0;
     this.alertState = decided.state;
@@ -333,18 +394,58 @@ export class Reconciler {
     if ((changed || this.stateDirty) && (await this.persist(term, nowMs)) === 'fenced') return;
     if ((await this.appendEvents(term, nowMs, cycleEvents(decided.notifications, detected.findings))) === 'fenced') return;
     for (const n of decided.notifications) {
-      this.log.info({ key: n.alert.key, status: n.alert.status, summary: n.alert.summary }, `alert ${n.alert.status}`);
+      this.log.info({ key: n.alert.key, status: n.alert.status, summary: n.alert.summary, via: source }, `alert ${n.alert.status}`);
     }
     const fence = this.fence(term);
     const firing = this.alerts();
-    for (const a of this.opts.actors) a.act(fence, { notifications: decided.notifications, firing, findings: detected.findings, snapshot });
+    for (const a of this.opts.actors) a.act(fence, { notifications: decided.notifications, firing, findings: detected.findings, snapshot, source });
     recordCycleMetrics(metrics, this.lagSeries, snapshot, detected.findings, firing);
     recordQuorumMetrics(metrics, snapshot, detected.quorum);
-    metrics.offsetsGroups.set({ source: 'stream' }, observer.lastOffsetsRead.streamed);
-    metrics.offsetsGroups.set({ source: 'poll' }, observer.lastOffsetsRead.polled);
-    this.cycles++;
-    this.lastCycleMs = clock.monotonicMs() - t0;
-    metrics.pollDurationSeconds.observe(this.lastCycleMs / 1000);
+    if (source === 'cycle') {
+      metrics.offsetsGroups.set({ source: 'stream' }, this.opts.observer.lastOffsetsRead.streamed);
+      metrics.offsetsGroups.set({ source: 'poll' }, this.opts.observer.lastOffsetsRead.polled);
+      this.cycles++;
+    }
+  }
+
+  /**
+   * A cycle's snapshot against the schedule (docs/design.md §3.7): breaches confirmed after
+   * the snapshot was taken stay in breach (its exact tests ran before them); the exact test
+   * and the schedule disagreeing — a breach the exact test found before its armed instant, or
+   * a confirmed breach a later exact test does not see at the same committed offset — is
+   * counted and logged.
+   */
+  private crossCheck(snapshot: KafkaSnapshot): KafkaSnapshot {
+    if (!snapshot.ok || this.breachSchedule === null) return snapshot;
+    const rows = new Map<string, { committed: number; breach: boolean | null }>();
+    for (const g of snapshot.groups) for (const p of g.partitions) rows.set(breachKey(g.group, p.topic, p.partition), { committed: p.committed, breach: p.breach });
+    const disagree = (kind: 'exact-earlier' | 'exact-later', b: ScheduledBreach) => {
+      this.opts.metrics.breachScheduleDisagreements.inc({ kind });
+      this.log.warn(
+        { kind, group: b.group, topic: b.topic, partition: b.partition, committed: b.committed, breachAt: new Date(b.breachAtMs).toISOString(), snapshotAt: new Date(snapshot.takenAtMs).toISOString() },
+        kind === 'exact-earlier' ? 'the exact test found a breach before its scheduled instant' : 'a breach the schedule confirmed is not one by a later exact test',
+      );
+    };
+    for (const [key, row] of rows) {
+      if (row.breach !== true) continue;
+      const [group, topic, partition] = key.split('\u0000');
+      const armed = this.breachSchedule.armedFor(group as string, topic as string, Number(partition));
+      if (armed && armed.committed === row.committed && armed.breachAtMs + 1 > snapshot.takenAtMs) disagree('exact-earlier', armed);
+    }
+    const newer: ScheduledBreach[] = [];
+    const kept: typeof this.confirmedBreaches = [];
+    for (const c of this.confirmedBreaches) {
+      const row = rows.get(breachKey(c.breach.group, c.breach.topic, c.breach.partition));
+      if (row === undefined || row.committed !== c.breach.committed) continue; // it moved on
+      if (c.atMs > snapshot.takenAtMs) {
+        newer.push(c.breach);
+        kept.push(c);
+      } else if (row.breach === false) {
+        disagree('exact-later', c.breach);
+      }
+    }
+    this.confirmedBreaches = kept;
+    return withConfirmedBreaches(snapshot, newer, this.opts.clock.wallMs());
   }
 
   private async persist(term: number, nowMs: number): Promise<'ok' | 'fenced' | 'failed'> {

@@ -136,7 +136,7 @@ export class RemediationActor implements Actor {
   }
 
   act(fence: TermFence, decision: Decision): void {
-    if (this.opts.config.mode === 'off') return;
+    if (this.opts.config.mode === 'off' || decision.source === 'schedule') return;
     this.lastDecision = decision;
     if (decision.snapshot?.ok) {
       this.noteBrokers(decision.snapshot, decision.findings ?? []);

@@ -61,6 +61,14 @@ function pingTimeoutMs(config: VigilConfig): number {
   return Math.max(200, Math.min(1000, Math.floor(config.monitor.pollIntervalMs * 0.8)));
 }
 
+/**
+ * How far ahead the leader arms breaches (docs/design.md §3.7): three poll intervals, so a
+ * row's breach instant is exact (its record read) at least two cycles before it comes.
+ */
+function scheduleAheadMs(config: VigilConfig): number {
+  return 3 * config.monitor.pollIntervalMs;
+}
+
 export function startMonitor(deps: MonitorDeps): Monitor {
   const { config, leadership, metrics, logger, clock } = deps;
   const log = logger.child({ component: 'monitor' });
@@ -105,6 +113,7 @@ export function startMonitor(deps: MonitorDeps): Monitor {
       groups: config.monitor.groups,
       topics: config.monitor.topics,
       brokerPingTimeoutMs: pingTimeoutMs(config),
+      ...(commits ? { scheduleAheadMs: scheduleAheadMs(config) } : {}),
       ...(canary ? { canaryStates: () => canary.states() } : {}),
     },
     clock,
@@ -123,7 +132,17 @@ export function startMonitor(deps: MonitorDeps): Monitor {
   });
   // The failover timeline (docs/monitoring.md): fed the cycle's snapshot like the other actors.
   const failovers = new FailoverJournal({ store, nodeId: config.node.id, metrics, logger, ...(deps.lastElection ? { lastElection: deps.lastElection } : {}) });
-  const reconciler = new Reconciler({ config, observer, store, actors: [paging, remediation, failovers], leadership, metrics, logger, clock });
+  const reconciler = new Reconciler({
+    config,
+    observer,
+    store,
+    actors: [paging, remediation, failovers],
+    leadership,
+    metrics,
+    logger,
+    clock,
+    ...(commits ? { breaches: { confirmer: commits, aheadMs: scheduleAheadMs(config) } } : {}),
+  });
   registerFailoverRoute(deps.leaderRoute, store);
 
   deps.leaderRoute(

@@ -13,6 +13,7 @@ import type { Notification } from '../../src/alerting/types';
 import type { VigilConfig } from '../../src/config/types';
 import { silentLogger } from '../../src/log';
 import { createMetrics } from '../../src/metrics';
+import type { BreachConfirmer } from '../../src/monitor/breach-schedule';
 import { KafkaObserver } from '../../src/monitor/observe';
 import { type Leadership, Reconciler } from '../../src/reconcile/loop';
 import { PagingActor } from '../../src/reconcile/paging';
@@ -45,8 +46,9 @@ function replica(
   backend: MemoryStateBackend,
   leadership: FakeLeadership,
   pages: { node: string; n: Notification; channel: string }[],
-  extra: { refresher?: AlertmanagerRefresher; time?: ManualTime } = {},
+  extra: { refresher?: AlertmanagerRefresher; time?: ManualTime; breaches?: BreachConfirmer; pollIntervalMs?: number } = {},
 ) {
+  const pollIntervalMs = extra.pollIntervalMs ?? 20;
   const store = backend.connect('test');
   const metrics = createMetrics({ nodeId: id, cluster: 'test' });
   const mayAct = () => leadership.isLeader();
@@ -61,9 +63,14 @@ function replica(
       return 'delivered';
     },
   });
-  const observer = new KafkaObserver(kafka, { lag, groups: { include: ['*'], exclude: [] }, topics: { include: ['*'], exclude: [] }, brokerPingTimeoutMs: 200 }, systemClock);
+  const aheadMs = 3 * pollIntervalMs;
+  const observer = new KafkaObserver(
+    kafka,
+    { lag, groups: { include: ['*'], exclude: [] }, topics: { include: ['*'], exclude: [] }, brokerPingTimeoutMs: 200, ...(extra.breaches ? { scheduleAheadMs: aheadMs } : {}) },
+    systemClock,
+  );
   const r = new Reconciler({
-    config: { cluster: 'test', node: { id }, lag, alerting: { channels: [], runbookUrl: '' }, monitor: { pollIntervalMs: 20, incidentPollIntervalMs: 20, groups: { include: ['*'], exclude: [] }, topics: { include: ['*'], exclude: [] }, offsetsSource: 'poll' } },
+    config: { cluster: 'test', node: { id }, lag, alerting: { channels: [], runbookUrl: '' }, monitor: { pollIntervalMs, incidentPollIntervalMs: pollIntervalMs, groups: { include: ['*'], exclude: [] }, topics: { include: ['*'], exclude: [] }, offsetsSource: extra.breaches ? 'stream' : 'poll' } },
     observer,
     store,
     actors: [new PagingActor({ outbox, nodeId: id, logger: silentLogger, ...(extra.refresher ? { refresher: extra.refresher } : {}) })],
@@ -72,6 +79,7 @@ function replica(
     logger: silentLogger,
     clock: extra.time ?? systemClock,
     ...(extra.time ? { timers: extra.time } : {}),
+    ...(extra.breaches ? { breaches: { confirmer: extra.breaches, aheadMs } } : {}),
   });
   running.push(r);
   return { r, metrics, store, outbox, observer };
@@ -113,6 +121,49 @@ async function twoReplicasOneIncident() {
 }
 
 describe('reconcile loop', () => {
+  it('pages a scheduled breach at its instant, between cycles, when the commit stream confirms it (docs/design.md §3.7)', async () => {
+    const k = new MemoryKafka();
+    k.createTopic('orders', 1);
+    // the record at c = 3 was written 9.7 s ago: the group breaches 10 s in 300 ms
+    const t0 = Date.now();
+    k.produce('orders', 0, [t0 - 20_000, t0 - 15_000, t0 - 12_000, t0 - 9_700, t0 - 5_000]);
+    k.commit('svc', 'orders', 0, 3);
+    const offsets = () => new Map([['orders', new Map([[0, 3]])]]);
+    let freshens = 0;
+    const confirmer: BreachConfirmer = { committed: () => offsets(), freshen: async () => (freshens++, true) };
+    const pages: Pages = [];
+    // one cycle a minute: a page before the next cycle can only come from the schedule
+    const { r, metrics } = replica('a', k, new MemoryStateBackend(), new FakeLeadership(true, 1), pages, { breaches: confirmer, pollIntervalMs: 60_000 });
+    r.start();
+    await waitFor(() => r.status().cycles === 1, { timeoutMs: 5000, what: 'the first cycle' });
+    assert.equal(pages.length, 0, 'not in breach at the first cycle');
+    assert.equal((await metrics.breachScheduleArmed.get()).values[0]?.value, 1, 'the row is armed');
+    await waitFor(() => pages.length === 1, { timeoutMs: 5000, what: 'the page at the breach instant' });
+    const sent = Date.now();
+    assert.ok(sent >= t0 - 9_700 + 10_000, 'not before the instant');
+    assert.equal(r.status().cycles, 1, 'no second cycle ran: the schedule paged');
+    assert.equal(pages[0]!.n.alert.status, 'firing');
+    assert.equal(freshens, 1);
+    assert.deepEqual((await metrics.breachSchedule.get()).values.map((v) => [v.labels['outcome'], v.value]), [['confirmed', 1]]);
+  });
+
+  it('a group that commits before its scheduled instant is not paged', async () => {
+    const k = new MemoryKafka();
+    k.createTopic('orders', 1);
+    const t0 = Date.now();
+    k.produce('orders', 0, [t0 - 20_000, t0 - 15_000, t0 - 12_000, t0 - 9_700, t0 - 5_000]);
+    k.commit('svc', 'orders', 0, 3);
+    let position = 3;
+    const confirmer: BreachConfirmer = { committed: () => new Map([['orders', new Map([[0, position]])]]), freshen: async () => true };
+    const pages: Pages = [];
+    const { r, metrics } = replica('a', k, new MemoryStateBackend(), new FakeLeadership(true, 1), pages, { breaches: confirmer, pollIntervalMs: 60_000 });
+    r.start();
+    await waitFor(() => r.status().cycles === 1, { timeoutMs: 5000, what: 'the first cycle' });
+    position = 4; // the commit arrives (the stream sees it) before the instant
+    await waitFor(async () => (await metrics.breachSchedule.get()).values.some((v) => v.labels['outcome'] === 'committed'), { timeoutMs: 5000, what: 'the armed breach to be cancelled by the commit' });
+    assert.equal(pages.length, 0);
+  });
+
   it('runs its cycles on the injected timers: the first when they fire, then one per poll interval', async () => {
     const kafka = laggingCluster();
     kafka.commit('svc', 'orders', 0, 30);
