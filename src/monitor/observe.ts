@@ -27,7 +27,7 @@
 import type { VigilConfig } from '../config/types';
 import { lagRuleFor } from '../config/lag-rule';
 import { describeError } from '../errors';
-import type { BrokerInfo, BrokerPing, ClusterMetadata, ControllerQuorum, GroupOffsets, GroupOffsetsResult, KafkaAdmin } from '../kafka/types';
+import type { BrokerInfo, BrokerPing, ClusterMetadata, ControllerQuorum, GroupDescription, GroupOffsets, GroupOffsetsResult, KafkaAdmin } from '../kafka/types';
 import type { Clock } from '../util/clock';
 import { type NameFilter, nameFilter } from '../util/glob';
 import { DeliveryLatency, type LaggingRow, PartitionIndex, type RowLatency } from './delivery-latency';
@@ -238,8 +238,8 @@ export class KafkaObserver {
       this.lastCommitted.delete(g);
       this.lastCoordinator.delete(g);
     }
-    const groups: GroupState[] = groupIds.map((group) =>
-      this.groupState(
+    const groups: GroupState[] = groupIds.map((group) => ({
+      ...this.groupState(
         group,
         committed.get(group),
         staleGroups.has(group) ? 'unknown (coordinator unavailable; committed offsets as last seen)' : (described.get(group)?.state ?? ''),
@@ -250,7 +250,8 @@ export class KafkaObserver {
         lagByGroup.get(group),
         this.lastCoordinator.get(group),
       ),
-    );
+      ...typeAndMembers(described.get(group)),
+    }));
     // a broker that fell silent under this cycle's requests is unreachable in this snapshot
     const standing = this.admin.brokerStanding([...this.knownBrokers.values()]);
     const brokers = this.brokerStates(pings, standing, new Set(md.brokers.map((b) => b.nodeId)), startedAtMs);
@@ -386,6 +387,11 @@ export class KafkaObserver {
     }
     return { group, state, ...known, partitions, rules: rules ?? new Map() };
   }
+}
+
+/** A group's type and members as described this cycle (its position comes from committedOffsets: a share group's start offsets). */
+function typeAndMembers(d: GroupDescription | undefined): Pick<GroupState, 'type' | 'members'> {
+  return { ...(d?.type ? { type: d.type } : {}), ...(d?.memberList ? { members: d.memberList } : {}) };
 }
 
 function hostPort(b: BrokerInfo): string {
