@@ -349,16 +349,24 @@ export interface ShareGroupOffsets {
   readonly errorMessage: string | null;
   /** topic → partition → start offset (partitions answered without an error and initialized, >= 0) */
   readonly offsets: Map<string, Map<number, number>>;
+  /**
+   * v1: topic → partition → the broker's lag, the records from the start offset on not yet
+   * delivered for good (absent where the broker does not know it, -1). Kafka moves the start
+   * offset lazily: a group that has acknowledged every record may still show an old start
+   * offset, and a lag of 0 (KIP-1226)
+   */
+  readonly lags: Map<string, Map<number, number>>;
   /** partitions answered with an error: "topic-partition: NAME" */
   readonly partitionErrors: { topic: string; partition: number; errorCode: number; errorMessage: string | null }[];
 }
 
 /**
  * DescribeShareGroupOffsets v0–v1 for every topic of one group (topics null: all the group
- * has state for; flexible; v1 adds the broker's own lag per partition, read past: vigil
- * measures against the end offsets it reads itself). A partition's start offset is the
- * first record the group has not yet acknowledged (its share-partition start offset, SPSO);
- * -1 when the share partition has no state yet.
+ * has state for; flexible; v1 adds the broker's lag per partition). A partition's start
+ * offset (its share-partition start offset, SPSO) is the earliest record that may not yet
+ * be delivered for good — Kafka advances it lazily, so the records after it may all be —
+ * and -1 while the share partition has no state (no record was produced to it since the
+ * group first fetched from it). The v1 lag counts the records from there not yet delivered.
  */
 export function describeShareGroupOffsetsRequest(groupId: string): RawRequest<ShareGroupOffsets> {
   return {
@@ -380,29 +388,35 @@ export function describeShareGroupOffsetsRequest(groupId: string): RawRequest<Sh
       r.array((g) => {
         const id = g.string();
         const offsets = new Map<string, Map<number, number>>();
+        const lags = new Map<string, Map<number, number>>();
         const partitionErrors: ShareGroupOffsets['partitionErrors'] = [];
         g.array((t) => {
           const topic = t.string() ?? '';
           t.uuid(); // topic id
           const m = new Map<number, number>();
+          const l = new Map<number, number>();
           t.array((p) => {
             const partition = p.int32();
             const startOffset = p.int64();
             p.int32(); // leader epoch
-            if (p.version >= 1) p.int64(); // lag
+            const lag = p.version >= 1 ? p.int64() : -1;
             const errorCode = p.int16();
             const errorMessage = p.string();
             p.tags();
             if (errorCode !== 0) partitionErrors.push({ topic, partition, errorCode, errorMessage });
-            else if (startOffset >= 0) m.set(partition, startOffset);
+            else if (startOffset >= 0) {
+              m.set(partition, startOffset);
+              if (lag >= 0) l.set(partition, lag);
+            }
           });
           t.tags();
           if (m.size > 0) offsets.set(topic, m);
+          if (l.size > 0) lags.set(topic, l);
         });
         const errorCode = g.int16();
         const errorMessage = g.string();
         g.tags();
-        if (id === groupId) answer = { errorCode, errorMessage, offsets, partitionErrors };
+        if (id === groupId) answer = { errorCode, errorMessage, offsets, lags, partitionErrors };
       });
       r.tags();
       r.end('DescribeShareGroupOffsets');

@@ -399,7 +399,7 @@ export class KafkajsAdmin implements KafkaAdmin {
           this.logger.debug({ group: groupId, failed }, 'DescribeShareGroupOffsets failed some partitions');
           if (res.offsets.size === 0) return { error: `share start offsets unavailable: ${failed.slice(0, 3).join('; ')}` };
         }
-        return { offsets: res.offsets };
+        return { offsets: 'lags' in res ? await this.sharePositions(res.offsets, res.lags) : res.offsets };
       } catch (err) {
         lastError = describeError(err);
         // the broker does not speak the request: asking again gets the same answer
@@ -408,6 +408,30 @@ export class KafkajsAdmin implements KafkaAdmin {
       }
     }
     return { error: lastError };
+  }
+
+  /**
+   * A share group's position on each partition: the first record not yet delivered for good,
+   * as far as Kafka's counts tell — its start offset, or where the broker knows the lag
+   * (DescribeShareGroupOffsets v1) the end offset less the lag when that is later: Kafka
+   * moves the start offset lazily, and one left behind records already acknowledged would
+   * show a caught-up group as behind (and page it). Exact when records are acknowledged in
+   * order, the usual case; when later ones are acknowledged first, the oldest record still
+   * waiting lies before this position, so its latency is understated. A partition whose end
+   * offset cannot be read keeps its start offset.
+   */
+  private async sharePositions(starts: Map<string, Map<number, number>>, lags: Map<string, Map<number, number>>): Promise<Map<string, Map<number, number>>> {
+    const known = [...lags].flatMap(([topic, ps]) => [...ps.keys()].map((partition) => ({ topic, partition })));
+    if (known.length === 0) return starts;
+    const ends = await this.listOffsets(known, LATEST_TIMESTAMP);
+    const out = new Map([...starts].map(([topic, ps]) => [topic, new Map(ps)]));
+    for (const e of ends) {
+      const start = out.get(e.topic)?.get(e.partition);
+      const lag = lags.get(e.topic)?.get(e.partition);
+      if (start === undefined || lag === undefined || e.offset === null) continue;
+      out.get(e.topic)?.set(e.partition, Math.max(start, e.offset - lag));
+    }
+    return out;
   }
 
   private async coordinatorOf(groupId: string, refresh: boolean): Promise<string> {

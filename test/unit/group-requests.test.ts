@@ -222,21 +222,22 @@ describe('DescribeShareGroupOffsets v0–v1: a share group\'s start offset per p
     assert.deepEqual(encodeRequest(req, 1), encodeRequest(req, 0));
   });
 
-  it('reads start offsets, leaving out partitions without state (-1) and naming partitions answered with an error; v1 reads past the broker\'s lag', () => {
+  it('reads start offsets, leaving out partitions without state (-1) and naming partitions answered with an error; v1 the broker\'s lag', () => {
     const expected = {
       errorCode: 0,
       errorMessage: null,
       offsets: new Map([['orders', new Map([[0, 120]])], ['audit', new Map([[0, 7]])]]),
+      lags: new Map(),
       partitionErrors: [{ topic: 'orders', partition: 2, errorCode: 3, errorMessage: 'unknown partition' }],
     };
     assert.deepEqual(decodeResponse(req, 0, answer(0)), expected);
-    assert.deepEqual(decodeResponse(req, 1, answer(1)), expected);
+    assert.deepEqual(decodeResponse(req, 1, answer(1)), { ...expected, lags: new Map([['orders', new Map([[0, 3]])], ['audit', new Map([[0, 3]])]]) });
     assertCutShortThrows(req, 1, answer(1));
   });
 
   it('a group-level error is the answer; an answer without the group asked for throws', () => {
     const refused = bytes(TAGS, i32(0), carr(1, cstr('s'), carr(0), i16(16), cstr('not coordinator'), TAGS), TAGS);
-    assert.deepEqual(decodeResponse(req, 1, refused), { errorCode: 16, errorMessage: 'not coordinator', offsets: new Map(), partitionErrors: [] });
+    assert.deepEqual(decodeResponse(req, 1, refused), { errorCode: 16, errorMessage: 'not coordinator', offsets: new Map(), lags: new Map(), partitionErrors: [] });
     const other = bytes(TAGS, i32(0), carr(1, cstr('t'), carr(0), i16(0), NULL, TAGS), TAGS);
     assert.throws(() => decodeResponse(req, 1, other), /answered without the group s/);
   });
