@@ -105,6 +105,35 @@ function describeEncoder(ids: readonly string[]): (w: WireWriter) => void {
 }
 
 /**
+ * The groups of a ConsumerGroupDescribe or ShareGroupDescribe answer, which lay a group out
+ * alike around its members: error, state, epochs, assignor, members (`readMember`),
+ * authorized operations.
+ */
+function readDescribedGroups(r: WireReader, api: string, readMember: (m: WireReader) => GroupMember): DescribedGroup[] {
+  r.int32(); // throttle
+  const groups = r.array((g): DescribedGroup => {
+    const errorCode = g.int16();
+    const errorMessage = g.string();
+    const groupId = g.string() ?? '';
+    const state = g.string() ?? '';
+    g.int32(); // group epoch
+    g.int32(); // assignment epoch
+    g.string(); // assignor
+    const members = g.array((m) => {
+      const member = readMember(m);
+      m.tags();
+      return member;
+    });
+    g.int32(); // authorized operations
+    g.tags();
+    return { errorCode, errorMessage, groupId, state, members };
+  });
+  r.tags();
+  r.end(api);
+  return groups;
+}
+
+/**
  * ConsumerGroupDescribe v0–v1 (always flexible; v1 adds each member's type, classic or
  * consumer, for groups upgraded from the classic protocol): state and members, each with
  * client id, host and current assignment. The target assignment is read past.
@@ -116,46 +145,28 @@ export function consumerGroupDescribeRequest(groupIds: readonly string[]): RawRe
     versions: { min: 0, max: 1 },
     flexibleFrom: 0,
     encode: describeEncoder(groupIds),
-    decode: (r: WireReader) => {
-      r.int32(); // throttle
-      const groups = r.array((g): DescribedGroup => {
-        const errorCode = g.int16();
-        const errorMessage = g.string();
-        const groupId = g.string() ?? '';
-        const state = g.string() ?? '';
-        g.int32(); // group epoch
-        g.int32(); // assignment epoch
-        g.string(); // assignor
-        const members = g.array((m): GroupMember => {
-          const memberId = m.string() ?? '';
-          const instanceId = m.string();
-          m.string(); // rack
-          m.int32(); // member epoch
-          const clientId = m.string() ?? '';
-          const host = m.string() ?? '';
-          m.array((s) => s.string()); // subscribed topic names
-          m.string(); // subscribed topic regex
-          const assignment = readAssignment(m);
-          readAssignment(m); // target assignment
-          if (m.version >= 1) m.int8(); // member type
-          m.tags();
-          return { memberId, instanceId, clientId, host, assignment };
-        });
-        g.int32(); // authorized operations
-        g.tags();
-        return { errorCode, errorMessage, groupId, state, members };
-      });
-      r.tags();
-      r.end('ConsumerGroupDescribe');
-      return groups;
-    },
+    decode: (r: WireReader) =>
+      readDescribedGroups(r, 'ConsumerGroupDescribe', (m) => {
+        const memberId = m.string() ?? '';
+        const instanceId = m.string();
+        m.string(); // rack
+        m.int32(); // member epoch
+        const clientId = m.string() ?? '';
+        const host = m.string() ?? '';
+        m.array((s) => s.string()); // subscribed topic names
+        m.string(); // subscribed topic regex
+        const assignment = readAssignment(m);
+        readAssignment(m); // target assignment
+        if (m.version >= 1) m.int8(); // member type
+        return { memberId, instanceId, clientId, host, assignment };
+      }),
   };
 }
 
 /**
- * ShareGroupDescribe v1 (v0 was Kafka 4.0's early access, which 4.1 removed; flexible):
- * state and members, each with client id, host and the partitions it is assigned — in a
- * share group several members may share a partition.
+ * ShareGroupDescribe v1 (v0 was Kafka 4.0's early access, which later versions dropped;
+ * flexible): state and members, each with client id, host and the partitions it is
+ * assigned — in a share group several members may share a partition.
  */
 export function shareGroupDescribeRequest(groupIds: readonly string[]): RawRequest<DescribedGroup[]> {
   return {
@@ -164,35 +175,16 @@ export function shareGroupDescribeRequest(groupIds: readonly string[]): RawReque
     versions: { min: 1, max: 1 },
     flexibleFrom: 0,
     encode: describeEncoder(groupIds),
-    decode: (r: WireReader) => {
-      r.int32(); // throttle
-      const groups = r.array((g): DescribedGroup => {
-        const errorCode = g.int16();
-        const errorMessage = g.string();
-        const groupId = g.string() ?? '';
-        const state = g.string() ?? '';
-        g.int32(); // group epoch
-        g.int32(); // assignment epoch
-        g.string(); // assignor
-        const members = g.array((m): GroupMember => {
-          const memberId = m.string() ?? '';
-          m.string(); // rack
-          m.int32(); // member epoch
-          const clientId = m.string() ?? '';
-          const host = m.string() ?? '';
-          m.array((s) => s.string()); // subscribed topic names
-          const assignment = readAssignment(m);
-          m.tags();
-          return { memberId, instanceId: null, clientId, host, assignment };
-        });
-        g.int32(); // authorized operations
-        g.tags();
-        return { errorCode, errorMessage, groupId, state, members };
-      });
-      r.tags();
-      r.end('ShareGroupDescribe');
-      return groups;
-    },
+    decode: (r: WireReader) =>
+      readDescribedGroups(r, 'ShareGroupDescribe', (m) => {
+        const memberId = m.string() ?? '';
+        m.string(); // rack
+        m.int32(); // member epoch
+        const clientId = m.string() ?? '';
+        const host = m.string() ?? '';
+        m.array((s) => s.string()); // subscribed topic names
+        return { memberId, instanceId: null, clientId, host, assignment: readAssignment(m) };
+      }),
   };
 }
 

@@ -46,15 +46,8 @@ import {
   unsupportedApiError,
   versionFor,
 } from '../../src/kafka/kafkajs-wire';
+import { bytes, cstr, i16, i32, i64, str } from './wire-bytes';
 
-const bytes = (...parts: Array<number[] | Buffer>) => Buffer.concat(parts.map((p) => (Buffer.isBuffer(p) ? p : Buffer.from(p))));
-const i16 = (v: number) => { const b = Buffer.alloc(2); b.writeInt16BE(v); return b; };
-const i32 = (v: number) => { const b = Buffer.alloc(4); b.writeInt32BE(v); return b; };
-const i64 = (v: number) => { const b = Buffer.alloc(8); b.writeBigInt64BE(BigInt(v)); return b; };
-/** int16 length + bytes (fixed versions) */
-const str = (s: string) => bytes(i16(s.length), Buffer.from(s));
-/** length + 1 as a one-byte varint + bytes (flexible versions) */
-const cstr = (s: string) => bytes([s.length + 1], Buffer.from(s));
 
 describe('negotiateVersion: vigil range × broker range (pure)', () => {
   const vigil: VersionRange = { min: 4, max: 12 };
