@@ -220,9 +220,10 @@ export interface KafkaAdmin {
   /**
    * Type, state and members of each group, batched per coordinator, by the request its type
    * needs (as the last listGroups named it): DescribeGroups for classic and simple groups
-   * (and groups not listed), ConsumerGroupDescribe, ShareGroupDescribe, StreamsGroupDescribe
-   * for the others. A group DescribeGroups calls Dead that the broker may hold as a
-   * consumer-protocol group is asked again with ConsumerGroupDescribe.
+   * (and groups no listGroups has named: call it first, or a consumer-protocol group reads
+   * as classic DescribeGroups sees it, Dead with no members), ConsumerGroupDescribe,
+   * ShareGroupDescribe, StreamsGroupDescribe for the others. A broker that does not offer
+   * the request a group needs gives that group KAFKA_API_UNSUPPORTED as its error.
    */
   describeGroups(groupIds: readonly string[]): Promise<Map<string, GroupDescription>>;
   /**
