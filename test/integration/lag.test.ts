@@ -13,6 +13,9 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { CompressionTypes, Kafka, logLevel, type Admin, type Producer } from 'kafkajs';
 import { KafkajsAdmin } from '../../src/kafka/kafkajs-admin';
+import { detect, detectOptionsFor, emptyDetectMemory } from '../../src/monitor/detect';
+import { KafkaObserver } from '../../src/monitor/observe';
+import { systemClock } from '../../src/util/clock';
 import { kafkaAdminContract } from '../contract/kafka-admin.contract';
 import { OffsetCommitter } from '../harness/commit-offsets';
 import { withLogsOnFailure } from '../harness/failure';
@@ -447,7 +450,7 @@ describe('every group type in vigil lag (issue 10 item 2)', () => {
     }
   });
 
-  it('a share group (Java ConsoleShareConsumer): type share, its member while it runs, caught up; stopped with a backlog, lag and latency from the first record not delivered', { skip: kafka4 }, async () => {
+  it('a share group (Java ConsoleShareConsumer): type share, its member while it runs, caught up; stopped with a backlog, lag and latency from the first record not delivered, and the leader\'s cycle pages it', { skip: kafka4 }, async () => {
     const consumer = javaClient('console-share-consumer', 'org.apache.kafka.tools.consumer.ConsoleShareConsumer', [
       '--bootstrap-server', cluster.bootstrap.join(','), '--topic', TOPIC, '--group', 'kinds-share', '--consumer-property', 'client.id=kinds-share-java',
     ]);
@@ -486,6 +489,23 @@ describe('every group type in vigil lag (issue 10 item 2)', () => {
       assert.deepEqual([p.committed, p.lagMessages, p.breach], [start[p.partition], 4, true], `partition ${p.partition}`);
       assertLatency(p, stalled.generatedAtMs, atMs);
       assert.equal(p.consumers, undefined, 'nobody holds it');
+    }
+
+    // The leader's own cycle (observe → detect) pages it like any group behind.
+    const admin = new KafkajsAdmin({ brokers: cluster.bootstrap, clientId: 'kinds-observer', ssl: false, connectionTimeoutMs: 3000, requestTimeoutMs: 10_000 });
+    try {
+      const lagRule = { thresholdMs: 10_000, resolveBelowMs: 8_000, resolveForMs: 30_000, severity: 'warning' as const, overrides: [] };
+      const observer = new KafkaObserver(admin, { lag: lagRule, groups: { include: ['kinds-share'], exclude: [] }, topics: { include: [TOPIC], exclude: [] }, brokerPingTimeoutMs: 1000 }, systemClock);
+      const snap = await observer.observe();
+      assert.ok(snap.ok, snap.ok ? '' : snap.error);
+      const g = snap.groups.find((x) => x.group === 'kinds-share');
+      assert.deepEqual([g?.type, g?.state, g?.members], ['share', 'Empty', []]);
+      const { findings } = detect(snap, emptyDetectMemory(), detectOptionsFor(lagRule));
+      const paged = findings.find((f) => f.kind === 'ConsumerDeliveryLag' && f.group === 'kinds-share');
+      assert.ok(paged && paged.kind === 'ConsumerDeliveryLag', `a ConsumerDeliveryLag finding for kinds-share: ${JSON.stringify(findings)}`);
+      assert.deepEqual([paged.topic, [...paged.partitions].sort()], [TOPIC, [0, 1, 2]]);
+    } finally {
+      await admin.close();
     }
   });
 });
