@@ -30,7 +30,9 @@ export const DEFAULT_WATCH_INTERVAL_MS = 2000;
 export function registerLag(program: Command): void {
   const cmd = program
     .command('lag')
-    .description('report consumer delivery latency (age of the oldest unconsumed message) per group, topic and partition')
+    .description(
+      'report consumer delivery latency (age of the oldest unconsumed message) per group, topic and partition, with each group\'s type and state and the client id and host of the member assigned each partition',
+    )
     .option('--group <glob>', 'only groups matching this glob (repeatable)', collect, [])
     .option('--topic <glob>', 'only topics matching this glob (repeatable)', collect, [])
     .option('--threshold <duration>', 'delivery latency that counts as a breach (default 10s, or lag.threshold of --config)')
@@ -186,21 +188,33 @@ function watchHeader(every: string, atIso: string): string {
   return `vigil lag, every ${every} (Ctrl-C to stop): ${atIso}`;
 }
 
-const HEADERS = ['GROUP', 'TOPIC', 'PARTITION', 'COMMITTED', 'END', 'LAG', 'LATENCY', 'BREACH'];
+const HEADERS = ['GROUP', 'TYPE', 'STATE', 'TOPIC', 'PARTITION', 'COMMITTED', 'END', 'LAG', 'LATENCY', 'BREACH', 'CLIENT-ID', 'HOST'];
+/** the columns of numbers, aligned right */
+const FIRST_NUMBER = 4;
+const LATENCY = 8;
 
-/** A plain table, worst group first; one line per partition, then a summary line. */
+/**
+ * A plain table, worst group first; one line per partition, then a summary line. TYPE and
+ * STATE are the group's; CLIENT-ID and HOST the members assigned the partition (several,
+ * comma-separated, in a share group; '-' when none is or the group cannot say).
+ */
 export function renderLagTable(report: LagReport): string {
   const rows: string[][] = [];
   let partitions = 0;
   let breachedGroups = 0;
   for (const g of report.groups) {
     if (g.breach) breachedGroups++;
-    if (g.error) rows.push([g.group, '-', '-', '-', '-', '-', '-', `? (${g.error})`]);
+    const type = g.type ?? '?';
+    const state = g.state || '?';
+    if (g.error) rows.push([g.group, type, state, '-', '-', '-', '-', '-', '-', `? (${g.error})`, '-', '-']);
     for (const t of g.topics) {
       for (const p of t.partitions) {
         partitions++;
+        const consumers = p.consumers ?? [];
         rows.push([
           g.group,
+          type,
+          state,
           t.topic,
           String(p.partition),
           String(p.committed),
@@ -208,17 +222,19 @@ export function renderLagTable(report: LagReport): string {
           p.lagMessages === null ? '?' : String(p.lagMessages),
           p.lagSeconds === null ? '?' : `${p.lagSeconds.toFixed(1)}s${p.exact === false ? '~' : ''}`,
           p.breach === null ? `? (${p.error ?? 'unknown'})` : p.breach ? 'yes' : 'no',
+          consumers.length === 0 ? '-' : [...new Set(consumers.map((c) => c.clientId))].join(','),
+          consumers.length === 0 ? '-' : [...new Set(consumers.map((c) => c.host))].join(','),
         ]);
       }
     }
   }
   const widths = HEADERS.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] as string).length)));
   const line = (cells: string[]) =>
-    cells.map((c, i) => (i >= 2 && i <= 6 ? c.padStart(widths[i] as number) : c.padEnd(widths[i] as number))).join('  ').trimEnd();
+    cells.map((c, i) => (i >= FIRST_NUMBER && i <= LATENCY ? c.padStart(widths[i] as number) : c.padEnd(widths[i] as number))).join('  ').trimEnd();
   const body = rows.length > 0 ? [line(HEADERS), ...rows.map(line)].join('\n') + '\n' : 'no consumer groups with committed offsets matched\n';
   const summary =
     `${report.groups.length} group(s), ${partitions} partition(s); ` +
     `${breachedGroups} group(s) over the ${report.thresholdSeconds}s threshold (as of ${report.generatedAt})` +
-    (rows.some((r) => (r[6] as string).endsWith('~')) ? '; ~ = interpolated within a compressed record batch' : '');
+    (rows.some((r) => (r[LATENCY] as string).endsWith('~')) ? '; ~ = interpolated within a compressed record batch' : '');
   return `${body}\n${summary}\n`;
 }

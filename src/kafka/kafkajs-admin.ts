@@ -12,12 +12,21 @@
  * abandons every request to it and counts as its latest ping.
  */
 import type { KafkaConfig } from '../config/types';
-import { VigilError, describeError } from '../errors';
+import { VigilError, describeError, isVigilError } from '../errors';
 import type { Logger } from '../log';
 import { silentLogger } from '../log';
 import type { AbortedTransaction } from './read-committed';
 import { MalformedRecordBatchError, probeRecordSet } from './record-batch';
 import { describeQuorumRequest } from './describe-quorum';
+import {
+  type DescribedGroup,
+  consumerGroupDescribeRequest,
+  decodeConsumerAssignment,
+  describeShareGroupOffsetsRequest,
+  listGroupsRequest,
+  shareGroupDescribeRequest,
+  streamsGroupDescribeRequest,
+} from './group-requests';
 import { SilenceWatch } from './silence-watch';
 import {
   API_KEYS,
@@ -38,6 +47,8 @@ import {
   type ControllerQuorum,
   type GroupDescription,
   type GroupListing,
+  type GroupMember,
+  type GroupType,
   type GroupOffsetsResult,
   type KafkaAdmin,
   type PartitionOffset,
@@ -45,6 +56,7 @@ import {
   type RecordProbeRequest,
   type TopicInfo,
   type TopicPartition,
+  groupTypeOf,
   probeKey,
   tpKey,
 } from './types';
@@ -84,6 +96,11 @@ export class KafkajsAdmin implements KafkaAdmin {
   private readonly quorumConnections: KafkaConnections;
   private lastMetadata: ClusterMetadata | null = null;
   private readonly coordinators = new Map<string, string>(); // groupId → broker address
+  /**
+   * groupId → its type as a ListGroups last named it ({unknown}: a type this vigil does not
+   * know), which picks the request that describes the group and reads its position
+   */
+  private readonly groupTypes = new Map<string, GroupType | { unknown: string }>();
   /**
    * address → why, and since when it has answered nothing sent to it (wall clock), for
    * brokers whose latest ping failed or that fell silent under their requests
@@ -143,20 +160,26 @@ export class KafkajsAdmin implements KafkaAdmin {
     await Promise.all(
       md.brokers.map(async (b) => {
         try {
-          const res = await this.ask<{ groups: unknown[] }>(addressOf(b), (broker) => broker.listGroups());
-          for (const g of res.groups as { groupId: string; protocolType: string }[]) {
-            seen.set(g.groupId, { groupId: g.groupId, protocolType: g.protocolType });
+          const res = await this.ask(addressOf(b), (broker) => this.connections.send(broker, listGroupsRequest()));
+          // an error (COORDINATOR_LOAD_IN_PROGRESS while the broker loads some of its groups)
+          // comes with the groups it could list
+          for (const g of res.groups) {
+            const type = groupTypeOf(g.protocolType, g.type);
+            seen.set(g.groupId, { groupId: g.groupId, protocolType: g.protocolType, ...(type ? { type } : {}), ...(g.type !== null ? { typeName: g.type } : {}) });
           }
+          if (res.errorCode !== ERR_NONE) failures.push(`broker ${b.nodeId} (${addressOf(b)}): ListGroups answered ${kafkaErrorName(res.errorCode)}`);
         } catch (err) {
           failures.push(`broker ${b.nodeId} (${addressOf(b)}): ${describeError(err)}`);
         }
       }),
     );
-    if (failures.length === md.brokers.length && md.brokers.length > 0) {
+    if (failures.length === md.brokers.length && md.brokers.length > 0 && seen.size === 0) {
       throw new VigilError('KAFKA_REQUEST_FAILED', `could not list consumer groups on any broker: ${failures.join('; ')}`, { retriable: true });
     }
     // a down broker is reported by the monitor itself; this is detail for debugging
     if (failures.length > 0) this.logger.debug({ failures }, 'some brokers did not list their groups');
+    // kept across calls: a group whose coordinator is down is not listed, and keeps its type
+    for (const g of seen.values()) this.groupTypes.set(g.groupId, g.typeName !== undefined && g.type === undefined ? { unknown: g.typeName } : (g.type ?? 'classic'));
     return [...seen.values()].sort((a, b) => a.groupId.localeCompare(b.groupId));
   }
 
@@ -164,6 +187,11 @@ export class KafkajsAdmin implements KafkaAdmin {
     const out = new Map<string, GroupDescription>();
     const byCoordinator = new Map<string, string[]>();
     await forEachLimited(groupIds, GROUP_CONCURRENCY, async (groupId) => {
+      const known = this.groupTypes.get(groupId);
+      if (typeof known === 'object') {
+        out.set(groupId, { groupId, state: '', members: 0, error: `the broker lists the group with type "${known.unknown}", which this vigil does not know how to describe` });
+        return;
+      }
       try {
         const address = await this.coordinatorOf(groupId, false);
         byCoordinator.set(address, [...(byCoordinator.get(address) ?? []), groupId]);
@@ -172,26 +200,49 @@ export class KafkajsAdmin implements KafkaAdmin {
       }
     });
     await Promise.all(
-      [...byCoordinator].map(async ([address, ids]) => {
-        try {
-          for (const g of await this.ask(address, (broker) => this.connections.send(broker, describeGroupsRequest(ids)))) {
-            if (g.errorCode !== ERR_NONE) {
-              if (COORDINATOR_ERRORS.has(g.errorCode)) this.coordinators.delete(g.groupId);
-              out.set(g.groupId, { groupId: g.groupId, state: '', members: 0, error: kafkaErrorName(g.errorCode) });
-            } else {
-              const coordinator = this.lastMetadata?.brokers.find((b) => addressOf(b) === address)?.nodeId;
-              out.set(g.groupId, { groupId: g.groupId, state: g.state, members: g.members, ...(coordinator === undefined ? {} : { coordinator }) });
+      [...byCoordinator].flatMap(([address, ids]) => {
+        const coordinator = this.lastMetadata?.brokers.find((b) => addressOf(b) === address)?.nodeId;
+        const at = coordinator === undefined ? {} : { coordinator };
+        const kinds = new Map<DescribeKind, string[]>();
+        for (const id of ids) {
+          const kind = describeKindOf(this.groupTypes.get(id));
+          kinds.set(kind, [...(kinds.get(kind) ?? []), id]);
+        }
+        return [...kinds].map(async ([kind, kindIds]) => {
+          try {
+            for (const d of await this.ask(address, (broker) => this.describeKind(broker, kind, kindIds))) {
+              if (d.errorCode !== ERR_NONE) {
+                if (COORDINATOR_ERRORS.has(d.errorCode)) this.coordinators.delete(d.groupId);
+                out.set(d.groupId, { groupId: d.groupId, state: '', members: 0, error: `${kafkaErrorName(d.errorCode)}${d.errorMessage ? ` (${d.errorMessage})` : ''}` });
+              } else {
+                out.set(d.groupId, { groupId: d.groupId, type: d.type, state: d.state, members: d.memberList.length, memberList: d.memberList, ...at });
+              }
+            }
+          } catch (err) {
+            for (const id of kindIds) {
+              if (!isVigilError(err) || err.code !== 'KAFKA_API_UNSUPPORTED') this.coordinators.delete(id);
+              out.set(id, { groupId: id, state: '', members: 0, error: describeError(err) });
             }
           }
-        } catch (err) {
-          for (const id of ids) {
-            this.coordinators.delete(id);
-            out.set(id, { groupId: id, state: '', members: 0, error: describeError(err) });
-          }
-        }
+        });
       }),
     );
     return out;
+  }
+
+  /** One describe request for groups of one kind on their coordinator, as DescribedGroups with their type. */
+  private async describeKind(broker: any, kind: DescribeKind, ids: string[]): Promise<(DescribedGroup & { type: GroupType; memberList: GroupMember[] })[]> {
+    if (kind === 'classic') {
+      return (await this.connections.send(broker, describeGroupsRequest(ids))).map((g) => {
+        const listed = this.groupTypes.get(g.groupId);
+        const type: GroupType = listed === 'simple' || listed === 'classic' ? listed : g.protocolType === '' ? 'simple' : 'classic';
+        const consumer = g.protocolType === 'consumer';
+        const memberList = g.memberDetails.map(({ assignment, ...m }) => ({ ...m, assignment: consumer ? decodeConsumerAssignment(assignment) : null }));
+        return { errorCode: g.errorCode, errorMessage: null, groupId: g.groupId, state: g.state, members: memberList, type, memberList };
+      });
+    }
+    const req = kind === 'consumer' ? consumerGroupDescribeRequest(ids) : kind === 'share' ? shareGroupDescribeRequest(ids) : streamsGroupDescribeRequest(ids);
+    return (await this.connections.send(broker, req)).map((g) => ({ ...g, type: kind, memberList: g.members }));
   }
 
   async pingBrokers(brokers: readonly BrokerInfo[], timeoutMs: number): Promise<Map<number, BrokerPing>> {
@@ -326,26 +377,61 @@ export class KafkajsAdmin implements KafkaAdmin {
   }
 
   private async groupOffsets(groupId: string): Promise<GroupOffsetsResult> {
+    const share = this.groupTypes.get(groupId) === 'share';
     let lastError = '';
     for (let attempt = 0; attempt < 2; attempt++) {
       try {
         const address = await this.coordinatorOf(groupId, attempt > 0);
-        const res = await this.ask(address, (broker) => this.connections.send(broker, offsetFetchRequest(groupId)));
+        const res = share
+          ? await this.ask(address, (broker) => this.connections.send(broker, describeShareGroupOffsetsRequest(groupId)))
+          : await this.ask(address, (broker) => this.connections.send(broker, offsetFetchRequest(groupId)));
         if (res.errorCode !== ERR_NONE) {
           lastError = kafkaErrorName(res.errorCode);
           if (COORDINATOR_ERRORS.has(res.errorCode)) {
             this.coordinators.delete(groupId);
             continue;
           }
-          return { error: lastError };
+          return { error: 'errorMessage' in res && res.errorMessage ? `${lastError} (${res.errorMessage})` : lastError };
         }
-        return { offsets: res.offsets };
+        if ('partitionErrors' in res && res.partitionErrors.length > 0) {
+          const failed = res.partitionErrors.map((p) => `${p.topic}-${p.partition}: ${kafkaErrorName(p.errorCode)}${p.errorMessage ? ` (${p.errorMessage})` : ''}`);
+          // the partitions answered still count; the others are missing from the group's rows
+          this.logger.debug({ group: groupId, failed }, 'DescribeShareGroupOffsets failed some partitions');
+          if (res.offsets.size === 0) return { error: `share start offsets unavailable: ${failed.slice(0, 3).join('; ')}` };
+        }
+        return { offsets: 'lags' in res ? await this.sharePositions(res.offsets, res.lags) : res.offsets };
       } catch (err) {
         lastError = describeError(err);
+        // the broker does not speak the request: asking again gets the same answer
+        if (isVigilError(err) && err.code === 'KAFKA_API_UNSUPPORTED') return { error: `share group: ${lastError}` };
         this.coordinators.delete(groupId);
       }
     }
     return { error: lastError };
+  }
+
+  /**
+   * A share group's position on each partition: the first record not yet delivered for good,
+   * as far as Kafka's counts tell — its start offset, or where the broker knows the lag
+   * (DescribeShareGroupOffsets v1) the end offset less the lag when that is later: Kafka
+   * moves the start offset lazily, and one left behind records already acknowledged would
+   * show a caught-up group as behind (and page it). Exact when records are acknowledged in
+   * order, the usual case; when later ones are acknowledged first, the oldest record still
+   * waiting lies before this position, so its latency is understated. A partition whose end
+   * offset cannot be read keeps its start offset.
+   */
+  private async sharePositions(starts: Map<string, Map<number, number>>, lags: Map<string, Map<number, number>>): Promise<Map<string, Map<number, number>>> {
+    const known = [...lags].flatMap(([topic, ps]) => [...ps.keys()].map((partition) => ({ topic, partition })));
+    if (known.length === 0) return starts;
+    const ends = await this.listOffsets(known, LATEST_TIMESTAMP);
+    const out = new Map([...starts].map(([topic, ps]) => [topic, new Map(ps)]));
+    for (const e of ends) {
+      const start = out.get(e.topic)?.get(e.partition);
+      const lag = lags.get(e.topic)?.get(e.partition);
+      if (start === undefined || lag === undefined || e.offset === null) continue;
+      out.get(e.topic)?.set(e.partition, Math.max(start, e.offset - lag));
+    }
+    return out;
   }
 
   private async coordinatorOf(groupId: string, refresh: boolean): Promise<string> {
@@ -523,6 +609,13 @@ export function probeFetchedRecords(records: Buffer, offset: number, retryable: 
 }
 
 // ---- grouping helpers ---------------------------------------------------------------------
+
+/** Which describe request a group needs: DescribeGroups for classic and simple groups, and groups never listed. */
+type DescribeKind = 'classic' | 'consumer' | 'share' | 'streams';
+
+function describeKindOf(type: GroupType | { unknown: string } | undefined): DescribeKind {
+  return type === 'consumer' || type === 'share' || type === 'streams' ? type : 'classic';
+}
 
 type Leader = { broker: BrokerInfo; reason?: undefined } | { broker: null; reason: string };
 
@@ -729,9 +822,10 @@ const METADATA_NO_TOPICS = metadataRequest([]);
 
 /**
  * DescribeGroups v1–v5 (v3 adds authorized operations, v4 each member's group instance id,
- * v5 is flexible): state and member count per group. Members' assignments are skipped;
- * their protocol metadata (a consumer's subscription) is kept as raw bytes for `vigil
- * doctor`, which reads the topics a group subscribes to (src/doctor/kafka-probe.ts).
+ * v5 is flexible): state and members per group — each member's id, client id, host and
+ * raw assignment (a consumer's decodes with decodeConsumerAssignment); their protocol
+ * metadata (a consumer's subscription) is kept as raw bytes for `vigil doctor`, which
+ * reads the topics a group subscribes to (src/doctor/kafka-probe.ts).
  */
 export function describeGroupsRequest(groupIds: readonly string[]) {
   return {
@@ -752,19 +846,20 @@ export function describeGroupsRequest(groupIds: readonly string[]) {
         const state = g.string() ?? '';
         const protocolType = g.string() ?? '';
         g.string(); // protocol
-        const memberMetadata = g.array((m) => {
-          m.string(); // member id
-          if (m.version >= 4) m.string(); // group instance id
-          m.string(); // client id
-          m.string(); // client host
+        const memberDetails = g.array((m) => {
+          const memberId = m.string() ?? '';
+          const instanceId = m.version >= 4 ? m.string() : null;
+          const clientId = m.string() ?? '';
+          const host = m.string() ?? '';
           const metadata = m.bytes();
-          m.bytes(); // assignment
+          const assignment = m.bytes();
           m.tags();
-          return metadata;
+          return { memberId, instanceId, clientId, host, metadata, assignment };
         });
         if (g.version >= 3) g.int32(); // authorized operations
         g.tags();
-        return { errorCode, groupId, state, protocolType, members: memberMetadata.length, memberMetadata };
+        const memberMetadata = memberDetails.map((m) => m.metadata);
+        return { errorCode, groupId, state, protocolType, members: memberDetails.length, memberMetadata, memberDetails: memberDetails.map(({ metadata: _m, ...rest }) => rest) };
       });
       r.tags();
       return groups;

@@ -196,15 +196,29 @@ export class WireReader {
   uuid(): Buffer {
     return this.d.readBytes(16) as Buffer;
   }
-  /** An array; a null one reads as empty. */
+  /**
+   * An array; a null one reads as empty. A count larger than the bytes left throws (every
+   * item of every schema takes a byte at least): a corrupt count must not spin through
+   * billions of reads past the end, which kafkajs's varint reads answer with zeros.
+   */
   array<T>(read: (r: this) => T): T[] {
     const n = this.flexible ? this.d.readUVarInt() - 1 : this.d.readInt32();
+    if (n > this.remaining()) throw new RangeError(`an array of ${n} items runs past the end of the answer (${this.remaining()} bytes left)`);
     const out: T[] = [];
     for (let i = 0; i < n; i++) out.push(read(this));
     return out;
   }
   int32s(): number[] {
     return this.array((r) => r.int32());
+  }
+  /** Bytes left after the reader's position; negative once a read went past the end (kafkajs's varint and string reads do not throw there). */
+  remaining(): number {
+    const raw = this.d as unknown as { buffer: Buffer; offset: number };
+    return raw.buffer.length - raw.offset;
+  }
+  /** Throws when a read went past the end of the answer: it was cut short, and what was read of it is not to be trusted. */
+  end(api: string): void {
+    if (this.remaining() < 0) throw new RangeError(`the ${api} answer was cut short (${-this.remaining()} bytes missing)`);
   }
   /**
    * Skips a tag buffer (the tagged fields vigil does not read); nothing before a flexible

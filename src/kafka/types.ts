@@ -41,10 +41,64 @@ export interface ClusterMetadata {
   readonly topics: readonly TopicInfo[];
 }
 
+/**
+ * The kinds of group (docs/monitoring.md "Group types"): `classic` (the classic rebalance
+ * protocol: kafkajs, librdkafka, Java before KIP-848), `consumer` (`group.protocol=consumer`,
+ * KIP-848), `share` (KIP-932), `streams` (KIP-1071), and `simple` — a classic group that
+ * only commits offsets and has no protocol (no members ever joined it).
+ */
+export type GroupType = 'classic' | 'consumer' | 'share' | 'streams' | 'simple';
+
 export interface GroupListing {
   readonly groupId: string;
-  /** 'consumer' for subscribed groups, '' for groups that only commit offsets. */
+  /** 'consumer' for subscribed classic groups, '' for groups that only commit offsets. */
   readonly protocolType: string;
+  /**
+   * The type the broker names (ListGroups v5, Kafka 3.8+) as vigil calls it (groupTypeOf);
+   * absent when the broker does not say (older Kafka: every group is then classic or simple)
+   * or names a type this vigil does not know (`typeName` keeps it).
+   */
+  readonly type?: GroupType;
+  /** the broker's own name of the type, when it named one */
+  readonly typeName?: string;
+}
+
+/** A listed group's type: the broker's (v5), else classic, or simple without a protocol type. */
+export function groupTypeOf(protocolType: string, typeName: string | null | undefined): GroupType | undefined {
+  switch (typeName ?? 'classic') {
+    case 'classic':
+      return protocolType === '' ? 'simple' : 'classic';
+    case 'consumer':
+      return 'consumer';
+    case 'share':
+      return 'share';
+    case 'streams':
+      return 'streams';
+    default:
+      return undefined;
+  }
+}
+
+/** Partitions of one topic. */
+export interface TopicPartitions {
+  readonly topic: string;
+  readonly partitions: readonly number[];
+}
+
+/** A group member, as `kafka-consumer-groups.sh --describe` shows it (CONSUMER-ID, HOST, CLIENT-ID). */
+export interface GroupMember {
+  readonly memberId: string;
+  /** group.instance.id of a static member, else null */
+  readonly instanceId: string | null;
+  readonly clientId: string;
+  /** the client's address as its coordinator saw it, e.g. "/10.0.0.5" */
+  readonly host: string;
+  /**
+   * the partitions it is assigned now; null when they cannot be known (a classic group of
+   * another protocol than 'consumer' — Connect, a custom one — or an assignment that does
+   * not decode; a streams member, assigned tasks rather than partitions)
+   */
+  readonly assignment: readonly TopicPartitions[] | null;
 }
 
 /** Committed offsets of one group: topic → partition → offset (only partitions with a commit). */
@@ -87,9 +141,17 @@ export function probeKey(topic: string, partition: number, offset: number): stri
 
 export interface GroupDescription {
   readonly groupId: string;
-  /** 'Stable', 'Empty', 'PreparingRebalance', 'CompletingRebalance', 'Dead', or '' when unknown */
+  /** the group's type (see GroupType); absent when it could not be told */
+  readonly type?: GroupType;
+  /**
+   * as the group's describe request names it: classic 'Stable', 'Empty', 'PreparingRebalance',
+   * 'CompletingRebalance', 'Dead'; consumer protocol also 'Assigning', 'Reconciling';
+   * '' when unknown
+   */
   readonly state: string;
   readonly members: number;
+  /** each member with its client id, host and assignment; absent when not described */
+  readonly memberList?: readonly GroupMember[];
   /** node id of the group's coordinator, when known */
   readonly coordinator?: number;
   readonly error?: string;
@@ -153,8 +215,16 @@ export type ControllerQuorum =
 export interface KafkaAdmin {
   /** Brokers and every topic's partitions with leader, replicas and ISR (one Metadata request). */
   metadata(): Promise<ClusterMetadata>;
+  /** Every group, with its type where the broker names it (ListGroups, one per broker). */
   listGroups(): Promise<GroupListing[]>;
-  /** State and member count of each group (DescribeGroups, batched per coordinator). */
+  /**
+   * Type, state and members of each group, batched per coordinator, by the request its type
+   * needs (as the last listGroups named it): DescribeGroups for classic and simple groups
+   * (and groups no listGroups has named: call it first, or a consumer-protocol group reads
+   * as classic DescribeGroups sees it, Dead with no members), ConsumerGroupDescribe,
+   * ShareGroupDescribe, StreamsGroupDescribe for the others. A broker that does not offer
+   * the request a group needs gives that group KAFKA_API_UNSUPPORTED as its error.
+   */
   describeGroups(groupIds: readonly string[]): Promise<Map<string, GroupDescription>>;
   /**
    * Whether each broker answers a minimal request at its advertised address within
@@ -182,7 +252,11 @@ export interface KafkaAdmin {
   brokerStanding(brokers: readonly BrokerInfo[]): Map<number, BrokerPing>;
   /** Effective min.insync.replicas of each topic (DescribeConfigs, one request). */
   topicMinIsr(topics: readonly string[]): Promise<Map<string, number>>;
-  /** Committed offsets of each group, all topics. Groups are fetched concurrently. */
+  /**
+   * Each group's position on every topic, fetched concurrently: its committed offsets
+   * (OffsetFetch), or for a share group (as the last listGroups named it) its share start
+   * offsets (DescribeShareGroupOffsets: the first record not yet acknowledged).
+   */
   committedOffsets(groupIds: readonly string[]): Promise<Map<string, GroupOffsetsResult>>;
   /** Log end offsets (high watermark), one ListOffsets request per partition leader. */
   endOffsets(partitions: readonly TopicPartition[]): Promise<PartitionOffset[]>;

@@ -5,24 +5,49 @@
  * partition behind is probed for the record at its committed offset.
  *
  * Requests per run, whatever the number of groups and partitions: one Metadata, one
- * ListGroups per broker, one FindCoordinator + OffsetFetch per group, one ListOffsets
+ * ListGroups per broker, one FindCoordinator + OffsetFetch (a share group:
+ * DescribeShareGroupOffsets) per group, one describe request per coordinator and group
+ * type (type, state, members and their partitions), one ListOffsets
  * (latest) per partition leader, one ListOffsets (by timestamp) per leader of a lagging
  * partition, and one Fetch per leader for the lagging partitions (more only when several
  * groups lag on the same partition).
  */
-import type { KafkaAdmin, TopicPartition } from '../kafka/types';
+import type { GroupMember, GroupType, KafkaAdmin, TopicPartition } from '../kafka/types';
 import { tpKey } from '../kafka/types';
 import type { NameFilter } from '../util/glob';
 import { DeliveryLatency, type LaggingRow, PartitionIndex, type RowLatency } from './delivery-latency';
 import { type LagSummary, type PartitionLag, partitionLag, summarize } from './latency';
 
+/** A member a partition is assigned to, as `kafka-consumer-groups.sh --describe` shows it. */
+export interface PartitionConsumer {
+  readonly memberId: string;
+  readonly clientId: string;
+  /** as the group's coordinator saw it, e.g. "/10.0.0.5" */
+  readonly host: string;
+}
+
+/**
+ * A partition's row: its lag, and the members assigned the partition (one in a consumer
+ * group, possibly several in a share group); absent when none is (the group is empty or
+ * rebalancing) or the group's members cannot say (see GroupMember.assignment).
+ */
+export interface ReportPartition extends PartitionLag {
+  readonly consumers?: readonly PartitionConsumer[];
+}
+
 export interface TopicLag extends LagSummary {
   readonly topic: string;
-  readonly partitions: readonly PartitionLag[];
+  readonly partitions: readonly ReportPartition[];
 }
 
 export interface GroupLag extends LagSummary {
   readonly group: string;
+  /** classic, consumer, share, streams or simple; absent when the group could not be described */
+  readonly type?: GroupType;
+  /** as the group's describe request names it ('' or absent: unknown) */
+  readonly state?: string;
+  /** how many members the group has; absent when it could not be described */
+  readonly members?: number;
   readonly topics: readonly TopicLag[];
   /** set when the group's committed offsets could not be read */
   readonly error?: string;
@@ -47,7 +72,7 @@ export async function collectLagReport(admin: KafkaAdmin, opts: LagReportOptions
   const index = new PartitionIndex(metadata.topics.filter((t) => opts.topics(t.topic)));
 
   const groupIds = (await admin.listGroups()).map((g) => g.groupId).filter(opts.groups);
-  const committed = await admin.committedOffsets(groupIds);
+  const [committed, described] = await Promise.all([admin.committedOffsets(groupIds), admin.describeGroups(groupIds)]);
 
   // Every watched group's committed offsets on partitions the metadata lists (not those of
   // a deleted topic), partitions in order.
@@ -92,27 +117,55 @@ export async function collectLagReport(admin: KafkaAdmin, opts: LagReportOptions
   for (const groupId of groupIds) {
     const result = committed.get(groupId);
     const topicsOf = positions.get(groupId);
+    const d = described.get(groupId);
+    const identity = groupIdentity(d?.error === undefined ? d?.type : undefined, d?.error === undefined ? d?.state : undefined, d?.memberList);
     if (!result || !('offsets' in result) || !topicsOf) {
-      groups.push({ group: groupId, lagSeconds: null, lagMessages: null, breach: null, topics: [], error: result && 'error' in result ? result.error : 'no answer' });
+      groups.push({ group: groupId, ...identity, lagSeconds: null, lagMessages: null, breach: null, topics: [], error: result && 'error' in result ? result.error : 'no answer' });
       continue;
     }
+    const consumers = consumersByPartition(d?.memberList);
     const topics: TopicLag[] = [];
     for (const [topic, parts] of topicsOf) {
-      const rows: PartitionLag[] = [];
+      const rows: ReportPartition[] = [];
       for (const [partition, offset] of parts) {
         const end = endOf.get(tpKey(topic, partition));
         const m = measured.get(rowKey(groupId, index.of(topic, partition)));
         const row = partitionLag({ partition, committed: offset, end: end?.offset ?? null, ...(m ? { measured: m } : {}) });
-        rows.push(row.error === 'end offset unavailable' && end?.error ? { ...row, error: `end offset unavailable: ${end.error}` } : row);
+        rows.push(withConsumers(row.error === 'end offset unavailable' && end?.error ? { ...row, error: `end offset unavailable: ${end.error}` } : row, consumers.get(tpKey(topic, partition))));
       }
       if (rows.length > 0) topics.push({ topic, ...summarize(rows), partitions: rows });
     }
     if (topics.length === 0) continue; // nothing committed on a watched topic
     topics.sort(worstFirst);
-    groups.push({ group: groupId, ...summarize(topics), topics });
+    groups.push({ group: groupId, ...identity, ...summarize(topics), topics });
   }
   groups.sort(worstFirst);
   return { generatedAt: new Date(nowMs).toISOString(), thresholdSeconds: opts.thresholdMs / 1000, groups };
+}
+
+/** A group's type, state and member count, for the fields that are known. */
+function groupIdentity(type: GroupType | undefined, state: string | undefined, members: readonly GroupMember[] | undefined): Pick<GroupLag, 'type' | 'state' | 'members'> {
+  return { ...(type ? { type } : {}), ...(state ? { state } : {}), ...(members ? { members: members.length } : {}) };
+}
+
+/** tpKey → the members assigned that partition, in member order. */
+export function consumersByPartition(members: readonly GroupMember[] | undefined): Map<string, PartitionConsumer[]> {
+  const out = new Map<string, PartitionConsumer[]>();
+  for (const m of members ?? []) {
+    for (const { topic, partitions } of m.assignment ?? []) {
+      for (const p of partitions) {
+        const key = tpKey(topic, p);
+        let list = out.get(key);
+        if (!list) out.set(key, (list = []));
+        list.push({ memberId: m.memberId, clientId: m.clientId, host: m.host });
+      }
+    }
+  }
+  return out;
+}
+
+function withConsumers(row: PartitionLag, consumers: readonly PartitionConsumer[] | undefined): ReportPartition {
+  return consumers && consumers.length > 0 ? { ...row, consumers } : row;
 }
 
 function rowKey(group: string, idx: number): string {
@@ -162,15 +215,17 @@ export function reportVerdict(report: LagReport): { breach: boolean; unknownPart
 export function lagReportFromSnapshot(groups: readonly import('./snapshot').GroupState[], takenAtMs: number, defaultThresholdMs: number): LagReport {
   const out: GroupLag[] = [];
   for (const g of groups) {
+    const identity = groupIdentity(g.type, g.state, g.members);
     if (g.error) {
-      out.push({ group: g.group, lagSeconds: null, lagMessages: null, breach: null, topics: [], error: g.error });
+      out.push({ group: g.group, ...identity, lagSeconds: null, lagMessages: null, breach: null, topics: [], error: g.error });
       continue;
     }
-    const byTopic = new Map<string, PartitionLag[]>();
+    const consumers = consumersByPartition(g.members);
+    const byTopic = new Map<string, ReportPartition[]>();
     for (const p of g.partitions) {
       let rows = byTopic.get(p.topic);
       if (!rows) byTopic.set(p.topic, (rows = []));
-      rows.push({
+      const row: PartitionLag = {
         partition: p.partition,
         committed: p.committed,
         end: p.end,
@@ -178,7 +233,8 @@ export function lagReportFromSnapshot(groups: readonly import('./snapshot').Grou
         lagSeconds: p.lagSeconds,
         breach: p.breach,
         ...(p.error ? { error: p.error } : {}),
-      });
+      };
+      rows.push(withConsumers(row, consumers.get(tpKey(p.topic, p.partition))));
     }
     const topics: TopicLag[] = [...byTopic].map(([topic, rows]) => {
       rows.sort((a, b) => a.partition - b.partition);
@@ -186,7 +242,7 @@ export function lagReportFromSnapshot(groups: readonly import('./snapshot').Grou
     });
     if (topics.length === 0) continue;
     topics.sort(worstFirst);
-    out.push({ group: g.group, ...summarize(topics), topics });
+    out.push({ group: g.group, ...identity, ...summarize(topics), topics });
   }
   out.sort(worstFirst);
   return { generatedAt: new Date(takenAtMs).toISOString(), thresholdSeconds: defaultThresholdMs / 1000, groups: out };

@@ -27,7 +27,7 @@
 import type { VigilConfig } from '../config/types';
 import { lagRuleFor } from '../config/lag-rule';
 import { describeError } from '../errors';
-import type { BrokerInfo, BrokerPing, ClusterMetadata, ControllerQuorum, GroupOffsets, GroupOffsetsResult, KafkaAdmin } from '../kafka/types';
+import type { BrokerInfo, BrokerPing, ClusterMetadata, ControllerQuorum, GroupDescription, GroupListing, GroupOffsets, GroupOffsetsResult, KafkaAdmin } from '../kafka/types';
 import type { Clock } from '../util/clock';
 import { type NameFilter, nameFilter } from '../util/glob';
 import { DeliveryLatency, type LaggingRow, PartitionIndex, type RowLatency } from './delivery-latency';
@@ -97,6 +97,8 @@ export class KafkaObserver {
   private readonly configRefreshMs: number;
   /** how long each phase of the last observe() took (ms), for logs and benchmarks */
   lastPhasesMs: Record<string, number> = {};
+  /** groups whose position is not in `__consumer_offsets` (share groups, types this vigil does not know): always polled */
+  private readonly notStreamed = new Set<string>();
   /** how the last observe() read each group's committed offsets: from the stream, or by OffsetFetch */
   lastOffsetsRead = { streamed: 0, polled: 0 };
 
@@ -155,7 +157,14 @@ export class KafkaObserver {
     const [minIsr, listed] = await Promise.all([
       this.minIsrFor(watchedTopics.map((t) => t.topic), startedAtMs),
       this.admin.listGroups().then(
-        (gs) => new Set(gs.map((g) => g.groupId).filter(this.groupFilter)),
+        (gs) => {
+          const watched = gs.filter((g) => this.groupFilter(g.groupId));
+          for (const g of watched) {
+            if (offsetsNotStreamed(g)) this.notStreamed.add(g.groupId);
+            else this.notStreamed.delete(g.groupId);
+          }
+          return new Set(watched.map((g) => g.groupId));
+        },
         () => new Set<string>(),
       ),
     ]);
@@ -258,8 +267,8 @@ export class KafkaObserver {
       this.lastCommitted.delete(g);
       this.lastCoordinator.delete(g);
     }
-    const groups: GroupState[] = groupIds.map((group) =>
-      this.groupState(
+    const groups: GroupState[] = groupIds.map((group) => ({
+      ...this.groupState(
         group,
         committed.get(group),
         staleGroups.has(group) ? 'unknown (coordinator unavailable; committed offsets as last seen)' : (described.get(group)?.state ?? ''),
@@ -270,7 +279,8 @@ export class KafkaObserver {
         lagByGroup.get(group),
         this.lastCoordinator.get(group),
       ),
-    );
+      ...typeAndMembers(described.get(group)),
+    }));
     // a broker that fell silent under this cycle's requests is unreachable in this snapshot
     const standing = this.admin.brokerStanding([...this.knownBrokers.values()]);
     const brokers = this.brokerStates(pings, standing, new Set(md.brokers.map((b) => b.nodeId)), startedAtMs);
@@ -296,7 +306,7 @@ export class KafkaObserver {
     const out = new Map<string, GroupOffsetsResult>();
     const poll: string[] = [];
     for (const g of groupIds) {
-      const offsets = this.opts.commits?.committed(g) ?? null;
+      const offsets = this.notStreamed.has(g) ? null : (this.opts.commits?.committed(g) ?? null);
       if (offsets === null) poll.push(g);
       else out.set(g, { offsets });
     }
@@ -425,6 +435,19 @@ export class KafkaObserver {
     }
     return { group, state, ...known, partitions, rules: rules ?? new Map() };
   }
+}
+
+/** A group's type and members as described this cycle (its position comes from committedOffsets: a share group's start offsets). */
+/**
+ * A group whose position the commit stream cannot know: a share group (its position lives in
+ * the share coordinator's own log) or a type this vigil does not know.
+ */
+function offsetsNotStreamed(g: GroupListing): boolean {
+  return g.type === 'share' || (g.type === undefined && g.typeName !== undefined);
+}
+
+function typeAndMembers(d: GroupDescription | undefined): Pick<GroupState, 'type' | 'members'> {
+  return { ...(d?.type ? { type: d.type } : {}), ...(d?.memberList ? { members: d.memberList } : {}) };
 }
 
 function hostPort(b: BrokerInfo): string {

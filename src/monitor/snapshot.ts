@@ -3,7 +3,7 @@
  * immutable data. The observer (src/monitor/observe.ts) builds it through the KafkaAdmin
  * port; detect (pure) turns a snapshot and the previous one into findings.
  */
-import type { ControllerQuorum } from '../kafka/types';
+import type { ControllerQuorum, GroupMember, GroupType } from '../kafka/types';
 import type { GroupTopicRule } from './findings';
 
 export interface BrokerState {
@@ -86,8 +86,12 @@ export interface GroupPartitionLag {
 
 export interface GroupState {
   readonly group: string;
+  /** classic, consumer, share, streams or simple (docs/monitoring.md "Group types"); absent when not described */
+  readonly type?: GroupType;
   /** 'Stable', 'Empty', 'PreparingRebalance', ... ('' when not described) */
   readonly state: string;
+  /** the members as last described, with their client id, host and partitions; absent when not described */
+  readonly members?: readonly GroupMember[];
   /** node id of the group's coordinator (as last known), when known */
   readonly coordinator?: number;
   readonly partitions: readonly GroupPartitionLag[];

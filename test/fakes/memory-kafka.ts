@@ -10,6 +10,8 @@ import type {
   ControllerQuorum,
   GroupDescription,
   GroupListing,
+  GroupMember,
+  GroupType,
   GroupOffsetsResult,
   KafkaAdmin,
   PartitionOffset,
@@ -56,6 +58,11 @@ export class MemoryKafka implements KafkaAdmin {
   readonly minIsr = new Map<string, number>();
   /** group → number of live members (absent = 0, state Empty) */
   readonly members = new Map<string, number>();
+  /**
+   * group → its type and members with their assignments, as a describe request answers them
+   * (absent: a classic group whose `members` have no known assignment, or simple without members)
+   */
+  readonly described = new Map<string, { type: GroupType; state: string; members: GroupMember[] }>();
   /** group → its coordinator's node id (absent = the first broker) */
   readonly coordinators = new Map<string, number>();
   /**
@@ -133,7 +140,10 @@ export class MemoryKafka implements KafkaAdmin {
     return [...this.groups.keys()]
       .filter((g) => !failed.has(this.coordinatorOf(g)))
       .sort()
-      .map((groupId) => ({ groupId, protocolType: '' }));
+      .map((groupId) => {
+        const type = this.described.get(groupId)?.type;
+        return type === undefined ? { groupId, protocolType: '' } : { groupId, protocolType: '', type };
+      });
   }
 
   private coordinatorOf(groupId: string): number {
@@ -182,7 +192,10 @@ export class MemoryKafka implements KafkaAdmin {
         const coordinator = this.coordinatorOf(groupId);
         const refused = this.refusal(coordinator, 'DescribeGroups');
         if (refused !== null) return [groupId, { groupId, state: '', members: 0, error: refused }];
-        return [groupId, { groupId, state, members, coordinator }];
+        const d = this.described.get(groupId);
+        if (d) return [groupId, { groupId, type: d.type, state: d.state, members: d.members.length, memberList: d.members, coordinator }];
+        const memberList = Array.from({ length: members }, (_, i) => ({ memberId: `${groupId}-member-${i}`, instanceId: null, clientId: `${groupId}-client`, host: '/127.0.0.1', assignment: null }));
+        return [groupId, { groupId, type: members > 0 ? 'classic' : 'simple', state, members, memberList, coordinator }];
       }),
     );
   }

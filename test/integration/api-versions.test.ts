@@ -34,13 +34,23 @@ import {
   metadataRequest,
   offsetFetchRequest,
 } from '../../src/kafka/kafkajs-admin';
+import {
+  type DescribedGroup,
+  type ListedGroup,
+  type ShareGroupOffsets,
+  consumerGroupDescribeRequest,
+  describeShareGroupOffsetsRequest,
+  listGroupsRequest,
+  shareGroupDescribeRequest,
+  streamsGroupDescribeRequest,
+} from '../../src/kafka/group-requests';
 import { KafkaConnections, type RawRequest, brokerVersions, versionSpan } from '../../src/kafka/kafkajs-wire';
 import { silenceKafkajsNegativeTimeoutWarning } from '../../src/kafka/kafkajs-warnings';
 import type { ControllerQuorum } from '../../src/kafka/types';
 import { silentLogger } from '../../src/log';
 import { OffsetCommitter } from '../harness/commit-offsets';
 import { withLogsOnFailure } from '../harness/failure';
-import { type KafkaCluster, startKafka } from '../harness/kafka';
+import { type KafkaCluster, startKafka, testKafkaAtLeast } from '../harness/kafka';
 
 const TOPIC = 'av-data';
 const GROUP = 'av-group';
@@ -166,6 +176,37 @@ function cases(): Case[] {
       comparable: same,
       check: (rs: unknown[]) => assert.deepEqual(rs, [{ name: 'av-not-created', errorCode: 0 }]),
     },
+    {
+      // v4 adds each group's state, v5 its type: what every version has in common is compared
+      req: listGroupsRequest(),
+      comparable: (a: { errorCode: number; groups: ListedGroup[] }) => [a.errorCode, a.groups.map((g) => [g.groupId, g.protocolType])],
+      check: (a: { errorCode: number; groups: ListedGroup[] }) => {
+        const g = a.groups.find((x) => x.groupId === GROUP);
+        assert.ok(g, `${GROUP} listed`);
+        assert.equal(g.protocolType, '', 'a group that only commits offsets has no protocol');
+        assert.ok(g.type === null || g.type === 'classic', `type ${g.type}`);
+      },
+    },
+    // the requests of the group types Kafka 4 has (KIP-848, KIP-932, KIP-1071): asked about
+    // a classic group, each answers that it is not one of its kind
+    ...(testKafkaAtLeast(4)
+      ? ([consumerGroupDescribeRequest, shareGroupDescribeRequest, streamsGroupDescribeRequest] as const).map(
+          (make): Case => ({
+            req: make([GROUP]),
+            comparable: same,
+            check: (gs: DescribedGroup[]) => assert.deepEqual(gs.map((g) => [g.groupId, g.errorCode, g.members]), [[GROUP, 69, []]], JSON.stringify(gs)),
+          }),
+        )
+      : []),
+    ...(testKafkaAtLeast(4)
+      ? [
+          {
+            req: describeShareGroupOffsetsRequest(GROUP),
+            comparable: same,
+            check: (a: ShareGroupOffsets) => assert.deepEqual([a.errorCode === 0 ? 'answered' : 'refused', a.offsets.size], [a.errorCode === 0 ? 'answered' : 'refused', 0], JSON.stringify(a)),
+          },
+        ]
+      : []),
   ];
 }
 

@@ -13,10 +13,15 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { CompressionTypes, Kafka, logLevel, type Admin, type Producer } from 'kafkajs';
 import { KafkajsAdmin } from '../../src/kafka/kafkajs-admin';
+import { detect, detectOptionsFor, emptyDetectMemory } from '../../src/monitor/detect';
+import { KafkaObserver } from '../../src/monitor/observe';
+import { systemClock } from '../../src/util/clock';
 import { kafkaAdminContract } from '../contract/kafka-admin.contract';
 import { OffsetCommitter } from '../harness/commit-offsets';
 import { withLogsOnFailure } from '../harness/failure';
-import { type KafkaCluster, repoRoot, startKafka } from '../harness/kafka';
+import { type KafkaCluster, repoRoot, startKafka, testKafka, testKafkaAtLeast } from '../harness/kafka';
+import { kafkaToolJava } from '../harness/kafka-tools';
+import { type TrackedProcess, spawnTracked } from '../harness/procs';
 import { freePorts } from '../harness/ports';
 import { runVigil } from '../harness/cli';
 import { waitFor } from '../harness/wait';
@@ -207,7 +212,7 @@ describe('vigil lag on a real cluster', () => {
     const res = await vigil(['lag', '--brokers', cluster.bootstrap.join(','), '--threshold', '5m', '--group', 'svc-a']);
     assert.equal(res.code, 0, res.stderr);
     const lines = res.stdout.trim().split('\n');
-    assert.match(lines[0]!, /^GROUP\s+TOPIC\s+PARTITION\s+COMMITTED\s+END\s+LAG\s+LATENCY\s+BREACH$/);
+    assert.match(lines[0]!, /^GROUP\s+TYPE\s+STATE\s+TOPIC\s+PARTITION\s+COMMITTED\s+END\s+LAG\s+LATENCY\s+BREACH\s+CLIENT-ID\s+HOST$/);
     assert.equal(lines.filter((l) => l.startsWith('svc-a')).length, AGES_S.length);
     assert.match(res.stdout, /1 group\(s\), 6 partition\(s\); 0 group\(s\) over the 300s threshold/);
   });
@@ -318,6 +323,189 @@ describe('vigil lag on a real cluster', () => {
       assert.ok(Date.parse(reports[1]!.generatedAt) > Date.parse(reports[0]!.generatedAt), 'a new report each time');
     } finally {
       w.child.kill('SIGKILL');
+    }
+  });
+});
+
+interface TypedGroup {
+  group: string;
+  type?: string;
+  state?: string;
+  members?: number;
+  lagSeconds: number | null;
+  breach: boolean | null;
+  error?: string;
+  topics: { topic: string; partitions: (JsonPartition & { consumers?: { memberId: string; clientId: string; host: string }[] })[] }[];
+}
+
+describe('every group type in vigil lag (issue 10 item 2)', () => {
+  const TOPIC = 'kinds';
+  const PARTITIONS = 3;
+  const javaClients: TrackedProcess[] = [];
+  const logDir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-group-types-'));
+  const kafkajs = () => new Kafka({ brokers: cluster.bootstrap, clientId: 'kinds-kafkajs', logLevel: logLevel.NOTHING });
+  let classic: ReturnType<Kafka['consumer']> | undefined;
+  const ends = [0, 0, 0];
+
+  /** `count` records on each partition, the first `ageMs` old, 1 ms apart: where they start, and the first's timestamp. */
+  async function produceAll(count: number, ageMs: number): Promise<{ start: number[]; atMs: number }> {
+    const start = [...ends];
+    const atMs = Date.now() - ageMs;
+    for (let p = 0; p < PARTITIONS; p++) {
+      await produce(TOPIC, p, Array.from({ length: count }, (_, i) => atMs + i));
+      ends[p] = (ends[p] as number) + count;
+    }
+    return { start, atMs };
+  }
+
+  /** Reported seconds within max(0.5 s, 5 %) of the age of the record at the position, written at `atMs`. */
+  function assertLatency(p: JsonPartition, generatedAtMs: number, atMs: number): void {
+    const truthS = (generatedAtMs - atMs) / 1000;
+    assert.ok(Math.abs(p.lagSeconds - truthS) <= Math.max(0.5, 0.05 * truthS), `partition ${p.partition}: reported ${p.lagSeconds} s, truth ${truthS} s`);
+  }
+
+  /** `vigil lag --json` for one group: its entry, or undefined while it has none. */
+  async function groupReport(group: string): Promise<{ code: number | null; generatedAtMs: number; g: TypedGroup | undefined }> {
+    const res = await vigil(['lag', '--brokers', cluster.bootstrap.join(','), '--json', '--threshold', '10s', '--group', group, '--topic', TOPIC]);
+    const report = JSON.parse(res.stdout) as { generatedAt: string; groups: TypedGroup[] };
+    return { code: res.code, generatedAtMs: Date.parse(report.generatedAt), g: report.groups.find((x) => x.group === group) };
+  }
+
+  /** A Java client from the test Kafka's jars, its output in a log of its own. */
+  function javaClient(name: string, mainClass: string, args: string[]): TrackedProcess {
+    const proc = spawnTracked({ name, command: 'java', args: [...kafkaToolJava(), mainClass, ...args], logFile: path.join(logDir, `${name}.log`) });
+    javaClients.push(proc);
+    return proc;
+  }
+
+  const partitionsOf = (g: TypedGroup | undefined) => g?.topics.find((t) => t.topic === TOPIC)?.partitions ?? [];
+
+  // Record timestamps rise with offsets, as the exact test assumes (docs/design.md §3): each
+  // batch is produced later than the one before, and younger.
+  before(async () => {
+    await createTopic(TOPIC, PARTITIONS);
+    await produceAll(10, 60_000);
+  });
+
+  after(async () => {
+    await classic?.disconnect().catch(() => undefined);
+    await Promise.allSettled(javaClients.map((c) => c.kill()));
+    fs.rmSync(logDir, { recursive: true, force: true });
+  });
+
+  it('a classic group (kafkajs): type classic, Stable, one member with its client id and host on every partition, and its lag', async () => {
+    classic = kafkajs().consumer({ groupId: 'kinds-classic' });
+    await classic.connect();
+    await classic.subscribe({ topic: TOPIC, fromBeginning: true });
+    let consumed = 0;
+    await classic.run({ eachMessage: async () => void consumed++ });
+    // everything consumed and committed, then the consumer stops fetching but stays in the group
+    await waitFor(async () => consumed === 30 && partitionsOf((await groupReport('kinds-classic')).g).every((p) => p.committed === 10), { timeoutMs: 60_000, what: 'kinds-classic to consume and commit its 30 records' });
+    classic.pause([{ topic: TOPIC }]);
+    const { atMs } = await produceAll(5, 40_000);
+
+    const { code, generatedAtMs, g } = await groupReport('kinds-classic');
+    assert.equal(code, 1, `in breach: 40 s behind at a 10 s threshold (${JSON.stringify(g)})`);
+    assert.ok(g, 'the group is reported');
+    assert.deepEqual([g.type, g.state, g.members], ['classic', 'Stable', 1]);
+    const parts = partitionsOf(g);
+    assert.equal(parts.length, PARTITIONS);
+    for (const p of parts) {
+      assert.deepEqual([p.committed, p.end, p.lagMessages, p.breach], [10, 15, 5, true], `partition ${p.partition}`);
+      assertLatency(p, generatedAtMs, atMs);
+      assert.equal(p.consumers?.length, 1, `partition ${p.partition} has one consumer`);
+      assert.equal(p.consumers?.[0]?.clientId, 'kinds-kafkajs');
+      assert.match(p.consumers?.[0]?.host ?? '', /127\.0\.0\.1/);
+    }
+    assert.equal(new Set(parts.map((p) => p.consumers?.[0]?.memberId)).size, 1, 'the one member holds every partition');
+
+    const table = await vigil(['lag', '--brokers', cluster.bootstrap.join(','), '--threshold', '10s', '--group', 'kinds-classic', '--topic', TOPIC]);
+    const lines = table.stdout.trim().split('\n');
+    assert.match(lines[0]!, /^GROUP\s+TYPE\s+STATE\s+TOPIC\s+PARTITION\s+COMMITTED\s+END\s+LAG\s+LATENCY\s+BREACH\s+CLIENT-ID\s+HOST$/);
+    assert.equal(lines.filter((l) => /^kinds-classic\s+classic\s+Stable\s+kinds\s+\d\s+10\s+15\s+5\s+[\d.]+s\s+yes\s+kinds-kafkajs\s+\/127\.0\.0\.1$/.test(l)).length, PARTITIONS, table.stdout);
+  });
+
+  const kafka4 = testKafkaAtLeast(4)
+    ? false
+    : `Kafka ${testKafka.version}: the consumer group protocol (KIP-848) is generally available, and share groups (KIP-932) exist, from Kafka 4.0`;
+
+  it('a consumer-protocol group (Java, group.protocol=consumer): type consumer, Stable, its member\'s client id and host, caught up', { skip: kafka4 }, async () => {
+    javaClient('console-consumer', 'org.apache.kafka.tools.consumer.ConsoleConsumer', [
+      '--bootstrap-server', cluster.bootstrap.join(','), '--topic', TOPIC, '--group', 'kinds-consumer', '--from-beginning',
+      '--consumer-property', 'group.protocol=consumer', '--consumer-property', 'client.id=kinds-java', '--consumer-property', 'auto.commit.interval.ms=500',
+    ]);
+    const { g } = await waitFor(
+      async () => {
+        const r = await groupReport('kinds-consumer');
+        const parts = partitionsOf(r.g);
+        return parts.length === PARTITIONS && parts.every((p) => p.committed === p.end && p.consumers?.length === 1) && r.g?.state === 'Stable' ? r : undefined;
+      },
+      { timeoutMs: 60_000, what: 'kinds-consumer to consume everything, commit, and be Stable with its member on every partition' },
+    );
+    assert.deepEqual([g?.type, g?.state, g?.members], ['consumer', 'Stable', 1]);
+    for (const p of partitionsOf(g)) {
+      assert.deepEqual([p.committed, p.end, p.lagMessages, p.lagSeconds, p.breach], [15, 15, 0, 0, false], `partition ${p.partition}`);
+      assert.equal(p.consumers?.[0]?.clientId, 'kinds-java');
+      assert.match(p.consumers?.[0]?.host ?? '', /127\.0\.0\.1/);
+    }
+  });
+
+  it('a share group (Java ConsoleShareConsumer): type share, its member while it runs, caught up; stopped with a backlog, lag and latency from the first record not delivered, and the leader\'s cycle pages it', { skip: kafka4 }, async () => {
+    const consumer = javaClient('console-share-consumer', 'org.apache.kafka.tools.consumer.ConsoleShareConsumer', [
+      '--bootstrap-server', cluster.bootstrap.join(','), '--topic', TOPIC, '--group', 'kinds-share', '--consumer-property', 'client.id=kinds-share-java',
+    ]);
+    // A new share group starts at the end of each partition (share.auto.offset.reset=latest),
+    // and Kafka keeps its state once a record arrives after that: records until each partition
+    // has a position, and the consumer has them all.
+    let last: TypedGroup | undefined;
+    const running = await waitFor(
+      async () => {
+        const r = await groupReport('kinds-share');
+        last = r.g;
+        const parts = partitionsOf(r.g);
+        if (parts.length < PARTITIONS) await produceAll(1, 35_000);
+        return parts.length === PARTITIONS && parts.every((p) => p.lagMessages === 0 && p.end === ends[p.partition] && p.consumers?.length === 1) ? r.g : undefined;
+      },
+      { timeoutMs: 60_000, what: `kinds-share to hold a position on every partition, caught up, its member assigned each (last: ${JSON.stringify(last)})` },
+    ).catch((err: Error) => assert.fail(`${err.message}; last report of the group: ${JSON.stringify(last)}`));
+    assert.deepEqual([running.type, running.state, running.members], ['share', 'Stable', 1]);
+    for (const p of partitionsOf(running)) {
+      assert.equal(p.consumers?.[0]?.clientId, 'kinds-share-java');
+      assert.match(p.consumers?.[0]?.host ?? '', /127\.0\.0\.1/);
+    }
+    await consumer.terminate({ timeoutMs: 30_000 });
+
+    const { start, atMs } = await produceAll(4, 30_000);
+    const stalled = await waitFor(
+      async () => {
+        const r = await groupReport('kinds-share');
+        return r.g?.state === 'Empty' && partitionsOf(r.g).every((p) => p.end === ends[p.partition]) ? r : undefined;
+      },
+      { timeoutMs: 60_000, what: 'kinds-share to be Empty and the backlog to show' },
+    );
+    assert.equal(stalled.code, 1, `in breach: 30 s behind at a 10 s threshold (${JSON.stringify(stalled.g)})`);
+    assert.deepEqual([stalled.g?.type, stalled.g?.members], ['share', 0]);
+    for (const p of partitionsOf(stalled.g)) {
+      assert.deepEqual([p.committed, p.lagMessages, p.breach], [start[p.partition], 4, true], `partition ${p.partition}`);
+      assertLatency(p, stalled.generatedAtMs, atMs);
+      assert.equal(p.consumers, undefined, 'nobody holds it');
+    }
+
+    // The leader's own cycle (observe → detect) pages it like any group behind.
+    const admin = new KafkajsAdmin({ brokers: cluster.bootstrap, clientId: 'kinds-observer', ssl: false, connectionTimeoutMs: 3000, requestTimeoutMs: 10_000 });
+    try {
+      const lagRule = { thresholdMs: 10_000, resolveBelowMs: 8_000, resolveForMs: 30_000, severity: 'warning' as const, overrides: [] };
+      const observer = new KafkaObserver(admin, { lag: lagRule, groups: { include: ['kinds-share'], exclude: [] }, topics: { include: [TOPIC], exclude: [] }, brokerPingTimeoutMs: 1000 }, systemClock);
+      const snap = await observer.observe();
+      assert.ok(snap.ok, snap.ok ? '' : snap.error);
+      const g = snap.groups.find((x) => x.group === 'kinds-share');
+      assert.deepEqual([g?.type, g?.state, g?.members], ['share', 'Empty', []]);
+      const { findings } = detect(snap, emptyDetectMemory(), detectOptionsFor(lagRule));
+      const paged = findings.find((f) => f.kind === 'ConsumerDeliveryLag' && f.group === 'kinds-share');
+      assert.ok(paged && paged.kind === 'ConsumerDeliveryLag', `a ConsumerDeliveryLag finding for kinds-share: ${JSON.stringify(findings)}`);
+      assert.deepEqual([paged.topic, [...paged.partitions].sort()], [TOPIC, [0, 1, 2]]);
+    } finally {
+      await admin.close();
     }
   });
 });

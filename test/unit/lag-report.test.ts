@@ -4,7 +4,7 @@ import { renderLagTable } from '../../src/cli/lag';
 import { probeKey, type RecordProbe } from '../../src/kafka/types';
 import { DeliveryLatency, type LatencyPort, PartitionIndex } from '../../src/monitor/delivery-latency';
 import { partitionLag, summarize } from '../../src/monitor/latency';
-import { collectLagReport, reportVerdict } from '../../src/monitor/lag-report';
+import { collectLagReport, lagReportFromSnapshot, reportVerdict } from '../../src/monitor/lag-report';
 import { nameFilter } from '../../src/util/glob';
 import { MemoryKafka } from '../fakes/memory-kafka';
 
@@ -130,14 +130,55 @@ describe('the lag report over a cluster', () => {
     assert.match(verdict.reasons.join(';'), /Connection error/);
   });
 
+  it('reports each group\'s type, state and members, and on each partition the members assigned it (several in a share group)', async () => {
+    const k = cluster();
+    for (const p of [0, 1, 2]) k.commit('shared', 'orders', p, 30);
+    const member = (id: string, host: string, partitions: number[]) => ({ memberId: id, instanceId: null, clientId: `client-${id}`, host, assignment: [{ topic: 'orders', partitions }] });
+    k.described.set('shared', { type: 'share', state: 'Stable', members: [member('a', '/10.0.0.1', [0, 1]), member('b', '/10.0.0.2', [1])] });
+    const report = await collectLagReport(k, { thresholdMs: 10_000, groups: all, topics: all, nowMs: () => NOW });
+    const g = report.groups.find((x) => x.group === 'shared');
+    assert.deepEqual([g?.type, g?.state, g?.members], ['share', 'Stable', 2]);
+    const consumers = (p: number) => g?.topics[0]?.partitions.find((r) => r.partition === p)?.consumers?.map((c) => c.clientId);
+    assert.deepEqual([consumers(0), consumers(1), consumers(2)], [['client-a'], ['client-a', 'client-b'], undefined]);
+    const lines = renderLagTable(report).split('\n');
+    assert.match(lines.find((l) => /^shared\s+share\s+Stable\s+orders\s+1\s/.test(l)) ?? '', /\sclient-a,client-b\s+\/10\.0\.0\.1,\/10\.0\.0\.2$/);
+    assert.match(lines.find((l) => /^shared\s+share\s+Stable\s+orders\s+2\s/.test(l)) ?? '', /\s-\s+-$/);
+  });
+
+  it('the service\'s report (GET /api/v1/lag) carries the same type, state, members and consumers from the snapshot', () => {
+    const report = lagReportFromSnapshot(
+      [
+        {
+          group: 'g',
+          type: 'consumer',
+          state: 'Reconciling',
+          members: [{ memberId: 'm', instanceId: null, clientId: 'c', host: '/h', assignment: [{ topic: 'orders', partitions: [1] }] }],
+          partitions: [
+            { topic: 'orders', partition: 0, committed: 5, end: 5, lagMessages: 0, breach: false, aboveResolveBelow: false, lagSeconds: 0 },
+            { topic: 'orders', partition: 1, committed: 5, end: 9, lagMessages: 4, breach: true, aboveResolveBelow: null, lagSeconds: 12 },
+          ],
+          rules: new Map(),
+        },
+      ],
+      NOW,
+      10_000,
+    );
+    const g = report.groups[0];
+    assert.deepEqual([g?.type, g?.state, g?.members], ['consumer', 'Reconciling', 1]);
+    assert.deepEqual(g?.topics[0]?.partitions.map((p) => [p.partition, p.consumers]), [
+      [1, [{ memberId: 'm', clientId: 'c', host: '/h' }]],
+      [0, undefined],
+    ].sort((a, b) => (a[0] as number) - (b[0] as number)));
+  });
+
   it('renders a table with one line per partition and a summary', async () => {
     const k = cluster();
     k.commit('svc', 'orders', 0, 5);
     const report = await collectLagReport(k, { thresholdMs: 10_000, groups: all, topics: all, nowMs: () => NOW });
     const text = renderLagTable(report);
     const lines = text.trim().split('\n');
-    assert.match(lines[0]!, /^GROUP\s+TOPIC\s+PARTITION\s+COMMITTED\s+END\s+LAG\s+LATENCY\s+BREACH$/);
-    assert.match(lines[1]!, /^svc\s+orders\s+0\s+5\s+30\s+25\s+25\.0s\s+yes$/);
+    assert.match(lines[0]!, /^GROUP\s+TYPE\s+STATE\s+TOPIC\s+PARTITION\s+COMMITTED\s+END\s+LAG\s+LATENCY\s+BREACH\s+CLIENT-ID\s+HOST$/);
+    assert.match(lines[1]!, /^svc\s+simple\s+Empty\s+orders\s+0\s+5\s+30\s+25\s+25\.0s\s+yes\s+-\s+-$/);
     assert.match(lines.at(-1)!, /1 group\(s\), 1 partition\(s\); 1 group\(s\) over the 10s threshold/);
   });
 });

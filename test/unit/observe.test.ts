@@ -153,6 +153,26 @@ describe('the observer builds a snapshot from Kafka', () => {
     assert.deepEqual(snap.groups.find((g) => g.group === 'other')!.partitions.map((p) => [p.partition, p.committed]), [[1, 55]]);
   });
 
+  it('carries each group\'s type and members (client id, host, partitions) into its state; a share group\'s position is judged like a commit', async () => {
+    const k = cluster();
+    // the port answers a share group's position (its start offsets) as its committed offsets
+    k.commit('shared', 'orders', 0, 49);
+    const member = { memberId: 'm1', instanceId: null, clientId: 'share-a', host: '/10.0.0.1', assignment: [{ topic: 'orders', partitions: [0] }] };
+    k.described.set('shared', { type: 'share', state: 'Empty', members: [member] });
+    const snap = await observer(k, new ManualClock()).observe();
+    assert.ok(snap.ok);
+    const g = snap.groups.find((x) => x.group === 'shared')!;
+    assert.deepEqual([g.type, g.state, g.members], ['share', 'Empty', [member]]);
+    assert.deepEqual(g.partitions.map((p) => [p.partition, p.breach, p.lagMessages]), [[0, true, 11]]);
+    // with the commit stream vouching for every group, a share group is still polled: its
+    // position is not in __consumer_offsets
+    const streamed = new KafkaObserver(k, { lag, groups: { include: ['*'], exclude: [] }, topics: { include: ['*'], exclude: [] }, brokerPingTimeoutMs: 500, commits: { committed: () => new Map() } }, new ManualClock());
+    const again = await streamed.observe();
+    assert.ok(again.ok);
+    assert.deepEqual(streamed.lastOffsetsRead, { streamed: 0, polled: 1 });
+    assert.deepEqual(again.groups.find((x) => x.group === 'shared')!.partitions.map((p) => [p.partition, p.lagMessages]), [[0, 11]]);
+  });
+
   it('reports exact seconds for rows in or near breach with no usable history', async () => {
     const k = cluster();
     k.commit('svc', 'orders', 0, 49);
