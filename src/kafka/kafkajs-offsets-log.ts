@@ -4,7 +4,10 @@
  * batches are decoded here (record-batch.ts, consumer-offsets.ts) into log entries.
  *
  * Its connections are its own: a Fetch that waits at the broker for records must not hold
- * up the cycle's requests, nor be mistaken for a silent broker by the admin's watchdog.
+ * up the cycle's requests, nor be mistaken for a silent broker by the admin's watchdog. And
+ * a Fetch that does not wait (the breach schedule's, docs/design.md §3.7) goes on a second
+ * set: a broker serves one request per connection at a time, so behind a long poll it would
+ * wait out the poll's max wait.
  */
 import type { KafkaConfig } from '../config/types';
 import { describeError } from '../errors';
@@ -25,12 +28,15 @@ const ERR_TOPIC_AUTHORIZATION_FAILED = 29;
 
 export class KafkajsOffsetsLog implements OffsetsLogReader {
   private readonly connections: KafkaConnections;
+  /** for Fetches that do not wait */
+  private readonly quickConnections: KafkaConnections;
   private readonly requestTimeoutMs: number;
   /** rotates which partition goes first in a Fetch: a batch over the size limit is answered only there */
   private turn = 0;
 
   constructor(config: KafkaConfig, private readonly logger: Logger = silentLogger) {
     this.connections = new KafkaConnections(config, logger);
+    this.quickConnections = new KafkaConnections(config, logger);
     this.requestTimeoutMs = config.requestTimeoutMs;
   }
 
@@ -58,12 +64,13 @@ export class KafkajsOffsetsLog implements OffsetsLogReader {
     const order = [...positions].sort((a, b) => a[0] - b[0]);
     const first = this.turn++ % Math.max(1, order.length);
     const reqs = [...order.slice(first), ...order.slice(0, first)].map(([partition, offset]) => ({ topic: OFFSETS_TOPIC, partition, offset }));
+    const connections = maxWaitMs > 0 ? this.connections : this.quickConnections;
     let res;
     try {
-      const conn = await this.connections.connect(address);
-      res = await this.connections.send(conn, { ...fetchRequest(reqs, PARTITION_BYTES, 'read_uncommitted', { maxWaitMs, minBytes: 1 }), requestTimeoutMs: this.requestTimeoutMs + maxWaitMs });
+      const conn = await connections.connect(address);
+      res = await connections.send(conn, { ...fetchRequest(reqs, PARTITION_BYTES, 'read_uncommitted', { maxWaitMs, minBytes: maxWaitMs > 0 ? 1 : 0 }), requestTimeoutMs: this.requestTimeoutMs + maxWaitMs });
     } catch (err) {
-      await this.connections.drop(address);
+      await connections.drop(address);
       throw err;
     }
     const out: OffsetsLogAnswer[] = [];
@@ -108,6 +115,6 @@ export class KafkajsOffsetsLog implements OffsetsLogReader {
   }
 
   async close(): Promise<void> {
-    await this.connections.close();
+    await Promise.all([this.connections.close(), this.quickConnections.close()]);
   }
 }
