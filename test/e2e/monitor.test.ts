@@ -15,6 +15,8 @@ import { withLogsOnFailure } from '../harness/failure';
 import { type Stack, startStack } from '../harness/stack';
 import { waitFor } from '../harness/wait';
 import type { GroupBehaviour, SimulatedGroup, Workload } from '../harness/workload';
+import { Kafka, logLevel } from 'kafkajs';
+import { OffsetCommitter } from '../harness/commit-offsets';
 
 let stack: Stack;
 // Half a minute: three times the threshold, in npm test (kept under its 15 minutes); the
@@ -63,6 +65,14 @@ async function storedCore(url: string): Promise<{ updatedAtMs: number } | null> 
   }
 }
 
+/** The leader's `vigil_breach_schedule_total{outcome}` (0 when not counted yet). */
+async function scheduleOutcomes(outcome: string): Promise<number> {
+  const leader = await stack.replicas.waitForLeader({ timeoutMs: 10_000 });
+  const res = await stack.replicas.request(leader.nodeId, 'GET', '/metrics');
+  const line = res.text.split('\n').find((l) => l.startsWith('vigil_breach_schedule_total{') && l.includes(`outcome="${outcome}"`));
+  return line === undefined ? 0 : Number(line.slice(line.lastIndexOf(' ') + 1));
+}
+
 /** A workload and a group at 1 s of latency that the leader already reports. */
 async function watchedGroup(topic: string, partitions: number, group: string, behaviour?: (nowMs: number, partition: number) => GroupBehaviour): Promise<{ w: Workload; g: SimulatedGroup }> {
   const w = await stack.workload(topic, partitions);
@@ -76,11 +86,19 @@ async function watchedGroup(topic: string, partitions: number, group: string, be
 describe('the leader watches consumer delivery latency and pages (docs/design.md §3, §4)', () => {
   it('a group that stops consuming pages once, cause consumer; when it catches up, one resolved page', () =>
     withLogsOnFailure(sources(), async () => {
-      const { g } = await watchedGroup('e2e-orders', 2, 'e2e-orders-svc');
+      const { w, g } = await watchedGroup('e2e-orders', 2, 'e2e-orders-svc');
 
+      const confirmedBefore = await scheduleOutcomes('confirmed');
       g.setBehaviour(() => 'stopped');
       const key = lagKey('e2e-orders-svc', 'e2e-orders');
-      const firing = await waitForPage('the firing page', (b) => b.key === key && b.status === 'firing');
+      // where the group froze, and so when its true delivery latency crosses 10 s
+      await waitFor(async () => (await leaderLag()).groups.find((x) => x.group === 'e2e-orders-svc')?.topics[0]?.partitions.every((p, i) => p.committed === g.committed[i]), { timeoutMs: 10_000, what: 'the leader to see where the group stopped' });
+      const crossMs = Math.min(...g.committed.map((c, p) => (c < w.end(p) ? (w.timestampAt(p, c) ?? Infinity) : Infinity))) + 10_000;
+      const firingPage = await stack.waitForPage('the firing page', (b) => b.key === key && b.status === 'firing', 60_000);
+      const firing = firingPage.body;
+      // streamed offsets, breach scheduled: paged at the crossing by the schedule, never before it
+      assert.ok(firingPage.receivedAtMs > crossMs, `paged ${crossMs - firingPage.receivedAtMs} ms before the true latency crossed 10 s`);
+      assert.ok((await scheduleOutcomes('confirmed')) > confirmedBefore, 'the breach was confirmed by the schedule');
       assert.equal(firing.version, 1);
       assert.equal(firing.alert, 'ConsumerDeliveryLag');
       assert.equal(firing.cause, 'consumer');
@@ -105,6 +123,57 @@ describe('the leader watches consumer delivery latency and pages (docs/design.md
       // a few more cycles: still exactly one page of each
       await waitFor(async () => ((await leaderLag()).groups.find((x) => x.group === 'e2e-orders-svc')?.lagSeconds ?? Infinity) < 1, { timeoutMs: 10_000, what: 'caught up' });
       assert.deepEqual(pages((b) => b.key === key).map((b) => b.status), ['firing', 'resolved']);
+    }));
+
+  it('a group whose commit Kafka acknowledges just before its breach instant is not paged (breaches scheduled, docs/design.md §3.7)', () =>
+    withLogsOnFailure(sources(), async () => {
+      const topic = 'e2e-edge';
+      const group = 'e2e-edge-svc';
+      await stack.kafka.createTopic(topic, { partitions: 1 });
+      const kafka = new Kafka({ brokers: stack.kafka.bootstrap, clientId: 'e2e-edge', logLevel: logLevel.NOTHING });
+      const producer = kafka.producer({ allowAutoTopicCreation: false });
+      const committer = new OffsetCommitter(stack.kafka.bootstrap);
+      await producer.connect();
+      try {
+        // how long an OffsetCommit takes to be acknowledged here (the worst of a few)
+        let rttMs = 0;
+        for (let i = 0; i < 5; i++) {
+          const t = performance.now();
+          await committer.commit(group, [{ topic, partition: 0, offset: 0 }]);
+          rttMs = Math.max(rttMs, performance.now() - t);
+        }
+        // Each trial: one record stamped now at offset n, the group at n (1 behind). It
+        // breaches at stamp + 10 s; the commit to n + 1 is sent so that its acknowledgement
+        // arrives just before that instant. A trial whose acknowledgement came after the
+        // instant is a legitimate breach and proves nothing: try again, aiming earlier.
+        let decisive = 0;
+        for (let trial = 0, aheadMs = rttMs + 1; trial < 5 && decisive < 1; trial++) {
+          const committedBefore = await scheduleOutcomes('committed');
+          const stampMs = Date.now();
+          const [meta] = await producer.send({ topic, acks: -1, messages: [{ value: `edge-${trial}`, timestamp: String(stampMs) }] });
+          const offset = Number(meta?.baseOffset);
+          await committer.commit(group, [{ topic, partition: 0, offset }]);
+          const breachAtMs = stampMs + 10_000;
+          await waitFor(() => Date.now() >= breachAtMs - aheadMs - 20, { timeoutMs: 15_000, intervalMs: 5, what: 'the moment to commit' });
+          while (Date.now() < breachAtMs - aheadMs) {
+            /* the last milliseconds, exactly */
+          }
+          await committer.commit(group, [{ topic, partition: 0, offset: offset + 1 }]);
+          const ackedMs = Date.now();
+          if (ackedMs > breachAtMs) {
+            aheadMs += ackedMs - breachAtMs + 1;
+            continue;
+          }
+          decisive++;
+          // the schedule had it armed and saw the commit first; nothing pages it, then or at the next cycles
+          await waitFor(async () => (await scheduleOutcomes('committed')) > committedBefore, { timeoutMs: 10_000, what: `the armed breach of trial ${trial} to end as committed (commit acknowledged ${breachAtMs - ackedMs} ms before the instant)` });
+          await waitFor(() => Date.now() > breachAtMs + 2_500, { timeoutMs: 5_000, intervalMs: 100, what: 'two cycles past the instant' });
+          assert.deepEqual(pages((b) => b.group === group), [], `trial ${trial}: paged although the commit was acknowledged ${breachAtMs - ackedMs} ms before the breach instant`);
+        }
+        assert.equal(decisive, 1, 'a commit acknowledged before the instant, within five tries');
+      } finally {
+        await Promise.allSettled([producer.disconnect(), committer.close()]);
+      }
     }));
 
   it('delivery latency held between 8 and 9 s (threshold 10 s) for half a minute never pages', () =>

@@ -364,6 +364,27 @@ describe('vigil doctor against SASL_SSL Kafka with ACLs, Redis with an ACL user,
     }
   });
 
+  it('a principal that may not read __consumer_offsets: the replicas poll every group\'s offsets and say so in their status (monitor.offsetsSource: stream)', () =>
+    withLogsOnFailure(sources(), async () => {
+      const leader = await replicas.waitForLeader({ timeoutMs: 30_000 });
+      type Offsets = { source: string; stream?: { state: string; reason?: string }; lastCycle?: { streamed: number; polled: number } };
+      const status = await waitFor(
+        async () => {
+          const res = await replicas.request(leader.nodeId, 'GET', '/api/v1/status');
+          const offsets = (JSON.parse(res.text) as { kafka?: { offsets?: Offsets } }).kafka?.offsets;
+          return offsets?.stream?.state === 'denied' && (offsets.lastCycle?.polled ?? 0) > 0 ? offsets : undefined;
+        },
+        { timeoutMs: 30_000, what: "the leader's status to say the stream is denied and its cycles poll" },
+      );
+      assert.equal(status.source, 'stream');
+      assert.match(status.stream?.reason ?? '', /TOPIC_AUTHORIZATION_FAILED.*__consumer_offsets/);
+      assert.equal(status.lastCycle?.streamed, 0, 'no group read from the stream');
+      // the groups are still measured: their offsets came by OffsetFetch
+      const lag = JSON.parse((await replicas.request(leader.nodeId, 'GET', '/api/v1/lag')).text) as { groups: { group: string }[] };
+      assert.ok(lag.groups.some((g) => g.group === 'payments-svc'), JSON.stringify(lag));
+      assert.match(fs.readFileSync(replicas.get(leader.nodeId).logFile, 'utf8'), /cannot read __consumer_offsets: groups' offsets are polled/);
+    }));
+
   it('a replica that is not running is a warning naming it; the exit status stays 0', () =>
     withLogsOnFailure(sources(), async () => {
       await replicas.kill('vigil-3');

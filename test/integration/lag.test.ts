@@ -13,6 +13,9 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { CompressionTypes, Kafka, logLevel, type Admin, type Producer } from 'kafkajs';
 import { KafkajsAdmin } from '../../src/kafka/kafkajs-admin';
+import { KafkajsOffsetsLog } from '../../src/kafka/kafkajs-offsets-log';
+import { silentLogger } from '../../src/log';
+import { CommitStream } from '../../src/monitor/commit-stream';
 import { detect, detectOptionsFor, emptyDetectMemory } from '../../src/monitor/detect';
 import { KafkaObserver } from '../../src/monitor/observe';
 import { systemClock } from '../../src/util/clock';
@@ -447,6 +450,21 @@ describe('every group type in vigil lag (issue 10 item 2)', () => {
       assert.deepEqual([p.committed, p.end, p.lagMessages, p.lagSeconds, p.breach], [15, 15, 0, 0, false], `partition ${p.partition}`);
       assert.equal(p.consumers?.[0]?.clientId, 'kinds-java');
       assert.match(p.consumers?.[0]?.host ?? '', /127\.0\.0\.1/);
+    }
+    // the commit stream (monitor.offsetsSource: stream) reads the new protocol's commits from
+    // __consumer_offsets as OffsetFetch reports them
+    const stream = new CommitStream(new KafkajsOffsetsLog({ brokers: cluster.bootstrap, clientId: 'kinds-stream', ssl: false, connectionTimeoutMs: 3000, requestTimeoutMs: 10_000 }, silentLogger), systemClock, silentLogger);
+    stream.start();
+    try {
+      await waitFor(
+        () => {
+          const offsets = stream.committed('kinds-consumer');
+          return offsets !== null && partitionsOf(g).every((p) => offsets.get(TOPIC)?.get(p.partition) === p.committed) ? true : undefined;
+        },
+        { timeoutMs: 30_000, what: `the commit stream to hold kinds-consumer's offsets as OffsetFetch reports them (has ${JSON.stringify([...(stream.committed('kinds-consumer')?.get(TOPIC) ?? [])])})` },
+      );
+    } finally {
+      await stream.stop();
     }
   });
 
