@@ -223,7 +223,8 @@ export class CommitStream {
   }
 
   private setState(state: CommitStreamStatus['state'], reason: string): void {
-    if (state !== this.state || reason !== this.reason) {
+    // once per change of state (a failing stream's error text varies with the broker tried)
+    if (state !== this.state) {
       const level = state === 'denied' || state === 'failing' ? 'warn' : 'info';
       this.log[level]({ state, reason: reason || undefined }, state === 'denied' ? `cannot read ${OFFSETS_TOPIC}: groups' offsets are polled (OffsetFetch); grant READ on the topic to stream them` : `${OFFSETS_TOPIC} stream: ${state}`);
     }
