@@ -125,25 +125,15 @@ export class CommitStream {
   /**
    * The group's committed offsets (topic → partition → offset) when the stream vouches for
    * them (see the module comment), else null: poll the group. A group the stream has never
-   * seen a commit of has none (an empty map) once its partition is vouched for.
+   * seen a commit of has none (an empty map) once its partition is vouched for. A copy: the
+   * stream folds on while the caller's cycle awaits its other requests.
    */
   committed(groupId: string): GroupOffsets | null {
     if (this.partitionCount === 0 || this.unvouched.has(groupId)) return null;
     const p = this.parts.get(offsetsPartitionFor(groupId, this.partitionCount));
     if (!p || !this.vouches(p, this.clock.wallMs())) return null;
-    return this.groups.get(groupId) ?? new Map();
-  }
-
-  /** Groups with at least one committed offset in the stream. */
-  groupIds(): IterableIterator<string> {
-    return this.groups.keys();
-  }
-
-  /** When the group's partition was last fresh (wall ms), or null while the stream cannot say. */
-  freshAtMs(groupId: string): number | null {
-    if (this.partitionCount === 0) return null;
-    const p = this.parts.get(offsetsPartitionFor(groupId, this.partitionCount));
-    return p && p.caughtUp && p.error === null ? p.freshAtMs : null;
+    const topics = this.groups.get(groupId);
+    return topics === undefined ? new Map() : new Map([...topics].map(([topic, parts]) => [topic, new Map(parts)]));
   }
 
   /**
