@@ -197,9 +197,18 @@ interface Outcome {
 }
 
 function quietOther(prev: AlertRecord, nowMs: number, holdMs: number): Outcome {
+  return quietFor(prev, nowMs, true, holdMs, 'cleared');
+}
+
+/**
+ * The resolve clock of a quiet alert: `clear` true keeps it running (from now if it was not)
+ * and resolves with `reason` once it has run `forMs`; false or unknown (null) stops it.
+ */
+function quietFor(prev: AlertRecord, nowMs: number, clear: boolean | null, forMs: number, reason: ResolveReason): Outcome {
+  if (clear !== true) return { record: prev.quietSinceMs === null ? prev : { ...prev, quietSinceMs: null } };
   const quietSinceMs = prev.quietSinceMs ?? nowMs;
   const record = prev.quietSinceMs === null ? { ...prev, quietSinceMs } : prev;
-  return nowMs - quietSinceMs >= holdMs ? { record, resolve: 'cleared' } : { record };
+  return nowMs - quietSinceMs >= forMs ? { record, resolve: reason } : { record };
 }
 
 /** A firing lag alert whose group/topic is not in breach this cycle. */
@@ -219,13 +228,8 @@ function quietLag(prev: AlertRecord, nowMs: number, lagView: LagView): Outcome {
     // keep the reported seconds current while it recovers (API, resolved page)
     record = { ...record, finding: { ...f, lagSeconds: view.lagSeconds } };
   }
-  if (clear !== true) {
-    // above resolveBelow, or unknown: "continuously below" starts over
-    return { record: record.quietSinceMs === null ? record : { ...record, quietSinceMs: null } };
-  }
-  const quietSinceMs = record.quietSinceMs ?? nowMs;
-  if (record.quietSinceMs === null) record = { ...record, quietSinceMs };
-  return nowMs - quietSinceMs >= lag.resolveForMs ? { record, resolve: gone ? 'gone' : 'cleared' } : { record };
+  // above resolveBelow, or unknown: "continuously below" starts over
+  return quietFor(record, nowMs, clear, lag.resolveForMs, gone ? 'gone' : 'cleared');
 }
 
 /**
@@ -236,16 +240,10 @@ function quietLag(prev: AlertRecord, nowMs: number, lagView: LagView): Outcome {
 function quietAhead(prev: AlertRecord, nowMs: number, lagView: LagView, holdMs: number): Outcome {
   const f = prev.finding as Extract<AlertFinding, { kind: 'ConsumerBreachAhead' }>;
   const view = lagView.byScope.get(lagScope(f.group, f.topic));
-  if (view === undefined && !lagView.unreadableGroups.has(f.group)) {
-    const outcome = quietOther(prev, nowMs, holdMs);
-    return outcome.resolve === undefined ? outcome : { ...outcome, resolve: 'gone' };
-  }
+  if (view === undefined && !lagView.unreadableGroups.has(f.group)) return quietFor(prev, nowMs, true, holdMs, 'gone');
+  if (view === undefined) return quietFor(prev, nowMs, null, 0, 'cleared'); // unreadable: unknown
   // no warnAhead any more for this group/topic (warnClear absent): nothing to warn about
-  const clear = view === undefined ? null : view.warnClear === undefined ? true : view.warnClear;
-  if (clear !== true) return { record: prev.quietSinceMs === null ? prev : { ...prev, quietSinceMs: null } };
-  const quietSinceMs = prev.quietSinceMs ?? nowMs;
-  const record = prev.quietSinceMs === null ? { ...prev, quietSinceMs } : prev;
-  return nowMs - quietSinceMs >= (view as GroupTopicLag).rule.resolveForMs ? { record, resolve: 'cleared' } : { record };
+  return quietFor(prev, nowMs, view.warnClear ?? true, view.rule.resolveForMs, 'cleared');
 }
 
 function causeBrokerOf(cause: string, brokers: ReadonlyMap<number, BrokerFinding>): BrokerFinding | null {
