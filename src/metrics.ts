@@ -61,6 +61,12 @@ export function createMetrics(opts: MetricsOptions) {
     kafkaLeaderChanges: new Counter({ name: 'vigil_kafka_leader_changes_total', help: 'Partition leader changes observed', registers: r }),
     consumerLagSeconds: new Gauge({ name: 'vigil_consumer_group_lag_seconds', help: 'Delivery latency: age of the oldest unconsumed message, max over partitions', labelNames: ['group', 'topic'], registers: r }),
     consumerLagMessages: new Gauge({ name: 'vigil_consumer_group_lag_messages', help: 'Messages behind, summed over partitions', labelNames: ['group', 'topic'], registers: r }),
+    consumerBreachInSeconds: new Gauge({
+      name: 'vigil_consumer_group_breach_in_seconds',
+      help: 'Predicted time to breach: seconds until the group breaches its delivery-latency threshold on the topic if it commits nothing more, min over its partitions behind (0 while in breach); no sample when none is behind or it is unknown',
+      labelNames: ['group', 'topic'],
+      registers: r,
+    }),
     consumerLagLastMeasuredSeconds: new Gauge({
       name: 'vigil_consumer_group_lag_last_measured_timestamp_seconds',
       help: 'Unix time of the last cycle that measured the delivery latency of every partition of the group and topic',
@@ -144,7 +150,7 @@ export type Metrics = ReturnType<typeof createMetrics>;
 function leaderOnlyGauges(m: Metrics): { labelled: Gauge[]; unlabelled: Gauge[] } {
   return {
     labelled: [
-      m.kafkaBrokers, m.kafkaPartitions, m.offsetsGroups, m.consumerLagSeconds, m.consumerLagMessages, m.consumerLagLastMeasuredSeconds, m.alertsFiring, m.canaryLatencySeconds,
+      m.kafkaBrokers, m.kafkaPartitions, m.offsetsGroups, m.consumerLagSeconds, m.consumerLagMessages, m.consumerBreachInSeconds, m.consumerLagLastMeasuredSeconds, m.alertsFiring, m.canaryLatencySeconds,
       ...quorumGauges(m).labelled,
     ],
     unlabelled: [m.kafkaUp, m.failoverPartitionsLeaderless, m.breachScheduleArmed, ...quorumGauges(m).unlabelled],

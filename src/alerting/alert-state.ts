@@ -90,6 +90,7 @@ export function alertScope(f: AlertFinding): string | null {
       return String(f.broker);
     case 'ConsumerDeliveryLag':
     case 'ConsumerStalled':
+    case 'ConsumerBreachAhead':
       return lagScope(f.group, f.topic);
     case 'RemediationProposed':
     case 'RemediationRefused':
@@ -145,6 +146,8 @@ export function toAlert(
       return { ...base, broker: f.broker, ...singleTopic(f.topics) };
     case 'ConsumerStalled':
       return { ...base, group: f.group, topic: f.topic, partitions: f.partitions };
+    case 'ConsumerBreachAhead':
+      return { ...base, group: f.group, topic: f.topic, partitions: f.partitions, threshold: f.thresholdMs / 1000 };
     case 'ConsumerDeliveryLag':
       return {
         ...base, group: f.group, topic: f.topic, partitions: f.partitions,

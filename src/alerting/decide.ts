@@ -13,6 +13,13 @@
  *   breach; resolves only once every partition of the group/topic has been below the
  *   rule's resolveBelow (or caught up) continuously for resolveFor. Unknown data (null)
  *   restarts that clock and never fires by itself.
+ * - ConsumerBreachAhead, the early warning (docs/design.md §3.8): fires when a group/topic
+ *   not in breach is predicted to breach within the rule's warnAhead; never opens while a
+ *   ConsumerDeliveryLag alert of the same group/topic is firing or fires this cycle, and an
+ *   open one resolves at once ('superseded') when one does — the breach page takes over, the
+ *   warning does not linger beside it. Otherwise it resolves like the lag alert: once every
+ *   partition has been clear of warnAhead + (threshold − resolveBelow) continuously for
+ *   resolveFor (GroupTopicLag.warnClear), so a group hovering at the warn line pages once.
  * - every other alert: resolves once its finding has been absent for `holdMs` (3 s by
  *   default: three 1 s cycles, a dozen at the incident poll rate), so a flapping
  *   observation does not page resolve/fire pairs.
@@ -24,7 +31,8 @@
  * critical (data cannot be written or read), and so is ControllerQuorumLeaderless (no
  * metadata change — no partition leader election, no ISR change — can happen, so the next
  * broker failure is not healed); PartitionUnderReplicated, PreferredLeaderImbalance,
- * ConsumerStalled, CanaryDegraded, ControllerVoterLagging and ControllerQuorumAtRisk are
+ * ConsumerStalled, ConsumerBreachAhead (a prediction: the breach itself pages at the rule's
+ * severity), CanaryDegraded, ControllerVoterLagging and ControllerQuorumAtRisk are
  * warnings (redundancy or performance is reduced, data still flows).
  */
 import type { Severity } from '../config/types';
@@ -67,6 +75,7 @@ export function severityOf(f: AlertFinding, rule: GroupTopicRule | undefined): S
     case 'PartitionUnderReplicated':
     case 'PreferredLeaderImbalance':
     case 'ConsumerStalled':
+    case 'ConsumerBreachAhead':
     case 'CanaryDegraded':
     case 'ControllerVoterLagging':
     case 'ControllerQuorumAtRisk':
@@ -96,9 +105,15 @@ export function decide(findings: readonly Finding[], state: AlertState, nowMs: n
     else if (f.kind === 'BrokerUnreachable' || (f.kind === 'CanaryDegraded' && !brokerFindings.has(f.broker))) brokerFindings.set(f.broker, f);
   }
 
+  // group/topics in breach, paged now or this cycle: their early warnings are superseded
+  const inBreach = new Set<string>();
+  for (const f of findings) if (f.kind === 'ConsumerDeliveryLag') inBreach.add(lagScope(f.group, f.topic));
+  for (const r of Object.values(state.alerts)) if (r.finding.kind === 'ConsumerDeliveryLag') inBreach.add(lagScope(r.finding.group, r.finding.topic));
+
   const seen = new Set<string>();
   for (const f of findings) {
     if (f.kind === 'LeaderChanged') continue;
+    if (f.kind === 'ConsumerBreachAhead' && inBreach.has(lagScope(f.group, f.topic))) continue;
     const key = alertKey(ctx.cluster, f);
     if (seen.has(key)) continue; // detect reports each scope once; the first wins otherwise
     seen.add(key);
@@ -117,12 +132,19 @@ export function decide(findings: readonly Finding[], state: AlertState, nowMs: n
   for (const key of Object.keys(state.alerts)) {
     if (seen.has(key)) continue;
     const prev = state.alerts[key] as AlertRecord;
+    const pf = prev.finding;
+    if (pf.kind === 'ConsumerBreachAhead' && inBreach.has(lagScope(pf.group, pf.topic))) {
+      write(key, undefined);
+      notifications.push(notify(ctx.cluster, key, prev, 'resolved', nowMs, resolvedSummary(prev, nowMs, 'superseded')));
+      continue;
+    }
     if (kafkaDown) {
       // nothing is known about anything this cycle: no clock runs towards resolution
       if (prev.quietSinceMs !== null) write(key, { ...prev, quietSinceMs: null });
       continue;
     }
-    const outcome = prev.finding.kind === 'ConsumerDeliveryLag' ? quietLag(prev, nowMs, ctx.lag) : quietOther(prev, nowMs, holdMs);
+    const outcome =
+      pf.kind === 'ConsumerDeliveryLag' ? quietLag(prev, nowMs, ctx.lag) : pf.kind === 'ConsumerBreachAhead' ? quietAhead(prev, nowMs, ctx.lag, holdMs) : quietOther(prev, nowMs, holdMs);
     if (outcome.resolve !== undefined) {
       const done = outcome.record;
       write(key, undefined);
@@ -175,9 +197,18 @@ interface Outcome {
 }
 
 function quietOther(prev: AlertRecord, nowMs: number, holdMs: number): Outcome {
+  return quietFor(prev, nowMs, true, holdMs, 'cleared');
+}
+
+/**
+ * The resolve clock of a quiet alert: `clear` true keeps it running (from now if it was not)
+ * and resolves with `reason` once it has run `forMs`; false or unknown (null) stops it.
+ */
+function quietFor(prev: AlertRecord, nowMs: number, clear: boolean | null, forMs: number, reason: ResolveReason): Outcome {
+  if (clear !== true) return { record: prev.quietSinceMs === null ? prev : { ...prev, quietSinceMs: null } };
   const quietSinceMs = prev.quietSinceMs ?? nowMs;
   const record = prev.quietSinceMs === null ? { ...prev, quietSinceMs } : prev;
-  return nowMs - quietSinceMs >= holdMs ? { record, resolve: 'cleared' } : { record };
+  return nowMs - quietSinceMs >= forMs ? { record, resolve: reason } : { record };
 }
 
 /** A firing lag alert whose group/topic is not in breach this cycle. */
@@ -197,13 +228,22 @@ function quietLag(prev: AlertRecord, nowMs: number, lagView: LagView): Outcome {
     // keep the reported seconds current while it recovers (API, resolved page)
     record = { ...record, finding: { ...f, lagSeconds: view.lagSeconds } };
   }
-  if (clear !== true) {
-    // above resolveBelow, or unknown: "continuously below" starts over
-    return { record: record.quietSinceMs === null ? record : { ...record, quietSinceMs: null } };
-  }
-  const quietSinceMs = record.quietSinceMs ?? nowMs;
-  if (record.quietSinceMs === null) record = { ...record, quietSinceMs };
-  return nowMs - quietSinceMs >= lag.resolveForMs ? { record, resolve: gone ? 'gone' : 'cleared' } : { record };
+  // above resolveBelow, or unknown: "continuously below" starts over
+  return quietFor(record, nowMs, clear, lag.resolveForMs, gone ? 'gone' : 'cleared');
+}
+
+/**
+ * An early warning whose finding is absent (and no breach took over): resolves once the
+ * group/topic has been clear of the warn band (GroupTopicLag.warnClear) for the rule's
+ * resolveFor; gone from a readable snapshot, after holdMs; unknown restarts the clock.
+ */
+function quietAhead(prev: AlertRecord, nowMs: number, lagView: LagView, holdMs: number): Outcome {
+  const f = prev.finding as Extract<AlertFinding, { kind: 'ConsumerBreachAhead' }>;
+  const view = lagView.byScope.get(lagScope(f.group, f.topic));
+  if (view === undefined && !lagView.unreadableGroups.has(f.group)) return quietFor(prev, nowMs, true, holdMs, 'gone');
+  if (view === undefined) return quietFor(prev, nowMs, null, 0, 'cleared'); // unreadable: unknown
+  // no warnAhead any more for this group/topic (warnClear absent): nothing to warn about
+  return quietFor(prev, nowMs, view.warnClear ?? true, view.rule.resolveForMs, 'cleared');
 }
 
 function causeBrokerOf(cause: string, brokers: ReadonlyMap<number, BrokerFinding>): BrokerFinding | null {
@@ -243,6 +283,9 @@ function sameFinding(a: AlertFinding, b: AlertFinding): boolean {
     case 'ConsumerStalled':
     case 'ConsumerDeliveryLag':
       return false;
+    case 'ConsumerBreachAhead':
+      // an estimated instant wobbles with each cycle's estimate: within a second is the same prediction
+      return a.kind === b.kind && a.exact === b.exact && Math.abs(a.breachAtMs - b.breachAtMs) < 1000 && sameNumbers(a.partitions, b.partitions);
     case 'ControllerQuorumLeaderless':
       return a.kind === b.kind && a.sinceMs === b.sinceMs && a.error === b.error && a.lastLeaderId === b.lastLeaderId;
     case 'ControllerVoterLagging':

@@ -20,6 +20,7 @@ const ALERT_ANCHORS: Readonly<Record<AlertName, string>> = {
   PreferredLeaderImbalance: 'preferredleaderimbalance',
   ConsumerDeliveryLag: 'consumerdeliverylag',
   ConsumerStalled: 'consumerstalled',
+  ConsumerBreachAhead: 'consumerbreachahead',
   CanaryDegraded: 'canarydegraded',
   KafkaUnreachable: 'kafkaunreachable',
   ControllerQuorumLeaderless: 'controllerquorumleaderless',

@@ -30,6 +30,12 @@ export function firingSummary(record: AlertRecord, nowMs: number): string {
       return `${f.group} has not moved its committed offsets on ${f.topic} for ${duration(f.stalledForMs)} while messages arrive (${plural(f.partitions.length, 'partition', 'partitions')} ${list(f.partitions)})`;
     case 'CanaryDegraded':
       return `canary via broker ${f.broker} ${canaryProblem(f)}`;
+    case 'ConsumerBreachAhead': {
+      // the contract line of docs/design.md §3.8: "orders-svc will be 10 s behind on orders in 3 s unless it commits"
+      const inS = (f.breachAtMs - nowMs) / 1000;
+      const when = inS < 1 ? 'within a second' : `in ${f.exact ? '' : 'about '}${seconds(inS)} s`;
+      return `${f.group} will be ${seconds(f.thresholdMs / 1000)} s behind on ${f.topic} ${when} unless it commits (${plural(f.partitions.length, 'partition', 'partitions')} ${list(f.partitions)})`;
+    }
     case 'ConsumerDeliveryLag': {
       const threshold = seconds(f.thresholdMs / 1000);
       const behind = f.lagSeconds === null ? `over ${threshold} s behind` : `${seconds(f.lagSeconds)} s behind`;
@@ -60,8 +66,12 @@ export function planText(f: Extract<AlertRecord['finding'], { kind: 'Remediation
   return `${f.plan} plan ${f.planId}: ${count(f.moves, 'partition move', 'partition moves')}, ${elections}${skipped}. GET /api/v1/plans lists every move; POST /api/v1/plans/${f.planId}/execute (admin token) runs it.`;
 }
 
-/** How the incident ended. 'gone': the group/topic is no longer reported at all (deleted, or no longer watched). */
-export type ResolveReason = 'cleared' | 'gone';
+/**
+ * How the incident ended. 'gone': the group/topic is no longer reported at all (deleted, or
+ * no longer watched); 'superseded': an early warning whose group/topic is now in breach, which
+ * the ConsumerDeliveryLag alert pages.
+ */
+export type ResolveReason = 'cleared' | 'gone' | 'superseded';
 
 export function resolvedSummary(record: AlertRecord, nowMs: number, reason: ResolveReason = 'cleared'): string {
   const f = record.finding;
@@ -83,6 +93,10 @@ export function resolvedSummary(record: AlertRecord, nowMs: number, reason: Reso
       return `${f.group} moves its committed offsets on ${f.topic} again`;
     case 'CanaryDegraded':
       return `canary via broker ${f.broker} healthy again`;
+    case 'ConsumerBreachAhead':
+      if (reason === 'superseded') return `${f.group} is in breach on ${f.topic}: the ConsumerDeliveryLag alert takes over from this warning`;
+      if (reason === 'gone') return `${f.group} no longer reports offsets on ${f.topic}; closing the early warning`;
+      return `${f.group} keeps up on ${f.topic} again: no partition predicted to reach ${seconds(f.thresholdMs / 1000)} s behind soon`;
     case 'ConsumerDeliveryLag': {
       const lag = record.lag;
       if (reason === 'gone' || lag === undefined) return `${f.group} no longer reports offsets on ${f.topic}; closing the lag alert`;

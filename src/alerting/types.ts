@@ -14,6 +14,7 @@ export type AlertName =
   | 'PreferredLeaderImbalance'
   | 'ConsumerDeliveryLag'
   | 'ConsumerStalled'
+  | 'ConsumerBreachAhead'
   | 'CanaryDegraded'
   | 'KafkaUnreachable'
   | 'ControllerQuorumLeaderless'

@@ -188,15 +188,18 @@ function watchHeader(every: string, atIso: string): string {
   return `vigil lag, every ${every} (Ctrl-C to stop): ${atIso}`;
 }
 
-const HEADERS = ['GROUP', 'TYPE', 'STATE', 'TOPIC', 'PARTITION', 'COMMITTED', 'END', 'LAG', 'LATENCY', 'BREACH', 'CLIENT-ID', 'HOST'];
-/** the columns of numbers, aligned right */
-const FIRST_NUMBER = 4;
+const HEADERS = ['GROUP', 'TYPE', 'STATE', 'TOPIC', 'PARTITION', 'COMMITTED', 'END', 'LAG', 'LATENCY', 'BREACH', 'BREACH IN', 'CLIENT-ID', 'HOST'];
 const LATENCY = 8;
+const BREACH_IN = 10;
+/** the columns of numbers, aligned right */
+const NUMBERS = new Set([4, 5, 6, 7, LATENCY, BREACH_IN]);
 
 /**
  * A plain table, worst group first; one line per partition, then a summary line. TYPE and
- * STATE are the group's; CLIENT-ID and HOST the members assigned the partition (several,
- * comma-separated, in a share group; '-' when none is or the group cannot say).
+ * STATE are the group's; BREACH IN the time to breach if the group commits nothing more
+ * ('now' in breach, '-' when not behind or unknown); CLIENT-ID and HOST the members
+ * assigned the partition (several, comma-separated, in a share group; '-' when none is or
+ * the group cannot say). '~' marks a value interpolated within a compressed record batch.
  */
 export function renderLagTable(report: LagReport): string {
   const rows: string[][] = [];
@@ -206,7 +209,7 @@ export function renderLagTable(report: LagReport): string {
     if (g.breach) breachedGroups++;
     const type = g.type ?? '?';
     const state = g.state || '?';
-    if (g.error) rows.push([g.group, type, state, '-', '-', '-', '-', '-', '-', `? (${g.error})`, '-', '-']);
+    if (g.error) rows.push([g.group, type, state, '-', '-', '-', '-', '-', '-', `? (${g.error})`, '-', '-', '-']);
     for (const t of g.topics) {
       for (const p of t.partitions) {
         partitions++;
@@ -222,6 +225,7 @@ export function renderLagTable(report: LagReport): string {
           p.lagMessages === null ? '?' : String(p.lagMessages),
           p.lagSeconds === null ? '?' : `${p.lagSeconds.toFixed(1)}s${p.exact === false ? '~' : ''}`,
           p.breach === null ? `? (${p.error ?? 'unknown'})` : p.breach ? 'yes' : 'no',
+          p.breach === true ? 'now' : p.breachInSeconds === null ? '-' : `${p.breachInSeconds.toFixed(1)}s${p.breachInExact === false ? '~' : ''}`,
           consumers.length === 0 ? '-' : [...new Set(consumers.map((c) => c.clientId))].join(','),
           consumers.length === 0 ? '-' : [...new Set(consumers.map((c) => c.host))].join(','),
         ]);
@@ -230,11 +234,11 @@ export function renderLagTable(report: LagReport): string {
   }
   const widths = HEADERS.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] as string).length)));
   const line = (cells: string[]) =>
-    cells.map((c, i) => (i >= FIRST_NUMBER && i <= LATENCY ? c.padStart(widths[i] as number) : c.padEnd(widths[i] as number))).join('  ').trimEnd();
+    cells.map((c, i) => (NUMBERS.has(i) ? c.padStart(widths[i] as number) : c.padEnd(widths[i] as number))).join('  ').trimEnd();
   const body = rows.length > 0 ? [line(HEADERS), ...rows.map(line)].join('\n') + '\n' : 'no consumer groups with committed offsets matched\n';
   const summary =
     `${report.groups.length} group(s), ${partitions} partition(s); ` +
     `${breachedGroups} group(s) over the ${report.thresholdSeconds}s threshold (as of ${report.generatedAt})` +
-    (rows.some((r) => (r[LATENCY] as string).endsWith('~')) ? '; ~ = interpolated within a compressed record batch' : '');
+    (rows.some((r) => (r[LATENCY] as string).endsWith('~') || (r[BREACH_IN] as string).endsWith('~')) ? '; ~ = interpolated within a compressed record batch' : '');
   return `${body}\n${summary}\n`;
 }

@@ -75,8 +75,8 @@ export const CONFIG_KEYS = {
   monitor: ['pollInterval', 'incidentPollInterval', 'groups', 'topics', 'offsetsSource'],
   'monitor.groups': ['include', 'exclude'],
   'monitor.topics': ['include', 'exclude'],
-  lag: ['threshold', 'resolveBelow', 'resolveFor', 'severity', 'overrides'],
-  'lag.overrides[]': ['group', 'topic', 'threshold', 'resolveBelow', 'severity'],
+  lag: ['threshold', 'resolveBelow', 'resolveFor', 'severity', 'warnAhead', 'overrides'],
+  'lag.overrides[]': ['group', 'topic', 'threshold', 'resolveBelow', 'severity', 'warnAhead'],
   canary: ['enabled', 'topic', 'interval'],
   alerting: ['channels', 'runbookUrl'],
   'alerting.channels[] webhook': ['type', 'name', 'url', 'headers'],
@@ -582,13 +582,17 @@ function buildLag(p: Problems, value: unknown): VigilConfig['lag'] {
   const resolveBelowMs = readDuration(p, 'lag.resolveBelow', m['resolveBelow'], d.resolveBelowMs);
   const resolveForMs = readDuration(p, 'lag.resolveFor', m['resolveFor'], d.resolveForMs, { minMs: 0 });
   const severity = readEnum(p, 'lag.severity', m['severity'], SEVERITIES, d.severity);
+  const warnAheadMs = readDuration(p, 'lag.warnAhead', m['warnAhead'], d.warnAheadMs, { minMs: 0 });
   if (p.clean('lag.threshold', 'lag.resolveBelow') && !(resolveBelowMs < thresholdMs)) {
     p.add('lag.resolveBelow', resolveBelowMessage(thresholdMs, 'lag.threshold'));
+  }
+  if (p.clean('lag.threshold', 'lag.warnAhead') && !(warnAheadMs < thresholdMs)) {
+    p.add('lag.warnAhead', warnAheadMessage(thresholdMs, 'lag.threshold'));
   }
   // Overrides inherit from these; judge them only against valid global values.
   const globalOk = p.clean('lag.threshold', 'lag.resolveBelow');
 
-  const items = readList(p, 'lag.overrides', m['overrides'], 'a list of { group, topic, threshold, resolveBelow, severity }');
+  const items = readList(p, 'lag.overrides', m['overrides'], 'a list of { group, topic, threshold, resolveBelow, severity, warnAhead }');
   const overrides: LagOverride[] = items.map((item, i) => {
     const at = indexPath('lag.overrides', i);
     const o = readMap(p, at, item, CONFIG_KEYS['lag.overrides[]'], { required: true });
@@ -597,8 +601,8 @@ function buildLag(p: Problems, value: unknown): VigilConfig['lag'] {
     if (isMap(item) && isAbsent(o['group']) && isAbsent(o['topic'])) {
       p.add(at, 'expected group and/or topic globs: an override without them matches everything (set lag.threshold instead)');
     }
-    if (isMap(item) && isAbsent(o['threshold']) && isAbsent(o['resolveBelow']) && isAbsent(o['severity'])) {
-      p.add(at, 'changes nothing; expected at least one of threshold, resolveBelow or severity');
+    if (isMap(item) && isAbsent(o['threshold']) && isAbsent(o['resolveBelow']) && isAbsent(o['severity']) && isAbsent(o['warnAhead'])) {
+      p.add(at, 'changes nothing; expected at least one of threshold, resolveBelow, severity or warnAhead');
     }
     const oThreshold = readDuration(p, keyPath(at, 'threshold'), o['threshold'], thresholdMs);
     // An override that only lowers the threshold keeps the global hysteresis ratio, so
@@ -606,6 +610,8 @@ function buildLag(p: Problems, value: unknown): VigilConfig['lag'] {
     const scaledResolve = isAbsent(o['threshold']) ? resolveBelowMs : Math.floor((oThreshold * resolveBelowMs) / thresholdMs);
     const oResolve = readDuration(p, keyPath(at, 'resolveBelow'), o['resolveBelow'], scaledResolve);
     const oSeverity = readEnum(p, keyPath(at, 'severity'), o['severity'], SEVERITIES, severity);
+    // "0s" turns an inherited early warning off for the matching groups/topics
+    const oWarnAhead = readDuration(p, keyPath(at, 'warnAhead'), o['warnAhead'], warnAheadMs, { minMs: 0 });
     const givenResolve = !isAbsent(o['resolveBelow']);
     const inputsOk =
       p.clean(keyPath(at, 'threshold'), keyPath(at, 'resolveBelow')) &&
@@ -615,9 +621,22 @@ function buildLag(p: Problems, value: unknown): VigilConfig['lag'] {
       const thresholdFrom = isAbsent(o['threshold']) ? 'lag.threshold' : `${at}.threshold`;
       p.add(givenResolve ? keyPath(at, 'resolveBelow') : keyPath(at, 'threshold'), resolveBelowMessage(oThreshold, thresholdFrom));
     }
-    return { group, topic, thresholdMs: oThreshold, resolveBelowMs: oResolve, severity: oSeverity };
+    const warnInputsOk =
+      p.clean(keyPath(at, 'threshold'), keyPath(at, 'warnAhead')) &&
+      (!isAbsent(o['threshold']) || p.clean('lag.threshold')) &&
+      (!isAbsent(o['warnAhead']) || p.clean('lag.warnAhead'));
+    if (warnInputsOk && !(oWarnAhead < oThreshold)) {
+      const thresholdFrom = isAbsent(o['threshold']) ? 'lag.threshold' : `${at}.threshold`;
+      p.add(isAbsent(o['warnAhead']) ? keyPath(at, 'threshold') : keyPath(at, 'warnAhead'), warnAheadMessage(oThreshold, thresholdFrom));
+    }
+    return { group, topic, thresholdMs: oThreshold, resolveBelowMs: oResolve, severity: oSeverity, warnAheadMs: oWarnAhead };
   });
-  return { thresholdMs, resolveBelowMs, resolveForMs, severity, overrides };
+  return { thresholdMs, resolveBelowMs, resolveForMs, severity, warnAheadMs, overrides };
+}
+
+function warnAheadMessage(thresholdMs: number, thresholdPath: string): string {
+  // a group one message behind is at least 0 s old, so it is always within a lead of the whole threshold
+  return `must be below ${thresholdPath} (${formatDurationMs(thresholdMs)}), else every group one message behind is warned about; expected a duration such as "${formatDurationMs(Math.floor(thresholdMs * 0.3))}", or "0s" for no early warning`;
 }
 
 function resolveBelowMessage(thresholdMs: number, thresholdPath: string): string {

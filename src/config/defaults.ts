@@ -52,6 +52,8 @@ export const DEFAULTS = {
     resolveBelowMs: 8_000,
     resolveForMs: 30_000,
     severity: 'warning' as Severity,
+    // off: a prediction pages only when asked for (docs/design.md §3.8)
+    warnAheadMs: 0,
   },
   canary: { enabled: false, topic: '__vigil_canary', intervalMs: 1_000 },
   pagerdutyUrl: 'https://events.pagerduty.com/v2/enqueue',

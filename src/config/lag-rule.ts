@@ -10,6 +10,8 @@ export interface LagRule {
   readonly resolveBelowMs: number;
   readonly resolveForMs: number;
   readonly severity: Severity;
+  /** the early warning's lead; 0 = off */
+  readonly warnAheadMs: number;
   /** Index into lag.overrides, or -1 for the global rule. */
   readonly overrideIndex: number;
 }
@@ -28,11 +30,11 @@ function compile(lag: LagSection): Compiled {
   let c = cache.get(lag);
   if (c === undefined) {
     c = {
-      global: { thresholdMs: lag.thresholdMs, resolveBelowMs: lag.resolveBelowMs, resolveForMs: lag.resolveForMs, severity: lag.severity, overrideIndex: -1 },
+      global: { thresholdMs: lag.thresholdMs, resolveBelowMs: lag.resolveBelowMs, resolveForMs: lag.resolveForMs, severity: lag.severity, warnAheadMs: lag.warnAheadMs ?? 0, overrideIndex: -1 },
       overrides: lag.overrides.map((o, i) => ({
         group: globToRegExp(o.group),
         topic: globToRegExp(o.topic),
-        rule: { thresholdMs: o.thresholdMs, resolveBelowMs: o.resolveBelowMs, resolveForMs: lag.resolveForMs, severity: o.severity, overrideIndex: i },
+        rule: { thresholdMs: o.thresholdMs, resolveBelowMs: o.resolveBelowMs, resolveForMs: lag.resolveForMs, severity: o.severity, warnAheadMs: o.warnAheadMs ?? 0, overrideIndex: i },
       })),
     };
     cache.set(lag, c);

@@ -60,7 +60,7 @@ export function summarizeConfig(config: VigilConfig): [string, string][] {
     ['kafka', `${kafka.brokers.join(', ')} (${security.join(', ')})${kafka.controllers ? `; controllers ${kafka.controllers.join(', ')}` : ''}`],
     ['redis', redisText],
     ['monitor', `every ${ms(monitor.pollIntervalMs)}, groups ${monitor.groups.include.join(' ')}${monitor.groups.exclude.length > 0 ? ` except ${monitor.groups.exclude.join(' ')}` : ''}`],
-    ['lag', `fire at ${ms(lag.thresholdMs)}, resolve below ${ms(lag.resolveBelowMs)} for ${ms(lag.resolveForMs)}, ${lag.overrides.length} override(s)`],
+    ['lag', `fire at ${ms(lag.thresholdMs)}, resolve below ${ms(lag.resolveBelowMs)} for ${ms(lag.resolveForMs)}${(lag.warnAheadMs ?? 0) > 0 ? `, warn ${ms(lag.warnAheadMs ?? 0)} ahead` : ''}, ${lag.overrides.length} override(s)`],
     ['canary', canary.enabled ? `on, topic ${canary.topic} every ${ms(canary.intervalMs)}` : 'off'],
     ['channels', config.alerting.channels.length === 0 ? 'none' : config.alerting.channels.map(channelLine).join(', ')],
     ['remediation', remediation.mode],

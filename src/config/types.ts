@@ -84,6 +84,8 @@ export interface LagOverride {
   readonly thresholdMs: number;
   readonly resolveBelowMs: number;
   readonly severity: Severity;
+  /** the early warning's lead (docs/design.md §3.8); 0 or absent = off (compile always sets it) */
+  readonly warnAheadMs?: number;
 }
 
 export type Severity = 'critical' | 'warning' | 'info';
@@ -194,6 +196,12 @@ export interface VigilConfig {
     readonly resolveForMs: number;
     /** Severity of lag alerts no override changes. */
     readonly severity: Severity;
+    /**
+     * Early warning (docs/design.md §3.8): a ConsumerBreachAhead page when a group/topic is
+     * predicted to breach within this long if it commits nothing more. 0 = off (the default);
+     * compile always sets it (optional for configs built by hand, e.g. in tests).
+     */
+    readonly warnAheadMs?: number;
     readonly overrides: readonly LagOverride[];
   };
   readonly canary: { readonly enabled: boolean; readonly topic: string; readonly intervalMs: number };

@@ -17,7 +17,7 @@
 import type { VigilConfig } from '../config/types';
 import { DEFAULT_LAG_RULE, type CauseTouch, type Finding, type GroupTopicLag, type GroupTopicRule, type LagCause, type LagView, type TopicPartitions, lagScope } from './findings';
 import { type QuorumMemory, type QuorumView, detectQuorum } from './quorum';
-import type { BrokerState, KafkaSnapshot, PartitionState } from './snapshot';
+import type { BrokerState, GroupPartitionLag, KafkaSnapshot, PartitionState } from './snapshot';
 
 export interface DetectOptions {
   /**
@@ -63,7 +63,10 @@ export const DEFAULT_DETECT_OPTIONS: DetectOptions = {
 export function detectOptionsFor(lag: VigilConfig['lag']): DetectOptions {
   return {
     ...DEFAULT_DETECT_OPTIONS,
-    defaultLagRule: { thresholdMs: lag.thresholdMs, resolveBelowMs: lag.resolveBelowMs, resolveForMs: lag.resolveForMs, severity: lag.severity },
+    defaultLagRule: {
+      thresholdMs: lag.thresholdMs, resolveBelowMs: lag.resolveBelowMs, resolveForMs: lag.resolveForMs, severity: lag.severity,
+      ...((lag.warnAheadMs ?? 0) > 0 ? { warnAheadMs: lag.warnAheadMs } : {}),
+    },
   };
 }
 
@@ -376,6 +379,12 @@ class GroupTopicAcc {
   offline: number[] | null = null;
   stalled: number[] | null = null;
   maxStalledMs = 0;
+  /** the early warning (only with rule.warnAheadMs): partitions within it, the soonest instant, the hysteresis input */
+  ahead: number[] | null = null;
+  aheadAtMs = Number.POSITIVE_INFINITY;
+  aheadExact = false;
+  warnNear = false;
+  warnUnknown = false;
 
   constructor(
     readonly scope: string,
@@ -390,6 +399,37 @@ class GroupTopicAcc {
     readonly prevAt: number,
     readonly prevN: number,
   ) {}
+}
+
+/**
+ * One row behind its end, for the early warning of docs/design.md §3.8: within warnAhead of
+ * its predicted breach (and not in breach) it is warned about; the hysteresis input is
+ * "near" up to warnAhead + (threshold − resolveBelow) ahead, the lag rule's own band, so a
+ * group hovering at the warn line keeps one warning open instead of paging at each crossing.
+ * A row in breach is near; a row whose exact test or prediction is unknown is unknown (a row
+ * with only control records behind — seconds 0, no instant — is clear).
+ */
+function aheadOf(acc: GroupTopicAcc, row: GroupPartitionLag, nowMs: number): void {
+  const rule = acc.rule;
+  if (row.breach === true) {
+    acc.warnNear = true;
+    return;
+  }
+  if (row.breach === null || row.lagSeconds === null) {
+    acc.warnUnknown = true;
+    return;
+  }
+  if (row.breachAtMs === undefined) return;
+  const inMs = row.breachAtMs - nowMs;
+  const warnAheadMs = rule.warnAheadMs as number;
+  if (inMs <= warnAheadMs) {
+    (acc.ahead ??= []).push(row.partition);
+    if (row.breachAtMs < acc.aheadAtMs) {
+      acc.aheadAtMs = row.breachAtMs;
+      acc.aheadExact = row.breachAtExact === true;
+    }
+  }
+  if (inMs <= warnAheadMs + (rule.thresholdMs - rule.resolveBelowMs)) acc.warnNear = true;
 }
 
 /** Ranks of a cause broker's touch on a tie: leading, then coordinating (it stalls the whole group), then following. */
@@ -480,6 +520,7 @@ function scanGroups(
   };
   const lagFindings: Finding[] = [];
   const stallFindings: Finding[] = [];
+  const aheadFindings: Finding[] = [];
 
   for (const g of snapshot.groups) {
     const accs = new Map<string, GroupTopicAcc>();
@@ -528,6 +569,8 @@ function scanGroups(
       } else if (row.breach === true || row.aboveResolveBelow === true) acc.anyAbove = true;
       else if (row.aboveResolveBelow !== false) acc.anyUnknown = true;
 
+      if (acc.rule.warnAheadMs !== undefined && acc.rule.warnAheadMs > 0 && !caughtUp) aheadOf(acc, row, nowMs);
+
       if (row.breach === true && !caughtUp) {
         (acc.breaching ??= []).push(p);
         if (row.lagSeconds !== null && row.lagSeconds > acc.maxBreachSeconds) acc.maxBreachSeconds = row.lagSeconds;
@@ -569,12 +612,14 @@ function scanGroups(
           causeTouch = best.touch;
         }
       }
+      const warns = a.rule.warnAheadMs !== undefined && a.rule.warnAheadMs > 0;
       byScope.set(a.scope, {
         group: g.group,
         topic: a.topic,
         rule: a.rule,
         clear: a.anyAbove ? false : a.anyUnknown ? null : true,
         lagSeconds: a.maxSeconds >= 0 ? a.maxSeconds : null,
+        ...(warns ? { warnClear: a.warnNear ? false : a.warnUnknown ? null : true } : {}),
         causePartitions,
         ...(causeTouch?.role === 'coordinator' ? { causeIsCoordinator: true } : {}),
         ...(causeTouch ? { causeTouch } : {}),
@@ -589,9 +634,17 @@ function scanGroups(
         // beside it would be a second page for one incident
         stallFindings.push({ kind: 'ConsumerStalled', group: g.group, topic: a.topic, partitions: a.stalled, stalledForMs: a.maxStalledMs });
       }
+      // the early warning only while nothing is in breach: a breach is the lag alert's business
+      if (a.breaching === null && a.ahead !== null) {
+        aheadFindings.push({
+          kind: 'ConsumerBreachAhead', group: g.group, topic: a.topic, partitions: a.ahead, breachAtMs: a.aheadAtMs, exact: a.aheadExact,
+          thresholdMs: a.rule.thresholdMs, warnAheadMs: a.rule.warnAheadMs as number,
+        });
+      }
     }
   }
   for (const f of lagFindings) findings.push(f);
   for (const f of stallFindings) findings.push(f);
+  for (const f of aheadFindings) findings.push(f);
   return { lag: { byScope, unreadableGroups }, stalls: { at, values } };
 }

@@ -47,6 +47,24 @@ export type Finding =
       readonly cause: LagCause;
     }
   | { readonly kind: 'ConsumerStalled'; readonly group: string; readonly topic: string; readonly partitions: readonly number[]; readonly stalledForMs: number }
+  /**
+   * The early warning (docs/design.md §3.8, `lag.warnAhead`): partitions of a group/topic not
+   * in breach whose predicted breach instant (GroupPartitionLag.breachAtMs) is within the
+   * rule's warnAhead. Made only where no partition of the group/topic is in breach.
+   */
+  | {
+      readonly kind: 'ConsumerBreachAhead';
+      readonly group: string;
+      readonly topic: string;
+      /** the partitions predicted to breach within warnAheadMs */
+      readonly partitions: readonly number[];
+      /** wall ms of the soonest of those breaches if nothing is committed */
+      readonly breachAtMs: number;
+      /** that instant is the record at c's own timestamp + threshold (false: estimated from the reported seconds) */
+      readonly exact: boolean;
+      readonly thresholdMs: number;
+      readonly warnAheadMs: number;
+    }
   | { readonly kind: 'CanaryDegraded'; readonly broker: number; readonly latencyMs: number | null; readonly error?: string }
   /**
    * The KRaft controller quorum has no leader: its answer names none, or it cannot be
@@ -112,6 +130,8 @@ export interface GroupTopicRule {
   readonly resolveBelowMs: number;
   readonly resolveForMs: number;
   readonly severity: Severity;
+  /** the early warning's lead (lag.warnAhead, docs/design.md §3.8); absent or 0: no early warning */
+  readonly warnAheadMs?: number;
 }
 
 /** lag.* defaults of docs/design.md §7: the rule of a group/topic no override matches. */
@@ -129,6 +149,13 @@ export interface GroupTopicLag {
   readonly clear: boolean | null;
   /** max reported seconds over the partitions (null when none is known) */
   readonly lagSeconds: number | null;
+  /**
+   * The early warning's hysteresis input, only where the rule has a warnAhead
+   * (docs/design.md §3.8). true: every partition is caught up or predicted to breach later
+   * than warnAhead + (threshold − resolveBelow); false: some partition is in breach or
+   * predicted sooner; null: some partition's prediction is unknown.
+   */
+  readonly warnClear?: boolean | null;
   /**
    * For a breach with cause broker:<id>: the breaching partitions that broker leads; for
    * partition-offline: the breaching partitions without a leader; otherwise empty.

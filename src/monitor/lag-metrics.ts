@@ -1,7 +1,7 @@
 /**
  * The leader's delivery-latency series (docs/design.md §7 `vigil_consumer_group_lag_seconds`,
- * `..._messages`), one per group and topic, from the same summary as GET /api/v1/lag, so
- * metrics, API and pages agree.
+ * `..._messages`, `vigil_consumer_group_breach_in_seconds`), one per group and topic, from
+ * the same summary as GET /api/v1/lag, so metrics, API and pages agree.
  *
  * What was not measured is not exported: a 0 for "could not tell" made dashboards green
  * exactly while vigil was blind (issue 8). Instead each group/topic carries
@@ -12,7 +12,7 @@ import type { Metrics } from '../metrics';
 import { lagReportFromSnapshot } from './lag-report';
 import type { KafkaSnapshot } from './snapshot';
 
-type LagGauges = Pick<Metrics, 'consumerLagSeconds' | 'consumerLagMessages' | 'consumerLagLastMeasuredSeconds'>;
+type LagGauges = Pick<Metrics, 'consumerLagSeconds' | 'consumerLagMessages' | 'consumerBreachInSeconds' | 'consumerLagLastMeasuredSeconds'>;
 
 interface Measured {
   readonly group: string;
@@ -28,6 +28,7 @@ export class LagSeries {
   record(m: LagGauges, snapshot: KafkaSnapshot): void {
     m.consumerLagSeconds.reset();
     m.consumerLagMessages.reset();
+    m.consumerBreachInSeconds.reset();
     // Kafka unreadable: nothing was measured; the timestamps stay and grow old.
     if (!snapshot.ok) return;
 
@@ -46,6 +47,8 @@ export class LagSeries {
         present.add(key);
         if (t.lagSeconds !== null) m.consumerLagSeconds.set(labels, t.lagSeconds);
         if (t.lagMessages !== null) m.consumerLagMessages.set(labels, t.lagMessages);
+        // the soonest known breach (an upper bound when some partition is unknown); none ahead, no sample
+        if (t.breachInSeconds !== null) m.consumerBreachInSeconds.set(labels, t.breachInSeconds);
         if (t.partitions.every((p) => p.lagSeconds !== null)) this.lastMeasured.set(key, { ...labels, atMs: snapshot.takenAtMs });
       }
     }

@@ -16,7 +16,7 @@ import type { GroupMember, GroupType, KafkaAdmin, TopicPartition } from '../kafk
 import { tpKey } from '../kafka/types';
 import type { NameFilter } from '../util/glob';
 import { DeliveryLatency, type LaggingRow, PartitionIndex, type RowLatency } from './delivery-latency';
-import { type LagSummary, type PartitionLag, partitionLag, summarize } from './latency';
+import { type LagSummary, type PartitionLag, partitionLag, roundSeconds, summarize } from './latency';
 
 /** A member a partition is assigned to, as `kafka-consumer-groups.sh --describe` shows it. */
 export interface PartitionConsumer {
@@ -31,17 +31,32 @@ export interface PartitionConsumer {
  * group, possibly several in a share group); absent when none is (the group is empty or
  * rebalancing) or the group's members cannot say (see GroupMember.assignment).
  */
-export interface ReportPartition extends PartitionLag {
+export interface ReportPartition extends PartitionLag, BreachIn {
   readonly consumers?: readonly PartitionConsumer[];
+}
+
+/**
+ * Time to breach (docs/design.md §3.8): seconds until the row breaches its threshold if the
+ * group commits nothing more — 0 in breach; null when it is not behind, or when that is
+ * unknown (no exact test, or the record at its committed offset has no known time).
+ */
+export interface BreachIn {
+  readonly breachInSeconds: number | null;
+  /** false when breachInSeconds is an estimate (not from the record at c's own timestamp); absent when exact */
+  readonly breachInExact?: false;
 }
 
 export interface TopicLag extends LagSummary {
   readonly topic: string;
+  /** the soonest breach over the partitions whose time to breach is known (0: one is in breach); null when none is */
+  readonly breachInSeconds: number | null;
   readonly partitions: readonly ReportPartition[];
 }
 
 export interface GroupLag extends LagSummary {
   readonly group: string;
+  /** the soonest over the group's topics, likewise */
+  readonly breachInSeconds: number | null;
   /** classic, consumer, share, streams or simple; absent when the group could not be described */
   readonly type?: GroupType;
   /** as the group's describe request names it ('' or absent: unknown) */
@@ -120,7 +135,7 @@ export async function collectLagReport(admin: KafkaAdmin, opts: LagReportOptions
     const d = described.get(groupId);
     const identity = groupIdentity(d?.error === undefined ? d?.type : undefined, d?.error === undefined ? d?.state : undefined, d?.memberList);
     if (!result || !('offsets' in result) || !topicsOf) {
-      groups.push({ group: groupId, ...identity, lagSeconds: null, lagMessages: null, breach: null, topics: [], error: result && 'error' in result ? result.error : 'no answer' });
+      groups.push({ group: groupId, ...identity, lagSeconds: null, lagMessages: null, breach: null, breachInSeconds: null, topics: [], error: result && 'error' in result ? result.error : 'no answer' });
       continue;
     }
     const consumers = consumersByPartition(d?.memberList);
@@ -130,14 +145,15 @@ export async function collectLagReport(admin: KafkaAdmin, opts: LagReportOptions
       for (const [partition, offset] of parts) {
         const end = endOf.get(tpKey(topic, partition));
         const m = measured.get(rowKey(groupId, index.of(topic, partition)));
-        const row = partitionLag({ partition, committed: offset, end: end?.offset ?? null, ...(m ? { measured: m } : {}) });
+        const lag = partitionLag({ partition, committed: offset, end: end?.offset ?? null, ...(m ? { measured: m } : {}) });
+        const row = { ...lag, ...breachIn(lag.breach, lag.lagMessages, m?.breachAtMs ?? undefined, m?.breachAtExact, nowMs) };
         rows.push(withConsumers(row.error === 'end offset unavailable' && end?.error ? { ...row, error: `end offset unavailable: ${end.error}` } : row, consumers.get(tpKey(topic, partition))));
       }
-      if (rows.length > 0) topics.push({ topic, ...summarize(rows), partitions: rows });
+      if (rows.length > 0) topics.push({ topic, ...summarize(rows), breachInSeconds: soonest(rows), partitions: rows });
     }
     if (topics.length === 0) continue; // nothing committed on a watched topic
     topics.sort(worstFirst);
-    groups.push({ group: groupId, ...identity, ...summarize(topics), topics });
+    groups.push({ group: groupId, ...identity, ...summarize(topics), breachInSeconds: soonest(topics), topics });
   }
   groups.sort(worstFirst);
   return { generatedAt: new Date(nowMs).toISOString(), thresholdSeconds: opts.thresholdMs / 1000, groups };
@@ -164,7 +180,30 @@ export function consumersByPartition(members: readonly GroupMember[] | undefined
   return out;
 }
 
-function withConsumers(row: PartitionLag, consumers: readonly PartitionConsumer[] | undefined): ReportPartition {
+/**
+ * A row's time to breach at `nowMs` (docs/design.md §3.8): 0 when the exact test says breach;
+ * for a row behind and not in breach, the seconds until its breach instant (breachAtMs: the
+ * record at c's timestamp + threshold, estimated where `exact` is not true), never below 0;
+ * null otherwise (caught up, or unknown).
+ */
+export function breachIn(breach: boolean | null, lagMessages: number | null, breachAtMs: number | undefined, exact: boolean | undefined, nowMs: number): BreachIn {
+  if (lagMessages === 0) return { breachInSeconds: null };
+  if (breach === true) return { breachInSeconds: 0 };
+  if (breach === false && breachAtMs !== undefined) {
+    const seconds = roundSeconds(Math.max(0, breachAtMs - nowMs) / 1000);
+    return exact === true ? { breachInSeconds: seconds } : { breachInSeconds: seconds, breachInExact: false };
+  }
+  return { breachInSeconds: null };
+}
+
+/** The soonest known time to breach over some parts; null when none is known. */
+function soonest(parts: readonly { readonly breachInSeconds: number | null }[]): number | null {
+  let min: number | null = null;
+  for (const p of parts) if (p.breachInSeconds !== null && (min === null || p.breachInSeconds < min)) min = p.breachInSeconds;
+  return min;
+}
+
+function withConsumers(row: PartitionLag & BreachIn, consumers: readonly PartitionConsumer[] | undefined): ReportPartition {
   return consumers && consumers.length > 0 ? { ...row, consumers } : row;
 }
 
@@ -217,7 +256,7 @@ export function lagReportFromSnapshot(groups: readonly import('./snapshot').Grou
   for (const g of groups) {
     const identity = groupIdentity(g.type, g.state, g.members);
     if (g.error) {
-      out.push({ group: g.group, ...identity, lagSeconds: null, lagMessages: null, breach: null, topics: [], error: g.error });
+      out.push({ group: g.group, ...identity, lagSeconds: null, lagMessages: null, breach: null, breachInSeconds: null, topics: [], error: g.error });
       continue;
     }
     const consumers = consumersByPartition(g.members);
@@ -225,24 +264,25 @@ export function lagReportFromSnapshot(groups: readonly import('./snapshot').Grou
     for (const p of g.partitions) {
       let rows = byTopic.get(p.topic);
       if (!rows) byTopic.set(p.topic, (rows = []));
-      const row: PartitionLag = {
+      const row: PartitionLag & BreachIn = {
         partition: p.partition,
         committed: p.committed,
         end: p.end,
         lagMessages: p.lagMessages,
         lagSeconds: p.lagSeconds,
         breach: p.breach,
+        ...breachIn(p.breach, p.lagMessages, p.breachAtMs, p.breachAtExact, takenAtMs),
         ...(p.error ? { error: p.error } : {}),
       };
       rows.push(withConsumers(row, consumers.get(tpKey(p.topic, p.partition))));
     }
     const topics: TopicLag[] = [...byTopic].map(([topic, rows]) => {
       rows.sort((a, b) => a.partition - b.partition);
-      return { topic, ...summarize(rows), partitions: rows };
+      return { topic, ...summarize(rows), breachInSeconds: soonest(rows), partitions: rows };
     });
     if (topics.length === 0) continue;
     topics.sort(worstFirst);
-    out.push({ group: g.group, ...identity, ...summarize(topics), topics });
+    out.push({ group: g.group, ...identity, ...summarize(topics), breachInSeconds: soonest(topics), topics });
   }
   out.sort(worstFirst);
   return { generatedAt: new Date(takenAtMs).toISOString(), thresholdSeconds: defaultThresholdMs / 1000, groups: out };

@@ -335,7 +335,7 @@ export class KafkaObserver {
 
   private ruleFor(group: string, topic: string): GroupTopicRule {
     const r = lagRuleFor(this.opts.lag, group, topic);
-    return { thresholdMs: r.thresholdMs, resolveBelowMs: r.resolveBelowMs, resolveForMs: r.resolveForMs, severity: r.severity };
+    return { thresholdMs: r.thresholdMs, resolveBelowMs: r.resolveBelowMs, resolveForMs: r.resolveForMs, severity: r.severity, ...(r.warnAheadMs > 0 ? { warnAheadMs: r.warnAheadMs } : {}) };
   }
 
   /**

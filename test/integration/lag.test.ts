@@ -110,11 +110,11 @@ function vigilWatch(args: string[]): { child: ChildProcessWithoutNullStreams; ou
   return { child, out: () => stdout, err: () => stderr, exit };
 }
 
-interface JsonPartition { partition: number; committed: number; end: number; lagMessages: number; lagSeconds: number; breach: boolean }
+interface JsonPartition { partition: number; committed: number; end: number; lagMessages: number; lagSeconds: number; breach: boolean; breachInSeconds: number | null; breachInExact?: false }
 interface JsonReport {
   generatedAt: string;
   thresholdSeconds: number;
-  groups: { group: string; lagSeconds: number; breach: boolean; topics: { topic: string; lagSeconds: number; lagMessages: number; breach: boolean; partitions: JsonPartition[] }[] }[];
+  groups: { group: string; lagSeconds: number; breach: boolean; breachInSeconds: number | null; topics: { topic: string; lagSeconds: number; lagMessages: number; breach: boolean; breachInSeconds: number | null; partitions: JsonPartition[] }[] }[];
 }
 
 describe('vigil lag on a real cluster', () => {
@@ -163,7 +163,7 @@ describe('vigil lag on a real cluster', () => {
     await commit('svc-b', 'audit', 1, 457);
   });
 
-  it('reports every partition within max(0.5 s, 5 %) of the truth, with exact breach flags, and exits 1 on breach', () =>
+  it('reports every partition within max(0.5 s, 5 %) of the truth, with exact breach flags and times to breach, and exits 1 on breach', () =>
     withLogsOnFailure(cluster, async () => {
       const res = await vigil(['lag', '--brokers', cluster.bootstrap.join(','), '--json', '--threshold', '10s', '--group', 'svc-*']);
       assert.equal(res.code, 1, `exit code (stderr: ${res.stderr})`);
@@ -172,6 +172,7 @@ describe('vigil lag on a real cluster', () => {
       assert.equal(report.thresholdSeconds, 10);
       let maxErrorS = 0;
       let checked = 0;
+      let ahead = 0;
       for (const g of report.groups) {
         for (const t of g.topics) {
           for (const p of t.partitions) {
@@ -181,6 +182,7 @@ describe('vigil lag on a real cluster', () => {
             if (p.committed >= ts.length) {
               assert.equal(p.lagSeconds, 0, 'caught-up partitions report 0');
               assert.equal(p.breach, false);
+              assert.equal(p.breachInSeconds, null, 'caught up: no breach ahead');
               continue;
             }
             const truthS = (nowMs - ts[p.committed]!) / 1000;
@@ -188,13 +190,24 @@ describe('vigil lag on a real cluster', () => {
             maxErrorS = Math.max(maxErrorS, errorS);
             assert.ok(errorS <= Math.max(0.5, 0.05 * truthS), `${g.group} ${t.topic}/${p.partition}: reported ${p.lagSeconds}s, truth ${truthS}s`);
             assert.equal(p.breach, ts[p.committed]! < nowMs - 10_000, `${g.group} ${t.topic}/${p.partition} breach flag at age ${truthS}s`);
+            // these groups are stalled: each breaches at the record at c's time + 10 s (docs/design.md §3.8)
+            if (p.breach) assert.equal(p.breachInSeconds, 0, `${g.group} ${t.topic}/${p.partition}: in breach, breaches in 0 s`);
+            else {
+              const breachInTruthS = (ts[p.committed]! + 10_000 - nowMs) / 1000;
+              const tolerance = p.breachInExact === false ? Math.max(0.5, 0.05 * truthS) : 0.001;
+              assert.ok(p.breachInSeconds !== null && Math.abs(p.breachInSeconds - breachInTruthS) <= tolerance, `${g.group} ${t.topic}/${p.partition}: breach in ${p.breachInSeconds} s, truth ${breachInTruthS} s`);
+              ahead++;
+            }
             checked++;
           }
+          const known = t.partitions.flatMap((p) => (p.breachInSeconds === null ? [] : [p.breachInSeconds]));
+          assert.equal(t.breachInSeconds, known.length === 0 ? null : Math.min(...known), 'topic time to breach is the min over partitions');
           assert.equal(t.lagSeconds, Math.max(...t.partitions.map((p) => p.lagSeconds)), 'topic latency is the max over partitions');
           assert.equal(t.lagMessages, t.partitions.reduce((s, p) => s + p.lagMessages, 0), 'topic messages are the sum');
         }
       }
       assert.equal(checked, AGES_S.length - 1 + 3, 'every lagging partition was checked');
+      assert.ok(ahead >= 1, 'the 5 s old partition of svc-a is behind, not yet in breach, and has a time to breach');
       // worst group first: svc-b has the 60 s old record at offset 0
       assert.equal(report.groups[0]?.group, 'svc-b');
       console.log(`# lag accuracy: max error ${maxErrorS.toFixed(3)} s over ${checked} lagging partitions`);
@@ -215,8 +228,11 @@ describe('vigil lag on a real cluster', () => {
     const res = await vigil(['lag', '--brokers', cluster.bootstrap.join(','), '--threshold', '5m', '--group', 'svc-a']);
     assert.equal(res.code, 0, res.stderr);
     const lines = res.stdout.trim().split('\n');
-    assert.match(lines[0]!, /^GROUP\s+TYPE\s+STATE\s+TOPIC\s+PARTITION\s+COMMITTED\s+END\s+LAG\s+LATENCY\s+BREACH\s+CLIENT-ID\s+HOST$/);
+    assert.match(lines[0]!, /^GROUP\s+TYPE\s+STATE\s+TOPIC\s+PARTITION\s+COMMITTED\s+END\s+LAG\s+LATENCY\s+BREACH\s+BREACH IN\s+CLIENT-ID\s+HOST$/);
     assert.equal(lines.filter((l) => l.startsWith('svc-a')).length, AGES_S.length);
+    // at a 5 min threshold the 59 s old partition breaches in about 241 s; the caught-up one never
+    assert.match(lines.find((l) => /^svc-a\s+\S+\s+\S+\s+orders\s+5\s/.test(l)) ?? '', /\sno\s+2\d\d\.\ds\s/);
+    assert.match(lines.find((l) => /^svc-a\s+\S+\s+\S+\s+orders\s+0\s/.test(l)) ?? '', /\sno\s+-\s/);
     assert.match(res.stdout, /1 group\(s\), 6 partition\(s\); 0 group\(s\) over the 300s threshold/);
   });
 
@@ -424,8 +440,8 @@ describe('every group type in vigil lag (issue 10 item 2)', () => {
 
     const table = await vigil(['lag', '--brokers', cluster.bootstrap.join(','), '--threshold', '10s', '--group', 'kinds-classic', '--topic', TOPIC]);
     const lines = table.stdout.trim().split('\n');
-    assert.match(lines[0]!, /^GROUP\s+TYPE\s+STATE\s+TOPIC\s+PARTITION\s+COMMITTED\s+END\s+LAG\s+LATENCY\s+BREACH\s+CLIENT-ID\s+HOST$/);
-    assert.equal(lines.filter((l) => /^kinds-classic\s+classic\s+Stable\s+kinds\s+\d\s+10\s+15\s+5\s+[\d.]+s\s+yes\s+kinds-kafkajs\s+\/127\.0\.0\.1$/.test(l)).length, PARTITIONS, table.stdout);
+    assert.match(lines[0]!, /^GROUP\s+TYPE\s+STATE\s+TOPIC\s+PARTITION\s+COMMITTED\s+END\s+LAG\s+LATENCY\s+BREACH\s+BREACH IN\s+CLIENT-ID\s+HOST$/);
+    assert.equal(lines.filter((l) => /^kinds-classic\s+classic\s+Stable\s+kinds\s+\d\s+10\s+15\s+5\s+[\d.]+s\s+yes\s+now\s+kinds-kafkajs\s+\/127\.0\.0\.1$/.test(l)).length, PARTITIONS, table.stdout);
   });
 
   const kafka4 = testKafkaAtLeast(4)

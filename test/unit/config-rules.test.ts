@@ -376,6 +376,20 @@ describe('lag', () => {
     },
     { name: 'an override needs a group or topic glob', change: (r) => { r.lag.overrides = [{ threshold: '5s' }]; }, path: 'lag.overrides[0]', says: /expected group and\/or topic/ },
     { name: 'an override must change something', change: (r) => { r.lag.overrides = [{ group: 'a' }]; }, path: 'lag.overrides[0]', says: /changes nothing/ },
+    { name: 'warnAhead must be a duration', change: (r) => { r.lag.warnAhead = 'early'; }, path: 'lag.warnAhead', says: DURATION },
+    { name: 'warnAhead must be below threshold', change: (r) => { r.lag.warnAhead = '10s'; }, path: 'lag.warnAhead', says: /must be below lag.threshold \(10s\), else every group one message behind is warned about/ },
+    {
+      name: "an override's warnAhead must be below its own threshold",
+      change: (r) => { r.lag.overrides[0].warnAhead = '5s'; },
+      path: 'lag.overrides[0].warnAhead',
+      says: /must be below lag.overrides\[0\].threshold \(5s\)/,
+    },
+    {
+      name: 'an inherited warnAhead must be below an override\'s threshold',
+      change: (r) => { r.lag.warnAhead = '6s'; },
+      path: 'lag.overrides[0].threshold',
+      says: /must be below lag.overrides\[0\].threshold \(5s\)/,
+    },
   ];
   cases.forEach(check);
 });

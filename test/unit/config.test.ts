@@ -79,8 +79,9 @@ describe('a full config (the docs/design.md §7 example) compiles', () => {
         resolveBelowMs: 8_000,
         resolveForMs: 30_000,
         severity: 'warning',
+        warnAheadMs: 0,
         // resolveBelow keeps the global 8/10 ratio: 4 s for a 5 s threshold
-        overrides: [{ group: 'payments-*', topic: '*', thresholdMs: 5_000, resolveBelowMs: 4_000, severity: 'critical' }],
+        overrides: [{ group: 'payments-*', topic: '*', thresholdMs: 5_000, resolveBelowMs: 4_000, severity: 'critical', warnAheadMs: 0 }],
       },
       canary: { enabled: false, topic: '__vigil_canary', intervalMs: 1_000 },
       alerting: {
@@ -127,7 +128,7 @@ describe('defaults', () => {
     assert.equal(c.monitor.pollIntervalMs, 1_000);
     assert.equal(c.monitor.incidentPollIntervalMs, 250);
     assert.deepEqual(c.monitor.groups, { include: ['*'], exclude: [] });
-    assert.deepEqual(c.lag, { thresholdMs: 10_000, resolveBelowMs: 8_000, resolveForMs: 30_000, severity: 'warning', overrides: [] });
+    assert.deepEqual(c.lag, { thresholdMs: 10_000, resolveBelowMs: 8_000, resolveForMs: 30_000, severity: 'warning', warnAheadMs: 0, overrides: [] }, 'no early warning unless asked for');
     assert.deepEqual(c.canary, { enabled: false, topic: '__vigil_canary', intervalMs: 1_000 });
     // the runbook this replica serves itself, at its own peer url
     assert.deepEqual(c.alerting, { channels: [], runbookUrl: 'http://127.0.0.1:9464/runbook' });
@@ -443,25 +444,28 @@ describe('loadConfig', () => {
 
 describe('lagRuleFor', () => {
   const raw = validRaw();
+  raw.lag.warnAhead = '3s';
   raw.lag.overrides = [
-    { group: 'payments-*', threshold: '5s', severity: 'critical' },
-    { topic: 'audit.*', resolveBelow: '2s' },
+    { group: 'payments-*', threshold: '5s', severity: 'critical', warnAhead: '1s' },
+    { topic: 'audit.*', resolveBelow: '2s', warnAhead: '0s' },
     { group: 'payments-batch', threshold: '1m' },
+    { group: 'reports', threshold: '30s' },
   ];
   const lag = compile(raw).lag;
 
   it('applies the first override whose globs match', () => {
     assert.deepEqual(lagRuleFor(lag, 'payments-batch', 'orders'), {
-      thresholdMs: 5_000, resolveBelowMs: 4_000, resolveForMs: 30_000, severity: 'critical', overrideIndex: 0,
+      thresholdMs: 5_000, resolveBelowMs: 4_000, resolveForMs: 30_000, severity: 'critical', warnAheadMs: 1_000, overrideIndex: 0,
     });
     assert.deepEqual(lagRuleFor(lag, 'reporting', 'audit.log'), {
-      thresholdMs: 10_000, resolveBelowMs: 2_000, resolveForMs: 30_000, severity: 'warning', overrideIndex: 1,
-    });
+      thresholdMs: 10_000, resolveBelowMs: 2_000, resolveForMs: 30_000, severity: 'warning', warnAheadMs: 0, overrideIndex: 1,
+    }, '"0s" turns the early warning off for the override');
+    assert.equal(lagRuleFor(lag, 'reports', 'orders').warnAheadMs, 3_000, 'an override without warnAhead inherits lag.warnAhead');
   });
 
   it('falls back to lag.* when nothing matches', () => {
     assert.deepEqual(lagRuleFor(lag, 'orders-svc', 'orders'), {
-      thresholdMs: 10_000, resolveBelowMs: 8_000, resolveForMs: 30_000, severity: 'warning', overrideIndex: -1,
+      thresholdMs: 10_000, resolveBelowMs: 8_000, resolveForMs: 30_000, severity: 'warning', warnAheadMs: 3_000, overrideIndex: -1,
     });
   });
 });

@@ -209,6 +209,88 @@ describe('decide: delivery-lag hysteresis (docs/design.md §4, §10 "false pages
   });
 });
 
+describe('decide: ConsumerBreachAhead, the early warning (docs/design.md §3.8, lag.warnAhead)', () => {
+  const WARN: GroupTopicRule = { ...RULE, warnAheadMs: 3_000 };
+  const WARN_KEY = 'local/ConsumerBreachAhead/orders-svc/orders';
+  const LAG_KEY = 'local/ConsumerDeliveryLag/orders-svc/orders';
+  /** orders-svc on orders at these latencies, each row's breach instant known (exact unless `exact` is false) */
+  function warnSnapshot(s: number, latencies: readonly number[], exact = true): KafkaSnapshot {
+    const rows = latencies.map((l, p) => (l <= 0 ? rowAt('orders', p, 0, WARN) : { ...rowAt('orders', p, l, WARN), breachAtMs: at(s) - l * 1000 + WARN.thresholdMs, breachAtExact: exact }));
+    return snapshot({ takenAtMs: at(s), partitions: ORDERS, groups: [group('orders-svc', rows, { orders: WARN })] });
+  }
+
+  it('warns once, as a warning, when a partition will breach within warnAhead: "will be 10 s behind in 3 s unless it commits"', () => {
+    const loop = new Loop();
+    assert.deepEqual(loop.cycle(warnSnapshot(0, [6.5, 1, 1, 0])), [], '3.5 s ahead: not yet');
+    const [n, ...rest] = loop.cycle(warnSnapshot(1, [7, 1, 1, 0]));
+    assert.deepEqual(rest, []);
+    assert.deepEqual(n?.alert, {
+      key: WARN_KEY, alert: 'ConsumerBreachAhead', status: 'firing', severity: 'warning', cluster: 'local',
+      summary: 'orders-svc will be 10 s behind on orders in 3 s unless it commits (partition 0)',
+      startsAt: new Date(at(1)).toISOString(), endsAt: null, group: 'orders-svc', topic: 'orders', partitions: [0], threshold: 10,
+    });
+    for (let s = 2; s < 10; s++) assert.deepEqual(loop.cycle(warnSnapshot(s, [7.2, 1, 1, 0])), [], 'no second page while it stays near');
+  });
+
+  it('says "about" when the instant is estimated, and is a warning whatever the rule severity', () => {
+    const loop = new Loop();
+    const rule = { ...WARN, severity: 'critical' as const };
+    const rows = [{ ...rowAt('orders', 0, 8, rule), breachAtMs: at(0) + 2_000, breachAtExact: false }];
+    const [n] = loop.cycle(snapshot({ takenAtMs: at(0), partitions: ORDERS, groups: [group('orders-svc', rows, { orders: rule })] }));
+    assert.equal(n?.alert.summary, 'orders-svc will be 10 s behind on orders in about 2 s unless it commits (partition 0)');
+    assert.equal(n?.alert.severity, 'warning');
+  });
+
+  it('resolves at once when the breach page takes over, and opens no warning while the lag alert fires', () => {
+    const loop = new Loop();
+    let s = 0;
+    loop.cycle(warnSnapshot(s++, [8, 1, 1, 0]));
+    const crossing = loop.cycle(warnSnapshot(s++, [10.5, 1, 1, 0]));
+    assert.deepEqual(crossing.map((n) => `${n.alert.status} ${n.alert.key}`).sort(), [`firing ${LAG_KEY}`, `resolved ${WARN_KEY}`]);
+    assert.equal(crossing.find((n) => n.alert.key === WARN_KEY)?.alert.summary, 'orders-svc is in breach on orders: the ConsumerDeliveryLag alert takes over from this warning');
+    // recovering between resolveBelow and threshold, within warnAhead of a new breach: the lag alert is still the story
+    for (let i = 0; i < 20; i++) assert.deepEqual(loop.cycle(warnSnapshot(s++, [8.5, 1, 1, 0])), []);
+    assert.deepEqual(Object.keys(loop.state.alerts), [LAG_KEY]);
+  });
+
+  it('pages once, not at every crossing, for a group oscillating across the warn line for 10 minutes; never for one just below it', () => {
+    const across = new Loop();
+    const below = new Loop();
+    for (let s = 0; s <= 600; s++) {
+      // the warn line is at 7 s of latency (3 s ahead of 10 s)
+      const wave = (1 + Math.sin((2 * Math.PI * s) / 37)) / 2;
+      across.cycle(warnSnapshot(s, [6.5 + wave, 1, 1, 0]));
+      below.cycle(warnSnapshot(s, [6 + 0.9 * wave, 1, 1, 0]));
+    }
+    assert.deepEqual(across.transitions(), [`firing ${WARN_KEY}`]);
+    assert.deepEqual(below.sent, []);
+  });
+
+  it('resolves once every partition has been clear of warnAhead + (threshold − resolveBelow) for resolveFor', () => {
+    const loop = new Loop();
+    let s = 0;
+    loop.cycle(warnSnapshot(s++, [7.5, 1, 1, 0]));
+    // committed past: now 6 s old, 4 s ahead, inside the 5 s band: still open however long
+    for (let i = 0; i < 60; i++) assert.deepEqual(loop.cycle(warnSnapshot(s++, [6, 1, 1, 0])), []);
+    const clearFrom = s;
+    let resolvedAt = -1;
+    for (let i = 0; i < 40 && resolvedAt < 0; i++, s++) if (loop.cycle(warnSnapshot(s, [4, 1, 1, 0])).length > 0) resolvedAt = s;
+    assert.equal(resolvedAt - clearFrom, WARN.resolveForMs / 1000);
+    assert.equal(loop.sent.at(-1)?.alert.summary, 'orders-svc keeps up on orders again: no partition predicted to reach 10 s behind soon');
+    assert.deepEqual(loop.state.alerts, {});
+  });
+
+  it('a warning survives a new leader: the stored state parses and continues', () => {
+    const loop = new Loop();
+    loop.cycle(warnSnapshot(0, [7.5, 1, 1, 0]));
+    const next = new Loop();
+    next.state = parseAlertState(serializeAlertState(loop.state));
+    next.memory = loop.memory;
+    assert.deepEqual(next.cycle(warnSnapshot(1, [7.8, 1, 1, 0])), []);
+    assert.deepEqual(Object.keys(next.state.alerts), [WARN_KEY]);
+  });
+});
+
 describe('decide: per-group/topic overrides with globs and severities (docs/design.md §4, §7)', () => {
   const lagSection: VigilConfig['lag'] = {
     thresholdMs: 10_000, resolveBelowMs: 8_000, resolveForMs: 30_000, severity: 'warning',

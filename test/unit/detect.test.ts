@@ -5,9 +5,9 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { Finding } from '../../src/monitor/findings';
+import type { Finding, GroupTopicRule } from '../../src/monitor/findings';
 import { DEFAULT_DETECT_OPTIONS, type DetectMemory, type DetectResult, detect, detectOptionsFor, emptyDetectMemory } from '../../src/monitor/detect';
-import type { KafkaSnapshot } from '../../src/monitor/snapshot';
+import type { GroupPartitionLag, KafkaSnapshot } from '../../src/monitor/snapshot';
 import {
   RULE, T0, broker, brokers, downBroker, group, partition, row, rowAt, snapshot, topicPartitions, unreachableSnapshot, withPartitions,
 } from '../fakes/snapshots';
@@ -351,6 +351,56 @@ describe('detect: ConsumerStalled', () => {
       });
     const r = runFor(stallWindowMs / 1000 + 5, breaching);
     assert.deepEqual(r.findings.map((f) => f.kind), ['ConsumerDeliveryLag']);
+  });
+});
+
+describe('detect: ConsumerBreachAhead, the early warning (docs/design.md §3.8, lag.warnAhead)', () => {
+  const WARN: GroupTopicRule = { ...RULE, warnAheadMs: 3_000 };
+  /** A row `latencySeconds` old whose breach instant is known (record at c + threshold), as of T0. */
+  function predicted(p: number, latencySeconds: number, exact = true, rule = WARN): GroupPartitionLag {
+    return { ...rowAt('orders', p, latencySeconds, rule), breachAtMs: T0 - latencySeconds * 1000 + rule.thresholdMs, breachAtExact: exact };
+  }
+  const detectWith = (rows: GroupPartitionLag[], rule = WARN) => run(snapshot({ partitions: ORDERS, groups: [group('orders-svc', rows, { orders: rule })] }));
+
+  it('warns about the partitions predicted to breach within warnAhead, with the soonest instant and whether it is exact', () => {
+    const r = detectWith([predicted(0, 7.5), predicted(1, 8, false), predicted(2, 6.9), rowAt('orders', 3, 0, WARN)]);
+    assert.deepEqual(only(r.findings, 'ConsumerBreachAhead'), [
+      { kind: 'ConsumerBreachAhead', group: 'orders-svc', topic: 'orders', partitions: [0, 1], breachAtMs: T0 + 2_000, exact: false, thresholdMs: 10_000, warnAheadMs: 3_000 },
+    ]);
+    assert.equal(r.lag.byScope.get('orders-svc/orders')?.warnClear, false);
+  });
+
+  it('makes no warning without warnAhead (the default), whatever the prediction', () => {
+    const r = detectWith([predicted(0, 9.9, true, RULE)], RULE);
+    assert.deepEqual(only(r.findings, 'ConsumerBreachAhead'), []);
+    assert.equal(r.lag.byScope.get('orders-svc/orders')?.warnClear, undefined);
+  });
+
+  it('leaves a group/topic with a partition in breach to the lag alert: no warning beside ConsumerDeliveryLag', () => {
+    const r = detectWith([predicted(0, 12), predicted(1, 8)]);
+    assert.equal(only(r.findings, 'ConsumerDeliveryLag').length, 1);
+    assert.deepEqual(only(r.findings, 'ConsumerBreachAhead'), []);
+  });
+
+  it('clears the hysteresis only beyond warnAhead + (threshold − resolveBelow); unknown predictions are unknown', () => {
+    // warn line at 7 s of latency (3 s ahead), clear below 5 s (5 s ahead)
+    const band = detectWith([predicted(0, 6), predicted(1, 2)]);
+    assert.deepEqual(only(band.findings, 'ConsumerBreachAhead'), [], '6 s old: 4 s ahead, not within warnAhead');
+    assert.equal(band.lag.byScope.get('orders-svc/orders')?.warnClear, false, 'but not clear of the band either');
+    const clear = detectWith([predicted(0, 4.9), rowAt('orders', 1, 0, WARN)]);
+    assert.equal(clear.lag.byScope.get('orders-svc/orders')?.warnClear, true);
+    const unknown = detectWith([predicted(0, 2), { ...rowAt('orders', 1, 4, WARN), lagSeconds: null }]);
+    assert.equal(unknown.lag.byScope.get('orders-svc/orders')?.warnClear, null);
+  });
+
+  it('takes warnAhead from each group/topic rule, and from lag.warnAhead for a group/topic without one (detectOptionsFor)', () => {
+    const opts = detectOptionsFor({ thresholdMs: 10_000, resolveBelowMs: 8_000, resolveForMs: 30_000, severity: 'warning', warnAheadMs: 3_000, overrides: [] });
+    assert.equal(opts.defaultLagRule.warnAheadMs, 3_000);
+    const g = { group: 'g', state: 'Stable', partitions: [predicted(0, 8)], rules: new Map() };
+    const r = detect(snapshot({ partitions: ORDERS, groups: [g] }), emptyDetectMemory(), opts);
+    assert.deepEqual(only(r.findings, 'ConsumerBreachAhead').map((f) => f.partitions), [[0]]);
+    const off = detectOptionsFor({ thresholdMs: 10_000, resolveBelowMs: 8_000, resolveForMs: 30_000, severity: 'warning', warnAheadMs: 0, overrides: [] });
+    assert.equal(off.defaultLagRule.warnAheadMs, undefined, '0s is off');
   });
 });
 

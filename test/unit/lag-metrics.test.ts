@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { createMetrics } from '../../src/metrics';
+import { clearLeaderOnlyGauges, createMetrics } from '../../src/metrics';
 import { LagSeries } from '../../src/monitor/lag-metrics';
 import type { GroupPartitionLag, GroupState, KafkaSnapshot } from '../../src/monitor/snapshot';
 
@@ -80,5 +80,37 @@ describe('LagSeries', () => {
     lag.record(m, snapshot(1_001_000, [group('a', [], 'coordinator not available')]));
     assert.deepEqual(await series(m, 'vigil_consumer_group_lag_last_measured_timestamp_seconds'), { 'a/t': 1_000 });
     assert.deepEqual(await series(m, 'vigil_consumer_group_lag_seconds'), {});
+  });
+
+  it('exports the soonest time to breach per group/topic: 0 in breach, none when nothing is behind or it is unknown (docs/design.md §3.8)', async () => {
+    const m = createMetrics({ nodeId: 'n', cluster: 'c' });
+    const T = 1_000_000;
+    const behind = (topic: string, partition: number, extra: Partial<GroupPartitionLag>): GroupPartitionLag => ({
+      topic, partition, committed: 0, end: 5, lagMessages: 5, breach: false, aboveResolveBelow: null, lagSeconds: 4, ...extra,
+    });
+    const svc: GroupState = {
+      group: 'svc',
+      state: 'Stable',
+      rules: new Map(),
+      partitions: [
+        behind('orders', 0, { breachAtMs: T + 6_000, breachAtExact: true }),
+        behind('orders', 1, { breachAtMs: T + 2_500, breachAtExact: false }),
+        behind('payments', 0, { breach: true, lagSeconds: 12, breachAtMs: T - 2_000, breachAtExact: true }),
+        behind('audit', 0, { lagSeconds: null }),
+        { topic: 'idle', partition: 0, committed: 5, end: 5, lagMessages: 0, breach: false, aboveResolveBelow: false, lagSeconds: 0 },
+      ],
+    };
+    const lag = new LagSeries();
+    lag.record(m, snapshot(T, [svc]));
+    assert.deepEqual(await series(m, 'vigil_consumer_group_breach_in_seconds'), { 'svc/orders': 2.5, 'svc/payments': 0 });
+    lag.record(m, { ok: false, takenAtMs: T + 1000, error: 'could not reach any Kafka broker' });
+    assert.deepEqual(await series(m, 'vigil_consumer_group_breach_in_seconds'), {}, 'Kafka unreadable: no prediction');
+  });
+
+  it('the time to breach is a leader-only gauge: a follower exports no sample', async () => {
+    const m = createMetrics({ nodeId: 'n', cluster: 'c' });
+    m.consumerBreachInSeconds.set({ group: 'svc', topic: 'orders' }, 3);
+    clearLeaderOnlyGauges(m);
+    assert.deepEqual(await series(m, 'vigil_consumer_group_breach_in_seconds'), {});
   });
 });

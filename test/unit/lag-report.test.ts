@@ -177,8 +177,69 @@ describe('the lag report over a cluster', () => {
     const report = await collectLagReport(k, { thresholdMs: 10_000, groups: all, topics: all, nowMs: () => NOW });
     const text = renderLagTable(report);
     const lines = text.trim().split('\n');
-    assert.match(lines[0]!, /^GROUP\s+TYPE\s+STATE\s+TOPIC\s+PARTITION\s+COMMITTED\s+END\s+LAG\s+LATENCY\s+BREACH\s+CLIENT-ID\s+HOST$/);
-    assert.match(lines[1]!, /^svc\s+simple\s+Empty\s+orders\s+0\s+5\s+30\s+25\s+25\.0s\s+yes\s+-\s+-$/);
+    assert.match(lines[0]!, /^GROUP\s+TYPE\s+STATE\s+TOPIC\s+PARTITION\s+COMMITTED\s+END\s+LAG\s+LATENCY\s+BREACH\s+BREACH IN\s+CLIENT-ID\s+HOST$/);
+    assert.match(lines[1]!, /^svc\s+simple\s+Empty\s+orders\s+0\s+5\s+30\s+25\s+25\.0s\s+yes\s+now\s+-\s+-$/);
     assert.match(lines.at(-1)!, /1 group\(s\), 1 partition\(s\); 1 group\(s\) over the 10s threshold/);
+  });
+
+  it('says how long each partition has until it breaches if the group commits nothing more: 0 in breach, null when caught up (docs/design.md §3.8)', async () => {
+    const k = cluster();
+    k.commit('svc', 'orders', 0, 5); // 25 s behind: in breach
+    k.commit('svc', 'orders', 1, 26); // the record at 26 is 4 s old: breaches in 6 s
+    k.commit('svc', 'orders', 2, 30); // caught up
+    const report = await collectLagReport(k, { thresholdMs: 10_000, groups: all, topics: all, nowMs: () => NOW });
+    const t = report.groups[0]!.topics[0]!;
+    assert.deepEqual(t.partitions.map((p) => [p.partition, p.breachInSeconds, p.breachInExact]), [
+      [0, 0, undefined],
+      [1, 6, undefined],
+      [2, null, undefined],
+    ]);
+    assert.equal(t.breachInSeconds, 0, 'a topic breaches as soon as its first partition does');
+    assert.equal(report.groups[0]!.breachInSeconds, 0);
+    const json = JSON.parse(JSON.stringify(report)) as { groups: { topics: { partitions: { breachInSeconds: unknown }[] }[] }[] };
+    assert.deepEqual(json.groups[0]!.topics[0]!.partitions.map((p) => p.breachInSeconds), [0, 6, null], '--json carries breachInSeconds on every partition');
+
+    const lines = renderLagTable(report).split('\n');
+    assert.match(lines.find((l) => /^svc\s+\S+\s+\S+\s+orders\s+1\s/.test(l)) ?? '', /\s4\.0s\s+no\s+6\.0s\s/);
+    assert.match(lines.find((l) => /^svc\s+\S+\s+\S+\s+orders\s+2\s/.test(l)) ?? '', /\s0\.0s\s+no\s+-\s/);
+
+    const calm = await collectLagReport(k, { thresholdMs: 10_000, groups: all, topics: nameFilter(['audit']), nowMs: () => NOW });
+    assert.deepEqual(calm.groups, [], 'no offsets on audit');
+    k.commit('quiet', 'orders', 1, 30);
+    const quiet = (await collectLagReport(k, { thresholdMs: 10_000, groups: nameFilter(['quiet']), topics: all, nowMs: () => NOW })).groups[0]!;
+    assert.equal(quiet.breachInSeconds, null, 'nothing behind: no breach ahead');
+  });
+
+  it('the service\'s report carries the time to breach from the snapshot, marked when it is an estimate', () => {
+    const part = { topic: 'orders', committed: 5, end: 9, lagMessages: 4, aboveResolveBelow: null };
+    const report = lagReportFromSnapshot(
+      [
+        {
+          group: 'g',
+          state: 'Stable',
+          partitions: [
+            { ...part, partition: 0, breach: false, lagSeconds: 7, breachAtMs: NOW + 3_000, breachAtExact: true },
+            { ...part, partition: 1, breach: false, lagSeconds: 8, breachAtMs: NOW + 2_000, breachAtExact: false },
+            { ...part, partition: 2, breach: true, lagSeconds: 12, breachAtMs: NOW - 2_000, breachAtExact: true },
+            { ...part, partition: 3, breach: false, lagSeconds: null },
+            { ...part, partition: 4, breach: false, lagSeconds: 10, breachAtMs: NOW - 5, breachAtExact: false },
+            { ...part, partition: 5, committed: 9, lagMessages: 0, breach: false, lagSeconds: 0 },
+          ],
+          rules: new Map(),
+        },
+      ],
+      NOW,
+      10_000,
+    );
+    const t = report.groups[0]!.topics[0]!;
+    assert.deepEqual(t.partitions.map((p) => [p.partition, p.breachInSeconds, p.breachInExact]), [
+      [0, 3, undefined],
+      [1, 2, false],
+      [2, 0, undefined],
+      [3, null, undefined],
+      [4, 0, false], // an estimate already past its instant, the exact test not yet in breach: due now
+      [5, null, undefined],
+    ]);
+    assert.equal(t.breachInSeconds, 0);
   });
 });

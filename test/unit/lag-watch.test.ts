@@ -14,8 +14,8 @@ function report(i: number): LagReport {
   return {
     generatedAt: `2026-12-03T21:00:0${i}.000Z`,
     thresholdSeconds: 10,
-    groups: [{ group: `svc-${i}`, lagSeconds: i, lagMessages: i, breach: false, topics: [{ topic: 't', lagSeconds: i, lagMessages: i, breach: false, partitions: [{ partition: 0, committed: 1, end: 1 + i, lagMessages: i, lagSeconds: i, breach: false }] }] }],
-  } as LagReport;
+    groups: [{ group: `svc-${i}`, lagSeconds: i, lagMessages: i, breach: false, breachInSeconds: 10 - i, topics: [{ topic: 't', lagSeconds: i, lagMessages: i, breach: false, breachInSeconds: 10 - i, partitions: [{ partition: 0, committed: 1, end: 1 + i, lagMessages: i, lagSeconds: i, breach: false, breachInSeconds: 10 - i }] }] }],
+  };
 }
 
 /** A stream that hands over each write at once (a PassThrough would deliver it later). */

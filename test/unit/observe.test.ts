@@ -132,6 +132,18 @@ describe('the observer builds a snapshot from Kafka', () => {
     assert.equal(svc.rules.get('orders')!.thresholdMs, 10_000);
   });
 
+  it('carries each group/topic\'s early-warning lead (lag.warnAhead, per override; 0s is none) in its rule, for detect (docs/design.md §3.8)', async () => {
+    const k = cluster();
+    k.commit('svc', 'orders', 0, 49);
+    k.commit('pay-api', 'payments', 0, 54);
+    const warned = { ...lag, warnAheadMs: 3_000, overrides: [{ ...lag.overrides[0]!, warnAheadMs: 0 }] };
+    const o = new KafkaObserver(k, { lag: warned, groups: { include: ['*'], exclude: [] }, topics: { include: ['*'], exclude: [] }, brokerPingTimeoutMs: 500 }, new ManualClock());
+    const snap = await o.observe();
+    assert.ok(snap.ok);
+    assert.equal(snap.groups.find((g) => g.group === 'svc')!.rules.get('orders')!.warnAheadMs, 3_000);
+    assert.equal(snap.groups.find((g) => g.group === 'pay-api')!.rules.get('payments')!.warnAheadMs, undefined);
+  });
+
   it('reads committed offsets from the commit stream where it vouches for them, and asks only the other groups with OffsetFetch', async () => {
     const k = cluster();
     k.commit('svc', 'orders', 0, 49); // what the coordinator says
