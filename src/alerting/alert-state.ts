@@ -71,7 +71,7 @@ export function alertNameOf(f: AlertFinding): AlertName {
 
 /**
  * The scope part of an alert key; null for the cluster-wide KafkaUnreachable,
- * PartitionOffline, ControllerQuorumLeaderless and ControllerQuorumAtRisk.
+ * PartitionOffline, ControllerQuorumLeaderless, ControllerQuorumAtRisk and OffsetsStreamDenied.
  */
 export function alertScope(f: AlertFinding): string | null {
   switch (f.kind) {
@@ -79,6 +79,7 @@ export function alertScope(f: AlertFinding): string | null {
     case 'PartitionOffline':
     case 'ControllerQuorumLeaderless':
     case 'ControllerQuorumAtRisk':
+    case 'OffsetsStreamDenied':
       return null;
     case 'ControllerVoterLagging':
       return String(f.voter);
@@ -131,6 +132,7 @@ export function toAlert(
     case 'ControllerQuorumLeaderless':
     case 'ControllerVoterLagging':
     case 'ControllerQuorumAtRisk':
+    case 'OffsetsStreamDenied':
       // a controller quorum alert's key names the voter where there is one; the summary says the rest
       return base;
     case 'BrokerUnreachable':

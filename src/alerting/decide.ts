@@ -33,7 +33,8 @@
  * broker failure is not healed); PartitionUnderReplicated, PreferredLeaderImbalance,
  * ConsumerStalled, ConsumerBreachAhead (a prediction: the breach itself pages at the rule's
  * severity), CanaryDegraded, ControllerVoterLagging and ControllerQuorumAtRisk are
- * warnings (redundancy or performance is reduced, data still flows).
+ * warnings (redundancy or performance is reduced, data still flows). OffsetsStreamDenied is
+ * info: monitoring goes on by polling, only the early page is lost.
  */
 import type { Severity } from '../config/types';
 import { DEFAULT_LAG_RULE, type Finding, type GroupTopicLag, type GroupTopicRule, type LagView, type TopicPartitions, lagScope } from '../monitor/findings';
@@ -82,6 +83,8 @@ export function severityOf(f: AlertFinding, rule: GroupTopicRule | undefined): S
     case 'RemediationProposed':
     case 'RemediationRefused':
       return 'warning';
+    case 'OffsetsStreamDenied':
+      return 'info';
     default:
       return unreachable(f);
   }
@@ -294,6 +297,8 @@ function sameFinding(a: AlertFinding, b: AlertFinding): boolean {
       return a.kind === b.kind && a.sinceMs === b.sinceMs && a.leaderId === b.leaderId && a.thresholdMs === b.thresholdMs;
     case 'ControllerQuorumAtRisk':
       return a.kind === b.kind && a.voters === b.voters && a.caughtUp === b.caughtUp && sameNumbers(a.lagging, b.lagging);
+    case 'OffsetsStreamDenied':
+      return a.kind === b.kind && a.reason === b.reason;
     case 'RemediationProposed':
       return a.kind === b.kind && a.planId === b.planId;
     case 'RemediationRefused':

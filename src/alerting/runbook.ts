@@ -26,6 +26,7 @@ const ALERT_ANCHORS: Readonly<Record<AlertName, string>> = {
   ControllerQuorumLeaderless: 'controllerquorumleaderless',
   ControllerVoterLagging: 'controllervoterlagging',
   ControllerQuorumAtRisk: 'controllerquorumatrisk',
+  OffsetsStreamDenied: 'offsetsstreamdenied',
   RemediationProposed: 'remediationproposed',
   RemediationRefused: 'remediationrefused',
 };

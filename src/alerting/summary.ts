@@ -45,6 +45,8 @@ export function firingSummary(record: AlertRecord, nowMs: number): string {
     case 'ControllerVoterLagging':
     case 'ControllerQuorumAtRisk':
       return quorumFiringText(f, nowMs);
+    case 'OffsetsStreamDenied':
+      return `vigil streams no commits (${f.reason}): every group's committed offsets are polled, and a breach pages at the next cycle, not at its instant; grant DESCRIBE and READ on the topic __consumer_offsets to vigil's principal`;
     case 'RemediationProposed':
       return `vigil would ${f.reason} (${f.cause}); dry-run: nothing moves until a person runs it: POST /api/v1/plans/${f.planId}/execute`;
     case 'RemediationRefused':
@@ -108,6 +110,8 @@ export function resolvedSummary(record: AlertRecord, nowMs: number, reason: Reso
       return `KRaft controller voter ${f.voter} is caught up with the quorum leader again (lagged for ${duration((record.quietSinceMs ?? nowMs) - f.sinceMs)})`;
     case 'ControllerQuorumAtRisk':
       return 'more than a bare majority of the KRaft controller voters are caught up again';
+    case 'OffsetsStreamDenied':
+      return 'vigil reads __consumer_offsets again: committed offsets are streamed';
     case 'RemediationProposed':
       return `the ${f.plan} plan ${planSubject(f.broker)} is no longer waiting: it was executed, or its cause is gone (GET /api/v1/plans says which)`;
     case 'RemediationRefused':

@@ -20,6 +20,7 @@ export type AlertName =
   | 'ControllerQuorumLeaderless'
   | 'ControllerVoterLagging'
   | 'ControllerQuorumAtRisk'
+  | 'OffsetsStreamDenied'
   | 'RemediationProposed'
   | 'RemediationRefused';
 

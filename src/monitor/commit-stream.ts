@@ -159,6 +159,11 @@ export class CommitStream {
     return p.freshAtMs >= atMs;
   }
 
+  /** Why the stream may not read the topic, while it may not (the OffsetsStreamDenied finding); else null. */
+  denied(): string | null {
+    return this.state === 'denied' ? this.reason : null;
+  }
+
   status(): CommitStreamStatus {
     switch (this.state) {
       case 'starting':

@@ -194,6 +194,7 @@ export function detect(snapshot: KafkaSnapshot, memory: DetectMemory, opts: Dete
   const leaders = scanPartitions(snapshot.partitions, memory.leaders, snapshot.brokers, badBrokers, opts, findings);
   const { lag, stalls } = scanGroups(snapshot, leaders, badBrokers, trouble, memory.stalls, opts, findings);
   for (const f of canaryFindings) findings.push(f);
+  if (snapshot.offsetsStreamDenied !== undefined) findings.push({ kind: 'OffsetsStreamDenied', reason: snapshot.offsetsStreamDenied });
   const quorum = detectQuorum(snapshot.quorum, memory.quorum, nowMs, { voterLagMs: opts.voterLagMs, leaderlessGraceMs: opts.quorumLeaderlessGraceMs }, findings);
   return { findings, memory: { leaders, brokerDownSinceMs, stalls, trouble, quorum: quorum.memory }, lag, quorum: quorum.view };
 }

@@ -93,6 +93,12 @@ export type Finding =
       readonly lagRecords: number | null;
       readonly thresholdMs: number;
     }
+  /**
+   * vigil's principal may not read `__consumer_offsets` (monitor.offsetsSource: stream):
+   * committed offsets are polled, and breaches are found by the cycles, not at their instant
+   * (docs/design.md §3.6).
+   */
+  | { readonly kind: 'OffsetsStreamDenied'; readonly reason: string }
   /** Only a bare majority of the voters (or fewer) is caught up: one more lagging voter stops metadata changes. */
   | { readonly kind: 'ControllerQuorumAtRisk'; readonly voters: number; readonly caughtUp: number; readonly lagging: readonly number[] }
   /**

@@ -65,6 +65,8 @@ export interface ObserverOptions {
 export interface CommitSource {
   /** the group's offsets, or null when the stream cannot vouch for them now (poll it) */
   committed(groupId: string): GroupOffsets | null;
+  /** why the stream may not read the topic, while it may not; else null */
+  denied?(): string | null;
 }
 
 const DEFAULT_MAX_PROBES = 2_000;
@@ -284,6 +286,7 @@ export class KafkaObserver {
     // a broker that fell silent under this cycle's requests is unreachable in this snapshot
     const standing = this.admin.brokerStanding([...this.knownBrokers.values()]);
     const brokers = this.brokerStates(pings, standing, new Set(md.brokers.map((b) => b.nodeId)), startedAtMs);
+    const denied = this.opts.commits?.denied?.() ?? null;
     lap('assemble');
     return {
       ok: true,
@@ -295,6 +298,7 @@ export class KafkaObserver {
       groups,
       canary: this.opts.canaryStates ? this.opts.canaryStates() : null,
       quorum,
+      ...(denied ? { offsetsStreamDenied: denied } : {}),
     };
   }
 

@@ -124,6 +124,11 @@ export type KafkaSnapshot =
       readonly canary: readonly CanaryState[] | null;
       /** the KRaft controller quorum, asked through a broker that answered this cycle's ping */
       readonly quorum: ControllerQuorum;
+      /**
+       * why the commit stream may not read `__consumer_offsets` (docs/design.md §3.6), while it
+       * may not: every group's offsets were polled instead. Absent otherwise, and in poll mode.
+       */
+      readonly offsetsStreamDenied?: string;
     }
   | {
       readonly ok: false;

@@ -383,6 +383,11 @@ describe('vigil doctor against SASL_SSL Kafka with ACLs, Redis with an ACL user,
       const lag = JSON.parse((await replicas.request(leader.nodeId, 'GET', '/api/v1/lag')).text) as { groups: { group: string }[] };
       assert.ok(lag.groups.some((g) => g.group === 'payments-svc'), JSON.stringify(lag));
       assert.match(fs.readFileSync(replicas.get(leader.nodeId).logFile, 'utf8'), /cannot read __consumer_offsets: groups' offsets are polled/);
+      // and an alert (info) says so (its page went to the sink at the start; an earlier test reset the sink)
+      const alerts = JSON.parse((await replicas.request(leader.nodeId, 'GET', '/api/v1/alerts')).text) as { alerts: { alert: string; severity: string; summary: string }[] };
+      const denied = alerts.alerts.find((a) => a.alert === 'OffsetsStreamDenied');
+      assert.equal(denied?.severity, 'info', JSON.stringify(alerts));
+      assert.match(denied?.summary ?? '', /every group's committed offsets are polled/);
     }));
 
   it('a replica that is not running is a warning naming it; the exit status stays 0', () =>

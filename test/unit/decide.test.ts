@@ -453,3 +453,20 @@ describe('decide: state a new leader continues from (docs/design.md §4, §6)', 
     }
   });
 });
+
+describe('decide: OffsetsStreamDenied (docs/design.md §3.6)', () => {
+  it('pages once (info) while the commit stream may not read __consumer_offsets, and resolves once it may', () => {
+    const loop = new Loop();
+    const reason = "TOPIC_AUTHORIZATION_FAILED: vigil's principal may not Read __consumer_offsets";
+    const denied = (s: number) => ({ ...snapshot({ takenAtMs: at(s) }), offsetsStreamDenied: reason }) as KafkaSnapshot;
+    const [n, ...rest] = loop.cycle(denied(0));
+    assert.deepEqual(rest, []);
+    assert.ok(n);
+    assert.deepEqual([n.alert.key, n.alert.severity, n.alert.status], ['local/OffsetsStreamDenied', 'info', 'firing']);
+    assert.match(n.alert.summary, /^vigil streams no commits \(TOPIC_AUTHORIZATION_FAILED.*\): every group's committed offsets are polled.*grant DESCRIBE and READ on the topic __consumer_offsets/);
+    for (let s = 1; s < 5; s++) assert.deepEqual(loop.cycle(denied(s)), [], 'still denied: nothing new');
+    loop.cycle(snapshot({ takenAtMs: at(5) }));
+    for (let s = 6; s <= 5 + DEFAULT_HOLD_MS / 1000; s++) loop.cycle(snapshot({ takenAtMs: at(s) }));
+    assert.deepEqual(loop.transitions(), ['firing local/OffsetsStreamDenied', 'resolved local/OffsetsStreamDenied']);
+  });
+});

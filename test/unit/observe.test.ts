@@ -161,6 +161,11 @@ describe('the observer builds a snapshot from Kafka', () => {
     assert.ok(snap.ok);
     assert.deepEqual(asked, [['other']], 'only the group the stream cannot vouch for is polled');
     assert.deepEqual(o.lastOffsetsRead, { streamed: 1, polled: 1 });
+    assert.equal(snap.offsetsStreamDenied, undefined);
+    const denied = new KafkaObserver(k, { lag, groups: { include: ['*'], exclude: [] }, topics: { include: ['*'], exclude: [] }, brokerPingTimeoutMs: 500, commits: { committed: () => null, denied: () => 'TOPIC_AUTHORIZATION_FAILED' } }, new ManualClock());
+    const deniedSnap = await denied.observe();
+    assert.ok(deniedSnap.ok);
+    assert.equal(deniedSnap.offsetsStreamDenied, 'TOPIC_AUTHORIZATION_FAILED', 'the snapshot says so, for detect');
     assert.deepEqual(snap.groups.find((g) => g.group === 'svc')!.partitions.map((p) => [p.partition, p.committed, p.lagMessages]), [[0, 52, 8]]);
     assert.deepEqual(snap.groups.find((g) => g.group === 'other')!.partitions.map((p) => [p.partition, p.committed]), [[1, 55]]);
   });
