@@ -194,7 +194,9 @@ export class KafkajsAdmin implements KafkaAdmin {
       }
       try {
         const address = await this.coordinatorOf(groupId, false);
-        byCoordinator.set(address, [...(byCoordinator.get(address) ?? []), groupId]);
+        const ids = byCoordinator.get(address);
+        if (ids) ids.push(groupId);
+        else byCoordinator.set(address, [groupId]);
       } catch (err) {
         out.set(groupId, { groupId, state: '', members: 0, error: describeError(err) });
       }
@@ -206,7 +208,9 @@ export class KafkajsAdmin implements KafkaAdmin {
         const kinds = new Map<DescribeKind, string[]>();
         for (const id of ids) {
           const kind = describeKindOf(this.groupTypes.get(id));
-          kinds.set(kind, [...(kinds.get(kind) ?? []), id]);
+          const same = kinds.get(kind);
+          if (same) same.push(id);
+          else kinds.set(kind, [id]);
         }
         return [...kinds].map(async ([kind, kindIds]) => {
           try {

@@ -4,7 +4,9 @@
  * commit, instead of asking each group's coordinator every cycle (OffsetFetch per group).
  *
  * One long-poll Fetch loop per broker that leads some of the topic's partitions: a Fetch
- * waits at the broker up to `maxWaitMs` and answers as soon as a record arrives. The log is
+ * waits at the broker up to `maxWaitMs` and answers as soon as a record arrives; the next is
+ * sent no sooner than `minFetchIntervalMs` after it (at most 50 a second per broker, however
+ * many groups commit). The log is
  * read from its start (the coordinator's log is compacted: the latest commit of every
  * group/partition is there) and folded as the coordinator itself does:
  *   - an offset commit sets the group's offset for the partition; its tombstone (OffsetDelete,
@@ -35,6 +37,12 @@ import type { Clock } from '../util/clock';
 export interface CommitStreamOptions {
   /** how long a Fetch waits at the broker for a commit to arrive */
   readonly maxWaitMs?: number;
+  /**
+   * a broker's next Fetch is sent at least this long after the one before: under a steady
+   * stream of commits a long poll answers at once, and the loop would otherwise send as
+   * many Fetches as there are commits (its cost, not the folding, then dominates)
+   */
+  readonly minFetchIntervalMs?: number;
   /** a partition not fresh for this long stops vouching for its groups */
   readonly staleAfterMs?: number;
   /** pause after a failed layout or Fetch before trying again */
@@ -63,7 +71,7 @@ export type CommitStreamStatus =
       readonly maxStalenessMs: number | null;
     };
 
-const DEFAULTS = { maxWaitMs: 500, staleAfterMs: 5_000, retryMs: 1_000, relayoutMs: 60_000, deniedRetryMs: 60_000 } as const;
+const DEFAULTS = { maxWaitMs: 500, minFetchIntervalMs: 20, staleAfterMs: 5_000, retryMs: 1_000, relayoutMs: 60_000, deniedRetryMs: 60_000 } as const;
 
 interface PartitionState {
   /** the next offset to read */
@@ -287,6 +295,8 @@ export class CommitStream {
         await this.pause(this.opts.retryMs);
         return 'ok';
       }
+      const sinceMs = this.clock.wallMs() - sentMs;
+      if (sinceMs < this.opts.minFetchIntervalMs) await this.pause(this.opts.minFetchIntervalMs - sinceMs);
     }
     return 'ok';
   }
