@@ -7,7 +7,7 @@
  *
  *   npm run build && node scripts/run-bench.js offsets-stream [--groups 10000] [--partitions 10]
  *     [--period-s 5] [--seconds 60] [--mode stream|poll|both] [--brokers 1] [--connections 4]
- *     [--sample-groups 200]
+ *     [--sample-groups 200] [--pace-ms N] [--leader-prof DIR]
  *
  * One cluster (1 broker by default; `offsets.topic.num.partitions` at Kafka's default 50),
  * one topic of P partitions. The load (test/harness/offsets-load.ts) commits for N simple
@@ -28,8 +28,14 @@
  * the child). At the end of the stream windows the load pauses and every group's offsets
  * in the stream are compared with the last commit the load saw acknowledged (mismatches
  * must be 0). Broker CPU is read from /proc. One JSON line per window, then a summary.
+ *
+ *   --pace-ms N       an experiment, not what vigil does: the stream's Fetches to a broker
+ *                     sent at least N ms apart (the bench's reader waits), to show what a
+ *                     paced fetch loop would cost and give
+ *   --leader-prof DIR V8 CPU profiles of the leader children (--cpu-prof) into DIR
  */
 import { fork, type ChildProcess } from 'node:child_process';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { emptyAlertState, type AlertState } from '../../src/alerting/alert-state';
 import { decide } from '../../src/alerting/decide';
 import type { KafkaConfig } from '../../src/config/types';
@@ -46,7 +52,7 @@ import { OffsetCommitter } from '../harness/commit-offsets';
 import { startKafka } from '../harness/kafka';
 import { OffsetsLoad, wallMs } from '../harness/offsets-load';
 import { waitFor } from '../harness/wait';
-import { arg, procCpuMs, stringArg, summarizeMs } from './util';
+import { arg, count, procCpuMs, stringArg, summarizeMs } from './util';
 
 const GROUPS = arg('groups', 10_000);
 const PARTITIONS = arg('partitions', 10);
@@ -56,11 +62,17 @@ const MODE = stringArg('mode', 'both', ['stream', 'poll', 'both']);
 const BROKERS = arg('brokers', 1);
 const CONNECTIONS = arg('connections', 4);
 const SAMPLE_GROUPS = Math.min(GROUPS, arg('sample-groups', 200));
+const PACE_MS = count('pace-ms', 0);
 const TOPIC = 'bench-commits';
 const PREFIX = 'bench-g-';
 const CYCLE_MS = 1000; // monitor.pollInterval's default
 const lag = { thresholdMs: 10_000, resolveBelowMs: 8_000, resolveForMs: 30_000, severity: 'warning' as const, overrides: [] };
 
+/** `--name <value>` as given, or null. */
+const stringValue = (name: string): string | null => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? (process.argv[i + 1] ?? null) : null;
+};
 const progress = (what: string) => console.error(`# ${new Date().toISOString()} ${what}`);
 const groupName = (i: number) => `${PREFIX}${i}`;
 const sampleStep = Math.max(1, Math.floor(GROUPS / SAMPLE_GROUPS));
@@ -90,6 +102,10 @@ interface WindowResult {
   fetchesByStream: number;
   cycles: number[];
   cycleRequests: Record<string, number>;
+  /** ms per measured cycle, summed by phase (the observer's lastPhasesMs, plus detect and decide) */
+  cyclePhases: Record<string, number>;
+  /** the event loop's delays in the window (ms): what holds up the stream's folding */
+  loopDelayMs: { p50: number; p99: number; max: number };
   offsetsRead: { streamed: number; polled: number } | null;
   /** [group index, offset, wall ms seen] for the sampled groups' partition 0 */
   seen: [number, number, number][];
@@ -117,14 +133,20 @@ function countRequests(): Record<string, number> {
 /** The offsets log as the stream reads it, with the fetches counted and each answer handed on after the stream has folded it. */
 class WatchedLog implements OffsetsLogReader {
   fetches = 0;
+  private lastSentMs = Number.NEGATIVE_INFINITY;
   constructor(
     private readonly inner: OffsetsLogReader,
     private readonly folded: (answers: OffsetsLogAnswer[]) => void,
+    /** --pace-ms: the experiment of a paced loop, each Fetch sent at least this long after the one before (0: as the stream sends them) */
+    private readonly paceMs = 0,
   ) {}
   layout() {
     return this.inner.layout();
   }
   async fetch(broker: BrokerInfo, positions: ReadonlyMap<number, number>, maxWaitMs: number): Promise<OffsetsLogAnswer[]> {
+    const waitMs = this.lastSentMs + this.paceMs - performance.now();
+    if (this.paceMs > 0 && waitMs > 0) await new Promise((r) => setTimeout(r, waitMs));
+    this.lastSentMs = performance.now();
     const answers = await this.inner.fetch(broker, positions, maxWaitMs);
     this.fetches++;
     // the stream applies the answer in the continuation of this await, before any macrotask
@@ -172,7 +194,7 @@ async function leader(): Promise<void> {
           }
         }
       }
-    });
+    }, PACE_MS);
     stream = new CommitStream(log, systemClock, silentLogger);
     stream.start();
     await waitFor(
@@ -199,6 +221,8 @@ async function leader(): Promise<void> {
   let observing = false;
   let measuring = false;
   const cycleRequests: Record<string, number> = {};
+  const cyclePhases: Record<string, number> = {};
+  const loopDelay = monitorEventLoopDelay({ resolution: 5 });
   const cycleLoop = async () => {
     while (observing) {
       const started = performance.now();
@@ -206,11 +230,13 @@ async function leader(): Promise<void> {
       const fetchesBefore = log?.fetches ?? 0;
       const snap = await observer.observe();
       const at = wallMs();
+      const observed = performance.now();
       const d = detect(snap, memory, opts);
       const dd = decide(d.findings, state, Date.now(), { cluster: 'bench', lag: d.lag });
       memory = d.memory;
       state = dd.state;
       const ms = performance.now() - started;
+      const phases = { ...observer.lastPhasesMs, 'detect+decide': performance.now() - observed };
       if (!snap.ok) progress(`leader: cycle failed: ${snap.error}`);
       else if (!stream) {
         // poll mode: a commit is visible to the leader when a cycle's snapshot shows it
@@ -228,6 +254,7 @@ async function leader(): Promise<void> {
       cycleCount++;
       if (measuring) {
         cycles.push(ms);
+        for (const [k, v] of Object.entries(phases)) cyclePhases[k] = (cyclePhases[k] ?? 0) + v;
         for (const [k, v] of Object.entries(counts)) cycleRequests[k] = (cycleRequests[k] ?? 0) + v - (before[k] ?? 0);
         // the stream's own Fetches during the cycle are not the cycle's
         cycleRequests['Fetch'] = (cycleRequests['Fetch'] ?? 0) - ((log?.fetches ?? 0) - fetchesBefore);
@@ -260,6 +287,9 @@ async function leader(): Promise<void> {
           seen = [];
           cycles = [];
           for (const k of Object.keys(cycleRequests)) delete cycleRequests[k];
+          for (const k of Object.keys(cyclePhases)) delete cyclePhases[k];
+          loopDelay.reset();
+          loopDelay.enable();
           rssMax = process.memoryUsage.rss();
           counts0 = { ...counts };
           fetches0 = log?.fetches ?? 0;
@@ -272,6 +302,8 @@ async function leader(): Promise<void> {
           const cpu = process.cpuUsage(cpu0);
           const wall = performance.now() - wall0;
           measuring = false;
+          loopDelay.disable();
+          const ns = (x: number) => round1(x / 1e6);
           const requests: Record<string, number> = {};
           for (const [k, v] of Object.entries(counts)) if (v - (counts0[k] ?? 0) > 0) requests[k] = v - (counts0[k] ?? 0);
           const rssEnd = process.memoryUsage.rss();
@@ -287,6 +319,8 @@ async function leader(): Promise<void> {
             fetchesByStream: (log?.fetches ?? 0) - fetches0,
             cycles,
             cycleRequests,
+            cyclePhases,
+            loopDelayMs: { p50: ns(loopDelay.percentile(50)), p99: ns(loopDelay.percentile(99)), max: ns(loopDelay.max) },
             offsetsRead: cycles.length > 0 ? observer.lastOffsetsRead : null,
             seen,
             streamStatus: stream?.status() ?? null,
@@ -342,7 +376,9 @@ class Leader {
   private exited: Promise<void>;
 
   constructor(mode: 'stream' | 'poll', bootstrap: string[]) {
-    this.child = fork(__filename, ['--leader', ...process.argv.slice(2)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const prof = stringValue('leader-prof');
+    const execArgv = prof ? [...process.execArgv, '--cpu-prof', `--cpu-prof-dir=${prof}`, `--cpu-prof-name=leader-${mode}.cpuprofile`] : process.execArgv;
+    this.child = fork(__filename, ['--leader', ...process.argv.slice(2)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv });
     this.exited = new Promise((resolve) => this.child.once('exit', () => resolve()));
     this.child.on('message', (raw) => {
       const m = raw as FromLeader;
@@ -457,13 +493,16 @@ async function main(): Promise<void> {
         requestsPerSec[k] = perSec(v);
         total += v;
       }
+      const phases: Record<string, number> = {};
+      for (const [k, v] of Object.entries(r.cyclePhases)) phases[k] = round1(v / Math.max(1, r.cycles.length));
       const perCycle: Record<string, number> = {};
-      for (const [k, v] of Object.entries(r.cycleRequests)) perCycle[k] = round1(v / Math.max(1, r.cycles.length));
+      for (const [k, v] of Object.entries(r.cycleRequests)) if (v > 0) perCycle[k] = round1(v / Math.max(1, r.cycles.length));
       const w: WindowOut = {
         window,
         groups: GROUPS,
         partitions: PARTITIONS,
         periodS: PERIOD_MS / 1000,
+        ...(PACE_MS > 0 ? { paceMs: PACE_MS } : {}),
         seconds: round1(r.wallMs / 1000),
         currentWithinMs: summarizeMs(current),
         samplesUnseen: unseen,
@@ -473,7 +512,8 @@ async function main(): Promise<void> {
         leaderHeapUsedAfterGcMb: r.heapUsedAfterGcMb,
         requestsPerSec: { total: perSec(total), ...requestsPerSec },
         streamFetchesPerSec: perSec(r.fetchesByStream),
-        ...(r.cycles.length > 0 ? { cycles: r.cycles.length, cycleMs: summarizeMs(r.cycles), requestsPerCycle: perCycle, offsetsRead: r.offsetsRead } : {}),
+        leaderLoopDelayMs: r.loopDelayMs,
+        ...(r.cycles.length > 0 ? { cycles: r.cycles.length, cycleMs: summarizeMs(r.cycles), cyclePhasesMeanMs: phases, requestsPerCycle: perCycle, offsetsRead: r.offsetsRead } : {}),
         ...(r.streamStatus ? { streamStatus: r.streamStatus } : {}),
         load: {
           commitsPerSec: round1(l.acked / (wall / 1000)),
