@@ -7,7 +7,7 @@
  *
  *   npm run build && node scripts/run-bench.js offsets-stream [--groups 10000] [--partitions 10]
  *     [--period-s 5] [--seconds 60] [--mode stream|poll|both] [--brokers 1] [--connections 4]
- *     [--sample-groups 200] [--pace-ms N] [--leader-prof DIR]
+ *     [--sample-groups 200] [--pace-ms N] [--leader-prof DIR] [--leader-trace-gc]
  *
  * One cluster (1 broker by default; `offsets.topic.num.partitions` at Kafka's default 50),
  * one topic of P partitions. The load (test/harness/offsets-load.ts) commits for N simple
@@ -33,6 +33,7 @@
  *                     sent at least N ms apart (the bench's reader waits), to show what a
  *                     paced fetch loop would cost and give
  *   --leader-prof DIR V8 CPU profiles of the leader children (--cpu-prof) into DIR
+ *   --leader-trace-gc the leader children's garbage collections on stdout (--trace-gc)
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
@@ -377,7 +378,7 @@ class Leader {
 
   constructor(mode: 'stream' | 'poll', bootstrap: string[]) {
     const prof = stringValue('leader-prof');
-    const execArgv = prof ? [...process.execArgv, '--cpu-prof', `--cpu-prof-dir=${prof}`, `--cpu-prof-name=leader-${mode}.cpuprofile`] : process.execArgv;
+    const execArgv = [...process.execArgv, ...(prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`, `--cpu-prof-name=leader-${mode}.cpuprofile`] : []), ...(process.argv.includes('--leader-trace-gc') ? ['--trace-gc'] : [])];
     this.child = fork(__filename, ['--leader', ...process.argv.slice(2)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv });
     this.exited = new Promise((resolve) => this.child.once('exit', () => resolve()));
     this.child.on('message', (raw) => {
