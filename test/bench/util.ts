@@ -2,6 +2,7 @@
  * What every benchmark needs: its numeric command-line options and percentile summaries
  * (nearest rank, in the unit given).
  */
+import * as fs from 'node:fs';
 import { silenceKafkajsNegativeTimeoutWarning } from '../../src/kafka/kafkajs-warnings';
 import type { PlanRecord } from '../../src/remediation/record';
 import type { ReplicaGroup } from '../harness/replicas';
@@ -43,4 +44,26 @@ export async function plansOf(group: ReplicaGroup): Promise<PlanRecord[]> {
     }
   }
   return [];
+}
+
+/** `--name <word>` from the command line, one of `allowed`, or `fallback` when absent; any other word fails. */
+export function stringArg<T extends string>(name: string, fallback: T, allowed: readonly T[]): T {
+  const i = process.argv.indexOf(`--${name}`);
+  if (i < 0) return fallback;
+  const v = process.argv[i + 1] as T;
+  if (!allowed.includes(v)) throw new Error(`--${name} must be one of ${allowed.join(', ')}; got ${v ?? 'nothing'}`);
+  return v;
+}
+
+/** CPU time (user + system, ms) a process of this host has used so far, from /proc; 0 once it has exited. */
+export function procCpuMs(pid: number): number {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // the fields after the command name, which may hold spaces and parentheses
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // utime and stime are fields 14 and 15 of stat(5), in clock ticks (USER_HZ: 100 on Linux)
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+  } catch {
+    return 0;
+  }
 }
