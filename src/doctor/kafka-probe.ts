@@ -40,6 +40,7 @@ import {
   deniedResourceType,
 } from './kafka-acl';
 import type { AddressProbe, ConnectError, KafkaFacts } from './kafka-checks';
+import { appendTo } from '../util/multimap';
 
 const GROUP_CONCURRENCY = 16;
 /** A Fetch at the end offset returns nothing; where the end is unknown, at most one batch. */
@@ -135,7 +136,7 @@ async function probeGroups(ctx: Probe, config: VigilConfig, live: readonly Broke
     try {
       const res = await (await ctx.someBroker()).findGroupCoordinator({ groupId, coordinatorType: 0 });
       const address = `${res.coordinator.host}:${res.coordinator.port}`;
-      byCoordinator.set(address, [...(byCoordinator.get(address) ?? []), groupId]);
+      appendTo(byCoordinator, address, groupId);
     } catch (err) {
       // kafkajs's parser throws on the error code; only a denial is an answer about ACLs
       if ((err as { type?: string }).type === 'GROUP_AUTHORIZATION_FAILED') ctx.fact('DESCRIBE', 'GROUP', groupId, ERR_GROUP_AUTHORIZATION_FAILED, 'FindCoordinator');
@@ -194,7 +195,7 @@ async function probeTopics(ctx: Probe, config: VigilConfig, md: RawMetadata, gro
     const p = t.partitions.find((x) => brokersById.has(x.leader));
     if (!p) continue;
     const leader = brokersById.get(p.leader) as BrokerInfo;
-    byLeader.set(leader, [...(byLeader.get(leader) ?? []), { topic: t.topic, partition: p.partition }]);
+    appendTo(byLeader, leader, { topic: t.topic, partition: p.partition });
   }
   await Promise.all(
     [...byLeader].map(([leader, tps]) =>

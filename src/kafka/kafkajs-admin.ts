@@ -60,6 +60,7 @@ import {
   probeKey,
   tpKey,
 } from './types';
+import { appendTo } from '../util/multimap';
 
 /** ListOffsets timestamp that asks for the log end offset (high watermark). */
 export const LATEST_TIMESTAMP = -1;
@@ -194,9 +195,7 @@ export class KafkajsAdmin implements KafkaAdmin {
       }
       try {
         const address = await this.coordinatorOf(groupId, false);
-        const ids = byCoordinator.get(address);
-        if (ids) ids.push(groupId);
-        else byCoordinator.set(address, [groupId]);
+        appendTo(byCoordinator, address, groupId);
       } catch (err) {
         out.set(groupId, { groupId, state: '', members: 0, error: describeError(err) });
       }
@@ -208,9 +207,7 @@ export class KafkajsAdmin implements KafkaAdmin {
         const kinds = new Map<DescribeKind, string[]>();
         for (const id of ids) {
           const kind = describeKindOf(this.groupTypes.get(id));
-          const same = kinds.get(kind);
-          if (same) same.push(id);
-          else kinds.set(kind, [id]);
+          appendTo(kinds, kind, id);
         }
         return [...kinds].map(async ([kind, kindIds]) => {
           try {

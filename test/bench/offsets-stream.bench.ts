@@ -332,9 +332,10 @@ async function leader(): Promise<void> {
           const s = stream as CommitStream;
           const t0 = performance.now();
           // every partition fresh as of a Fetch sent after the last acknowledged commit
+          // (freshen sends one Fetch per partition not yet fresh at that instant, then answers at once)
           await waitFor(
-            () => {
-              for (let i = 0; i < GROUPS; i++) if ((s.freshAtMs(groupName(i)) ?? 0) < m.freshAfterMs) return false;
+            async () => {
+              for (let i = 0; i < GROUPS; i++) if (!(await s.freshen(groupName(i), m.freshAfterMs))) return false;
               return true;
             },
             { timeoutMs: 30_000, intervalMs: 50, what: 'the stream fresh past the last commit' },

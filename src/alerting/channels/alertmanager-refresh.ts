@@ -20,6 +20,7 @@ import type { BeforeSend, DeliveryOutcome, Notifier } from '../notifier';
 import { notificationId, type Alert } from '../types';
 import { ALERTMANAGER_RESEND_INTERVAL_MS } from './alertmanager';
 import type { SentBy } from './types';
+import { appendTo } from '../../util/multimap';
 
 export interface RefreshResult {
   readonly channel: string;
@@ -106,7 +107,7 @@ export class AlertmanagerRefresher {
       const channelOf = new Map<string, ChannelConfig>();
       for (const { channel, alert } of this.due()) {
         channelOf.set(channel.name, channel);
-        byChannel.set(channel.name, [...(byChannel.get(channel.name) ?? []), alert]);
+        appendTo(byChannel, channel.name, alert);
       }
       // Channels in parallel (one slow Alertmanager does not hold up another); alerts of a
       // channel one after another, stopping at the first failure: the rest stay due.
