@@ -44,7 +44,7 @@ import type { QuorumView } from '../monitor/quorum';
 import { recordQuorumMetrics } from '../monitor/quorum-metrics';
 import type { KafkaSnapshot } from '../monitor/snapshot';
 import { realTimers, type Timers } from '../util/timers';
-import { type BreachConfirmer, BreachSchedule, type ScheduledBreach, breachKey, breachesToArm, withConfirmedBreaches } from '../monitor/breach-schedule';
+import { type BreachConfirmer, BreachSchedule, type ScheduledBreach, breachesToArm, withConfirmedBreaches } from '../monitor/breach-schedule';
 import type { Actor, TermFence } from './actor';
 import { CORE_KEY, coreDocument, nextOwed, type OwedNotification, parseCoreDocument } from './core-state';
 import { type CycleEvent, cycleEvents } from './cycle-events';
@@ -416,9 +416,9 @@ export class Reconciler {
    * counted and logged.
    */
   private crossCheck(snapshot: KafkaSnapshot): KafkaSnapshot {
-    if (!snapshot.ok || this.breachSchedule === null) return snapshot;
-    const rows = new Map<string, { committed: number; breach: boolean | null }>();
-    for (const g of snapshot.groups) for (const p of g.partitions) rows.set(breachKey(g.group, p.topic, p.partition), { committed: p.committed, breach: p.breach });
+    const schedule = this.breachSchedule;
+    // nothing armed or confirmed (most cycles): no pass over the rows
+    if (!snapshot.ok || schedule === null || (schedule.size === 0 && this.confirmedBreaches.length === 0)) return snapshot;
     const disagree = (kind: 'exact-earlier' | 'exact-later', b: ScheduledBreach) => {
       this.opts.metrics.breachScheduleDisagreements.inc({ kind });
       this.log.warn(
@@ -426,22 +426,28 @@ export class Reconciler {
         kind === 'exact-earlier' ? 'the exact test found a breach before its scheduled instant' : 'a breach the schedule confirmed is not one by a later exact test',
       );
     };
-    for (const [key, row] of rows) {
-      if (row.breach !== true) continue;
-      const [group, topic, partition] = key.split('\u0000');
-      const armed = this.breachSchedule.armedFor(group as string, topic as string, Number(partition));
-      if (armed && armed.committed === row.committed && armed.breachAtMs + 1 > snapshot.takenAtMs) disagree('exact-earlier', armed);
+    if (schedule.size > 0) {
+      for (const g of snapshot.groups) {
+        for (const p of g.partitions) {
+          if (p.breach !== true) continue;
+          const armed = schedule.armedFor(g.group, p.topic, p.partition);
+          if (armed && armed.committed === p.committed && armed.breachAtMs + 1 > snapshot.takenAtMs) disagree('exact-earlier', armed);
+        }
+      }
     }
+    if (this.confirmedBreaches.length === 0) return snapshot;
+    const groups = new Map(snapshot.groups.map((g) => [g.group, g]));
     const newer: ScheduledBreach[] = [];
     const kept: typeof this.confirmedBreaches = [];
     for (const c of this.confirmedBreaches) {
-      const row = rows.get(breachKey(c.breach.group, c.breach.topic, c.breach.partition));
-      if (row === undefined || row.committed !== c.breach.committed) continue; // it moved on
+      const b = c.breach;
+      const row = groups.get(b.group)?.partitions.find((p) => p.topic === b.topic && p.partition === b.partition);
+      if (row === undefined || row.committed !== b.committed) continue; // it moved on
       if (c.atMs > snapshot.takenAtMs) {
-        newer.push(c.breach);
+        newer.push(b);
         kept.push(c);
       } else if (row.breach === false) {
-        disagree('exact-later', c.breach);
+        disagree('exact-later', b);
       }
     }
     this.confirmedBreaches = kept;
