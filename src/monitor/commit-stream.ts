@@ -88,11 +88,19 @@ interface PartitionState {
 
 type Offsets = Map<string, Map<number, number>>;
 
+const NO_OFFSETS: GroupOffsets = new Map();
+
 export class CommitStream {
   private readonly opts: Required<CommitStreamOptions>;
   private readonly parts = new Map<number, PartitionState>();
   private partitionCount = 0;
   private readonly groups = new Map<string, Offsets>();
+  /**
+   * groups whose maps committed() has handed out: the next fold into one copies them first
+   * (copy on write), so a caller's view never changes under it and a cycle over 10,000
+   * groups copies only the groups that committed since it last asked
+   */
+  private readonly lent = new Set<string>();
   /** groups with a record the stream could not decode: polled until the process restarts */
   private readonly unvouched = new Map<string, string>();
   private state: CommitStreamStatus['state'] = 'starting';
@@ -133,7 +141,8 @@ export class CommitStream {
   /**
    * The group's committed offsets (topic → partition → offset) when the stream vouches for
    * them (see the module comment), else null: poll the group. A group the stream has never
-   * seen a commit of has none (an empty map) once its partition is vouched for. A copy: the
+   * seen a commit of has none (an empty map) once its partition is vouched for. The answer
+   * never changes afterwards (the stream copies a lent group before folding into it): the
    * stream folds on while the caller's cycle awaits its other requests.
    */
   committed(groupId: string): GroupOffsets | null {
@@ -141,7 +150,9 @@ export class CommitStream {
     const p = this.parts.get(offsetsPartitionFor(groupId, this.partitionCount));
     if (!p || !this.vouches(p, this.clock.wallMs())) return null;
     const topics = this.groups.get(groupId);
-    return topics === undefined ? new Map() : new Map([...topics].map(([topic, parts]) => [topic, new Map(parts)]));
+    if (topics === undefined) return NO_OFFSETS;
+    this.lent.add(groupId);
+    return topics;
   }
 
   /**
@@ -240,6 +251,7 @@ export class CommitStream {
     if (count !== this.partitionCount) {
       this.parts.clear();
       this.groups.clear();
+      this.lent.clear();
       this.partitionCount = count;
     }
     for (const [partition, leader] of leaders) {
@@ -352,7 +364,7 @@ export class CommitStream {
       return;
     }
     if (r.kind !== 'offset-commit') return;
-    let topics = this.groups.get(r.group);
+    let topics = this.owned(r.group);
     if (r.value === null) {
       const parts = topics?.get(r.topic);
       if (!topics || !parts) return;
@@ -365,6 +377,16 @@ export class CommitStream {
     let parts = topics.get(r.topic);
     if (!parts) topics.set(r.topic, (parts = new Map()));
     parts.set(r.partition, r.value.offset);
+  }
+
+  /** The group's maps, copied first when committed() lent them out. */
+  private owned(group: string): Offsets | undefined {
+    const topics = this.groups.get(group);
+    if (topics === undefined || !this.lent.delete(group)) return topics;
+    const copy: Offsets = new Map();
+    for (const [topic, parts] of topics) copy.set(topic, new Map(parts));
+    this.groups.set(group, copy);
+    return copy;
   }
 
   private pause(ms: number): Promise<void> {

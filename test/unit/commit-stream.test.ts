@@ -45,14 +45,18 @@ describe('CommitStream', () => {
     const s = start(log);
     await committedOf(s, 'orders-svc', { orders: { 0: 15, 1: 20 } });
     await committedOf(s, 'billing', {});
-    // a copy: what a caller holds does not change under it
+    // what a caller holds does not change under it (the stream copies before folding)
     const held = s.committed('orders-svc');
+    assert.equal(s.committed('orders-svc'), held, 'no fold since: the same view, not a copy');
     log.commit('orders-svc', 'orders', 1, 25);
     await committedOf(s, 'orders-svc', { orders: { 0: 15, 1: 25 } });
     assert.deepEqual(plain(held), { orders: { 0: 15, 1: 20 } });
+    const beforeTombstones = s.committed('orders-svc');
     log.commit('orders-svc', 'orders', 0, null);
     log.commit('orders-svc', 'orders', 1, null);
     await committedOf(s, 'orders-svc', {});
+    assert.deepEqual(plain(beforeTombstones), { orders: { 0: 15, 1: 25 } });
+    assert.deepEqual(plain(held), { orders: { 0: 15, 1: 20 } });
   });
 
   it('applies a transaction\'s commits at its COMMIT marker and drops them at ABORT, while other commits stay current', async () => {
