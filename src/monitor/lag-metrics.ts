@@ -14,15 +14,9 @@ import type { KafkaSnapshot } from './snapshot';
 
 type LagGauges = Pick<Metrics, 'consumerLagSeconds' | 'consumerLagMessages' | 'consumerBreachInSeconds' | 'consumerLagLastMeasuredSeconds'>;
 
-interface Measured {
-  readonly group: string;
-  readonly topic: string;
-  readonly atMs: number;
-}
-
 export class LagSeries {
-  /** group/topic → when every partition was last measured; dropped when the pair is gone */
-  private readonly lastMeasured = new Map<string, Measured>();
+  /** group → topic → when every partition was last measured (ms); dropped when the pair is gone */
+  private lastMeasured = new Map<string, Map<string, number>>();
 
   /** Rebuilds the series from one cycle's snapshot. */
   record(m: LagGauges, snapshot: KafkaSnapshot): void {
@@ -34,29 +28,32 @@ export class LagSeries {
 
     // thresholdMs is only used for the report's header, which is not exported here
     const report = lagReportFromSnapshot(snapshot.groups, snapshot.takenAtMs, 0);
-    const present = new Set<string>();
+    // Groups and topics that went away (or left the filter) disappear: only what this
+    // cycle reports is carried over.
+    const next = new Map<string, Map<string, number>>();
     for (const g of report.groups) {
+      const last = this.lastMeasured.get(g.group);
       if (g.error !== undefined) {
         // offsets unreadable this cycle: the group is still there, only unmeasured
-        for (const [key, at] of this.lastMeasured) if (at.group === g.group) present.add(key);
+        if (last !== undefined) next.set(g.group, last);
         continue;
       }
+      const topics = new Map<string, number>();
       for (const t of g.topics) {
         const labels = { group: g.group, topic: t.topic };
-        const key = `${g.group}\u0000${t.topic}`;
-        present.add(key);
         if (t.lagSeconds !== null) m.consumerLagSeconds.set(labels, t.lagSeconds);
         if (t.lagMessages !== null) m.consumerLagMessages.set(labels, t.lagMessages);
         // the soonest known breach (an upper bound when some partition is unknown); none ahead, no sample
         if (t.breachInSeconds !== null) m.consumerBreachInSeconds.set(labels, t.breachInSeconds);
-        if (t.partitions.every((p) => p.lagSeconds !== null)) this.lastMeasured.set(key, { ...labels, atMs: snapshot.takenAtMs });
+        const atMs = t.partitions.every((p) => p.lagSeconds !== null) ? snapshot.takenAtMs : last?.get(t.topic);
+        if (atMs !== undefined) topics.set(t.topic, atMs);
       }
+      if (topics.size > 0) next.set(g.group, topics);
     }
-    // Groups and topics that went away (or left the filter) disappear.
-    for (const key of this.lastMeasured.keys()) if (!present.has(key)) this.lastMeasured.delete(key);
+    this.lastMeasured = next;
     m.consumerLagLastMeasuredSeconds.reset();
-    for (const at of this.lastMeasured.values()) {
-      m.consumerLagLastMeasuredSeconds.set({ group: at.group, topic: at.topic }, at.atMs / 1000);
+    for (const [group, topics] of this.lastMeasured) {
+      for (const [topic, atMs] of topics) m.consumerLagLastMeasuredSeconds.set({ group, topic }, atMs / 1000);
     }
   }
 
