@@ -181,18 +181,27 @@ export class KafkajsAdmin implements KafkaAdmin {
     if (failures.length > 0) this.logger.debug({ failures }, 'some brokers did not list their groups');
     // kept across calls: a group whose coordinator is down is not listed, and keeps its type
     for (const g of seen.values()) this.groupTypes.set(g.groupId, g.typeName !== undefined && g.type === undefined ? { unknown: g.typeName } : (g.type ?? 'classic'));
-    return [...seen.values()].sort((a, b) => a.groupId.localeCompare(b.groupId));
+    // code-unit order: a locale-aware compare costs ~100 ms a cycle at 10,000 groups
+    return [...seen.values()].sort((a, b) => (a.groupId < b.groupId ? -1 : a.groupId > b.groupId ? 1 : 0));
   }
 
   async describeGroups(groupIds: readonly string[]): Promise<Map<string, GroupDescription>> {
     const out = new Map<string, GroupDescription>();
     const byCoordinator = new Map<string, string[]>();
-    await forEachLimited(groupIds, GROUP_CONCURRENCY, async (groupId) => {
+    // coordinators known (every group after the first cycle) are grouped at once; only the
+    // others are looked up, GROUP_CONCURRENCY at a time (no promise per group each cycle)
+    const lookUp: string[] = [];
+    for (const groupId of groupIds) {
       const known = this.groupTypes.get(groupId);
       if (typeof known === 'object') {
         out.set(groupId, { groupId, state: '', members: 0, error: `the broker lists the group with type "${known.unknown}", which this vigil does not know how to describe` });
-        return;
+        continue;
       }
+      const cached = this.coordinators.get(groupId);
+      if (cached !== undefined) appendTo(byCoordinator, cached, groupId);
+      else lookUp.push(groupId);
+    }
+    await forEachLimited(lookUp, GROUP_CONCURRENCY, async (groupId) => {
       try {
         const address = await this.coordinatorOf(groupId, false);
         appendTo(byCoordinator, address, groupId);

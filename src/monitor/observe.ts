@@ -30,6 +30,7 @@ import { describeError } from '../errors';
 import type { BrokerInfo, BrokerPing, ClusterMetadata, ControllerQuorum, GroupDescription, GroupListing, GroupOffsets, GroupOffsetsResult, KafkaAdmin } from '../kafka/types';
 import type { Clock } from '../util/clock';
 import { type NameFilter, nameFilter } from '../util/glob';
+import { TimeSlices } from '../util/slices';
 import { DeliveryLatency, type LaggingRow, PartitionIndex, type RowLatency } from './delivery-latency';
 import { EndOffsetHistory } from './history';
 import type { GroupTopicRule } from './findings';
@@ -91,6 +92,8 @@ export class KafkaObserver {
   private readonly lastCoordinator = new Map<string, number>();
   /** each group's committed offsets as last read, for when its coordinator is down */
   private readonly lastCommitted = new Map<string, { offsets: GroupOffsets; atMs: number }>();
+  /** each group's rules by topic, kept while its topics stay the same (rulesFor) */
+  private readonly groupRules = new Map<string, ReadonlyMap<string, GroupTopicRule>>();
   /** the quorum's leader as last described: asked first, it answers without forwarding */
   private quorumLeader: number | null = null;
   private minIsr = new Map<string, number>();
@@ -197,8 +200,12 @@ export class KafkaObserver {
       this.controllerQuorum(answered),
     ]);
     lap('offsets');
+    // From here to the snapshot the cycle walks every group and row: in slices, so that the
+    // commit stream's answers are folded in between (docs/design.md §3.9).
+    const slices = new TimeSlices(clock);
     const staleGroups = new Set<string>();
     for (const g of groupIds) {
+      if (slices.due()) await slices.next();
       const r = committed.get(g);
       if (r && 'offsets' in r) {
         if (!listed.has(g) && r.offsets.size === 0) this.knownGroups.delete(g); // deleted
@@ -233,61 +240,74 @@ export class KafkaObserver {
     const nowMs = clock.wallMs();
 
     // The rows where a group is behind: only these need the exact test and seconds.
+    // (Maps walked with forEach: for-of over their entries allocates per entry, and this walks
+    // every group's every partition each cycle.)
     const rows: LaggingRow[] = [];
-    const rulesByGroup = new Map<string, Map<string, GroupTopicRule>>();
+    const rulesByGroup = new Map<string, ReadonlyMap<string, GroupTopicRule>>();
     for (const group of groupIds) {
+      if (slices.due()) await slices.next();
       const result = committed.get(group);
       if (!result || !('offsets' in result)) continue;
-      const rules = new Map<string, GroupTopicRule>();
+      const rules = this.rulesFor(group, result.offsets, index);
       rulesByGroup.set(group, rules);
-      for (const [topic, parts] of result.offsets) {
+      result.offsets.forEach((parts, topic) => {
+        const rule = rules.get(topic);
+        if (rule === undefined) return;
         const base = index.base(topic);
-        if (base < 0) continue;
-        const rule = this.ruleFor(group, topic);
-        rules.set(topic, rule);
         const count = index.count(topic);
-        for (const [partition, offset] of parts) {
-          if (partition >= count) continue;
+        parts.forEach((offset, partition) => {
+          if (partition >= count) return;
           const e = end[base + partition] as number;
           if (offset < e) rows.push({ group, topic, partition, idx: base + partition, committed: offset, rule });
-        }
-      }
+        });
+      });
     }
     lap('rows');
 
+    await slices.breathe();
     const measured = await this.latency.measure(rows, index, nowMs, lap);
+    slices.restart();
     const lagByGroup = new Map<string, RowLatency[]>();
-    rows.forEach((row, i) => {
-      let list = lagByGroup.get(row.group);
-      if (!list) lagByGroup.set(row.group, (list = []));
+    for (let i = 0; i < rows.length; i++) {
+      if ((i & 1023) === 0 && slices.due()) await slices.next();
+      const group = (rows[i] as LaggingRow).group;
+      let list = lagByGroup.get(group);
+      if (!list) lagByGroup.set(group, (list = []));
       list.push(measured[i] as RowLatency);
-    });
+    }
 
     for (const [g, d] of described) if (d.coordinator !== undefined) this.lastCoordinator.set(g, d.coordinator);
     for (const g of [...this.lastCommitted.keys()]) {
       if (this.knownGroups.has(g)) continue;
       this.lastCommitted.delete(g);
       this.lastCoordinator.delete(g);
+      this.groupRules.delete(g);
     }
-    const groups: GroupState[] = groupIds.map((group) => ({
-      ...this.groupState(
-        group,
-        committed.get(group),
-        staleGroups.has(group) ? 'unknown (coordinator unavailable; committed offsets as last seen)' : (described.get(group)?.state ?? ''),
-        rulesByGroup.get(group),
-        index,
-        end,
-        endError,
-        lagByGroup.get(group),
-        this.lastCoordinator.get(group),
-      ),
-      ...typeAndMembers(described.get(group)),
-    }));
+    const groups: GroupState[] = [];
+    for (const group of groupIds) {
+      if (slices.due()) await slices.next();
+      const d = described.get(group);
+      groups.push(
+        this.groupState(
+          group,
+          committed.get(group),
+          staleGroups.has(group) ? 'unknown (coordinator unavailable; committed offsets as last seen)' : (d?.state ?? ''),
+          rulesByGroup.get(group),
+          index,
+          end,
+          endError,
+          lagByGroup.get(group),
+          this.lastCoordinator.get(group),
+          d,
+        ),
+      );
+    }
     // a broker that fell silent under this cycle's requests is unreachable in this snapshot
     const standing = this.admin.brokerStanding([...this.knownBrokers.values()]);
     const brokers = this.brokerStates(pings, standing, new Set(md.brokers.map((b) => b.nodeId)), startedAtMs);
     const denied = this.opts.commits?.denied?.() ?? null;
     lap('assemble');
+    await slices.breathe(); // what follows (detect) starts a slice of its own
     return {
       ok: true,
       takenAtMs: nowMs,
@@ -335,6 +355,28 @@ export class KafkaObserver {
     }
     if (quorum.state === 'described' && quorum.leaderId !== null) this.quorumLeader = quorum.leaderId;
     return quorum;
+  }
+
+  /**
+   * The rules of the watched topics a group has offsets on: last cycle's map when the topics
+   * are the same (the rules depend on the group and topic names only), else a new one.
+   */
+  private rulesFor(group: string, offsets: GroupOffsets, index: PartitionIndex): ReadonlyMap<string, GroupTopicRule> {
+    const last = this.groupRules.get(group);
+    let watched = 0;
+    let same = last !== undefined;
+    offsets.forEach((_, topic) => {
+      if (index.base(topic) < 0) return;
+      watched++;
+      if (same && !(last as ReadonlyMap<string, GroupTopicRule>).has(topic)) same = false;
+    });
+    if (same && (last as ReadonlyMap<string, GroupTopicRule>).size === watched) return last as ReadonlyMap<string, GroupTopicRule>;
+    const rules = new Map<string, GroupTopicRule>();
+    offsets.forEach((_, topic) => {
+      if (index.base(topic) >= 0) rules.set(topic, last?.get(topic) ?? this.ruleFor(group, topic));
+    });
+    this.groupRules.set(group, rules);
+    return rules;
   }
 
   private ruleFor(group: string, topic: string): GroupTopicRule {
@@ -410,33 +452,35 @@ export class KafkaObserver {
     endError: readonly (string | undefined)[],
     lagging: readonly RowLatency[] | undefined,
     coordinator: number | undefined,
+    described: GroupDescription | undefined,
   ): GroupState {
-    const known = coordinator === undefined ? {} : { coordinator };
+    const known = { ...(coordinator === undefined ? {} : { coordinator }), ...typeAndMembers(described) };
     if (!result || !('offsets' in result)) {
       return { group, state, ...known, partitions: [], rules: new Map(), error: result && 'error' in result ? result.error : 'no answer' };
     }
     const partitions: GroupPartitionLag[] = [];
     let next = 0; // lagging rows of this group, in the same order as its offsets are walked
-    for (const [topic, parts] of result.offsets) {
+    result.offsets.forEach((parts, topic) => {
       const base = index.base(topic);
-      if (base < 0 || !rules?.has(topic)) continue;
+      if (base < 0 || !rules?.has(topic)) return;
       const count = index.count(topic);
-      for (const [partition, committed] of parts) {
-        if (partition >= count) continue;
+      parts.forEach((committed, partition) => {
+        if (partition >= count) return;
         const i = base + partition;
         const e = end[i] as number;
         const error = endError[i];
         if (Number.isNaN(e)) {
           partitions.push({ topic, partition, committed, end: null, lagMessages: null, breach: null, aboveResolveBelow: null, lagSeconds: null, error: `end offset unavailable: ${error ?? 'no answer'}` });
         } else if (committed >= e) {
-          partitions.push({ topic, partition, committed, end: e, lagMessages: 0, breach: false, aboveResolveBelow: false, lagSeconds: 0, ...(error ? { error } : {}) });
+          // the common row (caught up) built without a spread: 100,000 of them a cycle
+          partitions.push(error ? { topic, partition, committed, end: e, lagMessages: 0, breach: false, aboveResolveBelow: false, lagSeconds: 0, error } : { topic, partition, committed, end: e, lagMessages: 0, breach: false, aboveResolveBelow: false, lagSeconds: 0 });
         } else {
           const r = (lagging as readonly RowLatency[])[next++] as RowLatency;
           const at = r.breachAtMs === null ? {} : { breachAtMs: r.breachAtMs, breachAtExact: r.breachAtExact };
           partitions.push({ topic, partition, committed, end: e, lagMessages: e - committed, breach: r.breach, aboveResolveBelow: r.aboveResolveBelow, lagSeconds: r.lagSeconds, ...at, ...(error ? { error } : {}) });
         }
-      }
-    }
+      });
+    });
     return { group, state, ...known, partitions, rules: rules ?? new Map() };
   }
 }

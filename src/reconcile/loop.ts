@@ -49,6 +49,7 @@ import type { Actor, TermFence } from './actor';
 import { CORE_KEY, coreDocument, nextOwed, type OwedNotification, parseCoreDocument } from './core-state';
 import { type CycleEvent, cycleEvents } from './cycle-events';
 import { recordCycleMetrics } from './cycle-metrics';
+import { TimeSlices } from '../util/slices';
 
 /** What the loop needs from the election: answered from the lease, right before each use. */
 export interface Leadership {
@@ -370,8 +371,12 @@ export class Reconciler {
    */
   private async settle(term: number, observed: KafkaSnapshot, source: 'cycle' | 'schedule'): Promise<void> {
     const { metrics, clock, config } = this.opts;
+    // detect and the metrics walk every group: the event loop (the commit stream's answers)
+    // is let through between them (docs/design.md §3.9)
+    const slices = new TimeSlices(clock);
     const snapshot = source === 'cycle' ? this.crossCheck(observed) : observed;
     const detected = detect(snapshot, this.memory, this.detectOptions);
+    await slices.breathe();
     const nowMs = clock.wallMs();
     // the actors' own findings (proposed or refused remediation plans) page like detect's
     const findings = [...detected.findings, ...this.opts.actors.flatMap((a) => a.findings?.() ?? [])];
@@ -399,6 +404,7 @@ export class Reconciler {
     const fence = this.fence(term);
     const firing = this.alerts();
     for (const a of this.opts.actors) a.act(fence, { notifications: decided.notifications, firing, findings: detected.findings, snapshot, source });
+    await slices.breathe();
     recordCycleMetrics(metrics, this.lagSeries, snapshot, detected.findings, firing);
     recordQuorumMetrics(metrics, snapshot, detected.quorum);
     if (source === 'cycle') {
