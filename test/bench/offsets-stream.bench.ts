@@ -99,6 +99,8 @@ interface WindowResult {
   rssMaxMb: number;
   rssEndMb: number;
   heapUsedAfterGcMb: number;
+  /** process.memoryUsage() when RSS peaked (MB): V8's heap, its used part, memory outside it */
+  atRssMax: { heapTotal: number; heapUsed: number; external: number; arrayBuffers: number };
   requests: Record<string, number>;
   fetchesByStream: number;
   cycles: number[];
@@ -265,7 +267,14 @@ async function leader(): Promise<void> {
   };
 
   let rssMax = 0;
-  const rssTimer = setInterval(() => (rssMax = Math.max(rssMax, process.memoryUsage.rss())), 1000);
+  let atRssMax = { heapTotal: 0, heapUsed: 0, external: 0, arrayBuffers: 0 };
+  const sampleRss = () => {
+    const m = process.memoryUsage();
+    if (m.rss < rssMax) return;
+    rssMax = m.rss;
+    atRssMax = { heapTotal: mb(m.heapTotal), heapUsed: mb(m.heapUsed), external: mb(m.external), arrayBuffers: mb(m.arrayBuffers) };
+  };
+  const rssTimer = setInterval(sampleRss, 1000);
   let cpu0 = process.cpuUsage();
   let wall0 = performance.now();
   let counts0: Record<string, number> = {};
@@ -291,7 +300,8 @@ async function leader(): Promise<void> {
           for (const k of Object.keys(cyclePhases)) delete cyclePhases[k];
           loopDelay.reset();
           loopDelay.enable();
-          rssMax = process.memoryUsage.rss();
+          rssMax = 0;
+          sampleRss();
           counts0 = { ...counts };
           fetches0 = log?.fetches ?? 0;
           wall0 = performance.now();
@@ -307,6 +317,7 @@ async function leader(): Promise<void> {
           const ns = (x: number) => round1(x / 1e6);
           const requests: Record<string, number> = {};
           for (const [k, v] of Object.entries(counts)) if (v - (counts0[k] ?? 0) > 0) requests[k] = v - (counts0[k] ?? 0);
+          sampleRss();
           const rssEnd = process.memoryUsage.rss();
           (globalThis as { gc?: () => void }).gc?.();
           send({
@@ -316,6 +327,7 @@ async function leader(): Promise<void> {
             rssMaxMb: mb(Math.max(rssMax, rssEnd)),
             rssEndMb: mb(rssEnd),
             heapUsedAfterGcMb: mb(process.memoryUsage().heapUsed),
+            atRssMax,
             requests,
             fetchesByStream: (log?.fetches ?? 0) - fetches0,
             cycles,
@@ -512,6 +524,7 @@ async function main(): Promise<void> {
         leaderRssMaxMb: r.rssMaxMb,
         leaderRssEndMb: r.rssEndMb,
         leaderHeapUsedAfterGcMb: r.heapUsedAfterGcMb,
+        leaderAtRssMaxMb: r.atRssMax,
         requestsPerSec: { total: perSec(total), ...requestsPerSec },
         streamFetchesPerSec: perSec(r.fetchesByStream),
         leaderLoopDelayMs: r.loopDelayMs,
