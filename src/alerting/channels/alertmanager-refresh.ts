@@ -66,13 +66,13 @@ export class AlertmanagerRefresher {
   /**
    * A firing alert was just delivered to `channel` by the normal path: its next re-post is an
    * interval away — unless `failover` (what the delivered page said of failovers) is not what
-   * the alert says now: then the page was decided before the alert's failover summary
-   * changed, and the re-post stays due.
+   * the alert says now: that page was decided before the alert's failover summary changed
+   * and may have replaced a newer re-post in Alertmanager, so a re-post is due at once.
    */
   notePosted(channel: string, alertKey: string, failover?: string): void {
     const now = this.firing.get(alertKey);
-    if (now !== undefined && now.failover !== failover) return;
-    this.lastPostMs.set(slot(channel, alertKey), this.clock.monotonicMs());
+    if (now !== undefined && now.failover !== failover) this.lastPostMs.delete(slot(channel, alertKey));
+    else this.lastPostMs.set(slot(channel, alertKey), this.clock.monotonicMs());
   }
 
   /** The alert resolved (or is otherwise no longer to be kept alive). */
