@@ -21,8 +21,8 @@
  * | `ControllerQuorumLeaderless` | controller elections |
  * | `ControllerVoterLagging/<v>` | the controller election away from voter `<v>` |
  *
- * vigil's own elections cause no alert of vigil's (a replica down is Prometheus' rule
- * VigilDown), so they are never attached. An entry recorded after its alert resolved is
+ * vigil's own elections cause no alert of vigil's (a replica down is Prometheus' to page:
+ * VigilReplicaDown, VigilNoLeader), so they are never attached. An entry recorded after its alert resolved is
  * attached to nothing: the incident and its pages are over (the journal keeps the entry).
  */
 import type { FailoverEntry, FailoverKind } from '../monitor/failovers';
