@@ -5,7 +5,6 @@
  * once the fence refused the term; and the entries as GET /api/v1/failovers shows them.
  */
 import assert from 'node:assert/strict';
-import http from 'node:http';
 import { after, describe, it } from 'node:test';
 import { HttpServer } from '../../src/http/server';
 import { silentLogger } from '../../src/log';
@@ -16,6 +15,7 @@ import { FailoverJournal, failoverView, registerFailoverRoute } from '../../src/
 import type { StateStore } from '../../src/state/types';
 import { MemoryStateBackend } from '../fakes/memory-state';
 import { broker, downBroker, partition, snapshot, T0 } from '../fakes/snapshots';
+import { httpGet as get } from '../harness/http-get';
 import { waitFor } from '../harness/wait';
 
 const at = (s: number): number => T0 + s * 1000;
@@ -173,16 +173,3 @@ describe('GET /api/v1/failovers?kind= (issue 10 item 4)', () => {
     assert.match(JSON.parse(bad.text).error.message, /^kind must be one or more of vigil, controller, partitions, comma-separated \(e\.g\. \?kind=controller,partitions\); got "leader"$/);
   });
 });
-
-function get(port: number, path: string): Promise<{ status: number; text: string }> {
-  return new Promise((resolve, reject) => {
-    const req = http.get({ host: '127.0.0.1', port, path, agent: false, timeout: 10_000 }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (text += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
-    });
-    req.on('timeout', () => req.destroy(new Error(`GET ${path}: no answer within 10 s`)));
-    req.on('error', reject);
-  });
-}
