@@ -47,6 +47,11 @@ export const MAX_ATTACHED = 10;
 /** Entries whose summary a page shows; the rest are counted. */
 export const MAX_SHOWN = 3;
 
+/** The alerts leadFor can give an entry to: the others (lag alerts, thousands of them at times) skip the scan. */
+const TAKES_FAILOVERS: ReadonlySet<AlertFinding['kind']> = new Set<AlertFinding['kind']>([
+  'BrokerUnreachable', 'PartitionOffline', 'PreferredLeaderImbalance', 'ControllerQuorumLeaderless', 'ControllerVoterLagging',
+]);
+
 /** The stable identity of an entry (FailoverEntry has no id until Redis gives it one). */
 export function failoverId(e: FailoverEntry): string {
   const size = e.kind === 'partitions' ? e.detail['partitions'] : e.kind === 'controller' ? e.detail['toEpoch'] : e.detail['term'];
@@ -103,7 +108,7 @@ export function belongsTo(record: AlertRecord, e: FailoverEntry, nowMs: number):
  * sees no change.
  */
 export function attachFailovers(record: AlertRecord, entries: readonly FailoverEntry[], nowMs: number): AlertRecord {
-  if (entries.length === 0) return record;
+  if (entries.length === 0 || !TAKES_FAILOVERS.has(record.finding.kind)) return record;
   const have = new Set((record.failovers ?? []).map((a) => a.id));
   const added: AttachedFailover[] = [];
   for (const e of entries) {
