@@ -10,6 +10,7 @@
 import type { Severity } from '../config/types';
 import { VigilError } from '../errors';
 import { type CauseTouch, type Finding, type LagCause, type TopicPartitions, lagScope } from '../monitor/findings';
+import { type AttachedFailover, failoverText } from './failover-match';
 import { ALERT_NAMES } from './runbook';
 import { firingSummary } from './summary';
 import type { Alert, AlertName, AlertStatus } from './types';
@@ -53,6 +54,13 @@ export interface AlertRecord {
   readonly quietSinceMs: number | null;
   /** ConsumerDeliveryLag only */
   readonly lag?: LagIncident;
+  /**
+   * Failover timeline entries this incident caused (./failover-match.ts), oldest first;
+   * absent while none. Every page and re-post of the incident carries their summaries.
+   */
+  readonly failovers?: readonly AttachedFailover[];
+  /** entries that belonged to it past the MAX_ATTACHED kept */
+  readonly failoversNotKept?: number;
 }
 
 export interface AlertState {
@@ -107,7 +115,11 @@ export function alertKey(cluster: string, f: AlertFinding): string {
   return scope === null ? `${cluster}/${f.kind}` : `${cluster}/${f.kind}/${scope}`;
 }
 
-/** The alert as channels and the API see it. */
+/**
+ * The alert as channels and the API see it. The summary (firing, or the resolved one given)
+ * ends with the failover entries the incident caused, when it caused some
+ * (./failover-match.ts): "…; failover: broker 3 unreachable, then fenced: …".
+ */
 export function toAlert(
   cluster: string,
   key: string,
@@ -117,13 +129,15 @@ export function toAlert(
   summary: string = firingSummary(record, nowMs),
 ): Alert {
   const f = record.finding;
+  const failover = failoverText(record);
   const base = {
     key,
     alert: f.kind,
     status,
     severity: record.severity,
     cluster,
-    summary,
+    summary: failover === undefined ? summary : `${summary}; ${failover}`,
+    ...(failover === undefined ? {} : { failover }),
     startsAt: new Date(record.startsAtMs).toISOString(),
     endsAt: status === 'resolved' ? new Date(nowMs).toISOString() : null,
   };

@@ -26,6 +26,12 @@
  * - while KafkaUnreachable, nothing else resolves for lack of data: the quiet clocks
  *   stop and restart with the first snapshot after Kafka returns.
  *
+ * Failovers: every open alert's record takes the failover timeline entries its incident
+ * caused (ctx.failovers, ./failover-match.ts) — an entry that appears while it is open,
+ * resolving included, changes the record (stored; the Alertmanager refresher re-posts it at
+ * once) but pages nothing; the resolved page carries them in its summary. An entry that
+ * appears after the alert resolved is attached to nothing.
+ *
  * Severity: ConsumerDeliveryLag takes its rule's severity (lag.severity or an override);
  * BrokerUnreachable, PartitionOffline, PartitionUnderMinIsr and KafkaUnreachable are
  * critical (data cannot be written or read), and so is ControllerQuorumLeaderless (no
@@ -37,11 +43,13 @@
  * info: monitoring goes on by polling, only the early page is lost.
  */
 import type { Severity } from '../config/types';
+import type { FailoverEntry } from '../monitor/failovers';
 import { DEFAULT_LAG_RULE, type Finding, type GroupTopicLag, type GroupTopicRule, type LagView, type TopicPartitions, lagScope } from '../monitor/findings';
 import {
   type AlertFinding, type AlertRecord, type AlertState, type BrokerFinding, type LagIncident,
   alertKey, toAlert, unreachable,
 } from './alert-state';
+import { attachFailovers } from './failover-match';
 import { type ResolveReason, planText, resolvedSummary } from './summary';
 import { type Notification, notificationId } from './types';
 
@@ -53,6 +61,12 @@ export interface DecideContext {
   readonly holdMs?: number;
   /** rule for a lag finding detect gave no view of (never, when both run on one snapshot) */
   readonly defaultLagRule?: GroupTopicRule;
+  /**
+   * The failover timeline's recent entries, read-only (src/reconcile/failover-journal.ts
+   * `recent()`): an open alert's record takes those its incident caused
+   * (./failover-match.ts), so its pages and re-posts carry their summaries.
+   */
+  readonly failovers?: readonly FailoverEntry[];
 }
 
 export const DEFAULT_HOLD_MS = 3_000;
@@ -92,6 +106,8 @@ export function severityOf(f: AlertFinding, rule: GroupTopicRule | undefined): S
 
 export function decide(findings: readonly Finding[], state: AlertState, nowMs: number, ctx: DecideContext): DecideResult {
   const holdMs = ctx.holdMs ?? DEFAULT_HOLD_MS;
+  const entries = ctx.failovers ?? [];
+  const attach = (r: AlertRecord): AlertRecord => attachFailovers(r, entries, nowMs);
   const notifications: Notification[] = [];
   let alerts: Record<string, AlertRecord> | null = null; // copied on the first change
   const write = (key: string, record: AlertRecord | undefined): void => {
@@ -123,11 +139,11 @@ export function decide(findings: readonly Finding[], state: AlertState, nowMs: n
     const view = f.kind === 'ConsumerDeliveryLag' ? ctx.lag.byScope.get(lagScope(f.group, f.topic)) : undefined;
     const prev = state.alerts[key];
     if (prev === undefined) {
-      const record = open(f, view, nowMs, brokerFindings, ctx);
+      const record = attach(open(f, view, nowMs, brokerFindings, ctx));
       write(key, record);
       notifications.push(notify(ctx.cluster, key, record, 'firing', nowMs));
     } else {
-      const record = update(prev, f, view, nowMs, brokerFindings);
+      const record = attach(update(prev, f, view, nowMs, brokerFindings));
       if (record !== prev) write(key, record);
     }
   }
@@ -143,16 +159,18 @@ export function decide(findings: readonly Finding[], state: AlertState, nowMs: n
     }
     if (kafkaDown) {
       // nothing is known about anything this cycle: no clock runs towards resolution
-      if (prev.quietSinceMs !== null) write(key, { ...prev, quietSinceMs: null });
+      const record = attach(prev.quietSinceMs === null ? prev : { ...prev, quietSinceMs: null });
+      if (record !== prev) write(key, record);
       continue;
     }
     const outcome =
       pf.kind === 'ConsumerDeliveryLag' ? quietLag(prev, nowMs, ctx.lag) : pf.kind === 'ConsumerBreachAhead' ? quietAhead(prev, nowMs, ctx.lag, holdMs) : quietOther(prev, nowMs, holdMs);
+    // entries recorded up to now are the resolved page's too
+    const record = attach(outcome.record);
     if (outcome.resolve !== undefined) {
-      const done = outcome.record;
       write(key, undefined);
-      notifications.push(notify(ctx.cluster, key, done, 'resolved', nowMs, resolvedSummary(done, nowMs, outcome.resolve)));
-    } else if (outcome.record !== prev) write(key, outcome.record);
+      notifications.push(notify(ctx.cluster, key, record, 'resolved', nowMs, resolvedSummary(record, nowMs, outcome.resolve)));
+    } else if (record !== prev) write(key, record);
   }
 
   return { notifications, state: alerts === null ? state : { version: 1, alerts } };

@@ -46,8 +46,14 @@ export interface Alert {
   /** seconds */
   readonly threshold?: number;
   readonly cause?: LagCause;
-  /** one line a person can act on */
+  /** one line a person can act on; ends with `failover` when the alert has one */
   readonly summary: string;
+  /**
+   * The failover timeline entries the incident caused, in words (src/alerting/failover-match.ts):
+   * "failover: broker 3 unreachable, then fenced: 412 partitions moved, …". Absent while none.
+   * Already part of `summary`; kept apart so a change of it can be re-posted (Alertmanager).
+   */
+  readonly failover?: string;
   /** ISO time the incident started (stable for the incident's life: part of its identity) */
   readonly startsAt: string;
   /** ISO time it resolved, null while firing */

@@ -43,6 +43,7 @@ import type { KafkaObserver } from '../monitor/observe';
 import type { QuorumView } from '../monitor/quorum';
 import { recordQuorumMetrics } from '../monitor/quorum-metrics';
 import type { KafkaSnapshot } from '../monitor/snapshot';
+import type { FailoverEntry } from '../monitor/failovers';
 import { realTimers, type Timers } from '../util/timers';
 import { type BreachConfirmer, BreachSchedule, type ScheduledBreach, breachesToArm, withConfirmedBreaches } from '../monitor/breach-schedule';
 import type { Actor, TermFence } from './actor';
@@ -76,6 +77,8 @@ export interface ReconcilerOptions {
    * and the loop pages at once. Absent (poll mode): breaches are found by the cycles alone.
    */
   readonly breaches?: { readonly confirmer: BreachConfirmer; readonly aheadMs: number };
+  /** the failover timeline's recent entries, read-only, for decide (./failover-journal.ts `recent()`) */
+  readonly failovers?: () => readonly FailoverEntry[];
 }
 
 export class Reconciler {
@@ -380,7 +383,8 @@ export class Reconciler {
     const nowMs = clock.wallMs();
     // the actors' own findings (proposed or refused remediation plans) page like detect's
     const findings = [...detected.findings, ...this.opts.actors.flatMap((a) => a.findings?.() ?? [])];
-    const decided = decide(findings, this.alertState, nowMs, { cluster: config.cluster, lag: detected.lag });
+    const failovers = this.opts.failovers?.();
+    const decided = decide(findings, this.alertState, nowMs, { cluster: config.cluster, lag: detected.lag, ...(failovers ? { failovers } : {}) });
 
     // Everything below is an effect: only while we still lead in this term.
     if (!this.opts.leadership.isLeader() || this.opts.leadership.term() !== term) return;

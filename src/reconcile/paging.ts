@@ -54,7 +54,7 @@ export class PagingActor implements Actor {
         for (const item of report.items) {
           if (item.outcome === 'delivered' && refresher) {
             const n = notifications.find((x) => x.id === item.id);
-            if (n && n.alert.status === 'firing') refresher.notePosted(item.channel, n.alert.key);
+            if (n && n.alert.status === 'firing') refresher.notePosted(item.channel, n.alert.key, n.alert.failover);
           }
         }
       })

@@ -142,6 +142,7 @@ export function startMonitor(deps: MonitorDeps): Monitor {
     logger,
     clock,
     ...(commits ? { breaches: { confirmer: commits, aheadMs: scheduleAheadMs(config) } } : {}),
+    failovers: () => failovers.recent(),
   });
   registerFailoverRoute(deps.leaderRoute, store);
 

@@ -13,7 +13,11 @@
  *   epoch change and one entry for the partitions it led, naming it, with each partition's
  *   leaderless window; a producer writing to every partition of a topic measures the same
  *   windows (last write acknowledged before, first after) and both agree to within vigil's
- *   poll interval plus the producer's own resolution.
+ *   poll interval plus the producer's own resolution. The entries reach the pages of the
+ *   alerts that caused them (decide is handed the timeline, as the leader's loop hands it
+ *   the journal's recent entries): the open BrokerUnreachable alert of the killed node
+ *   takes both as they are recorded, and its resolved page, once the node is back, carries
+ *   them; so does the resolved page of the killed voter's ControllerVoterLagging.
  * - A voter that is not the active controller is SIGSTOPped: ControllerVoterLagging names
  *   it (and, with three voters, ControllerQuorumAtRisk fires); SIGCONT: it resolves.
  *
@@ -21,7 +25,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { emptyAlertState, type AlertState } from '../../src/alerting/alert-state';
+import { activeAlerts, emptyAlertState, type AlertState } from '../../src/alerting/alert-state';
 import { decide } from '../../src/alerting/decide';
 import type { Notification } from '../../src/alerting/types';
 import { type FailoverEntry, FailoverTracker, type PartitionWindow } from '../../src/monitor/failovers';
@@ -108,7 +112,7 @@ class Watch {
     this.failovers.push(...this.tracker.observe(snap));
     const r = detect(snap, this.memory, DEFAULT_DETECT_OPTIONS);
     this.memory = r.memory;
-    const d = decide(r.findings, this.state, snap.takenAtMs, { cluster: CLUSTER, lag: r.lag });
+    const d = decide(r.findings, this.state, snap.takenAtMs, { cluster: CLUSTER, lag: r.lag, failovers: this.failovers });
     this.state = d.state;
     this.pages.push(...d.notifications);
     this.last = r;
@@ -117,6 +121,11 @@ class Watch {
 
   page(key: string, status: 'firing' | 'resolved'): Notification | undefined {
     return this.pages.find((n) => n.alert.key === key && n.alert.status === status);
+  }
+
+  /** The open alert `key` as the API and Alertmanager's re-posts show it now. */
+  open(key: string) {
+    return activeAlerts(this.state, CLUSTER, Date.now()).find((a) => a.key === key);
   }
 }
 
@@ -195,6 +204,11 @@ describe('the KRaft controller quorum watched through DescribeQuorum (issue 10 i
       assert.match(moved.reason, new RegExp(`^broker ${victim} (unreachable|fenced)`));
       assert.match(moved.summary, new RegExp(`^broker ${victim} .*: \\d+ partitions? moved`));
       t.diagnostic(`timeline: ${moved.summary} (bounds within ${moved.precisionMs} ms)`);
+      // the killed node's alert, still open, carries both entries (no page for them)
+      const brokerKey = `${CLUSTER}/BrokerUnreachable/${victim}`;
+      const open = watch.open(brokerKey);
+      assert.ok(open?.failover?.includes(moved.summary) && open.failover.includes(controller.summary), `the open ${brokerKey} carries the entries: ${open?.summary}`);
+      assert.equal(watch.pages.filter((n) => n.alert.key === brokerKey).length, 1, 'one page so far: firing');
       const probed = (moved.detail['windows'] as PartitionWindow[]).filter((w) => w.topic === PROBE_TOPIC);
       assert.ok(probed.length > 0, `broker ${victim} led some of ${PROBE_TOPIC}'s partitions`);
       // The producer's windows agree with vigil's to within vigil's poll interval (the
@@ -221,13 +235,25 @@ describe('the KRaft controller quorum watched through DescribeQuorum (issue 10 i
 
       await cluster.start(victim);
       await untilHealthy(watch, `node ${victim} back as a caught-up voter`);
-      await waitFor(
+      const voterResolved = await waitFor(
         async () => {
           await watch.cycle();
           return watch.page(`${CLUSTER}/ControllerVoterLagging/${victim}`, 'resolved');
         },
         { timeoutMs: WAIT_MS, intervalMs: 200, what: `the alert for voter ${victim} resolved once it is back` },
       );
+      assert.ok(voterResolved.alert.summary.includes(controller.summary), voterResolved.alert.summary);
+      const brokerResolved = await waitFor(
+        async () => {
+          await watch.cycle();
+          return watch.page(brokerKey, 'resolved');
+        },
+        { timeoutMs: WAIT_MS, intervalMs: 200, what: `${brokerKey} resolved once node ${victim} is back` },
+      );
+      assert.ok(brokerResolved.alert.summary.includes(moved.summary) && brokerResolved.alert.summary.includes(controller.summary), brokerResolved.alert.summary);
+      t.diagnostic(`resolved page: ${brokerResolved.alert.summary}`);
+      const quorumResolved = watch.page(`${CLUSTER}/ControllerQuorumLeaderless`, 'resolved');
+      if (quorumResolved) assert.ok(quorumResolved.alert.summary.includes(controller.summary), quorumResolved.alert.summary);
     }));
 
   it('a voter SIGSTOPped: ControllerVoterLagging names it and the quorum is at risk; SIGCONT: both resolve', () =>

@@ -385,6 +385,28 @@ describe('Alertmanager refresher: keeps firing alerts alive, never revives resol
     assert.deepEqual(retried.map((r) => [r.key, r.outcome.outcome]), [[LAG_FIRING.key, 'delivered'], [BROKER_FIRING.key, 'delivered']]);
   });
 
+  it('re-posts at once an alert whose failover summary changed (issue 10 item 4), and keeps it due when the normal path delivered the page decided before', async () => {
+    const { refresher, time, am } = refresherSetup();
+    await refresher.tick([BROKER_FIRING], SENT_BY);
+    assert.deepEqual(await refresher.tick([BROKER_FIRING], SENT_BY), [], 'posted: not due within the interval');
+    const failover = 'failover: broker 2 unreachable, then fenced: 12 partitions moved, 12 led again within 1.2 s';
+    const updated = { ...BROKER_FIRING, summary: `${BROKER_FIRING.summary}; ${failover}`, failover };
+    time.advance(1_000);
+    const now = await refresher.tick([updated], SENT_BY);
+    assert.deepEqual(now.map((r) => [r.channel, r.outcome.outcome]), [[am.name, 'delivered']], 'due at once, on the alertmanager channel only');
+    const posted = sink.requests().at(-1)?.body as Array<{ annotations: Record<string, string>; startsAt: string }>;
+    assert.equal(posted[0]?.annotations['summary'], updated.summary);
+    assert.equal(posted[0]?.startsAt, BROKER_FIRING.startsAt, 'the same alert to Alertmanager: updated in place');
+    assert.deepEqual(await refresher.tick([updated], SENT_BY), [], 'once');
+    // the outbox delivering, after that re-post, the firing page decided before the entry
+    // (an older summary) makes the update due again, not an interval later
+    refresher.notePosted(am.name, BROKER_FIRING.key, undefined);
+    assert.deepEqual((await refresher.tick([updated], SENT_BY)).map((r) => r.outcome.outcome), ['delivered']);
+    // a page that says what the alert says now counts as the post
+    refresher.notePosted(am.name, BROKER_FIRING.key, failover);
+    assert.deepEqual(await refresher.tick([updated], SENT_BY), []);
+  });
+
   it('starts afresh after reset (a new term re-posts everything at once)', async () => {
     const { refresher } = refresherSetup();
     await refresher.tick([LAG_FIRING], SENT_BY);

@@ -4,7 +4,6 @@
  * answered 503 REDIS_UNAVAILABLE).
  */
 import assert from 'node:assert/strict';
-import http from 'node:http';
 import { after, describe, it } from 'node:test';
 import { compileConfig } from '../../src/config';
 import { parseEventsQuery } from '../../src/http/events-query';
@@ -13,6 +12,7 @@ import { silentLogger } from '../../src/log';
 import { createMetrics } from '../../src/metrics';
 import { startMonitor, type Monitor } from '../../src/service/monitor';
 import { systemClock } from '../../src/util/clock';
+import { httpGet as get } from '../harness/http-get';
 import { minimalRaw } from './config-fixture';
 
 const q = (text: string) => parseEventsQuery(new URLSearchParams(text));
@@ -82,16 +82,3 @@ describe('GET /api/v1/events with a malformed since', () => {
     assert.match(JSON.parse(down.text).error.message, /failover journal lives in Redis/);
   });
 });
-
-function get(port: number, path: string): Promise<{ status: number; text: string }> {
-  return new Promise((resolve, reject) => {
-    const req = http.get({ host: '127.0.0.1', port, path, agent: false, timeout: 10_000 }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (text += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
-    });
-    req.on('timeout', () => req.destroy(new Error(`GET ${path}: no answer within 10 s`)));
-    req.on('error', reject);
-  });
-}

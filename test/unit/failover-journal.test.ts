@@ -5,15 +5,17 @@
  * once the fence refused the term; and the entries as GET /api/v1/failovers shows them.
  */
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
+import { HttpServer } from '../../src/http/server';
 import { silentLogger } from '../../src/log';
 import { createMetrics } from '../../src/metrics';
 import type { KafkaSnapshot } from '../../src/monitor/snapshot';
 import type { Decision, TermFence } from '../../src/reconcile/actor';
-import { FailoverJournal, failoverView } from '../../src/reconcile/failover-journal';
+import { FailoverJournal, failoverView, registerFailoverRoute } from '../../src/reconcile/failover-journal';
 import type { StateStore } from '../../src/state/types';
 import { MemoryStateBackend } from '../fakes/memory-state';
 import { broker, downBroker, partition, snapshot, T0 } from '../fakes/snapshots';
+import { httpGet as get } from '../harness/http-get';
 import { waitFor } from '../harness/wait';
 
 const at = (s: number): number => T0 + s * 1000;
@@ -110,5 +112,64 @@ describe('the failover journal writer (issue 10 item 4)', () => {
     b.journal.takeOver(b.fence);
     await b.journal.stop();
     assert.deepEqual(await b.store.readFailovers(), []);
+  });
+});
+
+describe("the journal's recent entries: decide's read-only view (issue 10 item 4, the alert's page)", () => {
+  it("holds this term's entries as they are recorded, and forgets them when the term ends", async () => {
+    const { fence, journal } = await setup();
+    journal.takeOver(fence);
+    for (const s of killCycles()) journal.act(fence, decision(s));
+    assert.deepEqual(journal.recent().map((e) => [e.kind, e.from]), [['vigil', 'vigil-1'], ['partitions', 3]]);
+    await journal.idle();
+    journal.reset();
+    assert.deepEqual(journal.recent(), []);
+  });
+
+  it("a successor reads its predecessor's entries back from Redis at take-over, each once", async () => {
+    const { store, metrics, fence, journal } = await setup(4);
+    journal.takeOver(fence);
+    for (const s of killCycles()) journal.act(fence, decision(s));
+    await journal.stop();
+    await journalOf(store, 2);
+    const next = new FailoverJournal({ store, nodeId: 'vigil-3', metrics, logger: silentLogger });
+    const fence5: TermFence = { term: 5, mayAct: () => true };
+    assert.equal((await store.raiseFence(5)).status, 'ok');
+    next.takeOver(fence5);
+    const recent = await waitFor(() => (next.recent().length >= 2 ? next.recent() : null), { timeoutMs: 2000, what: 'the stored entries read back' });
+    assert.deepEqual(recent.map((e) => e.kind), ['vigil', 'partitions'], 'oldest first');
+    assert.match(recent[0]?.summary ?? '', /^vigil vigil-1 → vigil-2 \(term 4\)/);
+    assert.equal(recent[1]?.summary, 'broker 3 unreachable, then fenced: 1 partition moved, 1 led again within 1.0 s');
+    assert.equal(recent[1]?.endMs, at(2));
+    assert.equal((recent[1]?.detail['windows'] as unknown[]).length, 1, 'as the tracker made it');
+    await next.stop();
+  });
+});
+
+describe('GET /api/v1/failovers?kind= (issue 10 item 4)', () => {
+  const server = new HttpServer({ logger: silentLogger });
+  after(() => server.close());
+
+  it('keeps the kinds asked for, newest first, then applies limit; 400 naming the kinds for an unknown one', async () => {
+    const { store } = await setup(4);
+    for (const [i, kind] of ['vigil', 'partitions', 'controller', 'partitions', 'controller'].entries()) {
+      assert.equal((await store.appendFailover({ kind, timeMs: at(i), nodeId: 'vigil-2', term: 4, data: { summary: `${kind} ${i}`, detail: {} } })).status, 'ok');
+    }
+    registerFailoverRoute((method, path, handler) => server.route(method, path, handler), store);
+    const port = (await server.listen('127.0.0.1', 0)).port;
+    const summaries = async (query: string) => {
+      const r = await get(port, `/api/v1/failovers${query}`);
+      assert.equal(r.status, 200, r.text);
+      return (JSON.parse(r.text).failovers as Array<{ summary: string }>).map((f) => f.summary);
+    };
+    assert.deepEqual(await summaries(''), ['controller 4', 'partitions 3', 'controller 2', 'partitions 1', 'vigil 0']);
+    assert.deepEqual(await summaries('?kind=controller'), ['controller 4', 'controller 2']);
+    assert.deepEqual(await summaries('?kind=vigil,partitions'), ['partitions 3', 'partitions 1', 'vigil 0']);
+    assert.deepEqual(await summaries('?kind=partitions&limit=1'), ['partitions 3'], 'limit counts the entries of the kind');
+    assert.deepEqual(await summaries(`?kind=partitions&since=${at(2)}`), ['partitions 3']);
+    const bad = await get(port, '/api/v1/failovers?kind=leader');
+    assert.equal(bad.status, 400, bad.text);
+    assert.equal(JSON.parse(bad.text).error.code, 'BAD_REQUEST');
+    assert.match(JSON.parse(bad.text).error.message, /^kind must be one or more of vigil, controller, partitions, comma-separated \(e\.g\. \?kind=controller,partitions\); got "leader"$/);
   });
 });

@@ -14,6 +14,7 @@ import type { VigilConfig } from '../../src/config/types';
 import { silentLogger } from '../../src/log';
 import { createMetrics } from '../../src/metrics';
 import type { BreachConfirmer } from '../../src/monitor/breach-schedule';
+import type { FailoverEntry } from '../../src/monitor/failovers';
 import { KafkaObserver } from '../../src/monitor/observe';
 import { type Leadership, Reconciler } from '../../src/reconcile/loop';
 import { PagingActor } from '../../src/reconcile/paging';
@@ -46,7 +47,7 @@ function replica(
   backend: MemoryStateBackend,
   leadership: FakeLeadership,
   pages: { node: string; n: Notification; channel: string }[],
-  extra: { refresher?: AlertmanagerRefresher; time?: ManualTime; breaches?: BreachConfirmer; pollIntervalMs?: number } = {},
+  extra: { refresher?: AlertmanagerRefresher; time?: ManualTime; breaches?: BreachConfirmer; pollIntervalMs?: number; failovers?: () => readonly FailoverEntry[] } = {},
 ) {
   const pollIntervalMs = extra.pollIntervalMs ?? 20;
   const store = backend.connect('test');
@@ -80,6 +81,7 @@ function replica(
     clock: extra.time ?? systemClock,
     ...(extra.time ? { timers: extra.time } : {}),
     ...(extra.breaches ? { breaches: { confirmer: extra.breaches, aheadMs } } : {}),
+    ...(extra.failovers ? { failovers: extra.failovers } : {}),
   });
   running.push(r);
   return { r, metrics, store, outbox, observer };
@@ -201,6 +203,31 @@ describe('reconcile loop', () => {
     assert.equal(pages[1]!.n.alert.status, 'resolved');
     assert.equal(pages[1]!.n.alert.key, pages[0]!.n.alert.key);
     assert.equal(r.lagReport()?.groups[0]?.group, 'svc');
+  });
+
+  it("hands decide the failover timeline: the broker's entry recorded while its alert fires is stored on the alert without a page (issue 10 item 4)", async () => {
+    const kafka = new MemoryKafka();
+    kafka.createTopic('orders', 1);
+    const backend = new MemoryStateBackend();
+    const pages: Pages = [];
+    const timeline: FailoverEntry[] = [];
+    const { r, store } = replica('a', kafka, backend, new FakeLeadership(true, 1), pages, { failovers: () => timeline });
+    r.start();
+    await waitFor(() => r.status().cycles >= 1, { timeoutMs: 5000, what: 'a cycle that sees broker 3' });
+    kafka.down.add(3);
+    await waitFor(() => pages.length >= 1, { timeoutMs: 5000, what: 'the BrokerUnreachable page' });
+    assert.deepEqual(pages.map((p) => [p.n.alert.key, p.n.alert.status, p.n.alert.failover]), [['test/BrokerUnreachable/3', 'firing', undefined]]);
+    const now = Date.now();
+    const summary = 'broker 3 unreachable, then fenced: 1 partition moved, 1 led again within 9.1 s';
+    timeline.push({ kind: 'partitions', timeMs: now - 1000, endMs: now, from: 3, to: [1], reason: 'broker 3 unreachable, then fenced', leaderlessMs: 1000, precisionMs: 20, summary, detail: { cause: 'broker:3', partitions: 1, moved: 1, offline: 0, stillLeaderless: 0, windows: [] } });
+    await waitFor(() => r.alerts()[0]?.failover === `failover: ${summary}`, { timeoutMs: 5000, what: 'the open alert carrying the entry' });
+    const stored = await waitFor(async () => {
+      const doc = await store.readAlertState('core');
+      return JSON.stringify(doc?.data ?? '').includes(summary) ? doc : null;
+    }, { timeoutMs: 5000, what: 'the entry in the stored alert state' });
+    assert.ok(stored);
+    assert.equal(pages.length, 1, 'no page for the entry');
+    // (the resolved page carrying it: test/unit/failover-page.test.ts; here it would cost the 3 s hold)
   });
 
   it('a follower observes but never pages', async () => {

@@ -9,6 +9,11 @@
  * deposed leader does not keep alerts alive. A new leader starts with an empty refresher:
  * everything firing is due at its first tick, which is what a failover needs.
  *
+ * An alert whose failover summary changed since the last tick (a failover timeline entry
+ * its incident caused was recorded while it fires, src/alerting/failover-match.ts) is due at
+ * once on every channel: Alertmanager replaces the annotations of the alert it has, so the
+ * open alert's summary is updated in place — no page, and nothing the outbox sends.
+ *
  * Invariant: a re-post never re-fires a resolved alert. Only alerts in the latest `tick`
  * list are re-posted, and each attempt re-checks (in its beforeSend) that the alert is
  * still in that list with the same startsAt — call `tick` with the post-decide list, or
@@ -58,9 +63,16 @@ export class AlertmanagerRefresher {
     this.failurePauseMs = opts.failurePauseMs ?? Math.round(this.intervalMs / 4);
   }
 
-  /** A firing alert was just delivered to `channel` by the normal path: its next re-post is an interval away. */
-  notePosted(channel: string, alertKey: string): void {
-    this.lastPostMs.set(slot(channel, alertKey), this.clock.monotonicMs());
+  /**
+   * A firing alert was just delivered to `channel` by the normal path: its next re-post is an
+   * interval away — unless `failover` (what the delivered page said of failovers) is not what
+   * the alert says now: that page was decided before the alert's failover summary changed
+   * and may have replaced a newer re-post in Alertmanager, so a re-post is due at once.
+   */
+  notePosted(channel: string, alertKey: string, failover?: string): void {
+    const now = this.firing.get(alertKey);
+    if (now !== undefined && now.failover !== failover) this.lastPostMs.delete(slot(channel, alertKey));
+    else this.lastPostMs.set(slot(channel, alertKey), this.clock.monotonicMs());
   }
 
   /** The alert resolved (or is otherwise no longer to be kept alive). */
@@ -96,7 +108,15 @@ export class AlertmanagerRefresher {
    * still posting, so a slow Alertmanager never piles up requests. Never throws.
    */
   async tick(firing: readonly Alert[], sentBy: SentBy, beforeSend?: BeforeSend): Promise<RefreshResult[]> {
+    const before = this.firing;
     this.firing = new Map(firing.filter((a) => a.status === 'firing').map((a) => [a.key, a]));
+    for (const [key, alert] of this.firing) {
+      const was = before.get(key);
+      // a new failover summary: due now (before the running check, so a busy tick does not lose it)
+      if (was !== undefined && was.startsAt === alert.startsAt && was.failover !== alert.failover) {
+        for (const c of this.channels) this.lastPostMs.delete(slot(c.name, key));
+      }
+    }
     for (const key of [...this.lastPostMs.keys()]) {
       if (!this.firing.has(key.slice(key.indexOf('\n') + 1))) this.lastPostMs.delete(key);
     }
