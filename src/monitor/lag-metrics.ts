@@ -7,58 +7,127 @@
  * exactly while vigil was blind (issue 8). Instead each group/topic carries
  * `vigil_consumer_group_lag_last_measured_timestamp_seconds`, the time of the last cycle
  * that measured every one of its partitions; `time() - that` is how stale the picture is.
+ *
+ * The cycle only computes the figures per group/topic, in one pass over the rows with no
+ * object per partition; the gauges take them when Prometheus scrapes (prom-client's
+ * `collect`). At 10,000 groups, building the API's report and setting 40,000 labelled
+ * values every cycle cost ~90 ms and ~100 MB of garbage a second (docs/design.md §3.9);
+ * a scrape every 15 s or more costs that once.
  */
+import type { Gauge } from 'prom-client';
 import type { Metrics } from '../metrics';
-import { lagReportFromSnapshot } from './lag-report';
-import type { KafkaSnapshot } from './snapshot';
+import { breachInSecondsOf } from './lag-report';
+import { SummaryAcc } from './latency';
+import type { GroupPartitionLag, KafkaSnapshot } from './snapshot';
 
 type LagGauges = Pick<Metrics, 'consumerLagSeconds' | 'consumerLagMessages' | 'consumerBreachInSeconds' | 'consumerLagLastMeasuredSeconds'>;
 
+/** One group/topic's figures, as GET /api/v1/lag's topic row gives them. */
+interface TopicFigures {
+  readonly group: string;
+  readonly topic: string;
+  readonly lagSeconds: number | null;
+  readonly lagMessages: number | null;
+  /** the soonest known breach (an upper bound when some partition is unknown); null when none is ahead */
+  readonly breachInSeconds: number | null;
+}
+
 export class LagSeries {
+  /** the last cycle's figures; empty while Kafka was unreadable or after clear() */
+  private figures: readonly TopicFigures[] = [];
   /** group → topic → when every partition was last measured (ms); dropped when the pair is gone */
   private lastMeasured = new Map<string, Map<string, number>>();
+  /** the gauges whose scrape reads this series */
+  private gauges: LagGauges | null = null;
 
-  /** Rebuilds the series from one cycle's snapshot. */
+  /** The figures from one cycle's snapshot, for the next scrape. */
   record(m: LagGauges, snapshot: KafkaSnapshot): void {
-    m.consumerLagSeconds.reset();
-    m.consumerLagMessages.reset();
-    m.consumerBreachInSeconds.reset();
+    this.bind(m);
     // Kafka unreadable: nothing was measured; the timestamps stay and grow old.
-    if (!snapshot.ok) return;
-
-    // thresholdMs is only used for the report's header, which is not exported here
-    const report = lagReportFromSnapshot(snapshot.groups, snapshot.takenAtMs, 0);
+    if (!snapshot.ok) {
+      this.figures = [];
+      return;
+    }
+    const figures: TopicFigures[] = [];
     // Groups and topics that went away (or left the filter) disappear: only what this
     // cycle reports is carried over.
     const next = new Map<string, Map<string, number>>();
-    for (const g of report.groups) {
+    const nowMs = snapshot.takenAtMs;
+    for (const g of snapshot.groups) {
       const last = this.lastMeasured.get(g.group);
       if (g.error !== undefined) {
         // offsets unreadable this cycle: the group is still there, only unmeasured
         if (last !== undefined) next.set(g.group, last);
         continue;
       }
-      const topics = new Map<string, number>();
-      for (const t of g.topics) {
-        const labels = { group: g.group, topic: t.topic };
-        if (t.lagSeconds !== null) m.consumerLagSeconds.set(labels, t.lagSeconds);
-        if (t.lagMessages !== null) m.consumerLagMessages.set(labels, t.lagMessages);
-        // the soonest known breach (an upper bound when some partition is unknown); none ahead, no sample
-        if (t.breachInSeconds !== null) m.consumerBreachInSeconds.set(labels, t.breachInSeconds);
-        const atMs = t.partitions.every((p) => p.lagSeconds !== null) ? snapshot.takenAtMs : last?.get(t.topic);
-        if (atMs !== undefined) topics.set(t.topic, atMs);
+      const topics = topicsOf(g.partitions, nowMs);
+      // the group's map is updated in place while it holds exactly these topics (most cycles)
+      const same = last !== undefined && last.size === topics.length && topics.every((t) => last.has(t.topic));
+      let measured = same ? last : undefined;
+      for (const t of topics) {
+        const summary = t.acc.result();
+        figures.push({ group: g.group, topic: t.topic, lagSeconds: summary.lagSeconds, lagMessages: summary.lagMessages, breachInSeconds: t.breachInSeconds });
+        if (same) {
+          if (t.acc.allSecondsKnown) last.set(t.topic, nowMs);
+          continue;
+        }
+        const atMs = t.acc.allSecondsKnown ? nowMs : last?.get(t.topic);
+        if (atMs !== undefined) (measured ??= new Map()).set(t.topic, atMs);
       }
-      if (topics.size > 0) next.set(g.group, topics);
+      if (measured !== undefined) next.set(g.group, measured);
     }
+    this.figures = figures;
     this.lastMeasured = next;
-    m.consumerLagLastMeasuredSeconds.reset();
-    for (const [group, topics] of this.lastMeasured) {
-      for (const [topic, atMs] of topics) m.consumerLagLastMeasuredSeconds.set({ group, topic }, atMs / 1000);
-    }
   }
 
   /** No longer leader: forget what was measured (the gauges are cleared with the others). */
   clear(): void {
+    this.figures = [];
     this.lastMeasured.clear();
   }
+
+  /** The gauges fill themselves from this series when scraped. */
+  private bind(m: LagGauges): void {
+    if (this.gauges === m) return;
+    this.gauges = m;
+    const each = (gauge: Gauge, value: (f: TopicFigures) => number | null) =>
+      collectFrom(gauge, () => {
+        for (const f of this.figures) {
+          const v = value(f);
+          if (v !== null) gauge.set({ group: f.group, topic: f.topic }, v);
+        }
+      });
+    each(m.consumerLagSeconds, (f) => f.lagSeconds);
+    each(m.consumerLagMessages, (f) => f.lagMessages);
+    each(m.consumerBreachInSeconds, (f) => f.breachInSeconds);
+    collectFrom(m.consumerLagLastMeasuredSeconds, () => {
+      for (const [group, topics] of this.lastMeasured) {
+        for (const [topic, atMs] of topics) m.consumerLagLastMeasuredSeconds.set({ group, topic }, atMs / 1000);
+      }
+    });
+  }
+}
+
+/** Sets the gauge's values afresh at every scrape (whatever was set before is dropped). */
+function collectFrom(gauge: Gauge, fill: () => void): void {
+  (gauge as { collect?: () => void }).collect = () => {
+    gauge.reset();
+    fill();
+  };
+}
+
+/** A group's rows summed per topic, in the order the topics first appear. */
+function topicsOf(rows: readonly GroupPartitionLag[], nowMs: number): { topic: string; acc: SummaryAcc; breachInSeconds: number | null }[] {
+  const out: { topic: string; acc: SummaryAcc; breachInSeconds: number | null }[] = [];
+  let t: (typeof out)[number] | undefined;
+  for (const p of rows) {
+    if (t === undefined || t.topic !== p.topic) {
+      t = out.find((x) => x.topic === p.topic);
+      if (t === undefined) out.push((t = { topic: p.topic, acc: new SummaryAcc(), breachInSeconds: null }));
+    }
+    t.acc.add(p);
+    const b = breachInSecondsOf(p.breach, p.lagMessages, p.breachAtMs, nowMs);
+    if (b !== null && (t.breachInSeconds === null || b < t.breachInSeconds)) t.breachInSeconds = b;
+  }
+  return out;
 }

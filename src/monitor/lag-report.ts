@@ -187,13 +187,18 @@ export function consumersByPartition(members: readonly GroupMember[] | undefined
  * null otherwise (caught up, or unknown).
  */
 export function breachIn(breach: boolean | null, lagMessages: number | null, breachAtMs: number | undefined, exact: boolean | undefined, nowMs: number): BreachIn {
-  if (lagMessages === 0) return { breachInSeconds: null };
-  if (breach === true) return { breachInSeconds: 0 };
-  if (breach === false && breachAtMs !== undefined) {
-    const seconds = roundSeconds(Math.max(0, breachAtMs - nowMs) / 1000);
-    return exact === true ? { breachInSeconds: seconds } : { breachInSeconds: seconds, breachInExact: false };
-  }
-  return { breachInSeconds: null };
+  const breachInSeconds = breachInSecondsOf(breach, lagMessages, breachAtMs, nowMs);
+  // only a prediction (behind, not in breach) can be an estimate
+  if (breachInSeconds === null || breach === true || exact === true) return { breachInSeconds };
+  return { breachInSeconds, breachInExact: false };
+}
+
+/** breachIn()'s seconds alone (no object), for the metrics' pass over every row. */
+export function breachInSecondsOf(breach: boolean | null, lagMessages: number | null, breachAtMs: number | undefined, nowMs: number): number | null {
+  if (lagMessages === 0) return null;
+  if (breach === true) return 0;
+  if (breach === false && breachAtMs !== undefined) return roundSeconds(Math.max(0, breachAtMs - nowMs) / 1000);
+  return null;
 }
 
 /** The soonest known time to breach over some parts; null when none is known. */

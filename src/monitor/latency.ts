@@ -81,20 +81,35 @@ export interface LagSummary {
  * a known breach stays a breach; "no breach" needs every part known.
  */
 export function summarize(parts: readonly LagSummary[]): LagSummary {
-  let lagSeconds: number | null = 0;
-  let lagMessages: number | null = 0;
-  let anyBreach = false;
-  let anyUnknownBreach = false;
-  let anyUnknownSeconds = false;
-  let maxKnownSeconds = 0;
-  for (const p of parts) {
-    if (p.lagSeconds === null) anyUnknownSeconds = true;
-    else maxKnownSeconds = Math.max(maxKnownSeconds, p.lagSeconds);
-    lagMessages = lagMessages === null || p.lagMessages === null ? null : lagMessages + p.lagMessages;
-    if (p.breach === true) anyBreach = true;
-    else if (p.breach === null) anyUnknownBreach = true;
+  const acc = new SummaryAcc();
+  for (const p of parts) acc.add(p);
+  return acc.result();
+}
+
+/** summarize() one part at a time, for a pass that must not build the parts first (the metrics). */
+export class SummaryAcc {
+  private lagMessages: number | null = 0;
+  private anyBreach = false;
+  private anyUnknownBreach = false;
+  private anyUnknownSeconds = false;
+  private maxKnownSeconds = 0;
+
+  add(p: LagSummary): void {
+    if (p.lagSeconds === null) this.anyUnknownSeconds = true;
+    else this.maxKnownSeconds = Math.max(this.maxKnownSeconds, p.lagSeconds);
+    this.lagMessages = this.lagMessages === null || p.lagMessages === null ? null : this.lagMessages + p.lagMessages;
+    if (p.breach === true) this.anyBreach = true;
+    else if (p.breach === null) this.anyUnknownBreach = true;
   }
-  lagSeconds = anyUnknownSeconds && maxKnownSeconds === 0 ? null : maxKnownSeconds;
-  const breach = anyBreach ? true : anyUnknownBreach ? null : false;
-  return { lagSeconds, lagMessages, breach };
+
+  /** every part's seconds known */
+  get allSecondsKnown(): boolean {
+    return !this.anyUnknownSeconds;
+  }
+
+  result(): LagSummary {
+    const lagSeconds = this.anyUnknownSeconds && this.maxKnownSeconds === 0 ? null : this.maxKnownSeconds;
+    const breach = this.anyBreach ? true : this.anyUnknownBreach ? null : false;
+    return { lagSeconds, lagMessages: this.lagMessages, breach };
+  }
 }

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { clearLeaderOnlyGauges, createMetrics } from '../../src/metrics';
 import { LagSeries } from '../../src/monitor/lag-metrics';
+import { lagReportFromSnapshot } from '../../src/monitor/lag-report';
 import type { GroupPartitionLag, GroupState, KafkaSnapshot } from '../../src/monitor/snapshot';
 
 type Part = Pick<GroupPartitionLag, 'topic' | 'partition' | 'lagSeconds' | 'lagMessages'>;
@@ -112,5 +113,39 @@ describe('LagSeries', () => {
     m.consumerBreachInSeconds.set({ group: 'svc', topic: 'orders' }, 3);
     clearLeaderOnlyGauges(m);
     assert.deepEqual(await series(m, 'vigil_consumer_group_breach_in_seconds'), {});
+  });
+});
+
+describe('LagSeries and GET /api/v1/lag agree', () => {
+  it('every group/topic figure equals the lag report built from the same snapshot', async () => {
+    // a fixed pseudo-random mix: caught up, behind, in breach, unknown, several topics per group
+    let seed = 7;
+    const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const T = 1_000_000;
+    const groups: GroupState[] = [];
+    for (let g = 0; g < 40; g++) {
+      const partitions: GroupPartitionLag[] = [];
+      for (const topic of ['orders', 'payments', 'audit'].slice(0, 1 + (g % 3))) {
+        for (let p = 0; p < 4; p++) {
+          const r = rand();
+          if (r < 0.3) partitions.push({ topic, partition: p, committed: 9, end: 9, lagMessages: 0, breach: false, aboveResolveBelow: false, lagSeconds: 0 });
+          else if (r < 0.45) partitions.push({ topic, partition: p, committed: 1, end: null, lagMessages: null, breach: null, aboveResolveBelow: null, lagSeconds: null, error: 'end offset unavailable' });
+          else {
+            const breach = r > 0.85;
+            partitions.push({ topic, partition: p, committed: 1, end: 9, lagMessages: 8, breach, aboveResolveBelow: breach, lagSeconds: r < 0.55 ? null : Math.round(r * 200) / 10, breachAtMs: T + Math.round((r - 0.5) * 20_000), breachAtExact: r > 0.7 });
+          }
+        }
+      }
+      groups.push({ group: `g${g}`, state: 'Stable', rules: new Map(), partitions });
+    }
+    const m = createMetrics({ nodeId: 'n', cluster: 'c' });
+    new LagSeries().record(m, snapshot(T, groups));
+    const report = lagReportFromSnapshot(groups, T, 10_000);
+    const want = (pick: (t: { lagSeconds: number | null; lagMessages: number | null; breachInSeconds: number | null }) => number | null) =>
+      Object.fromEntries(report.groups.flatMap((g) => g.topics.map((t) => [`${g.group}/${t.topic}`, pick(t)] as const)).filter(([, v]) => v !== null));
+    assert.deepEqual(await series(m, 'vigil_consumer_group_lag_seconds'), want((t) => t.lagSeconds));
+    assert.deepEqual(await series(m, 'vigil_consumer_group_lag_messages'), want((t) => t.lagMessages));
+    assert.deepEqual(await series(m, 'vigil_consumer_group_breach_in_seconds'), want((t) => t.breachInSeconds));
+    assert.ok(Object.keys(want((t) => t.breachInSeconds)).length > 5, 'the mix has predictions to compare');
   });
 });
