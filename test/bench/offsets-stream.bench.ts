@@ -17,7 +17,8 @@
  *
  *   stream         the CommitStream alone, over KafkajsOffsetsLog (every replica runs this)
  *   stream-leader  the same process also runs the leader's cycle every second (KafkaObserver
- *                  with `commits` from the stream, then detect and decide)
+ *                  with `commits` from the stream, then detect, decide and the cycle's
+ *                  metrics — what the leader's settle does, without Redis and the channels)
  *   poll           a fresh process running the leader's cycle without the stream
  *
  * "Current within": for the commits of `--sample-groups` groups (partition 0), the time from
@@ -47,7 +48,11 @@ import type { BrokerInfo } from '../../src/kafka/types';
 import { silentLogger } from '../../src/log';
 import { CommitStream } from '../../src/monitor/commit-stream';
 import { detect, detectOptionsFor, emptyDetectMemory } from '../../src/monitor/detect';
+import { LagSeries } from '../../src/monitor/lag-metrics';
 import { KafkaObserver } from '../../src/monitor/observe';
+import { createMetrics } from '../../src/metrics';
+import { recordCycleMetrics } from '../../src/reconcile/cycle-metrics';
+import { TimeSlices } from '../../src/util/slices';
 import { systemClock } from '../../src/util/clock';
 import { OffsetCommitter } from '../harness/commit-offsets';
 import { startKafka } from '../harness/kafka';
@@ -217,6 +222,8 @@ async function leader(): Promise<void> {
     systemClock,
   );
   const opts = detectOptionsFor(lag);
+  const metrics = createMetrics({ nodeId: 'bench-leader', cluster: 'bench' });
+  const lagSeries = new LagSeries();
   let memory = emptyDetectMemory();
   let state: AlertState = emptyAlertState();
   let cycles: number[] = [];
@@ -233,13 +240,21 @@ async function leader(): Promise<void> {
       const fetchesBefore = log?.fetches ?? 0;
       const snap = await observer.observe();
       const at = wallMs();
+      // as the leader's settle does (src/reconcile/loop.ts): detect, decide, the metrics,
+      // with the event loop let through between them
       const observed = performance.now();
+      const slices = new TimeSlices(systemClock);
       const d = detect(snap, memory, opts);
+      await slices.breathe();
       const dd = decide(d.findings, state, Date.now(), { cluster: 'bench', lag: d.lag });
       memory = d.memory;
       state = dd.state;
+      const decided = performance.now();
+      await slices.breathe();
+      const metricsFrom = performance.now();
+      recordCycleMetrics(metrics, lagSeries, snap, d.findings, []);
       const ms = performance.now() - started;
-      const phases = { ...observer.lastPhasesMs, 'detect+decide': performance.now() - observed };
+      const phases = { ...observer.lastPhasesMs, 'detect+decide': decided - observed, metrics: performance.now() - metricsFrom };
       if (!snap.ok) progress(`leader: cycle failed: ${snap.error}`);
       else if (!stream) {
         // poll mode: a commit is visible to the leader when a cycle's snapshot shows it
