@@ -178,12 +178,15 @@ export interface GroupTopicLag {
  * an in-sync follower of them (acks=all producers and the high watermark wait for it), or
  * coordinates the group — now, or within the last minute (`now: false`: leadership,
  * the ISR or the coordinator has moved since, and the backlog it caused remains).
- * `healthySinceMs` is set once the broker itself is healthy again.
+ * `healthySinceMs` is set once the broker itself is healthy again; `answers` while it is bad
+ * and much slower to answer vigil than the other brokers (docs/design.md §4.3): its 90th
+ * percentile answer time over the last cycles and the other brokers' median of theirs, ms.
  */
 export interface CauseTouch {
   readonly role: 'leader' | 'follower' | 'coordinator';
   readonly now: boolean;
   readonly healthySinceMs?: number;
+  readonly answers?: { readonly ms: number; readonly othersMs: number };
 }
 
 export interface LagView {
