@@ -189,6 +189,18 @@ export interface CauseTouch {
   readonly answers?: { readonly ms: number; readonly othersMs: number };
 }
 
+/** "answers in 2.3 s, the others in 4 ms": a slow broker's answer-time evidence (CauseTouch.answers) for people. */
+export function slowAnswersText(a: { readonly ms: number; readonly othersMs: number }): string {
+  return `answers in ${answerTime(a.ms)}, the others in ${answerTime(a.othersMs)}`;
+}
+
+/** 2300 → "2.3 s", 42.4 → "42 ms", 0.44 → "0.4 ms" */
+function answerTime(ms: number): string {
+  if (ms >= 1000) return `${Math.round(ms / 100) / 10} s`;
+  if (ms >= 10) return `${Math.round(ms)} ms`;
+  return `${Math.round(ms * 10) / 10} ms`;
+}
+
 export interface LagView {
   /** by lag scope, `${group}/${topic}` (lagScope) */
   readonly byScope: ReadonlyMap<string, GroupTopicLag>;
