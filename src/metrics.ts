@@ -76,7 +76,7 @@ export function createMetrics(opts: MetricsOptions) {
     canaryLatencySeconds: new Gauge({ name: 'vigil_canary_latency_seconds', help: 'Canary produce-to-consume latency per broker', labelNames: ['broker'], registers: r }),
     brokerAnswerSeconds: new Gauge({
       name: 'vigil_broker_answer_seconds',
-      help: "How long each broker takes to answer vigil's requests: the 90th percentile over the last 10 cycles, which the slow-broker evidence compares across brokers (no sample for a broker that answered nothing in them)",
+      help: "How long each broker takes to answer vigil's requests: the slowest answer of a typical cycle (the median over the last 10 cycles of each cycle's slowest), which the slow-broker evidence compares across brokers; no sample for a broker that answered nothing in them",
       labelNames: ['broker'],
       registers: r,
     }),

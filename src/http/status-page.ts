@@ -288,9 +288,9 @@ const SCRIPT = String.raw`
       var ok = b.reachable && b.inMetadata;
       var st = el('td'); st.appendChild(el('span', ok ? 'up' : '▲ down', ok ? 'flag flag-ok' : 'flag flag-breach'));
       if (!ok) st.appendChild(el('span', ' ' + (!b.inMetadata ? 'not in the metadata' : '') + (b.error ? ' ' + b.error : ''), 'muted'));
-      // how long it takes to answer vigil: the 90th percentile over the last cycles, and this cycle's slowest
-      var a = b.answers, ans = el('td', a && a.windowP90Ms != null ? answerMs(a.windowP90Ms) : '—');
-      if (a && a.maxMs != null) ans.appendChild(el('span', ' (slowest this cycle ' + answerMs(a.maxMs) + ')', 'muted'));
+      // how long it takes to answer vigil: a typical cycle's slowest answer over the last cycles, and this cycle's
+      var a = b.answers, ans = el('td', a && a.windowSlowestMs != null ? answerMs(a.windowSlowestMs) : '—');
+      if (a && a.maxMs != null) ans.appendChild(el('span', ' (this cycle ' + answerMs(a.maxMs) + ')', 'muted'));
       return row([id, el('td', b.host + ':' + b.port), st, ans]);
     }));
   }
@@ -407,7 +407,7 @@ const BODY = `<a class="skip" href="#groups-h">Skip to consumer groups</a>
 <div class="cols">
 <section aria-labelledby="kafka-h"><h2 id="kafka-h">Brokers and partitions</h2>
 <p id="kafka-note" class="note"></p><dl id="kafka"></dl>
-<table><thead><tr><th scope="col">Broker</th><th scope="col">Address</th><th scope="col">State</th><th scope="col">Answers (p90)</th></tr></thead><tbody id="brokers-body"></tbody></table>
+<table><thead><tr><th scope="col">Broker</th><th scope="col">Address</th><th scope="col">State</th><th scope="col">Slowest answer</th></tr></thead><tbody id="brokers-body"></tbody></table>
 </section>
 <section aria-labelledby="outbox-h"><h2 id="outbox-h">Outbox</h2><p id="outbox-note" class="note"></p><dl id="outbox"></dl></section>
 </div>

@@ -6,11 +6,17 @@
  * controller session and answers pings, but answers everything late (disk trouble, GC, a
  * limping host), is much slower here than the other brokers.
  *
- * Per broker, a rolling window of the last ANSWER_WINDOW_CYCLES cycles. A cycle's answers
- * are kept as a histogram (log-spaced buckets, each about 19 % wide), so a broker answering
- * thousands of OffsetFetch a cycle costs the same memory as one answering a ping:
- * percentiles are read to within a bucket, the maximum is exact. A cycle without an answer
- * (the broker unreachable) still takes its place in the window, so old answers age out.
+ * Per broker, each cycle's slowest answer (exact) and median (from a histogram of
+ * log-spaced buckets, each about 19 % wide, so a broker answering thousands of OffsetFetch
+ * a cycle costs the same memory as one answering a ping), and over a rolling window of the
+ * last ANSWER_WINDOW_CYCLES cycles the median of the cycles' slowest answers: how slow the
+ * slowest answer of a typical cycle is. That is the figure compared across brokers. The
+ * slowest answer, because a cycle's requests go out in phases (pings, Metadata, groups,
+ * offsets): a broker that stalls once a cycle holds one phase's requests — often a single
+ * request — and the rest go out after it answers. The median over cycles, because a
+ * broker slow in most cycles is slow, one slow in a single cycle (a GC pause, a stall of
+ * vigil's own event loop) is not. A cycle without an answer (the broker unreachable) still
+ * takes its place in the window, so old answers age out.
  *
  * What counts as an answer: a response (an error code in it is an answer too) and a request
  * that timed out (its time is a lower bound). A refused or broken connection, or a request
@@ -29,8 +35,8 @@ export interface AnswerTimes {
   readonly p50Ms: number | null;
   /** this cycle's slowest answer (exact); null without an answer this cycle */
   readonly maxMs: number | null;
-  /** the 90th percentile of every answer in the window (to within a bucket); null without any */
-  readonly windowP90Ms: number | null;
+  /** the median, over the window's cycles with answers, of each cycle's slowest answer; null without any */
+  readonly windowSlowestMs: number | null;
   /** cycles in the window (at most ANSWER_WINDOW_CYCLES) with at least one answer */
   readonly windowCycles: number;
 }
@@ -62,37 +68,27 @@ class CycleAnswers {
   }
 }
 
-/**
- * The q-quantile (0 < q ≤ 1) of the answers in `cycles`: the upper edge of the bucket it
- * falls in, never above the slowest answer. null without answers.
- */
-function quantile(cycles: readonly CycleAnswers[], q: number): number | null {
-  let total = 0;
-  let max = 0;
-  for (const c of cycles) {
-    total += c.count;
-    if (c.maxMs > max) max = c.maxMs;
-  }
-  if (total === 0) return null;
-  const rank = Math.ceil(q * total);
+/** A cycle's median answer: the upper edge of the bucket it falls in, never above the slowest answer. */
+function median(c: CycleAnswers): number {
+  const rank = Math.ceil(c.count / 2);
   let seen = 0;
   for (let k = 0; k < BUCKETS; k++) {
-    for (const c of cycles) seen += c.buckets[k] as number;
-    if (seen >= rank) return Math.min(upperEdge(k), max);
+    seen += c.buckets[k] as number;
+    if (seen >= rank) return Math.min(upperEdge(k), c.maxMs);
   }
-  return max;
+  return c.maxMs;
 }
 
-/** A broker's window: the closed cycles, newest last, and the one under way. */
+/** A broker's window: the closed cycles' slowest answers, newest last (NaN: no answer), and the cycle under way. */
 interface Window {
-  readonly closed: CycleAnswers[];
+  readonly slowest: number[];
   current: CycleAnswers;
 }
 
 /**
  * Answer times per broker address. `time` wraps a request; `cycle` closes the cycle (the
  * observer calls it once per cycle, through KafkaAdmin.takeAnswerTimes) and reports every
- * broker's figures. Process-local and cheap: a window is ANSWER_WINDOW_CYCLES histograms.
+ * broker's figures. Process-local and cheap: a histogram and ANSWER_WINDOW_CYCLES numbers.
  */
 export class AnswerClock {
   private readonly windows = new Map<string, Window>();
@@ -117,7 +113,7 @@ export class AnswerClock {
 
   record(address: string, ms: number): void {
     let w = this.windows.get(address);
-    if (w === undefined) this.windows.set(address, (w = { closed: [], current: new CycleAnswers() }));
+    if (w === undefined) this.windows.set(address, (w = { slowest: [], current: new CycleAnswers() }));
     w.current.add(Math.max(0, ms));
   }
 
@@ -130,19 +126,20 @@ export class AnswerClock {
     const out = new Map<string, AnswerTimes>();
     for (const [address, w] of this.windows) {
       const c = w.current;
-      w.closed.push(c);
-      if (w.closed.length > this.cycles) w.closed.shift();
+      w.slowest.push(c.count > 0 ? c.maxMs : NaN);
+      if (w.slowest.length > this.cycles) w.slowest.shift();
       w.current = new CycleAnswers();
-      const answered = w.closed.filter((x) => x.count > 0);
+      const answered = w.slowest.filter((ms) => !Number.isNaN(ms)).sort((a, b) => a - b);
       if (answered.length === 0) {
         this.windows.delete(address);
         continue;
       }
+      const mid = answered.length >> 1;
       out.set(address, {
         count: c.count,
-        p50Ms: c.count > 0 ? quantile([c], 0.5) : null,
+        p50Ms: c.count > 0 ? median(c) : null,
         maxMs: c.count > 0 ? c.maxMs : null,
-        windowP90Ms: quantile(answered, 0.9),
+        windowSlowestMs: answered.length % 2 === 1 ? (answered[mid] as number) : ((answered[mid - 1] as number) + (answered[mid] as number)) / 2,
         windowCycles: answered.length,
       });
     }

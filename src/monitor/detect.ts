@@ -40,8 +40,9 @@ export interface DetectOptions {
   /** ControllerQuorumLeaderless: only once the quorum has been without a leader this long. */
   readonly quorumLeaderlessGraceMs: number;
   /**
-   * Slow-broker evidence from answer times (docs/design.md §4.3): a broker whose answers over
-   * the window (BrokerState.answers.windowP90Ms) take at least this long ...
+   * Slow-broker evidence from answer times (docs/design.md §4.3): a broker whose slowest
+   * answer in a typical cycle of the window (BrokerState.answers.windowSlowestMs) takes at
+   * least this long ...
    */
   readonly answerSlowFloorMs: number;
   /** ... and at least this many times the median of the other brokers' ... */
@@ -67,9 +68,9 @@ export const DEFAULT_DETECT_OPTIONS: DetectOptions = {
   // timeout is 1 s); a quorum without a leader for 5 s is not an election in progress.
   quorumLeaderlessGraceMs: 5_000,
   // A healthy broker answers vigil's requests in milliseconds (a ListOffsets for thousands of
-  // partitions in tens); half a second at the 90th percentile, ten times what the other
-  // brokers take, is a broker holding its clients up — and well above any jitter of a quiet
-  // cluster, where ten times a few milliseconds is still far below the floor.
+  // partitions in tens); half a second for the slowest answer of most cycles, ten times
+  // what the other brokers take, is a broker holding its clients up — and well above any
+  // jitter of a quiet cluster, where ten times a few milliseconds is still far below the floor.
   answerSlowFloorMs: 500,
   answerSlowFactor: 10,
   // three cycles of answers: one stalled cycle (of the broker, or of vigil's own event loop)
@@ -227,7 +228,7 @@ const partitionKey = (topic: string, partition: number) => `${topic}\u0000${part
  * Brokers much slower to answer than the others (docs/design.md §4.3 "answer times"), with
  * their figure and the others' median: reachable brokers in the metadata whose window holds
  * `answerMinCycles` cycles of answers are compared, each with the median of the other
- * such brokers' 90th percentiles; slow at `answerSlowFactor` times that and at least
+ * such brokers' figures (windowSlowestMs); slow at `answerSlowFactor` times that and at least
  * `answerSlowFloorMs`. With a single broker to judge there is nothing to compare it with:
  * answer times never name it (its canary and its reachability still can). With two, each
  * is compared with the other. When most brokers are slow the others' median is slow too,
@@ -238,8 +239,8 @@ export function slowAnswerers(brokers: readonly BrokerState[], opts: Pick<Detect
   const judged: { broker: number; ms: number }[] = [];
   for (const b of brokers) {
     const a = b.answers;
-    if (!b.reachable || !b.inMetadata || a === undefined || a.windowP90Ms === null || a.windowCycles < opts.answerMinCycles) continue;
-    judged.push({ broker: b.nodeId, ms: a.windowP90Ms });
+    if (!b.reachable || !b.inMetadata || a === undefined || a.windowSlowestMs === null || a.windowCycles < opts.answerMinCycles) continue;
+    judged.push({ broker: b.nodeId, ms: a.windowSlowestMs });
   }
   if (judged.length < 2) return out;
   for (const j of judged) {
@@ -250,7 +251,7 @@ export function slowAnswerers(brokers: readonly BrokerState[], opts: Pick<Detect
   return out;
 }
 
-/** A broker's answer times as slow-broker evidence: its 90th percentile over the window, and the other brokers' median of theirs (ms). */
+/** A broker's answer times as slow-broker evidence: its figure (windowSlowestMs), and the other brokers' median of theirs (ms). */
 export interface SlowAnswers {
   readonly ms: number;
   readonly othersMs: number;

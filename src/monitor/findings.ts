@@ -179,8 +179,8 @@ export interface GroupTopicLag {
  * coordinates the group — now, or within the last minute (`now: false`: leadership,
  * the ISR or the coordinator has moved since, and the backlog it caused remains).
  * `healthySinceMs` is set once the broker itself is healthy again; `answers` while it is bad
- * and much slower to answer vigil than the other brokers (docs/design.md §4.3): its 90th
- * percentile answer time over the last cycles and the other brokers' median of theirs, ms.
+ * and much slower to answer vigil than the other brokers (docs/design.md §4.3): its slowest
+ * answer in a typical cycle of the last ones and the other brokers' median of theirs, ms.
  */
 export interface CauseTouch {
   readonly role: 'leader' | 'follower' | 'coordinator';
@@ -189,9 +189,9 @@ export interface CauseTouch {
   readonly answers?: { readonly ms: number; readonly othersMs: number };
 }
 
-/** "answers in 2.3 s, the others in 4 ms": a slow broker's answer-time evidence (CauseTouch.answers) for people. */
+/** "answers in up to 2.3 s a cycle, the others in 40 ms": a slow broker's answer-time evidence (CauseTouch.answers) for people. */
 export function slowAnswersText(a: { readonly ms: number; readonly othersMs: number }): string {
-  return `answers in ${answerTime(a.ms)}, the others in ${answerTime(a.othersMs)}`;
+  return `answers in up to ${answerTime(a.ms)} a cycle, the others in ${answerTime(a.othersMs)}`;
 }
 
 /** 2300 → "2.3 s", 42.4 → "42 ms", 0.44 → "0.4 ms" */

@@ -22,8 +22,9 @@ export interface BrokerState {
   readonly unreachableSinceMs?: number;
   /**
    * How long it took to answer vigil's requests: this cycle's median and slowest, and the
-   * 90th percentile over the last cycles, which detect compares across brokers (slow-broker
-   * evidence, docs/design.md §4.3). Absent when it answered nothing in the window.
+   * slowest answer of a typical cycle of the last ones (the median of their slowest), which
+   * detect compares across brokers (slow-broker evidence, docs/design.md §4.3). Absent when
+   * it answered nothing in the window.
    */
   readonly answers?: AnswerTimes;
 }

@@ -26,11 +26,11 @@ export function recordCycleMetrics(m: Metrics, lagSeries: LagSeries, snapshot: K
     }
     m.kafkaBrokers.set({ state: 'up' }, up);
     m.kafkaBrokers.set({ state: 'down' }, down);
-    // the window's 90th percentile (docs/design.md §4.3); a broker without answers in it has no sample
+    // a typical cycle's slowest answer (docs/design.md §4.3); a broker without answers in the window has no sample
     m.brokerAnswerSeconds.reset();
     for (const b of snapshot.brokers) {
-      const p90 = b.answers?.windowP90Ms;
-      if (p90 !== undefined && p90 !== null) m.brokerAnswerSeconds.set({ broker: String(b.nodeId) }, p90 / 1000);
+      const ms = b.answers?.windowSlowestMs;
+      if (ms !== undefined && ms !== null) m.brokerAnswerSeconds.set({ broker: String(b.nodeId) }, ms / 1000);
     }
     const health = partitionHealth(snapshot.partitions);
     m.kafkaPartitions.set({ state: 'total' }, health.total);

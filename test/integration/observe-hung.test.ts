@@ -35,8 +35,12 @@ const PARTITIONS = 6;
 /** with 8 groups, the chance that one broker coordinates all of them is 3^-7 */
 const GROUPS = 8;
 const PAUSED_CYCLES = 3;
-/** a limp: each cycle the broker is paused right after its ping, for less than the 800 ms ping deadline */
-const LIMP_CYCLES = 4;
+/**
+ * a limp: each cycle the broker is paused right after its ping, for less than the 800 ms ping
+ * deadline; in most cycles of the 10-cycle answer window, so that a typical cycle's slowest
+ * answer from it is a late one
+ */
+const LIMP_CYCLES = 7;
 const LIMP_MS = 750;
 const WAIT_MS = 90_000;
 const lag = { thresholdMs: 10_000, resolveBelowMs: 8_000, resolveForMs: 30_000, severity: 'warning' as const, overrides: [] };

@@ -1,5 +1,5 @@
 /**
- * vigil_broker_answer_seconds{broker} (docs/design.md §7.4): each broker's window p90 answer
+ * vigil_broker_answer_seconds{broker} (docs/design.md §7.4): each broker's typical slowest answer
  * time from the snapshot, leader only, no sample for a broker without answers.
  */
 import assert from 'node:assert/strict';
@@ -15,9 +15,9 @@ async function answerSeries(m: ReturnType<typeof createMetrics>): Promise<Record
 }
 
 describe('vigil_broker_answer_seconds{broker}', () => {
-  it("exports each broker's window p90 in seconds; none for a broker that answered nothing in the window", async () => {
+  it("exports each broker's typical slowest answer in seconds; none for a broker that answered nothing in the window", async () => {
     const m = createMetrics({ nodeId: 'n1', cluster: 'c' });
-    const answers = (p90: number | null) => ({ count: 3, p50Ms: 2, maxMs: 9, windowP90Ms: p90, windowCycles: 10 });
+    const answers = (ms: number | null) => ({ count: 3, p50Ms: 2, maxMs: 9, windowSlowestMs: ms, windowCycles: 10 });
     const snap = snapshot({ brokers: [broker(1, { answers: answers(4) }), broker(2, { answers: answers(2_300) }), downBroker(3, T0)] });
     recordCycleMetrics(m, new LagSeries(), snap, [], []);
     assert.deepEqual(await answerSeries(m), { 1: 0.004, 2: 2.3 });

@@ -298,9 +298,9 @@ describe('detect: ConsumerDeliveryLag and its cause (docs/design.md §3, §4)', 
 });
 
 describe('detect: slow answers as slow-broker evidence (docs/design.md §4.3, issue 7 item 1)', () => {
-  /** a broker whose answers over the window have a 90th percentile of `p90` ms, over `cycles` cycles */
-  const answering = (nodeId: number, p90: number, cycles = 10) =>
-    broker(nodeId, { answers: { count: 5, p50Ms: p90 / 2, maxMs: p90, windowP90Ms: p90, windowCycles: cycles } });
+  /** a broker whose typical cycle's slowest answer takes `ms`, over `cycles` cycles */
+  const answering = (nodeId: number, ms: number, cycles = 10) =>
+    broker(nodeId, { answers: { count: 5, p50Ms: ms / 2, maxMs: ms, windowSlowestMs: ms, windowCycles: cycles } });
   // leaders p0→1, p1→2, p2→3, p3→1, p4→2, p5→3; every ISR full
   const lagging = [group('orders-svc', [rowAt('orders', 1, 12), rowAt('orders', 4, 14)])];
 

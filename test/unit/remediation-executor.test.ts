@@ -44,7 +44,7 @@ class World {
   readonly hung = new Map<number, number>();
   /** brokers gone from the metadata (still reported, as the observer does for brokers it saw before) */
   readonly gone = new Set<number>();
-  /** each broker's window p90 answer time, ms (BrokerState.answers; none when absent) */
+  /** each broker's typical slowest answer, ms (BrokerState.answers; none when absent) */
   readonly answersMs = new Map<number, number>();
   /** report the controller quorum leaderless (detect needs its grace across cycles; injected here) */
   quorumLeaderless = false;
@@ -116,8 +116,8 @@ class World {
   snapshot(): KafkaSnapshot {
     const brokers: BrokerState[] = this.kafka.brokers.map((id) => {
       const since = this.hung.get(id);
-      const p90 = this.answersMs.get(id);
-      const answers = p90 === undefined ? {} : { answers: { count: 4, p50Ms: p90, maxMs: p90, windowP90Ms: p90, windowCycles: 10 } };
+      const ms = this.answersMs.get(id);
+      const answers = ms === undefined ? {} : { answers: { count: 4, p50Ms: ms, maxMs: ms, windowSlowestMs: ms, windowCycles: 10 } };
       return since === undefined ? broker(id, answers) : broker(id, { reachable: false, error: 'request timed out', unreachableSinceMs: since });
     });
     for (const id of this.gone) brokers.push(broker(id, { inMetadata: false, reachable: false, error: 'connect ECONNREFUSED', unreachableSinceMs: this.nowMs }));
@@ -526,7 +526,7 @@ describe('remediation executor', () => {
     const l2 = await w2.leader('a', 1);
     for (const [id, ms] of [[1, 4], [2, 4], [3, 2_300]] as const) w2.answersMs.set(id, ms);
     await w2.cycle(l2, [lag('broker:3')]);
-    assert.equal((await w2.doc(l2.store)).plans[0]?.plan.cause, 'broker:3 slow: consumer groups lag because of it (it answers in 2.3 s, the others in 4 ms)');
+    assert.equal((await w2.doc(l2.store)).plans[0]?.plan.cause, 'broker:3 slow: consumer groups lag because of it (it answers in up to 2.3 s a cycle, the others in 4 ms)');
   });
 
   it('copies are limited to maxPartitionMovesPerBroker in flight per broker; the rest follow as they finish', async () => {
