@@ -74,6 +74,12 @@ export function createMetrics(opts: MetricsOptions) {
       registers: r,
     }),
     canaryLatencySeconds: new Gauge({ name: 'vigil_canary_latency_seconds', help: 'Canary produce-to-consume latency per broker', labelNames: ['broker'], registers: r }),
+    brokerAnswerSeconds: new Gauge({
+      name: 'vigil_broker_answer_seconds',
+      help: "How long each broker takes to answer vigil's requests: the slowest answer of a typical cycle (the median over the last 10 cycles of each cycle's slowest), which the slow-broker evidence compares across brokers; no sample for a broker that answered nothing in them",
+      labelNames: ['broker'],
+      registers: r,
+    }),
     // The KRaft controller quorum (DescribeQuorum), as its leader reports it.
     controllerQuorumObservable: new Gauge({
       name: 'vigil_controller_quorum_observable',
@@ -150,7 +156,7 @@ export type Metrics = ReturnType<typeof createMetrics>;
 function leaderOnlyGauges(m: Metrics): { labelled: Gauge[]; unlabelled: Gauge[] } {
   return {
     labelled: [
-      m.kafkaBrokers, m.kafkaPartitions, m.offsetsGroups, m.consumerLagSeconds, m.consumerLagMessages, m.consumerBreachInSeconds, m.consumerLagLastMeasuredSeconds, m.alertsFiring, m.canaryLatencySeconds,
+      m.kafkaBrokers, m.kafkaPartitions, m.offsetsGroups, m.consumerLagSeconds, m.consumerLagMessages, m.consumerBreachInSeconds, m.consumerLagLastMeasuredSeconds, m.alertsFiring, m.canaryLatencySeconds, m.brokerAnswerSeconds,
       ...quorumGauges(m).labelled,
     ],
     unlabelled: [m.kafkaUp, m.failoverPartitionsLeaderless, m.breachScheduleArmed, ...quorumGauges(m).unlabelled],

@@ -68,6 +68,7 @@ const SCRIPT = String.raw`
   function row(cells) { var tr = document.createElement('tr'); cells.forEach(function (c) { tr.appendChild(c); }); return tr; }
   function secs(v) { return v === null || v === undefined ? 'unknown' : (v < 10 ? v.toFixed(1) : String(Math.round(v))) + ' s'; }
   function time(ms) { return new Date(ms).toLocaleTimeString(); }
+  function answerMs(ms) { return ms >= 1000 ? (Math.round(ms / 100) / 10) + ' s' : ms >= 10 ? Math.round(ms) + ' ms' : (Math.round(ms * 10) / 10) + ' ms'; }
   function emptyRow(tbody, cols, text) { var c = el('td', text, 'muted'); c.colSpan = cols; tbody.replaceChildren(row([c])); }
 
   async function getJson(path) {
@@ -281,13 +282,16 @@ const SCRIPT = String.raw`
     dl('kafka', pairs);
     var tbody = $('brokers-body');
     var list = k.brokerStates || [];
-    if (list.length === 0) { emptyRow(tbody, 3, k.state === 'up' ? 'No broker detail.' : 'No snapshot of Kafka.'); return; }
+    if (list.length === 0) { emptyRow(tbody, 4, k.state === 'up' ? 'No broker detail.' : 'No snapshot of Kafka.'); return; }
     tbody.replaceChildren.apply(tbody, list.map(function (b) {
       var id = el('th', b.nodeId); id.scope = 'row';
       var ok = b.reachable && b.inMetadata;
       var st = el('td'); st.appendChild(el('span', ok ? 'up' : '▲ down', ok ? 'flag flag-ok' : 'flag flag-breach'));
       if (!ok) st.appendChild(el('span', ' ' + (!b.inMetadata ? 'not in the metadata' : '') + (b.error ? ' ' + b.error : ''), 'muted'));
-      return row([id, el('td', b.host + ':' + b.port), st]);
+      // how long it takes to answer vigil: a typical cycle's slowest answer over the last cycles, and this cycle's
+      var a = b.answers, ans = el('td', a && a.windowSlowestMs != null ? answerMs(a.windowSlowestMs) : '—');
+      if (a && a.maxMs != null) ans.appendChild(el('span', ' (this cycle ' + answerMs(a.maxMs) + ')', 'muted'));
+      return row([id, el('td', b.host + ':' + b.port), st, ans]);
     }));
   }
 
@@ -403,7 +407,7 @@ const BODY = `<a class="skip" href="#groups-h">Skip to consumer groups</a>
 <div class="cols">
 <section aria-labelledby="kafka-h"><h2 id="kafka-h">Brokers and partitions</h2>
 <p id="kafka-note" class="note"></p><dl id="kafka"></dl>
-<table><thead><tr><th scope="col">Broker</th><th scope="col">Address</th><th scope="col">State</th></tr></thead><tbody id="brokers-body"></tbody></table>
+<table><thead><tr><th scope="col">Broker</th><th scope="col">Address</th><th scope="col">State</th><th scope="col">Slowest answer</th></tr></thead><tbody id="brokers-body"></tbody></table>
 </section>
 <section aria-labelledby="outbox-h"><h2 id="outbox-h">Outbox</h2><p id="outbox-note" class="note"></p><dl id="outbox"></dl></section>
 </div>

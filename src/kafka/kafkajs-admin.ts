@@ -27,6 +27,7 @@ import {
   shareGroupDescribeRequest,
   streamsGroupDescribeRequest,
 } from './group-requests';
+import { type AnswerTimes, AnswerClock } from './answer-times';
 import { SilenceWatch } from './silence-watch';
 import {
   API_KEYS,
@@ -111,6 +112,8 @@ export class KafkajsAdmin implements KafkaAdmin {
   private readonly pingConnections: KafkaConnections;
   /** the requests in flight to each broker, abandoned at once if it falls silent under them */
   readonly silence: SilenceWatch;
+  /** how long each broker takes to answer, over the last cycles (answer-times.ts; takeAnswerTimes) */
+  private readonly answers = new AnswerClock();
 
   constructor(config: KafkaConfig, private readonly logger: Logger = silentLogger) {
     this.connections = new KafkaConnections(config, logger);
@@ -137,7 +140,7 @@ export class KafkajsAdmin implements KafkaAdmin {
     for (let attempt = 0; attempt < 3; attempt++) {
       const { address, broker } = await this.connections.connectAny(preferred, this.unanswered);
       try {
-        const md = await this.silence.run(address, () => this.connections.send(broker, CLUSTER_METADATA));
+        const md = await this.silence.run(address, () => this.answers.time(address, () => this.connections.send(broker, CLUSTER_METADATA)));
         this.lastMetadata = md;
         return md;
       } catch (err) {
@@ -275,6 +278,16 @@ export class KafkajsAdmin implements KafkaAdmin {
     return new Map(brokers.map((b) => [b.nodeId, this.standingOf(addressOf(b))]));
   }
 
+  takeAnswerTimes(brokers: readonly BrokerInfo[]): Map<number, AnswerTimes> {
+    const byAddress = this.answers.cycle();
+    const out = new Map<number, AnswerTimes>();
+    for (const b of brokers) {
+      const times = byAddress.get(addressOf(b));
+      if (times !== undefined) out.set(b.nodeId, times);
+    }
+    return out;
+  }
+
   private standingOf(address: string): BrokerPing {
     const silent = this.unanswered.get(address);
     return silent === undefined ? { ok: true } : { ok: false, error: silent.why, silentSinceMs: silent.sinceMs };
@@ -295,7 +308,7 @@ export class KafkajsAdmin implements KafkaAdmin {
     try {
       await withinMs(timeoutMs, async () => {
         const broker = await connections.connect(address);
-        await connections.send(broker, { ...METADATA_NO_TOPICS, requestTimeoutMs: timeoutMs });
+        await this.answers.time(address, () => connections.send(broker, { ...METADATA_NO_TOPICS, requestTimeoutMs: timeoutMs }));
       });
       this.unanswered.delete(address);
       return null;
@@ -320,7 +333,10 @@ export class KafkajsAdmin implements KafkaAdmin {
 
   /** `request` sent to the broker at `address` (see connect), abandoned if it falls silent under it. */
   private ask<T>(address: string, request: (broker: any) => Promise<T>): Promise<T> {
-    return this.silence.run(address, async () => request(await this.connect(address)));
+    return this.silence.run(address, async () => {
+      const broker = await this.connect(address);
+      return this.answers.time(address, () => request(broker));
+    });
   }
 
   // ---- the KRaft controller quorum ------------------------------------------------------
@@ -367,7 +383,7 @@ export class KafkajsAdmin implements KafkaAdmin {
     if (topics.length === 0) return out;
     const { address, broker } = await this.connections.connectAny(this.lastMetadata?.brokers.map(addressOf), this.unanswered);
     try {
-      for (const r of await this.silence.run(address, () => this.connections.send(broker, describeTopicConfigsRequest(topics, ['min.insync.replicas'])))) {
+      for (const r of await this.silence.run(address, () => this.answers.time(address, () => this.connections.send(broker, describeTopicConfigsRequest(topics, ['min.insync.replicas']))))) {
         const value = r.errorCode === ERR_NONE ? Number(r.configs.get('min.insync.replicas')) : NaN;
         if (Number.isInteger(value) && value > 0) out.set(r.name, value);
       }
@@ -448,7 +464,7 @@ export class KafkajsAdmin implements KafkaAdmin {
     const cached = this.coordinators.get(groupId);
     if (cached && !refresh) return cached;
     const { address: via, broker } = await this.connections.connectAny([], this.unanswered);
-    const res = await this.silence.run<{ coordinator: BrokerInfo }>(via, () => broker.findGroupCoordinator({ groupId, coordinatorType: 0 }));
+    const res = await this.silence.run<{ coordinator: BrokerInfo }>(via, () => this.answers.time(via, () => broker.findGroupCoordinator({ groupId, coordinatorType: 0 })));
     // as addressOf spells it, so that it matches the brokers' addresses (and an IPv6 host works)
     const address = addressOf(res.coordinator);
     this.coordinators.set(groupId, address);

@@ -6,6 +6,7 @@
  * Offsets are JavaScript numbers: Kafka offsets are int64, but an offset above 2^53 would
  * take a partition writing a million records a second for 285 years to reach.
  */
+import type { AnswerTimes } from './answer-times';
 
 export interface TopicPartition {
   readonly topic: string;
@@ -250,6 +251,13 @@ export interface KafkaAdmin {
    * fell silent under requests since (see pingBrokers), with why and since when.
    */
   brokerStanding(brokers: readonly BrokerInfo[]): Map<number, BrokerPing>;
+  /**
+   * How long each broker took to answer the requests sent to it (src/kafka/answer-times.ts):
+   * closes the cycle under way and reports, per broker that answered anything in the window,
+   * the cycle's figures and the window's. Called once per cycle by the observer. Optional:
+   * an adapter without it reports no answer times.
+   */
+  takeAnswerTimes?(brokers: readonly BrokerInfo[]): Map<number, AnswerTimes>;
   /** Effective min.insync.replicas of each topic (DescribeConfigs, one request). */
   topicMinIsr(topics: readonly string[]): Promise<Map<string, number>>;
   /**

@@ -39,6 +39,16 @@ export interface DetectOptions {
   readonly voterLagMs: number;
   /** ControllerQuorumLeaderless: only once the quorum has been without a leader this long. */
   readonly quorumLeaderlessGraceMs: number;
+  /**
+   * Slow-broker evidence from answer times (docs/design.md §4.3): a broker whose slowest
+   * answer in a typical cycle of the window (BrokerState.answers.windowSlowestMs) takes at
+   * least this long ...
+   */
+  readonly answerSlowFloorMs: number;
+  /** ... and at least this many times the median of the other brokers' ... */
+  readonly answerSlowFactor: number;
+  /** ... judged only with this many cycles of answers in its window (and in each other broker's counted). */
+  readonly answerMinCycles: number;
 }
 
 export const DEFAULT_DETECT_OPTIONS: DetectOptions = {
@@ -57,6 +67,15 @@ export const DEFAULT_DETECT_OPTIONS: DetectOptions = {
   // Kafka elects a new controller within a second or two of losing one (its own election
   // timeout is 1 s); a quorum without a leader for 5 s is not an election in progress.
   quorumLeaderlessGraceMs: 5_000,
+  // A healthy broker answers vigil's requests in milliseconds (a ListOffsets for thousands of
+  // partitions in tens); half a second for the slowest answer of most cycles, ten times
+  // what the other brokers take, is a broker holding its clients up — and well above any
+  // jitter of a quiet cluster, where ten times a few milliseconds is still far below the floor.
+  answerSlowFloorMs: 500,
+  answerSlowFactor: 10,
+  // three cycles of answers: one stalled cycle (of the broker, or of vigil's own event loop)
+  // is not a slow broker on its own in a fresh window
+  answerMinCycles: 3,
 };
 
 /** The options for a compiled config: the defaults, with lag.* as the fallback rule. */
@@ -110,7 +129,7 @@ export interface DetectMemory {
 }
 
 /**
- * A broker that is bad (unreachable, out of the metadata, canary-degraded) or was within
+ * A broker that is bad (unreachable, out of the metadata, canary-degraded, slow to answer) or was within
  * the last TROUBLE_MEMORY_MS: what it led, followed in sync and coordinated when it went
  * bad (and the cycle before, for leadership that had already moved), so that a lag it
  * caused is still put down to it after Kafka has moved leadership, the ISR or the
@@ -162,7 +181,7 @@ export function detect(snapshot: KafkaSnapshot, memory: DetectMemory, opts: Dete
   const nowMs = snapshot.takenAtMs;
   const findings: Finding[] = [];
 
-  // Brokers: unreachable (or dropped from the metadata) and canary-degraded ones.
+  // Brokers: unreachable (or dropped from the metadata), canary-degraded and (below) slow to answer.
   const brokerDownSinceMs = new Map<number, number>();
   const badBrokers = new Set<number>();
   for (const b of snapshot.brokers) {
@@ -190,9 +209,13 @@ export function detect(snapshot: KafkaSnapshot, memory: DetectMemory, opts: Dete
     }
   }
 
+  // Slow answers (docs/design.md §4.3): evidence like the canary's, named only as a lag cause
+  const slowAnswers = slowAnswerers(snapshot.brokers, opts);
+  for (const b of slowAnswers.keys()) badBrokers.add(b);
+
   const trouble = updateTrouble(memory.trouble, badBrokers, snapshot, memory.leaders, nowMs);
   const leaders = scanPartitions(snapshot.partitions, memory.leaders, snapshot.brokers, badBrokers, opts, findings);
-  const { lag, stalls } = scanGroups(snapshot, leaders, badBrokers, trouble, memory.stalls, opts, findings);
+  const { lag, stalls } = scanGroups(snapshot, leaders, badBrokers, slowAnswers, trouble, memory.stalls, opts, findings);
   for (const f of canaryFindings) findings.push(f);
   if (snapshot.offsetsStreamDenied !== undefined) findings.push({ kind: 'OffsetsStreamDenied', reason: snapshot.offsetsStreamDenied });
   const quorum = detectQuorum(snapshot.quorum, memory.quorum, nowMs, { voterLagMs: opts.voterLagMs, leaderlessGraceMs: opts.quorumLeaderlessGraceMs }, findings);
@@ -200,6 +223,45 @@ export function detect(snapshot: KafkaSnapshot, memory: DetectMemory, opts: Dete
 }
 
 const partitionKey = (topic: string, partition: number) => `${topic}\u0000${partition}`;
+
+/**
+ * Brokers much slower to answer than the others (docs/design.md §4.3 "answer times"), with
+ * their figure and the others' median: reachable brokers in the metadata whose window holds
+ * `answerMinCycles` cycles of answers are compared, each with the median of the other
+ * such brokers' figures (windowSlowestMs); slow at `answerSlowFactor` times that and at least
+ * `answerSlowFloorMs`. With a single broker to judge there is nothing to compare it with:
+ * answer times never name it (its canary and its reachability still can). With two, each
+ * is compared with the other. When most brokers are slow the others' median is slow too,
+ * and none stands out: that is the cluster, not one broker.
+ */
+export function slowAnswerers(brokers: readonly BrokerState[], opts: Pick<DetectOptions, 'answerSlowFloorMs' | 'answerSlowFactor' | 'answerMinCycles'>): Map<number, SlowAnswers> {
+  const out = new Map<number, SlowAnswers>();
+  const judged: { broker: number; ms: number }[] = [];
+  for (const b of brokers) {
+    const a = b.answers;
+    if (!b.reachable || !b.inMetadata || a === undefined || a.windowSlowestMs === null || a.windowCycles < opts.answerMinCycles) continue;
+    judged.push({ broker: b.nodeId, ms: a.windowSlowestMs });
+  }
+  if (judged.length < 2) return out;
+  for (const j of judged) {
+    if (j.ms < opts.answerSlowFloorMs) continue;
+    const othersMs = median(judged.filter((o) => o !== j).map((o) => o.ms));
+    if (j.ms >= opts.answerSlowFactor * othersMs) out.set(j.broker, { ms: j.ms, othersMs });
+  }
+  return out;
+}
+
+/** A broker's answer times as slow-broker evidence: its figure (windowSlowestMs), and the other brokers' median of theirs (ms). */
+export interface SlowAnswers {
+  readonly ms: number;
+  readonly othersMs: number;
+}
+
+function median(values: number[]): number {
+  values.sort((a, b) => a - b);
+  const mid = values.length >> 1;
+  return values.length % 2 === 1 ? (values[mid] as number) : ((values[mid - 1] as number) + (values[mid] as number)) / 2;
+}
 
 /**
  * This cycle's trouble memory: a broker newly bad gets what it touches now (and the
@@ -448,6 +510,7 @@ function troubleCause(
   group: string,
   coordinator: number | undefined,
   badBrokers: ReadonlySet<number>,
+  slowAnswers: ReadonlyMap<number, SlowAnswers>,
   trouble: ReadonlyMap<number, BrokerTrouble>,
   leaders: Int32Array,
   isrOf: (acc: GroupTopicAcc, partition: number) => readonly number[],
@@ -466,7 +529,9 @@ function troubleCause(
   };
   for (const [broker, t] of trouble) {
     const bad = badBrokers.has(broker);
-    const healthy = bad ? {} : { healthySinceMs: t.lastBadMs };
+    // the broker's own state: healthy again since, or slow to answer now (the evidence for the page)
+    const slow = slowAnswers.get(broker);
+    const state = bad ? (slow === undefined ? {} : { answers: { ms: slow.ms, othersMs: slow.othersMs } }) : { healthySinceMs: t.lastBadMs };
     const ledNow: number[] = [];
     const followsNow: number[] = [];
     const ledThen: number[] = [];
@@ -479,13 +544,13 @@ function troubleCause(
       else if (t.led.has(key)) ledThen.push(p);
       else if (t.followed.has(key)) followedThen.push(p);
     }
-    better(broker, ledNow, { role: 'leader', now: true });
-    better(broker, followsNow, { role: 'follower', now: true });
-    better(broker, ledThen, { role: 'leader', now: false, ...healthy });
-    better(broker, followedThen, { role: 'follower', now: false, ...healthy });
+    better(broker, ledNow, { role: 'leader', now: true, ...state });
+    better(broker, followsNow, { role: 'follower', now: true, ...state });
+    better(broker, ledThen, { role: 'leader', now: false, ...state });
+    better(broker, followedThen, { role: 'follower', now: false, ...state });
     // a coordinator that cannot serve stalls the whole group: every breaching partition
-    if (bad && coordinator === broker) better(broker, breaching, { role: 'coordinator', now: true });
-    else if (t.coordinated.has(group)) better(broker, breaching, { role: 'coordinator', now: false, ...healthy });
+    if (bad && coordinator === broker) better(broker, breaching, { role: 'coordinator', now: true, ...state });
+    else if (t.coordinated.has(group)) better(broker, breaching, { role: 'coordinator', now: false, ...state });
   }
   return best;
 }
@@ -494,6 +559,7 @@ function scanGroups(
   snapshot: KafkaSnapshot & { ok: true },
   leaderTable: LeaderTable,
   badBrokers: ReadonlySet<number>,
+  slowAnswers: ReadonlyMap<number, SlowAnswers>,
   trouble: ReadonlyMap<number, BrokerTrouble>,
   prevStalls: StallTable,
   opts: DetectOptions,
@@ -606,7 +672,7 @@ function scanGroups(
         cause = 'partition-offline';
         causePartitions = a.offline;
       } else if (a.breaching !== null && trouble.size > 0) {
-        const best = troubleCause(a, g.group, g.coordinator, badBrokers, trouble, leaders, isrOf);
+        const best = troubleCause(a, g.group, g.coordinator, badBrokers, slowAnswers, trouble, leaders, isrOf);
         if (best !== null) {
           cause = `broker:${best.broker}`;
           causePartitions = best.partitions;

@@ -178,12 +178,27 @@ export interface GroupTopicLag {
  * an in-sync follower of them (acks=all producers and the high watermark wait for it), or
  * coordinates the group — now, or within the last minute (`now: false`: leadership,
  * the ISR or the coordinator has moved since, and the backlog it caused remains).
- * `healthySinceMs` is set once the broker itself is healthy again.
+ * `healthySinceMs` is set once the broker itself is healthy again; `answers` while it is bad
+ * and much slower to answer vigil than the other brokers (docs/design.md §4.3): its slowest
+ * answer in a typical cycle of the last ones and the other brokers' median of theirs, ms.
  */
 export interface CauseTouch {
   readonly role: 'leader' | 'follower' | 'coordinator';
   readonly now: boolean;
   readonly healthySinceMs?: number;
+  readonly answers?: { readonly ms: number; readonly othersMs: number };
+}
+
+/** "answers in up to 2.3 s a cycle, the others in 40 ms": a slow broker's answer-time evidence (CauseTouch.answers) for people. */
+export function slowAnswersText(a: { readonly ms: number; readonly othersMs: number }): string {
+  return `answers in up to ${answerTime(a.ms)} a cycle, the others in ${answerTime(a.othersMs)}`;
+}
+
+/** 2300 → "2.3 s", 42.4 → "42 ms", 0.44 → "0.4 ms" */
+function answerTime(ms: number): string {
+  if (ms >= 1000) return `${Math.round(ms / 100) / 10} s`;
+  if (ms >= 10) return `${Math.round(ms)} ms`;
+  return `${Math.round(ms * 10) / 10} ms`;
 }
 
 export interface LagView {

@@ -406,9 +406,11 @@ export class KafkaObserver {
    * Each known broker: unreachable when it failed this cycle's ping or fell silent under its
    * requests later in the cycle (`standing`), since the start of its silence where the port
    * knows it (the oldest request it left unanswered), else since the cycle that first found it.
+   * Closes the cycle's answer times (KafkaAdmin.takeAnswerTimes).
    */
   private brokerStates(pings: ReadonlyMap<number, BrokerPing>, standing: ReadonlyMap<number, BrokerPing>, inMetadata: ReadonlySet<number>, cycleStartMs: number): BrokerState[] {
     const all = [...this.knownBrokers.values()].sort((a, b) => a.nodeId - b.nodeId);
+    const answers = this.admin.takeAnswerTimes?.(all);
     return all.map((b) => {
       const pinged = pings.get(b.nodeId) ?? { ok: false, error: 'not pinged' };
       const now = standing.get(b.nodeId);
@@ -425,6 +427,7 @@ export class KafkaObserver {
         reachable: ping.ok,
         ...(ping.error !== undefined ? { error: ping.error } : {}),
         ...(since !== undefined ? { unreachableSinceMs: since } : {}),
+        ...(answers?.has(b.nodeId) ? { answers: answers.get(b.nodeId) } : {}),
       };
     });
   }

@@ -3,6 +3,7 @@
  * immutable data. The observer (src/monitor/observe.ts) builds it through the KafkaAdmin
  * port; detect (pure) turns a snapshot and the previous one into findings.
  */
+import type { AnswerTimes } from '../kafka/answer-times';
 import type { ControllerQuorum, GroupMember, GroupType } from '../kafka/types';
 import type { GroupTopicRule } from './findings';
 
@@ -19,6 +20,13 @@ export interface BrokerState {
   readonly error?: string;
   /** wall-clock ms since which it has been continuously unreachable (kept across cycles) */
   readonly unreachableSinceMs?: number;
+  /**
+   * How long it took to answer vigil's requests: this cycle's median and slowest, and the
+   * slowest answer of a typical cycle of the last ones (the median of their slowest), which
+   * detect compares across brokers (slow-broker evidence, docs/design.md §4.3). Absent when
+   * it answered nothing in the window.
+   */
+  readonly answers?: AnswerTimes;
 }
 
 export interface PartitionState {

@@ -16,6 +16,7 @@ export function recordCycleMetrics(m: Metrics, lagSeries: LagSeries, snapshot: K
     // Kafka unreadable: broker and partition counts are unknown, not what they last were.
     m.kafkaBrokers.reset();
     m.kafkaPartitions.reset();
+    m.brokerAnswerSeconds.reset();
   } else {
     let up = 0;
     let down = 0;
@@ -25,6 +26,12 @@ export function recordCycleMetrics(m: Metrics, lagSeries: LagSeries, snapshot: K
     }
     m.kafkaBrokers.set({ state: 'up' }, up);
     m.kafkaBrokers.set({ state: 'down' }, down);
+    // a typical cycle's slowest answer (docs/design.md §4.3); a broker without answers in the window has no sample
+    m.brokerAnswerSeconds.reset();
+    for (const b of snapshot.brokers) {
+      const ms = b.answers?.windowSlowestMs;
+      if (ms !== undefined && ms !== null) m.brokerAnswerSeconds.set({ broker: String(b.nodeId) }, ms / 1000);
+    }
     const health = partitionHealth(snapshot.partitions);
     m.kafkaPartitions.set({ state: 'total' }, health.total);
     m.kafkaPartitions.set({ state: 'offline' }, health.offline);

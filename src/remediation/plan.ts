@@ -326,6 +326,15 @@ function throttleFor(moves: readonly PartitionMove[], bytesPerSec: number): Plan
   };
 }
 
+/**
+ * The plan's elections in the JSON `kafka-leader-election.sh --path-to-json-file` reads (for
+ * an `unclean-elect` plan, with `--election-type unclean`; for the others' preferred
+ * elections, `--election-type preferred`).
+ */
+export function electionJson(plan: Pick<Plan, 'elections'>): { partitions: Array<{ topic: string; partition: number }> } {
+  return { partitions: plan.elections.map((e) => ({ topic: e.topic, partition: e.partition })) };
+}
+
 /** The plan's moves in the JSON `kafka-reassign-partitions.sh --reassignment-json-file` reads. */
 export function reassignmentJson(plan: Pick<Plan, 'moves'>): { version: 1; partitions: Array<{ topic: string; partition: number; replicas: number[] }> } {
   return { version: 1, partitions: plan.moves.map((m) => ({ topic: m.topic, partition: m.partition, replicas: [...m.to] })) };

@@ -24,7 +24,8 @@
  * `maxBrokersDownFraction` of the brokers down (an outage for people, not a rebalance).
  */
 import type { VigilConfig } from '../config/types';
-import type { Finding } from '../monitor/findings';
+import { DEFAULT_DETECT_OPTIONS, slowAnswerers } from '../monitor/detect';
+import { type Finding, slowAnswersText } from '../monitor/findings';
 import type { KafkaSnapshot } from '../monitor/snapshot';
 import type { PlanKind } from './plan';
 import { type RemediationDoc, changedOffBroker, isActive } from './record';
@@ -80,12 +81,15 @@ export function wantedPlans(input: PolicyInput): PolicyResult {
   for (const [broker, since] of input.goneSinceMs) {
     if (nowMs - since >= config.brokerDownGraceMs) wants.push({ kind: 'restore-rf', broker, cause: `broker:${broker} gone from the cluster for ${seconds(nowMs - since)}` });
   }
+  const answers = slowAnswerers(snapshot.brokers, DEFAULT_DETECT_OPTIONS);
   for (const broker of slowBrokers(snapshot, findings)) {
+    const slow = answers.get(broker);
+    const evidence = slow === undefined ? '' : ` (it ${slowAnswersText(slow)})`;
     const lead = latest(doc, 'lead-elsewhere', broker);
     if (lead?.status === 'done' && lead.givenBackBy === undefined && nowMs - (lead.finishedAtMs ?? nowMs) >= SLOW_EVICT_AFTER_MS) {
-      wants.push({ kind: 'evict', broker, cause: `broker:${broker} slow: groups still lag because of it ${seconds(nowMs - (lead.finishedAtMs ?? nowMs))} after its leadership moved` });
+      wants.push({ kind: 'evict', broker, cause: `broker:${broker} slow: groups still lag because of it ${seconds(nowMs - (lead.finishedAtMs ?? nowMs))} after its leadership moved${evidence}` });
     } else if (lead === undefined || lead.givenBackBy !== undefined || lead.status === 'dropped' || lead.status === 'refused') {
-      wants.push({ kind: 'lead-elsewhere', broker, cause: `broker:${broker} slow: consumer groups lag because of it` });
+      wants.push({ kind: 'lead-elsewhere', broker, cause: `broker:${broker} slow: consumer groups lag because of it${evidence}` });
     }
   }
   const offline = findings.find((f) => f.kind === 'PartitionOffline');
@@ -105,10 +109,15 @@ export function wantedPlans(input: PolicyInput): PolicyResult {
   return { wants: wants.filter((w, i) => wants.findIndex((x) => x.kind === w.kind && x.broker === w.broker) === i), refuse: refusal(snapshot, findings, config), troubled };
 }
 
-/** Brokers unreachable, gone, canary-degraded or named as a lag cause this cycle. */
+/**
+ * Brokers unreachable, gone, canary-degraded, much slower to answer than the others
+ * (docs/design.md §4.3; never a target, even while no group lags because of it) or named as
+ * a lag cause this cycle.
+ */
 export function troubledBrokers(snapshot: Extract<KafkaSnapshot, { ok: true }>, findings: readonly Finding[]): Set<number> {
   const out = new Set<number>();
   for (const b of snapshot.brokers) if (!b.reachable || !b.inMetadata) out.add(b.nodeId);
+  for (const b of slowAnswerers(snapshot.brokers, DEFAULT_DETECT_OPTIONS).keys()) out.add(b);
   for (const f of findings) {
     if (f.kind === 'BrokerUnreachable' || f.kind === 'CanaryDegraded') out.add(f.broker);
     const cause = causeBroker(f);

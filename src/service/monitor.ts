@@ -206,7 +206,10 @@ export function startMonitor(deps: MonitorDeps): Monitor {
       brokersDown: down,
       partitions: snap.partitions.length,
       // Per broker and partition health, for the status page (GET /).
-      brokerStates: snap.brokers.map((b) => ({ nodeId: b.nodeId, host: b.host, port: b.port, reachable: b.reachable, inMetadata: b.inMetadata, ...(b.error ? { error: b.error } : {}) })),
+      // answers: how long it takes to answer vigil (ms; docs/design.md §4.3), absent without answers in the window
+      brokerStates: snap.brokers.map((b) => ({
+        nodeId: b.nodeId, host: b.host, port: b.port, reachable: b.reachable, inMetadata: b.inMetadata, ...(b.error ? { error: b.error } : {}), ...(b.answers ? { answers: b.answers } : {}),
+      })),
       partitionHealth: partitionHealth(snap.partitions),
       groups: snap.groups.length,
       // The KRaft controller quorum: observed, leaderless or not observable (docs/monitoring.md).

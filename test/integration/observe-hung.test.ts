@@ -12,10 +12,15 @@
  * inside Kafka's 9 s broker session timeout: the broker still leads its partitions and
  * coordinates its groups, as a hung broker does until Kafka fences it. The cycle time
  * this buys is measured by test/bench/observe-hung.bench.ts, not asserted here.
+ *
+ * A broker that only limps — paused for less than the ping deadline in each cycle, right
+ * after its ping, so it answers every request late but answers — stays reachable, and its
+ * answer times (docs/design.md §4.3) name it as the one slow broker.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { KafkajsAdmin } from '../../src/kafka/kafkajs-admin';
+import { DEFAULT_DETECT_OPTIONS, slowAnswerers } from '../../src/monitor/detect';
 import type { KafkaSnapshot } from '../../src/monitor/snapshot';
 import { KafkaObserver } from '../../src/monitor/observe';
 import { systemClock } from '../../src/util/clock';
@@ -30,6 +35,13 @@ const PARTITIONS = 6;
 /** with 8 groups, the chance that one broker coordinates all of them is 3^-7 */
 const GROUPS = 8;
 const PAUSED_CYCLES = 3;
+/**
+ * a limp: each cycle the broker is paused right after its ping, for less than the 800 ms ping
+ * deadline; in most cycles of the 10-cycle answer window, so that a typical cycle's slowest
+ * answer from it is a late one
+ */
+const LIMP_CYCLES = 7;
+const LIMP_MS = 750;
 const WAIT_MS = 90_000;
 const lag = { thresholdMs: 10_000, resolveBelowMs: 8_000, resolveForMs: 30_000, severity: 'warning' as const, overrides: [] };
 
@@ -184,6 +196,42 @@ describe('the observe cycle with a hung broker (issue 7 item 2)', () => {
         admin.pingBrokers = ping;
         cluster.resume(victim);
       }
+      await recovered();
+    }));
+
+  it('a limping broker (paused for less than the ping deadline, under each cycle\'s requests): reachable, and its answer times name it as the one slow broker', () =>
+    withLogsOnFailure([cluster], async () => {
+      const { cycle, victim, recovered } = await watching();
+      const ping = admin.pingBrokers.bind(admin);
+      const resumes = new Set<NodeJS.Timeout>();
+      admin.pingBrokers = async (brokers, timeoutMs) => {
+        const pings = await ping(brokers, timeoutMs);
+        cluster.pause(victim);
+        // the limp's length (fault injection, not a wait): the requests sent meanwhile are answered late
+        const t = setTimeout(() => {
+          resumes.delete(t);
+          cluster.resume(victim);
+        }, LIMP_MS);
+        resumes.add(t);
+        return pings;
+      };
+      let snap: Snapshot | undefined;
+      try {
+        for (let i = 1; i <= LIMP_CYCLES; i++) {
+          const current = await cycle();
+          snap = current;
+          const b = current.brokers.find((x) => x.nodeId === victim);
+          assert.equal(b?.reachable, true, `cycle ${i}: broker ${victim} limps but answers: reachable (${b?.error ?? ''})`);
+        }
+      } finally {
+        admin.pingBrokers = ping;
+        for (const t of resumes) clearTimeout(t);
+        cluster.resume(victim);
+      }
+      const brokers = (snap as Snapshot).brokers;
+      for (const b of brokers) assert.ok(b.answers !== undefined && b.answers.windowCycles >= DEFAULT_DETECT_OPTIONS.answerMinCycles, `broker ${b.nodeId} has answer times: ${JSON.stringify(b.answers)}`);
+      const slow = slowAnswerers(brokers, DEFAULT_DETECT_OPTIONS);
+      assert.deepEqual([...slow.keys()], [victim], `only the limping broker ${victim} is slow: ${JSON.stringify(brokers.map((b) => [b.nodeId, b.answers]))}`);
       await recovered();
     }));
 });

@@ -100,5 +100,11 @@ describe('vigil plan, run by Kafka\'s own tools (issue 7)', () => {
         assert.ok(!p.replicas.includes(3), `${TOPIC}-${p.partition} has no replica on the dead broker`);
         assert.deepEqual([...p.isr].sort(), [...p.replicas].sort(), `${TOPIC}-${p.partition} fully in sync`);
       }
+      // every partition led again: no unclean election to make, in kafka-leader-election.sh's JSON
+      const unclean = await runVigil(['plan', '--bootstrap-server', cluster.bootstrap.slice(0, 2).join(','), '--action', 'unclean-elect']);
+      assert.equal(unclean.code, 0, unclean.stderr);
+      assert.deepEqual(JSON.parse(unclean.stdout), { partitions: [] });
+      assert.match(unclean.stderr, /elect a leader outside the ISR for 0 offline partitions .*\(unclean-elect, plan unclean-elect--1-/);
+      assert.match(unclean.stderr, /vigil itself would not: remediation\.allowUncleanElection is false/);
     }));
 });

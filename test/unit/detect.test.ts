@@ -297,6 +297,85 @@ describe('detect: ConsumerDeliveryLag and its cause (docs/design.md §3, §4)', 
   });
 });
 
+describe('detect: slow answers as slow-broker evidence (docs/design.md §4.3, issue 7 item 1)', () => {
+  /** a broker whose typical cycle's slowest answer takes `ms`, over `cycles` cycles */
+  const answering = (nodeId: number, ms: number, cycles = 10) =>
+    broker(nodeId, { answers: { count: 5, p50Ms: ms / 2, maxMs: ms, windowSlowestMs: ms, windowCycles: cycles } });
+  // leaders p0→1, p1→2, p2→3, p3→1, p4→2, p5→3; every ISR full
+  const lagging = [group('orders-svc', [rowAt('orders', 1, 12), rowAt('orders', 4, 14)])];
+
+  it('names a broker answering much slower than the others as the cause of lag on partitions it leads, with its figure and theirs', () => {
+    const r = run(snapshot({ brokers: [answering(1, 4), answering(2, 2_300), answering(3, 5)], partitions: ORDERS, groups: lagging }));
+    assert.deepEqual(only(r.findings, 'ConsumerDeliveryLag').map((f) => f.cause), ['broker:2']);
+    const view = r.lag.byScope.get('orders-svc/orders');
+    assert.deepEqual(view?.causePartitions, [1, 4]);
+    assert.deepEqual(view?.causeTouch, { role: 'leader', now: true, answers: { ms: 2_300, othersMs: 4.5 } });
+    // evidence, not an alert of its own: no broker finding, nothing else changes
+    assert.deepEqual(r.findings.filter((f) => f.kind !== 'ConsumerDeliveryLag'), []);
+  });
+
+  it('names it as an in-sync follower when the leaders answer fast', () => {
+    // p1 and p4 are led by 2, with 3 and 1 in sync: 3 is slow
+    const r = run(snapshot({ brokers: [answering(1, 4), answering(2, 3), answering(3, 900)], partitions: ORDERS, groups: lagging }));
+    assert.equal(only(r.findings, 'ConsumerDeliveryLag')[0]?.cause, 'broker:3');
+    assert.deepEqual(r.lag.byScope.get('orders-svc/orders')?.causeTouch, { role: 'follower', now: true, answers: { ms: 900, othersMs: 3.5 } });
+  });
+
+  it('names nobody without a lag breach on what it touches: the slow broker alone is no finding', () => {
+    const quiet = run(snapshot({ brokers: [answering(1, 4), answering(2, 2_300), answering(3, 5)], partitions: ORDERS, groups: [group('orders-svc', [rowAt('orders', 1, 3)])] }));
+    assert.deepEqual(quiet.findings, []);
+    // "pay" lives on brokers 1 and 3 only: a breach there is the consumer's
+    const pay = topicPartitions('pay', 2, [1, 3], 2, 1);
+    const r = run(snapshot({ brokers: [answering(1, 4), answering(2, 2_300), answering(3, 5)], partitions: [...ORDERS, ...pay], groups: [{ ...group('pay-svc', [rowAt('pay', 0, 12)]), coordinator: 1 }] }));
+    assert.equal(only(r.findings, 'ConsumerDeliveryLag')[0]?.cause, 'consumer');
+  });
+
+  it("never names anyone in a quiet cluster's jitter: below the floor however many times the others", () => {
+    const floor = DEFAULT_DETECT_OPTIONS.answerSlowFloorMs;
+    const r = run(snapshot({ brokers: [answering(1, 0.4), answering(2, floor - 1), answering(3, 0.5)], partitions: ORDERS, groups: lagging }));
+    assert.equal(only(r.findings, 'ConsumerDeliveryLag')[0]?.cause, 'consumer');
+  });
+
+  it('names nobody when it is not much slower than the others (a loaded cluster), or when most brokers are slow', () => {
+    const loaded = run(snapshot({ brokers: [answering(1, 200), answering(2, 1_500), answering(3, 250)], partitions: ORDERS, groups: lagging }));
+    assert.equal(only(loaded.findings, 'ConsumerDeliveryLag')[0]?.cause, 'consumer', '1.5 s is less than 10 × 225 ms');
+    const most = run(snapshot({ brokers: [answering(1, 4), answering(2, 2_300), answering(3, 2_000)], partitions: ORDERS, groups: lagging }));
+    assert.equal(only(most.findings, 'ConsumerDeliveryLag')[0]?.cause, 'consumer', 'compared with the median of the others, 1002 ms');
+  });
+
+  it('a single broker is never named by answer times: there is nothing to compare it with', () => {
+    const solo = topicPartitions('orders', 2, [1], 1, 1);
+    const r = run(snapshot({ brokers: [answering(1, 5_000)], partitions: solo, groups: [group('orders-svc', [rowAt('orders', 0, 12)])] }));
+    assert.equal(only(r.findings, 'ConsumerDeliveryLag')[0]?.cause, 'consumer');
+  });
+
+  it('two brokers: each is compared with the other', () => {
+    const two = topicPartitions('orders', 2, [1, 2], 2, 1); // p0 led by 1, p1 by 2
+    const g = [group('orders-svc', [rowAt('orders', 1, 12)])];
+    const r = run(snapshot({ brokers: [answering(1, 6), answering(2, 1_200)], partitions: two, groups: g }));
+    assert.equal(only(r.findings, 'ConsumerDeliveryLag')[0]?.cause, 'broker:2');
+    assert.deepEqual(r.lag.byScope.get('orders-svc/orders')?.causeTouch?.answers, { ms: 1_200, othersMs: 6 });
+    const both = run(snapshot({ brokers: [answering(1, 900), answering(2, 1_200)], partitions: two, groups: g }));
+    assert.equal(only(both.findings, 'ConsumerDeliveryLag')[0]?.cause, 'consumer');
+  });
+
+  it('judges only brokers with enough cycles of answers, reachable and in the metadata', () => {
+    const min = DEFAULT_DETECT_OPTIONS.answerMinCycles;
+    const fresh = run(snapshot({ brokers: [answering(1, 4), answering(2, 2_300, min - 1), answering(3, 5)], partitions: ORDERS, groups: lagging }));
+    assert.equal(only(fresh.findings, 'ConsumerDeliveryLag')[0]?.cause, 'consumer', 'a fresh window');
+    // the only other broker with a window is unreachable: nothing to compare with (and 3 is down, a cause of its own elsewhere)
+    const alone = run(snapshot({ brokers: [broker(1), answering(2, 2_300), { ...answering(3, 4), reachable: false, unreachableSinceMs: T0 }], partitions: ORDERS, groups: [group('orders-svc', [rowAt('orders', 1, 12)])] }));
+    assert.equal(only(alone.findings, 'ConsumerDeliveryLag')[0]?.cause, 'broker:3', 'p1 followed in sync by the unreachable 3, 2 not judged');
+  });
+
+  it('is remembered like other trouble: healthy again, still the cause for a minute, without the answer evidence', () => {
+    const slow = run(snapshot({ takenAtMs: T0, brokers: [answering(1, 4), answering(2, 2_300), answering(3, 5)], partitions: ORDERS, groups: lagging }));
+    const r = run(snapshot({ takenAtMs: T0 + 5_000, brokers: [answering(1, 4), answering(2, 6), answering(3, 5)], partitions: ORDERS, groups: lagging }), slow.memory);
+    assert.equal(only(r.findings, 'ConsumerDeliveryLag')[0]?.cause, 'broker:2');
+    assert.deepEqual(r.lag.byScope.get('orders-svc/orders')?.causeTouch, { role: 'leader', now: false, healthySinceMs: T0 });
+  });
+});
+
 describe('detect: a group/topic the observer gave no rule', () => {
   it('falls back to the config lag.* rule (detectOptionsFor)', () => {
     const opts = detectOptionsFor({ thresholdMs: 5_000, resolveBelowMs: 4_000, resolveForMs: 20_000, severity: 'critical', overrides: [] });

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { VigilConfig } from '../../src/config/types';
+import type { KafkaAdmin } from '../../src/kafka/types';
 import { EndOffsetHistory } from '../../src/monitor/history';
 import { KafkaObserver } from '../../src/monitor/observe';
 import type { Clock } from '../../src/util/clock';
@@ -130,6 +131,25 @@ describe('the observer builds a snapshot from Kafka', () => {
     assert.equal(pay.partitions[0]!.breach, true);
     assert.equal(pay.rules.get('payments')!.severity, 'critical');
     assert.equal(svc.rules.get('orders')!.thresholdMs, 10_000);
+  });
+
+  it('puts each broker\'s answer times in its state, closing the cycle once per snapshot (docs/design.md §4.3); none from a port without them', async () => {
+    const k = cluster();
+    const plain = await observer(k, new ManualClock()).observe();
+    assert.ok(plain.ok);
+    assert.ok(plain.brokers.every((b) => b.answers === undefined));
+    let taken = 0;
+    const times = { count: 4, p50Ms: 2, maxMs: 9, windowSlowestMs: 8, windowCycles: 3 };
+    const port: KafkaAdmin = k;
+    port.takeAnswerTimes = (brokers) => {
+      taken++;
+      return new Map(brokers.filter((b) => b.nodeId !== 2).map((b) => [b.nodeId, times]));
+    };
+    const snap = await observer(k, new ManualClock()).observe();
+    assert.ok(snap.ok);
+    assert.equal(taken, 1, 'one cycle closed per snapshot');
+    assert.ok(snap.brokers.length > 1);
+    for (const b of snap.brokers) assert.deepEqual(b.answers, b.nodeId === 2 ? undefined : times, `broker ${b.nodeId}`);
   });
 
   it('carries each group/topic\'s early-warning lead (lag.warnAhead, per override; 0s is none) in its rule, for detect (docs/design.md §3.8)', async () => {

@@ -44,6 +44,8 @@ class World {
   readonly hung = new Map<number, number>();
   /** brokers gone from the metadata (still reported, as the observer does for brokers it saw before) */
   readonly gone = new Set<number>();
+  /** each broker's typical slowest answer, ms (BrokerState.answers; none when absent) */
+  readonly answersMs = new Map<number, number>();
   /** report the controller quorum leaderless (detect needs its grace across cycles; injected here) */
   quorumLeaderless = false;
   /** the executor's timers, on this world's clock: `advance` fires them */
@@ -114,7 +116,9 @@ class World {
   snapshot(): KafkaSnapshot {
     const brokers: BrokerState[] = this.kafka.brokers.map((id) => {
       const since = this.hung.get(id);
-      return since === undefined ? broker(id) : broker(id, { reachable: false, error: 'request timed out', unreachableSinceMs: since });
+      const ms = this.answersMs.get(id);
+      const answers = ms === undefined ? {} : { answers: { count: 4, p50Ms: ms, maxMs: ms, windowSlowestMs: ms, windowCycles: 10 } };
+      return since === undefined ? broker(id, answers) : broker(id, { reachable: false, error: 'request timed out', unreachableSinceMs: since });
     });
     for (const id of this.gone) brokers.push(broker(id, { inMetadata: false, reachable: false, error: 'connect ECONNREFUSED', unreachableSinceMs: this.nowMs }));
     const partitions = [...this.kafka.partitions].map(([key, p]) => {
@@ -503,6 +507,26 @@ describe('remediation executor', () => {
     assert.match(evict?.plan.cause ?? '', /still lag because of it 10\.0 s after its leadership moved/);
     assert.equal(evict?.status, 'done');
     for (const p of w.kafka.partitions.values()) assert.ok(!p.replicas.includes(3));
+  });
+
+  it('slow broker by answer times (docs/design.md §4.3): its plan says so; a broker slow to answer is never where leadership goes', async () => {
+    const w = new World();
+    w.kafka.add('pay', 0, [3, 2, 1]); // led by 3, broker 2 next in line
+    const l = await w.leader('a', 1);
+    for (const [id, ms] of [[1, 4], [2, 2_300], [3, 4]] as const) w.answersMs.set(id, ms);
+    const lag = (cause: `broker:${number}`): Finding => ({ kind: 'ConsumerDeliveryLag', group: 'orders-svc', topic: 'orders', partitions: [2], lagSeconds: 14, thresholdMs: 10_000, cause });
+    // broker 3 is the named cause (its canary, say); 2 answers slowly but no group lags because of it
+    await w.cycle(l, [lag('broker:3')]);
+    const lead = (await w.doc(l.store)).plans[0];
+    assert.equal(lead?.plan.kind, 'lead-elsewhere');
+    assert.equal(lead?.plan.cause, 'broker:3 slow: consumer groups lag because of it');
+    assert.equal(w.kafka.get('pay', 0).leader, 1, 'led by 1, not by the slow-answering broker 2');
+
+    const w2 = new World();
+    const l2 = await w2.leader('a', 1);
+    for (const [id, ms] of [[1, 4], [2, 4], [3, 2_300]] as const) w2.answersMs.set(id, ms);
+    await w2.cycle(l2, [lag('broker:3')]);
+    assert.equal((await w2.doc(l2.store)).plans[0]?.plan.cause, 'broker:3 slow: consumer groups lag because of it (it answers in up to 2.3 s a cycle, the others in 4 ms)');
   });
 
   it('copies are limited to maxPartitionMovesPerBroker in flight per broker; the rest follow as they finish', async () => {
