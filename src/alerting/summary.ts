@@ -4,7 +4,7 @@
  *   "orders-svc is 12.4 s behind on orders (threshold 10 s); brokers healthy"
  */
 import type { AlertRecord, BrokerFinding } from './alert-state';
-import type { CauseTouch, TopicPartitions } from '../monitor/findings';
+import { type CauseTouch, type TopicPartitions, slowAnswersText } from '../monitor/findings';
 import { majorityOf } from '../monitor/quorum';
 
 /** Partition lists longer than this are cut: "0, 1, …, 9 and 190 more". */
@@ -155,7 +155,7 @@ function lagCauseText(record: AlertRecord, nowMs: number): string {
   const broker = cause.slice('broker:'.length);
   // records from before causeTouch existed: a coordinator, or a leader now
   const touch: CauseTouch = record.lag?.causeTouch ?? { role: record.lag?.causeIsCoordinator ? 'coordinator' : 'leader', now: true };
-  const state = touch.healthySinceMs !== undefined ? `which was unhealthy until ${duration(nowMs - touch.healthySinceMs)} ago` : brokerProblem(record.lag?.causeBroker ?? null);
+  const state = touch.healthySinceMs !== undefined ? `which was unhealthy until ${duration(nowMs - touch.healthySinceMs)} ago` : brokerProblem(record.lag?.causeBroker ?? null, touch);
   const these = `${plural(parts.length, 'partition', 'partitions')} ${list(parts)}`;
   switch (touch.role) {
     case 'coordinator':
@@ -174,8 +174,9 @@ function lagCauseText(record: AlertRecord, nowMs: number): string {
   }
 }
 
-function brokerProblem(f: BrokerFinding | null): string {
-  if (f === null) return 'which is unhealthy';
+function brokerProblem(f: BrokerFinding | null, touch: CauseTouch): string {
+  // slow to answer vigil: no finding of its own, the evidence rides on the cause (docs/design.md §4.3)
+  if (f === null) return touch.answers ? `which ${slowAnswersText(touch.answers)}` : 'which is unhealthy';
   if (f.kind === 'BrokerUnreachable') return 'which is unreachable';
   return `whose canary ${canaryProblem(f)}`;
 }

@@ -54,6 +54,18 @@ describe('alert summaries (docs/design.md §4)', () => {
     assert.doesNotMatch(firingSummary(withTouch({ role: 'leader', now: false }), now), /brokers healthy/);
   });
 
+  it('names a broker slow to answer vigil with its answer times and the others\' (docs/design.md §4.3, issue 7 item 1)', () => {
+    const finding = { kind: 'ConsumerDeliveryLag' as const, group: 'orders-svc', topic: 'orders', partitions: [1, 4], lagSeconds: 14, thresholdMs: 10_000, cause: 'broker:2' as const };
+    const slow = (role: 'leader' | 'follower' | 'coordinator'): AlertRecord => ({
+      ...record(finding),
+      lag: { resolveBelowMs: 8_000, resolveForMs: 30_000, pagedCause: 'broker:2', causeSinceMs: T0, causePartitions: [1, 4], causeTouch: { role, now: true, answers: { ms: 2_300, othersMs: 4.5 } }, causeBroker: null },
+    });
+    const head = 'orders-svc is 14 s behind on orders (threshold 10 s); ';
+    assert.equal(firingSummary(slow('leader'), T0), `${head}partitions 1, 4 are led by broker 2, which answers in up to 2.3 s a cycle, the others in 4.5 ms`);
+    assert.equal(firingSummary(slow('follower'), T0), `${head}broker 2, an in-sync replica of partitions 1, 4 that producers with acks=all and consumers wait for, answers in up to 2.3 s a cycle, the others in 4.5 ms`);
+    assert.equal(firingSummary(slow('coordinator'), T0), `${head}its group coordinator, broker 2, answers in up to 2.3 s a cycle, the others in 4.5 ms`);
+  });
+
   it('a broker found unreachable this cycle is not "unreachable for 0 s"', () => {
     const f = { kind: 'BrokerUnreachable' as const, broker: 3, address: '10.0.0.3:9092', sinceMs: T0, error: 'connect ECONNREFUSED 10.0.0.3:9092' };
     assert.equal(firingSummary(record(f), T0 + 300), 'broker 3 (10.0.0.3:9092) unreachable: connect ECONNREFUSED 10.0.0.3:9092');
