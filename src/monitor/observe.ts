@@ -64,7 +64,11 @@ export interface ObserverOptions {
 
 /** What the observer asks of the commit stream (src/monitor/commit-stream.ts). */
 export interface CommitSource {
-  /** the group's offsets, or null when the stream cannot vouch for them now (poll it) */
+  /**
+   * the group's offsets, or null when the stream cannot vouch for them now (poll it). What it
+   * answers never changes afterwards (a later commit gives a new map): the observer reuses
+   * rows built from a map while it gets the same one back.
+   */
   committed(groupId: string): GroupOffsets | null;
   /** why the stream may not read the topic, while it may not; else null */
   denied?(): string | null;
@@ -94,6 +98,15 @@ export class KafkaObserver {
   private readonly lastCommitted = new Map<string, { offsets: GroupOffsets; atMs: number }>();
   /** each group's rules by topic, kept while its topics stay the same (rulesFor) */
   private readonly groupRules = new Map<string, ReadonlyMap<string, GroupTopicRule>>();
+  /**
+   * A group's rows when all were caught up and clean, with the offsets and rules they were
+   * built from: the next cycle reuses them while those stay the same objects (the commit
+   * stream hands out the same maps until the group commits again) and every end offset is
+   * where it was — an idle group costs no new rows (groupState).
+   */
+  private readonly caughtUpRows = new Map<string, { offsets: GroupOffsets; rules: ReadonlyMap<string, GroupTopicRule>; rows: readonly GroupPartitionLag[] }>();
+  /** the watched topics and their partition counts the cached rows were built with */
+  private rowsLayout = '';
   /** the quorum's leader as last described: asked first, it answers without forwarding */
   private quorumLeader: number | null = null;
   private minIsr = new Map<string, number>();
@@ -182,6 +195,11 @@ export class KafkaObserver {
     // Every watched partition gets an index: topic t's partition p is base(t) + p. Per-row
     // work below is array access, not string-keyed maps (100,000 rows a cycle).
     const index = new PartitionIndex(watchedTopics);
+    const layout = watchedTopics.map((t) => `${t.topic}\u0000${t.partitions.length}`).join('\u0000');
+    if (layout !== this.rowsLayout) {
+      this.caughtUpRows.clear();
+      this.rowsLayout = layout;
+    }
     const partitions: PartitionState[] = [];
     for (const t of watchedTopics) {
       const topicMinIsr = minIsr.get(t.topic) ?? DEFAULT_MIN_ISR;
@@ -282,6 +300,7 @@ export class KafkaObserver {
       this.lastCommitted.delete(g);
       this.lastCoordinator.delete(g);
       this.groupRules.delete(g);
+      this.caughtUpRows.delete(g);
     }
     const groups: GroupState[] = [];
     for (const group of groupIds) {
@@ -461,7 +480,12 @@ export class KafkaObserver {
     if (!result || !('offsets' in result)) {
       return { group, state, ...known, partitions: [], rules: new Map(), error: result && 'error' in result ? result.error : 'no answer' };
     }
+    const cached = this.caughtUpRows.get(group);
+    if (cached !== undefined && cached.offsets === result.offsets && cached.rules === rules && lagging === undefined && stillCaughtUp(cached.rows, index, end, endError)) {
+      return { group, state, ...known, partitions: cached.rows, rules: cached.rules };
+    }
     const partitions: GroupPartitionLag[] = [];
+    let clean = true; // every row caught up, with its end offset read this cycle
     let next = 0; // lagging rows of this group, in the same order as its offsets are walked
     result.offsets.forEach((parts, topic) => {
       const base = index.base(topic);
@@ -472,6 +496,7 @@ export class KafkaObserver {
         const i = base + partition;
         const e = end[i] as number;
         const error = endError[i];
+        if (Number.isNaN(e) || committed < e || error !== undefined) clean = false;
         if (Number.isNaN(e)) {
           partitions.push({ topic, partition, committed, end: null, lagMessages: null, breach: null, aboveResolveBelow: null, lagSeconds: null, error: `end offset unavailable: ${error ?? 'no answer'}` });
         } else if (committed >= e) {
@@ -484,6 +509,8 @@ export class KafkaObserver {
         }
       });
     });
+    if (clean && rules !== undefined) this.caughtUpRows.set(group, { offsets: result.offsets, rules, rows: partitions });
+    else this.caughtUpRows.delete(group);
     return { group, state, ...known, partitions, rules: rules ?? new Map() };
   }
 }
@@ -499,6 +526,15 @@ function offsetsNotStreamed(g: GroupListing): boolean {
 
 function typeAndMembers(d: GroupDescription | undefined): Pick<GroupState, 'type' | 'members'> {
   return { ...(d?.type ? { type: d.type } : {}), ...(d?.memberList ? { members: d.memberList } : {}) };
+}
+
+/** Whether rows built caught up and clean still are: every end offset where it was, read without error this cycle. */
+function stillCaughtUp(rows: readonly GroupPartitionLag[], index: PartitionIndex, end: Float64Array, endError: readonly (string | undefined)[]): boolean {
+  for (const r of rows) {
+    const i = index.base(r.topic) + r.partition;
+    if (end[i] !== r.end || endError[i] !== undefined) return false;
+  }
+  return true;
 }
 
 function hostPort(b: BrokerInfo): string {

@@ -226,6 +226,40 @@ describe('the observer builds a snapshot from Kafka', () => {
     assert.deepEqual(snap.groups[0]!.partitions[0], { topic: 'orders', partition: 0, committed: 60, end: 60, lagMessages: 0, breach: false, aboveResolveBelow: false, lagSeconds: 0 });
   });
 
+  it("reuses an idle group's caught-up rows while its offsets and end offsets stay, and builds them anew when either moves", async () => {
+    const k = cluster();
+    // what the commit stream hands out: a map that never changes once given, a new one per commit
+    const views = new Map<string, Map<string, Map<number, number>>>();
+    const commitAll = (group: string, offsets: Record<string, number[]>) =>
+      views.set(group, new Map(Object.entries(offsets).map(([t, ps]) => [t, new Map(ps.map((o, p) => [p, o] as const))])));
+    commitAll('idle', { orders: [60, 60], payments: [60] });
+    commitAll('busy', { orders: [60, 60] });
+    const o = new KafkaObserver(k, { lag, groups: { include: ['*'], exclude: [] }, topics: { include: ['*'], exclude: [] }, brokerPingTimeoutMs: 500, commits: { committed: (g) => views.get(g) ?? null } }, new ManualClock());
+    const rowsOf = async (group: string) => {
+      const snap = await o.observe();
+      assert.ok(snap.ok);
+      return snap.groups.find((g) => g.group === group)!.partitions;
+    };
+    // the stream vouches only for groups it knows: list them as the broker would
+    k.commit('idle', 'orders', 0, 60);
+    k.commit('busy', 'orders', 0, 60);
+    const first = await rowsOf('idle');
+    assert.equal(await rowsOf('idle'), first, 'nothing moved: the same rows');
+    commitAll('idle', { orders: [60, 60], payments: [60] }); // a commit at the same offsets: a new map
+    const afterCommit = await rowsOf('idle');
+    assert.notEqual(afterCommit, first);
+    assert.deepEqual(afterCommit, first);
+    k.produce('orders', 1, [T0 - 500]); // the end moves: partition 1 is behind now
+    const behind = await rowsOf('idle');
+    assert.deepEqual(behind.map((p) => [p.topic, p.partition, p.lagMessages]), [['orders', 0, 0], ['orders', 1, 1], ['payments', 0, 0]]);
+    commitAll('idle', { orders: [60, 61], payments: [60] });
+    const caughtUp = await rowsOf('idle');
+    assert.deepEqual(caughtUp.map((p) => [p.partition, p.lagMessages, p.end]), [[0, 0, 60], [1, 0, 61], [0, 0, 60]]);
+    assert.equal(await rowsOf('idle'), caughtUp, 'caught up again and idle: reused again');
+    k.createTopic('audit', 1); // the watched layout changed: nothing reused
+    assert.notEqual(await rowsOf('idle'), caughtUp);
+  });
+
   it('reports a dead broker as unreachable since the first failed ping, and keeps it when it leaves the metadata', async () => {
     const k = cluster();
     const clock = new ManualClock();
