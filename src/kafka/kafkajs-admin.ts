@@ -169,7 +169,7 @@ export class KafkajsAdmin implements KafkaAdmin {
           // comes with the groups it could list
           for (const g of res.groups) {
             const type = groupTypeOf(g.protocolType, g.type);
-            seen.set(g.groupId, { groupId: g.groupId, protocolType: g.protocolType, ...(type ? { type } : {}), ...(g.type !== null ? { typeName: g.type } : {}) });
+            seen.set(g.groupId, { groupId: g.groupId, protocolType: g.protocolType, ...(type ? { type } : {}), ...(g.type !== null ? { typeName: g.type } : {}), ...(g.state !== null ? { state: g.state } : {}) });
           }
           if (res.errorCode !== ERR_NONE) failures.push(`broker ${b.nodeId} (${addressOf(b)}): ListGroups answered ${kafkaErrorName(res.errorCode)}`);
         } catch (err) {

@@ -62,6 +62,8 @@ export interface GroupListing {
   readonly type?: GroupType;
   /** the broker's own name of the type, when it named one */
   readonly typeName?: string;
+  /** the group's state as listed (ListGroups v4+, Kafka 2.6+); absent when the broker does not say */
+  readonly state?: string;
 }
 
 /** A listed group's type: the broker's (v5), else classic, or simple without a protocol type. */

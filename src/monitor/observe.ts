@@ -47,6 +47,11 @@ export interface ObserverOptions {
    * within it is reported unanswered, which detect pages as ControllerQuorumLeaderless
    */
   readonly quorumTimeoutMs?: number;
+  /**
+   * groups described each cycle besides those that must be (default 1,000; docs/design.md
+   * §3.9): the rest keep their last description, the longest undescribed first next time
+   */
+  readonly describeBudget?: number;
   /** at most this many exact record probes per cycle (the rest keep the history estimate) */
   readonly maxProbesPerCycle?: number;
   /** rows that may breach within this long get their breach instant made exact (DeliveryLatencyOptions.scheduleAheadMs) */
@@ -75,6 +80,12 @@ export interface CommitSource {
 }
 
 const DEFAULT_MAX_PROBES = 2_000;
+/**
+ * Groups described a cycle besides those that must be (new, state changed, behind, last
+ * description failed): up to this many, the longest undescribed first. Up to 1,000 groups
+ * every group is described every cycle; at 10,000, each at least every 10 cycles.
+ */
+const DEFAULT_DESCRIBE_BUDGET = 1_000;
 const DEFAULT_CONFIG_REFRESH_MS = 60_000;
 /** Kafka's default when a topic does not set min.insync.replicas and it cannot be read */
 const DEFAULT_MIN_ISR = 1;
@@ -96,6 +107,15 @@ export class KafkaObserver {
   private readonly lastCoordinator = new Map<string, number>();
   /** each group's committed offsets as last read, for when its coordinator is down */
   private readonly lastCommitted = new Map<string, { offsets: GroupOffsets; atMs: number }>();
+  /**
+   * Each group's last description, oldest first (a group described again moves to the end):
+   * its type and members stand until it is described again (describe()).
+   */
+  private readonly descriptions = new Map<string, GroupDescription>();
+  /** the state each group was listed with this cycle (ListGroups v4+, Kafka 2.6+) */
+  private listedStates = new Map<string, string>();
+  /** groups with rows behind last cycle: described every cycle (their members are on the page) */
+  private behindGroups: ReadonlySet<string> = new Set();
   /** each group's rules by topic, kept while its topics stay the same (rulesFor) */
   private readonly groupRules = new Map<string, ReadonlyMap<string, GroupTopicRule>>();
   /**
@@ -176,12 +196,17 @@ export class KafkaObserver {
       this.minIsrFor(watchedTopics.map((t) => t.topic), startedAtMs),
       this.admin.listGroups().then(
         (gs) => {
-          const watched = gs.filter((g) => this.groupFilter(g.groupId));
-          for (const g of watched) {
+          const watched = new Set<string>();
+          const states = new Map<string, string>();
+          for (const g of gs) {
+            if (!this.groupFilter(g.groupId)) continue;
+            watched.add(g.groupId);
+            if (g.state !== undefined) states.set(g.groupId, g.state);
             if (offsetsNotStreamed(g)) this.notStreamed.add(g.groupId);
             else this.notStreamed.delete(g.groupId);
           }
-          return new Set(watched.map((g) => g.groupId));
+          this.listedStates = states;
+          return watched;
         },
         () => new Set<string>(),
       ),
@@ -210,7 +235,7 @@ export class KafkaObserver {
 
     const endsSentMs = clock.wallMs();
     const [described, committed, endsAt, quorum] = await Promise.all([
-      this.admin.describeGroups(groupIds),
+      this.describe(groupIds),
       this.committedOffsets(groupIds),
       // the history needs when the end offsets were asked for and answered, not when the
       // slowest of the three requests returned
@@ -295,12 +320,14 @@ export class KafkaObserver {
     }
 
     for (const [g, d] of described) if (d.coordinator !== undefined) this.lastCoordinator.set(g, d.coordinator);
+    this.behindGroups = new Set(lagByGroup.keys());
     for (const g of [...this.lastCommitted.keys()]) {
       if (this.knownGroups.has(g)) continue;
       this.lastCommitted.delete(g);
       this.lastCoordinator.delete(g);
       this.groupRules.delete(g);
       this.caughtUpRows.delete(g);
+      this.descriptions.delete(g);
     }
     const groups: GroupState[] = [];
     for (const group of groupIds) {
@@ -310,7 +337,7 @@ export class KafkaObserver {
         this.groupState(
           group,
           committed.get(group),
-          staleGroups.has(group) ? 'unknown (coordinator unavailable; committed offsets as last seen)' : (d?.state ?? ''),
+          staleGroups.has(group) ? 'unknown (coordinator unavailable; committed offsets as last seen)' : (this.listedStates.get(group) ?? d?.state ?? ''),
           rulesByGroup.get(group),
           index,
           end,
@@ -339,6 +366,42 @@ export class KafkaObserver {
       quorum,
       ...(denied ? { offsetsStreamDenied: denied } : {}),
     };
+  }
+
+  /**
+   * The groups' descriptions (type, state, members, coordinator): DescribeGroups (and its
+   * newer kinds) for the groups that must be described now and, within the budget, those
+   * described longest ago; the others keep their last description. A group must be
+   * described when it has none, its last one failed, it is listed with another state than
+   * described (members joined or left), it was behind last cycle, or the broker lists no
+   * states (before Kafka 2.6: every group, every cycle). Its state is the listed one
+   * wherever the broker lists it, current every cycle.
+   */
+  private async describe(groupIds: readonly string[]): Promise<ReadonlyMap<string, GroupDescription>> {
+    const budget = this.opts.describeBudget ?? DEFAULT_DESCRIBE_BUDGET;
+    const chosen = new Set<string>();
+    for (const g of groupIds) {
+      const d = this.descriptions.get(g);
+      const listed = this.listedStates.get(g);
+      if (d === undefined || d.error !== undefined || listed === undefined || listed !== d.state || this.behindGroups.has(g)) chosen.add(g);
+    }
+    // the longest undescribed first: the map is oldest first
+    const known = new Set(groupIds);
+    for (const g of this.descriptions.keys()) {
+      if (chosen.size >= budget) break;
+      if (known.has(g)) chosen.add(g);
+    }
+    const fresh = chosen.size > 0 ? await this.admin.describeGroups([...chosen]) : new Map<string, GroupDescription>();
+    for (const [g, d] of fresh) {
+      this.descriptions.delete(g);
+      this.descriptions.set(g, d);
+    }
+    const out = new Map<string, GroupDescription>();
+    for (const g of groupIds) {
+      const d = this.descriptions.get(g);
+      if (d !== undefined) out.set(g, d);
+    }
+    return out;
   }
 
   /**

@@ -65,6 +65,10 @@ export class MemoryKafka implements KafkaAdmin {
   readonly described = new Map<string, { type: GroupType; state: string; members: GroupMember[] }>();
   /** group → its coordinator's node id (absent = the first broker) */
   readonly coordinators = new Map<string, number>();
+  /** ListGroups answers each group's state (v4+, Kafka 2.6+); off: as a broker before 2.6 */
+  listsStates = false;
+  /** the groups each describeGroups call asked for */
+  readonly describeAsked: string[][] = [];
   /**
    * What describeQuorum answers (when asked through at least one broker). Default: no KRaft
    * quorum, as a ZooKeeper-mode cluster says; tests about the quorum set one
@@ -142,7 +146,8 @@ export class MemoryKafka implements KafkaAdmin {
       .sort()
       .map((groupId) => {
         const type = this.described.get(groupId)?.type;
-        return type === undefined ? { groupId, protocolType: '' } : { groupId, protocolType: '', type };
+        const listing = type === undefined ? { groupId, protocolType: '' } : { groupId, protocolType: '', type };
+        return this.listsStates ? { ...listing, state: this.stateOf(groupId) } : listing;
       });
   }
 
@@ -184,11 +189,20 @@ export class MemoryKafka implements KafkaAdmin {
     return { ok: false, error: silent.why, ...(silent.sinceMs !== null ? { silentSinceMs: silent.sinceMs } : {}) };
   }
 
+  /** A group's state as ListGroups and DescribeGroups give it. */
+  private stateOf(groupId: string): string {
+    const d = this.described.get(groupId);
+    if (d) return d.state;
+    const members = this.members.get(groupId) ?? 0;
+    return !this.groups.has(groupId) && members === 0 ? 'Dead' : members > 0 ? 'Stable' : 'Empty';
+  }
+
   async describeGroups(groupIds: readonly string[]): Promise<Map<string, GroupDescription>> {
+    this.describeAsked.push([...groupIds]);
     return new Map(
       groupIds.map((groupId): [string, GroupDescription] => {
         const members = this.members.get(groupId) ?? 0;
-        const state = !this.groups.has(groupId) && members === 0 ? 'Dead' : members > 0 ? 'Stable' : 'Empty';
+        const state = this.stateOf(groupId);
         const coordinator = this.coordinatorOf(groupId);
         const refused = this.refusal(coordinator, 'DescribeGroups');
         if (refused !== null) return [groupId, { groupId, state: '', members: 0, error: refused }];

@@ -226,6 +226,38 @@ describe('the observer builds a snapshot from Kafka', () => {
     assert.deepEqual(snap.groups[0]!.partitions[0], { topic: 'orders', partition: 0, committed: 60, end: 60, lagMessages: 0, breach: false, aboveResolveBelow: false, lagSeconds: 0 });
   });
 
+  it('describes every group while they fit the budget; beyond it, those that must be and the longest undescribed, the state listed every cycle (docs/design.md §3.9)', async () => {
+    const k = cluster();
+    const ids = ['g0', 'g1', 'g2', 'g3', 'g4', 'g5'];
+    for (const g of ids) k.commit(g, 'orders', 0, 60);
+    const described = async (o: KafkaObserver) => {
+      k.describeAsked.length = 0;
+      const snap = await o.observe();
+      assert.ok(snap.ok);
+      return { asked: k.describeAsked.flat().sort(), snap };
+    };
+    const withBudget = (describeBudget: number) => new KafkaObserver(k, { lag, groups: { include: ['g*'], exclude: [] }, topics: { include: ['*'], exclude: [] }, brokerPingTimeoutMs: 500, describeBudget }, new ManualClock());
+
+    // a broker that lists no states (before Kafka 2.6): every group, every cycle
+    const old = withBudget(2);
+    assert.deepEqual((await described(old)).asked, ids);
+    assert.deepEqual((await described(old)).asked, ids);
+
+    k.listsStates = true;
+    const o = withBudget(2);
+    assert.deepEqual((await described(o)).asked, ids, 'never described: all of them');
+    assert.deepEqual((await described(o)).asked, ['g0', 'g1'], 'nothing changed: the budget, longest undescribed first');
+    assert.deepEqual((await described(o)).asked, ['g2', 'g3']);
+    k.members.set('g5', 1); // a consumer joins: listed Stable, described Empty
+    const joined = await described(o);
+    assert.deepEqual(joined.asked, ['g4', 'g5'], 'the changed group at once, then the budget');
+    const g5 = joined.snap.ok ? joined.snap.groups.find((g) => g.group === 'g5') : undefined;
+    assert.deepEqual([g5?.state, g5?.members?.length], ['Stable', 1]);
+    k.produce('orders', 0, [T0 - 500]); // every group is behind now
+    await described(o);
+    assert.deepEqual((await described(o)).asked, ids, 'groups behind are described every cycle');
+  });
+
   it("reuses an idle group's caught-up rows while its offsets and end offsets stay, and builds them anew when either moves", async () => {
     const k = cluster();
     // what the commit stream hands out: a map that never changes once given, a new one per commit
