@@ -18,6 +18,7 @@ import type { VigilConfig } from '../config/types';
 import { DEFAULT_LAG_RULE, type CauseTouch, type Finding, type GroupTopicLag, type GroupTopicRule, type LagCause, type LagView, type TopicPartitions, lagScope } from './findings';
 import { type QuorumMemory, type QuorumView, detectQuorum } from './quorum';
 import type { BrokerState, GroupPartitionLag, KafkaSnapshot, PartitionState } from './snapshot';
+import type { TimeSlices } from '../util/slices';
 
 export interface DetectOptions {
   /**
@@ -173,6 +174,31 @@ const EMPTY_VIEW: LagView = { byScope: new Map(), unreadableGroups: new Set() };
 const NO_PARTITIONS: readonly number[] = Object.freeze([]);
 
 export function detect(snapshot: KafkaSnapshot, memory: DetectMemory, opts: DetectOptions = DEFAULT_DETECT_OPTIONS): DetectResult {
+  const steps = detectSteps(snapshot, memory, opts);
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+  }
+}
+
+/**
+ * detect() with the event loop let through between slices of its walk over the groups (the
+ * leader's settle: the commit stream's answers are folded in between; docs/design.md §3.9).
+ * The same steps, the same result.
+ */
+export async function detectSliced(snapshot: KafkaSnapshot, memory: DetectMemory, opts: DetectOptions, slices: TimeSlices): Promise<DetectResult> {
+  const steps = detectSteps(snapshot, memory, opts);
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+    if (slices.due()) await slices.next();
+  }
+}
+
+/** Groups walked between two chances to let the event loop through. */
+const GROUPS_PER_STEP = 128;
+
+function* detectSteps(snapshot: KafkaSnapshot, memory: DetectMemory, opts: DetectOptions): Generator<void, DetectResult, void> {
   if (!snapshot.ok) {
     // Nothing is known this cycle: keep the memory as it was, so leader changes and stall
     // windows are measured across the outage instead of restarting after it.
@@ -215,7 +241,7 @@ export function detect(snapshot: KafkaSnapshot, memory: DetectMemory, opts: Dete
 
   const trouble = updateTrouble(memory.trouble, badBrokers, snapshot, memory.leaders, nowMs);
   const leaders = scanPartitions(snapshot.partitions, memory.leaders, snapshot.brokers, badBrokers, opts, findings);
-  const { lag, stalls } = scanGroups(snapshot, leaders, badBrokers, slowAnswers, trouble, memory.stalls, opts, findings);
+  const { lag, stalls } = yield* scanGroups(snapshot, leaders, badBrokers, slowAnswers, trouble, memory.stalls, opts, findings);
   for (const f of canaryFindings) findings.push(f);
   if (snapshot.offsetsStreamDenied !== undefined) findings.push({ kind: 'OffsetsStreamDenied', reason: snapshot.offsetsStreamDenied });
   const quorum = detectQuorum(snapshot.quorum, memory.quorum, nowMs, { voterLagMs: opts.voterLagMs, leaderlessGraceMs: opts.quorumLeaderlessGraceMs }, findings);
@@ -555,7 +581,7 @@ function troubleCause(
   return best;
 }
 
-function scanGroups(
+function* scanGroups(
   snapshot: KafkaSnapshot & { ok: true },
   leaderTable: LeaderTable,
   badBrokers: ReadonlySet<number>,
@@ -564,7 +590,7 @@ function scanGroups(
   prevStalls: StallTable,
   opts: DetectOptions,
   findings: Finding[],
-): { lag: LagView; stalls: StallTable } {
+): Generator<void, { lag: LagView; stalls: StallTable }, void> {
   const nowMs = snapshot.takenAtMs;
   const leaders = leaderTable.leaders;
   const prev = prevStalls.values;
@@ -589,7 +615,9 @@ function scanGroups(
   const stallFindings: Finding[] = [];
   const aheadFindings: Finding[] = [];
 
+  let walked = 0;
   for (const g of snapshot.groups) {
+    if (++walked % GROUPS_PER_STEP === 0) yield;
     const accs = new Map<string, GroupTopicAcc>();
     const accFor = (topic: string): GroupTopicAcc => {
       let acc = accs.get(topic);

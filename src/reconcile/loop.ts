@@ -36,7 +36,7 @@ import type { Logger } from '../log';
 import { clearLeaderOnlyGauges, type Metrics } from '../metrics';
 import type { StateStore } from '../state/types';
 import type { Clock } from '../util/clock';
-import { type DetectMemory, type DetectOptions, detect, detectOptionsFor, emptyDetectMemory } from '../monitor/detect';
+import { type DetectMemory, type DetectOptions, detectOptionsFor, detectSliced, emptyDetectMemory } from '../monitor/detect';
 import { LagSeries } from '../monitor/lag-metrics';
 import { type LagReport, lagReportFromSnapshot } from '../monitor/lag-report';
 import type { KafkaObserver } from '../monitor/observe';
@@ -378,7 +378,7 @@ export class Reconciler {
     // is let through between them (docs/design.md §3.9)
     const slices = new TimeSlices(clock);
     const snapshot = source === 'cycle' ? this.crossCheck(observed) : observed;
-    const detected = detect(snapshot, this.memory, this.detectOptions);
+    const detected = await detectSliced(snapshot, this.memory, this.detectOptions, slices);
     await slices.breathe();
     const nowMs = clock.wallMs();
     // the actors' own findings (proposed or refused remediation plans) page like detect's

@@ -47,7 +47,7 @@ import { OFFSETS_TOPIC, offsetsPartitionFor, type OffsetsLogAnswer, type Offsets
 import type { BrokerInfo } from '../../src/kafka/types';
 import { silentLogger } from '../../src/log';
 import { CommitStream } from '../../src/monitor/commit-stream';
-import { detect, detectOptionsFor, emptyDetectMemory } from '../../src/monitor/detect';
+import { detectOptionsFor, detectSliced, emptyDetectMemory } from '../../src/monitor/detect';
 import { LagSeries } from '../../src/monitor/lag-metrics';
 import { KafkaObserver } from '../../src/monitor/observe';
 import { createMetrics } from '../../src/metrics';
@@ -244,7 +244,7 @@ async function leader(): Promise<void> {
       // with the event loop let through between them
       const observed = performance.now();
       const slices = new TimeSlices(systemClock);
-      const d = detect(snap, memory, opts);
+      const d = await detectSliced(snap, memory, opts, slices);
       await slices.breathe();
       const dd = decide(d.findings, state, Date.now(), { cluster: 'bench', lag: d.lag });
       memory = d.memory;
