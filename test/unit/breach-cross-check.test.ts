@@ -137,6 +137,15 @@ function stalled(startMs: number): number[] {
   return [startMs - 20_000, startMs - 15_000, startMs - 12_000, startMs - 9_700, startMs - 5_000];
 }
 
+/**
+ * The same, but the record before c is newer than the one at c (its producer's clock runs
+ * ahead): at every instant here the exact test finds a record at or before c younger than
+ * the threshold, while the probe read c's own timestamp.
+ */
+function producerAhead(startMs: number): number[] {
+  return [startMs - 20_000, startMs - 15_000, startMs + 1_000, startMs - 9_700, startMs - 5_000];
+}
+
 async function disagreements(metrics: Rig['metrics']): Promise<Array<[string, number]>> {
   return (await metrics.breachScheduleDisagreements.get()).values.map((v) => [String(v.labels['kind']), v.value]);
 }
@@ -209,10 +218,7 @@ describe('the breach schedule cross-checked by the exact test (docs/design.md §
   });
 
   it('exact-later: a breach the schedule confirmed that the next cycle (taken after the confirmation) does not see at the same c is counted once', async () => {
-    // The record before c is newer than the one at c (its producer's clock runs ahead): the
-    // exact test finds a record at or before c younger than the threshold at every instant
-    // here, while the probe read c's own timestamp.
-    const rig = makeRig((startMs) => [startMs - 20_000, startMs - 15_000, startMs + 1_000, startMs - 9_700, startMs - 5_000]);
+    const rig = makeRig(producerAhead);
     await firstCycle(rig);
     await until(rig, 301);
     assert.deepEqual(await outcomes(rig.metrics), [['confirmed', 1]]);
@@ -236,7 +242,7 @@ describe('the breach schedule cross-checked by the exact test (docs/design.md §
   });
 
   it('a group that committed past the confirmed offset counts nothing', async () => {
-    const rig = makeRig((startMs) => [startMs - 20_000, startMs - 15_000, startMs + 1_000, startMs - 9_700, startMs - 5_000]);
+    const rig = makeRig(producerAhead);
     await firstCycle(rig);
     await until(rig, 301);
     assert.deepEqual(await outcomes(rig.metrics), [['confirmed', 1]]);
