@@ -41,7 +41,7 @@ async function kafkaSection(config: VigilConfig, logger?: Logger): Promise<Check
   const facts = await probeKafka(config, logger);
   const { ssl, sasl } = config.kafka;
   const subject = ssl !== false && ssl.cert !== undefined ? certificateSubject(ssl.cert) : undefined;
-  return kafkaChecks(facts, config.kafka, { principal: kafkaPrincipal(sasl, subject), bootstrap: config.kafka.brokers[0] ?? '' });
+  return kafkaChecks(facts, config.kafka, { principal: kafkaPrincipal(sasl, subject), bootstrap: config.kafka.brokers[0] ?? '' }, config.monitor.pollIntervalMs);
 }
 
 function certificateSubject(pem: string): string | undefined {

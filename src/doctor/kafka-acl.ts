@@ -17,6 +17,8 @@
  *   DescribeConfigs (topics)           DESCRIBE_CONFIGS on the TOPIC
  *   canary: Produce / CreateTopics /   WRITE / CREATE (on the CLUSTER or the TOPIC) /
  *   CreatePartitions                   ALTER on its TOPIC, besides DESCRIBE and READ
+ *   commit stream: Metadata, Fetch     DESCRIBE, READ on TOPIC __consumer_offsets (stream mode;
+ *   of __consumer_offsets              its own line, kafka-checks.ts offsetsStreamCheck)
  *
  * READ, WRITE and ALTER imply DESCRIBE (Kafka's implied operations). A denial shows up as an
  * error code in the answer (29, 30, 31 below) or, where Kafka answers silently, in the
@@ -177,10 +179,11 @@ const CLI_OPERATIONS: Readonly<Record<AclOperation, string>> = {
 };
 
 /**
- * The kafka-acls.sh command that grants `operation` on the named resources to the
- * principal. `admin.properties` stands for an administrator's client properties file.
+ * The kafka-acls.sh command that grants `operation` (one or several) on the named resources
+ * to the principal. `admin.properties` stands for an administrator's client properties file.
  */
-export function kafkaAclsCommand(ctx: AclContext, operation: AclOperation, resourceType: AclResourceType, names: readonly string[]): string {
+export function kafkaAclsCommand(ctx: AclContext, operation: AclOperation | readonly AclOperation[], resourceType: AclResourceType, names: readonly string[]): string {
+  const operations = typeof operation === 'string' ? [operation] : operation;
   const shown = names.slice(0, MAX_NAMES_IN_COMMAND);
   const resources = resourceType === 'CLUSTER' ? ['--cluster'] : shown.flatMap((n) => [`--${resourceType.toLowerCase()}`, shellWord(n)]);
   const more = names.length - shown.length;
@@ -193,8 +196,7 @@ export function kafkaAclsCommand(ctx: AclContext, operation: AclOperation, resou
     '--add',
     '--allow-principal',
     shellWord(ctx.principal),
-    '--operation',
-    CLI_OPERATIONS[operation],
+    ...operations.flatMap((op) => ['--operation', CLI_OPERATIONS[op]]),
     ...resources,
     ...(more > 0 ? [`# and ${more} more ${resourceType === 'TOPIC' ? 'topic' : 'group'}(s): run vigil doctor again after this one`] : []),
   ].join(' ');

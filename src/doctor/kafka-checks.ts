@@ -5,8 +5,10 @@
  * message is made here, so all of them are unit-tested.
  */
 import type { KafkaConfig } from '../config/types';
+import { OFFSETS_TOPIC } from '../kafka/offsets-log';
+import { formatDurationMs } from '../util/duration';
 import { check, type Check, listNames, shellWord } from './check';
-import { type AccessFact, type AclContext, type AclRequirement, aclChecks } from './kafka-acl';
+import { type AccessFact, type AclContext, type AclRequirement, aclChecks, kafkaAclsCommand } from './kafka-acl';
 
 /** One connection attempt: TCP, TLS, ApiVersions and SASL as kafkajs makes them. */
 export interface AddressProbe {
@@ -31,7 +33,28 @@ export interface KafkaFacts {
   readonly metadataError?: string;
   readonly requirements: readonly AclRequirement[];
   readonly access: readonly AccessFact[];
+  /** What the commit stream's own requests met; absent when Kafka could not be asked at all. */
+  readonly offsetsStream?: OffsetsStreamFact;
 }
+
+/**
+ * The commit stream's requests (docs/design.md §3.6) as the doctor tried them: Metadata for
+ * `__consumer_offsets` alone, then one Fetch of one partition from its leader that does not
+ * wait — through the stream's own adapter (src/kafka/kafkajs-offsets-log.ts).
+ */
+export type OffsetsStreamFact =
+  /** monitor.offsetsSource: poll — nothing tried */
+  | { readonly state: 'skipped' }
+  /** no group has ever committed: the topic does not exist (DESCRIBE allowed, READ untestable) */
+  | { readonly state: 'absent' }
+  /** the Fetch passed Kafka's READ check; `answer` says what it returned */
+  | { readonly state: 'read'; readonly partition: number; readonly leader: number; readonly answer: string }
+  /** Kafka refused: DESCRIBE (Metadata) or READ (Fetch) */
+  | { readonly state: 'denied'; readonly operation: 'DESCRIBE' | 'READ'; readonly via: 'Metadata' | 'Fetch'; readonly error: string }
+  /** no answer about the grant: a request failed, or no partition has a leader */
+  | { readonly state: 'untested'; readonly reason: string };
+
+export const OFFSETS_STREAM_CHECK = 'kafka.offsets-stream';
 
 /** "SASL_SSL (SCRAM-SHA-512 as vigil)": how vigil connects, in Kafka's words. */
 export function kafkaSecurity(kafka: Pick<KafkaConfig, 'ssl' | 'sasl'>): string {
@@ -105,7 +128,45 @@ function firstFix(probes: readonly AddressProbe[], kafka: Pick<KafkaConfig, 'ssl
   return first?.error === undefined ? '' : connectFix(connectFailure(first.error), kafka);
 }
 
-export function kafkaChecks(facts: KafkaFacts, kafka: Pick<KafkaConfig, 'ssl' | 'sasl'>, ctx: AclContext): Check[] {
+/**
+ * `kafka.offsets-stream`: whether the commit stream may read `__consumer_offsets`. Never a
+ * failure — without the grant vigil polls every group's offsets (docs/monitoring.md,
+ * "Committed offsets: stream or poll") — but a warning that says what is lost.
+ */
+export function offsetsStreamCheck(fact: OffsetsStreamFact, ctx: AclContext, pollIntervalMs: number): Check {
+  const grant = `DESCRIBE and READ on TOPIC ${OFFSETS_TOPIC}`;
+  switch (fact.state) {
+    case 'skipped':
+      return check(OFFSETS_STREAM_CHECK, 'ok', `skipped: monitor.offsetsSource is poll, so vigil reads every group's committed offsets with OffsetFetch and never reads ${OFFSETS_TOPIC}`);
+    case 'absent':
+      return check(
+        OFFSETS_STREAM_CHECK,
+        'ok',
+        `${OFFSETS_TOPIC} does not exist yet: no group has ever committed an offset (Kafka creates the topic at the first commit; the commit stream waits for it). DESCRIBE on it is allowed; READ can be tested once it exists: run vigil doctor again then`,
+      );
+    case 'read':
+      return check(
+        OFFSETS_STREAM_CHECK,
+        'ok',
+        `${grant} allowed to ${ctx.principal}: Metadata, and a Fetch of partition ${fact.partition} from its leader (broker ${fact.leader}) that ${fact.answer}; needed by the commit stream (monitor.offsetsSource: stream)`,
+      );
+    case 'denied':
+      return check(
+        OFFSETS_STREAM_CHECK,
+        'warn',
+        `${fact.operation} on TOPIC ${OFFSETS_TOPIC} denied to ${ctx.principal} (${fact.via}: ${fact.error}): the commit stream (monitor.offsetsSource: stream) cannot read it, so vigil falls back to polling — offsets are polled with OffsetFetch per group; pages come up to one poll interval (monitor.pollInterval, ${formatDurationMs(pollIntervalMs)}) later, and the cluster's load grows with the number of groups`,
+        `${kafkaAclsCommand(ctx, ['READ', 'DESCRIBE'], 'TOPIC', [OFFSETS_TOPIC])} # or set monitor.offsetsSource: poll to poll on purpose`,
+      );
+    case 'untested':
+      return check(OFFSETS_STREAM_CHECK, 'warn', `${grant} (the commit stream's, monitor.offsetsSource: stream) not tested: ${fact.reason}`, 'run vigil doctor again; without the grant vigil polls every group\'s offsets and says so in /api/v1/status');
+    default: {
+      const never: never = fact;
+      return never;
+    }
+  }
+}
+
+export function kafkaChecks(facts: KafkaFacts, kafka: Pick<KafkaConfig, 'ssl' | 'sasl'>, ctx: AclContext, pollIntervalMs: number): Check[] {
   const out: Check[] = [];
   const security = kafkaSecurity(kafka);
   const up = facts.bootstrap.filter((p) => p.ok).length;
@@ -145,5 +206,6 @@ export function kafkaChecks(facts: KafkaFacts, kafka: Pick<KafkaConfig, 'ssl' | 
     );
   }
   out.push(...aclChecks(facts.requirements, facts.access, ctx));
+  if (facts.offsetsStream !== undefined) out.push(offsetsStreamCheck(facts.offsetsStream, ctx, pollIntervalMs));
   return out;
 }

@@ -3,8 +3,9 @@
  * settings through the same connection layer as the monitor (src/kafka/kafkajs-wire.ts)
  * and sends the requests the monitor sends — the same request builders — once for each
  * topic and group it watches, to see which ACLs the brokers refuse. It reads nothing
- * beyond one record batch per topic and writes nothing: the canary's CreateTopics is sent
- * with validate_only.
+ * beyond one record batch per topic (and, in stream mode, one Fetch of `__consumer_offsets`
+ * through the commit stream's own adapter) and writes nothing: the canary's CreateTopics is
+ * sent with validate_only.
  *
  * It only gathers facts (kafka-checks.ts judges them). A topic vigil may not DESCRIBE is
  * invisible in Metadata, so the probe also asks by name for the topics the config names
@@ -25,7 +26,9 @@ import {
   offsetFetchRequest,
   type RawMetadata,
 } from '../kafka/kafkajs-admin';
+import { KafkajsOffsetsLog } from '../kafka/kafkajs-offsets-log';
 import { API_KEYS, KafkaConnections, type RawRequest, kafkaErrorName, newDecoder } from '../kafka/kafkajs-wire';
+import { OFFSETS_TOPIC, type OffsetsLogReader } from '../kafka/offsets-log';
 import type { BrokerInfo, TopicPartition } from '../kafka/types';
 import { silentLogger, type Logger } from '../log';
 import { nameFilter } from '../util/glob';
@@ -39,7 +42,7 @@ import {
   canaryAcls,
   deniedResourceType,
 } from './kafka-acl';
-import type { AddressProbe, ConnectError, KafkaFacts } from './kafka-checks';
+import type { AddressProbe, ConnectError, KafkaFacts, OffsetsStreamFact } from './kafka-checks';
 import { appendTo } from '../util/multimap';
 
 const GROUP_CONCURRENCY = 16;
@@ -51,11 +54,75 @@ const ERR_GROUP_AUTHORIZATION_FAILED = 30;
 
 export async function probeKafka(config: VigilConfig, logger: Logger = silentLogger): Promise<KafkaFacts> {
   const conns = new KafkaConnections(config.kafka, logger);
+  let facts: KafkaFacts;
   try {
-    return await probe(conns, config);
+    facts = await probe(conns, config);
   } finally {
     await conns.close();
   }
+  // Only once Kafka answered Metadata: otherwise kafka.bootstrap / kafka.metadata say why.
+  if (facts.advertised === undefined) return facts;
+  if (config.monitor.offsetsSource === 'poll') return { ...facts, offsetsStream: { state: 'skipped' } };
+  const reader = new KafkajsOffsetsLog(config.kafka, logger);
+  try {
+    return { ...facts, offsetsStream: await probeOffsetsStream(reader) };
+  } finally {
+    await reader.close();
+  }
+}
+
+/**
+ * What the commit stream does (docs/design.md §3.6), once, through its own port: Metadata
+ * for `__consumer_offsets` alone (DESCRIBE), then one Fetch that does not wait (READ) of the
+ * lowest partition a leader leads, from offset 0 as the stream starts — at most one
+ * partition's worth of the stream's fetch size, decoded and dropped. Kafka checks READ
+ * before it looks at the partition, so any answer but TOPIC_AUTHORIZATION_FAILED means READ
+ * is allowed. A leader that cannot be asked is passed over for the next one.
+ */
+export async function probeOffsetsStream(reader: OffsetsLogReader): Promise<OffsetsStreamFact> {
+  let layout;
+  try {
+    layout = await reader.layout();
+  } catch (err) {
+    return { state: 'untested', reason: `Metadata for ${OFFSETS_TOPIC} failed: ${describeError(err)}` };
+  }
+  if (layout.state === 'absent') return { state: 'absent' };
+  if (layout.state === 'denied') return { state: 'denied', operation: 'DESCRIBE', via: 'Metadata', error: 'TOPIC_AUTHORIZATION_FAILED' };
+  const firstByLeader = new Map<number, { broker: BrokerInfo; partition: number }>();
+  for (const [partition, broker] of [...layout.leaders].sort((a, b) => a[0] - b[0])) {
+    if (broker !== null && !firstByLeader.has(broker.nodeId)) firstByLeader.set(broker.nodeId, { broker, partition });
+  }
+  if (firstByLeader.size === 0) return { state: 'untested', reason: `no partition of ${OFFSETS_TOPIC} has a leader` };
+  const failures: string[] = [];
+  for (const { broker, partition } of [...firstByLeader.values()].sort((a, b) => a.broker.nodeId - b.broker.nodeId)) {
+    const where = `partition ${partition} at broker ${broker.nodeId} (${addressOf(broker)})`;
+    let answer;
+    try {
+      answer = (await reader.fetch(broker, new Map([[partition, 0]]), 0)).find((a) => a.partition === partition);
+    } catch (err) {
+      failures.push(`${where}: ${describeError(err)}`);
+      continue;
+    }
+    if (answer === undefined) {
+      failures.push(`${where}: the Fetch answered nothing for it`);
+      continue;
+    }
+    const leader = broker.nodeId;
+    switch (answer.kind) {
+      case 'entries':
+        return { state: 'read', partition, leader, answer: `returned ${answer.entries.length} record(s)${answer.entries.length > 0 ? ', decoded' : ''}` };
+      case 'out-of-range':
+        return { state: 'read', partition, leader, answer: `answered the log start offset (${answer.logStartOffset})` };
+      case 'error':
+        if (answer.denied) return { state: 'denied', operation: 'READ', via: 'Fetch', error: answer.error };
+        return { state: 'read', partition, leader, answer: `answered ${answer.error} (an answer past Kafka's READ check)` };
+      default: {
+        const never: never = answer;
+        return never;
+      }
+    }
+  }
+  return { state: 'untested', reason: `the Fetch failed: ${failures.join('; ')}` };
 }
 
 async function probe(conns: KafkaConnections, config: VigilConfig): Promise<KafkaFacts> {

@@ -7,7 +7,8 @@
  *
  * The `vigil` user is granted every ACL vigil needs but one; the doctor must name exactly
  * that ACL and exit 1, and the kafka-acls.sh command it prints — run as printed, through
- * Kafka's own AclCommand — must fix it (exit 0). Likewise for a group ACL taken away. Then
+ * Kafka's own AclCommand — must fix it (exit 0). Likewise for a group ACL taken away, and
+ * for the commit stream's grant on `__consumer_offsets` (a warning, kafka.offsets-stream). Then
  * the peers: a config with another secret is told "secret mismatch", a replica that is not
  * running is a warning, and --send-test-page delivers one marked page.
  *
@@ -388,6 +389,41 @@ describe('vigil doctor against SASL_SSL Kafka with ACLs, Redis with an ACL user,
       const denied = alerts.alerts.find((a) => a.alert === 'OffsetsStreamDenied');
       assert.equal(denied?.severity, 'info', JSON.stringify(alerts));
       assert.match(denied?.summary ?? '', /every group's committed offsets are polled/);
+    }));
+
+  it("kafka.offsets-stream: the commit stream's grant missing is a warning (exit 0) with the command that grants it; granted, ok; in poll mode, skipped", () =>
+    withLogsOnFailure(sources(), async () => {
+      const config = replicas.get('vigil-1').configFile;
+      const denied = await runDoctor(config);
+      assert.equal(denied.code, 0, show(denied.report));
+      const line = byId(denied.report, 'kafka.offsets-stream');
+      assert.equal(line.status, 'warn', show(denied.report));
+      // Metadata refuses the topic first: vigil has no ACL on it at all
+      assert.match(line.found, /^DESCRIBE on TOPIC __consumer_offsets denied to User:vigil \(Metadata: TOPIC_AUTHORIZATION_FAILED\): .*offsets are polled with OffsetFetch per group; pages come up to one poll interval/);
+      assert.equal(
+        line.fix,
+        `kafka-acls.sh --bootstrap-server ${kafka.listenerBootstrap('SECURE')[0]} --command-config admin.properties --add --allow-principal User:vigil --operation Read --operation Describe --topic __consumer_offsets # or set monitor.offsetsSource: poll to poll on purpose`,
+      );
+
+      // placed after the replicas' own denied test: granted, they may start streaming
+      await runPrintedKafkaAcls(line.fix ?? '');
+      await waitForAclCount(10);
+      try {
+        const granted = await runDoctor(config);
+        assert.equal(granted.code, 0, show(granted.report));
+        const ok = byId(granted.report, 'kafka.offsets-stream');
+        assert.equal(ok.status, 'ok', show(granted.report));
+        assert.match(ok.found, /^DESCRIBE and READ on TOPIC __consumer_offsets allowed to User:vigil: Metadata, and a Fetch of partition \d+ from its leader \(broker \d+\) that /);
+      } finally {
+        const grants = ([AclOperationTypes.READ, AclOperationTypes.DESCRIBE] as const).map((op) => acl([AclResourceTypes.TOPIC, '__consumer_offsets', op]));
+        await admin.deleteAcls({ filters: grants });
+        await waitForAclCount(8);
+      }
+
+      const poll = await runDoctor(configVariant('poll', (doc) => (doc.monitor = { ...(doc.monitor ?? {}), offsetsSource: 'poll' })));
+      const skipped = byId(poll.report, 'kafka.offsets-stream');
+      assert.equal(skipped.status, 'ok', show(poll.report));
+      assert.match(skipped.found, /^skipped: monitor\.offsetsSource is poll/);
     }));
 
   it('a replica that is not running is a warning naming it; the exit status stays 0', () =>

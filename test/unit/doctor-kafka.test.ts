@@ -153,6 +153,7 @@ describe('connecting', () => {
       }),
       sasl,
       ctx,
+      1000,
     );
     assert.equal(checks.length, 1);
     assert.equal(checks[0]?.status, 'fail');
@@ -170,6 +171,7 @@ describe('connecting', () => {
       }),
       sasl,
       ctx,
+      1000,
     );
     assert.deepEqual(checks.slice(0, 2).map((c) => [c.id, c.status]), [['kafka.bootstrap', 'warn'], ['kafka.brokers', 'fail']]);
     assert.match(checks[1]?.found ?? '', /broker 2 at kafka-2\.internal:9093: getaddrinfo ENOTFOUND/);
