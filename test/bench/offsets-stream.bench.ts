@@ -23,8 +23,10 @@
  *
  * "Current within": for the commits of `--sample-groups` groups (partition 0), the time from
  * the OffsetCommit answer reaching the load to the stream's committed(group) showing the
- * offset (checked right after each Fetch answer is folded: the reader is wrapped, no hook in
- * the stream), or in poll mode to the end of the first cycle whose snapshot shows it.
+ * offset: the time just after the stream folded the Fetch answer that brought it (a tick
+ * queued as the answer returns runs after the fold; committed(group) is then checked to
+ * show it — the reader is wrapped, no hook in the stream), or in poll mode the end of the
+ * first cycle whose snapshot shows it.
  * Requests are counted at the client (every request through kafkajs's connection pools of
  * the child). At the end of the stream windows the load pauses and every group's offsets
  * in the stream are compared with the last commit the load saw acknowledged (mismatches
@@ -144,7 +146,8 @@ class WatchedLog implements OffsetsLogReader {
   private lastSentMs = Number.NEGATIVE_INFINITY;
   constructor(
     private readonly inner: OffsetsLogReader,
-    private readonly folded: (answers: OffsetsLogAnswer[]) => void,
+    /** the answers, and a time just after the stream folded them (the check itself runs later, in an immediate) */
+    private readonly folded: (answers: OffsetsLogAnswer[], foldedAtMs: number) => void,
     /** --pace-ms: the experiment of a paced loop, each Fetch sent at least this long after the one before (0: as the stream sends them) */
     private readonly paceMs = 0,
   ) {}
@@ -157,8 +160,12 @@ class WatchedLog implements OffsetsLogReader {
     this.lastSentMs = performance.now();
     const answers = await this.inner.fetch(broker, positions, maxWaitMs);
     this.fetches++;
-    // the stream applies the answer in the continuation of this await, before any macrotask
-    setImmediate(() => this.folded(answers));
+    // The stream folds the answer in the continuation of this await, in the same run of
+    // microtasks; a tick queued now runs after that run, so its time is just after the fold.
+    process.nextTick(() => {
+      const foldedAtMs = wallMs();
+      setImmediate(() => this.folded(answers, foldedAtMs));
+    });
     return answers;
   }
   close() {
@@ -180,9 +187,9 @@ async function leader(): Promise<void> {
   if (init.mode === 'stream') {
     // sampled groups by their offsets partition: an answer is checked only for the groups it can move
     let byPartition: Map<number, number[]> | null = null;
-    log = new WatchedLog(new KafkajsOffsetsLog(config, silentLogger), (answers) => {
+    log = new WatchedLog(new KafkajsOffsetsLog(config, silentLogger), (answers, foldedAtMs) => {
       if (!stream) return;
-      const at = wallMs();
+      const now = wallMs();
       if (byPartition === null) {
         const st = stream.status();
         if (st.state !== 'tailing') return;
@@ -194,9 +201,17 @@ async function leader(): Promise<void> {
       }
       for (const a of answers) {
         if (a.kind !== 'entries' || a.entries.length === 0) continue;
-        for (const i of byPartition.get(a.partition) ?? []) {
+        const sampledHere = byPartition.get(a.partition) ?? [];
+        if (sampledHere.length === 0) continue;
+        // the commits this answer brought (partition 0 of the bench topic): seen when it was folded
+        const brought = new Map<string, number>();
+        for (const e of a.entries) {
+          if (e.kind === 'record' && e.record.kind === 'offset-commit' && e.record.topic === TOPIC && e.record.partition === 0 && e.record.value !== null) brought.set(e.record.group, e.record.value.offset);
+        }
+        for (const i of sampledHere) {
           const offset = stream.committed(groupName(i))?.get(TOPIC)?.get(0);
           if (offset !== undefined && offset > (lastSeen.get(i) as number)) {
+            const at = brought.get(groupName(i)) === offset ? foldedAtMs : now;
             lastSeen.set(i, offset);
             seen.push([i, offset, at]);
           }
