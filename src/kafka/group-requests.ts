@@ -10,7 +10,8 @@
  * - ShareGroupDescribe (77) v1: share groups (KIP-932);
  * - DescribeShareGroupOffsets (90) v0–v1: a share group's start offset per partition,
  *   its position for delivery latency;
- * - StreamsGroupDescribe (89) v0–v1: streams groups (KIP-1071), state and members only.
+ * - StreamsGroupDescribe (89) v0–v1: streams groups (KIP-1071), state and members, each
+ *   member's tasks turned into the partitions they read.
  *
  * Every layout here was checked field by field against the message schemas of the Kafka
  * 4.4.0 jars (clients/src/main/resources/common/message/<Api>{Request,Response}.json).
@@ -188,26 +189,38 @@ export function shareGroupDescribeRequest(groupIds: readonly string[]): RawReque
   };
 }
 
-/** A streams group's tasks (active, standby, warm-up): read past, vigil reads the group's committed offsets instead. */
-function skipTasks(r: WireReader): void {
-  r.array((t) => {
-    t.string(); // subtopology id
-    t.int32s();
+/** A streams member's tasks of one kind (active, standby, warm-up): subtopology id → partitions. */
+function readTasks(r: WireReader): { subtopology: string; partitions: number[] }[] {
+  return r.array((t) => {
+    const subtopology = t.string() ?? '';
+    const partitions = t.int32s();
     t.tags();
+    return { subtopology, partitions };
   });
 }
 
-function skipTopicInfos(r: WireReader): void {
-  r.array((t) => {
-    t.string(); // name
+/** A streams member's active tasks, read out of an Assignment; standby and warm-up tasks are read past. */
+function readActiveTasks(r: WireReader): { subtopology: string; partitions: number[] }[] {
+  const active = readTasks(r);
+  readTasks(r); // standby tasks: they restore state from changelogs, they read no input
+  readTasks(r); // warm-up tasks: the same
+  r.tags();
+  return active;
+}
+
+/** The names of a subtopology's TopicInfos (state changelog or repartition source topics). */
+function readTopicInfoNames(r: WireReader): string[] {
+  return r.array((t) => {
+    const name = t.string() ?? '';
     t.int32(); // partitions
     t.int16(); // replication factor
     t.array((c) => {
-      c.string();
-      c.string();
+      c.string(); // config key
+      c.string(); // value
       c.tags();
     });
     t.tags();
+    return name;
   });
 }
 
@@ -227,10 +240,34 @@ function skipTopologyNode(r: WireReader): void {
 }
 
 /**
+ * The partitions a streams member's active tasks read. A task is one partition number of
+ * one subtopology, and it reads that partition of each of the subtopology's input topics
+ * (its source topics and the repartition topics it reads; Kafka Streams co-partitions
+ * them): task (subtopology 0, partition 2) of a subtopology reading `orders` holds
+ * `orders` partition 2. `inputs` maps subtopology id → input topics, from the group's
+ * topology. null when a task names a subtopology the topology does not have (the topology
+ * is not yet initialized, or its source topics are missing): the partitions cannot be known.
+ */
+export function streamsTaskPartitions(tasks: readonly { subtopology: string; partitions: readonly number[] }[], inputs: ReadonlyMap<string, readonly string[]>): TopicPartitions[] | null {
+  const byTopic = new Map<string, Set<number>>();
+  for (const task of tasks) {
+    const topics = inputs.get(task.subtopology);
+    if (topics === undefined) return null;
+    for (const topic of topics) {
+      let held = byTopic.get(topic);
+      if (held === undefined) byTopic.set(topic, (held = new Set()));
+      for (const p of task.partitions) held.add(p);
+    }
+  }
+  return [...byTopic].map(([topic, held]) => ({ topic, partitions: [...held].sort((a, b) => a - b) }));
+}
+
+/**
  * StreamsGroupDescribe v0–v1 (flexible; v1 can add a topology description, not asked for,
  * but its fields are read past as the schema lays them out): state and members with client
- * id and host. A streams member is assigned tasks of subtopologies, not topic partitions,
- * so members carry no assignment here (null): a streams group's lag is measured from its
+ * id, host and the partitions their active tasks read (streamsTaskPartitions: a streams
+ * member is assigned tasks of subtopologies, which the group's topology, in the same
+ * answer, turns into topic partitions). A streams group's lag is measured from its
  * committed offsets, which OffsetFetch reads like a consumer group's.
  */
 export function streamsGroupDescribeRequest(groupIds: readonly string[]): RawRequest<DescribedGroup[]> {
@@ -254,16 +291,19 @@ export function streamsGroupDescribeRequest(groupIds: readonly string[]): RawReq
         const state = g.string() ?? '';
         g.int32(); // group epoch
         g.int32(); // assignment epoch
+        // subtopology id → the topics its tasks read (null topology, null subtopologies: none)
+        const inputs = new Map<string, string[]>();
         if (present(g)) {
           // topology
           g.int32(); // epoch
           g.array((s) => {
-            s.string(); // subtopology id
-            s.array((x) => x.string()); // source topics
+            const id = s.string() ?? '';
+            const sources = s.array((x) => x.string() ?? '');
             s.array((x) => x.string()); // repartition sink topics
-            skipTopicInfos(s); // state changelog topics
-            skipTopicInfos(s); // repartition source topics
+            readTopicInfoNames(s); // state changelog topics
+            const repartitionSources = readTopicInfoNames(s);
             s.tags();
+            inputs.set(id, [...new Set([...sources, ...repartitionSources])]);
           });
           g.tags();
         }
@@ -295,16 +335,11 @@ export function streamsGroupDescribeRequest(groupIds: readonly string[]): RawReq
               t.tags();
             });
           }
-          for (let i = 0; i < 2; i++) {
-            // assignment, target assignment: active, standby, warm-up tasks
-            skipTasks(m);
-            skipTasks(m);
-            skipTasks(m);
-            m.tags();
-          }
+          const active = readActiveTasks(m); // assignment
+          readActiveTasks(m); // target assignment
           m.bool(); // is classic
           m.tags();
-          return { memberId, instanceId, clientId, host, assignment: null };
+          return { memberId, instanceId, clientId, host, assignment: streamsTaskPartitions(active, inputs) };
         });
         g.int32(); // authorized operations
         if (g.version >= 1) {

@@ -97,9 +97,10 @@ export interface GroupMember {
   /** the client's address as its coordinator saw it, e.g. "/10.0.0.5" */
   readonly host: string;
   /**
-   * the partitions it is assigned now; null when they cannot be known (a classic group of
-   * another protocol than 'consumer' — Connect, a custom one — or an assignment that does
-   * not decode; a streams member, assigned tasks rather than partitions)
+   * the partitions it is assigned now (a streams member: those its active tasks read);
+   * null when they cannot be known (a classic group of another protocol than 'consumer' —
+   * Connect, a custom one — or an assignment that does not decode; a streams member whose
+   * tasks name a subtopology the group's topology does not describe)
    */
   readonly assignment: readonly TopicPartitions[] | null;
 }

@@ -46,3 +46,33 @@ export function kafkaToolJava(): string[] {
 export function runKafkaTool(mainClass: string, args: readonly string[]): Promise<CliResult> {
   return runCollected('java', [...kafkaToolJava(), mainClass, ...args]);
 }
+
+/**
+ * A Kafka Streams application for tests of streams groups (KIP-1071): the WordCount demo of
+ * kafka-streams-examples, which the kafka-4 profile of deploy/local-kafka/pom.xml fetches with
+ * kafka-streams into the same libs (Kafka 3.9 has no streams groups, and its profile no
+ * Streams jars). It reads `inputTopic`, splits each value into words, counts them through a
+ * repartition topic (`<application.id>-…-repartition`, which the broker creates) and a state
+ * store, and writes the counts to `outputTopic`; the topics are fixed, the application's
+ * settings come from the properties file that is its one argument. A SIGTERM closes it
+ * cleanly (its shutdown hook).
+ *
+ *   spawn('java', [...kafkaToolJava(), STREAMS_WORDCOUNT.mainClass, propertiesFile])
+ */
+export const STREAMS_WORDCOUNT = {
+  mainClass: 'org.apache.kafka.streams.examples.wordcount.WordCountDemo',
+  inputTopic: 'streams-plaintext-input',
+  outputTopic: 'streams-wordcount-output',
+} as const;
+
+/**
+ * Why the Kafka Streams application cannot run from testKafka's jars, or null when it can:
+ * the jars of kafka-streams and kafka-streams-examples must be in its libs.
+ */
+export function kafkaStreamsJarsMissing(): string | null {
+  const jars = fs.existsSync(testKafka.libsDir) ? fs.readdirSync(testKafka.libsDir) : [];
+  const missing = ['kafka-streams', 'kafka-streams-examples'].filter((a) => !jars.some((j) => new RegExp(`^${a}-\\d[\\w.-]*\\.jar$`).test(j)));
+  return missing.length === 0
+    ? null
+    : `${missing.join(' and ')} not in ${testKafka.libsDir}: run scripts/setup.sh, which fetches them with the Kafka ${testKafka.version} jars (deploy/local-kafka/pom.xml)`;
+}

@@ -17,14 +17,15 @@ import { KafkajsOffsetsLog } from '../../src/kafka/kafkajs-offsets-log';
 import { silentLogger } from '../../src/log';
 import { CommitStream } from '../../src/monitor/commit-stream';
 import { detect, detectOptionsFor, emptyDetectMemory } from '../../src/monitor/detect';
+import { lagReportFromSnapshot } from '../../src/monitor/lag-report';
 import { KafkaObserver } from '../../src/monitor/observe';
 import { systemClock } from '../../src/util/clock';
 import { kafkaAdminContract } from '../contract/kafka-admin.contract';
 import { OffsetCommitter } from '../harness/commit-offsets';
 import { withLogsOnFailure } from '../harness/failure';
 import { type KafkaCluster, repoRoot, startKafka, testKafka, testKafkaAtLeast } from '../harness/kafka';
-import { kafkaToolJava } from '../harness/kafka-tools';
-import { type TrackedProcess, spawnTracked } from '../harness/procs';
+import { STREAMS_WORDCOUNT, kafkaStreamsJarsMissing, kafkaToolJava } from '../harness/kafka-tools';
+import { type TrackedProcess, spawnTracked, tailFile } from '../harness/procs';
 import { freePorts } from '../harness/ports';
 import { runVigil } from '../harness/cli';
 import { waitFor } from '../harness/wait';
@@ -35,7 +36,10 @@ let producer: Producer;
 let committer: OffsetCommitter;
 
 before(async () => {
-  cluster = await startKafka({ brokers: 3, name: 'lag' });
+  // A new streams group waits 3 s (Kafka's default) for more members before its first
+  // assignment; the streams group test has one.
+  const streams = testKafkaAtLeast(4, 2) ? { brokerOverrides: { 'group.streams.initial.rebalance.delay.ms': 0 } } : {};
+  cluster = await startKafka({ brokers: 3, name: 'lag', ...streams });
   const kafka = new Kafka({ brokers: cluster.bootstrap, clientId: 'lag-test', logLevel: logLevel.NOTHING });
   admin = kafka.admin();
   producer = kafka.producer({ allowAutoTopicCreation: false });
@@ -384,8 +388,8 @@ describe('every group type in vigil lag (issue 10 item 2)', () => {
   }
 
   /** `vigil lag --json` for one group: its entry, or undefined while it has none. */
-  async function groupReport(group: string): Promise<{ code: number | null; generatedAtMs: number; g: TypedGroup | undefined }> {
-    const res = await vigil(['lag', '--brokers', cluster.bootstrap.join(','), '--json', '--threshold', '10s', '--group', group, '--topic', TOPIC]);
+  async function groupReport(group: string, topic = TOPIC): Promise<{ code: number | null; generatedAtMs: number; g: TypedGroup | undefined }> {
+    const res = await vigil(['lag', '--brokers', cluster.bootstrap.join(','), '--json', '--threshold', '10s', '--group', group, '--topic', topic]);
     const report = JSON.parse(res.stdout) as { generatedAt: string; groups: TypedGroup[] };
     return { code: res.code, generatedAtMs: Date.parse(report.generatedAt), g: report.groups.find((x) => x.group === group) };
   }
@@ -397,7 +401,7 @@ describe('every group type in vigil lag (issue 10 item 2)', () => {
     return proc;
   }
 
-  const partitionsOf = (g: TypedGroup | undefined) => g?.topics.find((t) => t.topic === TOPIC)?.partitions ?? [];
+  const partitionsOf = (g: TypedGroup | undefined, topic = TOPIC) => g?.topics.find((t) => t.topic === topic)?.partitions ?? [];
 
   // Record timestamps rise with offsets, as the exact test assumes (docs/design.md §3): each
   // batch is produced later than the one before, and younger.
@@ -540,6 +544,120 @@ describe('every group type in vigil lag (issue 10 item 2)', () => {
       assert.deepEqual([paged.topic, [...paged.partitions].sort()], [TOPIC, [0, 1, 2]]);
     } finally {
       await admin.close();
+    }
+  });
+
+  const streamsGroups = testKafkaAtLeast(4, 2)
+    ? false
+    : `Kafka ${testKafka.version}: the broker has no streams groups (the streams rebalance protocol, KIP-1071, is generally available from Kafka 4.2)`;
+
+  it('a streams group (a Kafka Streams application, group.protocol=streams): type streams, Stable, its member\'s client id and host on every partition its tasks read, caught up; stopped with a backlog, Empty, lag and latency from its committed offsets', { skip: streamsGroups }, async () => {
+    const missing = kafkaStreamsJarsMissing();
+    assert.equal(missing, null, missing ?? '');
+    const { mainClass, inputTopic: input, outputTopic: output } = STREAMS_WORDCOUNT;
+    const APP = 'kinds-streams';
+    const inputEnds = [0, 0, 0];
+    /** `count` lines on each input partition, the first `ageMs` old, 1 ms apart; 30 distinct words at the first call. */
+    async function produceLines(count: number, ageMs: number): Promise<{ start: number[]; atMs: number }> {
+      const start = [...inputEnds];
+      const atMs = Date.now() - ageMs;
+      for (let p = 0; p < PARTITIONS; p++) {
+        await producer.send({ topic: input, acks: -1, messages: Array.from({ length: count }, (_, i) => ({ partition: p, value: `w${p}x${start[p]! + i} common`, timestamp: String(atMs + i) })) });
+        inputEnds[p] = start[p]! + count;
+      }
+      return { start, atMs };
+    }
+    await Promise.all([createTopic(input, PARTITIONS), createTopic(output, 1)]);
+    await produceLines(10, 50_000);
+
+    const props = path.join(logDir, 'streams.properties');
+    fs.writeFileSync(
+      props,
+      [
+        `application.id=${APP}`,
+        `bootstrap.servers=${cluster.bootstrap.join(',')}`,
+        'group.protocol=streams',
+        'client.id=kinds-streams-java',
+        'commit.interval.ms=500',
+        `state.dir=${path.join(logDir, 'streams-state')}`,
+        '',
+      ].join('\n'),
+    );
+    const app = javaClient('streams-wordcount', mainClass, [props]);
+    const appLog = () => `; the application ${app.isRunning() ? 'runs' : `exited ${JSON.stringify(app.exitStatus())}`}, its log ends:\n${tailFile(app.logFile, 30)}`;
+
+    // Running: everything read and committed, its one member on every input partition.
+    let last: TypedGroup | undefined;
+    const running = await waitFor(
+      async () => {
+        if (!app.isRunning()) return true; // fails below, with its log
+        const r = await groupReport(APP, input);
+        last = r.g;
+        const parts = partitionsOf(r.g, input);
+        return r.g?.state === 'Stable' && parts.length === PARTITIONS && parts.every((p) => p.committed === inputEnds[p.partition] && p.end === p.committed && p.consumers?.length === 1) ? r.g : undefined;
+      },
+      { timeoutMs: 60_000, what: `${APP} to be Stable, caught up on ${input}, its member on every partition` },
+    ).catch((err: Error) => assert.fail(`${err.message}; last report of the group: ${JSON.stringify(last)}${appLog()}`));
+    assert.ok(running !== true, `the streams application stopped${appLog()}`);
+    assert.deepEqual([running.type, running.state, running.members], ['streams', 'Stable', 1], JSON.stringify(running));
+    const holder = partitionsOf(running, input)[0]?.consumers?.[0];
+    // Kafka Streams names each thread's client after client.id
+    assert.match(holder?.clientId ?? '', /^kinds-streams-java-StreamThread-1-consumer$/);
+    assert.match(holder?.host ?? '', /127\.0\.0\.1/);
+    for (const p of partitionsOf(running, input)) {
+      assert.deepEqual([p.committed, p.end, p.lagMessages, p.lagSeconds, p.breach], [10, 10, 0, 0, false], `partition ${p.partition}`);
+      assert.deepEqual(p.consumers, [holder], `partition ${p.partition} is held by the one member`);
+    }
+    // The second subtopology's tasks read the repartition topic the broker created: the same
+    // member holds each of its partitions the application committed on.
+    const repartition = await groupReport(APP, `${APP}-*-repartition`);
+    const repartitionRows = repartition.g?.topics.flatMap((t) => t.partitions) ?? [];
+    assert.ok(repartitionRows.length >= 1, `a repartition topic row: ${JSON.stringify(repartition.g)}`);
+    for (const p of repartitionRows) assert.deepEqual(p.consumers, [holder], `repartition partition ${p.partition}`);
+
+    const table = await vigil(['lag', '--brokers', cluster.bootstrap.join(','), '--group', APP, '--topic', input]);
+    assert.equal(
+      table.stdout.split('\n').filter((l) => /^kinds-streams\s+streams\s+Stable\s+streams-plaintext-input\s+\d\s+10\s+10\s+0\s+0\.0s\s+no\s+-\s+kinds-streams-java-StreamThread-1-consumer\s+\/127\.0\.0\.1$/.test(l)).length,
+      PARTITIONS,
+      table.stdout,
+    );
+
+    // The leader's cycle (observe) sees the same group, and GET /api/v1/lag, built from its
+    // snapshot, shows it as vigil lag does.
+    const observerAdmin = new KafkajsAdmin({ brokers: cluster.bootstrap, clientId: 'kinds-observer', ssl: false, connectionTimeoutMs: 3000, requestTimeoutMs: 10_000 });
+    try {
+      const lagRule = { thresholdMs: 10_000, resolveBelowMs: 8_000, resolveForMs: 30_000, severity: 'warning' as const, overrides: [] };
+      const observer = new KafkaObserver(observerAdmin, { lag: lagRule, groups: { include: [APP], exclude: [] }, topics: { include: [input], exclude: [] }, brokerPingTimeoutMs: 1000 }, systemClock);
+      const snap = await observer.observe();
+      assert.ok(snap.ok, snap.ok ? '' : snap.error);
+      const g = snap.groups.find((x) => x.group === APP);
+      assert.deepEqual([g?.type, g?.state, g?.members?.length], ['streams', 'Stable', 1]);
+      assert.deepEqual(g?.members?.[0]?.assignment?.find((t) => t.topic === input)?.partitions, [0, 1, 2]);
+      const api = lagReportFromSnapshot(snap.groups, snap.takenAtMs, 10_000).groups.find((x) => x.group === APP);
+      assert.deepEqual([api?.type, api?.state, api?.members], ['streams', 'Stable', 1]);
+      const apiRows = api?.topics.find((t) => t.topic === input)?.partitions ?? [];
+      assert.deepEqual(apiRows.map((p) => [p.partition, p.committed, p.lagMessages, p.consumers]).sort((a, b) => (a[0] as number) - (b[0] as number)), [0, 1, 2].map((p) => [p, 10, 0, [holder]]));
+    } finally {
+      await observerAdmin.close();
+    }
+
+    // Stopped (SIGTERM: it closes and leaves the group), then records it will not read.
+    await app.terminate({ timeoutMs: 30_000 });
+    const { start, atMs } = await produceLines(4, 30_000);
+    const stalled = await waitFor(
+      async () => {
+        const r = await groupReport(APP, input);
+        last = r.g;
+        return r.g?.state === 'Empty' && partitionsOf(r.g, input).every((p) => p.end === inputEnds[p.partition]) ? r : undefined;
+      },
+      { timeoutMs: 60_000, what: `${APP} to be Empty and the backlog to show` },
+    ).catch((err: Error) => assert.fail(`${err.message}; last report of the group: ${JSON.stringify(last)}`));
+    assert.equal(stalled.code, 1, `in breach: 30 s behind at a 10 s threshold (${JSON.stringify(stalled.g)})`);
+    assert.deepEqual([stalled.g?.type, stalled.g?.members], ['streams', 0]);
+    for (const p of partitionsOf(stalled.g, input)) {
+      assert.deepEqual([p.committed, p.end, p.lagMessages, p.breach], [start[p.partition], inputEnds[p.partition], 4, true], `partition ${p.partition}`);
+      assertLatency(p, stalled.generatedAtMs, atMs);
+      assert.equal(p.consumers, undefined, 'nobody holds it');
     }
   });
 });

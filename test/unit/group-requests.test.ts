@@ -16,6 +16,7 @@ import {
   listGroupsRequest,
   shareGroupDescribeRequest,
   streamsGroupDescribeRequest,
+  streamsTaskPartitions,
 } from '../../src/kafka/group-requests';
 import { type RawRequest, decodeResponse, encodeRequest } from '../../src/kafka/kafkajs-wire';
 import { groupTypeOf } from '../../src/kafka/types';
@@ -154,43 +155,79 @@ describe('ShareGroupDescribe v1: share groups (KIP-932)', () => {
   });
 });
 
-describe('StreamsGroupDescribe v0–v1: streams groups (KIP-1071), state and members', () => {
+describe('StreamsGroupDescribe v0–v1: streams groups (KIP-1071), state and members with the partitions their tasks read', () => {
   const req = streamsGroupDescribeRequest(['st']);
-  const topicInfo = bytes(cstr('changelog'), i32(3), i16(3), carr(1, cstr('cleanup.policy'), cstr('compact'), TAGS), TAGS);
-  const topology = bytes([1], i32(1), carr(1, cstr('0'), carr(1, cstr('in')), carr(0), carr(1, topicInfo), carr(0), TAGS), TAGS);
-  const tasks = bytes(carr(1, cstr('0'), carr(2, i32(0), i32(1)), TAGS), carr(0), carr(0), TAGS);
-  const member = bytes(
-    cstr('sm1'), i32(4), NULL, NULL, cstr('streams-a'), cstr('/10.0.0.8'), i32(1), cstr('process-1'),
-    [1], cstr('app-host'), i16(8080), TAGS, // user endpoint
-    carr(1, cstr('zone'), cstr('a'), TAGS), // client tags
-    carr(1, cstr('0'), i32(0), i64(42), TAGS), carr(0), // task offsets, task end offsets
-    tasks, tasks, // assignment, target assignment
-    [0], TAGS, // is classic
+  const topicInfo = (name: string) => bytes(cstr(name), i32(3), i16(3), carr(1, cstr('cleanup.policy'), cstr('compact'), TAGS), TAGS);
+  // Two subtopologies, as a word count lays them out: 0 reads `in` and writes the
+  // repartition topic `rep`, which 1 reads (a repartition source topic) to count into a store.
+  const topology = bytes(
+    [1], i32(1),
+    carr(2,
+      cstr('0'), carr(1, cstr('in')), carr(1, cstr('rep')), carr(0), carr(0), TAGS,
+      cstr('1'), carr(0), carr(0), carr(1, topicInfo('changelog')), carr(1, topicInfo('rep')), TAGS),
+    TAGS,
   );
+  /** An Assignment: active tasks, then a standby task (read past), no warm-up tasks. */
+  const tasks = (active: Buffer) => bytes(active, carr(1, cstr('1'), carr(1, i32(2)), TAGS), carr(0), TAGS);
+  const member = (id: string, active: Buffer) =>
+    bytes(
+      cstr(id), i32(4), NULL, NULL, cstr(`client-${id}`), cstr('/10.0.0.8'), i32(1), cstr('process-1'),
+      [1], cstr('app-host'), i16(8080), TAGS, // user endpoint
+      carr(1, cstr('zone'), cstr('a'), TAGS), // client tags
+      carr(1, cstr('0'), i32(0), i64(42), TAGS), carr(0), // task offsets, task end offsets
+      tasks(active), tasks(carr(0)), // assignment, target assignment (ignored)
+      [0], TAGS, // is classic
+    );
+  const members = carr(2,
+    member('sm1', carr(2, cstr('0'), carr(2, i32(0), i32(1)), TAGS, cstr('1'), carr(1, i32(0)), TAGS)),
+    member('sm2', carr(0)));
   const node = bytes(cstr('KSTREAM-SOURCE'), [1], carr(1, cstr('in')), NULL, carr(0), carr(0), TAGS);
-  const answer = (version: number, description: boolean) =>
+  const answer = (version: number, description: boolean, topo: Buffer | number[] = topology) =>
     bytes(
       TAGS, i32(0),
       carr(1,
-        i16(0), NULL, cstr('st'), cstr('Stable'), i32(7), i32(7), topology, carr(1, member), i32(0),
+        i16(0), NULL, cstr('st'), cstr('Stable'), i32(7), i32(7), topo, members, i32(0),
         version >= 1 ? bytes(description ? bytes([1], carr(1, cstr('0'), carr(1, node), TAGS), carr(1, node, node, TAGS), TAGS) : [0xff], [0], NULL) : [],
         TAGS),
       TAGS,
     );
-  const expected = [
-    { errorCode: 0, errorMessage: null, groupId: 'st', state: 'Stable', members: [{ memberId: 'sm1', instanceId: null, clientId: 'streams-a', host: '/10.0.0.8', assignment: null }] },
+  const group = (sm1: unknown) => [
+    {
+      errorCode: 0, errorMessage: null, groupId: 'st', state: 'Stable',
+      members: [
+        { memberId: 'sm1', instanceId: null, clientId: 'client-sm1', host: '/10.0.0.8', assignment: sm1 },
+        { memberId: 'sm2', instanceId: null, clientId: 'client-sm2', host: '/10.0.0.8', assignment: [] },
+      ],
+    },
   ];
+  // sm1's active tasks 0_0, 0_1 read `in` 0 and 1; 1_0 reads `rep` 0; its standby task 1_2 reads nothing
+  const expected = group([{ topic: 'in', partitions: [0, 1] }, { topic: 'rep', partitions: [0] }]);
 
   it('asks without authorized operations and, from v1, without the topology description', () => {
     assert.deepEqual(encodeRequest(req, 0), bytes(TAGS, carr(1, cstr('st')), [0], TAGS));
     assert.deepEqual(encodeRequest(req, 1), bytes(TAGS, carr(1, cstr('st')), [0], [0], TAGS));
   });
 
-  it('reads past the topology, tasks and endpoints to state and members; v1 past a topology description, null or not', () => {
+  it('reads state and members, each member\'s active tasks as the partitions of their subtopology\'s source and repartition source topics; v1 past a topology description, null or not', () => {
     assert.deepEqual(decodeResponse(req, 0, answer(0, false)), expected);
     assert.deepEqual(decodeResponse(req, 1, answer(1, false)), expected);
     assert.deepEqual(decodeResponse(req, 1, answer(1, true)), expected);
     assertCutShortThrows(req, 1, answer(1, true));
+  });
+
+  it('gives a member with tasks no partitions (null: unknown) while the topology is null or has no subtopologies; one without tasks holds none', () => {
+    assert.deepEqual(decodeResponse(req, 1, answer(1, false, [0xff])), group(null));
+    assert.deepEqual(decodeResponse(req, 1, answer(1, false, bytes([1], i32(1), NULL, TAGS))), group(null));
+  });
+
+  it('streamsTaskPartitions: a task reads its partition of every input topic of its subtopology, each partition once', () => {
+    const inputs = new Map([['0', ['a', 'b']], ['1', ['c']]]);
+    assert.deepEqual(
+      streamsTaskPartitions([{ subtopology: '0', partitions: [2, 0] }, { subtopology: '1', partitions: [1] }, { subtopology: '0', partitions: [0] }], inputs),
+      [{ topic: 'a', partitions: [0, 2] }, { topic: 'b', partitions: [0, 2] }, { topic: 'c', partitions: [1] }],
+    );
+    assert.deepEqual(streamsTaskPartitions([], inputs), []);
+    assert.equal(streamsTaskPartitions([{ subtopology: '9', partitions: [0] }], inputs), null);
   });
 });
 
