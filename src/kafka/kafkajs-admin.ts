@@ -168,8 +168,15 @@ export class KafkajsAdmin implements KafkaAdmin {
           // an error (COORDINATOR_LOAD_IN_PROGRESS while the broker loads some of its groups)
           // comes with the groups it could list
           for (const g of res.groups) {
+            // built without spreads, and the type kept at once: 10,000 groups a cycle
+            const listing: { -readonly [K in keyof GroupListing]: GroupListing[K] } = { groupId: g.groupId, protocolType: g.protocolType };
             const type = groupTypeOf(g.protocolType, g.type);
-            seen.set(g.groupId, { groupId: g.groupId, protocolType: g.protocolType, ...(type ? { type } : {}), ...(g.type !== null ? { typeName: g.type } : {}), ...(g.state !== null ? { state: g.state } : {}) });
+            if (type) listing.type = type;
+            if (g.type !== null) listing.typeName = g.type;
+            if (g.state !== null) listing.state = g.state;
+            seen.set(g.groupId, listing);
+            // kept across calls: a group whose coordinator is down is not listed, and keeps its type
+            this.groupTypes.set(g.groupId, g.type !== null && type === undefined ? { unknown: g.type } : (type ?? 'classic'));
           }
           if (res.errorCode !== ERR_NONE) failures.push(`broker ${b.nodeId} (${addressOf(b)}): ListGroups answered ${kafkaErrorName(res.errorCode)}`);
         } catch (err) {
@@ -182,10 +189,7 @@ export class KafkajsAdmin implements KafkaAdmin {
     }
     // a down broker is reported by the monitor itself; this is detail for debugging
     if (failures.length > 0) this.logger.debug({ failures }, 'some brokers did not list their groups');
-    // kept across calls: a group whose coordinator is down is not listed, and keeps its type
-    for (const g of seen.values()) this.groupTypes.set(g.groupId, g.typeName !== undefined && g.type === undefined ? { unknown: g.typeName } : (g.type ?? 'classic'));
-    // code-unit order: a locale-aware compare costs ~100 ms a cycle at 10,000 groups
-    return [...seen.values()].sort((a, b) => (a.groupId < b.groupId ? -1 : a.groupId > b.groupId ? 1 : 0));
+    return [...seen.values()];
   }
 
   async describeGroups(groupIds: readonly string[]): Promise<Map<string, GroupDescription>> {
