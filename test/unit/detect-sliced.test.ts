@@ -37,4 +37,20 @@ describe('detectSliced', () => {
     }
     assert.ok(turns > 0, 'timers ran between slices');
   });
+
+  it('writes the stall table into the one before last when it may, and never into a table a caller can still pass in', () => {
+    const partitions = topicPartitions('orders', 2, [1, 2, 3]);
+    const at = (t: number, committed: number) =>
+      snapshot({ takenAtMs: 1_000_000 + t, partitions, groups: [group('svc', [0, 1].map((p) => ({ ...rowAt('orders', p, 3), committed, end: committed + 10 })))] });
+    const m1 = detect(at(0, 100), emptyDetectMemory()).memory;
+    const m2 = detect(at(1000, 100), m1).memory;
+    const m3 = detect(at(2000, 100), m2).memory;
+    assert.equal(m3.stalls.values, m1.stalls.values, "the third table reuses the first one's buffer");
+    const before = [...m2.stalls.values];
+    // detect from m2 again (a result thrown away, e.g. leadership lost mid-cycle): m2's spare is taken
+    const again = detect(at(2000, 100), m2).memory;
+    assert.notEqual(again.stalls.values, m3.stalls.values);
+    assert.deepEqual([...again.stalls.values], [...m3.stalls.values], 'the same values either way');
+    assert.deepEqual([...m2.stalls.values], before, 'm2 itself is untouched');
+  });
 });
