@@ -62,6 +62,8 @@ import {
   tpKey,
 } from './types';
 import { appendTo } from '../util/multimap';
+import { systemClock } from '../util/clock';
+import { TimeSlices } from '../util/slices';
 
 /** ListOffsets timestamp that asks for the log end offset (high watermark). */
 export const LATEST_TIMESTAMP = -1;
@@ -167,7 +169,11 @@ export class KafkajsAdmin implements KafkaAdmin {
           const res = await this.ask(addressOf(b), (broker) => this.connections.send(broker, listGroupsRequest()));
           // an error (COORDINATOR_LOAD_IN_PROGRESS while the broker loads some of its groups)
           // comes with the groups it could list
+          // a broker may list thousands of groups: the event loop is let through between
+          // slices (the commit stream folds its answers on it; docs/design.md §3.9)
+          const slices = new TimeSlices(systemClock);
           for (const g of res.groups) {
+            if (slices.due()) await slices.next();
             // built without spreads, and the type kept at once: 10,000 groups a cycle
             const listing: { -readonly [K in keyof GroupListing]: GroupListing[K] } = { groupId: g.groupId, protocolType: g.protocolType };
             const type = groupTypeOf(g.protocolType, g.type);

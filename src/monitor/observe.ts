@@ -192,13 +192,18 @@ export class KafkaObserver {
     const answered = md.brokers.filter((b) => pings.get(b.nodeId)?.ok === true);
 
     const watchedTopics = md.topics.filter((t) => !t.isInternal && this.topicFilter(t.topic));
+    // From the groups' listing to the snapshot the cycle walks every group and row: in
+    // slices, so that the commit stream's answers are folded in between (docs/design.md §3.9).
+    const slices = new TimeSlices(clock);
     const [minIsr, listed] = await Promise.all([
       this.minIsrFor(watchedTopics.map((t) => t.topic), startedAtMs),
       this.admin.listGroups().then(
-        (gs) => {
+        async (gs) => {
+          await slices.breathe();
           const watched = new Set<string>();
           const states = new Map<string, string>();
           for (const g of gs) {
+            if (slices.due()) await slices.next();
             if (!this.groupFilter(g.groupId)) continue;
             watched.add(g.groupId);
             if (g.state !== undefined) states.set(g.groupId, g.state);
@@ -216,6 +221,7 @@ export class KafkaObserver {
     for (const g of listed) this.knownGroups.add(g);
     const groupIds = [...this.knownGroups].sort();
     lap('groups');
+    await slices.breathe();
 
     // Every watched partition gets an index: topic t's partition p is base(t) + p. Per-row
     // work below is array access, not string-keyed maps (100,000 rows a cycle).
@@ -235,17 +241,15 @@ export class KafkaObserver {
 
     const endsSentMs = clock.wallMs();
     const [described, committed, endsAt, quorum] = await Promise.all([
-      this.describe(groupIds),
-      this.committedOffsets(groupIds),
+      this.describe(groupIds, slices),
+      this.committedOffsets(groupIds, slices),
       // the history needs when the end offsets were asked for and answered, not when the
       // slowest of the three requests returned
       this.admin.endOffsets(index.all).then((ends) => ({ ends, atMs: clock.wallMs() })),
       this.controllerQuorum(answered),
     ]);
     lap('offsets');
-    // From here to the snapshot the cycle walks every group and row: in slices, so that the
-    // commit stream's answers are folded in between (docs/design.md §3.9).
-    const slices = new TimeSlices(clock);
+    slices.restart();
     const staleGroups = new Set<string>();
     for (const g of groupIds) {
       if (slices.due()) await slices.next();
@@ -377,10 +381,11 @@ export class KafkaObserver {
    * states (before Kafka 2.6: every group, every cycle). Its state is the listed one
    * wherever the broker lists it, current every cycle.
    */
-  private async describe(groupIds: readonly string[]): Promise<ReadonlyMap<string, GroupDescription>> {
+  private async describe(groupIds: readonly string[], slices: TimeSlices): Promise<ReadonlyMap<string, GroupDescription>> {
     const budget = this.opts.describeBudget ?? DEFAULT_DESCRIBE_BUDGET;
     const chosen = new Set<string>();
     for (const g of groupIds) {
+      if (slices.due()) await slices.next();
       const d = this.descriptions.get(g);
       const listed = this.listedStates.get(g);
       if (d === undefined || d.error !== undefined || listed === undefined || listed !== d.state || this.behindGroups.has(g)) chosen.add(g);
@@ -397,7 +402,9 @@ export class KafkaObserver {
       this.descriptions.set(g, d);
     }
     const out = new Map<string, GroupDescription>();
+    slices.restart();
     for (const g of groupIds) {
+      if (slices.due()) await slices.next();
       const d = this.descriptions.get(g);
       if (d !== undefined) out.set(g, d);
     }
@@ -408,10 +415,11 @@ export class KafkaObserver {
    * Each group's committed offsets: from the commit stream where it vouches for them, by
    * OffsetFetch for the rest (all of them in poll mode).
    */
-  private async committedOffsets(groupIds: readonly string[]): Promise<Map<string, GroupOffsetsResult>> {
+  private async committedOffsets(groupIds: readonly string[], slices: TimeSlices): Promise<Map<string, GroupOffsetsResult>> {
     const out = new Map<string, GroupOffsetsResult>();
     const poll: string[] = [];
     for (const g of groupIds) {
+      if (slices.due()) await slices.next();
       const offsets = this.notStreamed.has(g) ? null : (this.opts.commits?.committed(g) ?? null);
       if (offsets === null) poll.push(g);
       else out.set(g, { offsets });
