@@ -19,6 +19,7 @@ import type { Metrics } from '../metrics';
 import { breachInSecondsOf } from './lag-report';
 import { SummaryAcc } from './latency';
 import type { GroupPartitionLag, KafkaSnapshot } from './snapshot';
+import type { TimeSlices } from '../util/slices';
 
 type LagGauges = Pick<Metrics, 'consumerLagSeconds' | 'consumerLagMessages' | 'consumerBreachInSeconds' | 'consumerLagLastMeasuredSeconds'>;
 
@@ -42,6 +43,19 @@ export class LagSeries {
 
   /** The figures from one cycle's snapshot, for the next scrape. */
   record(m: LagGauges, snapshot: KafkaSnapshot): void {
+    const steps = this.recordSteps(m, snapshot);
+    while (!steps.next().done) {
+      // all at once
+    }
+  }
+
+  /** record(), with the event loop let through between slices of the groups (the leader's settle). */
+  async recordSliced(m: LagGauges, snapshot: KafkaSnapshot, slices: TimeSlices): Promise<void> {
+    const steps = this.recordSteps(m, snapshot);
+    while (!steps.next().done) if (slices.due()) await slices.next();
+  }
+
+  private *recordSteps(m: LagGauges, snapshot: KafkaSnapshot): Generator<void, void, void> {
     this.bind(m);
     // Kafka unreadable: nothing was measured; the timestamps stay and grow old.
     if (!snapshot.ok) {
@@ -53,7 +67,9 @@ export class LagSeries {
     // cycle reports is carried over.
     const next = new Map<string, Map<string, number>>();
     const nowMs = snapshot.takenAtMs;
+    let walked = 0;
     for (const g of snapshot.groups) {
+      if (++walked % 128 === 0) yield;
       const last = this.lastMeasured.get(g.group);
       if (g.error !== undefined) {
         // offsets unreadable this cycle: the group is still there, only unmeasured

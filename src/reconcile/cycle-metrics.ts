@@ -7,11 +7,22 @@ import type { Metrics } from '../metrics';
 import type { Finding } from '../monitor/findings';
 import type { LagSeries } from '../monitor/lag-metrics';
 import { type KafkaSnapshot, partitionHealth } from '../monitor/snapshot';
+import type { TimeSlices } from '../util/slices';
 
 export function recordCycleMetrics(m: Metrics, lagSeries: LagSeries, snapshot: KafkaSnapshot, findings: readonly Finding[], firing: readonly Alert[]): void {
-  m.kafkaUp.set(snapshot.ok ? 1 : 0);
   // Unmeasured lag exports no series (never 0); see lag-metrics.ts.
   lagSeries.record(m, snapshot);
+  recordKafkaMetrics(m, snapshot, findings, firing);
+}
+
+/** recordCycleMetrics() with the event loop let through between slices of the groups (the leader's settle). */
+export async function recordCycleMetricsSliced(m: Metrics, lagSeries: LagSeries, snapshot: KafkaSnapshot, findings: readonly Finding[], firing: readonly Alert[], slices: TimeSlices): Promise<void> {
+  await lagSeries.recordSliced(m, snapshot, slices);
+  recordKafkaMetrics(m, snapshot, findings, firing);
+}
+
+function recordKafkaMetrics(m: Metrics, snapshot: KafkaSnapshot, findings: readonly Finding[], firing: readonly Alert[]): void {
+  m.kafkaUp.set(snapshot.ok ? 1 : 0);
   if (!snapshot.ok) {
     // Kafka unreadable: broker and partition counts are unknown, not what they last were.
     m.kafkaBrokers.reset();

@@ -49,7 +49,7 @@ import { type BreachConfirmer, BreachSchedule, type ScheduledBreach, breachesToA
 import type { Actor, TermFence } from './actor';
 import { CORE_KEY, coreDocument, nextOwed, type OwedNotification, parseCoreDocument } from './core-state';
 import { type CycleEvent, cycleEvents } from './cycle-events';
-import { recordCycleMetrics } from './cycle-metrics';
+import { recordCycleMetricsSliced } from './cycle-metrics';
 import { TimeSlices } from '../util/slices';
 
 /** What the loop needs from the election: answered from the lease, right before each use. */
@@ -408,9 +408,15 @@ export class Reconciler {
     const fence = this.fence(term);
     const firing = this.alerts();
     for (const a of this.opts.actors) a.act(fence, { notifications: decided.notifications, firing, findings: detected.findings, snapshot, source });
-    await slices.breathe();
-    recordCycleMetrics(metrics, this.lagSeries, snapshot, detected.findings, firing);
+    await recordCycleMetricsSliced(metrics, this.lagSeries, snapshot, detected.findings, firing, slices);
     recordQuorumMetrics(metrics, snapshot, detected.quorum);
+    // leadership lost while this settle awaited (Redis, the slices): a follower exports no
+    // Kafka gauges (stepDown cleared them; what was set since is cleared again)
+    if (this.ledTerm !== term) {
+      clearLeaderOnlyGauges(metrics);
+      this.lagSeries.clear();
+      return;
+    }
     if (source === 'cycle') {
       metrics.offsetsGroups.set({ source: 'stream' }, this.opts.observer.lastOffsetsRead.streamed);
       metrics.offsetsGroups.set({ source: 'poll' }, this.opts.observer.lastOffsetsRead.polled);

@@ -53,7 +53,7 @@ import { detectOptionsFor, detectSliced, emptyDetectMemory } from '../../src/mon
 import { LagSeries } from '../../src/monitor/lag-metrics';
 import { KafkaObserver } from '../../src/monitor/observe';
 import { createMetrics } from '../../src/metrics';
-import { recordCycleMetrics } from '../../src/reconcile/cycle-metrics';
+import { recordCycleMetricsSliced } from '../../src/reconcile/cycle-metrics';
 import { TimeSlices } from '../../src/util/slices';
 import { systemClock } from '../../src/util/clock';
 import { OffsetCommitter } from '../harness/commit-offsets';
@@ -267,7 +267,7 @@ async function leader(): Promise<void> {
       const decided = performance.now();
       await slices.breathe();
       const metricsFrom = performance.now();
-      recordCycleMetrics(metrics, lagSeries, snap, d.findings, []);
+      await recordCycleMetricsSliced(metrics, lagSeries, snap, d.findings, [], slices);
       const ms = performance.now() - started;
       const phases = { ...observer.lastPhasesMs, 'detect+decide': decided - observed, metrics: performance.now() - metricsFrom };
       if (!snap.ok) progress(`leader: cycle failed: ${snap.error}`);
