@@ -213,7 +213,11 @@ export class KafkaObserver {
           this.listedStates = states;
           return watched;
         },
-        () => new Set<string>(),
+        () => {
+          // no listing this cycle: no state is current, every group is described
+          this.listedStates = new Map();
+          return new Set<string>();
+        },
       ),
     ]);
     // A group's coordinator may be down (ListGroups then misses it) while the group itself

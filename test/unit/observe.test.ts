@@ -256,6 +256,21 @@ describe('the observer builds a snapshot from Kafka', () => {
     k.produce('orders', 0, [T0 - 500]); // every group is behind now
     await described(o);
     assert.deepEqual((await described(o)).asked, ids, 'groups behind are described every cycle');
+
+    // no listing this cycle (every broker refused ListGroups): no state is current, all are described
+    const failing = withBudget(2);
+    const listGroups = k.listGroups.bind(k);
+    k.commit('g0', 'orders', 0, 61);
+    for (const g of ids) k.commit(g, 'orders', 0, 61); // caught up again
+    await described(failing);
+    await described(failing);
+    assert.equal((await described(failing)).asked.length, 2, 'caught up: the budget only');
+    k.listGroups = () => Promise.reject(new Error('could not list consumer groups on any broker'));
+    try {
+      assert.deepEqual((await described(failing)).asked, ids);
+    } finally {
+      k.listGroups = listGroups;
+    }
   });
 
   it("reuses an idle group's caught-up rows while its offsets and end offsets stay, and builds them anew when either moves", async () => {
