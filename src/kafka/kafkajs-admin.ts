@@ -173,7 +173,7 @@ export class KafkajsAdmin implements KafkaAdmin {
           // slices (the commit stream folds its answers on it; docs/design.md §3.9)
           const slices = new TimeSlices(systemClock);
           for (const g of res.groups) {
-            if (slices.due()) await slices.next();
+            if (slices.tick()) await slices.next();
             // built without spreads, and the type kept at once: 10,000 groups a cycle
             const listing: { -readonly [K in keyof GroupListing]: GroupListing[K] } = { groupId: g.groupId, protocolType: g.protocolType };
             const type = groupTypeOf(g.protocolType, g.type);

@@ -203,7 +203,7 @@ export class KafkaObserver {
           const watched = new Set<string>();
           const states = new Map<string, string>();
           for (const g of gs) {
-            if (slices.due()) await slices.next();
+            if (slices.tick()) await slices.next();
             if (!this.groupFilter(g.groupId)) continue;
             watched.add(g.groupId);
             if (g.state !== undefined) states.set(g.groupId, g.state);
@@ -256,7 +256,7 @@ export class KafkaObserver {
     slices.restart();
     const staleGroups = new Set<string>();
     for (const g of groupIds) {
-      if (slices.due()) await slices.next();
+      if (slices.tick()) await slices.next();
       const r = committed.get(g);
       if (r && 'offsets' in r) {
         if (!listed.has(g) && r.offsets.size === 0) this.knownGroups.delete(g); // deleted
@@ -296,7 +296,7 @@ export class KafkaObserver {
     const rows: LaggingRow[] = [];
     const rulesByGroup = new Map<string, ReadonlyMap<string, GroupTopicRule>>();
     for (const group of groupIds) {
-      if (slices.due()) await slices.next();
+      if (slices.tick()) await slices.next();
       const result = committed.get(group);
       if (!result || !('offsets' in result)) continue;
       const rules = this.rulesFor(group, result.offsets, index);
@@ -320,7 +320,7 @@ export class KafkaObserver {
     slices.restart();
     const lagByGroup = new Map<string, RowLatency[]>();
     for (let i = 0; i < rows.length; i++) {
-      if ((i & 1023) === 0 && slices.due()) await slices.next();
+      if (slices.tick()) await slices.next();
       const group = (rows[i] as LaggingRow).group;
       let list = lagByGroup.get(group);
       if (!list) lagByGroup.set(group, (list = []));
@@ -339,7 +339,7 @@ export class KafkaObserver {
     }
     const groups: GroupState[] = [];
     for (const group of groupIds) {
-      if (slices.due()) await slices.next();
+      if (slices.tick()) await slices.next();
       const d = described.get(group);
       groups.push(
         this.groupState(
@@ -389,7 +389,7 @@ export class KafkaObserver {
     const budget = this.opts.describeBudget ?? DEFAULT_DESCRIBE_BUDGET;
     const chosen = new Set<string>();
     for (const g of groupIds) {
-      if (slices.due()) await slices.next();
+      if (slices.tick()) await slices.next();
       const d = this.descriptions.get(g);
       const listed = this.listedStates.get(g);
       if (d === undefined || d.error !== undefined || listed === undefined || listed !== d.state || this.behindGroups.has(g)) chosen.add(g);
@@ -408,7 +408,7 @@ export class KafkaObserver {
     const out = new Map<string, GroupDescription>();
     slices.restart();
     for (const g of groupIds) {
-      if (slices.due()) await slices.next();
+      if (slices.tick()) await slices.next();
       const d = this.descriptions.get(g);
       if (d !== undefined) out.set(g, d);
     }
@@ -423,7 +423,7 @@ export class KafkaObserver {
     const out = new Map<string, GroupOffsetsResult>();
     const poll: string[] = [];
     for (const g of groupIds) {
-      if (slices.due()) await slices.next();
+      if (slices.tick()) await slices.next();
       const offsets = this.notStreamed.has(g) ? null : (this.opts.commits?.committed(g) ?? null);
       if (offsets === null) poll.push(g);
       else out.set(g, { offsets });

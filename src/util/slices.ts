@@ -11,11 +11,19 @@
  */
 import type { Clock } from './clock';
 
-/** How long a pass runs before it lets the event loop through. */
-export const DEFAULT_SLICE_MS = 10;
+/**
+ * How long a pass runs before it lets the event loop through: a commit the stream reads
+ * during a cycle waits about this long to be folded, and its next Fetch as long to be sent
+ * (at 10 ms the leader's p99 was 67 ms at 10,000 groups, at 4 ms 39 ms; benchmarks.md).
+ */
+export const DEFAULT_SLICE_MS = 4;
+
+/** tick() reads the clock once in this many calls. */
+const TICKS_PER_READ = 32;
 
 export class TimeSlices {
   private startedMs: number;
+  private ticks = 0;
 
   constructor(
     private readonly clock: Pick<Clock, 'monotonicMs'>,
@@ -32,6 +40,16 @@ export class TimeSlices {
   /** Whether the current slice has run its length. */
   due(): boolean {
     return this.clock.monotonicMs() - this.startedMs >= this.sliceMs;
+  }
+
+  /**
+   * due(), for a loop over many small items: the clock is read once in 32 calls (a clock
+   * read per item of 100,000 costs more than the items).
+   */
+  tick(): boolean {
+    if (++this.ticks < TICKS_PER_READ) return false;
+    this.ticks = 0;
+    return this.due();
   }
 
   /** Lets the event loop through (timers, I/O, then this), and starts a new slice. */

@@ -40,3 +40,16 @@ describe('TimeSlices', () => {
     assert.equal(slices.due(), false);
   });
 });
+
+describe('TimeSlices.tick', () => {
+  it('reads the clock once in 32 calls and says due then', () => {
+    let reads = 0;
+    let now = 0;
+    const slices = new TimeSlices({ monotonicMs: () => (reads++, now) }, 10);
+    reads = 0;
+    now = 50; // long past due
+    const answers = Array.from({ length: 64 }, () => slices.tick());
+    assert.equal(reads, 2);
+    assert.deepEqual([answers.indexOf(true), answers.lastIndexOf(true)], [31, 63]);
+  });
+});
