@@ -40,6 +40,12 @@ export class LagSeries {
   private lastMeasured = new Map<string, Map<string, number>>();
   /** the gauges whose scrape reads this series */
   private gauges: LagGauges | null = null;
+  /**
+   * Each group's figures last cycle with the rows they came from, when every row was caught
+   * up (figures that do not depend on the time): the same rows again (the observer reuses an
+   * idle group's rows) give the same figures without a pass over them.
+   */
+  private caughtUp = new Map<string, { rows: readonly GroupPartitionLag[]; figures: readonly TopicFigures[] }>();
 
   /** The figures from one cycle's snapshot, for the next scrape. */
   record(m: LagGauges, snapshot: KafkaSnapshot): void {
@@ -66,6 +72,7 @@ export class LagSeries {
     // Groups and topics that went away (or left the filter) disappear: only what this
     // cycle reports is carried over.
     const next = new Map<string, Map<string, number>>();
+    const caughtUp = new Map<string, { rows: readonly GroupPartitionLag[]; figures: readonly TopicFigures[] }>();
     const nowMs = snapshot.takenAtMs;
     let walked = 0;
     for (const g of snapshot.groups) {
@@ -76,13 +83,27 @@ export class LagSeries {
         if (last !== undefined) next.set(g.group, last);
         continue;
       }
+      const before = this.caughtUp.get(g.group);
+      if (before !== undefined && before.rows === g.partitions && last !== undefined && last.size === before.figures.length) {
+        // the same caught-up rows as last cycle: the same figures, every partition measured now
+        for (const f of before.figures) {
+          figures.push(f);
+          last.set(f.topic, nowMs);
+        }
+        next.set(g.group, last);
+        caughtUp.set(g.group, before);
+        continue;
+      }
       const topics = topicsOf(g.partitions, nowMs);
       // the group's map is updated in place while it holds exactly these topics (most cycles)
       const same = last !== undefined && last.size === topics.length && topics.every((t) => last.has(t.topic));
       let measured = same ? last : undefined;
+      const mine: TopicFigures[] = [];
       for (const t of topics) {
         const summary = t.acc.result();
-        figures.push({ group: g.group, topic: t.topic, lagSeconds: summary.lagSeconds, lagMessages: summary.lagMessages, breachInSeconds: t.breachInSeconds });
+        const f = { group: g.group, topic: t.topic, lagSeconds: summary.lagSeconds, lagMessages: summary.lagMessages, breachInSeconds: t.breachInSeconds };
+        figures.push(f);
+        mine.push(f);
         if (same) {
           if (t.acc.allSecondsKnown) last.set(t.topic, nowMs);
           continue;
@@ -91,15 +112,18 @@ export class LagSeries {
         if (atMs !== undefined) (measured ??= new Map()).set(t.topic, atMs);
       }
       if (measured !== undefined) next.set(g.group, measured);
+      if (measured !== undefined && measured.size === mine.length && g.partitions.every(caughtUpRow)) caughtUp.set(g.group, { rows: g.partitions, figures: mine });
     }
     this.figures = figures;
     this.lastMeasured = next;
+    this.caughtUp = caughtUp;
   }
 
   /** No longer leader: forget what was measured (the gauges are cleared with the others). */
   clear(): void {
     this.figures = [];
     this.lastMeasured.clear();
+    this.caughtUp.clear();
   }
 
   /** The gauges fill themselves from this series when scraped. */
@@ -122,6 +146,11 @@ export class LagSeries {
       }
     });
   }
+}
+
+/** Caught up and measured: its figures are 0 whatever the time (no breach ahead). */
+function caughtUpRow(p: GroupPartitionLag): boolean {
+  return p.lagMessages === 0 && p.lagSeconds === 0 && p.breach === false;
 }
 
 /** Sets the gauge's values afresh at every scrape (whatever was set before is dropped). */

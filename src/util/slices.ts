@@ -3,8 +3,9 @@
  *
  * The leader's cycle walks every group and partition (100,000 rows at 10,000 groups), on the
  * event loop the commit stream folds its Fetch answers on: a stretch of 100 ms there is a
- * commit seen 100 ms late (docs/design.md §3.9). A pass calls `due()` as often as it likes
- * (a clock read) and awaits `next()` when it says so; I/O waiting meanwhile runs first.
+ * commit seen 100 ms late (docs/design.md §3.9). A pass asks `due()` (a clock read) or, per
+ * item of a long loop, `tick()` (a clock read in 32), and awaits `next()` when told; I/O
+ * waiting meanwhile runs first.
  *
  * Time is the caller's clock: a manual clock in a test never moves during a pass, so a
  * test's pass runs in one piece, exactly as before.

@@ -64,6 +64,21 @@ describe('LagSeries', () => {
     assert.deepEqual(await series(m, 'vigil_consumer_group_lag_last_measured_timestamp_seconds'), { 'svc/orders': 1_000 });
   });
 
+  it("the same caught-up rows as last cycle (an idle group's, reused by the observer) give the same series, measured now", async () => {
+    const m = createMetrics({ nodeId: 'n', cluster: 'c' });
+    const lag = new LagSeries();
+    const idle = group('svc', [known('orders', 0, 0, 0), known('orders', 1, 0, 0)]);
+    const busy = (s: number) => group('etl', [known('orders', 0, s, 4)]);
+    lag.record(m, snapshot(1_000_000, [idle, busy(3)]));
+    lag.record(m, snapshot(1_001_000, [idle, busy(5)]));
+    assert.deepEqual(await series(m, 'vigil_consumer_group_lag_seconds'), { 'svc/orders': 0, 'etl/orders': 5 });
+    assert.deepEqual(await series(m, 'vigil_consumer_group_lag_last_measured_timestamp_seconds'), { 'svc/orders': 1_001, 'etl/orders': 1_001 });
+    // the idle group falls behind: new rows, new figures
+    lag.record(m, snapshot(1_002_000, [group('svc', [known('orders', 0, 0, 0), known('orders', 1, 9, 2)]), busy(5)]));
+    assert.deepEqual(await series(m, 'vigil_consumer_group_lag_seconds'), { 'svc/orders': 9, 'etl/orders': 5 });
+    assert.deepEqual(await series(m, 'vigil_consumer_group_lag_messages'), { 'svc/orders': 2, 'etl/orders': 4 });
+  });
+
   it('Kafka unreadable: no lag series at all; the last-measured times remain and grow old', async () => {
     const m = createMetrics({ nodeId: 'n', cluster: 'c' });
     const lag = new LagSeries();
