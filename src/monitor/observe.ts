@@ -405,14 +405,9 @@ export class KafkaObserver {
       this.descriptions.delete(g);
       this.descriptions.set(g, d);
     }
-    const out = new Map<string, GroupDescription>();
-    slices.restart();
-    for (const g of groupIds) {
-      if (slices.tick()) await slices.next();
-      const d = this.descriptions.get(g);
-      if (d !== undefined) out.set(g, d);
-    }
-    return out;
+    // every group described stays known until the cycle's clean-up drops it with its
+    // other per-group state: the map itself is the answer, no copy per cycle
+    return this.descriptions;
   }
 
   /**
