@@ -246,13 +246,19 @@ export class KafkaObserver {
     const endsSentMs = clock.wallMs();
     const [described, committed, endsAt, quorum] = await Promise.all([
       this.describe(groupIds, slices),
-      this.committedOffsets(groupIds, slices),
+      this.polledOffsets(groupIds, slices),
       // the history needs when the end offsets were asked for and answered, not when the
       // slowest of the three requests returned
       this.admin.endOffsets(index.all).then((ends) => ({ ends, atMs: clock.wallMs() })),
       this.controllerQuorum(answered),
     ]);
     lap('offsets');
+    // The streamed offsets are read last, after the time the exact tests judge by: a commit
+    // the stream folded while the requests above were out counts, and one it folds after
+    // this instant cannot make a group look behind at it (a breach judged on offsets read
+    // before a commit that came before the breach instant would page a group that was not late).
+    const nowMs = clock.wallMs();
+    this.streamedOffsets(groupIds, committed);
     slices.restart();
     const staleGroups = new Set<string>();
     for (const g of groupIds) {
@@ -288,7 +294,6 @@ export class KafkaObserver {
       if (last !== null) end[i] = last;
       endError[i] = `${e.error ?? 'no answer'}; end offset as last seen`;
     }
-    const nowMs = clock.wallMs();
 
     // The rows where a group is behind: only these need the exact test and seconds.
     // (Maps walked with forEach: for-of over their entries allocates per entry, and this walks
@@ -414,19 +419,31 @@ export class KafkaObserver {
    * Each group's committed offsets: from the commit stream where it vouches for them, by
    * OffsetFetch for the rest (all of them in poll mode).
    */
-  private async committedOffsets(groupIds: readonly string[], slices: TimeSlices): Promise<Map<string, GroupOffsetsResult>> {
-    const out = new Map<string, GroupOffsetsResult>();
+  private async polledOffsets(groupIds: readonly string[], slices: TimeSlices): Promise<Map<string, GroupOffsetsResult>> {
     const poll: string[] = [];
     for (const g of groupIds) {
       if (slices.tick()) await slices.next();
-      const offsets = this.notStreamed.has(g) ? null : (this.opts.commits?.committed(g) ?? null);
-      if (offsets === null) poll.push(g);
-      else out.set(g, { offsets });
+      if (this.notStreamed.has(g) || (this.opts.commits?.committed(g) ?? null) === null) poll.push(g);
     }
-    this.lastOffsetsRead = { streamed: out.size, polled: poll.length };
-    if (poll.length === 0) return out;
-    for (const [g, r] of await this.admin.committedOffsets(poll)) out.set(g, r);
-    return out;
+    this.lastOffsetsRead = { streamed: 0, polled: poll.length };
+    return poll.length === 0 ? new Map() : this.admin.committedOffsets(poll);
+  }
+
+  /**
+   * The offsets the stream vouches for, into `out` beside the polled ones: read at once, in
+   * one stretch, right after the cycle's time was taken. A group the stream stopped vouching
+   * for since polledOffsets chose has no answer this cycle (its offsets as last seen stand in).
+   */
+  private streamedOffsets(groupIds: readonly string[], out: Map<string, GroupOffsetsResult>): void {
+    let streamed = 0;
+    for (const g of groupIds) {
+      if (out.has(g) || this.notStreamed.has(g)) continue;
+      const offsets = this.opts.commits?.committed(g) ?? null;
+      if (offsets === null) continue;
+      out.set(g, { offsets });
+      streamed++;
+    }
+    this.lastOffsetsRead = { streamed, polled: this.lastOffsetsRead.polled };
   }
 
   /**
