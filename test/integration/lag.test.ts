@@ -610,9 +610,17 @@ describe('every group type in vigil lag (issue 10 item 2)', () => {
     }
     // The second subtopology's tasks read the repartition topic the broker created: the same
     // member holds each of its partitions the application committed on.
-    const repartition = await groupReport(APP, `${APP}-*-repartition`);
-    const repartitionRows = repartition.g?.topics.flatMap((t) => t.partitions) ?? [];
-    assert.ok(repartitionRows.length >= 1, `a repartition topic row: ${JSON.stringify(repartition.g)}`);
+    // (the second subtopology commits after the first: wait for its first commit)
+    let lastRepartition: TypedGroup | undefined;
+    const repartitionRows = await waitFor(
+      async () => {
+        const r = await groupReport(APP, `${APP}-*-repartition`);
+        lastRepartition = r.g;
+        const rows = r.g?.topics.flatMap((t) => t.partitions) ?? [];
+        return rows.length >= 1 && rows.every((p) => (p.consumers?.length ?? 0) > 0) ? rows : undefined;
+      },
+      { timeoutMs: 30_000, what: 'a repartition topic row held by the member' },
+    ).catch((err: Error) => assert.fail(`${err.message}; last report: ${JSON.stringify(lastRepartition)}${appLog()}`));
     for (const p of repartitionRows) assert.deepEqual(p.consumers, [holder], `repartition partition ${p.partition}`);
 
     const table = await vigil(['lag', '--brokers', cluster.bootstrap.join(','), '--group', APP, '--topic', input]);
