@@ -17,7 +17,7 @@
 import type { VigilConfig } from '../config/types';
 import { DEFAULT_LAG_RULE, type CauseTouch, type Finding, type GroupTopicLag, type GroupTopicRule, type LagCause, type LagView, type TopicPartitions, lagScope } from './findings';
 import { type QuorumMemory, type QuorumView, detectQuorum } from './quorum';
-import type { BrokerState, GroupPartitionLag, KafkaSnapshot, PartitionState } from './snapshot';
+import type { BrokerState, GroupPartitionLag, GroupState, KafkaSnapshot, PartitionState } from './snapshot';
 import type { TimeSlices } from '../util/slices';
 
 export interface DetectOptions {
@@ -134,6 +134,19 @@ export interface DetectMemory {
   readonly trouble: ReadonlyMap<number, BrokerTrouble>;
   /** the KRaft controller quorum (src/monitor/quorum.ts); null before it was first described */
   readonly quorum: QuorumMemory | null;
+  /** groups whose every row was caught up last cycle, with what detect made of them (absent: none) */
+  readonly caughtUp?: ReadonlyMap<string, CaughtUpGroup>;
+}
+
+/**
+ * A group whose every row was caught up, with no error: it has no findings, and its lag
+ * entries depend on the group's state alone. The observer hands an unchanged group's state
+ * over as the same object (src/monitor/observe.ts), and detect then reuses these entries and
+ * copies the group's stall blocks instead of walking its rows (docs/design.md §3.9).
+ */
+interface CaughtUpGroup {
+  readonly state: GroupState;
+  readonly topics: readonly { readonly scope: string; readonly topic: string; readonly rule: GroupTopicRule; readonly stallN: number; readonly lag: GroupTopicLag }[];
 }
 
 /**
@@ -248,11 +261,11 @@ function* detectSteps(snapshot: KafkaSnapshot, memory: DetectMemory, opts: Detec
 
   const trouble = updateTrouble(memory.trouble, badBrokers, snapshot, memory.leaders, nowMs);
   const leaders = scanPartitions(snapshot.partitions, memory.leaders, snapshot.brokers, badBrokers, opts, findings);
-  const { lag, stalls } = yield* scanGroups(snapshot, leaders, badBrokers, slowAnswers, trouble, memory.stalls, opts, findings);
+  const { lag, stalls, caughtUp } = yield* scanGroups(snapshot, leaders, badBrokers, slowAnswers, trouble, memory.stalls, memory.caughtUp, opts, findings);
   for (const f of canaryFindings) findings.push(f);
   if (snapshot.offsetsStreamDenied !== undefined) findings.push({ kind: 'OffsetsStreamDenied', reason: snapshot.offsetsStreamDenied });
   const quorum = detectQuorum(snapshot.quorum, memory.quorum, nowMs, { voterLagMs: opts.voterLagMs, leaderlessGraceMs: opts.quorumLeaderlessGraceMs }, findings);
-  return { findings, memory: { leaders, brokerDownSinceMs, stalls, trouble, quorum: quorum.memory }, lag, quorum: quorum.view };
+  return { findings, memory: { leaders, brokerDownSinceMs, stalls, trouble, quorum: quorum.memory, caughtUp }, lag, quorum: quorum.view };
 }
 
 const partitionKey = (topic: string, partition: number) => `${topic}\u0000${partition}`;
@@ -595,9 +608,10 @@ function* scanGroups(
   slowAnswers: ReadonlyMap<number, SlowAnswers>,
   trouble: ReadonlyMap<number, BrokerTrouble>,
   prevStalls: StallTable,
+  prevCaughtUp: ReadonlyMap<string, CaughtUpGroup> | undefined,
   opts: DetectOptions,
   findings: Finding[],
-): Generator<void, { lag: LagView; stalls: StallTable }, void> {
+): Generator<void, { lag: LagView; stalls: StallTable; caughtUp: ReadonlyMap<string, CaughtUpGroup> }, void> {
   const nowMs = snapshot.takenAtMs;
   const leaders = leaderTable.leaders;
   const prev = prevStalls.values;
@@ -629,9 +643,33 @@ function* scanGroups(
   const stallFindings: Finding[] = [];
   const aheadFindings: Finding[] = [];
 
+  const caughtUp = new Map<string, CaughtUpGroup>();
+  // An unchanged caught-up group (the same state object as last cycle): the same lag
+  // entries, and its stall blocks as they were (every committed offset the same, so every
+  // "unchanged since" and end then carries over). Only when each block is where last
+  // cycle's detect wrote it, with the same partition count and rule.
+  const reuse = (g: GroupState, c: CaughtUpGroup): boolean => {
+    for (const t of c.topics) {
+      const prevAt = prevStalls.at.get(t.scope);
+      if (prevAt === undefined || prev[prevAt] !== t.stallN || (leaderTable.count.get(t.topic) ?? 0) !== t.stallN || (g.rules.get(t.topic) ?? opts.defaultLagRule) !== t.rule) return false;
+    }
+    for (const t of c.topics) {
+      const prevAt = prevStalls.at.get(t.scope) as number;
+      const size = 1 + 3 * t.stallN;
+      for (let i = 0; i < size; i++) values[cursor + i] = prev[prevAt + i] as number;
+      at.set(t.scope, cursor);
+      cursor += size;
+      byScope.set(t.scope, t.lag);
+    }
+    caughtUp.set(g.group, c);
+    return true;
+  };
+
   let walked = 0;
   for (const g of snapshot.groups) {
     if (++walked % GROUPS_PER_STEP === 0) yield;
+    const last = prevCaughtUp?.get(g.group);
+    if (last !== undefined && last.state === g && reuse(g, last)) continue;
     const accs = new Map<string, GroupTopicAcc>();
     const accFor = (topic: string): GroupTopicAcc => {
       let acc = accs.get(topic);
@@ -664,12 +702,14 @@ function* scanGroups(
     }
 
     let acc: GroupTopicAcc | undefined;
+    let allCaughtUp = g.error === undefined;
     for (const row of g.partitions) {
       if (acc === undefined || acc.topic !== row.topic) acc = accFor(row.topic);
       const p = row.partition;
       const end = row.end;
       const committed = row.committed;
       const caughtUp = end !== null && committed >= end;
+      if (!caughtUp) allCaughtUp = false;
       if (row.lagSeconds !== null && row.lagSeconds > acc.maxSeconds) acc.maxSeconds = row.lagSeconds;
 
       // hysteresis input: the exact tests only, never the estimated seconds (docs/design.md §3)
@@ -751,9 +791,22 @@ function* scanGroups(
         });
       }
     }
+    // every row caught up (so no finding above): kept for reuse while the group stays the same
+    // (not a group with a topic it has no rule for: that topic has no stall block)
+    if (allCaughtUp) {
+      const topics: CaughtUpGroup['topics'][number][] = [];
+      for (const a of accs.values()) {
+        if (a.stallAt < 0) {
+          allCaughtUp = false;
+          break;
+        }
+        topics.push({ scope: a.scope, topic: a.topic, rule: a.rule, stallN: a.stallN, lag: byScope.get(a.scope) as GroupTopicLag });
+      }
+      if (allCaughtUp) caughtUp.set(g.group, { state: g, topics });
+    }
   }
   for (const f of lagFindings) findings.push(f);
   for (const f of stallFindings) findings.push(f);
   for (const f of aheadFindings) findings.push(f);
-  return { lag: { byScope, unreadableGroups }, stalls: { at, values, spare: { buffer: prev.length > 0 ? prev : null } } };
+  return { lag: { byScope, unreadableGroups }, stalls: { at, values, spare: { buffer: prev.length > 0 ? prev : null } }, caughtUp };
 }

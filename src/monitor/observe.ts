@@ -27,7 +27,7 @@
 import type { VigilConfig } from '../config/types';
 import { lagRuleFor } from '../config/lag-rule';
 import { describeError } from '../errors';
-import type { BrokerInfo, BrokerPing, ClusterMetadata, ControllerQuorum, GroupDescription, GroupListing, GroupOffsets, GroupOffsetsResult, KafkaAdmin } from '../kafka/types';
+import type { BrokerInfo, BrokerPing, ClusterMetadata, ControllerQuorum, GroupDescription, GroupListing, GroupMember, GroupOffsets, GroupOffsetsResult, KafkaAdmin, TopicPartitions } from '../kafka/types';
 import type { Clock } from '../util/clock';
 import { type NameFilter, nameFilter } from '../util/glob';
 import { TimeSlices } from '../util/slices';
@@ -103,6 +103,8 @@ export class KafkaObserver {
   private readonly unreachableSince = new Map<number, number>();
   /** groups listed in any cycle and not since deleted */
   private readonly knownGroups = new Set<string>();
+  /** knownGroups sorted, until it changes */
+  private sortedGroups: readonly string[] | null = null;
   /** each group's coordinator as last described (it is down exactly when it cannot say) */
   private readonly lastCoordinator = new Map<string, number>();
   /** each group's committed offsets as last read, for when its coordinator is down */
@@ -124,7 +126,7 @@ export class KafkaObserver {
    * stream hands out the same maps until the group commits again) and every end offset is
    * where it was — an idle group costs no new rows (groupState).
    */
-  private readonly caughtUpRows = new Map<string, { offsets: GroupOffsets; rules: ReadonlyMap<string, GroupTopicRule>; rows: readonly GroupPartitionLag[] }>();
+  private readonly caughtUpRows = new Map<string, CaughtUpGroup>();
   /** the watched topics and their partition counts the cached rows were built with */
   private rowsLayout = '';
   /** the quorum's leader as last described: asked first, it answers without forwarding */
@@ -222,8 +224,13 @@ export class KafkaObserver {
     ]);
     // A group's coordinator may be down (ListGroups then misses it) while the group itself
     // lives on: keep asking for groups seen before until their offsets are gone.
-    for (const g of listed) this.knownGroups.add(g);
-    const groupIds = [...this.knownGroups].sort();
+    for (const g of listed) {
+      if (this.knownGroups.has(g)) continue;
+      this.knownGroups.add(g);
+      this.sortedGroups = null;
+    }
+    // sorted again only when the groups changed (a sort of 10,000 names is ~10 ms)
+    const groupIds = (this.sortedGroups ??= [...this.knownGroups].sort());
     lap('groups');
     await slices.breathe();
 
@@ -265,8 +272,18 @@ export class KafkaObserver {
       if (slices.tick()) await slices.next();
       const r = committed.get(g);
       if (r && 'offsets' in r) {
-        if (!listed.has(g) && r.offsets.size === 0) this.knownGroups.delete(g); // deleted
-        this.lastCommitted.set(g, { offsets: r.offsets, atMs: endsAt.atMs });
+        if (!listed.has(g) && r.offsets.size === 0) {
+          // deleted
+          this.knownGroups.delete(g);
+          this.sortedGroups = null;
+        }
+        const seen = this.lastCommitted.get(g);
+        if (seen === undefined) this.lastCommitted.set(g, { offsets: r.offsets, atMs: endsAt.atMs });
+        else {
+          // updated in place: 10,000 groups a cycle
+          seen.offsets = r.offsets;
+          seen.atMs = endsAt.atMs;
+        }
         continue;
       }
       // The group's coordinator is down: no consumer can commit either, so the offsets last
@@ -298,14 +315,16 @@ export class KafkaObserver {
     // The rows where a group is behind: only these need the exact test and seconds.
     // (Maps walked with forEach: for-of over their entries allocates per entry, and this walks
     // every group's every partition each cycle.)
+    // (A group's rules are this.groupRules' after rulesFor, for every group with offsets.)
     const rows: LaggingRow[] = [];
-    const rulesByGroup = new Map<string, ReadonlyMap<string, GroupTopicRule>>();
     for (const group of groupIds) {
       if (slices.tick()) await slices.next();
       const result = committed.get(group);
       if (!result || !('offsets' in result)) continue;
+      // the same offsets as when its rows were last all caught up, at the same end offsets: none behind
+      const cached = this.caughtUpRows.get(group);
+      if (cached !== undefined && cached.offsets === result.offsets && cached.rules === this.groupRules.get(group) && stillCaughtUp(cached.rows, index, end, endError)) continue;
       const rules = this.rulesFor(group, result.offsets, index);
-      rulesByGroup.set(group, rules);
       result.offsets.forEach((parts, topic) => {
         const rule = rules.get(topic);
         if (rule === undefined) return;
@@ -332,9 +351,11 @@ export class KafkaObserver {
       list.push(measured[i] as RowLatency);
     }
 
-    for (const [g, d] of described) if (d.coordinator !== undefined) this.lastCoordinator.set(g, d.coordinator);
+    described.forEach((d, g) => {
+      if (d.coordinator !== undefined) this.lastCoordinator.set(g, d.coordinator);
+    });
     this.behindGroups = new Set(lagByGroup.keys());
-    for (const g of [...this.lastCommitted.keys()]) {
+    for (const g of this.lastCommitted.keys()) {
       if (this.knownGroups.has(g)) continue;
       this.lastCommitted.delete(g);
       this.lastCoordinator.delete(g);
@@ -351,7 +372,7 @@ export class KafkaObserver {
           group,
           committed.get(group),
           staleGroups.has(group) ? 'unknown (coordinator unavailable; committed offsets as last seen)' : (this.listedStates.get(group) ?? d?.state ?? ''),
-          rulesByGroup.get(group),
+          this.groupRules.get(group),
           index,
           end,
           endError,
@@ -400,15 +421,18 @@ export class KafkaObserver {
       if (d === undefined || d.error !== undefined || listed === undefined || listed !== d.state || this.behindGroups.has(g)) chosen.add(g);
     }
     // the longest undescribed first: the map is oldest first
-    const known = new Set(groupIds);
+    // (knownGroups holds exactly groupIds until the cycle's clean-up, after this)
     for (const g of this.descriptions.keys()) {
       if (chosen.size >= budget) break;
-      if (known.has(g)) chosen.add(g);
+      if (this.knownGroups.has(g)) chosen.add(g);
     }
     const fresh = chosen.size > 0 ? await this.admin.describeGroups([...chosen]) : new Map<string, GroupDescription>();
     for (const [g, d] of fresh) {
+      const before = this.descriptions.get(g);
       this.descriptions.delete(g);
-      this.descriptions.set(g, d);
+      // an unchanged group keeps its description object, so that its state in the snapshot
+      // can stay the same object too (groupState)
+      this.descriptions.set(g, before !== undefined && sameDescription(before, d) ? before : d);
     }
     // every group described stays known until the cycle's clean-up drops it with its
     // other per-group state: the map itself is the answer, no copy per cycle
@@ -575,7 +599,11 @@ export class KafkaObserver {
     }
     const cached = this.caughtUpRows.get(group);
     if (cached !== undefined && cached.offsets === result.offsets && cached.rules === rules && lagging === undefined && stillCaughtUp(cached.rows, index, end, endError)) {
-      return withIdentity({ group, state, partitions: cached.rows, rules: cached.rules });
+      // nothing changed at all: last cycle's very object (detect and the metrics then know
+      // it by identity and skip it; docs/design.md §3.9)
+      const last = cached.state;
+      if (last !== undefined && last.state === state && last.coordinator === coordinator && last.type === described?.type && last.members === described?.memberList) return last;
+      return (cached.state = withIdentity({ group, state, partitions: cached.rows, rules: cached.rules }));
     }
     const partitions: GroupPartitionLag[] = [];
     let clean = true; // every row caught up, with its end offset read this cycle
@@ -602,9 +630,10 @@ export class KafkaObserver {
         }
       });
     });
-    if (clean && rules !== undefined) this.caughtUpRows.set(group, { offsets: result.offsets, rules, rows: partitions });
+    const built = withIdentity({ group, state, partitions, rules: rules ?? new Map() });
+    if (clean && rules !== undefined) this.caughtUpRows.set(group, { offsets: result.offsets, rules, rows: partitions, state: built });
     else this.caughtUpRows.delete(group);
-    return withIdentity({ group, state, partitions, rules: rules ?? new Map() });
+    return built;
   }
 }
 
@@ -617,6 +646,41 @@ function offsetsNotStreamed(g: GroupListing): boolean {
 }
 
 type Writable<T> = { -readonly [K in keyof T]: T[K] };
+
+/** A group whose rows were all caught up and clean: what they were built from, and the group's state last built from them. */
+interface CaughtUpGroup {
+  readonly offsets: GroupOffsets;
+  readonly rules: ReadonlyMap<string, GroupTopicRule>;
+  readonly rows: readonly GroupPartitionLag[];
+  state: GroupState | undefined;
+}
+
+/** Whether two descriptions of a group say the same, members and their assignments included. */
+export function sameDescription(a: GroupDescription, b: GroupDescription): boolean {
+  if (a.groupId !== b.groupId || a.type !== b.type || a.state !== b.state || a.members !== b.members || a.coordinator !== b.coordinator || a.error !== b.error) return false;
+  const am = a.memberList;
+  const bm = b.memberList;
+  if (am === bm) return true;
+  if (am === undefined || bm === undefined || am.length !== bm.length) return false;
+  for (let i = 0; i < am.length; i++) {
+    const x = am[i] as GroupMember;
+    const y = bm[i] as GroupMember;
+    if (x.memberId !== y.memberId || x.instanceId !== y.instanceId || x.clientId !== y.clientId || x.host !== y.host || !sameAssignment(x.assignment, y.assignment)) return false;
+  }
+  return true;
+}
+
+function sameAssignment(a: readonly TopicPartitions[] | null, b: readonly TopicPartitions[] | null): boolean {
+  if (a === null || b === null) return a === b;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as TopicPartitions;
+    const y = b[i] as TopicPartitions;
+    if (x.topic !== y.topic || x.partitions.length !== y.partitions.length) return false;
+    for (let j = 0; j < x.partitions.length; j++) if (x.partitions[j] !== y.partitions[j]) return false;
+  }
+  return true;
+}
 
 /** Whether rows built caught up and clean still are: every end offset where it was, read without error this cycle. */
 function stillCaughtUp(rows: readonly GroupPartitionLag[], index: PartitionIndex, end: Float64Array, endError: readonly (string | undefined)[]): boolean {

@@ -307,6 +307,42 @@ describe('the observer builds a snapshot from Kafka', () => {
     assert.notEqual(await rowsOf('idle'), caughtUp);
   });
 
+  it("hands an unchanged group over as last cycle's very object (detect and the metrics skip it), and a new one when anything about it changes", async () => {
+    const k = cluster();
+    const views = new Map<string, Map<string, Map<number, number>>>([['svc', new Map([['orders', new Map([[0, 60]])]])]]);
+    const o = new KafkaObserver(k, { lag, groups: { include: ['*'], exclude: [] }, topics: { include: ['*'], exclude: [] }, brokerPingTimeoutMs: 500, commits: { committed: (g) => views.get(g) ?? null } }, new ManualClock());
+    k.commit('svc', 'orders', 0, 60);
+    const member = (clientId: string, partitions: number[]) => ({ memberId: `${clientId}-1`, instanceId: null, clientId, host: '/10.0.0.5', assignment: [{ topic: 'orders', partitions }] });
+    k.members.set('svc', 1);
+    k.described.set('svc', { type: 'classic', state: 'Stable', members: [member('app', [0, 1])] });
+    const stateOf = async () => {
+      const snap = await o.observe();
+      assert.ok(snap.ok);
+      return snap.groups.find((g) => g.group === 'svc')!;
+    };
+    const first = await stateOf();
+    assert.equal(first.members?.[0]?.clientId, 'app');
+    assert.equal(await stateOf(), first, 'nothing changed: the same object');
+    // described again with equal members in new objects: still the same
+    k.described.set('svc', { type: 'classic', state: 'Stable', members: [member('app', [0, 1])] });
+    assert.equal(await stateOf(), first, 'an equal description keeps the object');
+    // another assignment: a new object that says so
+    k.described.set('svc', { type: 'classic', state: 'Stable', members: [member('app', [0])] });
+    const reassigned = await stateOf();
+    assert.notEqual(reassigned, first);
+    assert.deepEqual(reassigned.members?.[0]?.assignment, [{ topic: 'orders', partitions: [0] }]);
+    assert.equal(await stateOf(), reassigned);
+    // the members left: its state changes (listed Empty)
+    k.members.set('svc', 0);
+    k.described.set('svc', { type: 'classic', state: 'Empty', members: [] });
+    const empty = await stateOf();
+    assert.notEqual(empty, reassigned);
+    assert.equal(empty.state, 'Empty');
+    // a commit (a new map from the stream): a new object
+    views.set('svc', new Map([['orders', new Map([[0, 60]])]]));
+    assert.notEqual(await stateOf(), empty);
+  });
+
   it('reports a dead broker as unreachable since the first failed ping, and keeps it when it leaves the metadata', async () => {
     const k = cluster();
     const clock = new ManualClock();
