@@ -38,6 +38,7 @@
  * readable, so a reader knows which row it cannot vouch for. Trailing bytes after the
  * fields are ignored, as Kafka's own readers ignore them.
  */
+import { readInt64 } from './record-batch';
 
 export interface OffsetCommitValue {
   readonly version: number;
@@ -155,7 +156,7 @@ class StructReader {
   int64(what: string): number {
     this.need(8, what);
     this.pos += 8;
-    return Number(this.buf.readBigInt64BE(this.pos - 8));
+    return readInt64(this.buf, this.pos - 8);
   }
   uvarint(what: string): number {
     let result = 0;
@@ -219,10 +220,13 @@ export function decodeOffsetsRecord(key: Buffer | null, value: Buffer | null): O
   k.pos = 2;
   try {
     if (recordType === 0 || recordType === 1) {
-      const id = { group: k.string('OffsetCommitKey group'), topic: k.string('OffsetCommitKey topic'), partition: k.int32('OffsetCommitKey partition') };
-      if (value === null) return { kind: 'offset-commit', ...id, value: null };
+      // built without spreads: one record per committed partition, thousands a second
+      const group = k.string('OffsetCommitKey group');
+      const topic = k.string('OffsetCommitKey topic');
+      const partition = k.int32('OffsetCommitKey partition');
+      if (value === null) return { kind: 'offset-commit', group, topic, partition, value: null };
       const decoded = decodeValue(value, 'OffsetCommitValue', MAX_OFFSET_COMMIT_VALUE_VERSION, readOffsetCommitValue);
-      return typeof decoded === 'string' ? { kind: 'undecodable', reason: decoded, recordType, ...id } : { kind: 'offset-commit', ...id, value: decoded };
+      return typeof decoded === 'string' ? { kind: 'undecodable', reason: decoded, recordType, group, topic, partition } : { kind: 'offset-commit', group, topic, partition, value: decoded };
     }
     if (recordType === 2) {
       const group = k.string('GroupMetadataKey group');

@@ -163,8 +163,9 @@ class Reader {
   }
 }
 
-function readInt64(buf: Buffer, pos: number): number {
-  return Number(buf.readBigInt64BE(pos));
+/** A big-endian int64 as a number: exact below 2^53, rounded to the nearest above it (as Number(bigint) rounds), without a BigInt. */
+export function readInt64(buf: Buffer, pos: number): number {
+  return buf.readInt32BE(pos) * 4294967296 + buf.readUInt32BE(pos + 4);
 }
 
 /**

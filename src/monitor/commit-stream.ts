@@ -88,19 +88,26 @@ interface PartitionState {
 
 type Offsets = Map<string, Map<number, number>>;
 
+/** A group's committed offsets as folded, and whether committed() lent them out. */
+interface GroupEntry {
+  offsets: Offsets;
+  /**
+   * committed() has handed the maps out: the next fold into them copies them first (copy
+   * on write), so a caller's view never changes under it and a cycle over 10,000 groups
+   * copies only the groups that committed since it last asked
+   */
+  lent: boolean;
+  /** the group's offsets partition (its hash modulo the partition count, which clears every entry when it changes) */
+  readonly partition: number;
+}
+
 const NO_OFFSETS: GroupOffsets = new Map();
 
 export class CommitStream {
   private readonly opts: Required<CommitStreamOptions>;
   private readonly parts = new Map<number, PartitionState>();
   private partitionCount = 0;
-  private readonly groups = new Map<string, Offsets>();
-  /**
-   * groups whose maps committed() has handed out: the next fold into one copies them first
-   * (copy on write), so a caller's view never changes under it and a cycle over 10,000
-   * groups copies only the groups that committed since it last asked
-   */
-  private readonly lent = new Set<string>();
+  private readonly groups = new Map<string, GroupEntry>();
   /** groups with a record the stream could not decode: polled until the process restarts */
   private readonly unvouched = new Map<string, string>();
   private state: CommitStreamStatus['state'] = 'starting';
@@ -146,13 +153,15 @@ export class CommitStream {
    * stream folds on while the caller's cycle awaits its other requests.
    */
   committed(groupId: string): GroupOffsets | null {
-    if (this.partitionCount === 0 || this.unvouched.has(groupId)) return null;
-    const p = this.parts.get(offsetsPartitionFor(groupId, this.partitionCount));
+    // called for every group every cycle (20,000 calls a cycle at 10,000 groups): one map
+    // lookup on the common path
+    if (this.partitionCount === 0 || (this.unvouched.size > 0 && this.unvouched.has(groupId))) return null;
+    const entry = this.groups.get(groupId);
+    const p = this.parts.get(entry !== undefined ? entry.partition : offsetsPartitionFor(groupId, this.partitionCount));
     if (!p || !this.vouches(p, this.clock.wallMs())) return null;
-    const topics = this.groups.get(groupId);
-    if (topics === undefined) return NO_OFFSETS;
-    this.lent.add(groupId);
-    return topics;
+    if (entry === undefined) return NO_OFFSETS;
+    entry.lent = true;
+    return entry.offsets;
   }
 
   /**
@@ -251,7 +260,6 @@ export class CommitStream {
     if (count !== this.partitionCount) {
       this.parts.clear();
       this.groups.clear();
-      this.lent.clear();
       this.partitionCount = count;
     }
     for (const [partition, leader] of leaders) {
@@ -373,7 +381,10 @@ export class CommitStream {
       if (topics.size === 0) this.groups.delete(r.group);
       return;
     }
-    if (!topics) this.groups.set(r.group, (topics = new Map()));
+    if (!topics) {
+      topics = new Map();
+      this.groups.set(r.group, { offsets: topics, lent: false, partition: offsetsPartitionFor(r.group, this.partitionCount) });
+    }
     let parts = topics.get(r.topic);
     if (!parts) topics.set(r.topic, (parts = new Map()));
     parts.set(r.partition, r.value.offset);
@@ -381,11 +392,12 @@ export class CommitStream {
 
   /** The group's maps, copied first when committed() lent them out. */
   private owned(group: string): Offsets | undefined {
-    const topics = this.groups.get(group);
-    if (topics === undefined || !this.lent.delete(group)) return topics;
+    const entry = this.groups.get(group);
+    if (entry === undefined || !entry.lent) return entry?.offsets;
     const copy: Offsets = new Map();
-    for (const [topic, parts] of topics) copy.set(topic, new Map(parts));
-    this.groups.set(group, copy);
+    for (const [topic, parts] of entry.offsets) copy.set(topic, new Map(parts));
+    entry.offsets = copy;
+    entry.lent = false;
     return copy;
   }
 

@@ -37,7 +37,7 @@ export class LagSeries {
   /** the last cycle's figures; empty while Kafka was unreadable or after clear() */
   private figures: readonly TopicFigures[] = [];
   /** group → topic → when every partition was last measured (ms); dropped when the pair is gone */
-  private lastMeasured = new Map<string, Map<string, number>>();
+  private readonly lastMeasured = new Map<string, Map<string, number>>();
   /** the gauges whose scrape reads this series */
   private gauges: LagGauges | null = null;
   /**
@@ -45,7 +45,10 @@ export class LagSeries {
    * up (figures that do not depend on the time): the same rows again (the observer reuses an
    * idle group's rows) give the same figures without a pass over them.
    */
-  private caughtUp = new Map<string, { rows: readonly GroupPartitionLag[]; figures: readonly TopicFigures[] }>();
+  private readonly caughtUp = new Map<string, { rows: readonly GroupPartitionLag[]; figures: readonly TopicFigures[] }>();
+  /** the cycle each group was last in the snapshot: those not in this one are dropped after it */
+  private readonly seen = new Map<string, number>();
+  private cycle = 0;
 
   /** The figures from one cycle's snapshot, for the next scrape. */
   record(m: LagGauges, snapshot: KafkaSnapshot): void {
@@ -69,18 +72,19 @@ export class LagSeries {
       return;
     }
     const figures: TopicFigures[] = [];
-    // Groups and topics that went away (or left the filter) disappear: only what this
-    // cycle reports is carried over.
-    const next = new Map<string, Map<string, number>>();
-    const caughtUp = new Map<string, { rows: readonly GroupPartitionLag[]; figures: readonly TopicFigures[] }>();
+    // The maps are kept and updated in place (10,000 groups a cycle); groups and topics that
+    // went away (or left the filter) are dropped after the walk: only what this cycle
+    // reports is carried over.
+    const cycle = ++this.cycle;
     const nowMs = snapshot.takenAtMs;
     let walked = 0;
     for (const g of snapshot.groups) {
       if (++walked % 128 === 0) yield;
+      this.seen.set(g.group, cycle);
       const last = this.lastMeasured.get(g.group);
       if (g.error !== undefined) {
         // offsets unreadable this cycle: the group is still there, only unmeasured
-        if (last !== undefined) next.set(g.group, last);
+        this.caughtUp.delete(g.group);
         continue;
       }
       const before = this.caughtUp.get(g.group);
@@ -90,8 +94,6 @@ export class LagSeries {
           figures.push(f);
           last.set(f.topic, nowMs);
         }
-        next.set(g.group, last);
-        caughtUp.set(g.group, before);
         continue;
       }
       const topics = topicsOf(g.partitions, nowMs);
@@ -111,12 +113,18 @@ export class LagSeries {
         const atMs = t.acc.allSecondsKnown ? nowMs : last?.get(t.topic);
         if (atMs !== undefined) (measured ??= new Map()).set(t.topic, atMs);
       }
-      if (measured !== undefined) next.set(g.group, measured);
-      if (measured !== undefined && measured.size === mine.length && g.partitions.every(caughtUpRow)) caughtUp.set(g.group, { rows: g.partitions, figures: mine });
+      if (measured !== undefined) this.lastMeasured.set(g.group, measured);
+      else this.lastMeasured.delete(g.group);
+      if (measured !== undefined && measured.size === mine.length && g.partitions.every(caughtUpRow)) this.caughtUp.set(g.group, { rows: g.partitions, figures: mine });
+      else this.caughtUp.delete(g.group);
     }
+    this.seen.forEach((at, group) => {
+      if (at === cycle) return;
+      this.seen.delete(group);
+      this.lastMeasured.delete(group);
+      this.caughtUp.delete(group);
+    });
     this.figures = figures;
-    this.lastMeasured = next;
-    this.caughtUp = caughtUp;
   }
 
   /** No longer leader: forget what was measured (the gauges are cleared with the others). */
@@ -124,6 +132,7 @@ export class LagSeries {
     this.figures = [];
     this.lastMeasured.clear();
     this.caughtUp.clear();
+    this.seen.clear();
   }
 
   /** The gauges fill themselves from this series when scraped. */
