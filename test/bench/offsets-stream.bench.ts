@@ -45,7 +45,7 @@ import { decide } from '../../src/alerting/decide';
 import type { KafkaConfig } from '../../src/config/types';
 import { addressOf, KafkajsAdmin } from '../../src/kafka/kafkajs-admin';
 import { KafkajsOffsetsLog } from '../../src/kafka/kafkajs-offsets-log';
-import { OFFSETS_TOPIC, offsetsPartitionFor, type OffsetsLogAnswer, type OffsetsLogReader } from '../../src/kafka/offsets-log';
+import { OFFSETS_TOPIC, offsetsPartitionFor, type OffsetsLogAnswer, type OffsetsLogEntry, type OffsetsLogReader } from '../../src/kafka/offsets-log';
 import type { BrokerInfo } from '../../src/kafka/types';
 import { silentLogger } from '../../src/log';
 import { CommitStream } from '../../src/monitor/commit-stream';
@@ -83,6 +83,9 @@ const stringValue = (name: string): string | null => {
 };
 const progress = (what: string) => console.error(`# ${new Date().toISOString()} ${what}`);
 const groupName = (i: number) => `${PREFIX}${i}`;
+/** Whether `entries` hold the group's commit of `offset` on the bench topic's partition 0. */
+const broughtBy = (entries: readonly OffsetsLogEntry[], group: string, offset: number): boolean =>
+  entries.some((e) => e.kind === 'record' && e.record.kind === 'offset-commit' && e.record.group === group && e.record.topic === TOPIC && e.record.partition === 0 && e.record.value?.offset === offset);
 const sampleStep = Math.max(1, Math.floor(GROUPS / SAMPLE_GROUPS));
 const isSampled = (i: number) => i % sampleStep === 0;
 const kafkaConfig = (bootstrap: readonly string[], clientId: string): KafkaConfig => ({ brokers: bootstrap, clientId, ssl: false, connectionTimeoutMs: 3000, requestTimeoutMs: 10_000 });
@@ -179,6 +182,7 @@ async function leader(): Promise<void> {
   const init = await new Promise<ToLeader & { type: 'init' }>((resolve) => process.once('message', (m) => resolve(m as ToLeader & { type: 'init' })));
   const config = kafkaConfig(init.bootstrap, 'bench-leader');
   const sampled = Array.from({ length: GROUPS }, (_, i) => i).filter(isSampled);
+  const names = Array.from({ length: GROUPS }, (_, i) => groupName(i));
   const lastSeen = new Map<number, number>(sampled.map((i) => [i, 0]));
   let seen: [number, number, number][] = [];
 
@@ -203,15 +207,12 @@ async function leader(): Promise<void> {
         if (a.kind !== 'entries' || a.entries.length === 0) continue;
         const sampledHere = byPartition.get(a.partition) ?? [];
         if (sampledHere.length === 0) continue;
-        // the commits this answer brought (partition 0 of the bench topic): seen when it was folded
-        const brought = new Map<string, number>();
-        for (const e of a.entries) {
-          if (e.kind === 'record' && e.record.kind === 'offset-commit' && e.record.topic === TOPIC && e.record.partition === 0 && e.record.value !== null) brought.set(e.record.group, e.record.value.offset);
-        }
         for (const i of sampledHere) {
-          const offset = stream.committed(groupName(i))?.get(TOPIC)?.get(0);
+          const offset = stream.committed(names[i] as string)?.get(TOPIC)?.get(0);
           if (offset !== undefined && offset > (lastSeen.get(i) as number)) {
-            const at = brought.get(groupName(i)) === offset ? foldedAtMs : now;
+            // seen when it was folded if this answer brought it (partition 0 of the bench
+            // topic); the answer is searched only then (this runs in the measured process)
+            const at = broughtBy(a.entries, names[i] as string, offset) ? foldedAtMs : now;
             lastSeen.set(i, offset);
             seen.push([i, offset, at]);
           }
