@@ -114,8 +114,13 @@ export class KafkaObserver {
    * its type and members stand until it is described again (describe()).
    */
   private readonly descriptions = new Map<string, GroupDescription>();
-  /** the state each group was listed with this cycle (ListGroups v4+, Kafka 2.6+) */
-  private listedStates = new Map<string, string>();
+  /**
+   * Each group as last listed: the cycle (listCycle) and its state then (ListGroups v4+,
+   * Kafka 2.6+). Updated in place, not rebuilt each cycle (10,000 groups; docs/design.md §3.9):
+   * a group is listed this cycle when its entry's cycle is this one (listedState, isListed).
+   */
+  private readonly listings = new Map<string, { cycle: number; state: string | undefined }>();
+  private listCycle = 0;
   /** groups with rows behind last cycle: described every cycle (their members are on the page) */
   private behindGroups: ReadonlySet<string> = new Set();
   /** each group's rules by topic, kept while its topics stay the same (rulesFor) */
@@ -197,39 +202,40 @@ export class KafkaObserver {
     // From the groups' listing to the snapshot the cycle walks every group and row: in
     // slices, so that the commit stream's answers are folded in between (docs/design.md §3.9).
     const slices = new TimeSlices(clock);
-    const [minIsr, listed] = await Promise.all([
+    const cycle = ++this.listCycle;
+    const [minIsr] = await Promise.all([
       this.minIsrFor(watchedTopics.map((t) => t.topic), startedAtMs),
       this.admin.listGroups().then(
         async (gs) => {
           await slices.breathe();
-          const watched = new Set<string>();
-          const states = new Map<string, string>();
           for (const g of gs) {
             if (slices.tick()) await slices.next();
             if (!this.groupFilter(g.groupId)) continue;
-            watched.add(g.groupId);
-            if (g.state !== undefined) states.set(g.groupId, g.state);
+            const state = g.state === undefined ? undefined : (KNOWN_STATES.get(g.state) ?? g.state);
+            const entry = this.listings.get(g.groupId);
+            if (entry !== undefined) {
+              entry.cycle = cycle;
+              entry.state = state;
+            } else this.listings.set(g.groupId, { cycle, state });
+            // A group's coordinator may be down (ListGroups then misses it) while the group
+            // itself lives on: groups seen before are asked for until their offsets are gone.
+            if (!this.knownGroups.has(g.groupId)) {
+              this.knownGroups.add(g.groupId);
+              this.sortedGroups = null;
+            }
             if (offsetsNotStreamed(g)) this.notStreamed.add(g.groupId);
             else this.notStreamed.delete(g.groupId);
           }
-          this.listedStates = states;
-          return watched;
+          // groups not listed this time: known as before, not listed
+          this.listings.forEach((e, g) => {
+            if (e.cycle !== cycle) this.listings.delete(g);
+          });
         },
         () => {
           // no listing this cycle: no state is current, every group is described
-          this.listedStates = new Map();
-          return new Set<string>();
         },
       ),
     ]);
-    // A group's coordinator may be down (ListGroups then misses it) while the group itself
-    // lives on: keep asking for groups seen before until their offsets are gone.
-    for (const g of listed) {
-      if (this.knownGroups.has(g)) continue;
-      this.knownGroups.add(g);
-      this.sortedGroups = null;
-    }
-    // sorted again only when the groups changed (a sort of 10,000 names is ~10 ms)
     const groupIds = (this.sortedGroups ??= [...this.knownGroups].sort());
     lap('groups');
     await slices.breathe();
@@ -272,7 +278,7 @@ export class KafkaObserver {
       if (slices.tick()) await slices.next();
       const r = committed.get(g);
       if (r && 'offsets' in r) {
-        if (!listed.has(g) && r.offsets.size === 0) {
+        if (!this.isListed(g) && r.offsets.size === 0) {
           // deleted
           this.knownGroups.delete(g);
           this.sortedGroups = null;
@@ -371,7 +377,7 @@ export class KafkaObserver {
         this.groupState(
           group,
           committed.get(group),
-          staleGroups.has(group) ? 'unknown (coordinator unavailable; committed offsets as last seen)' : (this.listedStates.get(group) ?? d?.state ?? ''),
+          staleGroups.has(group) ? 'unknown (coordinator unavailable; committed offsets as last seen)' : (this.listedState(group) ?? d?.state ?? ''),
           this.groupRules.get(group),
           index,
           end,
@@ -417,7 +423,7 @@ export class KafkaObserver {
     for (const g of groupIds) {
       if (slices.tick()) await slices.next();
       const d = this.descriptions.get(g);
-      const listed = this.listedStates.get(g);
+      const listed = this.listedState(g);
       if (d === undefined || d.error !== undefined || listed === undefined || listed !== d.state || this.behindGroups.has(g)) chosen.add(g);
     }
     // the longest undescribed first: the map is oldest first
@@ -437,6 +443,17 @@ export class KafkaObserver {
     // every group described stays known until the cycle's clean-up drops it with its
     // other per-group state: the map itself is the answer, no copy per cycle
     return this.descriptions;
+  }
+
+  /** Whether the group was listed this cycle. */
+  private isListed(group: string): boolean {
+    return this.listings.get(group)?.cycle === this.listCycle;
+  }
+
+  /** The state the group was listed with this cycle; undefined when it was not listed, or listed without one (before Kafka 2.6). */
+  private listedState(group: string): string | undefined {
+    const e = this.listings.get(group);
+    return e !== undefined && e.cycle === this.listCycle ? e.state : undefined;
   }
 
   /**
@@ -646,6 +663,11 @@ function offsetsNotStreamed(g: GroupListing): boolean {
 }
 
 type Writable<T> = { -readonly [K in keyof T]: T[K] };
+
+/** Group states as ListGroups names them: a listed state is kept as one of these strings, not a new one per group each cycle. */
+const KNOWN_STATES: ReadonlyMap<string, string> = new Map(
+  ['Stable', 'Empty', 'PreparingRebalance', 'CompletingRebalance', 'Dead', 'Assigning', 'Reconciling', 'NotReady', 'Unknown'].map((s) => [s, s]),
+);
 
 /** A group whose rows were all caught up and clean: what they were built from, and the group's state last built from them. */
 interface CaughtUpGroup {

@@ -457,6 +457,29 @@ describe('the observer builds a snapshot from Kafka', () => {
     assert.deepEqual(snap.groups.map((g) => g.group), ['svc']);
   });
 
+  it('forgets a group whose offsets are gone while it is not listed, and watches it again once it is listed again', async () => {
+    const k = cluster();
+    const views = new Map<string, Map<string, Map<number, number>>>([['svc', new Map([['orders', new Map([[0, 60]])]])]]);
+    const obs = new KafkaObserver(k, { lag, groups: { include: ['*'], exclude: [] }, topics: { include: ['*'], exclude: [] }, brokerPingTimeoutMs: 500, commits: { committed: (g) => views.get(g) ?? null } }, new ManualClock());
+    k.commit('svc', 'orders', 0, 60);
+    const groupsOf = async () => {
+      const snap = await obs.observe();
+      assert.ok(snap.ok);
+      return snap.groups.map((g) => g.group);
+    };
+    assert.deepEqual(await groupsOf(), ['svc']);
+    const list = k.listGroups.bind(k);
+    k.listGroups = async () => {
+      throw new Error('could not list consumer groups on any broker');
+    };
+    views.set('svc', new Map()); // its offsets deleted
+    await groupsOf(); // the cycle that finds it gone
+    assert.deepEqual(await groupsOf(), [], 'not listed and no offsets: gone');
+    k.listGroups = list;
+    views.set('svc', new Map([['orders', new Map([[0, 61]])]]));
+    assert.deepEqual(await groupsOf(), ['svc'], 'listed again: watched again');
+  });
+
   it("uses a group's committed offsets as last seen while its coordinator is down (nobody can commit meanwhile)", async () => {
     const k = cluster();
     k.commit('svc', 'orders', 0, 49);
