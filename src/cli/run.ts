@@ -10,6 +10,7 @@ import { configProblemsOf, formatProblem, loadConfig, type VigilConfig } from '.
 import { describeError, isVigilError } from '../errors';
 import { attachMonitor } from '../service/monitor';
 import { Replica } from '../service/replica';
+import { boundHeapGrowth, type HeapPolicy } from '../util/heap';
 
 export interface RunOptions {
   config: string;
@@ -35,11 +36,19 @@ export function loadConfigForCli(file: string, stderr: NodeJS.WritableStream): V
 export async function runReplica(opts: RunOptions): Promise<number> {
   const config = loadConfigForCli(opts.config, process.stderr);
   if (typeof config === 'number') return config;
+  let heap: HeapPolicy;
+  try {
+    heap = boundHeapGrowth();
+  } catch (err) {
+    process.stderr.write(`vigil: ${describeError(err)}\n`);
+    return 2;
+  }
   let replica: Replica;
   try {
     const interval = opts.guardedNoopIntervalMs === undefined ? undefined : Number(opts.guardedNoopIntervalMs);
     replica = await Replica.start(config, interval !== undefined && Number.isFinite(interval) ? { guardedNoopIntervalMs: interval } : {});
     attachMonitor(replica);
+    replica.logger.debug({ heapGrowingPercent: heap.growingPercent, source: heap.source }, 'heap growth between full collections');
   } catch (err) {
     process.stderr.write(`${isVigilError(err) ? `vigil: ${err.code}: ` : 'vigil: '}${describeError(err)}\n`);
     return 2;

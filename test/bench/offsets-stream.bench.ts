@@ -7,7 +7,7 @@
  *
  *   npm run build && node scripts/run-bench.js offsets-stream [--groups 10000] [--partitions 10]
  *     [--period-s 5] [--seconds 60] [--mode stream|poll|both] [--brokers 1] [--connections 4]
- *     [--sample-groups 200] [--pace-ms N] [--leader-prof DIR] [--leader-trace-gc]
+ *     [--sample-groups 200] [--pace-ms N] [--leader-prof DIR] [--leader-trace-gc] [--heap-default]
  *
  * One cluster (1 broker by default; `offsets.topic.num.partitions` at Kafka's default 50),
  * one topic of P partitions. The load (test/harness/offsets-load.ts) commits for N simple
@@ -37,6 +37,8 @@
  *                     paced fetch loop would cost and give
  *   --leader-prof DIR V8 CPU profiles of the leader children (--cpu-prof) into DIR
  *   --leader-trace-gc the leader children's garbage collections on stdout (--trace-gc)
+ *   --heap-default    the leader children keep V8's default heap growth instead of the
+ *                     bound `vigil run` sets (src/util/heap.ts), for comparison
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
@@ -54,6 +56,7 @@ import { LagSeries } from '../../src/monitor/lag-metrics';
 import { KafkaObserver } from '../../src/monitor/observe';
 import { createMetrics } from '../../src/metrics';
 import { recordCycleMetricsSliced } from '../../src/reconcile/cycle-metrics';
+import { boundHeapGrowth } from '../../src/util/heap';
 import { TimeSlices } from '../../src/util/slices';
 import { systemClock } from '../../src/util/clock';
 import { OffsetCommitter } from '../harness/commit-offsets';
@@ -177,6 +180,8 @@ class WatchedLog implements OffsetsLogReader {
 }
 
 async function leader(): Promise<void> {
+  // the heap policy `vigil run` sets for every replica (src/util/heap.ts), unless asked to measure V8's default
+  if (!process.argv.includes('--heap-default')) boundHeapGrowth();
   const counts = countRequests();
   const send = (m: FromLeader) => (process.send as (m: unknown) => void)(m);
   const init = await new Promise<ToLeader & { type: 'init' }>((resolve) => process.once('message', (m) => resolve(m as ToLeader & { type: 'init' })));
