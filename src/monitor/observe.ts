@@ -224,7 +224,7 @@ export class KafkaObserver {
               this.sortedGroups = null;
             }
             if (offsetsNotStreamed(g)) this.notStreamed.add(g.groupId);
-            else this.notStreamed.delete(g.groupId);
+            else if (this.notStreamed.size > 0) this.notStreamed.delete(g.groupId);
           }
           // groups not listed this time: known as before, not listed
           this.listings.forEach((e, g) => {

@@ -18,5 +18,10 @@ export type NameFilter = (name: string) => boolean;
 export function nameFilter(include: readonly string[], exclude: readonly string[] = []): NameFilter {
   const inc = include.map(globToRegExp);
   const exc = exclude.map(globToRegExp);
-  return (name) => (inc.length === 0 || inc.some((r) => r.test(name))) && !exc.some((r) => r.test(name));
+  // loops, not some(): called for every group every cycle, without a closure per call
+  const matches = (res: readonly RegExp[], name: string): boolean => {
+    for (const r of res) if (r.test(name)) return true;
+    return false;
+  };
+  return (name) => (inc.length === 0 || matches(inc, name)) && !matches(exc, name);
 }
