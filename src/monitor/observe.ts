@@ -123,6 +123,11 @@ export class KafkaObserver {
   private listCycle = 0;
   /** groups with rows behind last cycle: described every cycle (their members are on the page) */
   private behindGroups: ReadonlySet<string> = new Set();
+  /** each distinct lag rule once (its figures as the key), and each one's key (ruleFor) */
+  private readonly rules = new Map<string, GroupTopicRule>();
+  private readonly ruleKeys = new Map<GroupTopicRule, string>();
+  /** rule maps shared by the groups with the same topics under the same rules (rulesFor) */
+  private readonly sharedRules = new Map<string, ReadonlyMap<string, GroupTopicRule>>();
   /** each group's rules by topic, kept while its topics stay the same (rulesFor) */
   private readonly groupRules = new Map<string, ReadonlyMap<string, GroupTopicRule>>();
   /**
@@ -518,17 +523,36 @@ export class KafkaObserver {
       if (same && !(last as ReadonlyMap<string, GroupTopicRule>).has(topic)) same = false;
     });
     if (same && (last as ReadonlyMap<string, GroupTopicRule>).size === watched) return last as ReadonlyMap<string, GroupTopicRule>;
-    const rules = new Map<string, GroupTopicRule>();
+    // Groups with the same topics under the same rules share one map (most groups of a
+    // cluster: 10,000 maps and rule objects fewer to hold; docs/design.md §3.9).
+    const built: [string, GroupTopicRule][] = [];
+    let key = '';
     offsets.forEach((_, topic) => {
-      if (index.base(topic) >= 0) rules.set(topic, last?.get(topic) ?? this.ruleFor(group, topic));
+      if (index.base(topic) < 0) return;
+      const rule = this.ruleFor(group, topic);
+      built.push([topic, rule]);
+      key += `${topic}\u0000${this.ruleKeys.get(rule) as string}\u0000`;
     });
+    let rules = this.sharedRules.get(key);
+    if (rules === undefined) {
+      if (this.sharedRules.size >= MAX_SHARED_RULE_MAPS) this.sharedRules.clear(); // groups keep theirs; new ones share again
+      rules = new Map(built);
+      this.sharedRules.set(key, rules);
+    }
     this.groupRules.set(group, rules);
     return rules;
   }
 
+  /** The group's lag rule on the topic, one object per distinct rule. */
   private ruleFor(group: string, topic: string): GroupTopicRule {
     const r = lagRuleFor(this.opts.lag, group, topic);
-    return { thresholdMs: r.thresholdMs, resolveBelowMs: r.resolveBelowMs, resolveForMs: r.resolveForMs, severity: r.severity, ...(r.warnAheadMs > 0 ? { warnAheadMs: r.warnAheadMs } : {}) };
+    const key = `${r.thresholdMs}/${r.resolveBelowMs}/${r.resolveForMs}/${r.severity}/${r.warnAheadMs}`;
+    const known = this.rules.get(key);
+    if (known !== undefined) return known;
+    const rule: GroupTopicRule = { thresholdMs: r.thresholdMs, resolveBelowMs: r.resolveBelowMs, resolveForMs: r.resolveForMs, severity: r.severity, ...(r.warnAheadMs > 0 ? { warnAheadMs: r.warnAheadMs } : {}) };
+    this.rules.set(key, rule);
+    this.ruleKeys.set(rule, key);
+    return rule;
   }
 
   /**
@@ -663,6 +687,9 @@ function offsetsNotStreamed(g: GroupListing): boolean {
 }
 
 type Writable<T> = { -readonly [K in keyof T]: T[K] };
+
+/** Distinct per-group rule maps kept for sharing before the table starts over (a cluster with this many distinct topic sets shares little anyway). */
+const MAX_SHARED_RULE_MAPS = 10_000;
 
 /** Group states as ListGroups names them: a listed state is kept as one of these strings, not a new one per group each cycle. */
 const KNOWN_STATES: ReadonlyMap<string, string> = new Map(

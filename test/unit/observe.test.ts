@@ -164,6 +164,24 @@ describe('the observer builds a snapshot from Kafka', () => {
     assert.equal(snap.groups.find((g) => g.group === 'pay-api')!.rules.get('payments')!.warnAheadMs, undefined);
   });
 
+  it('gives groups with the same topics under the same rules one shared rule map, and a group under an override its own', async () => {
+    const k = cluster();
+    for (const g of ['a', 'b', 'pay-1', 'pay-2']) k.commit(g, 'orders', 0, 60);
+    k.commit('c', 'orders', 0, 60);
+    k.commit('c', 'payments', 0, 60);
+    const snap = await observer(k, new ManualClock()).observe();
+    assert.ok(snap.ok);
+    const rules = (g: string) => snap.groups.find((x) => x.group === g)!.rules;
+    assert.equal(rules('a'), rules('b'), 'the same topics and rules: one map');
+    assert.equal(rules('pay-1'), rules('pay-2'));
+    assert.notEqual(rules('a'), rules('pay-1'), 'the override gives another rule');
+    assert.equal(rules('pay-1').get('orders')!.thresholdMs, 5_000);
+    assert.equal(rules('a').get('orders')!.thresholdMs, 10_000);
+    assert.notEqual(rules('c'), rules('a'), 'other topics: another map');
+    assert.equal(rules('c').get('orders'), rules('a').get('orders'), 'the same rule object');
+    assert.deepEqual([...rules('c').keys()].sort(), ['orders', 'payments']);
+  });
+
   it('reads committed offsets from the commit stream where it vouches for them, and asks only the other groups with OffsetFetch', async () => {
     const k = cluster();
     k.commit('svc', 'orders', 0, 49); // what the coordinator says
