@@ -35,8 +35,10 @@ before(async () => {
     monitor: { groups: { include: ['e2e-*'] } },
   });
   // The steady group runs through the first tests: delivery latency between 8 and 9 s,
-  // below the 10 s threshold (a little margin for commit delays on a loaded machine).
-  const steady = await stack.workload('e2e-steady', 2);
+  // below the 10 s threshold (a little margin for commit delays on a loaded machine). Its
+  // topic starts with 12 s of records stamped in the past (Workload historyMs), so the
+  // group is 8–9 s behind from its first commit rather than after 12 s of producing.
+  const steady = await stack.workload('e2e-steady', 2, 10, { historyMs: 12_000 });
   steadyGroup = stack.group(steady, 'e2e-steady-svc', 'e2e-steady', 2, (now) => ({ latencyMs: 8_500 + 500 * Math.sin((2 * Math.PI * now) / 20_000) }));
   await waitFor(() => steady.end(0) > 120, { timeoutMs: 60_000, what: '12 s of records on e2e-steady' });
   steadyGroup.start();
@@ -73,10 +75,23 @@ async function scheduleOutcomes(outcome: string): Promise<number> {
   return line === undefined ? 0 : Number(line.slice(line.lastIndexOf(' ') + 1));
 }
 
-/** A workload and a group at 1 s of latency that the leader already reports. */
-async function watchedGroup(topic: string, partitions: number, group: string, behaviour?: (nowMs: number, partition: number) => GroupBehaviour): Promise<{ w: Workload; g: SimulatedGroup }> {
-  const w = await stack.workload(topic, partitions);
-  const g = stack.group(w, group, topic, partitions, behaviour ?? (() => ({ latencyMs: 1000 })));
+/**
+ * A workload and a group that the leader already reports, at 1 s of latency unless
+ * `behaviour` says otherwise. `behindMs` starts the group that far behind instead, on a
+ * topic with that much history and more (Workload historyMs): stopped, it crosses the
+ * 10 s threshold after 10 s − behindMs rather than after 9 s. For tests about what
+ * happens once a group pages, not about the attribution of its lag (a broker's death must
+ * be seen before the group breaches).
+ */
+async function watchedGroup(
+  topic: string,
+  partitions: number,
+  group: string,
+  opts: { behaviour?: (nowMs: number, partition: number) => GroupBehaviour; behindMs?: number } = {},
+): Promise<{ w: Workload; g: SimulatedGroup }> {
+  const behindMs = opts.behindMs ?? 0;
+  const w = await stack.workload(topic, partitions, 10, behindMs > 0 ? { historyMs: behindMs + 4_000 } : {});
+  const g = stack.group(w, group, topic, partitions, opts.behaviour ?? (() => ({ latencyMs: behindMs > 0 ? behindMs : 1000 })));
   await waitFor(() => w.end(partitions - 1) > 20, { timeoutMs: 30_000, what: `records on ${topic}` });
   g.start();
   await waitFor(async () => (await leaderLag()).groups.some((x) => x.group === group), { timeoutMs: 30_000, what: `the leader to report ${group}` });
@@ -188,7 +203,7 @@ describe('the leader watches consumer delivery latency and pages (docs/design.md
 
   it('the vigil leader SIGKILLed repeatedly while an alert fires and while it resolves: no duplicate, no lost page', () =>
     withLogsOnFailure(sources(), async () => {
-      const { g } = await watchedGroup('e2e-payments', 2, 'e2e-payments-svc');
+      const { g } = await watchedGroup('e2e-payments', 2, 'e2e-payments-svc', { behindMs: 8_000 });
       const replicas = stack.replicas;
       const key = lagKey('e2e-payments-svc', 'e2e-payments');
 
@@ -257,7 +272,7 @@ describe('the leader watches the brokers (docs/design.md §4)', () => {
       let ledByVictim = new Set<number>();
       let victimDown = false;
       // a consumer cannot fetch from a dead leader: those partitions stop advancing
-      const { g } = await watchedGroup('e2e-broker', 3, 'e2e-broker-svc', (_now, p) => (victimDown && ledByVictim.has(p) ? 'stopped' : { latencyMs: 1000 }));
+      const { g } = await watchedGroup('e2e-broker', 3, 'e2e-broker-svc', { behaviour: (_now, p) => (victimDown && ledByVictim.has(p) ? 'stopped' : { latencyMs: 1000 }) });
       const md = await kafka.metadata(kafka.brokerIds[0] as number, ['e2e-broker']);
       const parts = md.topics[0]?.partitions ?? [];
       victim = parts[0]?.leader as number;
