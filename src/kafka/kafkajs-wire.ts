@@ -27,7 +27,53 @@ const Encoder = require('kafkajs/src/protocol/encoder');
 const Decoder = require('kafkajs/src/protocol/decoder');
 const apiKeys = require('kafkajs/src/protocol/requests/apiKeys');
 const { errorCodes } = require('kafkajs/src/protocol/error');
+const RequestQueue = require('kafkajs/src/network/requestQueue');
 /* eslint-enable @typescript-eslint/no-require-imports */
+
+/** kafkajs's CHECK_PENDING_REQUESTS_INTERVAL: how soon a request held back by the in-flight limit is looked at again */
+const KAFKAJS_CHECK_PENDING_MS = 10;
+const QUEUE_SCHEDULE_FIXED = Symbol.for('vigil.kafkajs.requestQueueScheduleFixed');
+
+/**
+ * Fixes the timer arithmetic of kafkajs 2.2.4's request queue (tulios/kafkajs#1751), once
+ * per process; installed when this module loads, which every use of kafkajs in vigil goes
+ * through (src/local and the CLI load it too).
+ *
+ * After each answer kafkajs calls `scheduleCheckPendingRequests`, which sets a timer for
+ * `throttledUntil - Date.now()` ms. On a connection that is not throttled `throttledUntil`
+ * is -1, so the delay is minus the epoch in ms: Node clamps it to 1 ms (printing a
+ * TimeoutNegativeWarning since Node 24), and as the check reschedules itself every open
+ * connection woke up about once a millisecond for as long as it stayed open. The
+ * replacement schedules a check only while requests wait in the queue — at the end of a
+ * broker-requested throttle, else after kafkajs's own 10 ms interval — and none when
+ * nothing waits (kafkajs's push schedules one as soon as a request has to wait).
+ */
+export function fixKafkajsRequestQueueSchedule(): void {
+  const proto = RequestQueue.prototype as Record<string | symbol, unknown>;
+  if (proto[QUEUE_SCHEDULE_FIXED]) return;
+  proto[QUEUE_SCHEDULE_FIXED] = true;
+  proto.scheduleCheckPendingRequests = function scheduleCheckPendingRequests(this: KafkajsRequestQueue): void {
+    if (this.throttleCheckTimeoutId || this.pending.length === 0) return;
+    const throttledForMs = this.throttledUntil - Date.now();
+    this.throttleCheckTimeoutId = setTimeout(
+      () => {
+        this.throttleCheckTimeoutId = null;
+        this.checkPendingRequests();
+      },
+      throttledForMs > 0 ? throttledForMs : KAFKAJS_CHECK_PENDING_MS,
+    );
+  };
+}
+
+/** The fields of kafkajs's RequestQueue that its check scheduling uses. */
+interface KafkajsRequestQueue {
+  throttleCheckTimeoutId: NodeJS.Timeout | null;
+  throttledUntil: number;
+  pending: unknown[];
+  checkPendingRequests(): void;
+}
+
+fixKafkajsRequestQueueSchedule();
 
 export type KafkajsEncoder = {
   writeInt8(v: number): KafkajsEncoder;

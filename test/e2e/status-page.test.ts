@@ -36,8 +36,10 @@ describe('the status page against real replicas and Kafka', () => {
 
   it('loads from a follower; a stalled group shows as a breach, with its cause, once its page is out', () =>
     withLogsOnFailure(sources(), async () => {
-      const w = await stack.workload('sp-orders', 2);
-      const g = stack.group(w, 'sp-orders-svc', 'sp-orders', 2, () => ({ latencyMs: 1000 }));
+      // 8 s behind (below the 10 s threshold) on a topic with 12 s of history (Workload
+      // historyMs): stopped, the group breaches 2 s later rather than 9 s.
+      const w = await stack.workload('sp-orders', 2, 10, { historyMs: 12_000 });
+      const g = stack.group(w, 'sp-orders-svc', 'sp-orders', 2, () => ({ latencyMs: 8_000 }));
       await waitFor(() => w.end(1) > 20, { timeoutMs: 30_000, what: 'records on sp-orders' });
       g.start();
 

@@ -42,7 +42,8 @@ export interface Stack {
   readonly sink: WebhookSink;
   readonly replicas: ReplicaGroup;
   /** creates the topic and starts producing 10 (or ratePerSec) records/s per partition */
-  workload(topic: string, partitions: number, ratePerSec?: number): Promise<Workload>;
+  /** A new topic (RF 3) and a Workload on it; `opts.historyMs` as WorkloadOptions.historyMs. */
+  workload(topic: string, partitions: number, ratePerSec?: number, opts?: { historyMs?: number }): Promise<Workload>;
   /** a simulated consumer group committing every tickMs (not started) */
   group(w: Workload, group: string, topic: string, partitions: number, behaviour: (nowMs: number, partition: number) => GroupBehaviour, tickMs?: number): SimulatedGroup;
   /** every page the sink accepted, in arrival order */
@@ -118,9 +119,9 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     sink,
     replicas: group,
     logSources: [kafka, redis, group],
-    async workload(topic, partitions, ratePerSec = 10) {
+    async workload(topic, partitions, ratePerSec = 10, opts = {}) {
       await kafka.createTopic(topic, { partitions, replicationFactor: 3 });
-      const w = new Workload({ bootstrap: kafka.bootstrap, topic, partitions, ratePerSec });
+      const w = new Workload({ bootstrap: kafka.bootstrap, topic, partitions, ratePerSec, ...(opts.historyMs ? { historyMs: opts.historyMs } : {}) });
       await w.start();
       workloads.push(w);
       return w;

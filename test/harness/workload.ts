@@ -22,6 +22,13 @@ export interface WorkloadOptions {
    * whole send and the records written to the other partitions go unrecorded.
    */
   readonly perPartitionSends?: boolean;
+  /**
+   * History written at start(), before the steady rate: `ratePerSec × historyMs / 1000`
+   * records per partition whose CreateTimes are spread evenly over the last historyMs,
+   * oldest first, as if the producer had been running that long. A group can then be that
+   * far behind at once, instead of a test waiting for records that old. Default 0.
+   */
+  readonly historyMs?: number;
 }
 
 export class Workload {
@@ -52,6 +59,7 @@ export class Workload {
     const kafka = new Kafka({ brokers: [...this.opts.bootstrap], clientId: 'workload', logLevel: logLevel.NOTHING });
     this.producer = kafka.producer({ allowAutoTopicCreation: false, retry: { retries: 2 } });
     await this.producer.connect();
+    await this.writeHistory(this.producer, this.opts.historyMs ?? 0);
     const tickMs = Math.max(10, Math.min(200, Math.round(1000 / this.opts.ratePerSec)));
     const perTick = (this.opts.ratePerSec * tickMs) / 1000;
     let owed = 0;
@@ -64,6 +72,24 @@ export class Workload {
       this.timer = setTimeout(tick, tickMs);
     };
     tick();
+  }
+
+  /** The records of `historyMs` (see WorkloadOptions), one send per partition; a failed send fails start(). */
+  private async writeHistory(producer: Producer, historyMs: number): Promise<void> {
+    const n = Math.floor((this.opts.ratePerSec * historyMs) / 1000);
+    if (n <= 0) return;
+    const now = Date.now();
+    const stampAt = (i: number) => now - historyMs + Math.floor((i * historyMs) / n);
+    await Promise.all(
+      Array.from({ length: this.opts.partitions }, async (_, p) => {
+        const messages = Array.from({ length: n }, (_, i) => ({ partition: p, value: `${stampAt(i)}`, timestamp: String(stampAt(i)) }));
+        const [ack] = await producer.send({ topic: this.opts.topic, acks: -1, messages });
+        const base = Number(ack?.baseOffset);
+        if (!Number.isInteger(base)) throw new Error(`workload ${this.opts.topic}: the history written to partition ${p} got no offset`);
+        const list = this.stamps[p] as number[];
+        for (let i = 0; i < n; i++) list[base + i] = stampAt(i);
+      }),
+    );
   }
 
   /** Sends n records to every partition; records each record's timestamp at its offset. */

@@ -5,6 +5,11 @@
  * shipped rule groups from deploy/prometheus/vigil-rules.yml and find the Alertmanager;
  * Ctrl-C must stop all nine processes and leave nothing. Waits are deadlines, never timing
  * assertions.
+ *
+ * This is also npm test's run of the demo without a scenario (docs/design.md §9 "vigil demo
+ * / npm start"; test/e2e/demo.test.ts plays a scenario): where everything is, the live
+ * summary naming the leader, and Ctrl-C. --with-prometheus only adds two processes and
+ * their lines to that run, so one demo stack covers both.
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -41,7 +46,24 @@ describe('vigil demo --with-prometheus (docs/demo.md)', () => {
         intervalMs: 200,
         what: `the demo to be up (output so far:\n${run.output().slice(-3000)})`,
       });
+      // Two summary lines naming the leader: the stack is up and the loop runs.
+      await waitFor(() => (run.output().match(/^\+\s*[\d.]+s {2}leader vigil-\d \(term \d+\)/gm) ?? []).length >= 2, {
+        timeoutMs: 60_000,
+        intervalMs: 200,
+        what: `two live summary lines (output so far:\n${run.output().slice(-2000)})`,
+      });
       const out = run.output();
+      assert.match(out, /kafka brokers {3}1: 127\.0\.0\.1:\d+ {3}2: 127\.0\.0\.1:\d+ {3}3: 127\.0\.0\.1:\d+/);
+      assert.match(out, /redis {11}redis:\/\/127\.0\.0\.1:\d+/);
+      for (const route of ['/api/v1/status', '/api/v1/lag', '/api/v1/alerts', '/api/v1/events', '/metrics']) {
+        assert.match(out, new RegExp(`http://127\\.0\\.0\\.1:\\d+${route.replace(/\//g, '\\/')}`), `the ${route} URL is printed`);
+      }
+      // the try lines and the status page name the replica that leads, whichever it is
+      const leaderUrl = /^ {4}vigil-\d \(leader, term \d+\) {2}(http:\/\/127\.0\.0\.1:\d+)$/m.exec(out)?.[1];
+      assert.ok(leaderUrl, `the leader is marked in the replica list:\n${out}`);
+      assert.ok(out.includes(`status --url ${leaderUrl}\n`), `the try lines use the leader's URL ${leaderUrl}:\n${out}`);
+      assert.ok(out.includes(`  status page     ${leaderUrl}/\n`), `the status page line is the leader's GET /:\n${out}`);
+
       const prometheus = printedUrl(out, 'prometheus');
       const alertmanager = printedUrl(out, 'alertmanager');
       assert.ok(prometheus && alertmanager, `both URLs are printed:\n${out}`);
