@@ -185,7 +185,7 @@ async function remediationActions(g: ReplicaGroup): Promise<Map<string, number>>
 }
 
 describe('remediation against real Kafka and Redis (issue 7)', () => {
-  it('a limping broker that keeps its controller session: vigil off — every stop holds the group, nothing moves; dry-run — the plan is paged, nothing moves; auto — vigil moves its partitions and the group stays under 1 s while it limps on', () =>
+  it('a limping broker that keeps its controller session: vigil off — every stop holds the group, nothing moves; dry-run — the plan is paged, nothing moves; auto — vigil moves its partitions and the group stays under 1 s while it limps on', (t) =>
     withLogsOnFailure([kafka, redis, vigilLogs], async () => {
       await kafka.createTopic(LIMP_TOPIC, { replicaAssignment: LIMP_ASSIGNMENT, configs: { 'min.insync.replicas': '2' } });
       const client = new Kafka({ brokers: kafka.bootstrap, clientId: 'vigil-rem-limp', logLevel: logLevel.NOTHING });
@@ -260,6 +260,7 @@ describe('remediation against real Kafka and Redis (issue 7)', () => {
         assert.ok((acted.get('reassign/ok') ?? 0) >= 1, `vigil_remediation_actions_total counted the move: ${JSON.stringify([...acted])}`);
         const clean = perCycle(afterMove(cycles));
         assert.equal(clean.length, 2, `two whole duty cycles after the move: ${JSON.stringify(cycles)}`);
+        t.diagnostic(`records consumed and max end-to-end ms per duty cycle — off: ${JSON.stringify(off)}; auto, after the move: ${JSON.stringify(clean)}`);
         assert.ok(clean.every((c) => c.count >= 100 && c.maxMs < 1_000), `auto: the group's end-to-end latency under 1 s in every cycle after the move, while broker 4 limps on: ${JSON.stringify(clean)}`);
       } finally {
         duty.abort();
