@@ -25,7 +25,7 @@
  */
 import { Kafka, logLevel, type Consumer } from 'kafkajs';
 import { type KafkaCluster, startKafka } from '../harness/kafka';
-import { ScheduledTraffic, groupCoordinatedOff } from '../harness/limp';
+import { LIMP_ASSIGNMENT, ScheduledTraffic, groupCoordinatedOff } from '../harness/limp';
 import { type RedisServer, startRedis } from '../harness/redis';
 import { startReplicas } from '../harness/replicas';
 import { waitFor } from '../harness/wait';
@@ -34,16 +34,7 @@ import { arg, plansOf } from './util';
 const TOPIC = 'orders';
 const LIMPING = 4;
 /** broker 4 leads 0 and 1, follows in 2–5; 6 and 7 without it */
-const ASSIGNMENT = [
-  [4, 1, 2],
-  [4, 2, 3],
-  [1, 4, 2],
-  [2, 4, 3],
-  [3, 1, 4],
-  [1, 2, 4],
-  [1, 2, 3],
-  [2, 3, 1],
-];
+const ASSIGNMENT = LIMP_ASSIGNMENT;
 
 interface Phase {
   readonly mode: 'off' | 'dry-run' | 'auto';

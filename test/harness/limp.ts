@@ -20,6 +20,21 @@ import type { Consumer, Kafka, Producer } from 'kafkajs';
 import type { KafkaCluster } from './kafka';
 import { waitFor } from './wait';
 
+/**
+ * A topic of 8 partitions, RF 3, for a limping broker 4: it leads 0 and 1 and follows in
+ * 2–5; 6 and 7 are without it.
+ */
+export const LIMP_ASSIGNMENT: number[][] = [
+  [4, 1, 2],
+  [4, 2, 3],
+  [1, 4, 2],
+  [2, 4, 3],
+  [3, 1, 4],
+  [1, 2, 4],
+  [1, 2, 3],
+  [2, 3, 1],
+];
+
 /** Java's String.hashCode, as Kafka maps a group to its offsets partition. */
 export function javaHash(s: string): number {
   let h = 0;

@@ -32,7 +32,7 @@ import { withLogsOnFailure } from '../harness/failure';
 import { type KafkaCluster, startKafka } from '../harness/kafka';
 import { describeConfigs } from '../harness/kafka-configs';
 import { KAFKA_TOOLS, runKafkaTool } from '../harness/kafka-tools';
-import { DutyCycle, type DutyCycleRecord, ScheduledTraffic, groupCoordinatedOff } from '../harness/limp';
+import { DutyCycle, type DutyCycleRecord, LIMP_ASSIGNMENT, ScheduledTraffic, groupCoordinatedOff } from '../harness/limp';
 import { type RedisServer, startRedis } from '../harness/redis';
 import { type ReplicaGroup, TEST_ADMIN_TOKEN, startReplicas } from '../harness/replicas';
 import { waitFor } from '../harness/wait';
@@ -44,17 +44,6 @@ const RF2 = 'rem-rf2';
 const LIMP_TOPIC = 'rem-limp';
 /** the limping broker: a broker-only node, so the controller quorum is not involved */
 const LIMPING = 4;
-/** broker 4 leads 0 and 1 and follows in 2–5; 6 and 7 without it (as the benchmark) */
-const LIMP_ASSIGNMENT = [
-  [4, 1, 2],
-  [4, 2, 3],
-  [1, 4, 2],
-  [2, 4, 3],
-  [3, 1, 4],
-  [1, 2, 4],
-  [1, 2, 3],
-  [2, 3, 1],
-];
 /** the duty cycle: stopped 5 s out of every 7 s, well inside the session timeout (Kafka's 9 s, 30 s here) */
 const STOP_MS = 5_000;
 const CYCLE_MS = 7_000;
