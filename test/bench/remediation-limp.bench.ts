@@ -23,8 +23,9 @@
  * the stop time to its end, dry-run moved nothing, and auto's end-to-end latency is back
  * under 1 s within 15 s of its first pause.
  */
-import { Kafka, logLevel, type Consumer, type Producer } from 'kafkajs';
+import { Kafka, logLevel, type Consumer } from 'kafkajs';
 import { type KafkaCluster, startKafka } from '../harness/kafka';
+import { LIMP_ASSIGNMENT, ScheduledTraffic, groupCoordinatedOff } from '../harness/limp';
 import { type RedisServer, startRedis } from '../harness/redis';
 import { startReplicas } from '../harness/replicas';
 import { waitFor } from '../harness/wait';
@@ -33,16 +34,7 @@ import { arg, plansOf } from './util';
 const TOPIC = 'orders';
 const LIMPING = 4;
 /** broker 4 leads 0 and 1, follows in 2–5; 6 and 7 without it */
-const ASSIGNMENT = [
-  [4, 1, 2],
-  [4, 2, 3],
-  [1, 4, 2],
-  [2, 4, 3],
-  [3, 1, 4],
-  [1, 2, 4],
-  [1, 2, 3],
-  [2, 3, 1],
-];
+const ASSIGNMENT = LIMP_ASSIGNMENT;
 
 interface Phase {
   readonly mode: 'off' | 'dry-run' | 'auto';
@@ -56,100 +48,12 @@ interface Phase {
   readonly moved: boolean;
 }
 
-/** Java's String.hashCode, as Kafka maps a group to its offsets partition. */
-function javaHash(s: string): number {
-  let h = 0;
-  for (const c of s) h = (Math.imul(31, h) + (c.codePointAt(0) as number)) | 0;
-  return h;
-}
-
 async function assignment(kafka: KafkaCluster): Promise<string> {
   const md = await kafka.metadata(1, [TOPIC]);
   return (md.topics.find((t) => t.name === TOPIC)?.partitions ?? []).map((p) => `${p.partition}:${p.replicas.join(',')}`).sort().join(' ');
 }
 
-/** A group whose coordinator's offsets partition has no replica on the limping broker. */
-async function groupOffBroker(kafka: KafkaCluster, client: Kafka): Promise<string> {
-  const probe = client.consumer({ groupId: 'limp-probe' });
-  await probe.connect();
-  await probe.subscribe({ topic: TOPIC });
-  await probe.run({ eachMessage: async () => undefined });
-  const offsets = await waitFor(
-    async () => {
-      const md = await kafka.metadata(1, ['__consumer_offsets']);
-      const parts = md.topics.find((t) => t.name === '__consumer_offsets')?.partitions ?? [];
-      return parts.length > 0 && parts.every((p) => p.leader >= 0) ? parts : undefined;
-    },
-    { timeoutMs: 60_000, what: '__consumer_offsets created' },
-  );
-  await probe.disconnect();
-  for (let i = 0; ; i++) {
-    const g = `orders-svc-${i}`;
-    const p = offsets.find((x) => x.partition === Math.abs(javaHash(g)) % offsets.length);
-    if (p && !p.replicas.includes(LIMPING)) return g;
-  }
-}
-
-class Traffic {
-  private stopped = false;
-  private sending: Promise<void> = Promise.resolve();
-  /** [consumed at, end-to-end ms] */
-  readonly seen: [number, number][] = [];
-
-  constructor(
-    private readonly producer: Producer,
-    private readonly consumer: Consumer,
-  ) {}
-
-  async start(): Promise<void> {
-    await this.consumer.run({
-      eachMessage: async ({ message }) => {
-        const now = Date.now();
-        this.seen.push([now, now - Number(message.timestamp)]);
-      },
-    });
-    this.sending = (async () => {
-      let next = Date.now();
-      while (!this.stopped) {
-        if (Date.now() < next) {
-          await new Promise((r) => setTimeout(r, next - Date.now()));
-          continue;
-        }
-        const messages: { partition: number; value: string; timestamp: string }[] = [];
-        while (next <= Date.now()) {
-          for (let partition = 0; partition < ASSIGNMENT.length; partition++) messages.push({ partition, value: 'x', timestamp: String(next) });
-          next += 100;
-        }
-        await this.producer.send({ topic: TOPIC, acks: -1, messages }).catch(() => undefined);
-      }
-    })();
-  }
-
-  async stop(): Promise<void> {
-    this.stopped = true;
-    await this.sending;
-  }
-
-  windows(fromMs: number, toMs: number, windowMs: number): number[] {
-    const out: number[] = [];
-    for (let t = fromMs; t < toMs; t += windowMs) out.push(Math.max(0, ...this.seen.filter(([at]) => at >= t && at < t + windowMs).map(([, e]) => e)));
-    return out;
-  }
-
-  /** from `fromMs`, when end-to-end latency went under `limitMs` for good (null: never) */
-  settledUnder(limitMs: number, fromMs: number, toMs: number): number | null {
-    const after = this.seen.filter(([at]) => at >= fromMs && at < toMs);
-    let lastOver = -1;
-    after.forEach(([, e], i) => {
-      if (e >= limitMs) lastOver = i;
-    });
-    const settle = after[lastOver + 1];
-    return settle === undefined ? null : settle[0] - fromMs;
-  }
-}
-
-
-async function phase(kafka: KafkaCluster, redis: RedisServer, traffic: Traffic, gid: string, mode: Phase['mode'], stopMs: number, cycleMs: number, seconds: number): Promise<Phase> {
+async function phase(kafka: KafkaCluster, redis: RedisServer, traffic: ScheduledTraffic, gid: string, mode: Phase['mode'], stopMs: number, cycleMs: number, seconds: number): Promise<Phase> {
   const before = await assignment(kafka);
   const group = await startReplicas({
     count: 1,
@@ -223,16 +127,16 @@ async function main(): Promise<void> {
   const client = new Kafka({ brokers: kafka.bootstrap, clientId: 'bench-limp', logLevel: logLevel.NOTHING });
   const producer = client.producer({ allowAutoTopicCreation: false });
   let consumer: Consumer | undefined;
-  let traffic: Traffic | undefined;
+  let traffic: ScheduledTraffic | undefined;
   const phases: Phase[] = [];
   try {
     await kafka.createTopic(TOPIC, { replicaAssignment: ASSIGNMENT, configs: { 'min.insync.replicas': '2' } });
-    const gid = await groupOffBroker(kafka, client);
+    const gid = await groupCoordinatedOff(kafka, client, TOPIC, LIMPING, 'orders-svc');
     await producer.connect();
     consumer = client.consumer({ groupId: gid });
     await consumer.connect();
     await consumer.subscribe({ topic: TOPIC, fromBeginning: true });
-    traffic = new Traffic(producer, consumer);
+    traffic = new ScheduledTraffic(producer, consumer, TOPIC, ASSIGNMENT.length);
     await traffic.start();
     for (const mode of ['off', 'dry-run', 'auto'] as const) phases.push(await phase(kafka, redis, traffic, gid, mode, stopMs, cycleMs, seconds));
   } catch (err) {
