@@ -57,6 +57,11 @@ export interface Actor {
   /** The loop is stopping: settle the work in flight. */
   stop(): Promise<void>;
   /**
+   * A follower's poll: keep a copy of what the actor keeps in Redis, for the day Redis loses
+   * it and the leader stops before writing it again (docs/design.md §6.2). Never throws.
+   */
+  follow?(): Promise<void>;
+  /**
    * Findings about the actor's own work, decided with detect's in the next cycle (the
    * remediation executor's proposed and refused plans), so they page and resolve like any
    * other alert.

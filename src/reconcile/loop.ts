@@ -216,6 +216,7 @@ export class Reconciler {
         if (this.ledTerm !== 0) this.stepDown();
         await this.opts.observer.warm().catch((err) => this.log.debug({ err: describeError(err) }, 'warm cycle failed'));
         await this.followState();
+        for (const a of this.opts.actors) await a.follow?.();
       }
     } catch (err) {
       this.log.error({ err: describeError(err) }, 'reconcile cycle failed');

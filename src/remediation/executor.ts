@@ -103,6 +103,12 @@ type StepResult = 'advanced' | 'blocked' | 'stopped';
 export class RemediationActor implements Actor {
   private doc: RemediationDoc = emptyRemediationDoc();
   private docVersion = 0;
+  /**
+   * As a follower: the plan document as last read from Redis (follow()). Should Redis lose
+   * it and the leader stop before writing it again, this replica leads on with these plans —
+   * the give-backs of what vigil moved among them (docs/design.md §5.3).
+   */
+  private copy: RemediationDoc | null = null;
   /** the term `doc` was read in; 0 = not read */
   private loadedTerm = 0;
   private fencedTerm = 0;
@@ -182,6 +188,17 @@ export class RemediationActor implements Actor {
         );
       }, delay);
       this.hungChecks.set(broker, { sinceMs, handle });
+    }
+  }
+
+  /** A follower's poll: keep a copy of the plan document (an absent one, or Redis down, leaves the copy as it is). */
+  async follow(): Promise<void> {
+    if (!this.opts.store.isUp()) return;
+    try {
+      const stored = await this.opts.store.readAlertState(REMEDIATION_KEY);
+      if (stored) this.copy = parseRemediationDoc(stored.data);
+    } catch (err) {
+      this.log.debug({ err: describeError(err) }, 'could not read the remediation plans as a follower');
     }
   }
 
@@ -340,8 +357,21 @@ export class RemediationActor implements Actor {
     if (this.loadedTerm === fence.term) return true;
     try {
       const stored = await this.opts.store.readAlertState(REMEDIATION_KEY);
-      this.doc = stored ? parseRemediationDoc(stored.data) : emptyRemediationDoc();
+      const fromCopy = !stored && this.copy !== null && this.copy.plans.length > 0 ? this.copy : null;
+      this.doc = stored ? parseRemediationDoc(stored.data) : (fromCopy ?? emptyRemediationDoc());
       this.docVersion = stored?.version ?? 0;
+      this.copy = null;
+      if (fromCopy !== null) {
+        // Redis lost the plans before the last leader wrote them again: this replica's copy
+        // is written at once, fenced, so the plans in progress and the give-backs go on
+        this.log.warn({ term: fence.term, plans: fromCopy.plans.length }, 'no remediation plans in Redis (data lost?): continuing from the copy this replica kept as a follower');
+        this.loadedTerm = fence.term;
+        if (!(await this.save(fence))) {
+          this.loadedTerm = 0;
+          this.copy = fromCopy;
+          return false;
+        }
+      }
       this.loadedTerm = fence.term;
       const executing = this.doc.plans.filter((r) => r.status === 'executing');
       if (executing.length > 0) this.log.info({ term: fence.term, plans: executing.map((r) => r.plan.id) }, 'resuming plans a previous leader was executing');

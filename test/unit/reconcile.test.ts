@@ -17,6 +17,7 @@ import type { BreachConfirmer } from '../../src/monitor/breach-schedule';
 import type { FailoverEntry } from '../../src/monitor/failovers';
 import { KafkaObserver } from '../../src/monitor/observe';
 import { type Leadership, Reconciler } from '../../src/reconcile/loop';
+import type { Actor } from '../../src/reconcile/actor';
 import { PagingActor } from '../../src/reconcile/paging';
 import { systemClock } from '../../src/util/clock';
 import { ManualTime, settle } from '../fakes/manual-time';
@@ -47,7 +48,7 @@ function replica(
   backend: MemoryStateBackend,
   leadership: FakeLeadership,
   pages: { node: string; n: Notification; channel: string }[],
-  extra: { refresher?: AlertmanagerRefresher; time?: ManualTime; breaches?: BreachConfirmer; pollIntervalMs?: number; failovers?: () => readonly FailoverEntry[] } = {},
+  extra: { refresher?: AlertmanagerRefresher; time?: ManualTime; breaches?: BreachConfirmer; pollIntervalMs?: number; failovers?: () => readonly FailoverEntry[]; actors?: Actor[] } = {},
 ) {
   const pollIntervalMs = extra.pollIntervalMs ?? 20;
   const store = backend.connect('test');
@@ -74,7 +75,7 @@ function replica(
     config: { cluster: 'test', node: { id }, lag, alerting: { channels: [], runbookUrl: '' }, monitor: { pollIntervalMs, incidentPollIntervalMs: pollIntervalMs, groups: { include: ['*'], exclude: [] }, topics: { include: ['*'], exclude: [] }, offsetsSource: extra.breaches ? 'stream' : 'poll' } },
     observer,
     store,
-    actors: [new PagingActor({ outbox, nodeId: id, logger: silentLogger, ...(extra.refresher ? { refresher: extra.refresher } : {}) })],
+    actors: [new PagingActor({ outbox, nodeId: id, logger: silentLogger, ...(extra.refresher ? { refresher: extra.refresher } : {}) }), ...(extra.actors ?? [])],
     leadership,
     metrics,
     logger: silentLogger,
@@ -313,6 +314,25 @@ describe('reconcile loop', () => {
       await probe.close();
     });
   }
+
+  it("a follower's poll lets every actor keep its copy of what it stores (follow); a leader's does not", async () => {
+    const kafka = new MemoryKafka(3);
+    const backend = new MemoryStateBackend();
+    const leadership = new FakeLeadership(false, 0);
+    let follows = 0;
+    const actor: Actor = { takeOver: () => undefined, act: () => undefined, reset: () => undefined, stop: async () => undefined, follow: async () => void follows++ };
+    const { r } = replica('a', kafka, backend, leadership, [], { actors: [actor] });
+    r.start();
+    await waitFor(() => follows >= 3, { timeoutMs: 5000, what: 'three follower polls' });
+    leadership.leader = true;
+    leadership.currentTerm = 1;
+    r.leadershipChanged();
+    await waitFor(() => r.status().leading && r.status().cycles >= 1, { timeoutMs: 5000, what: 'a leading' });
+    const atLead = follows;
+    const c = r.status().cycles;
+    await waitFor(() => r.status().cycles >= c + 3, { timeoutMs: 5000, what: 'three cycles as leader' });
+    assert.ok(follows <= atLead + 1, `no follower polls while leading (${follows - atLead})`);
+  });
 
   it('Redis lost its data and the leader died before writing it again: the successor continues from the state it last read (same incident, one resolve)', async () => {
     const { kafka, backend, pages, la, lb, a, b } = await twoReplicasOneIncident();

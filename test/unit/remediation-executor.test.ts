@@ -87,9 +87,15 @@ class World {
   }
 
   async leader(nodeId: string, term: number): Promise<Leader> {
+    const l = await this.follower(nodeId);
+    await this.promote(l, term);
+    return l;
+  }
+
+  /** A replica that does not lead (yet): its actor is made, nothing taken over. */
+  async follower(nodeId: string): Promise<Leader> {
     const store = this.backend.connect('test');
     await waitFor(() => store.isUp(), { timeoutMs: 1000, what: 'the fake store to connect' });
-    assert.equal((await store.raiseFence(term)).status, 'ok');
     const clock = { wallMs: () => this.nowMs, monotonicMs: () => this.nowMs };
     const actor = new RemediationActor({
       kafka: this.kafka,
@@ -104,13 +110,20 @@ class World {
     const l: Leader = {
       actor,
       store,
-      term,
-      leading: true,
+      term: 0,
+      leading: false,
       fence: () => ({ term: l.term, mayAct: () => l.leading }),
     };
-    actor.takeOver(l.fence());
-    await actor.idle();
     return l;
+  }
+
+  /** The replica leads in `term`: the fence raised, the actor takes over. */
+  async promote(l: Leader, term: number): Promise<void> {
+    assert.equal((await l.store.raiseFence(term)).status, 'ok');
+    l.term = term;
+    l.leading = true;
+    l.actor.takeOver(l.fence());
+    await l.actor.idle();
   }
 
   snapshot(): KafkaSnapshot {
@@ -639,6 +652,41 @@ describe('remediation executor', () => {
     await w.cycle(l);
     const doc = await w.doc(l.store);
     assert.deepEqual(doc.plans.map((r) => `${r.plan.kind}-${r.plan.broker} ${r.status}`).sort(), ['evict-2 refused', 'evict-3 done']);
+  });
+
+  it("Redis losing the plans and the leader stopping before writing them again: a follower's copy carries them on, and the give-back still happens", async () => {
+    for (const keepsCopy of [true, false]) {
+      const w = new World({ cooldownMs: 0 });
+      const a = await w.leader('a', 1);
+      const b = await w.follower('b');
+      const before = w.replicasOf();
+      w.hung.set(3, w.nowMs - 3_000);
+      await w.cycle(a);
+      assert.equal((await w.doc(a.store)).plans[0]?.status, 'done', 'broker 3 evicted');
+      if (keepsCopy) await b.actor.follow?.();
+      // Redis loses its data; the leader stops before it writes its plans again
+      a.leading = false;
+      a.actor.reset();
+      w.backend.stop();
+      w.backend.start();
+      await waitFor(() => b.store.isUp(), { timeoutMs: 1000, what: 'the store back' });
+      await b.actor.follow?.(); // nothing stored now: the copy stands
+      await w.promote(b, 2);
+      w.hung.clear();
+      await w.cycle(b);
+      w.nowMs += 60_000;
+      await w.cycle(b);
+      await w.cycle(b);
+      w.kafka.completeCopies();
+      await w.cycle(b);
+      if (keepsCopy) {
+        assert.deepEqual(w.replicasOf(), before, "broker 3's partitions given back by the successor");
+        const doc = await w.doc(b.store);
+        assert.deepEqual(doc.plans.map((r) => `${r.plan.kind} ${r.status}`), ['give-back done', 'evict done']);
+      } else {
+        assert.notDeepEqual(w.replicasOf(), before, 'without a copy the successor does not know what vigil moved');
+      }
+    }
   });
 
   it('Kafka unreachable mid-plan: the step is retried on the next cycle, with nothing lost', async () => {
