@@ -112,7 +112,11 @@ describe('Remediation through kafka.controllers (issue 7: a hung broker that is 
         assert.deepEqual(outcome, [{ topic: TOPIC, partition: 1 }], 'elected, no error');
         const now = await activeController(old);
         assert.notEqual(now, old);
-        assert.deepEqual(electionsReceived(now).slice(before.get(now)), ['CONTROLLER'], `node ${now} (the new active controller) received it directly`);
+        // A controller the quorum has just elected may refuse a first request NOT_CONTROLLER
+        // while it becomes active (the executor then asks again, as the loop above did): every
+        // request it got came straight to its controller listener, and one was accepted.
+        const received = electionsReceived(now).slice(before.get(now));
+        assert.ok(received.length >= 1 && received.every((l) => l === 'CONTROLLER'), `node ${now} (the new active controller) received it directly: ${JSON.stringify(received)}`);
       } finally {
         cluster.resume(old);
       }
